@@ -1,0 +1,100 @@
+package moderation
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Verification errors returned by the platforms' webhook receivers. The
+// handlers map them to HTTP statuses and log them by name.
+var (
+	ErrMissingHeaders = errors.New("missing signature headers")
+	ErrStaleTimestamp = errors.New("timestamp outside the replay window")
+	ErrBadSignature   = errors.New("signature mismatch")
+	ErrBadToken       = errors.New("verification token mismatch")
+	ErrUnknownApp     = errors.New("delivery addressed to another app")
+	ErrMalformed      = errors.New("malformed payload")
+	ErrUnsupported    = errors.New("not supported by this platform")
+)
+
+// ErrorKind classifies a platform API error for retry decisions.
+type ErrorKind int
+
+const (
+	// Permanent errors are never retried: the same call will fail again.
+	Permanent ErrorKind = iota
+	// Transient errors (5xx, system busy, connection reset) are retried
+	// with backoff.
+	Transient
+	// RateLimited errors are retried after RetryAfter (or backoff).
+	RateLimited
+	// AuthExpired means the credential (token, UserSig) must be renewed
+	// once before retrying.
+	AuthExpired
+)
+
+func (k ErrorKind) String() string {
+	switch k {
+	case Transient:
+		return "transient"
+	case RateLimited:
+		return "rate_limited"
+	case AuthExpired:
+		return "auth_expired"
+	default:
+		return "permanent"
+	}
+}
+
+// APIError is a platform API failure, built in one place per platform
+// (its checkResponse) from the HTTP status and the body's error code.
+type APIError struct {
+	Platform   string
+	Op         string // "delete_group_member", "chat.members.delete", …
+	HTTPStatus int
+	Code       int    // the platform's numeric code; 0 when it has none
+	Name       string // the platform's symbolic error, when it has one
+	Message    string // clear, secret-free explanation
+	Kind       ErrorKind
+	// RetryAfter is the platform's hint for RateLimited errors.
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	code := e.Name
+	if e.Code != 0 {
+		code = fmt.Sprint(e.Code)
+	}
+	return fmt.Sprintf("%s %s: %s (code %s, http %d, %s)", e.Platform, e.Op, e.Message, code, e.HTTPStatus, e.Kind)
+}
+
+// Reason returns the stable reason code used in Results: "platform:code".
+func (e *APIError) Reason() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("%s:%d", e.Platform, e.Code)
+	}
+	if e.Name != "" {
+		return e.Platform + ":" + e.Name
+	}
+	return fmt.Sprintf("%s:http_%d", e.Platform, e.HTTPStatus)
+}
+
+// FailAll returns one Result per user carrying err: StatusRefused for a
+// Permanent APIError, StatusFailed otherwise. Adapters use it when a whole
+// batch fails.
+func FailAll(userIDs []string, err error) []Result {
+	st, reason, detail := StatusFailed, "error", err.Error()
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		reason, detail = apiErr.Reason(), apiErr.Message
+		if apiErr.Kind == Permanent {
+			st = StatusRefused
+		}
+	}
+	out := make([]Result, len(userIDs))
+	for i, u := range userIDs {
+		out[i] = Result{UserID: u, Status: st, Reason: reason, Detail: detail}
+	}
+	return out
+}

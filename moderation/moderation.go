@@ -1,0 +1,193 @@
+// Package moderation is Gavel's domain: the events that arrive from chat
+// platforms, the commands admins type, the decisions policy takes, the
+// per-user results platforms report, and the Platform interface every chat
+// platform adapter implements.
+//
+// It imports no other Gavel package; commands/, policy/, platforms/*,
+// handlers/ and pipeline/ import it.
+package moderation
+
+import (
+	"context"
+	"time"
+)
+
+// ChatRef names one chat on one platform.
+type ChatRef struct {
+	Platform string `json:"platform"`
+	ID       string `json:"id"`
+	// Kind is the platform's own word for the chat's type when the inbound
+	// event carries it ("Public", "AVChatRoom" on TIM; "chatroom" or
+	// "group" on Easemob; "group" on Feishu). Empty when unknown; the
+	// adapter resolves it when it matters.
+	Kind string `json:"kind,omitempty"`
+}
+
+// String returns "platform:id".
+func (c ChatRef) String() string { return c.Platform + ":" + c.ID }
+
+// Mention is one @-mention as it appears in a message's text.
+type Mention struct {
+	// Token is the mention exactly as it stands in Text, '@' included:
+	// "@_user_2" on Feishu, "@Alice" on TIM and Easemob.
+	Token string `json:"token"`
+	// UserID is the platform user id the mention resolves to.
+	UserID string `json:"user_id"`
+	// Name is the display name when the platform gives one.
+	Name string `json:"name,omitempty"`
+}
+
+// Message is a chat message normalised from any platform.
+type Message struct {
+	Chat      ChatRef `json:"chat"`
+	MessageID string  `json:"message_id"`
+	SenderID  string  `json:"sender_id"`
+	// Text is the plain text of the message. Mention tokens stay in place.
+	Text string `json:"text"`
+	// Mentions are the message's @-mentions in text order.
+	Mentions []Mention `json:"mentions,omitempty"`
+	SentAt   time.Time `json:"sent_at"`
+}
+
+// Join reports users who joined a chat.
+type Join struct {
+	Chat     ChatRef   `json:"chat"`
+	UserIDs  []string  `json:"user_ids"`
+	Operator string    `json:"operator,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// EventKind tells which field of an Event is set.
+type EventKind string
+
+const (
+	EventMessage EventKind = "message"
+	EventJoin    EventKind = "join"
+)
+
+// Event is one thing that happened on a platform and that Gavel may act on.
+type Event struct {
+	Kind     EventKind `json:"kind"`
+	Platform string    `json:"platform"`
+	// DeliveryID identifies the delivery (Feishu event_id, TIM group+MsgSeq,
+	// Easemob msg_id). It is the first of DedupKeys.
+	DeliveryID string `json:"delivery_id"`
+	// DedupKeys are every key under which a re-delivery of this event could
+	// arrive; an event any of whose keys was seen before is a duplicate.
+	DedupKeys []string `json:"dedup_keys"`
+	Message   *Message `json:"message,omitempty"`
+	Join      *Join    `json:"join,omitempty"`
+}
+
+// Verb is a moderation action a command asks for.
+type Verb string
+
+const (
+	VerbKick   Verb = "kick"
+	VerbMute   Verb = "mute"
+	VerbUnmute Verb = "unmute"
+	VerbHelp   Verb = "help"
+)
+
+// Command is a parsed moderation command.
+type Command struct {
+	Verb    Verb     `json:"verb"`
+	Targets []string `json:"targets"`
+	// Duration is how long a mute lasts; zero when the command gave none.
+	Duration time.Duration `json:"duration,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+	// Silent asks the platform not to notify the chat (TIM Silence).
+	Silent bool `json:"silent,omitempty"`
+}
+
+// Role is a user's standing in a chat.
+type Role string
+
+const (
+	RoleUnknown   Role = ""
+	RoleOwner     Role = "owner"
+	RoleAdmin     Role = "admin" // Feishu "manager", TIM "Admin", Easemob "admin"
+	RoleMember    Role = "member"
+	RoleNotMember Role = "not_member"
+)
+
+// Support says how a platform carries out an action in a chat.
+type Support string
+
+const (
+	Unsupported Support = "unsupported"
+	Native      Support = "native"
+	// Emulated means Gavel carries the action out itself (Feishu mute:
+	// Gavel records the mute and recalls every message the user sends).
+	Emulated Support = "emulated"
+)
+
+// Capabilities says, per verb, how a platform supports it in one chat.
+type Capabilities map[Verb]Support
+
+// Status is the outcome of an action for one target.
+type Status string
+
+const (
+	// StatusDone: the platform carried the action out.
+	StatusDone Status = "done"
+	// StatusNoop: nothing to do (not a member, not muted); counts as success.
+	StatusNoop Status = "noop"
+	// StatusRefused: policy or the platform refused this target for good.
+	StatusRefused Status = "refused"
+	// StatusFailed: the call failed after retries.
+	StatusFailed Status = "failed"
+	// StatusSkipped: dry run; nothing was called.
+	StatusSkipped Status = "skipped"
+)
+
+// Succeeded reports whether s leaves the target in the requested state.
+func (s Status) Succeeded() bool { return s == StatusDone || s == StatusNoop }
+
+// Result is what happened to one target.
+type Result struct {
+	UserID string `json:"user_id"`
+	Status Status `json:"status"`
+	// Reason is a stable machine code ("not_member", "target_owner",
+	// "feishu:232076", …).
+	Reason string `json:"reason,omitempty"`
+	// Detail is a human-readable explanation, already free of secrets.
+	Detail string `json:"detail,omitempty"`
+}
+
+// ActionOptions carry what a command adds to a platform call.
+type ActionOptions struct {
+	// ActionID is stable across retries of the same action; adapters that
+	// can pass an idempotency key to the platform use it.
+	ActionID string
+	Reason   string
+	Silent   bool
+}
+
+// Platform is what Gavel needs from a chat platform. Every action method
+// returns exactly one Result per requested user, in request order; a failed
+// batch marks its users failed and never aborts the other batches.
+// Implementations batch to the platform's per-call limit, pace to its rate
+// limit and retry transient errors.
+type Platform interface {
+	// Name is the platform's config key: "feishu", "tim", "easemob".
+	Name() string
+	// BotID is the user id the bot acts and replies as.
+	BotID(ctx context.Context) (string, error)
+	// Capabilities says how each verb is supported in chat.
+	Capabilities(ctx context.Context, chat ChatRef) (Capabilities, error)
+	// Roles returns the role of each user in chat. Users the platform does
+	// not know are RoleNotMember.
+	Roles(ctx context.Context, chat ChatRef, userIDs []string) (map[string]Role, error)
+	Remove(ctx context.Context, chat ChatRef, userIDs []string, opts ActionOptions) []Result
+	// Mute silences users for d; d is never zero (the pipeline applies the
+	// configured default first). For an Emulated mute the adapter checks
+	// the bot may recall messages and reports StatusRefused if not.
+	Mute(ctx context.Context, chat ChatRef, userIDs []string, d time.Duration, opts ActionOptions) []Result
+	Unmute(ctx context.Context, chat ChatRef, userIDs []string, opts ActionOptions) []Result
+	// Recall deletes one message from the chat.
+	Recall(ctx context.Context, chat ChatRef, messageID string) error
+	// Reply posts text into the chat of msg, as a reply to it where the
+	// platform supports replies.
+	Reply(ctx context.Context, msg *Message, text string) error
+}
