@@ -122,6 +122,10 @@ const (
 	Emulated Support = "emulated"
 )
 
+// MuteForever asks for a mute with no end: Easemob -1, TIM its maximum
+// MuteTime, Feishu an emulated mute until /unmute.
+const MuteForever time.Duration = -1
+
 // Capabilities says, per verb, how a platform supports it in one chat.
 type Capabilities map[Verb]Support
 
@@ -180,9 +184,10 @@ type Platform interface {
 	// not know are RoleNotMember.
 	Roles(ctx context.Context, chat ChatRef, userIDs []string) (map[string]Role, error)
 	Remove(ctx context.Context, chat ChatRef, userIDs []string, opts ActionOptions) []Result
-	// Mute silences users for d; d is never zero (the pipeline applies the
-	// configured default first). For an Emulated mute the adapter checks
-	// the bot may recall messages and reports StatusRefused if not.
+	// Mute silences users for d. d is positive, or MuteForever (the
+	// pipeline applies the configured default when a command gives none).
+	// For an Emulated mute the adapter checks the bot may recall messages
+	// and reports StatusRefused if not.
 	Mute(ctx context.Context, chat ChatRef, userIDs []string, d time.Duration, opts ActionOptions) []Result
 	Unmute(ctx context.Context, chat ChatRef, userIDs []string, opts ActionOptions) []Result
 	// Recall deletes one message from the chat.

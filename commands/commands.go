@@ -1,0 +1,203 @@
+// Package commands turns the text of a chat message into a
+// moderation.Command. One grammar serves every platform, in English and
+// Chinese:
+//
+//	[@bot] /kick @a @b [reason…]        (alias /remove, 踢, 移出)
+//	[@bot] /kick -s @a [reason…]         (-s: ask the platform not to announce it)
+//	[@bot] /mute @a [duration] [reason…] (禁言)
+//	[@bot] /unmute @a                    (解禁, 解除禁言)
+//	[@bot] /help                         (帮助)
+//
+// Targets are the leading run of @-tokens: platform mentions (resolved
+// through Message.Mentions) or raw ids typed after '@' ("@ou_xxx", "@t10").
+// The first other token starts the duration (for /mute) or the reason.
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"gavel/moderation"
+)
+
+// Errors returned by Parse. Every error but ErrNotCommand deserves a usage
+// reply in the chat.
+var (
+	// ErrNotCommand: the message is not addressed to Gavel as a command.
+	ErrNotCommand  = errors.New("not a command")
+	ErrUnknownVerb = errors.New("unknown command")
+	ErrNoTargets   = errors.New("no target given")
+	ErrBadDuration = errors.New("bad duration")
+	ErrBadTarget   = errors.New("bad target")
+)
+
+// Config is the command grammar's configuration.
+type Config struct {
+	// Prefix starts every command; default "/".
+	Prefix string `yaml:"prefix"`
+}
+
+// Validate reports a bad key.
+func (c Config) Validate() error {
+	if strings.ContainsAny(c.Prefix, " \t\n@") {
+		return errors.New("commands.prefix: must not contain spaces or '@'")
+	}
+	return nil
+}
+
+// Parser parses command text. The zero value is not ready; use New.
+type Parser struct {
+	prefix string
+}
+
+// New returns a Parser for cfg.
+func New(cfg Config) *Parser {
+	p := cfg.Prefix
+	if p == "" {
+		p = "/"
+	}
+	return &Parser{prefix: p}
+}
+
+// verbs maps every accepted spelling to its verb.
+var verbs = map[string]moderation.Verb{
+	"kick": moderation.VerbKick, "remove": moderation.VerbKick, "踢": moderation.VerbKick, "移出": moderation.VerbKick,
+	"mute": moderation.VerbMute, "禁言": moderation.VerbMute,
+	"unmute": moderation.VerbUnmute, "解禁": moderation.VerbUnmute, "解除禁言": moderation.VerbUnmute,
+	"help": moderation.VerbHelp, "帮助": moderation.VerbHelp,
+}
+
+// maxTargetTokens bounds the work done on a hostile message; policy applies
+// the operator's (much lower) max_targets.
+const maxTargetTokens = 1000
+
+// Parse parses msg's text. botID is the bot's own user id: leading mentions
+// of the bot are skipped ("@Gavel /kick @a").
+func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
+	toks := strings.Fields(msg.Text)
+	mentions := mentionResolver{mentions: msg.Mentions}
+
+	i := 0
+	for i < len(toks) && isAt(toks[i]) {
+		if id := mentions.resolve(toks[i]); id == "" || id != botID {
+			return moderation.Command{}, ErrNotCommand
+		}
+		i++
+	}
+	if i == len(toks) {
+		return moderation.Command{}, ErrNotCommand
+	}
+	word, ok := p.cutPrefix(toks[i])
+	if !ok || word == "" {
+		return moderation.Command{}, ErrNotCommand
+	}
+	verb, ok := verbs[strings.ToLower(word)]
+	if !ok {
+		return moderation.Command{}, fmt.Errorf("%w: %q", ErrUnknownVerb, truncate(word, 32))
+	}
+	i++
+	cmd := moderation.Command{Verb: verb}
+	if verb == moderation.VerbHelp {
+		return cmd, nil
+	}
+
+	seen := map[string]bool{}
+	for ; i < len(toks); i++ {
+		tok := toks[i]
+		if tok == "-s" || tok == "--silent" {
+			cmd.Silent = true
+			continue
+		}
+		if !isAt(tok) {
+			break
+		}
+		id := mentions.resolve(tok)
+		if id == "" {
+			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
+		}
+		if !seen[id] {
+			seen[id] = true
+			cmd.Targets = append(cmd.Targets, id)
+		}
+		if len(cmd.Targets) > maxTargetTokens {
+			break
+		}
+	}
+	if len(cmd.Targets) == 0 {
+		return moderation.Command{}, ErrNoTargets
+	}
+	if verb == moderation.VerbMute && i < len(toks) {
+		d, err := ParseDuration(toks[i])
+		switch {
+		case err == nil:
+			cmd.Duration = d
+			i++
+		case looksLikeDuration(toks[i]):
+			return moderation.Command{}, err
+		}
+	}
+	cmd.Reason = strings.Join(toks[i:], " ")
+	return cmd, nil
+}
+
+func (p *Parser) cutPrefix(tok string) (string, bool) {
+	if w, ok := strings.CutPrefix(tok, p.prefix); ok {
+		return w, true
+	}
+	if p.prefix == "/" { // full-width solidus, as typed by Chinese IMEs
+		return strings.CutPrefix(tok, "／")
+	}
+	return "", false
+}
+
+func isAt(tok string) bool {
+	return strings.HasPrefix(tok, "@") || strings.HasPrefix(tok, "＠")
+}
+
+// mentionResolver pairs @-tokens with the platform's mentions in text order.
+type mentionResolver struct {
+	mentions []moderation.Mention
+	next     int
+}
+
+// resolve returns the user id tok stands for: the next platform mention if
+// tok is its token, else the raw id typed after '@'.
+func (m *mentionResolver) resolve(tok string) string {
+	for j := m.next; j < len(m.mentions); j++ {
+		if m.mentions[j].Token == tok {
+			m.next = j + 1
+			return m.mentions[j].UserID
+		}
+	}
+	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
+	if !validRawID(id) {
+		return ""
+	}
+	return id
+}
+
+// validRawID accepts ids made of letters, digits and ._-:# as every
+// platform's user ids are.
+func validRawID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '_' || r == '-' || r == '.' || r == ':' || r == '#':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
+}

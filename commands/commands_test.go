@@ -1,0 +1,234 @@
+package commands
+
+import (
+	"errors"
+	"reflect"
+	"testing"
+	"time"
+
+	"gavel/moderation"
+)
+
+const bot = "ou_bot"
+
+func feishuMsg(text string, mentions ...string) *moderation.Message {
+	m := &moderation.Message{Text: text}
+	for i := 0; i+1 < len(mentions); i += 2 {
+		m.Mentions = append(m.Mentions, moderation.Mention{Token: mentions[i], UserID: mentions[i+1]})
+	}
+	return m
+}
+
+func TestParse(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		msg     *moderation.Message
+		prefix  string
+		want    moderation.Command
+		wantErr error
+	}{
+		{
+			name: "feishu kick with bot mention and reason",
+			msg:  feishuMsg("@_user_1 /kick @_user_2 flooding the chat", "@_user_1", bot, "@_user_2", "ou_spam"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"ou_spam"}, Reason: "flooding the chat"},
+		},
+		{
+			name: "remove alias several targets raw ids",
+			msg:  feishuMsg("/remove @ou_a @ou_b"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"ou_a", "ou_b"}},
+		},
+		{
+			name: "duplicate targets collapse",
+			msg:  feishuMsg("/kick @a @a @b"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"a", "b"}},
+		},
+		{
+			name: "silent flag",
+			msg:  feishuMsg("/kick -s @t10 spam"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"t10"}, Reason: "spam", Silent: true},
+		},
+		{
+			name: "mute with duration and reason",
+			msg:  feishuMsg("/mute @alice 10m be nice"),
+			want: moderation.Command{Verb: moderation.VerbMute, Targets: []string{"alice"}, Duration: 10 * time.Minute, Reason: "be nice"},
+		},
+		{
+			name: "mute compound duration",
+			msg:  feishuMsg("/mute @alice 1h30m"),
+			want: moderation.Command{Verb: moderation.VerbMute, Targets: []string{"alice"}, Duration: 90 * time.Minute},
+		},
+		{
+			name: "mute without duration keeps reason",
+			msg:  feishuMsg("/mute @alice stop it"),
+			want: moderation.Command{Verb: moderation.VerbMute, Targets: []string{"alice"}, Reason: "stop it"},
+		},
+		{
+			name: "unmute",
+			msg:  feishuMsg("/unmute @alice"),
+			want: moderation.Command{Verb: moderation.VerbUnmute, Targets: []string{"alice"}},
+		},
+		{
+			name: "chinese kick",
+			msg:  feishuMsg("@_user_1 /踢 @_user_2 刷屏", "@_user_1", bot, "@_user_2", "ou_x"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"ou_x"}, Reason: "刷屏"},
+		},
+		{
+			name: "chinese remove verb",
+			msg:  feishuMsg("/移出 @ou_x"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"ou_x"}},
+		},
+		{
+			name: "chinese mute with chinese duration",
+			msg:  feishuMsg("/禁言 @ou_x 10分钟 广告"),
+			want: moderation.Command{Verb: moderation.VerbMute, Targets: []string{"ou_x"}, Duration: 10 * time.Minute, Reason: "广告"},
+		},
+		{
+			name: "chinese unmute long form",
+			msg:  feishuMsg("/解除禁言 @ou_x"),
+			want: moderation.Command{Verb: moderation.VerbUnmute, Targets: []string{"ou_x"}},
+		},
+		{
+			name: "chinese unmute short form and full-width solidus",
+			msg:  feishuMsg("／解禁 ＠ou_x"),
+			want: moderation.Command{Verb: moderation.VerbUnmute, Targets: []string{"ou_x"}},
+		},
+		{
+			name: "help",
+			msg:  feishuMsg("/帮助"),
+			want: moderation.Command{Verb: moderation.VerbHelp},
+		},
+		{
+			name: "case insensitive verb",
+			msg:  feishuMsg("/KICK @a"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"a"}},
+		},
+		{
+			name:   "custom prefix",
+			prefix: "!",
+			msg:    feishuMsg("!kick @a"),
+			want:   moderation.Command{Verb: moderation.VerbKick, Targets: []string{"a"}},
+		},
+		{
+			name: "tim nickname mentions resolve in order",
+			msg:  feishuMsg("/kick @Spam @Spam", "@Spam", "user1", "@Spam", "user2"),
+			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"user1", "user2"}},
+		},
+		{name: "plain chat", msg: feishuMsg("hello everyone"), wantErr: ErrNotCommand},
+		{name: "empty", msg: feishuMsg(""), wantErr: ErrNotCommand},
+		{name: "prefix alone", msg: feishuMsg("/"), wantErr: ErrNotCommand},
+		{name: "leading mention of someone else", msg: feishuMsg("@_user_1 /kick @b", "@_user_1", "ou_other"), wantErr: ErrNotCommand},
+		{name: "custom prefix ignores slash", prefix: "!", msg: feishuMsg("/kick @a"), wantErr: ErrNotCommand},
+		{name: "unknown verb", msg: feishuMsg("/ban @a"), wantErr: ErrUnknownVerb},
+		{name: "no target", msg: feishuMsg("/kick spammer"), wantErr: ErrNoTargets},
+		{name: "no target at all", msg: feishuMsg("/mute"), wantErr: ErrNoTargets},
+		{name: "bad duration", msg: feishuMsg("/mute @a 10x"), wantErr: ErrBadDuration},
+		{name: "zero duration", msg: feishuMsg("/mute @a 0m"), wantErr: ErrBadDuration},
+		{name: "overlong duration", msg: feishuMsg("/mute @a 400d"), wantErr: ErrBadDuration},
+		{name: "bad raw target", msg: feishuMsg("/kick @<script>"), wantErr: ErrBadTarget},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := New(Config{Prefix: tt.prefix}).Parse(tt.msg, bot)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("Parse(%q) error = %v, want %v", tt.msg.Text, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Parse(%q) error = %v", tt.msg.Text, err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Fatalf("Parse(%q) = %+v, want %+v", tt.msg.Text, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseDuration(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"90s", 90 * time.Second, true},
+		{"10m", 10 * time.Minute, true},
+		{"2h", 2 * time.Hour, true},
+		{"1d", 24 * time.Hour, true},
+		{"1h30m", 90 * time.Minute, true},
+		{"1d12h", 36 * time.Hour, true},
+		{"10min", 10 * time.Minute, true},
+		{"10分钟", 10 * time.Minute, true},
+		{"10分", 10 * time.Minute, true},
+		{"2小时", 2 * time.Hour, true},
+		{"1天", 24 * time.Hour, true},
+		{"30秒", 30 * time.Second, true},
+		{"1小时30分钟", 90 * time.Minute, true},
+		{"１０分钟", 10 * time.Minute, true},
+		{"366d", MaxDuration, true},
+		{"", 0, false},
+		{"10", 0, false},
+		{"m", 0, false},
+		{"-5m", 0, false},
+		{"0s", 0, false},
+		{"367d", 0, false},
+		{"9999999999h", 0, false},
+		{"10m5", 0, false},
+		{"1.5h", 0, false},
+	}
+	for _, tt := range tests {
+		got, err := ParseDuration(tt.in)
+		if tt.ok != (err == nil) || (tt.ok && got != tt.want) {
+			t.Errorf("ParseDuration(%q) = %v, %v; want %v, ok=%v", tt.in, got, err, tt.want, tt.ok)
+		}
+		if err != nil && !errors.Is(err, ErrBadDuration) {
+			t.Errorf("ParseDuration(%q) error %v does not wrap ErrBadDuration", tt.in, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"@_user_1 /kick @_user_2 flooding", "/mute @a 1h30m reason", "/禁言 @x 10分钟", "／解禁 ＠x",
+		"/kick -s @a @b @c", "/mute @a 9999999d", "/help", "@ @ @", "/kick @\x00",
+	} {
+		f.Add(s)
+	}
+	p := New(Config{})
+	f.Fuzz(func(t *testing.T, text string) {
+		msg := &moderation.Message{Text: text, Mentions: []moderation.Mention{{Token: "@_user_1", UserID: bot}, {Token: "@_user_2", UserID: "ou_t"}}}
+		cmd, err := p.Parse(msg, bot)
+		if err != nil {
+			return
+		}
+		if cmd.Verb == "" {
+			t.Fatalf("Parse(%q) returned no verb and no error", text)
+		}
+		if cmd.Verb != moderation.VerbHelp && len(cmd.Targets) == 0 {
+			t.Fatalf("Parse(%q) returned %s without targets", text, cmd.Verb)
+		}
+		if cmd.Duration < 0 || cmd.Duration > MaxDuration {
+			t.Fatalf("Parse(%q) duration %v out of range", text, cmd.Duration)
+		}
+		for _, id := range cmd.Targets {
+			if id == "" {
+				t.Fatalf("Parse(%q) returned an empty target", text)
+			}
+		}
+	})
+}
+
+func FuzzParseDuration(f *testing.F) {
+	for _, s := range []string{"90s", "1h30m", "10分钟", "1小时30分钟", "366d", "0s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDuration(s)
+		if err == nil && (d <= 0 || d > MaxDuration) {
+			t.Fatalf("ParseDuration(%q) = %v accepted out of range", s, d)
+		}
+	})
+}

@@ -1,0 +1,218 @@
+// Package policy decides, per target, whether a moderation command may be
+// carried out: who may moderate, who may never be a target, how many
+// targets and how many commands an actor may send, and which chats are
+// disabled or in dry-run.
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+	"golang.org/x/time/rate"
+
+	"gavel/moderation"
+)
+
+// Reason is a stable code explaining a decision; shown in replies and logs.
+type Reason string
+
+const (
+	OK               Reason = "ok"
+	ChatDisabled     Reason = "chat_disabled"
+	ActorRateLimited Reason = "actor_rate_limited"
+	ActorNotAdmin    Reason = "actor_not_admin"
+	TooManyTargets   Reason = "too_many_targets"
+	TargetOwner      Reason = "target_owner"
+	TargetBot        Reason = "target_bot"
+	TargetSelf       Reason = "target_self"
+	TargetProtected  Reason = "target_protected"
+	TargetAdmin      Reason = "target_admin"
+)
+
+// Config is the policy block of config.yaml.
+type Config struct {
+	// Admins are "platform:user_id" entries always allowed to moderate.
+	Admins []string `yaml:"admins"`
+	// Protected are "platform:user_id" entries never acted upon.
+	Protected []string `yaml:"protected"`
+	// MaxTargets bounds targets per command; default 20.
+	MaxTargets int `yaml:"max_targets"`
+	// CommandsPerMinute bounds commands per actor per chat; default 10.
+	CommandsPerMinute int `yaml:"commands_per_minute"`
+	// Chats holds per-chat settings keyed "platform:chat_id".
+	Chats map[string]ChatConfig `yaml:"chats"`
+}
+
+// ChatConfig are per-chat switches.
+type ChatConfig struct {
+	// Disabled turns Gavel off in the chat: commands are ignored.
+	Disabled bool `yaml:"disabled"`
+	// DryRun decides and replies "would kick …" without calling the API.
+	DryRun bool `yaml:"dry_run"`
+}
+
+// Validate reports the first bad key.
+func (c Config) Validate() error {
+	for i, e := range c.Admins {
+		if !validKey(e) {
+			return fmt.Errorf("policy.admins[%d]: %q is not platform:user_id", i, e)
+		}
+	}
+	for i, e := range c.Protected {
+		if !validKey(e) {
+			return fmt.Errorf("policy.protected[%d]: %q is not platform:user_id", i, e)
+		}
+	}
+	for k := range c.Chats {
+		if !validKey(k) {
+			return fmt.Errorf("policy.chats: key %q is not platform:chat_id", k)
+		}
+	}
+	if c.MaxTargets < 0 {
+		return fmt.Errorf("policy.max_targets: must not be negative")
+	}
+	if c.CommandsPerMinute < 0 {
+		return fmt.Errorf("policy.commands_per_minute: must not be negative")
+	}
+	return nil
+}
+
+func validKey(s string) bool {
+	p, id, ok := strings.Cut(s, ":")
+	return ok && p != "" && id != ""
+}
+
+// Engine applies a Config. It is safe for concurrent use.
+type Engine struct {
+	cfg       Config
+	admins    map[string]bool
+	protected map[string]bool
+	now       func() time.Time
+
+	mu       sync.Mutex
+	limiters *cache.Cache // actor key → *rate.Limiter
+}
+
+// New returns an Engine for cfg; now may be nil (time.Now).
+func New(cfg Config, now func() time.Time) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxTargets == 0 {
+		cfg.MaxTargets = 20
+	}
+	if cfg.CommandsPerMinute == 0 {
+		cfg.CommandsPerMinute = 10
+	}
+	if now == nil {
+		now = time.Now
+	}
+	set := func(keys []string) map[string]bool {
+		m := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			m[k] = true
+		}
+		return m
+	}
+	return &Engine{
+		cfg:       cfg,
+		admins:    set(cfg.Admins),
+		protected: set(cfg.Protected),
+		now:       now,
+		limiters:  cache.New(10*time.Minute, 10*time.Minute),
+	}, nil
+}
+
+// MaxTargets is the configured per-command target limit.
+func (e *Engine) MaxTargets() int { return e.cfg.MaxTargets }
+
+// Chat returns the settings for chat.
+func (e *Engine) Chat(chat moderation.ChatRef) ChatConfig { return e.cfg.Chats[chat.String()] }
+
+// Request is everything Decide needs about one command.
+type Request struct {
+	Chat    moderation.ChatRef
+	ActorID string
+	BotID   string
+	Command moderation.Command
+	// Roles holds the chat role of the actor and of every target.
+	Roles map[string]moderation.Role
+}
+
+// Decision is the verdict for one target.
+type Decision struct {
+	Target  string `json:"target"`
+	Allowed bool   `json:"allowed"`
+	Reason  Reason `json:"reason"`
+}
+
+// Verdict is the outcome of Decide.
+type Verdict struct {
+	// Allowed is false when the whole command is refused (Reason says why).
+	Allowed bool   `json:"allowed"`
+	Reason  Reason `json:"reason"`
+	DryRun  bool   `json:"dry_run,omitempty"`
+	// Decisions has one entry per target, in command order, when Allowed.
+	Decisions []Decision `json:"decisions,omitempty"`
+}
+
+// AllowCommand applies the chat switch and the per-actor rate limit. Call
+// it once per command, before replying to or acting on it; it consumes one
+// unit of the actor's budget.
+func (e *Engine) AllowCommand(chat moderation.ChatRef, actorID string) Reason {
+	if e.Chat(chat).Disabled {
+		return ChatDisabled
+	}
+	key := chat.String() + "|" + actorID
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var lim *rate.Limiter
+	if v, ok := e.limiters.Get(key); ok {
+		lim = v.(*rate.Limiter)
+	} else {
+		perMin := e.cfg.CommandsPerMinute
+		lim = rate.NewLimiter(rate.Limit(float64(perMin)/60), perMin)
+		e.limiters.SetDefault(key, lim)
+	}
+	if !lim.AllowN(e.now(), 1) {
+		return ActorRateLimited
+	}
+	return OK
+}
+
+// Decide applies the authority rules. It does not consume rate budget.
+func (e *Engine) Decide(req Request) Verdict {
+	plat := req.Chat.Platform
+	actorRole := req.Roles[req.ActorID]
+	globalAdmin := e.admins[plat+":"+req.ActorID]
+	if !globalAdmin && actorRole != moderation.RoleOwner && actorRole != moderation.RoleAdmin {
+		return Verdict{Reason: ActorNotAdmin}
+	}
+	if len(req.Command.Targets) > e.cfg.MaxTargets {
+		return Verdict{Reason: TooManyTargets}
+	}
+	v := Verdict{Allowed: true, Reason: OK, DryRun: e.Chat(req.Chat).DryRun}
+	for _, t := range req.Command.Targets {
+		d := Decision{Target: t, Allowed: true, Reason: OK}
+		role := req.Roles[t]
+		switch {
+		case t == req.BotID:
+			d.Allowed, d.Reason = false, TargetBot
+		case t == req.ActorID:
+			d.Allowed, d.Reason = false, TargetSelf
+		case role == moderation.RoleOwner:
+			d.Allowed, d.Reason = false, TargetOwner
+		case e.protected[plat+":"+t]:
+			d.Allowed, d.Reason = false, TargetProtected
+		case role == moderation.RoleAdmin && actorRole != moderation.RoleOwner && !globalAdmin:
+			// A manager may not act on another manager; the owner and
+			// Gavel's configured admins may.
+			d.Allowed, d.Reason = false, TargetAdmin
+		}
+		v.Decisions = append(v.Decisions, d)
+	}
+	return v
+}
