@@ -1,0 +1,227 @@
+// Package handlers serves Gavel's HTTP endpoints with gin: one webhook
+// route per configured platform, /healthz and /readyz. It is the only
+// package that imports gin.
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/patrickmn/go-cache"
+
+	"gavel/moderation"
+)
+
+// Config is the `server:` block of config.yaml.
+type Config struct {
+	// Listen is the address to serve on; default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// BodyLimit bounds a webhook body in bytes; default 1 MiB.
+	BodyLimit int64 `yaml:"body_limit"`
+	// DedupTTL is how long a delivery id is remembered; default 7h, which
+	// covers Feishu's retry schedule (15 s, 5 min, 1 h, 6 h).
+	DedupTTL time.Duration `yaml:"dedup_ttl"`
+	// ShutdownTimeout bounds graceful shutdown; default 15s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Validate reports the first bad key.
+func (c Config) Validate() error {
+	switch {
+	case c.BodyLimit < 0:
+		return errors.New("server.body_limit: must not be negative")
+	case c.DedupTTL < 0:
+		return errors.New("server.dedup_ttl: must not be negative")
+	case c.ShutdownTimeout < 0:
+		return errors.New("server.shutdown_timeout: must not be negative")
+	}
+	return nil
+}
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.BodyLimit == 0 {
+		c.BodyLimit = 1 << 20
+	}
+	if c.DedupTTL == 0 {
+		c.DedupTTL = 7 * time.Hour
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 15 * time.Second
+	}
+	return c
+}
+
+// Receiver verifies and parses one platform's webhook deliveries.
+type Receiver interface {
+	Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error)
+}
+
+// Submitter takes accepted events for processing after the answer.
+type Submitter interface {
+	Submit(ctx context.Context, ev moderation.Event) error
+}
+
+// Deps are what the routes need.
+type Deps struct {
+	// Receivers maps a platform name to its receiver; each gets
+	// POST /webhook/<name>.
+	Receivers map[string]Receiver
+	Queue     Submitter
+	// Ready reports whether Gavel can do its work (nil: always ready).
+	Ready  func(ctx context.Context) error
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// New returns the router.
+func New(cfg Config, d Deps) *gin.Engine {
+	cfg = cfg.WithDefaults()
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(recoverer(d.Logger))
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", func(c *gin.Context) {
+		if d.Ready != nil {
+			if err := d.Ready(c.Request.Context()); err != nil {
+				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "error": err.Error()})
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	dedup := cache.New(cfg.DedupTTL, 10*time.Minute)
+	for name, rc := range d.Receivers {
+		w := &webhook{platform: name, rc: rc, queue: d.Queue, dedup: dedup, ttl: cfg.DedupTTL,
+			limit: cfg.BodyLimit, log: d.Logger.With("platform", name), now: d.Now}
+		r.POST("/webhook/"+name, w.serve)
+	}
+	return r
+}
+
+type webhook struct {
+	platform string
+	rc       Receiver
+	queue    Submitter
+	dedup    *cache.Cache
+	ttl      time.Duration
+	limit    int64
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+func (w *webhook) serve(c *gin.Context) {
+	ctx := c.Request.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, w.limit))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			w.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", err)
+			return
+		}
+		w.reject(c, http.StatusBadRequest, "read_failed", err)
+		return
+	}
+	ack, err := w.rc.Receive(ctx, moderation.Delivery{
+		Header: c.Request.Header, Query: c.Request.URL.Query(), Body: body, ReceivedAt: w.now(),
+	})
+	if err != nil {
+		status, reason := classify(err)
+		w.reject(c, status, reason, err)
+		return
+	}
+	for _, ev := range ack.Events {
+		if !w.firstSeen(ev.DedupKeys) {
+			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
+			continue
+		}
+		if err := w.queue.Submit(ctx, ev); err != nil {
+			// Not accepted: forget it so the platform's re-delivery is
+			// processed, and ask for that re-delivery.
+			w.forget(ev.DedupKeys)
+			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
+			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
+			return
+		}
+		w.log.Debug("event accepted", "event_id", ev.DeliveryID, "kind", ev.Kind)
+	}
+	if ack.Response == nil {
+		ack.Response = gin.H{}
+	}
+	c.JSON(http.StatusOK, ack.Response)
+}
+
+// firstSeen records keys and reports whether none had been seen before.
+// go-cache's Add is an atomic first-seen per key.
+func (w *webhook) firstSeen(keys []string) bool {
+	var added []string
+	for _, k := range keys {
+		if k == "" {
+			continue
+		}
+		if err := w.dedup.Add(k, struct{}{}, w.ttl); err != nil {
+			w.forget(added)
+			return false
+		}
+		added = append(added, k)
+	}
+	return true
+}
+
+func (w *webhook) forget(keys []string) {
+	for _, k := range keys {
+		w.dedup.Delete(k)
+	}
+}
+
+func (w *webhook) reject(c *gin.Context, status int, reason string, err error) {
+	w.log.Warn("webhook rejected", "reason", reason, "status", status, "err", err, "remote", c.ClientIP())
+	c.AbortWithStatusJSON(status, gin.H{"error": reason})
+}
+
+// classify maps a receiver error to an HTTP status and a reason code.
+func classify(err error) (int, string) {
+	switch {
+	case errors.Is(err, moderation.ErrMissingHeaders):
+		return http.StatusUnauthorized, "missing_headers"
+	case errors.Is(err, moderation.ErrBadSignature):
+		return http.StatusUnauthorized, "bad_signature"
+	case errors.Is(err, moderation.ErrBadToken):
+		return http.StatusUnauthorized, "bad_token"
+	case errors.Is(err, moderation.ErrStaleTimestamp):
+		return http.StatusUnauthorized, "stale_timestamp"
+	case errors.Is(err, moderation.ErrUnknownApp):
+		return http.StatusForbidden, "unknown_app"
+	case errors.Is(err, moderation.ErrMalformed):
+		return http.StatusBadRequest, "malformed"
+	default:
+		return http.StatusInternalServerError, "internal"
+	}
+}
+
+func recoverer(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if v := recover(); v != nil {
+				log.Error("panic serving request", "path", c.FullPath(), "panic", fmt.Sprint(v))
+				c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "internal"})
+			}
+		}()
+		c.Next()
+	}
+}

@@ -1,0 +1,249 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gavel/commands"
+	"gavel/moderation"
+	"gavel/policy"
+)
+
+// texts renders chat replies in one language.
+type texts struct {
+	zh bool
+}
+
+func textsFor(lang string) *texts { return &texts{zh: lang == "zh"} }
+
+func (t *texts) pick(en, zh string) string {
+	if t.zh {
+		return zh
+	}
+	return en
+}
+
+func (t *texts) help(prefix string) string {
+	if t.zh {
+		return strings.ReplaceAll(`Gavel 命令：
+/踢 @用户 [原因] — 移出群（也可 /kick、/移出；加 -s 静默移出）
+/禁言 @用户 [时长] [原因] — 禁言，时长如 90s、10分钟、2小时、1天
+/解禁 @用户 — 解除禁言（也可 /解除禁言、/unmute）
+仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
+	}
+	return strings.ReplaceAll(`Gavel commands:
+/kick @user… [reason] — remove from the chat (alias /remove; -s removes silently)
+/mute @user… [duration] [reason] — mute; durations like 90s, 10m, 2h, 1d, 1h30m
+/unmute @user… — lift a mute
+Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
+}
+
+func (t *texts) usage(err error) string {
+	var what string
+	switch {
+	case errors.Is(err, commands.ErrUnknownVerb):
+		what = t.pick("Unknown command", "未知命令")
+	case errors.Is(err, commands.ErrNoTargets):
+		what = t.pick("Name at least one @user", "请至少 @ 一位用户")
+	case errors.Is(err, commands.ErrBadDuration):
+		what = t.pick("Bad duration (use 90s, 10m, 2h, 1d)", "时长无效（如 90s、10分钟、2小时、1天）")
+	case errors.Is(err, commands.ErrBadTarget):
+		what = t.pick("Bad target", "目标无效")
+	default:
+		what = t.pick("Cannot read that command", "无法识别该命令")
+	}
+	detail := err.Error()
+	if _, after, ok := strings.Cut(detail, ": "); ok {
+		what += " " + after
+	}
+	return what + t.pick(". Send /help for usage.", "。发送 /帮助 查看用法。")
+}
+
+func (t *texts) tooMany(n, max int) string {
+	return fmt.Sprintf(t.pick("Too many targets (%d); at most %d per command. Nothing was done.", "目标过多（%d 个），每条命令最多 %d 个。未执行任何操作。"), n, max)
+}
+
+func (t *texts) platformError(err error) string {
+	var apiErr *moderation.APIError
+	msg := err.Error()
+	if errors.As(err, &apiErr) {
+		msg = apiErr.Message
+	}
+	return t.pick("Could not do that: ", "无法执行：") + msg
+}
+
+func (t *texts) unsupported(v moderation.Verb, kind string) string {
+	if kind == "" {
+		kind = t.pick("this kind of", "此类")
+	}
+	return fmt.Sprintf(t.pick("/%s is not supported in %s chats on this platform. Nothing was done.", "此平台的%s群不支持 /%s。未执行任何操作。"),
+		t.orderArgs(string(v), kind)...)
+}
+
+// orderArgs swaps two arguments for the Chinese templates, whose word order
+// differs.
+func (t *texts) orderArgs(a, b string) []any {
+	if t.zh {
+		return []any{b, a}
+	}
+	return []any{a, b}
+}
+
+var refusalEN = map[policy.Reason]string{
+	policy.ActorNotAdmin:    "only the chat owner, chat managers and Gavel admins may use /%s",
+	policy.TooManyTargets:   "too many targets for /%s",
+	policy.ActorRateLimited: "too many commands; wait a minute before /%s again",
+	policy.ChatDisabled:     "Gavel is disabled in this chat (/%s)",
+}
+
+var refusalZH = map[policy.Reason]string{
+	policy.ActorNotAdmin:    "只有群主、群管理员或 Gavel 管理员可以使用 /%s",
+	policy.TooManyTargets:   "/%s 的目标过多",
+	policy.ActorRateLimited: "命令过于频繁，请稍后再试 /%s",
+	policy.ChatDisabled:     "Gavel 在此群已停用（/%s）",
+}
+
+func (t *texts) refused(r policy.Reason, v moderation.Verb) string {
+	m := refusalEN
+	if t.zh {
+		m = refusalZH
+	}
+	f, ok := m[r]
+	if !ok {
+		f = string(r) + " (/%s)"
+	}
+	return t.pick("Refused: ", "已拒绝：") + fmt.Sprintf(f, v)
+}
+
+var targetReasonEN = map[string]string{
+	string(policy.TargetOwner):     "the chat owner cannot be a target",
+	string(policy.TargetBot):       "Gavel does not act on itself",
+	string(policy.TargetSelf):      "you cannot act on yourself",
+	string(policy.TargetProtected): "protected user",
+	string(policy.TargetAdmin):     "a manager cannot act on another manager",
+	"not_member":                   "not in this chat",
+	"not_muted":                    "not muted",
+}
+
+var targetReasonZH = map[string]string{
+	string(policy.TargetOwner):     "不能对群主操作",
+	string(policy.TargetBot):       "Gavel 不会对自己操作",
+	string(policy.TargetSelf):      "不能对自己操作",
+	string(policy.TargetProtected): "受保护用户",
+	string(policy.TargetAdmin):     "管理员不能对其他管理员操作",
+	"not_member":                   "不在此群",
+	"not_muted":                    "未被禁言",
+}
+
+func (t *texts) reasonText(r moderation.Result) string {
+	m := targetReasonEN
+	if t.zh {
+		m = targetReasonZH
+	}
+	if s, ok := m[r.Reason]; ok {
+		return s
+	}
+	if r.Detail != "" {
+		return r.Detail
+	}
+	return r.Reason
+}
+
+func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
+	switch v {
+	case moderation.VerbKick:
+		return t.pick("Removed", "已移出")
+	case moderation.VerbMute:
+		if d == moderation.MuteForever {
+			return t.pick("Muted until unmuted", "已永久禁言")
+		}
+		return fmt.Sprintf(t.pick("Muted for %s", "已禁言 %s"), HumanDuration(d))
+	case moderation.VerbUnmute:
+		return t.pick("Unmuted", "已解除禁言")
+	}
+	return string(v)
+}
+
+// summary renders the outcome of one command: done, no-op, refused and
+// failed targets, each group with its reasons.
+func (t *texts) summary(v moderation.Verb, d time.Duration, dry bool, results []moderation.Result, names map[string]string, reason string) string {
+	name := func(id string) string {
+		if n := names[id]; n != "" {
+			return n
+		}
+		return id
+	}
+	var done, skipped []string
+	var others []string // "name (reason)"
+	var noop, refused, failed int
+	for _, r := range results {
+		switch r.Status {
+		case moderation.StatusDone:
+			done = append(done, name(r.UserID))
+		case moderation.StatusSkipped:
+			skipped = append(skipped, name(r.UserID))
+		default:
+			switch r.Status {
+			case moderation.StatusNoop:
+				noop++
+			case moderation.StatusRefused:
+				refused++
+			default:
+				failed++
+			}
+			others = append(others, fmt.Sprintf("%s (%s)", name(r.UserID), t.reasonText(r)))
+		}
+	}
+	var b strings.Builder
+	if dry {
+		fmt.Fprintf(&b, t.pick("[dry run] Would %s %d: %s.", "[演练] 将%s %d 人：%s。"), t.dryVerb(v, d), len(skipped), strings.Join(skipped, ", "))
+	} else if len(done) > 0 {
+		fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), strings.Join(done, ", "))
+	}
+	if len(others) > 0 {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, t.pick("Not done %d (not in chat/not muted %d, refused %d, failed %d): %s.", "未执行 %d 人（不在群/未禁言 %d，拒绝 %d，失败 %d）：%s。"),
+			len(others), noop, refused, failed, strings.Join(others, "; "))
+	}
+	if reason != "" {
+		fmt.Fprintf(&b, t.pick(" Reason: %s", " 原因：%s"), reason)
+	}
+	return b.String()
+}
+
+func (t *texts) dryVerb(v moderation.Verb, d time.Duration) string {
+	switch v {
+	case moderation.VerbKick:
+		return t.pick("remove", "移出")
+	case moderation.VerbMute:
+		if d == moderation.MuteForever {
+			return t.pick("mute permanently", "永久禁言")
+		}
+		return fmt.Sprintf(t.pick("mute for %s", "禁言 %s"), HumanDuration(d))
+	case moderation.VerbUnmute:
+		return t.pick("unmute", "解除禁言")
+	}
+	return string(v)
+}
+
+// HumanDuration renders d as "1d2h30m", "10m", "90s" → "1m30s".
+func HumanDuration(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		d time.Duration
+		s string
+	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.d; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.s)
+			d -= n * u.d
+		}
+	}
+	return b.String()
+}
