@@ -4,35 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"sync/atomic"
-	"time"
 
 	"gavel/moderation"
-	"gavel/policy"
 )
-
-// Case is the audit record of one moderation decision and its outcome.
-type Case struct {
-	ID         int64               `json:"id"`
-	DeliveryID string              `json:"delivery_id"`
-	Platform   string              `json:"platform"`
-	ChatID     string              `json:"chat_id"`
-	Actor      string              `json:"actor"`
-	Verb       moderation.Verb     `json:"verb"`
-	Targets    []string            `json:"targets"`
-	Reason     string              `json:"reason,omitempty"`
-	Duration   time.Duration       `json:"duration,omitempty"`
-	DryRun     bool                `json:"dry_run,omitempty"`
-	Decisions  []policy.Decision   `json:"decisions,omitempty"`
-	Results    []moderation.Result `json:"results,omitempty"`
-	// Outcome is "done", "partial", "failed", "unsupported",
-	// "refused:<reason>" or "error:<step>".
-	Outcome string    `json:"outcome"`
-	At      time.Time `json:"at"`
-}
 
 // Auditor records cases.
 type Auditor interface {
-	Record(ctx context.Context, c *Case) error
+	Record(ctx context.Context, c *moderation.Case) error
 }
 
 // LogAuditor numbers cases and writes each as one structured log line.
@@ -45,7 +23,7 @@ type LogAuditor struct {
 func NewLogAuditor(log *slog.Logger) *LogAuditor { return &LogAuditor{log: log} }
 
 // Record assigns c an ID and logs it.
-func (a *LogAuditor) Record(ctx context.Context, c *Case) error {
+func (a *LogAuditor) Record(ctx context.Context, c *moderation.Case) error {
 	c.ID = a.next.Add(1)
 	var done, failed int
 	for _, r := range c.Results {

@@ -8,39 +8,29 @@ import (
 	"gavel/moderation"
 )
 
-// MuteRecord is one active mute.
-type MuteRecord struct {
-	Chat   moderation.ChatRef
-	UserID string
-	// Until is when the mute ends; zero means until /unmute.
-	Until time.Time
-	// Emulated mutes are enforced by Gavel recalling the user's messages.
-	Emulated bool
-}
-
 // MuteStore keeps active mutes.
 type MuteStore interface {
-	Put(ctx context.Context, r MuteRecord) error
+	Put(ctx context.Context, r moderation.Mute) error
 	Delete(ctx context.Context, chat moderation.ChatRef, userID string) error
 	// Active returns the user's mute in chat if it has not ended at now.
-	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (MuteRecord, bool)
+	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool)
 }
 
 // MemoryMutes is a MuteStore in memory: mutes are lost on restart.
 type MemoryMutes struct {
 	mu sync.RWMutex
-	m  map[muteKey]MuteRecord
+	m  map[muteKey]moderation.Mute
 }
 
 type muteKey struct{ platform, chat, user string }
 
 // NewMemoryMutes returns an empty MemoryMutes.
-func NewMemoryMutes() *MemoryMutes { return &MemoryMutes{m: map[muteKey]MuteRecord{}} }
+func NewMemoryMutes() *MemoryMutes { return &MemoryMutes{m: map[muteKey]moderation.Mute{}} }
 
 func key(chat moderation.ChatRef, user string) muteKey { return muteKey{chat.Platform, chat.ID, user} }
 
 // Put records r, replacing any earlier mute of the same user in the chat.
-func (s *MemoryMutes) Put(_ context.Context, r MuteRecord) error {
+func (s *MemoryMutes) Put(_ context.Context, r moderation.Mute) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m[key(r.Chat, r.UserID)] = r
@@ -57,13 +47,13 @@ func (s *MemoryMutes) Delete(_ context.Context, chat moderation.ChatRef, user st
 
 // Active reports the user's mute if it is still running at now; an ended
 // mute is dropped.
-func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user string, now time.Time) (MuteRecord, bool) {
+func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool) {
 	k := key(chat, user)
 	s.mu.RLock()
 	r, ok := s.m[k]
 	s.mu.RUnlock()
 	if !ok {
-		return MuteRecord{}, false
+		return moderation.Mute{}, false
 	}
 	if !r.Until.IsZero() && !now.Before(r.Until) {
 		s.mu.Lock()
@@ -71,7 +61,7 @@ func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user st
 			delete(s.m, k)
 		}
 		s.mu.Unlock()
-		return MuteRecord{}, false
+		return moderation.Mute{}, false
 	}
 	return r, true
 }

@@ -182,7 +182,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, plat moderation.Platform, 
 	if errors.Is(perr, commands.ErrNotCommand) {
 		return
 	}
-	c := &Case{
+	c := &moderation.Case{
 		DeliveryID: ev.DeliveryID, Platform: ev.Platform, ChatID: msg.Chat.ID, Actor: msg.SenderID,
 		Verb: cmd.Verb, Targets: cmd.Targets, Reason: cmd.Reason, Duration: cmd.Duration, At: p.now(),
 	}
@@ -221,7 +221,7 @@ func (p *Pipeline) mayBeCommand(text string) bool {
 	return false
 }
 
-func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *Case) {
+func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
 	log = log.With("action", cmd.Verb, "actor", msg.SenderID)
 	names := displayNames(msg)
 
@@ -327,7 +327,7 @@ func (p *Pipeline) execute(ctx context.Context, plat moderation.Platform, chat m
 				if !r.Status.Succeeded() {
 					continue
 				}
-				if err := p.mutes.Put(ctx, MuteRecord{Chat: chat, UserID: r.UserID, Until: until, Emulated: true}); err != nil {
+				if err := p.mutes.Put(ctx, moderation.Mute{Chat: chat, UserID: r.UserID, Until: until, Emulated: true}); err != nil {
 					res[i] = moderation.Result{UserID: r.UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
 				}
 			}
@@ -373,7 +373,7 @@ func outcome(results []moderation.Result) string {
 	}
 }
 
-func (p *Pipeline) record(ctx context.Context, log *slog.Logger, c *Case) {
+func (p *Pipeline) record(ctx context.Context, log *slog.Logger, c *moderation.Case) {
 	if err := p.audit.Record(ctx, c); err != nil {
 		log.Error("audit record failed", "err", err)
 	}

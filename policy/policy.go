@@ -142,13 +142,6 @@ type Request struct {
 	Roles map[string]moderation.Role
 }
 
-// Decision is the verdict for one target.
-type Decision struct {
-	Target  string `json:"target"`
-	Allowed bool   `json:"allowed"`
-	Reason  Reason `json:"reason"`
-}
-
 // Verdict is the outcome of Decide.
 type Verdict struct {
 	// Allowed is false when the whole command is refused (Reason says why).
@@ -156,7 +149,7 @@ type Verdict struct {
 	Reason  Reason `json:"reason"`
 	DryRun  bool   `json:"dry_run,omitempty"`
 	// Decisions has one entry per target, in command order, when Allowed.
-	Decisions []Decision `json:"decisions,omitempty"`
+	Decisions []moderation.Decision `json:"decisions,omitempty"`
 }
 
 // AllowCommand applies the chat switch and the per-actor rate limit. Call
@@ -196,21 +189,21 @@ func (e *Engine) Decide(req Request) Verdict {
 	}
 	v := Verdict{Allowed: true, Reason: OK, DryRun: e.Chat(req.Chat).DryRun}
 	for _, t := range req.Command.Targets {
-		d := Decision{Target: t, Allowed: true, Reason: OK}
+		d := moderation.Decision{Target: t, Allowed: true, Reason: string(OK)}
 		role := req.Roles[t]
 		switch {
 		case t == req.BotID:
-			d.Allowed, d.Reason = false, TargetBot
+			d.Allowed, d.Reason = false, string(TargetBot)
 		case t == req.ActorID:
-			d.Allowed, d.Reason = false, TargetSelf
+			d.Allowed, d.Reason = false, string(TargetSelf)
 		case role == moderation.RoleOwner:
-			d.Allowed, d.Reason = false, TargetOwner
+			d.Allowed, d.Reason = false, string(TargetOwner)
 		case e.protected[plat+":"+t]:
-			d.Allowed, d.Reason = false, TargetProtected
+			d.Allowed, d.Reason = false, string(TargetProtected)
 		case role == moderation.RoleAdmin && actorRole != moderation.RoleOwner && !globalAdmin:
 			// A manager may not act on another manager; the owner and
 			// Gavel's configured admins may.
-			d.Allowed, d.Reason = false, TargetAdmin
+			d.Allowed, d.Reason = false, string(TargetAdmin)
 		}
 		v.Decisions = append(v.Decisions, d)
 	}

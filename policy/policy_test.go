@@ -106,8 +106,8 @@ func TestDecide(t *testing.T) {
 			}
 			var per []Reason
 			for i, d := range v.Decisions {
-				per = append(per, d.Reason)
-				if d.Allowed != (d.Reason == OK) || d.Target != tt.req.Command.Targets[i] {
+				per = append(per, Reason(d.Reason))
+				if d.Allowed != (d.Reason == string(OK)) || d.Target != tt.req.Command.Targets[i] {
 					t.Errorf("decision %d = %+v inconsistent", i, d)
 				}
 			}

@@ -1,0 +1,129 @@
+package moderation
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Decision is policy's verdict for one target.
+type Decision struct {
+	Target  string `json:"target"`
+	Allowed bool   `json:"allowed"`
+	// Reason is policy's code: "ok", "target_owner", "target_admin", …
+	Reason string `json:"reason"`
+}
+
+// Case is the audit record of one moderation decision and its outcome.
+type Case struct {
+	ID         int64  `json:"id"`
+	DeliveryID string `json:"delivery_id"`
+	Platform   string `json:"platform"`
+	ChatID     string `json:"chat_id"`
+	// Actor is the user who sent the command; empty for rule actions.
+	Actor string `json:"actor,omitempty"`
+	// Rule names the auto-moderation rule that acted; empty for commands.
+	Rule      string        `json:"rule,omitempty"`
+	Verb      Verb          `json:"verb"`
+	Targets   []string      `json:"targets"`
+	Reason    string        `json:"reason,omitempty"`
+	Duration  time.Duration `json:"duration,omitempty"`
+	DryRun    bool          `json:"dry_run,omitempty"`
+	Decisions []Decision    `json:"decisions,omitempty"`
+	Results   []Result      `json:"results,omitempty"`
+	// Outcome is "done", "partial", "failed", "unsupported",
+	// "refused:<reason>" or "error:<step>".
+	Outcome string    `json:"outcome"`
+	At      time.Time `json:"at"`
+}
+
+// Mute is one active mute.
+type Mute struct {
+	Chat   ChatRef `json:"chat"`
+	UserID string  `json:"user_id"`
+	// Until is when the mute ends; zero means until /unmute.
+	Until time.Time `json:"until"`
+	// Emulated mutes are enforced by Gavel recalling the user's messages
+	// (Feishu); native ones by the platform.
+	Emulated bool `json:"emulated"`
+	// CaseID is the case that imposed the mute.
+	CaseID int64 `json:"case_id,omitempty"`
+}
+
+// Job is a durable unit of work: one event to handle.
+type Job struct {
+	ID    int64 `json:"id"`
+	Event Event `json:"event"`
+	// Attempts counts claims, this one included.
+	Attempts  int       `json:"attempts"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// CaseFilter selects cases; zero fields match everything.
+type CaseFilter struct {
+	Platform string
+	ChatID   string
+	// UserID matches the actor or any target.
+	UserID string
+	Since  time.Time
+	Limit  int
+}
+
+// ErrNotFound is returned for a missing case or job.
+var ErrNotFound = errors.New("not found")
+
+// ErrLeaseLost is returned when a worker acts on a job whose lease another
+// worker has taken over.
+var ErrLeaseLost = errors.New("job lease lost")
+
+// Store is Gavel's durable state. Implementations: store/sqlite (the
+// embedded default) and, later, PostgreSQL. All methods are safe for
+// concurrent use by several workers and, for shared databases, several
+// processes.
+type Store interface {
+	// Enqueue stores ev as a job in one transaction with its dedup keys.
+	// If any of ev.DedupKeys is already known (and not expired) nothing is
+	// stored and created is false: a re-delivery never makes a second job.
+	Enqueue(ctx context.Context, ev Event, now time.Time) (created bool, err error)
+	// Claim leases up to n runnable jobs to worker until now+lease. A job
+	// is runnable when it is unfinished, not leased (or its lease expired)
+	// and its not-before time has come, and no earlier unfinished job of
+	// the same chat exists (jobs of one chat run in order).
+	Claim(ctx context.Context, worker string, n int, lease time.Duration, now time.Time) ([]Job, error)
+	// Extend renews worker's lease on job; ErrLeaseLost if it is not held.
+	Extend(ctx context.Context, jobID int64, worker string, until time.Time) error
+	// Finish marks the job done; ErrLeaseLost if worker no longer holds it.
+	Finish(ctx context.Context, jobID int64, worker string) error
+	// Retry releases the job to run again at notBefore, recording err.
+	Retry(ctx context.Context, jobID int64, worker string, notBefore time.Time, errMsg string) error
+	// Pending counts unfinished jobs and returns the oldest one's age.
+	Pending(ctx context.Context, now time.Time) (n int, oldest time.Duration, err error)
+
+	// RecordResults stores per-target results of a job's action, keyed by
+	// (job, verb, user); a later record for the same key replaces it.
+	RecordResults(ctx context.Context, jobID int64, verb Verb, results []Result) error
+	// Results returns the results recorded for a job's verb, by user.
+	Results(ctx context.Context, jobID int64, verb Verb) (map[string]Result, error)
+
+	// AddCase stores c and sets c.ID (numbered from 1, increasing). A case
+	// with the DeliveryID of a stored case replaces nothing and returns the
+	// stored case's ID.
+	AddCase(ctx context.Context, c *Case) error
+	Case(ctx context.Context, id int64) (Case, error)
+	Cases(ctx context.Context, f CaseFilter) ([]Case, error)
+	// PurgeCases deletes cases (and finished jobs, expired dedup keys)
+	// older than before; it returns how many cases went.
+	PurgeCases(ctx context.Context, before time.Time) (int, error)
+
+	// PutMute records a mute, replacing the user's earlier one in the chat.
+	PutMute(ctx context.Context, m Mute) error
+	DeleteMute(ctx context.Context, chat ChatRef, userID string) error
+	// ActiveMute returns the user's mute if it has not ended at now.
+	ActiveMute(ctx context.Context, chat ChatRef, userID string, now time.Time) (Mute, bool, error)
+	// ExpiredMutes returns mutes whose Until is set and not after now.
+	ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]Mute, error)
+
+	// Ping checks the store is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
