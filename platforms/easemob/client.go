@@ -1,0 +1,374 @@
+package easemob
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+
+	"gavel/moderation"
+	"gavel/platforms/egress"
+)
+
+// Name is the platform's config key and the Platform field of its events.
+const Name = "easemob"
+
+// Chat kinds as they appear in moderation.ChatRef.Kind.
+const (
+	KindChatRoom = "chatroom"
+	KindGroup    = "group"
+)
+
+const maxResponseBytes = 4 << 20
+
+// Options are the dependencies of a Client.
+type Options struct {
+	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=easemob
+	HTTPClient *http.Client     // nil → a client with sane timeouts
+	Now        func() time.Time // nil → time.Now; replay window, token and cache expiry
+}
+
+// Client is the Easemob adapter: callback receiver and REST client.
+type Client struct {
+	cfg  Config
+	log  *slog.Logger
+	http *http.Client
+	now  func() time.Time
+	// caller paces every REST call of the App Key through one limiter.
+	caller *egress.Caller
+
+	tokenMu  sync.Mutex
+	token    string
+	tokenDue time.Time // refresh from this instant on
+
+	kinds *cache.Cache // chat ID → KindChatRoom / KindGroup
+	roles *cache.Cache // kind + ":" + chat ID → *roleSet
+}
+
+var _ moderation.Platform = (*Client)(nil)
+
+// New validates cfg and returns a Client.
+func New(cfg Config, opts Options) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.WithDefaults()
+	c := &Client{
+		cfg:   cfg,
+		log:   opts.Logger,
+		http:  opts.HTTPClient,
+		now:   opts.Now,
+		kinds: cache.New(24*time.Hour, 10*time.Minute),
+		roles: cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	c.log = c.log.With(slog.String("platform", Name))
+	if c.http == nil {
+		c.http = &http.Client{
+			Timeout: 15 * time.Second,
+			Transport: &http.Transport{
+				Proxy:                 http.ProxyFromEnvironment,
+				MaxIdleConnsPerHost:   16,
+				IdleConnTimeout:       90 * time.Second,
+				TLSHandshakeTimeout:   5 * time.Second,
+				ResponseHeaderTimeout: 10 * time.Second,
+			},
+		}
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	c.caller = egress.New(cfg.Rate)
+	c.caller.Renew = c.renewToken
+	if cfg.CallbackSecret == "" {
+		c.log.Warn("callback signature verification is disabled (insecure_skip_verify)")
+	}
+	return c, nil
+}
+
+// Name returns "easemob".
+func (c *Client) Name() string { return Name }
+
+// BotID returns the configured bot_user.
+func (c *Client) BotID(context.Context) (string, error) { return c.cfg.BotUser, nil }
+
+// MuteDefaults returns this app's default_mute (zero when unset: the
+// global moderation.default_mute applies) and allow_permanent_mute; the
+// pipeline applies them to /mute without a duration.
+func (c *Client) MuteDefaults() (time.Duration, bool) {
+	return c.cfg.DefaultMute, c.cfg.AllowPermanentMute
+}
+
+// apiURL returns the escaped request URL for rest, which is already
+// escaped and starts with '/'.
+func (c *Client) apiURL(rest string) string {
+	return c.cfg.BaseURL + "/" + pathEscape(c.cfg.OrgName) + "/" + pathEscape(c.cfg.AppName) + rest
+}
+
+// --- App Token ---------------------------------------------------------------
+
+type tokenResponse struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// accessToken returns the cached App Token, fetching a new one when none is
+// cached or half of its lifetime has passed (as the official SDKs do).
+// The mutex makes concurrent callers share one fetch.
+func (c *Client) accessToken(ctx context.Context) (string, error) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	if c.token != "" && c.now().Before(c.tokenDue) {
+		return c.token, nil
+	}
+	return c.fetchTokenLocked(ctx)
+}
+
+// invalidate drops tok if it is still the cached token, so the next
+// accessToken fetches a fresh one. Calls that failed with an older token do
+// not discard a token another call already renewed.
+func (c *Client) invalidate(tok string) {
+	c.tokenMu.Lock()
+	defer c.tokenMu.Unlock()
+	if c.token == tok {
+		c.token = ""
+	}
+}
+
+// renewToken is the egress Renew hook: after a 401 the failing call has
+// invalidated its token; fetch a new one unless another call already did.
+func (c *Client) renewToken(ctx context.Context) error {
+	_, err := c.accessToken(ctx)
+	return err
+}
+
+func (c *Client) fetchTokenLocked(ctx context.Context) (string, error) {
+	body, err := json.Marshal(map[string]string{
+		"grant_type":    "client_credentials",
+		"client_id":     c.cfg.ClientID,
+		"client_secret": c.cfg.ClientSecret,
+	})
+	if err != nil {
+		return "", fmt.Errorf("easemob: encoding token request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.apiURL("/token"), bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("easemob: building token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("easemob: requesting app token: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return "", fmt.Errorf("easemob: reading token response: %w", err)
+	}
+	if err := checkResponse("token", resp, raw); err != nil {
+		var apiErr *moderation.APIError
+		if errors.As(err, &apiErr) && apiErr.Kind == moderation.AuthExpired {
+			// A 401 from /token is bad credentials, not an expired token:
+			// renewing again cannot help.
+			apiErr.Kind = moderation.Permanent
+		}
+		return "", err
+	}
+	var tr tokenResponse
+	if err := json.Unmarshal(raw, &tr); err != nil || tr.AccessToken == "" {
+		return "", fmt.Errorf("easemob: token response without access_token: %w", moderation.ErrMalformed)
+	}
+	life := time.Duration(tr.ExpiresIn) * time.Second
+	if life <= 0 {
+		life = time.Hour
+	}
+	c.token = tr.AccessToken
+	c.tokenDue = c.now().Add(life / 2)
+	c.log.DebugContext(ctx, "app token obtained", slog.Duration("expires_in", life))
+	return c.token, nil
+}
+
+// --- REST calls --------------------------------------------------------------
+
+// envelope is Easemob's success body; Data's shape depends on the endpoint.
+type envelope struct {
+	Data  json.RawMessage `json:"data"`
+	Count int             `json:"count"`
+}
+
+// call runs one REST call through the shared Caller: it paces, attaches the
+// App Token, renews it once on 401, retries transient failures, and decodes
+// the envelope into out (when non-nil).
+func (c *Client) call(ctx context.Context, op, method, path string, body any, out *envelope) error {
+	var payload []byte
+	if body != nil {
+		var err error
+		if payload, err = json.Marshal(body); err != nil {
+			return fmt.Errorf("easemob %s: encoding request: %w", op, err)
+		}
+	}
+	return c.caller.Do(ctx, func(ctx context.Context) error {
+		tok, err := c.accessToken(ctx)
+		if err != nil {
+			return err
+		}
+		var rd io.Reader
+		if payload != nil {
+			rd = bytes.NewReader(payload)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, c.apiURL(path), rd)
+		if err != nil {
+			return fmt.Errorf("easemob %s: building request: %w", op, err)
+		}
+		req.Header.Set("Accept", "application/json")
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if payload != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := c.http.Do(req)
+		if err != nil {
+			return fmt.Errorf("easemob %s: %w", op, err)
+		}
+		defer resp.Body.Close()
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		if err != nil {
+			return fmt.Errorf("easemob %s: reading response: %w", op, err)
+		}
+		if err := checkResponse(op, resp, raw); err != nil {
+			var apiErr *moderation.APIError
+			if errors.As(err, &apiErr) && apiErr.Kind == moderation.AuthExpired {
+				c.invalidate(tok)
+			}
+			c.log.DebugContext(ctx, "api call failed", slog.String("op", op), slog.Int("status", resp.StatusCode), slog.Any("error", err))
+			return err
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				return fmt.Errorf("easemob %s: decoding response: %w: %w", op, moderation.ErrMalformed, err)
+			}
+		}
+		return nil
+	})
+}
+
+// errorBody is Easemob's error answer.
+type errorBody struct {
+	Error            string `json:"error"`
+	Exception        string `json:"exception"`
+	ErrorDescription string `json:"error_description"`
+}
+
+// responseError carries the platform's error_description next to the
+// APIError so the adapter can tell "not a member" from "unknown room".
+type responseError struct {
+	api  *moderation.APIError
+	desc string
+}
+
+func (e *responseError) Error() string { return e.api.Error() }
+func (e *responseError) Unwrap() error { return e.api }
+
+// checkResponse turns a non-2xx answer into a *moderation.APIError (wrapped
+// in a *responseError) keyed on the HTTP status and the body's "error".
+func checkResponse(op string, resp *http.Response, raw []byte) error {
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	var eb errorBody
+	_ = json.Unmarshal(raw, &eb) // a non-JSON error page still maps by status
+	desc := eb.ErrorDescription
+	lower := strings.ToLower(desc)
+	e := &moderation.APIError{
+		Platform:   Name,
+		Op:         op,
+		HTTPStatus: resp.StatusCode,
+		Name:       eb.Error,
+		Kind:       moderation.Permanent,
+	}
+	switch st := resp.StatusCode; {
+	case st == http.StatusUnauthorized:
+		e.Kind = moderation.AuthExpired
+		e.Message = "Easemob rejected the App Token (missing, expired or corrupt)."
+	case st == http.StatusTooManyRequests:
+		e.Kind = moderation.RateLimited
+		e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"))
+		e.Message = "Easemob's rate limit was reached; try again shortly."
+	case st == http.StatusBadRequest:
+		switch {
+		case strings.Contains(lower, "max limit") || strings.Contains(lower, "maxsize"):
+			e.Message = "Too many users in one Easemob call."
+		case strings.Contains(lower, "not members"):
+			e.Message = "Some users are not members of this chat."
+		case eb.Error == "invalid_grant" || eb.Error == "illegal_argument":
+			e.Message = "Easemob rejected the client_id/client_secret."
+		default:
+			e.Message = "Easemob rejected the request as invalid."
+		}
+	case st == http.StatusForbidden:
+		switch {
+		case strings.Contains(lower, "reach limit"):
+			e.Kind = moderation.RateLimited
+			e.Message = "Easemob's message rate limit was reached; try again shortly."
+		case strings.Contains(lower, "owner"):
+			e.Message = "The owner of a group or chat room cannot be muted or removed."
+		case strings.Contains(lower, "not members") || strings.Contains(lower, "not member"):
+			e.Message = "Some users are not members of this chat."
+		case strings.Contains(lower, "recall"):
+			e.Message = "Message recall is not enabled for this Easemob app."
+		default:
+			e.Message = "Easemob does not allow this operation here."
+		}
+	case st == http.StatusNotFound:
+		switch {
+		case strings.HasPrefix(lower, "username") || strings.Contains(lower, "service resource not found"):
+			e.Message = "Unknown Easemob user."
+		case eb.Error == "organization_application_not_found":
+			e.Message = "Unknown Easemob org_name/app_name."
+		default:
+			e.Message = "Unknown chat room or group."
+		}
+	case st == http.StatusRequestTimeout || st >= 500:
+		e.Kind = moderation.Transient
+		e.Message = "Easemob is temporarily unavailable."
+	default:
+		e.Message = fmt.Sprintf("Easemob answered HTTP %d.", st)
+	}
+	return &responseError{api: e, desc: desc}
+}
+
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n > 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// errDescription returns the platform's error_description behind err.
+func errDescription(err error) string {
+	var re *responseError
+	if errors.As(err, &re) {
+		return re.desc
+	}
+	return ""
+}

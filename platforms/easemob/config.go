@@ -1,0 +1,140 @@
+// Package easemob connects Gavel to Easemob IM (环信即时通讯 IM): it verifies
+// and parses the post-send callbacks (发送后回调) that carry admins'
+// commands, and it calls the chat-room and group REST APIs to mute, unmute
+// and remove members and to reply in the chat.
+package easemob
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"gavel/platforms/egress"
+)
+
+// Defaults applied by Config.WithDefaults.
+const (
+	DefaultReplayWindow = 5 * time.Minute
+	DefaultRoleCacheTTL = time.Minute
+	// DefaultRate is Easemob's documented default for the member, mute,
+	// admin and details APIs: 100 calls per second per App Key.
+	DefaultRate = 100
+)
+
+// Config is the `platforms.easemob` section of config.yaml.
+type Config struct {
+	// BaseURL is the REST host of the app's data center, e.g.
+	// https://a1.easemob.com.
+	BaseURL string `yaml:"base_url"`
+	// OrgName and AppName are the two halves of the App Key org#app.
+	OrgName string `yaml:"org_name"`
+	AppName string `yaml:"app_name"`
+	// ClientID and ClientSecret obtain the App Token.
+	ClientID     string `yaml:"client_id"`
+	ClientSecret string `yaml:"client_secret"`
+	// CallbackSecret is the secret of the post-send callback rule; it signs
+	// every callback (security = md5(callId + secret + timestamp)).
+	CallbackSecret string `yaml:"callback_secret"`
+	// BotUser is the user ID Gavel replies as; its own messages are ignored.
+	BotUser string `yaml:"bot_user"`
+	// InsecureSkipVerify permits an empty CallbackSecret, which disables the
+	// callback signature check. Only for local demos; a configured secret is
+	// always checked.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// ReplayWindow bounds how far a callback's timestamp may be from now,
+	// in both directions.
+	ReplayWindow time.Duration `yaml:"replay_window"`
+	// AllowPermanentMute lets commands mute without an end (-1).
+	AllowPermanentMute bool `yaml:"allow_permanent_mute"`
+	// DefaultMute is the mute length for a command that gives none; the
+	// pipeline applies it.
+	DefaultMute time.Duration `yaml:"default_mute"`
+	// RoleCacheTTL is how long owner/admin lists are cached per chat.
+	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
+	// Rate paces every REST call of this App Key through one limiter.
+	Rate egress.Limits `yaml:"rate"`
+}
+
+var appNameRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+
+// WithDefaults returns c with zero durations and rates replaced by their
+// defaults.
+func (c Config) WithDefaults() Config {
+	c.BaseURL = strings.TrimRight(strings.TrimSpace(c.BaseURL), "/")
+	if c.ReplayWindow == 0 {
+		c.ReplayWindow = DefaultReplayWindow
+	}
+	if c.RoleCacheTTL == 0 {
+		c.RoleCacheTTL = DefaultRoleCacheTTL
+	}
+	if c.Rate.PerSecond == 0 {
+		c.Rate.PerSecond = DefaultRate
+	}
+	return c
+}
+
+// Validate reports the first invalid key, named as in config.yaml.
+func (c Config) Validate() error {
+	c = c.WithDefaults()
+	bad := func(key, msg string) error {
+		return fmt.Errorf("platforms.easemob.%s: %s", key, msg)
+	}
+	if c.BaseURL == "" {
+		return bad("base_url", "must be set")
+	}
+	u, err := url.Parse(c.BaseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return bad("base_url", "must be an http(s) URL such as https://a1.easemob.com")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return bad("base_url", "must not carry a query or fragment")
+	}
+	if c.OrgName == "" {
+		return bad("org_name", "must be set")
+	}
+	if strings.ContainsAny(c.OrgName, "/#?% ") {
+		return bad("org_name", "must be the part of the App Key before '#'")
+	}
+	if c.AppName == "" {
+		return bad("app_name", "must be set")
+	}
+	if !appNameRE.MatchString(c.AppName) {
+		return bad("app_name", "must be lowercase letters, digits or '-', at most 32 characters")
+	}
+	if c.ClientID == "" {
+		return bad("client_id", "must be set")
+	}
+	if c.ClientSecret == "" {
+		return bad("client_secret", "must be set")
+	}
+	if c.CallbackSecret == "" && !c.InsecureSkipVerify {
+		return bad("callback_secret", "must be set (or set insecure_skip_verify: true for a local demo)")
+	}
+	if c.BotUser == "" {
+		return bad("bot_user", "must be set")
+	}
+	if c.ReplayWindow < 0 {
+		return bad("replay_window", "must be positive")
+	}
+	if c.DefaultMute < 0 {
+		return bad("default_mute", "must be positive")
+	}
+	if c.RoleCacheTTL < 0 {
+		return bad("role_cache_ttl", "must be positive")
+	}
+	if c.Rate.PerSecond < 0 {
+		return bad("rate.per_second", "must not be negative")
+	}
+	if c.Rate.Burst < 0 {
+		return bad("rate.burst", "must not be negative")
+	}
+	if c.Rate.MaxAttempts < 0 {
+		return bad("rate.max_attempts", "must not be negative")
+	}
+	if c.Rate.BaseDelay < 0 || c.Rate.MaxDelay < 0 {
+		return bad("rate", "delays must not be negative")
+	}
+	return nil
+}

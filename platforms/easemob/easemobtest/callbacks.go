@@ -1,0 +1,204 @@
+package easemobtest
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Sign returns security = lowercase hex md5(callID + secret + timestamp).
+func Sign(callID, secret string, timestampMS int64) string {
+	sum := md5.Sum([]byte(callID + secret + strconv.FormatInt(timestampMS, 10)))
+	return hex.EncodeToString(sum[:])
+}
+
+// Message describes a post-send message callback to build.
+type Message struct {
+	// ChatID is the group or chat-room ID (for Kind "chat", the receiver).
+	ChatID string
+	// Kind is KindChatRoom or KindGroup (content_type chat:room:text or
+	// chat:group:text, chat_type groupchat), "" for a group message without
+	// content_type (older rules), or "chat" for a 1:1 message.
+	Kind string
+	From string
+	Text string
+	// AtList becomes ext.em_at_list; AtAll sends the string "ALL" instead.
+	AtList []string
+	AtAll  bool
+	// Offline makes it the chat_offline copy for user OfflineTo.
+	Offline   bool
+	OfflineTo string
+	// MsgID and CallID are generated when empty; At defaults to the
+	// server's clock.
+	MsgID  string
+	CallID string
+	At     time.Time
+}
+
+// Join describes a group_op_event JOIN callback.
+type Join struct {
+	ChatID   string
+	Kind     string // KindChatRoom or KindGroup
+	Users    []string
+	Operator string // default "@ppAdmin"
+	CallID   string
+	At       time.Time
+}
+
+func (s *Server) nextID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return s.seq
+}
+
+func (s *Server) appKey() string { return s.Org + "#" + s.App }
+
+// MessageFields returns the unsigned JSON fields of m's callback.
+func (s *Server) MessageFields(m Message) map[string]any {
+	if m.MsgID == "" {
+		m.MsgID = strconv.FormatInt(s.nextID(), 10)
+	}
+	if m.CallID == "" {
+		m.CallID = fmt.Sprintf("%s_%d-cb", s.appKey(), s.nextID())
+	}
+	if m.At.IsZero() {
+		m.At = s.Now()
+	}
+	ext := map[string]any{}
+	switch {
+	case m.AtAll:
+		ext["em_at_list"] = "ALL"
+	case len(m.AtList) > 0:
+		ext["em_at_list"] = m.AtList
+	}
+	f := map[string]any{
+		"callId":          m.CallID,
+		"eventType":       "chat",
+		"timestamp":       m.At.UnixMilli(),
+		"chat_type":       "groupchat",
+		"group_id":        m.ChatID,
+		"from":            m.From,
+		"to":              m.ChatID,
+		"msg_id":          m.MsgID,
+		"payload":         map[string]any{"ext": ext, "bodies": []any{map[string]any{"msg": m.Text, "type": "txt"}}},
+		"securityVersion": "1.0.0",
+		"appkey":          s.appKey(),
+		"host":            "msync@ebs-ali-beijing-msync1",
+	}
+	switch m.Kind {
+	case KindChatRoom:
+		f["content_type"] = "chat:room:text"
+	case KindGroup:
+		f["content_type"] = "chat:group:text"
+	case "chat":
+		f["chat_type"] = "chat"
+		f["content_type"] = "chat:user:text"
+		delete(f, "group_id")
+	}
+	if m.Offline {
+		f["eventType"] = "chat_offline"
+		if m.OfflineTo != "" {
+			f["to"] = m.OfflineTo
+		}
+	}
+	return f
+}
+
+// JoinFields returns the unsigned JSON fields of j's group_op_event.
+func (s *Server) JoinFields(j Join) map[string]any {
+	if j.CallID == "" {
+		j.CallID = fmt.Sprintf("%s_%d-op", s.appKey(), s.nextID())
+	}
+	if j.At.IsZero() {
+		j.At = s.Now()
+	}
+	if j.Operator == "" {
+		j.Operator = "@ppAdmin"
+	}
+	typ := "CHATROOM"
+	if j.Kind == KindGroup {
+		typ = "GROUP"
+	}
+	return map[string]any{
+		"callId":       j.CallID,
+		"payload":      map[string]any{"member": j.Users, "type": "DIRECT"},
+		"appkey":       s.appKey(),
+		"id":           j.ChatID,
+		"type":         typ,
+		"event":        "group_op_event",
+		"operation":    "JOIN",
+		"operator":     j.Operator,
+		"member_count": len(j.Users) + 1,
+		"timestamp":    j.At.UnixMilli(),
+	}
+}
+
+// SignFields sets fields["security"] from callId and timestamp with secret
+// and returns the JSON body.
+func SignFields(fields map[string]any, secret string) []byte {
+	callID, _ := fields["callId"].(string)
+	var ts int64
+	switch v := fields["timestamp"].(type) {
+	case int64:
+		ts = v
+	case int:
+		ts = int64(v)
+	case float64:
+		ts = int64(v)
+	}
+	fields["security"] = Sign(callID, secret, ts)
+	b, err := json.Marshal(fields)
+	if err != nil {
+		panic(fmt.Sprintf("easemobtest: marshal callback: %v", err))
+	}
+	return b
+}
+
+// MessageBody returns m's callback body signed with the server's
+// CallbackSecret.
+func (s *Server) MessageBody(m Message) []byte {
+	return SignFields(s.MessageFields(m), s.CallbackSecret)
+}
+
+// JoinBody returns j's callback body signed with the CallbackSecret.
+func (s *Server) JoinBody(j Join) []byte {
+	return SignFields(s.JoinFields(j), s.CallbackSecret)
+}
+
+// Delivery wraps a callback body as the handlers hand it to Receive.
+func (s *Server) Delivery(body []byte) moderation.Delivery {
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	return moderation.Delivery{Header: h, Body: body, ReceivedAt: s.Now()}
+}
+
+// MessageDelivery is Delivery(MessageBody(m)).
+func (s *Server) MessageDelivery(m Message) moderation.Delivery { return s.Delivery(s.MessageBody(m)) }
+
+// JoinDelivery is Delivery(JoinBody(j)).
+func (s *Server) JoinDelivery(j Join) moderation.Delivery { return s.Delivery(s.JoinBody(j)) }
+
+// Request builds the POST Easemob would send to target (Gavel's callback
+// URL) with body.
+func Request(target string, body []byte) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		panic(fmt.Sprintf("easemobtest: callback request: %v", err))
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Apache-HttpClient/4.5.13 (Java/1.8.0)")
+	return req
+}
+
+// MessageRequest is Request(target, MessageBody(m)).
+func (s *Server) MessageRequest(target string, m Message) *http.Request {
+	return Request(target, s.MessageBody(m))
+}

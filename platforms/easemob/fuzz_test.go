@@ -1,0 +1,146 @@
+package easemob_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"gavel/moderation"
+	"gavel/platforms/easemob"
+	"gavel/platforms/easemob/easemobtest"
+)
+
+const fuzzSecret = "fuzz-secret"
+
+var fuzzNow = time.UnixMilli(1729499252371)
+
+func fuzzClient(tb testing.TB) *easemob.Client {
+	tb.Helper()
+	c, err := easemob.New(easemob.Config{
+		BaseURL: "http://127.0.0.1:1", OrgName: "org", AppName: "app", ClientID: "id", ClientSecret: "s",
+		CallbackSecret: fuzzSecret, BotUser: "bot",
+	}, easemob.Options{Now: func() time.Time { return fuzzNow }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+// FuzzReceive: Receive never panics, and never accepts a body whose
+// security is not md5(callId + secret + timestamp) or whose timestamp is
+// outside the window.
+func FuzzReceive(f *testing.F) {
+	srv := &easemobtest.Server{Org: "org", App: "app", CallbackSecret: fuzzSecret}
+	msg := easemobtest.Message{ChatID: "1", Kind: easemobtest.KindChatRoom, From: "a", Text: "/mute @b 1m", AtList: []string{"b"}, MsgID: "5", CallID: "org#app_1", At: fuzzNow}
+	f.Add(srv.MessageBody(msg))
+	msg.Kind, msg.AtList, msg.AtAll = easemobtest.KindGroup, nil, true
+	f.Add(srv.MessageBody(msg))
+	f.Add(srv.JoinBody(easemobtest.Join{ChatID: "1", Kind: easemobtest.KindGroup, Users: []string{"x"}, CallID: "c", At: fuzzNow}))
+	f.Add([]byte(`{"callId":"a","timestamp":"1729499252371","security":"00"}`))
+	f.Add([]byte(`{"callId":"a","timestamp":1729499252371,"security":"x","payload":{"ext":{"em_at_list":[1,2]}}}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`null`))
+	f.Add([]byte(`[`))
+	c := fuzzClient(f)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ack, err := c.Receive(ctx, moderation.Delivery{Body: body})
+		if err != nil {
+			if len(ack.Events) != 0 {
+				t.Fatal("events returned with an error")
+			}
+			return
+		}
+		var sf struct {
+			CallID    string      `json:"callId"`
+			Timestamp json.Number `json:"timestamp"`
+			Security  string      `json:"security"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&sf); err != nil {
+			t.Fatalf("accepted undecodable body: %v", err)
+		}
+		ts, perr := strconv.ParseInt(sf.Timestamp.String(), 10, 64)
+		if perr != nil {
+			t.Fatalf("accepted non-integer timestamp %q", sf.Timestamp)
+		}
+		if want := easemob.Sign(sf.CallID, fuzzSecret, ts); !strings.EqualFold(sf.Security, want) || sf.CallID == "" {
+			t.Fatalf("accepted forged delivery: security %q want %q", sf.Security, want)
+		}
+		if d := fuzzNow.Sub(time.UnixMilli(ts)); d > 5*time.Minute || d < -5*time.Minute {
+			t.Fatalf("accepted stale timestamp %d", ts)
+		}
+		for _, ev := range ack.Events {
+			if ev.DeliveryID == "" || len(ev.DedupKeys) == 0 || ev.DedupKeys[0] != ev.DeliveryID {
+				t.Fatalf("event without delivery id: %+v", ev)
+			}
+			if (ev.Kind == moderation.EventMessage) != (ev.Message != nil) || (ev.Kind == moderation.EventJoin) != (ev.Join != nil) {
+				t.Fatalf("event kind/field mismatch: %+v", ev)
+			}
+		}
+	})
+}
+
+// FuzzMentions signs arbitrary text and em_at_list values: every mention
+// either stands in the text or is "@"+id, each listed id appears once, and
+// messages from the bot never produce events.
+func FuzzMentions(f *testing.F) {
+	f.Add("/mute @bob @carol 10m", "bob,carol", "alice")
+	f.Add("@李四 @李四 /kick", "u1", "owner")
+	f.Add("no mentions", "", "bot")
+	f.Add("@ @@ @x", ",x,,y", "BOT")
+	srv := &easemobtest.Server{Org: "org", App: "app", CallbackSecret: fuzzSecret}
+	c := fuzzClient(f)
+	f.Fuzz(func(t *testing.T, text, atList, from string) {
+		if !utf8.ValidString(text) || !utf8.ValidString(atList) || !utf8.ValidString(from) {
+			return // json.Marshal would rewrite the bytes
+		}
+		var ids []string
+		if atList != "" {
+			ids = strings.Split(atList, ",")
+		}
+		body := srv.MessageBody(easemobtest.Message{ChatID: "1", Kind: easemobtest.KindChatRoom, From: from, Text: text, AtList: ids, MsgID: "7", CallID: "org#app_7", At: fuzzNow})
+		ack, err := c.Receive(ctx, moderation.Delivery{Body: body})
+		if err != nil {
+			t.Fatalf("signed message rejected: %v", err)
+		}
+		if from == "" || strings.EqualFold(from, "bot") {
+			if len(ack.Events) != 0 {
+				t.Fatal("event for own/anonymous message")
+			}
+			return
+		}
+		if len(ack.Events) != 1 {
+			t.Fatalf("%d events", len(ack.Events))
+		}
+		seen := map[string]int{}
+		for _, m := range ack.Events[0].Message.Mentions {
+			if !strings.HasPrefix(m.Token, "@") {
+				t.Fatalf("token %q without @", m.Token)
+			}
+			if !strings.Contains(text, m.Token) && m.Token != "@"+m.UserID {
+				t.Fatalf("token %q neither in text nor @id", m.Token)
+			}
+			seen[m.UserID]++
+		}
+		if len(ids) > 0 {
+			want := map[string]int{}
+			for _, id := range ids {
+				if id != "" {
+					want[id]++
+				}
+			}
+			for id, n := range want {
+				if seen[id] != n {
+					t.Fatalf("id %q mentioned %d times, listed %d", id, seen[id], n)
+				}
+			}
+		}
+	})
+}

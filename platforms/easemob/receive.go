@@ -1,0 +1,449 @@
+package easemob
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Sign returns the callback signature: lowercase hex md5(callID + secret +
+// timestamp), the timestamp in Unix milliseconds written in base 10.
+func Sign(callID, secret string, timestampMS int64) string {
+	sum := md5.Sum([]byte(callID + secret + strconv.FormatInt(timestampMS, 10)))
+	return hex.EncodeToString(sum[:])
+}
+
+// envelopeFields are the signed fields of every callback.
+type signedFields struct {
+	CallID    *string         `json:"callId"`
+	Timestamp json.RawMessage `json:"timestamp"`
+	Security  *string         `json:"security"`
+}
+
+// callback is every callback shape Gavel reads: post-send messages, the
+// group_op_event operation events and the legacy "muc" events.
+type callback struct {
+	CallID      string          `json:"callId"`
+	EventType   string          `json:"eventType"`
+	ChatType    string          `json:"chat_type"`
+	GroupID     string          `json:"group_id"`
+	From        string          `json:"from"`
+	To          string          `json:"to"`
+	MsgID       string          `json:"msg_id"`
+	ContentType string          `json:"content_type"`
+	AppKey      string          `json:"appkey"`
+	Payload     json.RawMessage `json:"payload"`
+
+	// group_op_event
+	Event     string `json:"event"`
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Operation string `json:"operation"`
+	Operator  string `json:"operator"`
+}
+
+type messagePayload struct {
+	Bodies []struct {
+		Type string `json:"type"`
+		Msg  string `json:"msg"`
+	} `json:"bodies"`
+	// Flat text payload of the newer pre-send samples.
+	Type string `json:"type"`
+	Msg  string `json:"msg"`
+	Ext  struct {
+		AtList json.RawMessage `json:"em_at_list"`
+	} `json:"ext"`
+}
+
+type opPayload struct {
+	Type   string   `json:"type"`
+	Member []string `json:"member"`
+}
+
+type mucPayload struct {
+	MucID      string `json:"muc_id"`
+	IsChatroom bool   `json:"is_chatroom"`
+	Operation  string `json:"operation"`
+}
+
+// ackBody is the answer to every accepted callback: HTTP 200 with an empty
+// JSON object (Easemob ignores the body; it must stay under 1,000 chars).
+var ackBody = map[string]any{}
+
+// Receive verifies a post-send callback (security, then timestamp) from the
+// raw body and returns the events Gavel acts on.
+func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
+	ts, err := c.verify(d.Body)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	var cb callback
+	if err := json.Unmarshal(d.Body, &cb); err != nil {
+		return moderation.Ack{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
+	}
+	events, err := c.parse(cb, ts)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	if len(events) > 0 {
+		c.log.DebugContext(ctx, "callback accepted", slog.String("event_id", events[0].DeliveryID), slog.Int("events", len(events)))
+	}
+	return moderation.Ack{Response: ackBody, Events: events}, nil
+}
+
+// verify checks the signature and the replay window and returns the
+// callback's timestamp.
+func (c *Client) verify(body []byte) (time.Time, error) {
+	var sf signedFields
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&sf); err != nil {
+		return time.Time{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
+	}
+	if dec.More() {
+		return time.Time{}, fmt.Errorf("easemob: %w: trailing data after the JSON object", moderation.ErrMalformed)
+	}
+	// A configured secret is always checked; insecure_skip_verify only
+	// permits running without one.
+	verifySig := c.cfg.CallbackSecret != "" || !c.cfg.InsecureSkipVerify
+	tsText := strings.TrimSpace(string(sf.Timestamp))
+	if uq, err := strconv.Unquote(tsText); err == nil {
+		tsText = uq // a quoted number; Easemob sends a JSON number
+	}
+	if sf.CallID == nil || *sf.CallID == "" || tsText == "" || tsText == "null" ||
+		(verifySig && (sf.Security == nil || *sf.Security == "")) {
+		return time.Time{}, fmt.Errorf("easemob: callId, timestamp or security: %w", moderation.ErrMissingHeaders)
+	}
+	ms, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil || strconv.FormatInt(ms, 10) != tsText {
+		// A signature over a non-integer timestamp cannot be checked the
+		// way Easemob computes it.
+		return time.Time{}, fmt.Errorf("easemob: timestamp is not an integer: %w", moderation.ErrMalformed)
+	}
+	if verifySig {
+		want := Sign(*sf.CallID, c.cfg.CallbackSecret, ms)
+		got := strings.ToLower(*sf.Security)
+		if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
+			return time.Time{}, fmt.Errorf("easemob: %w", moderation.ErrBadSignature)
+		}
+	}
+	ts := time.UnixMilli(ms)
+	if skew := c.now().Sub(ts); skew > c.cfg.ReplayWindow || skew < -c.cfg.ReplayWindow {
+		return time.Time{}, fmt.Errorf("easemob: %w (skew %s)", moderation.ErrStaleTimestamp, skew.Round(time.Second))
+	}
+	return ts, nil
+}
+
+func (c *Client) parse(cb callback, ts time.Time) ([]moderation.Event, error) {
+	switch {
+	case cb.Event == "group_op_event":
+		return c.parseOp(cb, ts)
+	case cb.ChatType == "muc":
+		return c.parseLegacyOp(cb, ts)
+	}
+	return c.parseMessage(cb, ts)
+}
+
+// callKey is the dedup key of a callback delivery.
+func callKey(callID string) string { return "easemob:call:" + callID }
+
+func (c *Client) parseMessage(cb callback, ts time.Time) ([]moderation.Event, error) {
+	if cb.EventType != "chat" && cb.EventType != "" {
+		return nil, nil // chat_offline copies would re-run commands
+	}
+	var kind string
+	switch ct := strings.ToLower(cb.ContentType); {
+	case strings.HasPrefix(ct, "chat:room:"):
+		kind = KindChatRoom
+	case strings.HasPrefix(ct, "chat:group:"):
+		kind = KindGroup
+	case strings.HasPrefix(ct, "chat:user:"):
+		return nil, nil
+	}
+	switch strings.ToLower(cb.ChatType) {
+	case "groupchat":
+	case "chatroom":
+		kind = KindChatRoom
+	case "group":
+		if kind == "" {
+			kind = KindGroup
+		}
+	default:
+		return nil, nil // 1:1 chats, thread notifications, recalls
+	}
+	if cb.From == "" || strings.EqualFold(cb.From, c.cfg.BotUser) {
+		return nil, nil
+	}
+	chatID := cb.GroupID
+	if chatID == "" {
+		chatID = cb.To
+	}
+	if chatID == "" {
+		return nil, fmt.Errorf("easemob: group message without group_id or to: %w", moderation.ErrMalformed)
+	}
+	var p messagePayload
+	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
+		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+			return nil, fmt.Errorf("easemob: payload: %w: %w", moderation.ErrMalformed, err)
+		}
+	}
+	text, ok := "", false
+	for _, b := range p.Bodies {
+		if b.Type == "txt" {
+			text, ok = b.Msg, true
+			break
+		}
+	}
+	if !ok && len(p.Bodies) == 0 && p.Type == "txt" {
+		text, ok = p.Msg, true
+	}
+	if !ok {
+		return nil, nil // not a text message
+	}
+	c.rememberKind(chatID, kind)
+	id := "easemob:msg:" + cb.MsgID
+	keys := []string{id, callKey(cb.CallID)}
+	if cb.MsgID == "" {
+		id, keys = callKey(cb.CallID), []string{callKey(cb.CallID)}
+	}
+	return []moderation.Event{{
+		Kind:       moderation.EventMessage,
+		Platform:   Name,
+		DeliveryID: id,
+		DedupKeys:  keys,
+		Message: &moderation.Message{
+			Chat:      moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind},
+			MessageID: cb.MsgID,
+			SenderID:  cb.From,
+			Text:      text,
+			Mentions:  mentions(text, p.Ext.AtList),
+			SentAt:    ts,
+		},
+	}}, nil
+}
+
+// userIDRE is Easemob's user ID charset.
+var userIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
+
+// mentions pairs ext.em_at_list with the '@' tokens of text. IDs whose
+// token "@id" appears are paired with it; the remaining IDs take the
+// remaining tokens in text order; IDs left over get the token "@"+id.
+// "ALL" (any case) mentions nobody in particular. Without em_at_list (REST
+// messages), tokens that are valid user IDs are taken as IDs.
+func mentions(text string, rawAtList json.RawMessage) []moderation.Mention {
+	tokens := atTokens(text)
+	var ids []string
+	if len(rawAtList) > 0 && string(rawAtList) != "null" {
+		var s string
+		if json.Unmarshal(rawAtList, &s) == nil {
+			return nil // "ALL" / "All" / "all"
+		}
+		if json.Unmarshal(rawAtList, &ids) != nil {
+			return nil
+		}
+	} else {
+		var out []moderation.Mention
+		for _, t := range tokens {
+			if userIDRE.MatchString(t[1:]) {
+				out = append(out, moderation.Mention{Token: t, UserID: t[1:]})
+			}
+		}
+		return out
+	}
+	used := make([]bool, len(tokens))
+	assigned := make([]string, len(tokens)) // token index → user ID
+	var pending []string
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		found := false
+		for i, t := range tokens {
+			if !used[i] && strings.EqualFold(t[1:], id) {
+				used[i], assigned[i], found = true, id, true
+				break
+			}
+		}
+		if !found {
+			pending = append(pending, id)
+		}
+	}
+	var leftover []string
+	for _, id := range pending {
+		found := false
+		for i := range tokens {
+			if !used[i] {
+				used[i], assigned[i], found = true, id, true
+				break
+			}
+		}
+		if !found {
+			leftover = append(leftover, id)
+		}
+	}
+	var out []moderation.Mention
+	for i, t := range tokens {
+		if used[i] {
+			out = append(out, moderation.Mention{Token: t, UserID: assigned[i]})
+		}
+	}
+	for _, id := range leftover {
+		out = append(out, moderation.Mention{Token: "@" + id, UserID: id})
+	}
+	return out
+}
+
+// atTokens returns the whitespace-separated tokens of text that start with
+// '@' and have something after it.
+func atTokens(text string) []string {
+	var out []string
+	for _, f := range strings.Fields(text) {
+		if len(f) > 1 && f[0] == '@' {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func opKind(t string) string {
+	switch strings.ToUpper(t) {
+	case "CHATROOM":
+		return KindChatRoom
+	case "GROUP":
+		return KindGroup
+	}
+	return ""
+}
+
+// parseOp handles the new operation events: JOIN becomes EventJoin,
+// ADMIN and UPDATE/OWNER invalidate the role cache, the rest is ignored.
+func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) {
+	var p opPayload
+	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
+		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+			return nil, fmt.Errorf("easemob: group_op_event payload: %w: %w", moderation.ErrMalformed, err)
+		}
+	}
+	kind := opKind(cb.Type)
+	c.rememberKind(cb.ID, kind)
+	switch strings.ToUpper(cb.Operation) {
+	case "ADMIN":
+		c.forgetRoles(cb.ID)
+		return nil, nil
+	case "UPDATE":
+		if strings.EqualFold(p.Type, "OWNER") {
+			c.forgetRoles(cb.ID)
+		}
+		return nil, nil
+	case "LEAVE":
+		c.forgetRoles(cb.ID)
+		return nil, nil
+	case "JOIN":
+	default:
+		return nil, nil
+	}
+	c.forgetRoles(cb.ID)
+	var users []string
+	for _, m := range p.Member {
+		if m != "" && !strings.EqualFold(m, c.cfg.BotUser) {
+			users = append(users, m)
+		}
+	}
+	if cb.ID == "" || len(users) == 0 {
+		return nil, nil
+	}
+	key := callKey(cb.CallID)
+	return []moderation.Event{{
+		Kind:       moderation.EventJoin,
+		Platform:   Name,
+		DeliveryID: key,
+		DedupKeys:  []string{key},
+		Join: &moderation.Join{
+			Chat:     moderation.ChatRef{Platform: Name, ID: cb.ID, Kind: kind},
+			UserIDs:  users,
+			Operator: cb.Operator,
+			At:       ts,
+		},
+	}}, nil
+}
+
+// legacyJoinOps are the old-format operations by which `from` joined.
+var legacyJoinOps = map[string]bool{"presence": true, "direct_joined": true, "invite_accept": true}
+
+// parseLegacyOp handles the old chat_type "muc" operation events.
+func (c *Client) parseLegacyOp(cb callback, ts time.Time) ([]moderation.Event, error) {
+	if cb.EventType == "chat_offline" {
+		return nil, nil
+	}
+	var p mucPayload
+	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
+		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+			return nil, fmt.Errorf("easemob: muc payload: %w: %w", moderation.ErrMalformed, err)
+		}
+	}
+	chatID := cb.GroupID
+	if chatID == "" {
+		chatID = legacyID(p.MucID)
+	}
+	kind := KindGroup
+	if p.IsChatroom {
+		kind = KindChatRoom
+	}
+	c.rememberKind(chatID, kind)
+	op := strings.ToLower(p.Operation)
+	switch op {
+	case "add_admin", "remove_admin", "assing_owner", "assign_owner", "leave", "kick", "absence":
+		c.forgetRoles(chatID)
+	}
+	if !legacyJoinOps[op] {
+		return nil, nil
+	}
+	user := legacyID(cb.From)
+	if chatID == "" || user == "" || strings.EqualFold(user, c.cfg.BotUser) {
+		return nil, nil
+	}
+	c.forgetRoles(chatID)
+	key := callKey(cb.CallID)
+	return []moderation.Event{{
+		Kind:       moderation.EventJoin,
+		Platform:   Name,
+		DeliveryID: key,
+		DedupKeys:  []string{key},
+		Join: &moderation.Join{
+			Chat:    moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind},
+			UserIDs: []string{user},
+			At:      ts,
+		},
+	}}, nil
+}
+
+// legacyID strips the JID decoration of old-format IDs:
+// "org#app_user@easemob.com/android_x" → "user",
+// "org#app_123@conference.easemob.com" → "123".
+func legacyID(s string) string {
+	if i := strings.IndexByte(s, '@'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		rest := s[i+1:]
+		if j := strings.IndexByte(rest, '_'); j >= 0 {
+			return rest[j+1:]
+		}
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,106 @@
+package feishu
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"gavel/platforms/egress"
+)
+
+// Default values applied by New for zero Config fields.
+const (
+	DefaultBaseURL      = "https://open.feishu.cn"
+	DefaultReplayWindow = 5 * time.Minute
+	DefaultRoleCacheTTL = time.Minute
+	// DefaultPerSecond is Feishu's tier-4 limit (1000/min & 50/s), which
+	// covers every API the adapter calls.
+	DefaultPerSecond = 50
+)
+
+// Config is the platforms.feishu section of config.yaml.
+type Config struct {
+	// BaseURL is the Open Platform host: https://open.feishu.cn (Feishu) or
+	// https://open.larksuite.com (Lark).
+	BaseURL   string `yaml:"base_url"`
+	AppID     string `yaml:"app_id"`
+	AppSecret string `yaml:"app_secret"`
+	// VerificationToken is compared with the token inside every delivery.
+	VerificationToken string `yaml:"verification_token"`
+	// EncryptKey, when set, makes Feishu encrypt and sign every delivery;
+	// plaintext deliveries are then rejected.
+	EncryptKey string `yaml:"encrypt_key"`
+	// BotOpenID is the bot's own open_id; fetched once from
+	// GET /open-apis/bot/v3/info when empty.
+	BotOpenID string `yaml:"bot_open_id"`
+	// ReplayWindow bounds how far X-Lark-Request-Timestamp may be from now,
+	// in both directions.
+	ReplayWindow time.Duration `yaml:"replay_window"`
+	// InsecureSkipVerify disables the signature, timestamp and token checks.
+	// Only for local development: anyone can then forge deliveries.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// RoleCacheTTL is how long a chat's owner/manager lists are reused.
+	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
+	// Rate overrides the pacing and retry limits used for each Feishu API.
+	Rate egress.Limits `yaml:"rate"`
+}
+
+func (c Config) withDefaults() Config {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if c.ReplayWindow == 0 {
+		c.ReplayWindow = DefaultReplayWindow
+	}
+	if c.RoleCacheTTL == 0 {
+		c.RoleCacheTTL = DefaultRoleCacheTTL
+	}
+	if c.Rate.PerSecond == 0 {
+		c.Rate.PerSecond = DefaultPerSecond
+	}
+	return c
+}
+
+// Validate reports every bad key of c, named as in config.yaml
+// (platforms.feishu.<key>).
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("platforms.feishu.%s: "+format, append([]any{key}, args...)...))
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		switch {
+		case err != nil:
+			bad("base_url", "not a URL: %v", err)
+		case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
+			bad("base_url", "must be an absolute http(s) URL, got %q", c.BaseURL)
+		}
+	}
+	if c.AppID == "" {
+		bad("app_id", "must be set")
+	}
+	if c.AppSecret == "" {
+		bad("app_secret", "must be set")
+	}
+	if c.VerificationToken == "" && !c.InsecureSkipVerify {
+		bad("verification_token", "must be set (or set insecure_skip_verify: true for local development only)")
+	}
+	if c.ReplayWindow < 0 {
+		bad("replay_window", "must not be negative, got %s", c.ReplayWindow)
+	}
+	if c.RoleCacheTTL < 0 {
+		bad("role_cache_ttl", "must not be negative, got %s", c.RoleCacheTTL)
+	}
+	if c.Rate.PerSecond < 0 {
+		bad("rate.per_second", "must not be negative, got %v", c.Rate.PerSecond)
+	}
+	if c.Rate.Burst < 0 {
+		bad("rate.burst", "must not be negative, got %d", c.Rate.Burst)
+	}
+	if c.Rate.MaxAttempts < 0 {
+		bad("rate.max_attempts", "must not be negative, got %d", c.Rate.MaxAttempts)
+	}
+	return errors.Join(errs...)
+}

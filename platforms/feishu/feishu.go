@@ -1,0 +1,280 @@
+// Package feishu is Gavel's adapter for Feishu / Lark: it verifies and
+// parses webhook deliveries (Receive) and implements moderation.Platform on
+// top of the official Go SDK (github.com/larksuite/oapi-sdk-go/v3).
+package feishu
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	lark "github.com/larksuite/oapi-sdk-go/v3"
+	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
+	gocache "github.com/patrickmn/go-cache"
+
+	"gavel/moderation"
+	"gavel/platforms/egress"
+)
+
+// Name is the platform's config key and the prefix of its reason codes.
+const Name = "feishu"
+
+// Options are the adapter's injectable dependencies.
+type Options struct {
+	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=feishu
+	HTTPClient *http.Client     // nil → a client with a 10 s timeout
+	Now        func() time.Time // nil → time.Now
+}
+
+// Client is the Feishu adapter. It is safe for concurrent use.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+	sdk    *lark.Client
+	tokens *tokenSource
+
+	// One egress.Caller per rate-limited API.
+	chatGet       *egress.Caller
+	membersDelete *egress.Caller
+	messageDelete *egress.Caller
+	messageReply  *egress.Caller
+	botInfo       *egress.Caller
+
+	chats    *gocache.Cache // chat_id → *chatInfo
+	chatLock keyedMutex     // serialises member removals per chat (232019)
+
+	botMu sync.Mutex
+	botID string
+}
+
+var _ moderation.Platform = (*Client)(nil)
+
+// New validates cfg and returns a Client. It makes no network call.
+func New(cfg Config, opts Options) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("platform", Name)
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	sdk := lark.NewClient(cfg.AppID, cfg.AppSecret,
+		lark.WithOpenBaseUrl(cfg.BaseURL),
+		lark.WithHttpClient(httpDoer{hc: hc}),
+		// The SDK's token cache is process-global and never evicts a revoked
+		// token; Client keeps its own (tokenSource) and renews on 99991663.
+		lark.WithEnableTokenCache(false),
+		lark.WithLogger(sdkLogger{log: log}),
+		lark.WithLogLevel(larkcore.LogLevelDebug),
+	)
+	c := &Client{
+		cfg:           cfg,
+		log:           log,
+		now:           now,
+		sdk:           sdk,
+		chatGet:       egress.New(cfg.Rate),
+		membersDelete: egress.New(cfg.Rate),
+		messageDelete: egress.New(cfg.Rate),
+		messageReply:  egress.New(cfg.Rate),
+		botInfo:       egress.New(cfg.Rate),
+		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
+		botID:         cfg.BotOpenID,
+	}
+	c.tokens = &tokenSource{sdk: sdk, appID: cfg.AppID, appSecret: cfg.AppSecret, now: now}
+	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo} {
+		caller.Renew = c.tokens.renew
+	}
+	if cfg.InsecureSkipVerify {
+		log.Warn("webhook verification disabled (insecure_skip_verify): anyone can forge deliveries")
+	}
+	return c, nil
+}
+
+// Name returns "feishu".
+func (c *Client) Name() string { return Name }
+
+// Capabilities: Feishu removes members natively; it has no per-member mute,
+// so Gavel emulates mute by recalling the muted user's messages.
+func (c *Client) Capabilities(context.Context, moderation.ChatRef) (moderation.Capabilities, error) {
+	return moderation.Capabilities{
+		moderation.VerbKick:   moderation.Native,
+		moderation.VerbMute:   moderation.Emulated,
+		moderation.VerbUnmute: moderation.Emulated,
+	}, nil
+}
+
+// BotID returns the bot's open_id: bot_open_id from the config, else the
+// answer of GET /open-apis/bot/v3/info, fetched once and kept.
+func (c *Client) BotID(ctx context.Context) (string, error) {
+	c.botMu.Lock()
+	defer c.botMu.Unlock()
+	if c.botID != "" {
+		return c.botID, nil
+	}
+	const op = "bot.info"
+	var openID string
+	err := c.botInfo.Do(ctx, func(ctx context.Context) error {
+		return c.do(ctx, op, func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
+			resp, err := c.sdk.Get(ctx, "/open-apis/bot/v3/info", nil, larkcore.AccessTokenTypeTenant, tok)
+			if err != nil {
+				return nil, larkcore.CodeError{}, err
+			}
+			var body struct {
+				larkcore.CodeError
+				Bot struct {
+					OpenID string `json:"open_id"`
+				} `json:"bot"`
+			}
+			if err := json.Unmarshal(resp.RawBody, &body); err != nil {
+				return nil, larkcore.CodeError{}, fmt.Errorf("decoding bot info: %w", err)
+			}
+			openID = body.Bot.OpenID
+			return resp, body.CodeError, nil
+		})
+	})
+	if err != nil {
+		return "", err
+	}
+	if openID == "" {
+		return "", &moderation.APIError{Platform: Name, Op: op, Message: "Feishu returned no bot open_id.", Kind: moderation.Permanent}
+	}
+	c.botID = openID
+	return openID, nil
+}
+
+// sdkCall is one SDK request made with the given tenant token option.
+type sdkCall func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error)
+
+// do runs one attempt of call with a tenant token and classifies the outcome
+// through checkResponse. Token fetch failures are classified the same way.
+func (c *Client) do(ctx context.Context, op string, call sdkCall) error {
+	tok, err := c.tokens.token(ctx)
+	if err != nil {
+		return err
+	}
+	resp, codeErr, err := call(ctx, larkcore.WithTenantAccessToken(tok))
+	err = checkResponse(ctx, op, resp, codeErr, err)
+	if err != nil {
+		c.log.Debug("feishu api call failed", "op", op, "err", err)
+	}
+	return err
+}
+
+// tokenSource fetches tenant_access_tokens through the SDK and caches them
+// until shortly before they expire.
+type tokenSource struct {
+	sdk       *lark.Client
+	appID     string
+	appSecret string
+	now       func() time.Time
+
+	mu      sync.Mutex
+	tok     string
+	expires time.Time
+}
+
+// tokenMargin is how long before its expiry a token is replaced.
+const tokenMargin = 3 * time.Minute
+
+func (t *tokenSource) token(ctx context.Context) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tok != "" && t.now().Before(t.expires) {
+		return t.tok, nil
+	}
+	const op = "auth.tenant_access_token"
+	resp, err := t.sdk.GetTenantAccessTokenBySelfBuiltApp(ctx, &larkcore.SelfBuiltTenantAccessTokenReq{AppID: t.appID, AppSecret: t.appSecret})
+	if err != nil {
+		return "", checkResponse(ctx, op, nil, larkcore.CodeError{}, err)
+	}
+	if err := checkResponse(ctx, op, resp.ApiResp, resp.CodeError, nil); err != nil {
+		var apiErr *moderation.APIError
+		if errors.As(err, &apiErr) && apiErr.Kind == moderation.AuthExpired {
+			apiErr.Kind = moderation.Permanent // a token fetch cannot be renewed by fetching again
+		}
+		return "", err
+	}
+	if resp.TenantAccessToken == "" {
+		return "", &moderation.APIError{Platform: Name, Op: op, HTTPStatus: resp.StatusCode, Message: "Feishu returned an empty tenant access token.", Kind: moderation.Transient}
+	}
+	ttl := time.Duration(resp.Expire)*time.Second - tokenMargin
+	if ttl <= 0 {
+		ttl = time.Duration(resp.Expire) * time.Second / 2
+	}
+	t.tok, t.expires = resp.TenantAccessToken, t.now().Add(ttl)
+	return t.tok, nil
+}
+
+// renew drops the cached token so the next call fetches a fresh one; it is
+// every egress.Caller's Renew hook for AuthExpired (99991663) answers.
+func (t *tokenSource) renew(context.Context) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.tok, t.expires = "", time.Time{}
+	return nil
+}
+
+// keyedMutex serialises work per key and forgets unused keys.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*refMutex)
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		if m.refs--; m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}
+
+// sdkLogger sends the SDK's own log lines to slog at debug level: they can
+// contain request details that must not be logged above debug.
+type sdkLogger struct{ log *slog.Logger }
+
+func (l sdkLogger) Debug(ctx context.Context, args ...any) { l.emit(ctx, args) }
+func (l sdkLogger) Info(ctx context.Context, args ...any)  { l.emit(ctx, args) }
+func (l sdkLogger) Warn(ctx context.Context, args ...any)  { l.emit(ctx, args) }
+func (l sdkLogger) Error(ctx context.Context, args ...any) { l.emit(ctx, args) }
+
+func (l sdkLogger) emit(ctx context.Context, args []any) {
+	if l.log.Enabled(ctx, slog.LevelDebug) {
+		l.log.DebugContext(ctx, "lark sdk", "msg", fmt.Sprint(args...))
+	}
+}

@@ -1,0 +1,772 @@
+// Package feishutest is an in-memory fake of the Feishu Open Platform APIs
+// Gavel calls (tenant token, bot info, chat info, chat member removal,
+// message reply/create/recall), served over real HTTP by httptest, plus
+// builders of signed, encrypted webhook deliveries.
+//
+// The fake enforces what the documentation states: Bearer tenant tokens on
+// every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
+// protection (232076), tenant isolation (232010), the bot's rights (232014,
+// 230026), 232019 for parallel removals in one chat, and a per-API limit of
+// 50 calls/s (HTTP 429, code 99991400, x-ogw-ratelimit-reset) plus 5 messages/s
+// per chat. Every answer has Content-Type: application/json.
+package feishutest
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Operation names used by Calls, FailNext and CallsTo.
+const (
+	OpToken          = "auth.tenant_access_token"
+	OpBotInfo        = "bot.info"
+	OpChatGet        = "chat.get"
+	OpMembersDelete  = "chat.members.delete"
+	OpMessageCreate  = "message.create"
+	OpMessageReply   = "message.reply"
+	OpMessageDelete  = "message.delete"
+	opUnknown        = "unknown"
+	maxRemoveBatch   = 50
+	perAPIPerSecond  = 50
+	perChatPerSecond = 5
+	tokenTTL         = 2 * time.Hour
+	tokenRenewWithin = 30 * time.Minute
+	maxTextBytes     = 150 << 10
+)
+
+// Chat is one chat in the fake's state.
+type Chat struct {
+	ID     string
+	Name   string
+	Tenant string // tenant_key; defaults to the server's TenantKey
+	Mode   string // chat_mode: group (default), topic, p2p
+	// OwnerID is the owner's open_id. Ignored when BotIsOwner.
+	OwnerID string
+	// Managers are the user managers' open_ids.
+	Managers []string
+	// Members are the users' open_ids (owner and managers included or not;
+	// the fake adds them).
+	Members []string
+	// BotInChat says whether Gavel's bot is in the chat (default true via
+	// AddChat unless BotOut is set).
+	BotOut       bool
+	BotIsOwner   bool
+	BotIsManager bool
+}
+
+// Call is one API request the fake received.
+type Call struct {
+	Op     string
+	Method string
+	Path   string
+	Query  url.Values
+	// Body is the decoded JSON body (nil when there was none).
+	Body   map[string]any
+	Time   time.Time
+	Status int // HTTP status answered
+	Code   int // Feishu code answered
+}
+
+// Message is a message known to the fake: seeded user messages and the
+// bot's replies.
+type Message struct {
+	ID       string
+	ChatID   string
+	SenderID string // open_id, or the app_id for the bot's own messages
+	FromBot  bool
+	MsgType  string
+	Content  string // JSON string, e.g. {"text":"…"}
+	ParentID string // replied-to message, for replies
+	UUID     string
+	Deleted  bool
+	Created  time.Time
+}
+
+// Text returns the "text" of a text message's content.
+func (m Message) Text() string {
+	var c struct {
+		Text string `json:"text"`
+	}
+	_ = json.Unmarshal([]byte(m.Content), &c)
+	return c.Text
+}
+
+type failure struct {
+	left int
+	code int
+}
+
+// Server is the fake. Its exported credential fields are random per server,
+// so adapters built for different servers never share tokens.
+type Server struct {
+	URL               string
+	AppID             string
+	AppSecret         string
+	TenantKey         string
+	BotOpenID         string
+	VerificationToken string
+	EncryptKey        string
+
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	tokens     map[string]time.Time // token → expiry
+	chats      map[string]*Chat
+	messages   map[string]*Message
+	order      []string // message IDs in creation order
+	calls      []Call
+	fails      map[string]*failure
+	hits       map[string][]time.Time // rate windows per op and per chat
+	inflight   map[string]bool        // chats with a removal in progress
+	resetAfter int
+	delay      map[string]time.Duration
+	seq        int
+}
+
+// NewServer starts a fake on 127.0.0.1. Close it when done.
+func NewServer() *Server {
+	s := &Server{
+		AppID:             "cli_" + randomHex(8),
+		AppSecret:         randomHex(16),
+		TenantKey:         "tenant_" + randomHex(4),
+		BotOpenID:         "ou_bot" + randomHex(8),
+		VerificationToken: "vt_" + randomHex(12),
+		EncryptKey:        "ek_" + randomHex(12),
+		tokens:            map[string]time.Time{},
+		chats:             map[string]*Chat{},
+		messages:          map[string]*Message{},
+		fails:             map[string]*failure{},
+		hits:              map[string][]time.Time{},
+		inflight:          map[string]bool{},
+		delay:             map[string]time.Duration{},
+		resetAfter:        1,
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// AddChat seeds (or replaces) a chat. The owner and managers become members.
+func (s *Server) AddChat(c Chat) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cc := c
+	if cc.Tenant == "" {
+		cc.Tenant = s.TenantKey
+	}
+	if cc.Mode == "" {
+		cc.Mode = "group"
+	}
+	if cc.Name == "" {
+		cc.Name = cc.ID
+	}
+	cc.Managers = slices.Clone(c.Managers)
+	cc.Members = slices.Clone(c.Members)
+	staff := slices.Clone(cc.Managers)
+	if !cc.BotIsOwner && cc.OwnerID != "" {
+		staff = append(staff, cc.OwnerID)
+	}
+	for _, u := range staff {
+		if !slices.Contains(cc.Members, u) {
+			cc.Members = append(cc.Members, u)
+		}
+	}
+	s.chats[cc.ID] = &cc
+}
+
+// Chat returns a copy of a chat's current state.
+func (s *Server) Chat(id string) (Chat, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.chats[id]
+	if !ok {
+		return Chat{}, false
+	}
+	cc := *c
+	cc.Managers = slices.Clone(c.Managers)
+	cc.Members = slices.Clone(c.Members)
+	return cc, true
+}
+
+// Members returns the chat's current members.
+func (s *Server) Members(chatID string) []string {
+	c, _ := s.Chat(chatID)
+	return c.Members
+}
+
+// SetBotRights changes whether the bot owns or manages a chat.
+func (s *Server) SetBotRights(chatID string, owner, manager bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.chats[chatID]; ok {
+		c.BotIsOwner, c.BotIsManager = owner, manager
+	}
+}
+
+// AddMessage records a user message in a chat (so that it can be recalled)
+// and returns its message_id.
+func (s *Server) AddMessage(chatID, senderID, msgType, content string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addMessageLocked(&Message{ChatID: chatID, SenderID: senderID, MsgType: msgType, Content: content, Created: time.Now()})
+}
+
+func (s *Server) addMessageLocked(m *Message) string {
+	s.seq++
+	if m.ID == "" {
+		m.ID = fmt.Sprintf("om_%s%04d", randomHex(8), s.seq)
+	}
+	s.messages[m.ID] = m
+	s.order = append(s.order, m.ID)
+	return m.ID
+}
+
+// Message returns a copy of a message.
+func (s *Server) Message(id string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.messages[id]
+	if !ok {
+		return Message{}, false
+	}
+	return *m, true
+}
+
+// Replies returns the bot's messages (replies and chat messages) in order.
+func (s *Server) Replies() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, id := range s.order {
+		if m := s.messages[id]; m.FromBot {
+			out = append(out, *m)
+		}
+	}
+	return out
+}
+
+// Calls returns every API request received, in order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// CallsTo returns the requests of one operation.
+func (s *Server) CallsTo(op string) []Call {
+	var out []Call
+	for _, c := range s.Calls() {
+		if c.Op == op {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// RemoveBatches returns the id_list of every accepted or refused
+// chat-members DELETE, in order.
+func (s *Server) RemoveBatches() [][]string {
+	var out [][]string
+	for _, c := range s.CallsTo(OpMembersDelete) {
+		out = append(out, stringList(c.Body["id_list"]))
+	}
+	return out
+}
+
+// FailNext makes the next n calls of op fail. code < 600 is an HTTP status
+// (429 answers code 99991400 with x-ogw-ratelimit-reset; 5xx a server error);
+// anything else is a Feishu code answered with HTTP 400 (99991400 with the
+// reset header too, as older APIs do).
+func (s *Server) FailNext(op string, n int, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fails[op] = &failure{left: n, code: code}
+}
+
+// SetRateLimitReset sets the x-ogw-ratelimit-reset value (seconds) of
+// throttled answers; default 1.
+func (s *Server) SetRateLimitReset(seconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetAfter = seconds
+}
+
+// SetDelay makes every call of op take at least d (to exercise 232019).
+func (s *Server) SetDelay(op string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay[op] = d
+}
+
+// RevokeTokens invalidates every issued tenant token (a rotated secret or an
+// expired token): API calls then answer 99991663 until a new one is fetched.
+func (s *Server) RevokeTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.tokens)
+}
+
+// Messages of the documented error codes the fake answers.
+var errMsgs = map[int]string{
+	10014:    "app secret invalid",
+	99991400: "request trigger frequency limit",
+	99991661: "Missing access token for authorization. Please make a request with token attached.",
+	99991663: "Invalid access token for authorization. Please make a request with token attached.",
+	232001:   "Your request contains an invalid request parameter.",
+	232006:   "Your request specifies a chat_id which is invalid.",
+	232010:   "Operator and chat can NOT be in different tenants.",
+	232011:   "Operator can NOT be out of the chat.",
+	232014:   "The token used in the request does NOT have the permissions necessary to complete the request.",
+	232019:   "The request has been rate limited.",
+	232027:   "There are no valid members in the ID list specified in your request.",
+	232076:   "Can't kick chat owner.",
+	230001:   "Your request contains an invalid request parameter.",
+	230002:   "The bot can not be outside the group.",
+	230011:   "The message is recalled.",
+	230020:   "This operation triggers the frequency limit.",
+	230025:   "The length of the message content reaches its limit.",
+	230026:   "No permission to recall this message.",
+	230110:   "Action unavailable as the message has been deleted.",
+}
+
+type answer struct {
+	status int
+	body   map[string]any
+	header http.Header
+}
+
+func ok(data any) answer {
+	body := map[string]any{"code": 0, "msg": "success"}
+	if data != nil {
+		body["data"] = data
+	}
+	return answer{status: http.StatusOK, body: body}
+}
+
+func fail(code int) answer {
+	return answer{status: http.StatusBadRequest, body: map[string]any{"code": code, "msg": errMsgs[code]}}
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var body map[string]any
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &body)
+	}
+	op, params := route(r.Method, r.URL.Path)
+
+	// A removal in a chat where another one is still running answers 232019.
+	s.mu.Lock()
+	d := s.delay[op]
+	busy, mine := false, false
+	if op == OpMembersDelete {
+		busy = s.inflight[params]
+		if !busy {
+			s.inflight[params], mine = true, true
+		}
+	}
+	s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+
+	s.mu.Lock()
+	if mine {
+		delete(s.inflight, params)
+	}
+	a := s.handleLocked(op, params, r, body, busy)
+	s.calls = append(s.calls, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+		Time: time.Now(), Status: a.status, Code: codeOf(a.body)})
+	s.mu.Unlock()
+
+	for k, v := range a.header {
+		w.Header()[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Tt-Logid", "fake-"+randomHex(6))
+	w.WriteHeader(a.status)
+	_ = json.NewEncoder(w).Encode(a.body)
+}
+
+func codeOf(body map[string]any) int {
+	if n, ok := body["code"].(int); ok {
+		return n
+	}
+	return 0
+}
+
+// route maps a request to an operation and its path parameter.
+func route(method, path string) (op, param string) {
+	const im = "/open-apis/im/v1/"
+	switch {
+	case method == http.MethodPost && path == "/open-apis/auth/v3/tenant_access_token/internal":
+		return OpToken, ""
+	case method == http.MethodGet && path == "/open-apis/bot/v3/info":
+		return OpBotInfo, ""
+	case method == http.MethodPost && path == im+"messages":
+		return OpMessageCreate, ""
+	case strings.HasPrefix(path, im+"chats/"):
+		rest := strings.TrimPrefix(path, im+"chats/")
+		if id, ok := strings.CutSuffix(rest, "/members"); ok && method == http.MethodDelete && !strings.Contains(id, "/") {
+			return OpMembersDelete, id
+		}
+		if method == http.MethodGet && rest != "" && !strings.Contains(rest, "/") {
+			return OpChatGet, rest
+		}
+	case strings.HasPrefix(path, im+"messages/"):
+		rest := strings.TrimPrefix(path, im+"messages/")
+		if id, ok := strings.CutSuffix(rest, "/reply"); ok && method == http.MethodPost && !strings.Contains(id, "/") {
+			return OpMessageReply, id
+		}
+		if method == http.MethodDelete && rest != "" && !strings.Contains(rest, "/") {
+			return OpMessageDelete, rest
+		}
+	}
+	return opUnknown, ""
+}
+
+func (s *Server) handleLocked(op, param string, r *http.Request, body map[string]any, busy bool) answer {
+	if op == opUnknown {
+		return answer{status: http.StatusNotFound, body: map[string]any{"code": 404, "msg": "404 page not found"}}
+	}
+	if op == OpToken {
+		return s.tokenLocked(body)
+	}
+	if a, denied := s.authLocked(r); denied {
+		return a
+	}
+	if a, injected := s.injectedLocked(op); injected {
+		return a
+	}
+	if a, throttled := s.throttleLocked(op); throttled {
+		return a
+	}
+	switch op {
+	case OpBotInfo:
+		return answer{status: http.StatusOK, body: map[string]any{"code": 0, "msg": "ok", "bot": map[string]any{
+			"activate_status": 2, "app_name": "Gavel", "avatar_url": "", "ip_white_list": []string{}, "open_id": s.BotOpenID}}}
+	case OpChatGet:
+		return s.chatGetLocked(param, r.URL.Query())
+	case OpMembersDelete:
+		if busy {
+			return fail(232019)
+		}
+		return s.membersDeleteLocked(param, r.URL.Query(), body)
+	case OpMessageReply:
+		return s.replyLocked(param, body)
+	case OpMessageCreate:
+		return s.createLocked(r.URL.Query(), body)
+	case OpMessageDelete:
+		return s.deleteMessageLocked(param)
+	}
+	return answer{status: http.StatusNotFound, body: map[string]any{"code": 404, "msg": "404 page not found"}}
+}
+
+func (s *Server) tokenLocked(body map[string]any) answer {
+	if body["app_id"] != s.AppID || body["app_secret"] != s.AppSecret {
+		return fail(10014)
+	}
+	now := time.Now()
+	for tok, exp := range s.tokens {
+		if exp.Sub(now) > tokenRenewWithin {
+			return answer{status: http.StatusOK, body: map[string]any{"code": 0, "msg": "ok", "tenant_access_token": tok, "expire": int(exp.Sub(now).Seconds())}}
+		}
+	}
+	tok := "t-" + randomHex(20)
+	s.tokens[tok] = now.Add(tokenTTL)
+	return answer{status: http.StatusOK, body: map[string]any{"code": 0, "msg": "ok", "tenant_access_token": tok, "expire": int(tokenTTL.Seconds())}}
+}
+
+func (s *Server) authLocked(r *http.Request) (answer, bool) {
+	tok, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !found || tok == "" {
+		return fail(99991661), true
+	}
+	if exp, ok := s.tokens[tok]; !ok || time.Now().After(exp) {
+		return fail(99991663), true
+	}
+	return answer{}, false
+}
+
+func (s *Server) injectedLocked(op string) (answer, bool) {
+	f := s.fails[op]
+	if f == nil || f.left <= 0 {
+		return answer{}, false
+	}
+	f.left--
+	switch {
+	case f.code == http.StatusTooManyRequests:
+		return s.rateLimitedLocked(http.StatusTooManyRequests), true
+	case f.code == 99991400:
+		return s.rateLimitedLocked(http.StatusBadRequest), true
+	case f.code < 600:
+		return answer{status: f.code, body: map[string]any{"msg": http.StatusText(f.code)}}, true
+	default:
+		return fail(f.code), true
+	}
+}
+
+func (s *Server) rateLimitedLocked(status int) answer {
+	return answer{status: status, body: map[string]any{"code": 99991400, "msg": errMsgs[99991400]},
+		header: http.Header{"X-Ogw-Ratelimit-Limit": {strconv.Itoa(perAPIPerSecond)}, "X-Ogw-Ratelimit-Reset": {strconv.Itoa(s.resetAfter)}}}
+}
+
+// throttleLocked enforces the per-API limit (tier 4: 50/s).
+func (s *Server) throttleLocked(op string) (answer, bool) {
+	if !s.hitLocked("op:"+op, perAPIPerSecond) {
+		return s.rateLimitedLocked(http.StatusTooManyRequests), true
+	}
+	return answer{}, false
+}
+
+// hitLocked records one call under key and reports whether it stays within
+// limit calls in the last second.
+func (s *Server) hitLocked(key string, limit int) bool {
+	now := time.Now()
+	w := s.hits[key]
+	i := 0
+	for i < len(w) && now.Sub(w[i]) >= time.Second {
+		i++
+	}
+	w = w[i:]
+	if len(w) >= limit {
+		s.hits[key] = w
+		return false
+	}
+	s.hits[key] = append(w, now)
+	return true
+}
+
+func (s *Server) chatLocked(id string) (*Chat, answer, bool) {
+	c, found := s.chats[id]
+	switch {
+	case !found:
+		return nil, fail(232006), false
+	case c.Tenant != s.TenantKey:
+		return nil, fail(232010), false
+	case c.BotOut:
+		return nil, fail(232011), false
+	}
+	return c, answer{}, true
+}
+
+func (s *Server) chatGetLocked(id string, q url.Values) answer {
+	if t := q.Get("user_id_type"); t != "" && t != "open_id" {
+		return fail(232001)
+	}
+	c, a, found := s.chatLocked(id)
+	if !found {
+		return a
+	}
+	data := map[string]any{
+		"name": c.Name, "description": "", "chat_mode": c.Mode, "chat_type": "private", "external": false,
+		"tenant_key": c.Tenant, "chat_status": "normal", "moderation_permission": "all_members",
+		"add_member_permission": "all_members", "at_all_permission": "all_members", "edit_permission": "all_members",
+		"user_manager_id_list": nonNil(c.Managers), "bot_manager_id_list": []string{},
+		"user_count": strconv.Itoa(len(c.Members)), "bot_count": "1",
+	}
+	if !c.BotIsOwner && c.OwnerID != "" {
+		data["owner_id"], data["owner_id_type"] = c.OwnerID, "open_id"
+	}
+	if c.BotIsManager {
+		data["bot_manager_id_list"] = []string{s.AppID}
+	}
+	return ok(data)
+}
+
+func (s *Server) membersDeleteLocked(id string, q url.Values, body map[string]any) answer {
+	if t := q.Get("member_id_type"); t != "" && t != "open_id" {
+		return fail(232001)
+	}
+	ids := stringList(body["id_list"])
+	if len(ids) == 0 || len(ids) > maxRemoveBatch {
+		return fail(232001)
+	}
+	c, a, found := s.chatLocked(id)
+	if !found {
+		return a
+	}
+	if !c.BotIsOwner && !c.BotIsManager {
+		return fail(232014)
+	}
+	if !c.BotIsOwner && slices.Contains(ids, c.OwnerID) {
+		return fail(232076)
+	}
+	var invalid []string
+	for _, u := range ids {
+		if !slices.Contains(c.Members, u) {
+			invalid = append(invalid, u)
+		}
+	}
+	if len(invalid) == len(ids) {
+		return fail(232027)
+	}
+	c.Members = slices.DeleteFunc(c.Members, func(u string) bool { return slices.Contains(ids, u) })
+	c.Managers = slices.DeleteFunc(c.Managers, func(u string) bool { return slices.Contains(ids, u) })
+	return ok(map[string]any{"invalid_id_list": nonNil(invalid)})
+}
+
+// BeginRemoval marks a removal in progress in chatID until the returned func
+// is called: removals meanwhile answer 232019, as parallel calls do on
+// Feishu.
+func (s *Server) BeginRemoval(chatID string) (end func()) {
+	s.mu.Lock()
+	s.inflight[chatID] = true
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, chatID)
+		s.mu.Unlock()
+	}
+}
+
+func (s *Server) checkTextLocked(body map[string]any) (content string, a answer, valid bool) {
+	content, _ = body["content"].(string)
+	if body["msg_type"] != "text" {
+		return "", fail(230001), false
+	}
+	var c struct {
+		Text *string `json:"text"`
+	}
+	if err := json.Unmarshal([]byte(content), &c); err != nil || c.Text == nil {
+		return "", fail(230001), false
+	}
+	if len(*c.Text) > maxTextBytes {
+		return "", fail(230025), false
+	}
+	if u, _ := body["uuid"].(string); len(u) > 50 {
+		return "", fail(230001), false
+	}
+	return content, answer{}, true
+}
+
+// sendLocked stores a bot message, honouring uuid idempotency (1 hour).
+func (s *Server) sendLocked(chat *Chat, parent string, content string, body map[string]any) answer {
+	uuid, _ := body["uuid"].(string)
+	if uuid != "" {
+		for _, id := range s.order {
+			m := s.messages[id]
+			if m.FromBot && m.UUID == uuid && m.ChatID == chat.ID && time.Since(m.Created) < time.Hour {
+				return ok(s.messageData(m))
+			}
+		}
+	}
+	if !s.hitLocked("chat:"+chat.ID, perChatPerSecond) {
+		return fail(230020)
+	}
+	m := &Message{ChatID: chat.ID, SenderID: s.AppID, FromBot: true, MsgType: "text", Content: content, ParentID: parent, UUID: uuid, Created: time.Now()}
+	s.addMessageLocked(m)
+	return ok(s.messageData(m))
+}
+
+func (s *Server) messageData(m *Message) map[string]any {
+	ms := strconv.FormatInt(m.Created.UnixMilli(), 10)
+	return map[string]any{
+		"message_id": m.ID, "root_id": m.ParentID, "parent_id": m.ParentID, "msg_type": m.MsgType,
+		"create_time": ms, "update_time": ms, "deleted": m.Deleted, "updated": false, "chat_id": m.ChatID,
+		"sender":   map[string]any{"id": s.AppID, "id_type": "app_id", "sender_type": "app", "tenant_key": s.TenantKey},
+		"body":     map[string]any{"content": m.Content},
+		"mentions": []any{},
+	}
+}
+
+func (s *Server) replyLocked(parentID string, body map[string]any) answer {
+	parent, found := s.messages[parentID]
+	if !found {
+		return fail(230001)
+	}
+	if parent.Deleted {
+		return fail(230011)
+	}
+	chat, a, found := s.chatLocked(parent.ChatID)
+	if !found {
+		if a.body["code"] == 232011 {
+			return fail(230002)
+		}
+		return a
+	}
+	content, a, valid := s.checkTextLocked(body)
+	if !valid {
+		return a
+	}
+	return s.sendLocked(chat, parentID, content, body)
+}
+
+func (s *Server) createLocked(q url.Values, body map[string]any) answer {
+	if q.Get("receive_id_type") != "chat_id" {
+		return fail(230001)
+	}
+	chatID, _ := body["receive_id"].(string)
+	chat, a, found := s.chatLocked(chatID)
+	if !found {
+		if a.body["code"] == 232011 {
+			return fail(230002)
+		}
+		return a
+	}
+	content, a, valid := s.checkTextLocked(body)
+	if !valid {
+		return a
+	}
+	return s.sendLocked(chat, "", content, body)
+}
+
+func (s *Server) deleteMessageLocked(id string) answer {
+	m, found := s.messages[id]
+	if !found {
+		return fail(230001)
+	}
+	if m.Deleted {
+		return fail(230110)
+	}
+	chat, found := s.chats[m.ChatID]
+	if !found || chat.BotOut {
+		return fail(230002)
+	}
+	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager {
+		return fail(230026)
+	}
+	m.Deleted = true
+	return ok(map[string]any{})
+}
+
+func stringList(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		if s, ok := x.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -1,0 +1,110 @@
+package feishu_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"gavel/moderation"
+	"gavel/platforms/feishu"
+	"gavel/platforms/feishu/feishutest"
+)
+
+// FuzzReceiveSigned feeds arbitrary bodies and headers to an adapter with an
+// Encrypt Key. It must never panic, and it must never accept a delivery
+// whose signature is wrong (an unsigned one only as a url_verification).
+func FuzzReceiveSigned(f *testing.F) {
+	event := feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "@_user_1 /kick", Mentions: []feishutest.Mention{{Key: "@_user_1", OpenID: "ou_b"}}})
+	for _, d := range []moderation.Delivery{
+		feishutest.SignedDelivery(testKey, ts(testNow), "n", event),
+		feishutest.SignedDelivery(testKey, ts(testNow), "n", feishutest.Challenge(testToken, "c")),
+		feishutest.SignedDelivery(testKey, ts(testNow), "n", []byte("{}")),
+		feishutest.SignedDelivery("other", ts(testNow), "n", event),
+	} {
+		f.Add(d.Body, d.Header.Get(feishu.HeaderTimestamp), d.Header.Get(feishu.HeaderNonce), d.Header.Get(feishu.HeaderSignature))
+	}
+	f.Add([]byte(`{"encrypt":"`+vecHelloEncrypt+`"}`), "", "", "")
+	c := newReceiver(f, nil)
+	f.Fuzz(func(t *testing.T, body []byte, timestamp, nonce, sig string) {
+		d := feishutest.PlainDelivery(body)
+		for k, v := range map[string]string{feishu.HeaderTimestamp: timestamp, feishu.HeaderNonce: nonce, feishu.HeaderSignature: sig} {
+			if v != "" {
+				d.Header.Set(k, v)
+			}
+		}
+		ack, err := c.Receive(context.Background(), d)
+		if err != nil {
+			if ack.Response != nil || ack.Events != nil {
+				t.Fatal("ack returned with an error")
+			}
+			return
+		}
+		if timestamp == "" && nonce == "" && sig == "" {
+			if len(ack.Events) != 0 {
+				t.Fatal("unsigned delivery produced events")
+			}
+			return
+		}
+		if !feishu.VerifySignature(timestamp, nonce, testKey, body, sig) {
+			t.Fatal("accepted a delivery with a wrong signature")
+		}
+	})
+}
+
+// FuzzDecrypt must never panic and only return plaintext that re-encrypts
+// to the same length class.
+func FuzzDecrypt(f *testing.F) {
+	f.Add(vecHelloEncrypt, vecKey)
+	f.Add(vecChallengeEnc, vecKey)
+	f.Add("", "")
+	f.Add("AAAA", "k")
+	f.Fuzz(func(t *testing.T, encrypted, key string) {
+		out, err := feishu.Decrypt(encrypted, key)
+		if err != nil {
+			if !errors.Is(err, moderation.ErrMalformed) {
+				t.Fatalf("error %v does not wrap ErrMalformed", err)
+			}
+			return
+		}
+		if len(out) > len(encrypted) {
+			t.Fatalf("plaintext longer than its ciphertext")
+		}
+	})
+}
+
+// FuzzParseEvent feeds arbitrary plaintext deliveries (no Encrypt Key) to
+// the event parser: it must never panic, and every event it returns must be
+// well formed.
+func FuzzParseEvent(f *testing.F) {
+	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "@_user_1 /mute @_user_2 10m",
+		Mentions: []feishutest.Mention{{Key: "@_user_1", OpenID: "ou_bot"}, {Key: "@_user_2", OpenID: "ou_x", Name: "X"}}}))
+	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", MessageType: "post", Content: `{"title":"t"}`}))
+	f.Add(feishutest.UserAddedEvent(testToken, "e", "oc_1", "ou_op", "ou_1", "ou_2"))
+	f.Add(feishutest.Challenge(testToken, "c"))
+	f.Add([]byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `","create_time":"99999999999999999999"},"event":{"message":{"chat_type":"group","message_type":"text","content":"\"x\""}}}`))
+	c := newReceiver(f, func(cfg *feishu.Config) { cfg.EncryptKey = "" })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ack, err := c.Receive(context.Background(), moderation.Delivery{Body: body, ReceivedAt: time.Unix(0, 0)})
+		if err != nil {
+			return
+		}
+		for _, ev := range ack.Events {
+			if ev.Platform != "feishu" || len(ev.DedupKeys) == 0 || ev.DedupKeys[0] != ev.DeliveryID {
+				t.Fatalf("bad event %+v", ev)
+			}
+			switch ev.Kind {
+			case moderation.EventMessage:
+				if ev.Message == nil || ev.Message.MessageID == "" || ev.Message.Chat.ID == "" || ev.Message.SenderID == "" {
+					t.Fatalf("bad message %+v", ev.Message)
+				}
+			case moderation.EventJoin:
+				if ev.Join == nil || ev.Join.Chat.ID == "" || len(ev.Join.UserIDs) == 0 {
+					t.Fatalf("bad join %+v", ev.Join)
+				}
+			default:
+				t.Fatalf("unknown kind %q", ev.Kind)
+			}
+		}
+	})
+}

@@ -1,0 +1,217 @@
+package feishu
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Webhook signature headers (sent only when an Encrypt Key is configured).
+const (
+	HeaderTimestamp = "X-Lark-Request-Timestamp"
+	HeaderNonce     = "X-Lark-Request-Nonce"
+	HeaderSignature = "X-Lark-Signature"
+)
+
+// Event types the adapter acts on.
+const (
+	eventMessageReceive = "im.message.receive_v1"
+	eventUserAdded      = "im.chat.member.user.added_v1"
+	typeURLVerification = "url_verification"
+)
+
+// eventAck is the body answered to every event delivery: Feishu only needs
+// HTTP 200; this is what the official SDK sends.
+var eventAck = map[string]string{"msg": "success"}
+
+// Receive verifies one webhook delivery and parses it.
+//
+// With an Encrypt Key: the three X-Lark-* headers are required, the
+// signature sha256(timestamp+nonce+key+body) is compared in constant time,
+// the timestamp must be within ReplayWindow of Options.Now, and only then is
+// the {"encrypt":…} body decrypted. The documentation says url_verification
+// challenges are not signed, so a delivery with none of the three headers is
+// decrypted and accepted only if it is a url_verification whose token
+// matches; any other unsigned delivery is ErrMissingHeaders.
+//
+// Then, on every delivery, the Verification Token inside it is compared in
+// constant time.
+func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
+	plain, challengeOnly, err := c.open(d)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	env, err := decodeEnvelope(plain)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	if challengeOnly && env.Type != typeURLVerification {
+		return moderation.Ack{}, fmt.Errorf("unsigned %q delivery: %w", env.kind(), moderation.ErrMissingHeaders)
+	}
+	if !c.cfg.InsecureSkipVerify {
+		if subtle.ConstantTimeCompare([]byte(env.token()), []byte(c.cfg.VerificationToken)) != 1 {
+			return moderation.Ack{}, moderation.ErrBadToken
+		}
+		if env.Header != nil && env.Header.AppID != "" && env.Header.AppID != c.cfg.AppID {
+			return moderation.Ack{}, fmt.Errorf("app_id %q: %w", env.Header.AppID, moderation.ErrUnknownApp)
+		}
+	}
+	if env.Type == typeURLVerification {
+		if env.Challenge == "" {
+			return moderation.Ack{}, fmt.Errorf("url_verification without challenge: %w", moderation.ErrMalformed)
+		}
+		c.log.InfoContext(ctx, "answering url_verification challenge")
+		return moderation.Ack{Response: map[string]string{"challenge": env.Challenge}}, nil
+	}
+	events, err := c.parseEvent(ctx, env, d.ReceivedAt)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	return moderation.Ack{Response: eventAck, Events: events}, nil
+}
+
+// open verifies d and returns the plaintext JSON. challengeOnly is true when
+// the delivery carried no signature headers and is acceptable only as a
+// url_verification challenge.
+func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly bool, err error) {
+	var outer struct {
+		Encrypt *string `json:"encrypt"`
+	}
+	if err := json.Unmarshal(d.Body, &outer); err != nil {
+		return nil, false, fmt.Errorf("body is not JSON: %w: %w", moderation.ErrMalformed, err)
+	}
+	key := c.cfg.EncryptKey
+	if key == "" {
+		if outer.Encrypt != nil {
+			return nil, false, fmt.Errorf("encrypted delivery but no encrypt_key is configured: %w", moderation.ErrMalformed)
+		}
+		return d.Body, false, nil
+	}
+	ts, nonce, sig := d.Header.Get(HeaderTimestamp), d.Header.Get(HeaderNonce), d.Header.Get(HeaderSignature)
+	switch {
+	case c.cfg.InsecureSkipVerify:
+	case ts == "" && nonce == "" && sig == "":
+		challengeOnly = true
+	case ts == "" || nonce == "" || sig == "":
+		return nil, false, moderation.ErrMissingHeaders
+	default:
+		if !VerifySignature(ts, nonce, key, d.Body, sig) {
+			return nil, false, moderation.ErrBadSignature
+		}
+		if err := c.checkTimestamp(ts); err != nil {
+			return nil, false, err
+		}
+	}
+	if outer.Encrypt == nil {
+		return nil, false, fmt.Errorf("plaintext delivery while encrypt_key is configured: %w", moderation.ErrMalformed)
+	}
+	plain, err = Decrypt(*outer.Encrypt, key)
+	if err != nil {
+		return nil, false, err
+	}
+	return plain, challengeOnly, nil
+}
+
+func (c *Client) checkTimestamp(ts string) error {
+	t, ok := parseTimestamp(ts)
+	if !ok {
+		return fmt.Errorf("unparseable %s: %w", HeaderTimestamp, moderation.ErrStaleTimestamp)
+	}
+	skew := c.now().Sub(t)
+	if skew > c.cfg.ReplayWindow || skew < -c.cfg.ReplayWindow {
+		return fmt.Errorf("%s off by %s: %w", HeaderTimestamp, skew.Round(time.Second), moderation.ErrStaleTimestamp)
+	}
+	return nil
+}
+
+// Signature returns lowercase hex(sha256(timestamp+nonce+encryptKey+body)),
+// Feishu's X-Lark-Signature.
+func Signature(timestamp, nonce, encryptKey string, body []byte) string {
+	sum := signatureSum(timestamp, nonce, encryptKey, body)
+	return hex.EncodeToString(sum[:])
+}
+
+func signatureSum(timestamp, nonce, encryptKey string, body []byte) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(timestamp))
+	h.Write([]byte(nonce))
+	h.Write([]byte(encryptKey))
+	h.Write(body)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
+// VerifySignature reports whether sig (hex, either case) is the signature of
+// body, compared in constant time.
+func VerifySignature(timestamp, nonce, encryptKey string, body []byte, sig string) bool {
+	got, err := hex.DecodeString(strings.TrimSpace(sig))
+	if err != nil || len(got) != sha256.Size {
+		return false
+	}
+	want := signatureSum(timestamp, nonce, encryptKey, body)
+	return subtle.ConstantTimeCompare(got, want[:]) == 1
+}
+
+// Decrypt opens Feishu's "encrypt" value: base64(IV ‖ AES-256-CBC(
+// sha256(encryptKey), PKCS#7)). Every malformation is moderation.ErrMalformed.
+func Decrypt(encrypted, encryptKey string) ([]byte, error) {
+	raw, err := base64.StdEncoding.DecodeString(encrypted)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt is not base64: %w", moderation.ErrMalformed)
+	}
+	if len(raw) < 2*aes.BlockSize || len(raw)%aes.BlockSize != 0 {
+		return nil, fmt.Errorf("encrypt is %d bytes, not IV plus whole blocks: %w", len(raw), moderation.ErrMalformed)
+	}
+	key := sha256.Sum256([]byte(encryptKey))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		return nil, fmt.Errorf("aes: %w", err)
+	}
+	iv, ct := raw[:aes.BlockSize], raw[aes.BlockSize:]
+	out := make([]byte, len(ct))
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ct)
+	n := int(out[len(out)-1])
+	if n < 1 || n > aes.BlockSize {
+		return nil, fmt.Errorf("bad PKCS#7 padding: %w", moderation.ErrMalformed)
+	}
+	pad := out[len(out)-n:]
+	if subtle.ConstantTimeCompare(pad, bytes.Repeat([]byte{byte(n)}, n)) != 1 {
+		return nil, fmt.Errorf("bad PKCS#7 padding: %w", moderation.ErrMalformed)
+	}
+	return out[:len(out)-n], nil
+}
+
+// parseTimestamp reads an integer Unix time in seconds, milliseconds or
+// microseconds (Feishu documents no unit for the header and shows both 13-
+// and 16-digit create_time values).
+func parseTimestamp(s string) (time.Time, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 19 {
+		return time.Time{}, false
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return time.Time{}, false
+	}
+	switch {
+	case n >= 1e15:
+		return time.UnixMicro(n), true
+	case n >= 1e12:
+		return time.UnixMilli(n), true
+	default:
+		return time.Unix(n, 0), true
+	}
+}

@@ -1,0 +1,479 @@
+package tim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/patrickmn/go-cache"
+
+	"gavel/moderation"
+	"gavel/platforms/egress"
+)
+
+// Group type IDs, new names first; TIM still reports legacy IDs in places.
+const (
+	typeWork       = "Work"
+	typePrivate    = "Private" // legacy name of Work
+	typePublic     = "Public"
+	typeMeeting    = "Meeting"
+	typeChatRoom   = "ChatRoom" // legacy name of Meeting
+	typeAVChatRoom = "AVChatRoom"
+	typeCommunity  = "Community"
+)
+
+// maxReplyBytes keeps replies under the smallest documented message limit
+// (8 KB), leaving room for the JSON around the text.
+const maxReplyBytes = 7000
+
+// Reason codes of Results the adapter refuses itself.
+const (
+	reasonUnsupported     = "unsupported"
+	reasonInvalidDuration = "invalid_duration"
+)
+
+type deleteMemberReq struct {
+	GroupID string   `json:"GroupId"`
+	Members []string `json:"MemberToDel_Account"`
+	Silence int      `json:"Silence,omitempty"`
+	Reason  string   `json:"Reason,omitempty"`
+}
+
+type forbidSendReq struct {
+	GroupID  string   `json:"GroupId"`
+	Members  []string `json:"Members_Account"`
+	MuteTime uint32   `json:"MuteTime"`
+}
+
+type roleReq struct {
+	GroupID  string   `json:"GroupId"`
+	Accounts []string `json:"User_Account"`
+}
+
+type roleResp struct {
+	UserIDList []struct {
+		MemberAccount string `json:"Member_Account"`
+		Role          string `json:"Role"`
+	} `json:"UserIdList"`
+}
+
+type groupInfoReq struct {
+	GroupIDList    []string            `json:"GroupIdList"`
+	ResponseFilter groupInfoRespFilter `json:"ResponseFilter"`
+}
+
+type groupInfoRespFilter struct {
+	GroupBaseInfoFilter []string `json:"GroupBaseInfoFilter"`
+}
+
+type groupInfoResp struct {
+	GroupInfo []struct {
+		GroupID      string `json:"GroupId"`
+		ErrorCode    int    `json:"ErrorCode"`
+		ErrorInfo    string `json:"ErrorInfo"`
+		Type         string `json:"Type"`
+		OwnerAccount string `json:"Owner_Account"`
+	} `json:"GroupInfo"`
+}
+
+type recallReq struct {
+	GroupID    string      `json:"GroupId"`
+	MsgSeqList []msgSeqRef `json:"MsgSeqList"`
+}
+
+type msgSeqRef struct {
+	MsgSeq uint64 `json:"MsgSeq"`
+}
+
+type recallResp struct {
+	RecallRetList []struct {
+		MsgSeq  uint64 `json:"MsgSeq"`
+		RetCode int    `json:"RetCode"`
+	} `json:"RecallRetList"`
+}
+
+type sendMsgReq struct {
+	GroupID               string      `json:"GroupId"`
+	Random                uint32      `json:"Random"`
+	FromAccount           string      `json:"From_Account"`
+	MsgBody               []textElem  `json:"MsgBody"`
+	ForbidCallbackControl []string    `json:"ForbidCallbackControl"`
+	GroupAtInfo           []atAccount `json:"GroupAtInfo,omitempty"`
+}
+
+type textElem struct {
+	MsgType    string      `json:"MsgType"`
+	MsgContent textContent `json:"MsgContent"`
+}
+
+type atAccount struct {
+	GroupAtAllFlag int    `json:"GroupAtAllFlag"`
+	GroupAtAccount string `json:"GroupAt_Account"`
+}
+
+type sendMsgResp struct {
+	MsgSeq        uint64 `json:"MsgSeq"`
+	MsgTime       int64  `json:"MsgTime"`
+	MsgDropReason string `json:"MsgDropReason"`
+}
+
+// groupInfo is what Gavel keeps about a group.
+type groupInfo struct {
+	Type  string
+	Owner string
+}
+
+// Remove deletes members with delete_group_member, at most 100 per call.
+// TIM answers OK whether or not a listed user was a member, so every user
+// of a successful batch is StatusDone.
+func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	if kindOf(chat.Kind, c.cachedType(chat.ID)) == typeAVChatRoom {
+		return refuseAll(userIDs, "TIM cannot remove members from a live-stream (AVChatRoom) group")
+	}
+	silence := 0
+	if opts.Silent || c.cfg.SilentKick {
+		silence = 1
+	}
+	results := make([]moderation.Result, 0, len(userIDs))
+	for _, batch := range egress.Chunk(userIDs, maxDeletePerCall) {
+		req := deleteMemberReq{GroupID: chat.ID, Members: batch, Silence: silence, Reason: opts.Reason}
+		if err := c.call(ctx, opDeleteMember, req, nil); err != nil {
+			c.logAction(ctx, "remove", chat, len(batch), err)
+			results = append(results, moderation.FailAll(batch, err)...)
+			continue
+		}
+		for _, u := range batch {
+			c.cache.Set(roleKey(chat.ID, u), moderation.RoleNotMember, cache.DefaultExpiration)
+			results = append(results, moderation.Result{UserID: u, Status: moderation.StatusDone})
+		}
+	}
+	return results
+}
+
+// Mute silences members with forbid_send_msg (MuteTime in seconds, at most
+// 500 accounts per call); MuteForever sends TIM's permanent value.
+func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	secs, ok := muteSeconds(d)
+	if !ok {
+		out := make([]moderation.Result, len(userIDs))
+		for i, u := range userIDs {
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: reasonInvalidDuration,
+				Detail: "TIM mutes last from 1 second to 4294967294 seconds, or forever"}
+		}
+		return out
+	}
+	return c.forbid(ctx, chat, userIDs, secs, "mute")
+}
+
+// Unmute lifts mutes with forbid_send_msg and MuteTime 0.
+func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	return c.forbid(ctx, chat, userIDs, 0, "unmute")
+}
+
+func (c *Client) forbid(ctx context.Context, chat moderation.ChatRef, userIDs []string, secs uint32, action string) []moderation.Result {
+	if isWork(kindOf(chat.Kind, c.cachedType(chat.ID))) {
+		return refuseAll(userIDs, "TIM cannot mute members of a Work (private) group")
+	}
+	results := make([]moderation.Result, 0, len(userIDs))
+	for _, batch := range egress.Chunk(userIDs, maxForbidPerCall) {
+		req := forbidSendReq{GroupID: chat.ID, Members: batch, MuteTime: secs}
+		if err := c.call(ctx, opForbidSend, req, nil); err != nil {
+			c.logAction(ctx, action, chat, len(batch), err)
+			results = append(results, moderation.FailAll(batch, err)...)
+			continue
+		}
+		for _, u := range batch {
+			results = append(results, moderation.Result{UserID: u, Status: moderation.StatusDone})
+		}
+	}
+	return results
+}
+
+// muteSeconds converts a mute duration to MuteTime: whole seconds rounded
+// up, MuteForever → 4294967295; false when TIM cannot express d.
+func muteSeconds(d time.Duration) (uint32, bool) {
+	if d == moderation.MuteForever {
+		return maxMuteSeconds, true
+	}
+	if d <= 0 {
+		return 0, false
+	}
+	secs := (d + time.Second - 1) / time.Second
+	if secs >= maxMuteSeconds {
+		return 0, false
+	}
+	return uint32(secs), true
+}
+
+// Roles returns each user's role with get_role_in_group (at most 500 per
+// call), cached per chat and user. The App admin Gavel acts as has owner
+// rights in every group and is reported as RoleOwner. AVChatRoom groups do
+// not support get_role_in_group; there the owner comes from get_group_info
+// and everyone else is a member.
+func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []string) (map[string]moderation.Role, error) {
+	out := make(map[string]moderation.Role, len(userIDs))
+	var missing []string
+	for _, u := range userIDs {
+		if _, seen := out[u]; seen {
+			continue
+		}
+		if u == c.cfg.AdminIdentifier {
+			out[u] = moderation.RoleOwner
+			continue
+		}
+		if v, ok := c.cache.Get(roleKey(chat.ID, u)); ok {
+			out[u] = v.(moderation.Role)
+			continue
+		}
+		out[u] = moderation.RoleUnknown
+		missing = append(missing, u)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if kindOf(chat.Kind, c.cachedType(chat.ID)) == typeAVChatRoom {
+		return c.avRoles(ctx, chat, missing, out)
+	}
+	for _, batch := range egress.Chunk(missing, maxRolePerCall) {
+		var resp roleResp
+		err := c.call(ctx, opRoleInGroup, roleReq{GroupID: chat.ID, Accounts: batch}, &resp)
+		var apiErr *moderation.APIError
+		if errors.As(err, &apiErr) && apiErr.Code == 10007 {
+			// 10007 is also what AVChatRoom groups answer; check the type.
+			info, ierr := c.groupInfo(ctx, chat.ID)
+			if ierr == nil && info.Type == typeAVChatRoom {
+				return c.avRoles(ctx, chat, missing, out)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tim roles in %s: %w", chat.ID, err)
+		}
+		got := make(map[string]moderation.Role, len(resp.UserIDList))
+		for _, item := range resp.UserIDList {
+			got[item.MemberAccount] = parseRole(item.Role)
+		}
+		for _, u := range batch {
+			r, ok := got[u]
+			if !ok || r == moderation.RoleUnknown {
+				r = moderation.RoleNotMember
+			}
+			out[u] = r
+			c.cache.Set(roleKey(chat.ID, u), r, cache.DefaultExpiration)
+		}
+	}
+	return out, nil
+}
+
+func (c *Client) avRoles(ctx context.Context, chat moderation.ChatRef, users []string, out map[string]moderation.Role) (map[string]moderation.Role, error) {
+	info, err := c.groupInfo(ctx, chat.ID)
+	if err != nil {
+		return nil, fmt.Errorf("tim roles in %s: %w", chat.ID, err)
+	}
+	for _, u := range users {
+		r := moderation.RoleMember
+		if u == info.Owner {
+			r = moderation.RoleOwner
+		}
+		out[u] = r
+		c.cache.Set(roleKey(chat.ID, u), r, cache.DefaultExpiration)
+	}
+	return out, nil
+}
+
+func parseRole(s string) moderation.Role {
+	switch strings.TrimSpace(s) { // the docs' own sample has "Member "
+	case "Owner":
+		return moderation.RoleOwner
+	case "Admin":
+		return moderation.RoleAdmin
+	case "Member":
+		return moderation.RoleMember
+	case "NotMember":
+		return moderation.RoleNotMember
+	default:
+		return moderation.RoleUnknown
+	}
+}
+
+func roleKey(chatID, userID string) string { return "role\x00" + chatID + "\x00" + userID }
+func groupKey(chatID string) string        { return "group\x00" + chatID }
+
+// groupInfo returns the group's type and owner from get_group_info, cached.
+func (c *Client) groupInfo(ctx context.Context, groupID string) (groupInfo, error) {
+	if v, ok := c.cache.Get(groupKey(groupID)); ok {
+		return v.(groupInfo), nil
+	}
+	var resp groupInfoResp
+	req := groupInfoReq{
+		GroupIDList:    []string{groupID},
+		ResponseFilter: groupInfoRespFilter{GroupBaseInfoFilter: []string{"Type", "Owner_Account"}},
+	}
+	if err := c.call(ctx, opGroupInfo, req, &resp); err != nil {
+		return groupInfo{}, err
+	}
+	for _, g := range resp.GroupInfo {
+		if g.GroupID != groupID {
+			continue
+		}
+		if g.ErrorCode != 0 {
+			return groupInfo{}, codeError(opGroupInfo, 200, g.ErrorCode, g.ErrorInfo)
+		}
+		info := groupInfo{Type: g.Type, Owner: g.OwnerAccount}
+		c.cache.Set(groupKey(groupID), info, cache.DefaultExpiration)
+		return info, nil
+	}
+	return groupInfo{}, &moderation.APIError{Platform: Name, Op: opGroupInfo, HTTPStatus: 200,
+		Message: "TIM's answer did not describe the group", Kind: moderation.Permanent}
+}
+
+// cachedType returns the group type when get_group_info was cached.
+func (c *Client) cachedType(groupID string) string {
+	if v, ok := c.cache.Get(groupKey(groupID)); ok {
+		return v.(groupInfo).Type
+	}
+	return ""
+}
+
+// Capabilities follows the group-type table: AVChatRoom groups cannot
+// remove members, Work (Private) groups cannot mute. The type comes from
+// chat.Kind, or from get_group_info when the event did not carry it.
+func (c *Client) Capabilities(ctx context.Context, chat moderation.ChatRef) (moderation.Capabilities, error) {
+	kind := chat.Kind
+	if kind == "" {
+		info, err := c.groupInfo(ctx, chat.ID)
+		if err != nil {
+			return nil, fmt.Errorf("tim capabilities of %s: %w", chat.ID, err)
+		}
+		kind = info.Type
+	}
+	caps := moderation.Capabilities{
+		moderation.VerbKick:   moderation.Native,
+		moderation.VerbMute:   moderation.Native,
+		moderation.VerbUnmute: moderation.Native,
+	}
+	switch {
+	case kind == typeAVChatRoom:
+		caps[moderation.VerbKick] = moderation.Unsupported
+	case isWork(kind):
+		caps[moderation.VerbMute] = moderation.Unsupported
+		caps[moderation.VerbUnmute] = moderation.Unsupported
+	}
+	return caps, nil
+}
+
+func kindOf(kinds ...string) string {
+	for _, k := range kinds {
+		if k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+func isWork(kind string) bool { return kind == typeWork || kind == typePrivate }
+
+// Recall recalls one message with group_msg_recall; messageID is the
+// message's MsgSeq. Recall in AVChatRoom groups is treated as unsupported
+// (the docs disagree on it).
+func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID string) error {
+	seq, err := strconv.ParseUint(messageID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("tim recall: message id %q is not a MsgSeq: %w", truncate(messageID, 32), moderation.ErrMalformed)
+	}
+	if kindOf(chat.Kind, c.cachedType(chat.ID)) == typeAVChatRoom {
+		return fmt.Errorf("tim recall in AVChatRoom %s: %w", chat.ID, moderation.ErrUnsupported)
+	}
+	var resp recallResp
+	req := recallReq{GroupID: chat.ID, MsgSeqList: []msgSeqRef{{MsgSeq: seq}}}
+	if err := c.call(ctx, opRecall, req, &resp); err != nil {
+		c.logAction(ctx, "recall", chat, 1, err)
+		return err
+	}
+	for _, r := range resp.RecallRetList {
+		if r.MsgSeq == seq && r.RetCode != 0 {
+			return codeError(opRecall, 200, r.RetCode, "")
+		}
+	}
+	return nil
+}
+
+// Reply posts text into the message's group as the App admin with
+// send_group_msg, with callbacks suppressed so the reply does not come
+// back as a webhook. TIM's "MsgFreqCtrl" drop (OK answer, message not
+// delivered) is retried as a rate limit with a fresh Random.
+func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string) error {
+	if msg == nil || msg.Chat.ID == "" {
+		return fmt.Errorf("tim reply: no chat to reply in: %w", moderation.ErrMalformed)
+	}
+	if strings.TrimSpace(text) == "" {
+		return fmt.Errorf("tim reply: empty text: %w", moderation.ErrMalformed)
+	}
+	text = truncateUTF8(text, maxReplyBytes)
+	req := sendMsgReq{
+		GroupID:               msg.Chat.ID,
+		Random:                rand.Uint32(),
+		FromAccount:           c.cfg.AdminIdentifier,
+		MsgBody:               []textElem{{MsgType: "TIMTextElem", MsgContent: textContent{Text: text}}},
+		ForbidCallbackControl: []string{"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"},
+	}
+	pacer := c.groupPacer(msg.Chat.ID)
+	err := c.caller(opSendMsg).Do(ctx, func(ctx context.Context) error {
+		if err := pacer.Do(ctx, func(context.Context) error { return nil }); err != nil {
+			return err
+		}
+		var resp sendMsgResp
+		if err := c.post(ctx, opSendMsg, req, &resp); err != nil {
+			return err
+		}
+		if resp.MsgDropReason == "MsgFreqCtrl" {
+			// Not stored, so the same Random would not dedupe anything; a
+			// fresh one keeps the retry from being taken for a duplicate.
+			req.Random = rand.Uint32()
+			return &moderation.APIError{Platform: Name, Op: opSendMsg, HTTPStatus: 200, Name: "MsgFreqCtrl",
+				Message: "TIM dropped the reply: the group's message rate limit was reached", Kind: moderation.RateLimited}
+		}
+		return nil
+	})
+	if err != nil {
+		c.logAction(ctx, "reply", msg.Chat, 1, err)
+	}
+	return err
+}
+
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+func refuseAll(userIDs []string, detail string) []moderation.Result {
+	out := make([]moderation.Result, len(userIDs))
+	for i, u := range userIDs {
+		out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: reasonUnsupported, Detail: detail}
+	}
+	return out
+}
+
+func (c *Client) logAction(ctx context.Context, action string, chat moderation.ChatRef, n int, err error) {
+	c.log.WarnContext(ctx, "tim action failed", "action", action, "chat", chat.ID, "users", n,
+		"error", c.sig.redact(err.Error()))
+}

@@ -1,0 +1,128 @@
+package tim
+
+import (
+	"fmt"
+	"net/url"
+	"time"
+
+	"gavel/platforms/egress"
+)
+
+// Defaults applied by New to zero-valued Config fields.
+const (
+	DefaultBaseURL      = "https://console.tim.qq.com"
+	DefaultReplayWindow = 60 * time.Second
+	DefaultRoleCacheTTL = time.Minute
+	DefaultUserSigTTL   = 24 * time.Hour
+	// DefaultRatePerSecond is TIM's default frequency limit per REST API.
+	DefaultRatePerSecond = 200
+	// maxUserSigTTL is the longest validity the UserSig doc allows (50 years).
+	maxUserSigTTL = 50 * 365 * 24 * time.Hour
+	// minUserSigTTL keeps regeneration from running on every call.
+	minUserSigTTL = time.Minute
+	// maxIdentifierLen is TIM's UserID length limit in bytes.
+	maxIdentifierLen = 32
+)
+
+// Config is the `platforms.tim` section of config.yaml.
+type Config struct {
+	// BaseURL is the regional REST domain, e.g. https://adminapisgp.im.qcloud.com.
+	BaseURL string `yaml:"base_url"`
+	// SDKAppID is the application ID from the console.
+	SDKAppID int `yaml:"sdk_app_id"`
+	// SecretKey is the console key UserSigs are signed with.
+	SecretKey string `yaml:"secret_key"`
+	// AdminIdentifier is the App admin account REST calls and replies use.
+	AdminIdentifier string `yaml:"admin_identifier"`
+	// CallbackToken is the callback-authentication token set in the console;
+	// callbacks must carry Sign = sha256(token + RequestTime).
+	CallbackToken string `yaml:"callback_token"`
+	// InsecureSkipVerify accepts unsigned callbacks when no CallbackToken is
+	// set (mutual TLS or an allow-list in front of Gavel).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// ReplayWindow bounds |now − RequestTime|; default 60s.
+	ReplayWindow time.Duration `yaml:"replay_window"`
+	// SilentKick removes members with Silence=1 even when a command does not
+	// ask for it.
+	SilentKick bool `yaml:"silent_kick"`
+	// RoleCacheTTL is how long roles and group types are cached; default 1m.
+	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
+	// UserSigTTL is the validity of generated UserSigs; default 24h.
+	UserSigTTL time.Duration `yaml:"usersig_ttl"`
+	// Rate overrides the pacing and retry limits of every REST API caller;
+	// PerSecond defaults to 200 (TIM's default per-API limit).
+	Rate egress.Limits `yaml:"rate"`
+}
+
+// Validate reports the first invalid key, named as in config.yaml.
+func (c Config) Validate() error {
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return keyErr("base_url", "must be an absolute http(s) URL")
+		}
+		if u.RawQuery != "" || u.Fragment != "" {
+			return keyErr("base_url", "must not carry a query or fragment")
+		}
+	}
+	if c.SDKAppID <= 0 {
+		return keyErr("sdk_app_id", "must be set to the application's SDKAppID")
+	}
+	if c.SecretKey == "" {
+		return keyErr("secret_key", "must be set")
+	}
+	switch {
+	case c.AdminIdentifier == "":
+		return keyErr("admin_identifier", "must be set to an App admin account")
+	case len(c.AdminIdentifier) > maxIdentifierLen:
+		return keyErr("admin_identifier", fmt.Sprintf("must be at most %d bytes", maxIdentifierLen))
+	}
+	if c.CallbackToken == "" && !c.InsecureSkipVerify {
+		return keyErr("callback_token", "must be set (or set insecure_skip_verify: true to accept unsigned callbacks)")
+	}
+	if c.ReplayWindow < 0 {
+		return keyErr("replay_window", "must not be negative")
+	}
+	if c.RoleCacheTTL < 0 {
+		return keyErr("role_cache_ttl", "must not be negative")
+	}
+	if c.UserSigTTL != 0 && (c.UserSigTTL < minUserSigTTL || c.UserSigTTL > maxUserSigTTL) {
+		return keyErr("usersig_ttl", "must be between 1m and 50 years")
+	}
+	switch {
+	case c.Rate.PerSecond < 0:
+		return keyErr("rate.per_second", "must not be negative")
+	case c.Rate.Burst < 0:
+		return keyErr("rate.burst", "must not be negative")
+	case c.Rate.MaxAttempts < 0:
+		return keyErr("rate.max_attempts", "must not be negative")
+	case c.Rate.BaseDelay < 0:
+		return keyErr("rate.base_delay", "must not be negative")
+	case c.Rate.MaxDelay < 0:
+		return keyErr("rate.max_delay", "must not be negative")
+	}
+	return nil
+}
+
+func keyErr(key, msg string) error {
+	return fmt.Errorf("platforms.tim.%s: %s", key, msg)
+}
+
+func (c Config) withDefaults() Config {
+	if c.BaseURL == "" {
+		c.BaseURL = DefaultBaseURL
+	}
+	if c.ReplayWindow == 0 {
+		c.ReplayWindow = DefaultReplayWindow
+	}
+	if c.RoleCacheTTL == 0 {
+		c.RoleCacheTTL = DefaultRoleCacheTTL
+	}
+	if c.UserSigTTL == 0 {
+		c.UserSigTTL = DefaultUserSigTTL
+	}
+	if c.Rate.PerSecond == 0 {
+		c.Rate.PerSecond = DefaultRatePerSecond
+	}
+	return c
+}

@@ -1,0 +1,139 @@
+package tim
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gavel/moderation"
+	"gavel/platforms/tim/timtest"
+)
+
+// FuzzReceive feeds arbitrary query strings and bodies to Receive. It must
+// never panic, and must accept only deliveries for our app that carry the
+// right Sign for a RequestTime inside the window.
+func FuzzReceive(f *testing.F) {
+	s := timtest.NewServer()
+	defer s.Close()
+	s.AddGroup(timtest.Group{ID: groupPub, Owner: "o", Members: []string{"m"}})
+	seeds := []moderation.Delivery{
+		s.MessageDelivery(testToken, testNow, timtest.Message{GroupID: groupPub, From: "o", Text: "/kick @M", AtAccounts: []string{"m"}, MsgID: "x-1"}),
+		s.MessageDelivery(testToken, testNow, timtest.Message{GroupID: groupPub, From: "o", Text: "@All hi", AtAll: true, EventTimeString: true}),
+		s.JoinDelivery(testToken, testNow, timtest.Join{GroupID: groupPub, Members: []string{"n1", "n2"}}),
+		timtest.SignedDelivery(timtest.DefaultSDKAppID, "State.StateChange", testToken, testNow, []byte(`{}`)),
+		timtest.SignedDelivery(timtest.DefaultSDKAppID, timtest.CommandAfterSendMsg, "wrong", testNow, []byte(`{}`)),
+	}
+	for _, d := range seeds {
+		f.Add(d.Query.Encode(), d.Body)
+	}
+	f.Add("SdkAppid=1400000000&Sign=&RequestTime=", []byte(`null`))
+	f.Add("", []byte(`{"MsgSeq":"9","EventTime":"1"}`))
+
+	c := callbackClient(f, nil)
+	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
+		q, err := url.ParseQuery(rawQuery)
+		if err != nil {
+			return
+		}
+		ack, err := c.Receive(context.Background(), moderation.Delivery{Query: q, Body: body, ReceivedAt: testNow})
+		if err != nil {
+			if ack.Response != nil || ack.Events != nil {
+				t.Fatalf("rejected delivery returned %+v", ack)
+			}
+			for _, sentinel := range []error{moderation.ErrMissingHeaders, moderation.ErrStaleTimestamp,
+				moderation.ErrBadSignature, moderation.ErrUnknownApp, moderation.ErrMalformed} {
+				if errors.Is(err, sentinel) {
+					return
+				}
+			}
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		if q.Get("SdkAppid") != strconv.Itoa(timtest.DefaultSDKAppID) {
+			t.Fatalf("accepted SdkAppid %q", q.Get("SdkAppid"))
+		}
+		rt := q.Get("RequestTime")
+		if strings.ToLower(q.Get("Sign")) != Sign(testToken, rt) {
+			t.Fatalf("accepted a forged Sign %q for %q", q.Get("Sign"), rt)
+		}
+		secs, perr := strconv.ParseInt(rt, 10, 64)
+		if perr != nil || time.Unix(secs, 0).Sub(testNow).Abs() > DefaultReplayWindow {
+			t.Fatalf("accepted RequestTime %q", rt)
+		}
+		if ack.Response != callbackOK {
+			t.Fatalf("response = %+v", ack.Response)
+		}
+		for _, ev := range ack.Events {
+			checkEvent(t, ev)
+		}
+	})
+}
+
+// FuzzParseCallback feeds arbitrary bodies to the decoder and normalisers.
+func FuzzParseCallback(f *testing.F) {
+	for _, name := range []string{"after_send_msg_mentions.json", "after_send_msg_legacy.json", "new_member_join.json", "member_exit.json"} {
+		f.Add("", readFixture(f, name))
+	}
+	f.Add(timtest.CommandAfterSendMsg, []byte(`{"GroupId":"g","From_Account":"u","MsgSeq":1,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"@a @b"}}],"GroupAtInfo":[{"GroupAtAllFlag":0,"GroupAt_Account":"x"}]}`))
+	f.Fuzz(func(t *testing.T, cmd string, body []byte) {
+		b, err := decodeCallback(cmd, body)
+		if err != nil {
+			if !errors.Is(err, moderation.ErrMalformed) {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		if cmd != "" && b.CallbackCommand != cmd {
+			t.Fatalf("command %q accepted for URL command %q", b.CallbackCommand, cmd)
+		}
+		if ev, err := messageEvent(b, testNow); err == nil {
+			checkEvent(t, ev)
+		} else if !errors.Is(err, moderation.ErrMalformed) {
+			t.Fatalf("messageEvent error %v", err)
+		}
+		if ev, err := joinEvent(b, testNow); err == nil && ev != nil {
+			checkEvent(t, *ev)
+		} else if err != nil && !errors.Is(err, moderation.ErrMalformed) {
+			t.Fatalf("joinEvent error %v", err)
+		}
+	})
+}
+
+func checkEvent(t *testing.T, ev moderation.Event) {
+	t.Helper()
+	if ev.Platform != "tim" || ev.DeliveryID == "" || len(ev.DedupKeys) == 0 || ev.DedupKeys[0] != ev.DeliveryID {
+		t.Fatalf("event ids: %+v", ev)
+	}
+	for _, k := range ev.DedupKeys {
+		if !strings.HasPrefix(k, "tim:") {
+			t.Fatalf("dedup key %q lacks the platform prefix", k)
+		}
+	}
+	switch ev.Kind {
+	case moderation.EventMessage:
+		m := ev.Message
+		if m == nil || m.Chat.ID == "" || m.SenderID == "" || m.Chat.Platform != "tim" {
+			t.Fatalf("message: %+v", m)
+		}
+		if _, err := strconv.ParseUint(m.MessageID, 10, 64); err != nil {
+			t.Fatalf("MessageID %q is not a MsgSeq", m.MessageID)
+		}
+		for _, mn := range m.Mentions {
+			if mn.UserID == "" || !strings.HasPrefix(mn.Token, "@") {
+				t.Fatalf("mention %+v", mn)
+			}
+			if mn.Token != "@"+mn.UserID && !strings.Contains(m.Text, mn.Token) {
+				t.Fatalf("mention token %q not in text %q", mn.Token, m.Text)
+			}
+		}
+	case moderation.EventJoin:
+		if ev.Join == nil || ev.Join.Chat.ID == "" || len(ev.Join.UserIDs) == 0 {
+			t.Fatalf("join: %+v", ev.Join)
+		}
+	default:
+		t.Fatalf("kind %q", ev.Kind)
+	}
+}

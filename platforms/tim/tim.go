@@ -1,0 +1,147 @@
+// Package tim is Gavel's adapter for Tencent Cloud Chat (TIM, 即时通信 IM):
+// it verifies and parses third-party callbacks (Receive) and carries out
+// moderation through the group REST APIs as an App admin (moderation.Platform).
+package tim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+
+	"gavel/moderation"
+	"gavel/platforms/egress"
+)
+
+// Name is the platform's config key and the prefix of its reason codes.
+const Name = "tim"
+
+// REST service and commands Gavel uses.
+const (
+	groupService = "group_open_http_svc"
+
+	opDeleteMember = "delete_group_member"
+	opForbidSend   = "forbid_send_msg"
+	opRoleInGroup  = "get_role_in_group"
+	opGroupInfo    = "get_group_info"
+	opSendMsg      = "send_group_msg"
+	opRecall       = "group_msg_recall"
+)
+
+// Per-call limits from the API pages.
+const (
+	maxDeletePerCall = 100
+	maxForbidPerCall = 500
+	maxRolePerCall   = 500
+	// maxMuteSeconds is MuteTime's documented "permanent" value.
+	maxMuteSeconds = 4294967295
+	// groupMsgPerSecond is TIM's per-group message rate.
+	groupMsgPerSecond = 40
+)
+
+// Options are the adapter's runtime dependencies.
+type Options struct {
+	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=tim
+	HTTPClient *http.Client     // nil → a client with sane timeouts
+	Now        func() time.Time // nil → time.Now; decides replay windows and cache expiry
+}
+
+// Client is the TIM adapter. It is safe for concurrent use.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	http   *http.Client
+	now    func() time.Time
+	appID  string
+	sig    *userSigCache
+	cache  *cache.Cache // roles ("role|chat|user") and group info ("group|chat")
+	groups *cache.Cache // per-group reply pacers
+
+	mu      sync.Mutex
+	callers map[string]*egress.Caller
+}
+
+var _ moderation.Platform = (*Client)(nil)
+
+// New validates cfg and returns a Client.
+func New(cfg Config, opts Options) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.HTTPClient == nil {
+		// TIM's own REST timeout is 3 s; leave room above it.
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	c := &Client{
+		cfg:     cfg,
+		log:     opts.Logger.With("platform", Name),
+		http:    opts.HTTPClient,
+		now:     opts.Now,
+		appID:   strconv.Itoa(cfg.SDKAppID),
+		cache:   cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
+		groups:  cache.New(time.Minute, 5*time.Minute),
+		callers: make(map[string]*egress.Caller),
+	}
+	c.sig = &userSigCache{
+		appID:    cfg.SDKAppID,
+		key:      cfg.SecretKey,
+		identity: cfg.AdminIdentifier,
+		ttl:      cfg.UserSigTTL,
+		now:      opts.Now,
+	}
+	if _, err := c.sig.get(); err != nil {
+		return nil, fmt.Errorf("tim: generating UserSig: %w", err)
+	}
+	return c, nil
+}
+
+// Name returns "tim".
+func (c *Client) Name() string { return Name }
+
+// BotID returns the App admin account Gavel acts and replies as.
+func (c *Client) BotID(context.Context) (string, error) { return c.cfg.AdminIdentifier, nil }
+
+// caller returns the paced, retrying caller of one REST API; TIM limits
+// each API separately.
+func (c *Client) caller(op string) *egress.Caller {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cl, ok := c.callers[op]; ok {
+		return cl
+	}
+	cl := egress.New(c.cfg.Rate)
+	cl.Renew = func(context.Context) error {
+		c.log.Info("regenerating UserSig after TIM reported it expired", "op", op)
+		_, err := c.sig.renew()
+		return err
+	}
+	c.callers[op] = cl
+	return cl
+}
+
+// groupPacer returns a caller that only paces, at TIM's per-group message
+// rate; Reply waits on it before handing the call to the API caller.
+func (c *Client) groupPacer(groupID string) *egress.Caller {
+	if v, ok := c.groups.Get(groupID); ok {
+		return v.(*egress.Caller)
+	}
+	p := egress.New(egress.Limits{PerSecond: groupMsgPerSecond, MaxAttempts: 1})
+	if err := c.groups.Add(groupID, p, cache.DefaultExpiration); err != nil {
+		if v, ok := c.groups.Get(groupID); ok {
+			return v.(*egress.Caller)
+		}
+	}
+	return p
+}

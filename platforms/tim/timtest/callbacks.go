@@ -1,0 +1,232 @@
+package timtest
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Callback commands.
+const (
+	CommandAfterSendMsg       = "Group.CallbackAfterSendMsg"
+	CommandAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin"
+)
+
+// Message describes a Group.CallbackAfterSendMsg callback.
+type Message struct {
+	GroupID   string
+	GroupType string // default: the seeded group's type, else Public
+	From      string
+	Text      string
+	// AtAccounts are the mentioned user IDs in the order their @-tokens
+	// appear in Text (GroupAtInfo with GroupAtAllFlag 0).
+	AtAccounts []string
+	// AtAll prepends an @all entry (GroupAtAllFlag 1) to GroupAtInfo.
+	AtAll bool
+	// MsgSeq is assigned from the group's sequence when zero.
+	MsgSeq uint64
+	// MsgID is the client message id (2025+ payloads); empty omits it.
+	MsgID   string
+	MsgTime time.Time // default: the request time
+	// EventTimeString sends EventTime as a string, as the English samples do.
+	EventTimeString bool
+}
+
+// Join describes a Group.CallbackAfterNewMemberJoin callback.
+type Join struct {
+	GroupID   string
+	GroupType string
+	JoinType  string // Apply (default) or Invited
+	Operator  string
+	Members   []string
+	EventTime time.Time // default: the request time
+}
+
+// Sign returns lowercase hex(sha256(token + requestTime)), the callback
+// authentication signature.
+func Sign(token, requestTime string) string {
+	sum := sha256.Sum256([]byte(token + requestTime))
+	return hex.EncodeToString(sum[:])
+}
+
+// MessageBody returns the JSON body of an after-send-msg callback.
+func MessageBody(m Message, at time.Time) []byte {
+	if m.GroupType == "" {
+		m.GroupType = "Public"
+	}
+	if m.MsgTime.IsZero() {
+		m.MsgTime = at
+	}
+	type atInfo struct {
+		GroupAtAllFlag int    `json:"GroupAtAllFlag"`
+		GroupAtAccount string `json:"GroupAt_Account,omitempty"`
+	}
+	body := map[string]any{
+		"CallbackCommand":  CommandAfterSendMsg,
+		"GroupId":          m.GroupID,
+		"Type":             m.GroupType,
+		"From_Account":     m.From,
+		"Operator_Account": m.From,
+		"Random":           uint32(m.MsgSeq*2654435761 + 1),
+		"MsgSeq":           m.MsgSeq,
+		"MsgTime":          m.MsgTime.Unix(),
+		"OnlineOnlyFlag":   0,
+		"MsgBody": []map[string]any{{
+			"MsgType":    "TIMTextElem",
+			"MsgContent": map[string]any{"Text": m.Text},
+		}},
+		"CloudCustomData": "",
+		"EventTime":       eventTime(at, m.EventTimeString),
+	}
+	if m.MsgID != "" {
+		body["MsgId"] = m.MsgID
+	}
+	var ats []atInfo
+	if m.AtAll {
+		ats = append(ats, atInfo{GroupAtAllFlag: 1})
+	}
+	for _, a := range m.AtAccounts {
+		ats = append(ats, atInfo{GroupAtAccount: a})
+	}
+	if len(ats) > 0 {
+		body["GroupAtInfo"] = ats
+	}
+	return mustJSON(body)
+}
+
+// JoinBody returns the JSON body of a new-member-join callback.
+func JoinBody(j Join, at time.Time) []byte {
+	if j.GroupType == "" {
+		j.GroupType = "Public"
+	}
+	if j.JoinType == "" {
+		j.JoinType = "Apply"
+	}
+	if j.EventTime.IsZero() {
+		j.EventTime = at
+	}
+	members := make([]map[string]string, len(j.Members))
+	for i, m := range j.Members {
+		members[i] = map[string]string{"Member_Account": m}
+	}
+	return mustJSON(map[string]any{
+		"CallbackCommand":  CommandAfterNewMemberJoin,
+		"GroupId":          j.GroupID,
+		"Type":             j.GroupType,
+		"JoinType":         j.JoinType,
+		"Operator_Account": j.Operator,
+		"NewMemberList":    members,
+		"EventTime":        j.EventTime.UnixMilli(),
+	})
+}
+
+func eventTime(at time.Time, asString bool) any {
+	if asString {
+		return strconv.FormatInt(at.UnixMilli(), 10)
+	}
+	return at.UnixMilli()
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("timtest: " + err.Error()) // only plain maps and strings are encoded
+	}
+	return b
+}
+
+// CallbackQuery returns the query string TIM appends to the callback URL;
+// with a non-empty token it carries Sign and RequestTime for at.
+func CallbackQuery(sdkAppID int, command, token string, at time.Time) url.Values {
+	q := url.Values{
+		"SdkAppid":        {strconv.Itoa(sdkAppID)},
+		"CallbackCommand": {command},
+		"contenttype":     {"json"},
+		"ClientIP":        {"127.0.0.1"},
+		"OptPlatform":     {"Web"},
+	}
+	if token != "" {
+		rt := strconv.FormatInt(at.Unix(), 10)
+		q.Set("RequestTime", rt)
+		q.Set("Sign", Sign(token, rt))
+	}
+	return q
+}
+
+// SignedDelivery wraps a callback body as a moderation.Delivery signed
+// with token at requestTime (unsigned when token is empty).
+func SignedDelivery(sdkAppID int, command, token string, requestTime time.Time, body []byte) moderation.Delivery {
+	return moderation.Delivery{
+		Header:     http.Header{"Content-Type": {"application/json"}},
+		Query:      CallbackQuery(sdkAppID, command, token, requestTime),
+		Body:       body,
+		ReceivedAt: requestTime,
+	}
+}
+
+// MessageDelivery returns a signed Group.CallbackAfterSendMsg delivery for
+// this server's app. A zero MsgSeq gets the group's next sequence, and the
+// message is stored so group_msg_recall can find it.
+func (s *Server) MessageDelivery(token string, requestTime time.Time, m Message) moderation.Delivery {
+	s.mu.Lock()
+	if g, ok := s.groups[m.GroupID]; ok {
+		if m.GroupType == "" {
+			m.GroupType = g.Type
+		}
+		if m.MsgSeq == 0 {
+			m.MsgSeq = g.store(m.From)
+		} else if _, seen := g.msgs[m.MsgSeq]; !seen {
+			g.msgs[m.MsgSeq] = &storedMsg{from: m.From}
+			g.nextSeq = max(g.nextSeq, m.MsgSeq+1)
+		}
+	} else if m.MsgSeq == 0 {
+		m.MsgSeq = 1
+	}
+	appID := s.SDKAppID
+	s.mu.Unlock()
+	return SignedDelivery(appID, CommandAfterSendMsg, token, requestTime, MessageBody(m, requestTime))
+}
+
+// JoinDelivery returns a signed Group.CallbackAfterNewMemberJoin delivery
+// and adds the members to the seeded group.
+func (s *Server) JoinDelivery(token string, requestTime time.Time, j Join) moderation.Delivery {
+	s.mu.Lock()
+	if g, ok := s.groups[j.GroupID]; ok {
+		if j.GroupType == "" {
+			j.GroupType = g.Type
+		}
+		for _, m := range j.Members {
+			g.join(m, roleMember)
+		}
+	}
+	appID := s.SDKAppID
+	s.mu.Unlock()
+	return SignedDelivery(appID, CommandAfterNewMemberJoin, token, requestTime, JoinBody(j, requestTime))
+}
+
+// CallbackRequest returns the POST TIM would send to target (Gavel's
+// callback URL) for d.
+func CallbackRequest(target string, d moderation.Delivery) (*http.Request, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	for k, vs := range d.Query {
+		q[k] = vs
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequest(http.MethodPost, u.String(), bytes.NewReader(d.Body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req, nil
+}

@@ -1,0 +1,882 @@
+// Package timtest is an in-memory fake of the Tencent Cloud Chat (TIM) REST
+// API for Gavel's tests, demo and benchmarks, plus helpers that build
+// correctly signed third-party callbacks.
+//
+// The fake verifies UserSigs with the official library, requires the
+// identifier to be an App admin, enforces the documented per-call limits
+// and per-API rate, and answers with the documented error codes (HTTP 200,
+// ActionStatus/ErrorCode in the body).
+package timtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
+)
+
+// Defaults of a new Server.
+const (
+	DefaultSDKAppID  = 1400000000
+	DefaultSecretKey = "f1b1c4c8e0a7d24b9e3d6a1f5c2b8e7d0a9c3f6e1b4d7a2c5e8f0b3d6a9c2e5f"
+	DefaultAdmin     = "administrator"
+	// DefaultRate is TIM's default frequency limit per REST API.
+	DefaultRate = 200
+	// DefaultGroupMsgRate is TIM's per-group message limit.
+	DefaultGroupMsgRate = 40
+	// MuteForever is MuteTime's permanent value.
+	MuteForever = 4294967295
+)
+
+// Documented per-call limits.
+const (
+	maxDelete     = 100
+	maxForbid     = 500
+	maxRole       = 500
+	maxGroupInfo  = 50
+	maxRecall     = 10
+	maxAt         = 30
+	maxMsgBytes   = 8 * 1024
+	dedupWindow   = 5 * time.Minute
+	maxBodyBytes  = 1 << 20
+	groupSvc      = "group_open_http_svc"
+	errInjected   = "injected failure"
+	typeAV        = "AVChatRoom"
+	msgFreqCtrl   = "MsgFreqCtrl"
+	roleOwner     = "Owner"
+	roleAdmin     = "Admin"
+	roleMember    = "Member"
+	roleNotMember = "NotMember"
+)
+
+// Group seeds one group. Owner and Admins are members too.
+type Group struct {
+	ID      string
+	Type    string // Public, Work/Private, Meeting/ChatRoom, AVChatRoom, Community; default Public
+	Owner   string
+	Admins  []string
+	Members []string
+}
+
+// Call is one recorded REST request.
+type Call struct {
+	Method  string
+	Path    string
+	Service string
+	Command string
+	Query   url.Values
+	// Body is the decoded JSON body (numbers as json.Number); nil when the
+	// body was not JSON.
+	Body map[string]any
+	Raw  []byte
+	At   time.Time
+	// ErrorCode is what the fake answered (0 = OK).
+	ErrorCode int
+}
+
+// Reply is one message the fake accepted through send_group_msg.
+type Reply struct {
+	GroupID               string
+	From                  string
+	Text                  string
+	Random                uint32
+	MsgSeq                uint64
+	AtAccounts            []string
+	AtAll                 bool
+	ForbidCallbackControl []string
+	At                    time.Time
+}
+
+// MuteState is a member's mute as the fake holds it.
+type MuteState struct {
+	Muted   bool
+	Forever bool
+	Until   time.Time
+}
+
+type storedMsg struct {
+	from     string
+	recalled bool
+}
+
+type group struct {
+	Group
+	roles   map[string]string // member → Owner/Admin/Member
+	order   []string          // members in join order
+	muted   map[string]int64  // account → unix seconds until; -1 forever
+	msgs    map[uint64]*storedMsg
+	nextSeq uint64
+	msgRate *bucket
+}
+
+// Server is the fake TIM REST API on 127.0.0.1.
+type Server struct {
+	*httptest.Server
+
+	SDKAppID  int
+	SecretKey string
+
+	mu          sync.Mutex
+	now         func() time.Time
+	admins      map[string]bool
+	groups      map[string]*group
+	calls       []Call
+	fail        map[string][]int
+	expireSigs  int
+	dropReplies int
+	rate        float64
+	groupRate   float64
+	buckets     map[string]*bucket
+	throttled   map[string]int
+	replies     []Reply
+	recentRand  map[string]uint64 // from+"\x00"+random → MsgSeq
+	recentAt    map[string]time.Time
+}
+
+// NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
+// DefaultAdmin as the only App admin, at DefaultRate calls/s per API.
+func NewServer() *Server {
+	s := &Server{
+		SDKAppID:   DefaultSDKAppID,
+		SecretKey:  DefaultSecretKey,
+		now:        time.Now,
+		admins:     map[string]bool{DefaultAdmin: true},
+		groups:     make(map[string]*group),
+		fail:       make(map[string][]int),
+		rate:       DefaultRate,
+		groupRate:  DefaultGroupMsgRate,
+		buckets:    make(map[string]*bucket),
+		throttled:  make(map[string]int),
+		recentRand: make(map[string]uint64),
+		recentAt:   make(map[string]time.Time),
+	}
+	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	return s
+}
+
+// AddAdmin makes id an App admin (console setting; up to 10 per app).
+func (s *Server) AddAdmin(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.admins[id] = true
+}
+
+// SetNow replaces the clock that decides UserSig expiry, mute expiry and
+// message times. Rate limiting always uses the wall clock.
+func (s *Server) SetNow(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// SetRate sets the per-API limit in calls per second (bucket of one
+// second's worth of calls); 0 disables it.
+func (s *Server) SetRate(perSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate = perSecond
+	s.buckets = make(map[string]*bucket)
+}
+
+// SetGroupMsgRate sets the per-group message limit; 0 disables it.
+func (s *Server) SetGroupMsgRate(perSecond float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groupRate = perSecond
+	for _, g := range s.groups {
+		g.msgRate = nil
+	}
+}
+
+// AddGroup seeds or replaces a group.
+func (s *Server) AddGroup(g Group) {
+	if g.Type == "" {
+		g.Type = "Public"
+	}
+	st := &group{
+		Group:   g,
+		roles:   make(map[string]string),
+		muted:   make(map[string]int64),
+		msgs:    make(map[uint64]*storedMsg),
+		nextSeq: 1,
+	}
+	st.join(g.Owner, roleOwner)
+	for _, a := range g.Admins {
+		st.join(a, roleAdmin)
+	}
+	for _, m := range g.Members {
+		st.join(m, roleMember)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[g.ID] = st
+}
+
+func (g *group) join(id, role string) {
+	if id == "" {
+		return
+	}
+	if _, ok := g.roles[id]; !ok {
+		g.order = append(g.order, id)
+	}
+	g.roles[id] = role
+}
+
+func (g *group) leave(id string) {
+	delete(g.roles, id)
+	g.order = slices.DeleteFunc(g.order, func(m string) bool { return m == id })
+}
+
+// FailNext makes the next n calls of command (e.g. "delete_group_member")
+// answer ErrorCode code, after authentication and rate limiting passed.
+func (s *Server) FailNext(command string, n int, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.fail[command] = append(s.fail[command], code)
+	}
+}
+
+// ExpireNextUserSig makes the next n UserSig checks fail with 70001
+// (UserSig expired), whatever sig the caller sends.
+func (s *Server) ExpireNextUserSig(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.expireSigs += n
+}
+
+// DropNextReplies makes the next n send_group_msg calls answer OK with
+// MsgDropReason "MsgFreqCtrl" without delivering the message.
+func (s *Server) DropNextReplies(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropReplies += n
+}
+
+// Calls returns every recorded request in arrival order.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// CallsTo returns the recorded requests of one command.
+func (s *Server) CallsTo(command string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if c.Command == command {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Throttled returns how many calls of command the rate limit refused.
+func (s *Server) Throttled(command string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled[command]
+}
+
+// Replies returns the delivered send_group_msg messages.
+func (s *Server) Replies() []Reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.replies)
+}
+
+// Members returns a group's members in join order (nil for an unknown group).
+func (s *Server) Members(groupID string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[groupID]; ok {
+		return slices.Clone(g.order)
+	}
+	return nil
+}
+
+// Role returns "Owner", "Admin", "Member" or "NotMember".
+func (s *Server) Role(groupID, userID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[groupID]; ok {
+		if r, ok := g.roles[userID]; ok {
+			return r
+		}
+	}
+	return roleNotMember
+}
+
+// Mute returns a member's mute state at the fake's clock.
+func (s *Server) Mute(groupID, userID string) MuteState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[groupID]
+	if !ok {
+		return MuteState{}
+	}
+	return g.muteState(userID, s.now())
+}
+
+func (g *group) muteState(id string, now time.Time) MuteState {
+	until, ok := g.muted[id]
+	switch {
+	case !ok:
+		return MuteState{}
+	case until < 0:
+		return MuteState{Muted: true, Forever: true}
+	case until > now.Unix():
+		return MuteState{Muted: true, Until: time.Unix(until, 0)}
+	default:
+		return MuteState{}
+	}
+}
+
+// Recalled returns the recalled MsgSeqs of a group, ascending.
+func (s *Server) Recalled(groupID string) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uint64
+	if g, ok := s.groups[groupID]; ok {
+		for seq, m := range g.msgs {
+			if m.recalled {
+				out = append(out, seq)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// bucket is a token bucket holding one second's worth of calls.
+type bucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newBucket(rate float64) *bucket {
+	return &bucket{rate: rate, tokens: rate, last: time.Now()}
+}
+
+func (b *bucket) take() bool {
+	now := time.Now()
+	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// answer is one REST answer: the envelope plus command fields.
+type answer struct {
+	code   int
+	info   string
+	fields map[string]any
+}
+
+func fail(code int, info string) answer { return answer{code: code, info: info} }
+
+func success(fields map[string]any) answer { return answer{fields: fields} }
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
+	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Raw: raw, At: time.Now()}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/v4/"); ok {
+		call.Service, call.Command, _ = strings.Cut(rest, "/")
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var m map[string]any
+		if dec.Decode(&m) == nil {
+			call.Body = m
+		}
+	}
+
+	s.mu.Lock()
+	a := s.process(r, call)
+	call.ErrorCode = a.code
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+
+	out := map[string]any{"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
+	if a.code != 0 {
+		out["ActionStatus"], out["ErrorInfo"], out["ErrorCode"] = "FAIL", a.info, a.code
+	}
+	for k, v := range a.fields {
+		out[k] = v
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// process authenticates, rate-limits and dispatches one call; s.mu held.
+func (s *Server) process(r *http.Request, call Call) answer {
+	if r.Method != http.MethodPost {
+		return fail(60002, "HTTP method must be POST")
+	}
+	if call.Service == "" || call.Command == "" || strings.Contains(call.Command, "/") {
+		return fail(60009, "request resource error")
+	}
+	q := call.Query
+	appID := q.Get("sdkappid")
+	if appID == "" {
+		return fail(60012, "sdkappid missing")
+	}
+	if appID != strconv.Itoa(s.SDKAppID) {
+		return fail(60006, "invalid SDKAppID")
+	}
+	if _, err := strconv.ParseUint(q.Get("random"), 10, 32); err != nil {
+		return fail(60002, "random must be a 32-bit unsigned integer")
+	}
+	if q.Get("contenttype") != "json" {
+		return fail(60002, "contenttype must be json")
+	}
+	if a, failed := s.checkSig(q.Get("identifier"), q.Get("usersig")); failed {
+		return a
+	}
+	if !s.admins[q.Get("identifier")] {
+		return fail(60010, "request requires App admin permissions")
+	}
+	if s.rate > 0 {
+		b := s.buckets[call.Command]
+		if b == nil {
+			b = newBucket(s.rate)
+			s.buckets[call.Command] = b
+		}
+		if !b.take() {
+			s.throttled[call.Command]++
+			return fail(60007, "REST API call frequency limit exceeded")
+		}
+	}
+	if queue := s.fail[call.Command]; len(queue) > 0 {
+		s.fail[call.Command] = queue[1:]
+		return fail(queue[0], errInjected)
+	}
+	if call.Service != groupSvc {
+		return fail(60009, "request resource error")
+	}
+	if call.Body == nil {
+		return fail(60003, "Fail to Parse json data of body, Please check it")
+	}
+	switch call.Command {
+	case "delete_group_member":
+		return s.deleteMember(call.Raw)
+	case "forbid_send_msg":
+		return s.forbidSend(call.Raw)
+	case "get_role_in_group":
+		return s.roleInGroup(call.Raw)
+	case "get_group_info":
+		return s.groupInfo(call.Raw)
+	case "get_group_muted_account":
+		return s.mutedAccounts(call.Raw)
+	case "send_group_msg":
+		return s.sendMsg(call.Raw, q.Get("identifier"))
+	case "group_msg_recall":
+		return s.recall(call.Raw)
+	default:
+		return fail(10003, "invalid command")
+	}
+}
+
+// checkSig verifies the UserSig with the official library.
+func (s *Server) checkSig(identifier, sig string) (answer, bool) {
+	if sig == "" {
+		return fail(70002, "UserSig is empty"), true
+	}
+	if identifier == "" {
+		return fail(70013, "identifier is empty"), true
+	}
+	if s.expireSigs > 0 {
+		s.expireSigs--
+		return fail(70001, "UserSig expired, please regenerate a new one"), true
+	}
+	err := tencentyun.VerifyUserSig(uint64(s.SDKAppID), s.SecretKey, identifier, sig, s.now())
+	switch {
+	case err == nil:
+		return answer{}, false
+	case errors.Is(err, tencentyun.ErrExpired):
+		return fail(70001, "UserSig expired, please regenerate a new one"), true
+	case errors.Is(err, tencentyun.ErrSigNotMatch):
+		return fail(70009, "UserSig verification failed"), true
+	case errors.Is(err, tencentyun.ErrIdentifierNotMatch):
+		return fail(70013, "identifier in request does not match UserSig"), true
+	case errors.Is(err, tencentyun.ErrSdkAppIDNotMatch):
+		return fail(70014, "SDKAppID in request does not match UserSig"), true
+	case errors.Is(err, tencentyun.ErrUserBufTypeNotMatch), errors.Is(err, tencentyun.ErrUserBufNotMatch):
+		return fail(70005, "UserSig invalid"), true
+	default:
+		return fail(70003, "UserSig invalid"), true
+	}
+}
+
+func decode(raw []byte, v any) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	return dec.Decode(v) == nil
+}
+
+// lookup returns the group or the documented error.
+func (s *Server) lookup(id string) (*group, answer, bool) {
+	if id == "" {
+		return nil, fail(10015, "invalid group ID"), false
+	}
+	g, ok := s.groups[id]
+	if !ok {
+		return nil, fail(10010, "group does not exist or has been disbanded"), false
+	}
+	return g, answer{}, true
+}
+
+func checkAccounts(list []string, limit int) (answer, bool) {
+	if len(list) == 0 {
+		return fail(10004, "account list is empty"), false
+	}
+	if len(list) > limit {
+		return fail(10005, "too many accounts in the request (limit "+strconv.Itoa(limit)+")"), false
+	}
+	for _, a := range list {
+		if a == "" {
+			return fail(10004, "empty account"), false
+		}
+	}
+	return answer{}, true
+}
+
+func isWork(t string) bool { return t == "Work" || t == "Private" }
+
+func (s *Server) deleteMember(raw []byte) answer {
+	var req struct {
+		GroupID string   `json:"GroupId"`
+		Members []string `json:"MemberToDel_Account"`
+		Silence *int     `json:"Silence"`
+		Reason  *string  `json:"Reason"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if a, ok := checkAccounts(req.Members, maxDelete); !ok {
+		return a
+	}
+	if req.Silence != nil && *req.Silence != 0 && *req.Silence != 1 {
+		return fail(10004, "Silence must be 0 or 1")
+	}
+	if g.Type == typeAV {
+		return fail(10004, "delete_group_member is not supported for AVChatRoom groups")
+	}
+	// Not documented: the fake refuses to remove the owner.
+	if slices.Contains(req.Members, g.Owner) {
+		return fail(10004, "the group owner cannot be removed")
+	}
+	for _, m := range req.Members {
+		g.leave(m) // non-members: OK, as documented
+	}
+	return success(nil)
+}
+
+func (s *Server) forbidSend(raw []byte) answer {
+	var req struct {
+		GroupID  string       `json:"GroupId"`
+		Members  []string     `json:"Members_Account"`
+		MuteTime *json.Number `json:"MuteTime"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if a, ok := checkAccounts(req.Members, maxForbid); !ok {
+		return a
+	}
+	if req.MuteTime == nil {
+		return fail(10004, "MuteTime is required")
+	}
+	secs, err := strconv.ParseUint(req.MuteTime.String(), 10, 32)
+	if err != nil {
+		return fail(10004, "MuteTime must be a 32-bit unsigned integer")
+	}
+	// Not documented which code Work groups answer; the fake uses 10004.
+	if isWork(g.Type) {
+		return fail(10004, "forbid_send_msg is not supported for Work groups")
+	}
+	for _, m := range req.Members {
+		switch secs {
+		case 0:
+			delete(g.muted, m)
+		case MuteForever:
+			g.muted[m] = -1
+		default:
+			g.muted[m] = s.now().Unix() + int64(secs)
+		}
+	}
+	return success(nil)
+}
+
+func (s *Server) roleInGroup(raw []byte) answer {
+	var req struct {
+		GroupID  string   `json:"GroupId"`
+		Accounts []string `json:"User_Account"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if a, ok := checkAccounts(req.Accounts, maxRole); !ok {
+		return a
+	}
+	if g.Type == typeAV {
+		return fail(10007, "get_role_in_group is not supported for AVChatRoom groups")
+	}
+	list := make([]map[string]any, 0, len(req.Accounts))
+	for _, u := range req.Accounts {
+		role, ok := g.roles[u]
+		if !ok {
+			role = roleNotMember
+		}
+		list = append(list, map[string]any{"Member_Account": u, "Role": role})
+	}
+	return success(map[string]any{"UserIdList": list})
+}
+
+func (s *Server) groupInfo(raw []byte) answer {
+	var req struct {
+		GroupIDList []string `json:"GroupIdList"`
+	}
+	if !decode(raw, &req) || len(req.GroupIDList) == 0 {
+		return fail(10004, "GroupIdList is required")
+	}
+	if len(req.GroupIDList) > maxGroupInfo {
+		return fail(10004, "at most 50 groups per request")
+	}
+	now := s.now()
+	infos := make([]map[string]any, 0, len(req.GroupIDList))
+	for _, id := range req.GroupIDList {
+		g, ok := s.groups[id]
+		if !ok {
+			infos = append(infos, map[string]any{"GroupId": id, "ErrorCode": 10010,
+				"ErrorInfo": "group does not exist or has been disbanded"})
+			continue
+		}
+		info := map[string]any{
+			"GroupId": id, "ErrorCode": 0, "ErrorInfo": "", "Type": g.Type,
+			"Owner_Account": g.Owner, "MemberNum": len(g.order), "MuteAllMember": "Off",
+		}
+		if g.Type != typeAV {
+			members := make([]map[string]any, 0, len(g.order))
+			for _, m := range g.order {
+				until := int64(0)
+				if st := g.muteState(m, now); st.Forever {
+					until = MuteForever
+				} else if st.Muted {
+					until = st.Until.Unix()
+				}
+				members = append(members, map[string]any{"Member_Account": m, "Role": g.roles[m], "MuteUntil": until})
+			}
+			info["MemberList"] = members
+		}
+		infos = append(infos, info)
+	}
+	return success(map[string]any{"GroupInfo": infos})
+}
+
+func (s *Server) mutedAccounts(raw []byte) answer {
+	var req struct {
+		GroupID string `json:"GroupId"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	now := s.now()
+	ids := make([]string, 0, len(g.muted))
+	for id := range g.muted {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	list := []map[string]any{}
+	for _, id := range ids {
+		st := g.muteState(id, now)
+		switch {
+		case st.Forever:
+			list = append(list, map[string]any{"Member_Account": id, "MutedUntil": MuteForever})
+		case st.Muted:
+			list = append(list, map[string]any{"Member_Account": id, "MutedUntil": st.Until.Unix()})
+		}
+	}
+	return success(map[string]any{"GroupId": g.ID, "MutedAccountList": list})
+}
+
+func (s *Server) knownAccount(id string) bool {
+	if s.admins[id] {
+		return true
+	}
+	for _, g := range s.groups {
+		if _, ok := g.roles[id]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) sendMsg(raw []byte, identifier string) answer {
+	var req struct {
+		GroupID     string       `json:"GroupId"`
+		Random      *json.Number `json:"Random"`
+		FromAccount string       `json:"From_Account"`
+		MsgBody     []struct {
+			MsgType    string          `json:"MsgType"`
+			MsgContent json.RawMessage `json:"MsgContent"`
+		} `json:"MsgBody"`
+		GroupAtInfo []struct {
+			GroupAtAllFlag int    `json:"GroupAtAllFlag"`
+			GroupAtAccount string `json:"GroupAt_Account"`
+		} `json:"GroupAtInfo"`
+		ForbidCallbackControl []string `json:"ForbidCallbackControl"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if req.Random == nil {
+		return fail(10004, "Random is required")
+	}
+	random, err := strconv.ParseUint(req.Random.String(), 10, 32)
+	if err != nil {
+		return fail(10004, "Random must be a 32-bit unsigned integer")
+	}
+	if len(req.MsgBody) == 0 {
+		return fail(10004, "MsgBody is required")
+	}
+	var text strings.Builder
+	for _, el := range req.MsgBody {
+		if el.MsgType == "" || len(el.MsgContent) == 0 {
+			return fail(10004, "invalid MsgBody element")
+		}
+		if el.MsgType == "TIMTextElem" {
+			var tc struct {
+				Text *string `json:"Text"`
+			}
+			if json.Unmarshal(el.MsgContent, &tc) != nil || tc.Text == nil {
+				return fail(10004, "TIMTextElem needs MsgContent.Text")
+			}
+			text.WriteString(*tc.Text)
+		}
+	}
+	if text.Len() > maxMsgBytes {
+		return fail(80002, "message too long")
+	}
+	if len(req.GroupAtInfo) > maxAt {
+		return fail(10053, "too many @ targets")
+	}
+	from := req.FromAccount
+	if from == "" {
+		from = identifier // documented default: the calling App admin
+	}
+	if !s.knownAccount(from) {
+		return fail(10019, "From_Account does not exist")
+	}
+	now := s.now()
+	if g.muteState(from, now).Muted {
+		return fail(10017, "sender is muted")
+	}
+	if s.groupRate > 0 {
+		if g.msgRate == nil {
+			g.msgRate = newBucket(s.groupRate)
+		}
+		if !g.msgRate.take() {
+			return fail(10023, "message frequency limit reached")
+		}
+	}
+	if s.dropReplies > 0 {
+		s.dropReplies--
+		return success(map[string]any{"MsgTime": now.Unix(), "MsgSeq": g.nextSeq, "MsgDropReason": msgFreqCtrl})
+	}
+	key := from + "\x00" + strconv.FormatUint(random, 10)
+	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
+		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
+	}
+	seq := g.store(from)
+	s.recentAt[key], s.recentRand[key] = now, seq
+	rep := Reply{GroupID: g.ID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
+		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
+	for _, at := range req.GroupAtInfo {
+		if at.GroupAtAllFlag == 1 {
+			rep.AtAll = true
+		} else {
+			rep.AtAccounts = append(rep.AtAccounts, at.GroupAtAccount)
+		}
+	}
+	s.replies = append(s.replies, rep)
+	return success(map[string]any{"MsgTime": now.Unix(), "MsgSeq": seq})
+}
+
+func (g *group) store(from string) uint64 {
+	seq := g.nextSeq
+	g.nextSeq++
+	g.msgs[seq] = &storedMsg{from: from}
+	return seq
+}
+
+func (s *Server) recall(raw []byte) answer {
+	var req struct {
+		GroupID    string `json:"GroupId"`
+		MsgSeqList []struct {
+			MsgSeq uint64 `json:"MsgSeq"`
+		} `json:"MsgSeqList"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if len(req.MsgSeqList) == 0 || len(req.MsgSeqList) > maxRecall {
+		return fail(10004, "MsgSeqList must hold 1 to 10 entries")
+	}
+	list := make([]map[string]any, 0, len(req.MsgSeqList))
+	for _, item := range req.MsgSeqList {
+		code := 0
+		m, ok := g.msgs[item.MsgSeq]
+		switch {
+		case g.Type == typeAV:
+			code = 10033
+		case !ok || m.recalled:
+			code = 10030
+		default:
+			m.recalled = true
+		}
+		list = append(list, map[string]any{"MsgSeq": item.MsgSeq, "RetCode": code})
+	}
+	return success(map[string]any{"RecallRetList": list})
+}
