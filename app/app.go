@@ -1,0 +1,176 @@
+// Package app wires Gavel together from a config.Config: platform
+// adapters, command parser, policy, pipeline, queue and HTTP routes. main
+// uses it for `serve`, the demo and the end-to-end tests use it too.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"gavel/commands"
+	"gavel/config"
+	"gavel/handlers"
+	"gavel/moderation"
+	"gavel/pipeline"
+	"gavel/platforms/easemob"
+	"gavel/platforms/feishu"
+	"gavel/platforms/tim"
+	"gavel/policy"
+)
+
+// Options carry what the environment supplies.
+type Options struct {
+	Logger     *slog.Logger
+	Now        func() time.Time
+	HTTPClient *http.Client
+	// Auditor receives every case (nil: cases are logged).
+	Auditor pipeline.Auditor
+}
+
+// App is a wired Gavel instance.
+type App struct {
+	cfg       config.Config
+	log       *slog.Logger
+	Router    http.Handler
+	Queue     *pipeline.Queue
+	Pipeline  *pipeline.Pipeline
+	Platforms []moderation.Platform
+}
+
+// receiverPlatform is what a platform package's Client is to the app.
+type receiverPlatform interface {
+	moderation.Platform
+	handlers.Receiver
+}
+
+// New builds an App from cfg.
+func New(cfg config.Config, o Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	var plats []receiverPlatform
+	if c := cfg.Platforms.Feishu; c != nil {
+		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
+		if err != nil {
+			return nil, fmt.Errorf("feishu: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	if c := cfg.Platforms.TIM; c != nil {
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
+		if err != nil {
+			return nil, fmt.Errorf("tim: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	if c := cfg.Platforms.Easemob; c != nil {
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
+		if err != nil {
+			return nil, fmt.Errorf("easemob: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	pol, err := policy.New(cfg.Policy, o.Now)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: o.Logger}
+	receivers := map[string]handlers.Receiver{}
+	for _, p := range plats {
+		a.Platforms = append(a.Platforms, p)
+		receivers[p.Name()] = p
+	}
+	a.Pipeline, err = pipeline.New(cfg.Moderation, pipeline.Deps{
+		Platforms: a.Platforms,
+		Parser:    commands.New(cfg.Commands),
+		Policy:    pol,
+		Language:  cfg.Language,
+		Audit:     o.Auditor,
+		Logger:    o.Logger,
+		Now:       o.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Queue = a.Pipeline.NewQueue()
+	a.Router = handlers.New(cfg.Server, handlers.Deps{
+		Receivers: receivers,
+		Queue:     a.Queue,
+		Logger:    o.Logger,
+		Now:       o.Now,
+	})
+	return a, nil
+}
+
+// Serve listens on the configured address (failing at once if it is
+// taken), serves until ctx ends, then shuts down gracefully: it stops
+// taking requests, finishes queued events, and returns.
+func (a *App) Serve(ctx context.Context) error {
+	srvCfg := a.cfg.Server.WithDefaults()
+	ln, err := net.Listen("tcp", srvCfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", srvCfg.Listen, err)
+	}
+	return a.ServeListener(ctx, ln)
+}
+
+// ServeListener is Serve on a listener the caller opened.
+func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
+	srvCfg := a.cfg.Server.WithDefaults()
+	srv := &http.Server{
+		Handler:           a.Router,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	// Work outlives the request context so that queued events finish
+	// during shutdown; it is cancelled only if draining takes too long.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); a.Queue.Run(workCtx) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	a.log.Info("gavel serving", "addr", ln.Addr().String(), "platforms", len(a.Platforms))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), srvCfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Error("http shutdown", "err", err)
+	}
+	a.Queue.Close()
+	drained := make(chan struct{})
+	go func() { wg.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-shutCtx.Done():
+		a.log.Error("queued events did not finish in time; cancelling them", "pending", a.Queue.Len())
+		cancelWork()
+		<-drained
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return nil
+}

@@ -1,0 +1,109 @@
+package config
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(kv map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := kv[k]; return v, ok }
+}
+
+var secrets = map[string]string{
+	"FEISHU_APP_SECRET": "s3cret", "FEISHU_VERIFICATION_TOKEN": "vtok", "FEISHU_ENCRYPT_KEY": "ekey",
+	"TIM_SECRET_KEY": "timkey", "TIM_CALLBACK_TOKEN": "cbtok",
+	"EASEMOB_CLIENT_ID": "cid", "EASEMOB_CLIENT_SECRET": "csec", "EASEMOB_CALLBACK_SECRET": "cbsec",
+}
+
+func TestShippedExampleLoads(t *testing.T) {
+	t.Parallel()
+	data := readFile(t, "../config.yaml")
+	cfg, err := Parse(data, env(secrets))
+	if err != nil {
+		t.Fatalf("config.yaml with its variables set: %v", err)
+	}
+	if cfg.Platforms.Feishu == nil || cfg.Platforms.TIM == nil || cfg.Platforms.Easemob == nil {
+		t.Fatal("example should enable all three platforms")
+	}
+	if got := cfg.Platforms.Feishu.AppSecret; got != "s3cret" {
+		t.Errorf("app_secret = %q, want expanded from env", got)
+	}
+	if cfg.Platforms.TIM.SDKAppID != 1400000000 {
+		t.Errorf("sdk_app_id = %d", cfg.Platforms.TIM.SDKAppID)
+	}
+	if cfg.Moderation.DefaultMute != 10*time.Minute || cfg.Policy.MaxTargets != 20 {
+		t.Errorf("durations/ints not decoded: %+v %+v", cfg.Moderation, cfg.Policy)
+	}
+}
+
+func TestShippedExampleWithoutSecretsFailsClosed(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(readFile(t, "../config.yaml"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "platforms.feishu.") {
+		t.Fatalf("err = %v, want a platforms.feishu key named", err)
+	}
+}
+
+func TestParseErrorsNameTheKey(t *testing.T) {
+	t.Parallel()
+	base := `
+platforms:
+  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: admin, callback_token: t}
+`
+	tests := []struct {
+		name, yaml, want string
+	}{
+		{"ok", base, ""},
+		{"unknown key", base + "bogus: 1\n", "field bogus not found"},
+		{"bad language", base + "language: fr\n", "language:"},
+		{"bad log level", base + "log: {level: loud}\n", "log.level:"},
+		{"no platform", "language: en\n", "platforms:"},
+		{"bad admin entry", base + "policy: {admins: [ou_x]}\n", "policy.admins[0]"},
+		{"negative mute", base + "moderation: {default_mute: -1m}\n", "moderation.default_mute"},
+		{"bad duration", base + "moderation: {default_mute: soon}\n", "decoding config"},
+		{"tim without token", "platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a}\n", "platforms.tim.callback_token"},
+		{"not yaml", "platforms: [", "parsing YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Parse([]byte(tt.yaml), env(nil))
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExpansionKeepsValuesAsData(t *testing.T) {
+	t.Parallel()
+	y := `
+platforms:
+  tim: {sdk_app_id: "${APPID}", secret_key: "${KEY}", admin_identifier: admin, callback_token: "${TOK}"}
+`
+	cfg, err := Parse([]byte(y), env(map[string]string{"APPID": "1400000002", "KEY": "a: b # not yaml", "TOK": "123"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cfg.Platforms.TIM
+	if c.SDKAppID != 1400000002 || c.SecretKey != "a: b # not yaml" || c.CallbackToken != "123" {
+		t.Fatalf("expanded = %d %q %q", c.SDKAppID, c.SecretKey, c.CallbackToken)
+	}
+}
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

@@ -1,0 +1,244 @@
+// Package demo runs Gavel against in-process fakes of its three platforms
+// and plays scripted group conversations through signed webhooks over real
+// HTTP. Each step prints message → decision → API calls → reply and checks
+// what the fake platform saw; Run fails if any step misbehaved.
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"gavel/app"
+	"gavel/config"
+	"gavel/moderation"
+	"gavel/platforms/easemob"
+	"gavel/platforms/easemob/easemobtest"
+	"gavel/platforms/feishu"
+	"gavel/platforms/feishu/feishutest"
+	"gavel/platforms/tim"
+	"gavel/platforms/tim/timtest"
+	"gavel/policy"
+)
+
+// Options tune the demo.
+type Options struct {
+	// Verbose also prints Gavel's own log lines.
+	Verbose bool
+}
+
+// Run plays the demo, writing the transcript to w.
+func Run(ctx context.Context, w io.Writer, o Options) error {
+	fs := feishutest.NewServer()
+	defer fs.Close()
+	ts := timtest.NewServer()
+	defer ts.Close()
+	es := easemobtest.NewServer()
+	defer es.Close()
+
+	const timToken = "demo-callback-token"
+	cfg := config.Config{
+		Platforms: config.Platforms{
+			Feishu: &feishu.Config{
+				BaseURL: fs.URL, AppID: fs.AppID, AppSecret: fs.AppSecret,
+				VerificationToken: fs.VerificationToken, EncryptKey: fs.EncryptKey,
+			},
+			TIM: &tim.Config{
+				BaseURL: ts.URL, SDKAppID: ts.SDKAppID, SecretKey: ts.SecretKey,
+				AdminIdentifier: timAdmin, CallbackToken: timToken,
+			},
+			Easemob: &easemob.Config{
+				BaseURL: es.URL, OrgName: es.Org, AppName: es.App, ClientID: es.ClientID,
+				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
+			},
+		},
+		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
+	}
+	logger := slog.New(slog.DiscardHandler)
+	if o.Verbose {
+		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	cases := &caseLog{}
+	a, err := app.New(cfg, app.Options{Logger: logger, Auditor: cases})
+	if err != nil {
+		return fmt.Errorf("building gavel: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	serveCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- a.ServeListener(serveCtx, ln) }()
+	defer func() { stop(); <-served }()
+
+	d := &director{out: w, gavel: "http://" + ln.Addr().String(), app: a, cases: cases}
+	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
+	d.feishu(fs)
+	d.tim(ts, timToken)
+	d.easemob(es)
+
+	fmt.Fprintf(w, "\n%d steps, %d failed.\n", d.steps, d.failed)
+	if d.failed > 0 {
+		return fmt.Errorf("demo: %d of %d steps did not behave as expected", d.failed, d.steps)
+	}
+	return nil
+}
+
+// caseLog is the demo's auditor: it numbers cases and keeps them.
+type caseLog struct {
+	mu    sync.Mutex
+	cases []moderation.Case
+}
+
+func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c.ID = int64(len(l.cases) + 1)
+	l.cases = append(l.cases, *c)
+	return nil
+}
+
+func (l *caseLog) since(n int) []moderation.Case {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]moderation.Case(nil), l.cases[n:]...)
+}
+
+func (l *caseLog) len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.cases)
+}
+
+// view is what a step reads from one platform's fake.
+type view interface {
+	// mark returns a position; calls and replies report what came after.
+	mark() int
+	calls(since int) []string
+	replies(since int) []string
+}
+
+type director struct {
+	out           io.Writer
+	gavel         string
+	app           *app.App
+	cases         *caseLog
+	steps, failed int
+}
+
+// step is one scripted delivery and what must follow from it.
+type step struct {
+	who, text  string
+	req        *http.Request
+	wantStatus int
+	// check returns nil when the platform ended in the expected state.
+	check func() error
+	// wantReply must appear in the reply ("" means: no reply expected).
+	wantReply string
+}
+
+func (d *director) section(title string) {
+	fmt.Fprintf(d.out, "\n== %s\n", title)
+}
+
+func (d *director) run(v view, s step) {
+	d.steps++
+	fmt.Fprintf(d.out, "\n[%d] %s: %q\n", d.steps, s.who, s.text)
+	m, c := v.mark(), d.cases.len()
+	var problems []string
+	status, err := d.post(s.req)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	d.app.Queue.Wait()
+	fmt.Fprintf(d.out, "    webhook   HTTP %d\n", status)
+	if s.wantStatus == 0 {
+		s.wantStatus = http.StatusOK
+	}
+	if status != s.wantStatus {
+		problems = append(problems, fmt.Sprintf("webhook answered %d, want %d", status, s.wantStatus))
+	}
+	for _, cs := range d.cases.since(c) {
+		fmt.Fprintf(d.out, "    decision  case #%d %s\n", cs.ID, describeCase(cs))
+	}
+	calls := v.calls(m)
+	if len(calls) == 0 {
+		fmt.Fprintf(d.out, "    api       (no call)\n")
+	}
+	for _, call := range calls {
+		fmt.Fprintf(d.out, "    api       %s\n", call)
+	}
+	replies := v.replies(m)
+	for _, r := range replies {
+		fmt.Fprintf(d.out, "    reply     %s\n", r)
+	}
+	switch {
+	case s.wantReply == "" && len(replies) > 0:
+		problems = append(problems, "unexpected reply")
+	case s.wantReply != "" && !strings.Contains(strings.Join(replies, "\n"), s.wantReply):
+		problems = append(problems, fmt.Sprintf("reply should contain %q", s.wantReply))
+	}
+	if s.check != nil {
+		if err := s.check(); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	if len(problems) > 0 {
+		d.failed++
+		fmt.Fprintf(d.out, "    FAILED    %s\n", strings.Join(problems, "; "))
+		return
+	}
+	fmt.Fprintf(d.out, "    ok\n")
+}
+
+func (d *director) post(req *http.Request) (int, error) {
+	if req == nil {
+		return 0, errors.New("no request built")
+	}
+	u := strings.TrimPrefix(d.gavel, "http://")
+	req.URL.Scheme, req.URL.Host, req.Host, req.RequestURI = "http", u, u, ""
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("posting webhook: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, nil
+}
+
+func describeCase(c moderation.Case) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s → %s", c.Verb, strings.Join(c.Targets, ","), c.Outcome)
+	if c.Duration > 0 {
+		fmt.Fprintf(&b, " (for %s)", c.Duration)
+	}
+	var per []string
+	for _, r := range c.Results {
+		s := r.UserID + ":" + string(r.Status)
+		if r.Reason != "" {
+			s += "/" + r.Reason
+		}
+		per = append(per, s)
+	}
+	if len(per) > 0 {
+		fmt.Fprintf(&b, " [%s]", strings.Join(per, " "))
+	}
+	return b.String()
+}
+
+func expect(ok bool, format string, args ...any) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf(format, args...)
+}
+
+func now() time.Time { return time.Now() }

@@ -1,0 +1,138 @@
+// Command gavel is a chat-moderation bot for Feishu/Lark, Tencent Cloud
+// Chat and Easemob.
+//
+//	gavel serve [--config config.yaml]
+//	gavel check-config [--config config.yaml]
+//	gavel demo
+//	gavel version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+
+	"golang.org/x/term"
+
+	"gavel/app"
+	"gavel/config"
+	"gavel/demo"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = ""
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		var u usageError
+		if !errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, "gavel:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+type usageError struct{ error }
+
+const usage = `usage:
+  gavel serve [--config config.yaml]         run the bot
+  gavel check-config [--config config.yaml]  validate the config and exit
+  gavel demo                                 run a scripted demo against built-in platform fakes
+  gavel version                              print the version`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return usageError{errors.New("no command")}
+	}
+	cmd, rest := args[0], args[1:]
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	cfgPath := fs.String("config", "config.yaml", "path to the config file")
+	verbose := fs.Bool("v", false, "demo: also print Gavel's own log lines")
+	if err := fs.Parse(rest); err != nil {
+		return usageError{err}
+	}
+	switch cmd {
+	case "serve":
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		log := newLogger(cfg.Log, stderr)
+		a, err := app.New(cfg, app.Options{Logger: log})
+		if err != nil {
+			return err
+		}
+		return a.Serve(ctx)
+	case "check-config":
+		if _, err := config.Load(*cfgPath); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s: OK\n", *cfgPath)
+		return nil
+	case "demo":
+		return demo.Run(ctx, stdout, demo.Options{Verbose: *verbose})
+	case "version":
+		fmt.Fprintln(stdout, "gavel", buildVersion())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintln(stderr, usage)
+		return usageError{fmt.Errorf("unknown command %q", cmd)}
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(c.Level) {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.Format
+	if format == "" || format == "auto" {
+		format = "json"
+		if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			format = "text"
+		}
+	}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+func buildVersion() string {
+	if version != "" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev-" + s.Value[:12]
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+	}
+	return "dev"
+}
