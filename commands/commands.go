@@ -201,3 +201,13 @@ func truncate(s string, n int) string {
 	}
 	return string([]rune(s)[:n]) + "…"
 }
+
+// Prefixes returns every spelling of the command prefix the parser accepts,
+// the configured one first. A message containing none of them cannot be a
+// command.
+func (p *Parser) Prefixes() []string {
+	if p.prefix == "/" {
+		return []string{"/", "／"}
+	}
+	return []string{p.prefix}
+}

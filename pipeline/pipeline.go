@@ -274,7 +274,7 @@ func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat modera
 			allowed = append(allowed, d.Target)
 		}
 	}
-	dur := p.muteDuration(cmd)
+	dur := p.muteDuration(plat, cmd)
 	c.Duration = dur
 	if v.DryRun {
 		c.DryRun = true
@@ -295,17 +295,32 @@ func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat modera
 	p.reply(ctx, log, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
 }
 
-func (p *Pipeline) muteDuration(cmd moderation.Command) time.Duration {
+// MuteDefaulter is implemented by adapters whose own config overrides the
+// mute defaults (Easemob's default_mute and allow_permanent_mute). A zero
+// duration means "use moderation.default_mute".
+type MuteDefaulter interface {
+	MuteDefaults() (d time.Duration, allowPermanent bool)
+}
+
+func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command) time.Duration {
 	if cmd.Verb != moderation.VerbMute {
 		return 0
+	}
+	def, permanent := p.cfg.DefaultMute, p.cfg.AllowPermanentMute
+	if md, ok := plat.(MuteDefaulter); ok {
+		d, perm := md.MuteDefaults()
+		if d > 0 {
+			def = d
+		}
+		permanent = permanent || perm
 	}
 	switch {
 	case cmd.Duration > 0:
 		return cmd.Duration
-	case p.cfg.AllowPermanentMute:
+	case permanent:
 		return moderation.MuteForever
 	default:
-		return p.cfg.DefaultMute
+		return def
 	}
 }
 
