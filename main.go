@@ -71,10 +71,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		log := newLogger(cfg.Log, stderr)
-		a, err := app.New(cfg, app.Options{Logger: log})
+		a, err := app.New(ctx, cfg, app.Options{Logger: log})
 		if err != nil {
 			return err
 		}
+		defer a.Close()
 		return a.Serve(ctx)
 	case "check-config":
 		if _, err := config.Load(*cfgPath); err != nil {

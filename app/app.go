@@ -22,6 +22,7 @@ import (
 	"gavel/platforms/feishu"
 	"gavel/platforms/tim"
 	"gavel/policy"
+	"gavel/store"
 )
 
 // Options carry what the environment supplies.
@@ -33,14 +34,19 @@ type Options struct {
 	Auditor pipeline.Auditor
 }
 
-// App is a wired Gavel instance.
+// App is a wired Gavel instance. Close releases its store.
 type App struct {
 	cfg       config.Config
 	log       *slog.Logger
+	now       func() time.Time
 	Router    http.Handler
-	Queue     *pipeline.Queue
+	Store     moderation.Store
+	Jobs      *pipeline.Jobs
 	Pipeline  *pipeline.Pipeline
 	Platforms []moderation.Platform
+
+	stopMu    sync.Mutex
+	stopMaint context.CancelFunc
 }
 
 // receiverPlatform is what a platform package's Client is to the app.
@@ -49,8 +55,8 @@ type receiverPlatform interface {
 	handlers.Receiver
 }
 
-// New builds an App from cfg.
-func New(cfg config.Config, o Options) (*App, error) {
+// New builds an App from cfg and opens its store.
+func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -86,7 +92,18 @@ func New(cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: o.Logger}
+	a := &App{cfg: cfg, log: o.Logger, now: o.Now}
+	storeCfg := cfg.Storage
+	storeCfg.DedupTTL = cfg.Server.WithDefaults().DedupTTL
+	a.Store, err = store.Open(ctx, storeCfg)
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			a.Store.Close()
+		}
+	}()
 	receivers := map[string]handlers.Receiver{}
 	for _, p := range plats {
 		a.Platforms = append(a.Platforms, p)
@@ -97,6 +114,7 @@ func New(cfg config.Config, o Options) (*App, error) {
 		Parser:    commands.New(cfg.Commands),
 		Policy:    pol,
 		Language:  cfg.Language,
+		Store:     a.Store,
 		Audit:     o.Auditor,
 		Logger:    o.Logger,
 		Now:       o.Now,
@@ -104,14 +122,41 @@ func New(cfg config.Config, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.Queue = a.Pipeline.NewQueue()
+	a.Jobs, err = a.Pipeline.NewJobs()
+	if err != nil {
+		return nil, err
+	}
 	a.Router = handlers.New(cfg.Server, handlers.Deps{
 		Receivers: receivers,
-		Queue:     a.Queue,
+		Queue:     a.Jobs,
+		Ready:     a.Store.Ping,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
 	return a, nil
+}
+
+// Close releases the store.
+func (a *App) Close() error { return a.Store.Close() }
+
+// Start runs the job workers and the maintenance loop until ctx ends or
+// stop is called; stop makes the workers finish the job each holds and
+// returns once everything has stopped.
+func (a *App) Start(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); a.Jobs.Run(ctx) }()
+	go func() { defer wg.Done(); a.maintain(ctx) }()
+	return func() {
+		a.Jobs.Stop()
+		cancelLater := time.AfterFunc(a.cfg.Server.WithDefaults().ShutdownTimeout, cancel)
+		defer cancelLater.Stop()
+		// Maintenance stops at once; workers finish their jobs.
+		a.stopMaintenance()
+		wg.Wait()
+		cancel()
+	}
 }
 
 // Serve listens on the configured address (failing at once if it is
@@ -136,13 +181,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 		WriteTimeout:      10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	// Work outlives the request context so that queued events finish
-	// during shutdown; it is cancelled only if draining takes too long.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); a.Queue.Run(workCtx) }()
+	// Work outlives the request context so that running jobs finish
+	// during shutdown; stop cancels them if that takes too long.
+	stopWork := a.Start(context.WithoutCancel(ctx))
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -159,16 +200,7 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	if err := srv.Shutdown(shutCtx); err != nil {
 		a.log.Error("http shutdown", "err", err)
 	}
-	a.Queue.Close()
-	drained := make(chan struct{})
-	go func() { wg.Wait(); close(drained) }()
-	select {
-	case <-drained:
-	case <-shutCtx.Done():
-		a.log.Error("queued events did not finish in time; cancelling them", "pending", a.Queue.Len())
-		cancelWork()
-		<-drained
-	}
+	stopWork()
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return serveErr
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,6 +21,7 @@ import (
 	"gavel/platforms/feishu"
 	"gavel/platforms/tim"
 	"gavel/policy"
+	"gavel/store"
 )
 
 // Config is the whole of config.yaml.
@@ -32,6 +34,7 @@ type Config struct {
 	Moderation pipeline.Config `yaml:"moderation"`
 	Platforms  Platforms       `yaml:"platforms"`
 	Policy     policy.Config   `yaml:"policy"`
+	Storage    store.Config    `yaml:"storage"`
 }
 
 // Log configures logging.
@@ -70,7 +73,7 @@ func (c Config) Validate() error {
 	if c.Platforms.Feishu == nil && c.Platforms.TIM == nil && c.Platforms.Easemob == nil {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
-	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate}
+	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate}
 	if p := c.Platforms.Feishu; p != nil {
 		checks = append(checks, p.Validate)
 	}
@@ -101,6 +104,12 @@ func Load(path string) (Config, error) {
 	return cfg, nil
 }
 
+// Storage defaults when config.yaml has no storage block.
+const (
+	DefaultDSN       = "gavel.db"
+	DefaultRetention = 90 * 24 * time.Hour
+)
+
 var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 
 // Parse expands ${VAR} in scalar values through lookup, decodes data
@@ -117,7 +126,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("re-encoding YAML: %w", err)
 	}
-	var cfg Config
+	cfg := Config{Storage: store.Config{Driver: store.DriverSQLite, DSN: DefaultDSN, Retention: DefaultRetention}}
 	dec := yaml.NewDecoder(bytes.NewReader(expanded))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil {

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +28,7 @@ import (
 	"gavel/platforms/tim"
 	"gavel/platforms/tim/timtest"
 	"gavel/policy"
+	"gavel/store"
 )
 
 // Options tune the demo.
@@ -65,11 +68,18 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	if o.Verbose {
 		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
+	dir, err := os.MkdirTemp("", "gavel-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg.Storage = store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(dir, "gavel.db")}
 	cases := &caseLog{}
-	a, err := app.New(cfg, app.Options{Logger: logger, Auditor: cases})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Auditor: cases})
 	if err != nil {
 		return fmt.Errorf("building gavel: %w", err)
 	}
+	defer a.Close()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -158,7 +168,11 @@ func (d *director) run(v view, s step) {
 	if err != nil {
 		problems = append(problems, err.Error())
 	}
-	d.app.Queue.Wait()
+	waitCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	if err := d.app.Jobs.Wait(waitCtx); err != nil {
+		problems = append(problems, "jobs still pending: "+err.Error())
+	}
+	cancel()
 	fmt.Fprintf(d.out, "    webhook   HTTP %d\n", status)
 	if s.wantStatus == 0 {
 		s.wantStatus = http.StatusOK

@@ -87,6 +87,8 @@ const (
 	VerbMute   Verb = "mute"
 	VerbUnmute Verb = "unmute"
 	VerbHelp   Verb = "help"
+	// VerbCase shows an audit case: /case N.
+	VerbCase Verb = "case"
 )
 
 // Command is a parsed moderation command.
@@ -98,6 +100,8 @@ type Command struct {
 	Reason   string        `json:"reason,omitempty"`
 	// Silent asks the platform not to notify the chat (TIM Silence).
 	Silent bool `json:"silent,omitempty"`
+	// CaseID is the case /case asks for.
+	CaseID int64 `json:"case_id,omitempty"`
 }
 
 // Role is a user's standing in a chat.

@@ -106,8 +106,8 @@ type Store interface {
 	Results(ctx context.Context, jobID int64, verb Verb) (map[string]Result, error)
 
 	// AddCase stores c and sets c.ID (numbered from 1, increasing). A case
-	// with the DeliveryID of a stored case replaces nothing and returns the
-	// stored case's ID.
+	// with the DeliveryID, Verb and Rule of a stored case (a job re-run
+	// after a crash) stores nothing and gets the stored case's ID.
 	AddCase(ctx context.Context, c *Case) error
 	Case(ctx context.Context, id int64) (Case, error)
 	Cases(ctx context.Context, f CaseFilter) ([]Case, error)

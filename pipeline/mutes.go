@@ -13,7 +13,18 @@ type MuteStore interface {
 	Put(ctx context.Context, r moderation.Mute) error
 	Delete(ctx context.Context, chat moderation.ChatRef, userID string) error
 	// Active returns the user's mute in chat if it has not ended at now.
-	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool)
+	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error)
+}
+
+// storeMutes keeps mutes in the durable store.
+type storeMutes struct{ s moderation.Store }
+
+func (m storeMutes) Put(ctx context.Context, r moderation.Mute) error { return m.s.PutMute(ctx, r) }
+func (m storeMutes) Delete(ctx context.Context, chat moderation.ChatRef, user string) error {
+	return m.s.DeleteMute(ctx, chat, user)
+}
+func (m storeMutes) Active(ctx context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool, error) {
+	return m.s.ActiveMute(ctx, chat, user, now)
 }
 
 // MemoryMutes is a MuteStore in memory: mutes are lost on restart.
@@ -47,13 +58,13 @@ func (s *MemoryMutes) Delete(_ context.Context, chat moderation.ChatRef, user st
 
 // Active reports the user's mute if it is still running at now; an ended
 // mute is dropped.
-func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool) {
+func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool, error) {
 	k := key(chat, user)
 	s.mu.RLock()
 	r, ok := s.m[k]
 	s.mu.RUnlock()
 	if !ok {
-		return moderation.Mute{}, false
+		return moderation.Mute{}, false, nil
 	}
 	if !r.Until.IsZero() && !now.Before(r.Until) {
 		s.mu.Lock()
@@ -61,7 +72,7 @@ func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user st
 			delete(s.m, k)
 		}
 		s.mu.Unlock()
-		return moderation.Mute{}, false
+		return moderation.Mute{}, false, nil
 	}
-	return r, true
+	return r, true, nil
 }

@@ -24,14 +24,10 @@ type Config struct {
 	DefaultMute time.Duration `yaml:"default_mute"`
 	// AllowPermanentMute makes /mute without a duration permanent instead.
 	AllowPermanentMute bool `yaml:"allow_permanent_mute"`
-	// Workers is how many chats are served at once; default 8. Events of
-	// one chat are always handled in order by one worker.
-	Workers int `yaml:"workers"`
-	// QueueSize bounds queued events per worker; default 1024. A full
-	// queue answers the platform 503 so that it re-delivers.
-	QueueSize int `yaml:"queue_size"`
 	// ActionTimeout bounds the handling of one event; default 10m.
 	ActionTimeout time.Duration `yaml:"action_timeout"`
+	// Jobs tunes the durable job runner.
+	Jobs DurableConfig `yaml:",inline"`
 }
 
 // Validate reports the first bad key.
@@ -41,10 +37,14 @@ func (c Config) Validate() error {
 		return errors.New("moderation.default_mute: must not be negative")
 	case c.DefaultMute > commands.MaxDuration:
 		return fmt.Errorf("moderation.default_mute: longer than %s", commands.MaxDuration)
-	case c.Workers < 0:
+	case c.Jobs.Workers < 0:
 		return errors.New("moderation.workers: must not be negative")
-	case c.QueueSize < 0:
-		return errors.New("moderation.queue_size: must not be negative")
+	case c.Jobs.Lease < 0:
+		return errors.New("moderation.lease: must not be negative")
+	case c.Jobs.Lease > 0 && c.Jobs.Lease < 3*time.Second:
+		return errors.New("moderation.lease: at least 3s (it is renewed every third of it)")
+	case c.ActionTimeout < 0:
+		return errors.New("moderation.action_timeout: must not be negative")
 	}
 	return nil
 }
@@ -53,12 +53,7 @@ func (c Config) withDefaults() Config {
 	if c.DefaultMute == 0 {
 		c.DefaultMute = 10 * time.Minute
 	}
-	if c.Workers == 0 {
-		c.Workers = 8
-	}
-	if c.QueueSize == 0 {
-		c.QueueSize = 1024
-	}
+	c.Jobs = c.Jobs.withDefaults()
 	if c.ActionTimeout == 0 {
 		c.ActionTimeout = 10 * time.Minute
 	}
@@ -70,11 +65,14 @@ type Deps struct {
 	Platforms []moderation.Platform
 	Parser    *commands.Parser
 	Policy    *policy.Engine
-	Mutes     MuteStore // nil → in-memory
-	Audit     Auditor   // nil → log-only auditor
-	Language  string    // "en" (default) or "zh"
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Store makes jobs durable and idempotent and keeps mutes and cases;
+	// nil runs in memory (mutes and cases lost on restart).
+	Store    moderation.Store
+	Mutes    MuteStore // nil → Store, else in-memory
+	Audit    Auditor   // nil → Store (and a log line), else log-only
+	Language string    // "en" (default) or "zh"
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Pipeline handles events. It is safe for concurrent use.
@@ -83,6 +81,7 @@ type Pipeline struct {
 	platforms map[string]moderation.Platform
 	parser    *commands.Parser
 	policy    *policy.Engine
+	store     moderation.Store
 	mutes     MuteStore
 	audit     Auditor
 	text      *texts
@@ -106,6 +105,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		platforms: map[string]moderation.Platform{},
 		parser:    d.Parser,
 		policy:    d.Policy,
+		store:     d.Store,
 		mutes:     d.Mutes,
 		audit:     d.Audit,
 		log:       d.Logger,
@@ -122,10 +122,18 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if p.now == nil {
 		p.now = time.Now
 	}
-	if p.mutes == nil {
+	switch {
+	case p.mutes != nil:
+	case p.store != nil:
+		p.mutes = storeMutes{p.store}
+	default:
 		p.mutes = NewMemoryMutes()
 	}
-	if p.audit == nil {
+	switch {
+	case p.audit != nil:
+	case p.store != nil:
+		p.audit = &StoreAuditor{Store: p.store, Log: p.log}
+	default:
 		p.audit = NewLogAuditor(p.log)
 	}
 	return p, nil
@@ -134,32 +142,89 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 // Config returns the effective configuration (defaults applied).
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// Handle acts on one event. Failures are logged, reported in the chat
-// where a command asked for them, and recorded in the audit.
+// run carries what one handling of an event needs: its job (zero when
+// not durable), its logger, and the first store error, which makes a job
+// retry instead of finishing.
+type run struct {
+	jobID int64
+	log   *slog.Logger
+	err   error
+}
+
+func (r *run) fail(err error) {
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+}
+
+// Handle acts on one event outside the durable queue (in-memory mode).
 func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
+	_ = p.handle(ctx, ev, 0)
+}
+
+// HandleJob acts on a durable job. Targets the job already recorded as
+// done are skipped, so a job re-run after a crash does not repeat them. An
+// error means the job should be retried (a store write failed).
+func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
+	return p.handle(ctx, job.Event, job.ID)
+}
+
+func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64) error {
 	defer p.handled.Add(1)
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
 		p.log.Error("event for a platform that is not configured", "platform", ev.Platform, "event_id", ev.DeliveryID)
-		return
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
+	r := &run{jobID: jobID, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
+	if jobID != 0 {
+		r.log = r.log.With("job", jobID)
+	}
 	switch {
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
-		p.handleMessage(ctx, plat, ev)
+		r.log = r.log.With("chat", ev.Message.Chat.ID)
+		p.handleMessage(ctx, r, plat, ev)
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
-		p.log.Debug("join", "platform", ev.Platform, "chat", ev.Join.Chat.ID, "users", len(ev.Join.UserIDs))
+		r.log.Debug("join", "chat", ev.Join.Chat.ID, "users", len(ev.Join.UserIDs))
 	default:
-		p.log.Warn("event without payload", "platform", ev.Platform, "event_id", ev.DeliveryID, "kind", ev.Kind)
+		r.log.Warn("event without payload", "kind", ev.Kind)
 	}
+	return r.err
 }
 
-func (p *Pipeline) handleMessage(ctx context.Context, plat moderation.Platform, ev moderation.Event) {
+// Actionable reports whether ev may lead to an action and so deserves a
+// durable job: a message that may be a command, or one sent by a user
+// under an emulated mute. It is on the webhook's path: cheap checks first.
+func (p *Pipeline) Actionable(ctx context.Context, ev moderation.Event) bool {
+	if ev.Kind != moderation.EventMessage || ev.Message == nil {
+		return false
+	}
+	if _, ok := p.platforms[ev.Platform]; !ok {
+		return false
+	}
 	msg := ev.Message
-	log := p.log.With("platform", ev.Platform, "chat", msg.Chat.ID, "event_id", ev.DeliveryID)
+	if p.mayBeCommand(msg.Text) {
+		return true
+	}
+	m, ok, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
+	if err != nil {
+		// Keep it: the worker will look again rather than let a muted
+		// user's message through.
+		p.log.Error("mute lookup failed", "platform", ev.Platform, "err", err)
+		return true
+	}
+	return ok && m.Emulated
+}
 
-	if rec, ok := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now()); ok && rec.Emulated {
+func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
+	msg := ev.Message
+	log := r.log
+
+	rec, muted, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
+	r.fail(err)
+	if muted && rec.Emulated {
 		if err := plat.Recall(ctx, msg.Chat, msg.MessageID); err != nil {
 			log.Error("recalling a muted user's message failed", "user", msg.SenderID, "message_id", msg.MessageID, "err", err)
 			return
@@ -173,6 +238,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, plat moderation.Platform, 
 	botID, err := plat.BotID(ctx)
 	if err != nil {
 		log.Error("cannot learn the bot's own id; command ignored", "err", err)
+		r.fail(err)
 		return
 	}
 	if msg.SenderID == botID {
@@ -186,28 +252,31 @@ func (p *Pipeline) handleMessage(ctx context.Context, plat moderation.Platform, 
 		DeliveryID: ev.DeliveryID, Platform: ev.Platform, ChatID: msg.Chat.ID, Actor: msg.SenderID,
 		Verb: cmd.Verb, Targets: cmd.Targets, Reason: cmd.Reason, Duration: cmd.Duration, At: p.now(),
 	}
-	switch r := p.policy.AllowCommand(msg.Chat, msg.SenderID); r {
+	switch reason := p.policy.AllowCommand(msg.Chat, msg.SenderID); reason {
 	case policy.OK:
 	case policy.ChatDisabled:
 		log.Debug("command in a disabled chat ignored", "actor", msg.SenderID)
 		return
 	default:
 		// Replying to a flood of commands would make Gavel the flood.
-		log.Warn("command refused", "actor", msg.SenderID, "reason", r)
-		c.Outcome = "refused:" + string(r)
-		p.record(ctx, log, c)
+		log.Warn("command refused", "actor", msg.SenderID, "reason", reason)
+		c.Outcome = "refused:" + string(reason)
+		p.record(ctx, r, c)
 		return
 	}
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
-		p.reply(ctx, log, plat, msg, p.text.usage(perr))
+		p.reply(ctx, r, plat, msg, p.text.usage(perr))
 		return
 	}
-	if cmd.Verb == moderation.VerbHelp {
-		p.reply(ctx, log, plat, msg, p.text.help(p.prefixes[0]))
-		return
+	switch cmd.Verb {
+	case moderation.VerbHelp:
+		p.reply(ctx, r, plat, msg, p.text.help(p.prefixes[0]))
+	case moderation.VerbCase:
+		p.showCase(ctx, r, plat, msg, cmd.CaseID)
+	default:
+		p.runCommand(ctx, r, plat, msg, cmd, botID, c)
 	}
-	p.runCommand(ctx, log, plat, msg, cmd, botID, c)
 }
 
 // mayBeCommand is the cheap test that skips ordinary chat: a command has
@@ -221,37 +290,38 @@ func (p *Pipeline) mayBeCommand(text string) bool {
 	return false
 }
 
-func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
-	log = log.With("action", cmd.Verb, "actor", msg.SenderID)
+func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+	log := r.log.With("action", cmd.Verb, "actor", msg.SenderID)
+	r.log = log
 	names := displayNames(msg)
 
 	if len(cmd.Targets) > p.policy.MaxTargets() {
 		c.Outcome = "refused:" + string(policy.TooManyTargets)
-		p.record(ctx, log, c)
-		p.reply(ctx, log, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
 	caps, err := plat.Capabilities(ctx, msg.Chat)
 	if err != nil {
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = "error:capabilities"
-		p.record(ctx, log, c)
-		p.reply(ctx, log, plat, msg, p.text.platformError(err))
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.platformError(err))
 		return
 	}
 	support := caps[cmd.Verb]
 	if support == moderation.Unsupported || support == "" {
 		c.Outcome = "unsupported"
-		p.record(ctx, log, c)
-		p.reply(ctx, log, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
 	}
 	roles, err := plat.Roles(ctx, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = "error:roles"
-		p.record(ctx, log, c)
-		p.reply(ctx, log, plat, msg, p.text.platformError(err))
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.platformError(err))
 		return
 	}
 	v := p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: cmd, Roles: roles})
@@ -259,8 +329,8 @@ func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat modera
 	if !v.Allowed {
 		log.Info("command refused", "reason", v.Reason)
 		c.Outcome = "refused:" + string(v.Reason)
-		p.record(ctx, log, c)
-		p.reply(ctx, log, plat, msg, p.text.refused(v.Reason, cmd.Verb))
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
 
@@ -283,16 +353,16 @@ func (p *Pipeline) runCommand(ctx context.Context, log *slog.Logger, plat modera
 		}
 	} else if len(allowed) > 0 {
 		opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
-		for _, r := range p.execute(ctx, plat, msg.Chat, cmd.Verb, support, allowed, dur, opts) {
-			if i, ok := idx[r.UserID]; ok {
-				results[i] = r
+		for _, res := range p.execute(ctx, r, plat, msg.Chat, cmd.Verb, support, allowed, dur, opts) {
+			if i, ok := idx[res.UserID]; ok {
+				results[i] = res
 			}
 		}
 	}
 	c.Results = results
 	c.Outcome = outcome(results)
-	p.record(ctx, log, c)
-	p.reply(ctx, log, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
+	p.record(ctx, r, c)
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
 }
 
 // MuteDefaulter is implemented by adapters whose own config overrides the
@@ -324,38 +394,116 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 	}
 }
 
-// execute calls the platform (or, for emulated mutes, the mute store) and
-// returns one result per user.
-func (p *Pipeline) execute(ctx context.Context, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+// BatchSizer is implemented by adapters to say how many users one call of
+// verb takes. The pipeline hands them that many at a time and records the
+// results after each batch, so a job re-run after a crash repeats at most
+// the batch that was in flight.
+type BatchSizer interface {
+	MaxBatch(verb moderation.Verb) int
+}
+
+const defaultBatch = 50
+
+// execute carries the action out for users, one platform batch at a time.
+// In a durable job, users whose result is already recorded as settled
+// (done, no-op or refused for good) are not acted on again.
+func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+	settled := map[string]moderation.Result{}
+	if r.jobID != 0 && p.store != nil {
+		prior, err := p.store.Results(ctx, r.jobID, verb)
+		if err != nil {
+			r.fail(err)
+			return moderation.FailAll(users, fmt.Errorf("reading recorded results: %w", err))
+		}
+		for u, res := range prior {
+			if res.Status.Succeeded() || res.Status == moderation.StatusRefused {
+				settled[u] = res
+			}
+		}
+		if len(settled) > 0 {
+			r.log.Info("job re-run: skipping targets already settled", "settled", len(settled))
+		}
+	}
+	var todo []string
+	for _, u := range users {
+		if _, ok := settled[u]; !ok {
+			todo = append(todo, u)
+		}
+	}
+	size := defaultBatch
+	if bs, ok := plat.(BatchSizer); ok && bs.MaxBatch(verb) > 0 {
+		size = bs.MaxBatch(verb)
+	}
+	got := map[string]moderation.Result{}
+	for start := 0; start < len(todo); start += size {
+		batch := todo[start:min(start+size, len(todo))]
+		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
+		if r.jobID != 0 && p.store != nil {
+			r.fail(p.store.RecordResults(ctx, r.jobID, verb, res))
+		}
+		for _, x := range res {
+			got[x.UserID] = x
+		}
+	}
+	out := make([]moderation.Result, len(users))
+	for i, u := range users {
+		if x, ok := settled[u]; ok {
+			out[i] = x
+		} else if x, ok := got[u]; ok {
+			out[i] = x
+		} else {
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "no_result", Detail: "the platform adapter reported nothing for this user"}
+		}
+	}
+	return out
+}
+
+func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
 	now := p.now()
 	switch verb {
 	case moderation.VerbKick:
 		return plat.Remove(ctx, chat, users, opts)
 	case moderation.VerbMute:
 		res := plat.Mute(ctx, chat, users, d, opts)
-		if support == moderation.Emulated {
-			until := time.Time{} // zero: until /unmute
-			if d > 0 {
-				until = now.Add(d)
+		until := time.Time{} // zero: until /unmute
+		if d > 0 {
+			until = now.Add(d)
+		}
+		for i, x := range res {
+			if !x.Status.Succeeded() {
+				continue
 			}
-			for i, r := range res {
-				if !r.Status.Succeeded() {
-					continue
-				}
-				if err := p.mutes.Put(ctx, moderation.Mute{Chat: chat, UserID: r.UserID, Until: until, Emulated: true}); err != nil {
-					res[i] = moderation.Result{UserID: r.UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+			m := moderation.Mute{Chat: chat, UserID: x.UserID, Until: until, Emulated: support == moderation.Emulated}
+			if err := p.mutes.Put(ctx, m); err != nil {
+				if m.Emulated { // without the record the mute does not exist
+					res[i] = moderation.Result{UserID: x.UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				} else {
+					p.log.Error("recording a native mute failed", "user", x.UserID, "err", err)
 				}
 			}
 		}
 		return res
 	case moderation.VerbUnmute:
 		if support != moderation.Emulated {
-			return plat.Unmute(ctx, chat, users, opts)
+			res := plat.Unmute(ctx, chat, users, opts)
+			for _, x := range res {
+				if x.Status.Succeeded() {
+					if err := p.mutes.Delete(ctx, chat, x.UserID); err != nil {
+						p.log.Error("deleting a mute record failed", "user", x.UserID, "err", err)
+					}
+				}
+			}
+			return res
 		}
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: "not_muted"}
-			if _, ok := p.mutes.Active(ctx, chat, u, now); !ok {
+			_, active, err := p.mutes.Active(ctx, chat, u, now)
+			if err != nil {
+				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				continue
+			}
+			if !active {
 				continue
 			}
 			if err := p.mutes.Delete(ctx, chat, u); err != nil {
@@ -388,15 +536,32 @@ func outcome(results []moderation.Result) string {
 	}
 }
 
-func (p *Pipeline) record(ctx context.Context, log *slog.Logger, c *moderation.Case) {
+func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	if err := p.audit.Record(ctx, c); err != nil {
-		log.Error("audit record failed", "err", err)
+		r.log.Error("audit record failed", "err", err)
+		r.fail(err)
 	}
 }
 
-func (p *Pipeline) reply(ctx context.Context, log *slog.Logger, plat moderation.Platform, msg *moderation.Message, text string) {
+// replyVerb keys the record of a job's reply, so that a job re-run after a
+// crash does not post the same reply twice.
+const replyVerb moderation.Verb = "reply"
+
+func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, text string) {
+	durable := r.jobID != 0 && p.store != nil
+	if durable {
+		prior, err := p.store.Results(ctx, r.jobID, replyVerb)
+		if err == nil && len(prior) > 0 {
+			r.log.Info("job re-run: reply already sent")
+			return
+		}
+	}
 	if err := plat.Reply(ctx, msg, text); err != nil {
-		log.Error("reply failed", "err", err)
+		r.log.Error("reply failed", "err", err)
+		return
+	}
+	if durable {
+		r.fail(p.store.RecordResults(ctx, r.jobID, replyVerb, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}))
 	}
 }
 
@@ -408,4 +573,32 @@ func displayNames(msg *moderation.Message) map[string]string {
 		}
 	}
 	return names
+}
+
+// showCase answers /case N: the audit record of case N of this chat, to
+// the chat's owner, managers and Gavel admins.
+func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
+	roles, err := plat.Roles(ctx, msg.Chat, []string{msg.SenderID})
+	if err != nil {
+		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		return
+	}
+	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {
+		p.reply(ctx, r, plat, msg, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
+		return
+	}
+	if p.store == nil {
+		p.reply(ctx, r, plat, msg, p.text.noCase(id))
+		return
+	}
+	c, err := p.store.Case(ctx, id)
+	switch {
+	case errors.Is(err, moderation.ErrNotFound), err == nil && (c.Platform != msg.Chat.Platform || c.ChatID != msg.Chat.ID):
+		p.reply(ctx, r, plat, msg, p.text.noCase(id))
+	case err != nil:
+		r.fail(err)
+		r.log.Error("reading case failed", "case", id, "err", err)
+	default:
+		p.reply(ctx, r, plat, msg, p.text.caseText(c))
+	}
 }

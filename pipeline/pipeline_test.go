@@ -232,42 +232,6 @@ func TestActorRateLimitSilencesReplies(t *testing.T) {
 	}
 }
 
-func TestQueueOrderPerChatAndWait(t *testing.T) {
-	t.Parallel()
-	var mu sync.Mutex
-	seen := map[string][]int{}
-	q := NewQueue(4, 16, func(_ context.Context, ev moderation.Event) {
-		mu.Lock()
-		defer mu.Unlock()
-		var n int
-		fmt.Sscan(ev.DeliveryID, &n)
-		seen[ev.Message.Chat.ID] = append(seen[ev.Message.Chat.ID], n)
-	}, slog.New(slog.DiscardHandler))
-	done := make(chan struct{})
-	go func() { q.Run(context.Background()); close(done) }()
-	for i := range 40 {
-		chat := fmt.Sprint("c", i%3)
-		if err := q.Submit(context.Background(), moderation.Event{DeliveryID: fmt.Sprint(i), Message: &moderation.Message{Chat: moderation.ChatRef{ID: chat}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	q.Wait()
-	mu.Lock()
-	for chat, ns := range seen {
-		for i := 1; i < len(ns); i++ {
-			if ns[i] < ns[i-1] {
-				t.Errorf("chat %s handled out of order: %v", chat, ns)
-			}
-		}
-	}
-	mu.Unlock()
-	q.Close()
-	<-done
-	if err := q.Submit(context.Background(), moderation.Event{Message: &moderation.Message{}}); err != ErrQueueClosed {
-		t.Fatalf("submit after close = %v", err)
-	}
-}
-
 func TestHumanDuration(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{90 * time.Second: "1m30s", 10 * time.Minute: "10m", 26 * time.Hour: "1d2h", 0: "0s"} {

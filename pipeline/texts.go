@@ -247,3 +247,39 @@ func HumanDuration(d time.Duration) string {
 	}
 	return b.String()
 }
+
+func (t *texts) noCase(id int64) string {
+	return fmt.Sprintf(t.pick("No case #%d in this chat.", "此群没有案例 #%d。"), id)
+}
+
+// caseText renders an audit case for /case N.
+func (t *texts) caseText(c moderation.Case) string {
+	var b strings.Builder
+	who := c.Actor
+	if c.Rule != "" {
+		who = t.pick("rule ", "规则 ") + c.Rule
+	}
+	fmt.Fprintf(&b, t.pick("Case #%d, %s UTC: %s by %s → %s.", "案例 #%d，%s UTC：%s，操作者 %s → %s。"),
+		c.ID, c.At.UTC().Format("2006-01-02 15:04"), c.Verb, who, c.Outcome)
+	if c.Duration > 0 {
+		fmt.Fprintf(&b, t.pick(" Duration %s.", " 时长 %s。"), HumanDuration(c.Duration))
+	}
+	if c.Reason != "" {
+		fmt.Fprintf(&b, t.pick(" Reason: %s.", " 原因：%s。"), c.Reason)
+	}
+	var per []string
+	for _, r := range c.Results {
+		s := r.UserID + ": " + string(r.Status)
+		if r.Reason != "" {
+			s += " (" + t.reasonText(r) + ")"
+		}
+		per = append(per, s)
+	}
+	if len(per) > 0 {
+		b.WriteString(" " + strings.Join(per, "; ") + ".")
+	}
+	if c.DryRun {
+		b.WriteString(t.pick(" [dry run]", " [演练]"))
+	}
+	return b.String()
+}

@@ -13,11 +13,13 @@ package apptest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -38,12 +40,11 @@ type Harness struct {
 	Server *httptest.Server
 	URL    string
 	logs   *SyncBuffer
-	cancel context.CancelFunc
-	done   chan struct{}
 }
 
 // New builds and starts Gavel from cfg; everything stops at test cleanup.
-// Logs go, as JSON at debug level, to a buffer read by Logs.
+// Without a storage DSN, the store is an SQLite file in a temporary
+// directory. Logs go, as JSON at debug level, to a buffer read by Logs.
 func New(tb testing.TB, cfg config.Config, opts ...Option) *Harness {
 	tb.Helper()
 	logs := &SyncBuffer{}
@@ -51,20 +52,21 @@ func New(tb testing.TB, cfg config.Config, opts ...Option) *Harness {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	a, err := app.New(cfg, o)
+	if cfg.Storage.DSN == "" {
+		cfg.Storage.DSN = filepath.Join(tb.TempDir(), "gavel.db")
+	}
+	a, err := app.New(context.Background(), cfg, o)
 	if err != nil {
 		tb.Fatalf("app.New: %v", err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	h := &Harness{App: a, logs: logs, cancel: cancel, done: make(chan struct{})}
-	go func() { defer close(h.done); a.Queue.Run(ctx) }()
+	stop := a.Start(context.Background())
+	h := &Harness{App: a, logs: logs}
 	h.Server = httptest.NewServer(a.Router)
 	h.URL = h.Server.URL
 	tb.Cleanup(func() {
 		h.Server.Close()
-		a.Queue.Close()
-		<-h.done
-		cancel()
+		stop()
+		a.Close()
 		if tb.Failed() {
 			tb.Logf("gavel logs:\n%s", logs.String())
 		}
@@ -105,8 +107,14 @@ func (h *Harness) Do(tb testing.TB, req *http.Request) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-// Wait blocks until every accepted event has been handled.
-func (h *Harness) Wait() { h.App.Queue.Wait() }
+// Wait blocks until every stored job has been handled (at most 30 s).
+func (h *Harness) Wait() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.App.Jobs.Wait(ctx); err != nil {
+		panic(fmt.Sprintf("apptest: jobs still pending: %v", err))
+	}
+}
 
 // Logs returns everything Gavel logged so far.
 func (h *Harness) Logs() string { return h.logs.String() }

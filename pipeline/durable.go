@@ -1,0 +1,268 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"gavel/moderation"
+)
+
+// DurableConfig tunes the job runner.
+type DurableConfig struct {
+	// Workers claiming jobs; default 8.
+	Workers int `yaml:"workers"`
+	// Lease is how long a claimed job stays with its worker without a
+	// heartbeat; a crashed worker's jobs are re-claimed after it. Default 30s.
+	Lease time.Duration `yaml:"lease"`
+	// Poll is how often idle workers look for jobs enqueued by another
+	// process; jobs enqueued here wake them at once. Default 200ms.
+	Poll time.Duration `yaml:"poll"`
+	// MaxAttempts bounds how often a job whose handling failed is retried;
+	// default 10.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+func (c DurableConfig) withDefaults() DurableConfig {
+	if c.Workers <= 0 {
+		c.Workers = 8
+	}
+	if c.Lease <= 0 {
+		c.Lease = 30 * time.Second
+	}
+	if c.Poll <= 0 {
+		c.Poll = 200 * time.Millisecond
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 10
+	}
+	return c
+}
+
+// Jobs is the durable front of the pipeline: Submit stores an actionable
+// event as a job before the webhook is answered (so an acknowledged
+// command is never lost), and Run's workers claim jobs with a lease, hand
+// them to the pipeline and finish them. A job whose worker died is claimed
+// again when its lease runs out; the pipeline skips targets already
+// recorded as done, so nothing is done twice.
+type Jobs struct {
+	cfg    DurableConfig
+	store  moderation.Store
+	pipe   *Pipeline
+	log    *slog.Logger
+	now    func() time.Time
+	worker string
+	wake   chan struct{}
+	stop   chan struct{}
+	once   sync.Once
+
+	mu      sync.Mutex
+	running int
+	idle    *sync.Cond
+}
+
+// NewJobs returns a job runner for p on p's store.
+func (p *Pipeline) NewJobs() (*Jobs, error) {
+	if p.store == nil {
+		return nil, errors.New("pipeline: durable jobs need a store")
+	}
+	j := &Jobs{
+		cfg: p.cfg.Jobs, store: p.store, pipe: p, log: p.log, now: p.now,
+		worker: workerID(), wake: make(chan struct{}, 1), stop: make(chan struct{}),
+	}
+	j.idle = sync.NewCond(&j.mu)
+	return j, nil
+}
+
+func workerID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// Submit decides whether ev can lead to an action and, if so, stores it
+// as a job. Events that cannot (ordinary chat from users who are not
+// muted) cost no write. A re-delivery of a stored event is not stored
+// again.
+func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) error {
+	if !j.pipe.Actionable(ctx, ev) {
+		return nil
+	}
+	created, err := j.store.Enqueue(ctx, ev, j.now())
+	if err != nil {
+		return fmt.Errorf("storing job: %w", err)
+	}
+	if !created {
+		j.log.Info("re-delivery of a stored event ignored", "platform", ev.Platform, "event_id", ev.DeliveryID)
+		return nil
+	}
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Stop makes the workers return after the job each holds; Run then
+// returns. Jobs not started stay in the store for the next start.
+func (j *Jobs) Stop() { j.once.Do(func() { close(j.stop) }) }
+
+// Run works until Stop is called or ctx ends (a job cut off by ctx is
+// claimed again once its lease runs out).
+func (j *Jobs) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := range j.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.work(ctx, fmt.Sprintf("%s/%d", j.worker, i))
+		}()
+	}
+	wg.Wait()
+}
+
+func (j *Jobs) work(ctx context.Context, worker string) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.stop:
+			return
+		case <-j.wake:
+		case <-timer.C:
+		}
+		for ctx.Err() == nil && !j.stopped() {
+			jobs, err := j.store.Claim(ctx, worker, 1, j.cfg.Lease, j.now())
+			if err != nil {
+				if ctx.Err() == nil {
+					j.log.Error("claiming jobs failed", "err", err)
+				}
+				break
+			}
+			if len(jobs) == 0 {
+				break
+			}
+			// Another worker may find more.
+			select {
+			case j.wake <- struct{}{}:
+			default:
+			}
+			j.runJob(ctx, worker, jobs[0])
+		}
+		timer.Reset(j.cfg.Poll)
+	}
+}
+
+func (j *Jobs) stopped() bool {
+	select {
+	case <-j.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+func (j *Jobs) runJob(ctx context.Context, worker string, job moderation.Job) {
+	j.mu.Lock()
+	j.running++
+	j.mu.Unlock()
+	defer func() {
+		j.mu.Lock()
+		j.running--
+		j.idle.Broadcast()
+		j.mu.Unlock()
+	}()
+	log := j.log.With("job", job.ID, "platform", job.Event.Platform, "event_id", job.Event.DeliveryID, "attempt", job.Attempts)
+
+	// Heartbeat: keep the lease while the job runs.
+	hbCtx, stopHB := context.WithCancel(ctx)
+	lost := make(chan struct{})
+	var hb sync.WaitGroup
+	hb.Add(1)
+	go func() {
+		defer hb.Done()
+		t := time.NewTicker(j.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-hbCtx.Done():
+				return
+			case <-t.C:
+				if err := j.store.Extend(hbCtx, job.ID, worker, j.now().Add(j.cfg.Lease)); err != nil {
+					if errors.Is(err, moderation.ErrLeaseLost) {
+						log.Error("lease lost; another worker took the job over")
+						close(lost)
+						return
+					}
+					log.Warn("extending lease failed", "err", err)
+				}
+			}
+		}
+	}()
+
+	err := j.handle(ctx, job)
+	stopHB()
+	hb.Wait()
+	select {
+	case <-lost:
+		return
+	default:
+	}
+	if err != nil && job.Attempts < j.cfg.MaxAttempts && ctx.Err() == nil {
+		delay := time.Duration(job.Attempts) * time.Second
+		log.Error("job failed; will retry", "err", err, "in", delay)
+		if rerr := j.store.Retry(context.WithoutCancel(ctx), job.ID, worker, j.now().Add(delay), err.Error()); rerr != nil {
+			log.Error("releasing job failed", "err", rerr)
+		}
+		return
+	}
+	if err != nil && ctx.Err() != nil {
+		return // shutting down: the lease runs out and the job is claimed again
+	}
+	if err != nil {
+		log.Error("job failed for good", "err", err)
+	}
+	if ferr := j.store.Finish(context.WithoutCancel(ctx), job.ID, worker); ferr != nil {
+		log.Error("finishing job failed", "err", ferr)
+	}
+}
+
+func (j *Jobs) handle(ctx context.Context, job moderation.Job) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic handling job: %v", v)
+		}
+	}()
+	return j.pipe.HandleJob(ctx, job)
+}
+
+// Wait blocks until no job is pending in the store or running here.
+// Tests and the demo use it; it polls the store.
+func (j *Jobs) Wait(ctx context.Context) error {
+	for {
+		n, _, err := j.store.Pending(ctx, j.now())
+		if err != nil {
+			return err
+		}
+		j.mu.Lock()
+		running := j.running
+		j.mu.Unlock()
+		if n == 0 && running == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

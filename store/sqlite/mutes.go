@@ -1,0 +1,114 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"gavel/moderation"
+)
+
+// PutMute records m, replacing the user's earlier mute in the chat. A zero
+// Until is stored as NULL: the mute lasts until DeleteMute.
+func (s *Store) PutMute(ctx context.Context, m moderation.Mute) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
+				chat_kind = excluded.chat_kind, until = excluded.until,
+				emulated = excluded.emulated, case_id = excluded.case_id`,
+			m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: put mute %s %s: %w", m.Chat, m.UserID, err)
+	}
+	return nil
+}
+
+// DeleteMute removes the user's mute in chat; removing none is not an
+// error.
+func (s *Store) DeleteMute(ctx context.Context, chat moderation.ChatRef, userID string) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND user_id = ?`,
+			chat.Platform, chat.ID, userID)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete mute %s %s: %w", chat, userID, err)
+	}
+	return nil
+}
+
+const muteColumns = `platform, chat_id, chat_kind, user_id, until, emulated, case_id`
+
+// ActiveMute returns the user's mute in chat if it has no end or ends
+// after now.
+func (s *Store) ActiveMute(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error) {
+	row := s.db.QueryRowContext(ctx, `
+		SELECT `+muteColumns+` FROM mutes
+		WHERE platform = ? AND chat_id = ? AND user_id = ? AND (until IS NULL OR until > ?)`,
+		chat.Platform, chat.ID, userID, nanos(now))
+	m, err := scanMute(row)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return moderation.Mute{}, false, nil
+	case err != nil:
+		return moderation.Mute{}, false, fmt.Errorf("sqlite: active mute %s %s: %w", chat, userID, err)
+	}
+	return m, true, nil
+}
+
+// ExpiredMutes returns up to limit mutes (all when limit ≤ 0) whose Until
+// is set and not after now, earliest end first.
+func (s *Store) ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]moderation.Mute, error) {
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+muteColumns+` FROM mutes
+		WHERE until IS NOT NULL AND until <= ?
+		ORDER BY until, platform, chat_id, user_id
+		LIMIT ?`, nanos(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Mute
+	for rows.Next() {
+		m, err := scanMute(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
+	}
+	return out, nil
+}
+
+func scanMute(row interface{ Scan(...any) error }) (moderation.Mute, error) {
+	var (
+		m     moderation.Mute
+		until sql.NullInt64
+	)
+	if err := row.Scan(&m.Chat.Platform, &m.Chat.ID, &m.Chat.Kind, &m.UserID, &until, &m.Emulated, &m.CaseID); err != nil {
+		return moderation.Mute{}, err
+	}
+	if until.Valid {
+		m.Until = fromNanos(until.Int64)
+	}
+	return m, nil
+}
+
+// nullTime is t in Unix nanoseconds, NULL for the zero time.
+func nullTime(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: nanos(t), Valid: true}
+}

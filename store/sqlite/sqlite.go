@@ -1,0 +1,188 @@
+// Package sqlite is the embedded moderation.Store: one SQLite file in WAL
+// mode, opened with the pure-Go modernc.org/sqlite driver.
+//
+// Writes are serialised twice over: inside the process by a one-slot
+// semaphore (so workers queue in Go instead of polling the busy handler),
+// and across processes by SQLite itself, every write transaction beginning
+// IMMEDIATE so it holds the write lock from its first statement. Reads run
+// concurrently on the other pooled connections.
+//
+// Times are stored as Unix nanoseconds; every "now" comes from the caller.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"gavel/moderation"
+)
+
+// DefaultDedupTTL is how long dedup keys block re-deliveries unless
+// Store.DedupTTL says otherwise. Feishu retries for up to 6 hours.
+const DefaultDedupTTL = 7 * time.Hour
+
+// maxConns bounds the pool: one writer at a time plus concurrent readers.
+const maxConns = 8
+
+// Store is a moderation.Store on SQLite.
+type Store struct {
+	// DedupTTL is how long an enqueued event's dedup keys block
+	// re-deliveries. Open sets DefaultDedupTTL; change it before first use.
+	DedupTTL time.Duration
+
+	db *sql.DB
+	// writeSem holds one token; a write transaction takes it first.
+	writeSem chan struct{}
+}
+
+var _ moderation.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database at dsn — a file path, a
+// "file:" URI or ":memory:" — and applies pending schema migrations.
+// Gavel's pragmas are added unless dsn sets them: busy_timeout(5000),
+// journal_mode(WAL), foreign_keys(1), synchronous(NORMAL); transactions
+// always begin IMMEDIATE.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	full, memory, err := buildDSN(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	db, err := sql.Open("sqlite", full)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	if memory {
+		// Every connection to ":memory:" is its own database: keep exactly
+		// one, forever.
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+	} else {
+		db.SetMaxOpenConns(maxConns)
+		db.SetMaxIdleConns(maxConns)
+	}
+	s := &Store{DedupTTL: DefaultDedupTTL, db: db, writeSem: make(chan struct{}, 1)}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// requiredPragmas are set on every connection unless the DSN names them.
+var requiredPragmas = []struct{ name, value string }{
+	{"busy_timeout", "5000"},
+	{"journal_mode", "WAL"},
+	{"foreign_keys", "1"},
+	{"synchronous", "NORMAL"},
+}
+
+// buildDSN adds Gavel's pragmas and _txlock=immediate to dsn and reports
+// whether it names an in-memory database.
+func buildDSN(dsn string) (full string, memory bool, err error) {
+	if dsn == "" {
+		return "", false, errors.New("empty dsn")
+	}
+	base, rawQuery, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", false, fmt.Errorf("dsn query: %w", err)
+	}
+	if v := q.Get("_txlock"); v != "" && !strings.EqualFold(v, "immediate") {
+		return "", false, fmt.Errorf("dsn: _txlock=%s: Gavel needs immediate transactions", v)
+	}
+	q.Set("_txlock", "immediate")
+	set := map[string]bool{}
+	for _, p := range q["_pragma"] {
+		name, _, _ := strings.Cut(p, "(")
+		name, _, _ = strings.Cut(name, "=")
+		set[strings.ToLower(strings.TrimSpace(name))] = true
+	}
+	for _, p := range requiredPragmas {
+		if !set[p.name] {
+			q.Add("_pragma", p.name+"("+p.value+")")
+		}
+	}
+	memory = base == ":memory:" || base == "file::memory:" || q.Get("mode") == "memory"
+	return base + "?" + q.Encode(), memory, nil
+}
+
+// Ping checks the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// write runs fn in an IMMEDIATE transaction, one at a time per Store, and
+// commits when fn returns nil.
+func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	select {
+	case s.writeSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.writeSem }()
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Bounds of the times UnixNano represents; outside them it is undefined.
+var (
+	minNanoTime = time.Unix(0, math.MinInt64+1)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// nanos returns t as Unix nanoseconds, 0 for the zero time, clamped to the
+// int64 range (years 1678–2262).
+func nanos(t time.Time) int64 {
+	switch {
+	case t.IsZero():
+		return 0
+	case t.Before(minNanoTime):
+		return math.MinInt64 + 1
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}

@@ -1,0 +1,83 @@
+// Package store configures and opens Gavel's durable store
+// (moderation.Store): the job queue, per-target results, audit cases and
+// mutes. The embedded SQLite store is the default; PostgreSQL comes later.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gavel/moderation"
+	"gavel/store/sqlite"
+)
+
+// Drivers Config.Driver accepts.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Config is the `storage:` block of config.yaml.
+type Config struct {
+	// Driver is "sqlite" (the default) or "postgres".
+	Driver string `yaml:"driver"`
+	// DSN is, for sqlite, a file path or a "file:" URI; Gavel adds the
+	// pragmas it needs (WAL, busy_timeout, foreign_keys, synchronous).
+	DSN string `yaml:"dsn"`
+	// Retention is how long audit cases and finished jobs are kept; zero
+	// keeps them forever. The caller purges with
+	// Store.PurgeCases(now - Retention).
+	Retention time.Duration `yaml:"retention"`
+	// DedupTTL is how long a delivery's dedup keys block re-deliveries;
+	// zero means the driver's default (7h). It is not a key of its own:
+	// config composes it from server.dedup_ttl.
+	DedupTTL time.Duration `yaml:"-"`
+}
+
+// Validate reports every bad key, naming it: `storage.dsn: must be set`.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("storage.%s: "+format, append([]any{key}, args...)...))
+	}
+	switch c.Driver {
+	case "", DriverSQLite, DriverPostgres:
+	default:
+		bad("driver", "%q is not sqlite or postgres", c.Driver)
+	}
+	if c.DSN == "" {
+		bad("dsn", "must be set")
+	}
+	if c.Retention < 0 {
+		bad("retention", "must not be negative, got %s", c.Retention)
+	}
+	if c.DedupTTL < 0 {
+		errs = append(errs, fmt.Errorf("server.dedup_ttl: must not be negative, got %s", c.DedupTTL))
+	}
+	return errors.Join(errs...)
+}
+
+// Open validates cfg and opens the store it names, applying any schema
+// migrations. The caller closes it.
+func Open(ctx context.Context, cfg Config) (moderation.Store, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	switch cfg.Driver {
+	case "", DriverSQLite:
+		s, err := sqlite.Open(ctx, cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.DedupTTL > 0 {
+			s.DedupTTL = cfg.DedupTTL
+		}
+		return s, nil
+	case DriverPostgres:
+		return nil, fmt.Errorf("storage.driver: postgres is not built yet; use sqlite")
+	default:
+		return nil, fmt.Errorf("storage.driver: unknown driver %q", cfg.Driver)
+	}
+}

@@ -1,0 +1,874 @@
+// Package storetest is the conformance suite every moderation.Store
+// implementation must pass:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) moderation.Store { … a fresh, empty store … })
+//	}
+//
+// The suite drives time itself through the now arguments; it assumes the
+// store's dedup TTL is at least a minute and shorter than 30 days.
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"gavel/moderation"
+)
+
+// t0 is the suite's clock origin.
+var t0 = time.Date(2026, 3, 4, 5, 6, 7, 890_000_000, time.UTC)
+
+// Run runs the suite. open must return a fresh, empty store for each call;
+// the suite closes it when the sub-test ends. Sub-tests run in parallel.
+func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s moderation.Store)
+	}{
+		{"EnqueueDedup", testEnqueueDedup},
+		{"EnqueueRoundTrip", testEnqueueRoundTrip},
+		{"ClaimFinish", testClaimFinish},
+		{"ClaimLimit", testClaimLimit},
+		{"Retry", testRetry},
+		{"Extend", testExtend},
+		{"LeaseExpiry", testLeaseExpiry},
+		{"WrongWorker", testWrongWorker},
+		{"MissingJob", testMissingJob},
+		{"ChatOrder", testChatOrder},
+		{"ConcurrentWorkers", testConcurrentWorkers},
+		{"Pending", testPending},
+		{"Results", testResults},
+		{"CaseNumbering", testCaseNumbering},
+		{"CaseIdempotent", testCaseIdempotent},
+		{"CaseFilter", testCaseFilter},
+		{"Mutes", testMutes},
+		{"ExpiredMutes", testExpiredMutes},
+		{"Purge", testPurge},
+		{"Ping", testPing},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			})
+			tt.fn(t, s)
+		})
+	}
+}
+
+// message returns a message event in chat (platform "test") with the
+// given delivery id and extra dedup keys.
+func message(chat, delivery string, keys ...string) moderation.Event {
+	return moderation.Event{
+		Kind:       moderation.EventMessage,
+		Platform:   "test",
+		DeliveryID: delivery,
+		DedupKeys:  append([]string{delivery}, keys...),
+		Message: &moderation.Message{
+			Chat:      moderation.ChatRef{Platform: "test", ID: chat, Kind: "group"},
+			MessageID: "m-" + delivery,
+			SenderID:  "u-sender",
+			Text:      "/kick @bob spam",
+			Mentions:  []moderation.Mention{{Token: "@bob", UserID: "u-bob", Name: "Bob"}},
+			SentAt:    t0.Add(-time.Second),
+		},
+	}
+}
+
+func enqueue(t testing.TB, s moderation.Store, ev moderation.Event, now time.Time) bool {
+	t.Helper()
+	created, err := s.Enqueue(t.Context(), ev, now)
+	if err != nil {
+		t.Fatalf("Enqueue(%s): %v", ev.DeliveryID, err)
+	}
+	return created
+}
+
+func claim(t testing.TB, s moderation.Store, worker string, n int, lease time.Duration, now time.Time) []moderation.Job {
+	t.Helper()
+	jobs, err := s.Claim(t.Context(), worker, n, lease, now)
+	if err != nil {
+		t.Fatalf("Claim(%s, %d): %v", worker, n, err)
+	}
+	return jobs
+}
+
+// deliveries returns the delivery ids of jobs, in order.
+func deliveries(jobs []moderation.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.Event.DeliveryID
+	}
+	return out
+}
+
+func wantDeliveries(t testing.TB, what string, jobs []moderation.Job, want ...string) {
+	t.Helper()
+	got := deliveries(jobs)
+	if want == nil {
+		want = []string{}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: claimed %q, want %q", what, got, want)
+	}
+}
+
+func wantPending(t testing.TB, s moderation.Store, now time.Time, n int, oldest time.Duration) {
+	t.Helper()
+	gotN, gotOldest, err := s.Pending(t.Context(), now)
+	if err != nil {
+		t.Fatalf("Pending: %v", err)
+	}
+	if gotN != n || gotOldest != oldest {
+		t.Fatalf("Pending = %d, %s; want %d, %s", gotN, gotOldest, n, oldest)
+	}
+}
+
+func wantErr(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: error %v, want %v", what, err, want)
+	}
+}
+
+func testEnqueueDedup(t *testing.T, s moderation.Store) {
+	// Same delivery five times → one job.
+	for i := range 5 {
+		if got := enqueue(t, s, message("c1", "d1"), t0.Add(time.Duration(i)*time.Second)); got != (i == 0) {
+			t.Fatalf("Enqueue #%d of d1: created = %v", i+1, got)
+		}
+	}
+	// A different delivery sharing any key is a duplicate.
+	if !enqueue(t, s, message("c1", "d2", "shared"), t0) {
+		t.Fatal("d2: not created")
+	}
+	if enqueue(t, s, message("c1", "d3", "other", "shared"), t0) {
+		t.Fatal("d3 shares key \"shared\" with d2 but was created")
+	}
+	// An event whose only key is its delivery id (DedupKeys empty).
+	noKeys := message("c1", "d4")
+	noKeys.DedupKeys = nil
+	if !enqueue(t, s, noKeys, t0) || enqueue(t, s, noKeys, t0) {
+		t.Fatal("d4 (no DedupKeys, DeliveryID only): want created once")
+	}
+	// An event without any key is always stored.
+	anon := message("c1", "")
+	anon.DedupKeys = nil
+	if !enqueue(t, s, anon, t0) || !enqueue(t, s, anon, t0) {
+		t.Fatal("event without keys: want created each time")
+	}
+	wantPending(t, s, t0, 5, 0)
+
+	// Keys still block a minute later, and no longer after 30 days.
+	if enqueue(t, s, message("c1", "d1"), t0.Add(time.Minute)) {
+		t.Fatal("d1 a minute later: created")
+	}
+	if !enqueue(t, s, message("c1", "d1"), t0.Add(30*24*time.Hour)) {
+		t.Fatal("d1 after its key expired: not created")
+	}
+	if enqueue(t, s, message("c1", "d1"), t0.Add(30*24*time.Hour+time.Minute)) {
+		t.Fatal("d1 re-enqueued after expiry did not renew its key")
+	}
+	wantPending(t, s, t0, 6, 0)
+}
+
+func testEnqueueRoundTrip(t *testing.T, s moderation.Store) {
+	msg := message("c1", "d1", "k2")
+	join := moderation.Event{
+		Kind: moderation.EventJoin, Platform: "test", DeliveryID: "j1", DedupKeys: []string{"j1"},
+		Join: &moderation.Join{
+			Chat:    moderation.ChatRef{Platform: "test", ID: "c2"},
+			UserIDs: []string{"u1", "u2"}, Operator: "u0", At: t0,
+		},
+	}
+	enqueue(t, s, msg, t0)
+	enqueue(t, s, join, t0.Add(time.Second))
+	jobs := claim(t, s, "w1", 10, time.Minute, t0.Add(time.Second))
+	if len(jobs) != 2 {
+		t.Fatalf("claimed %d jobs, want 2", len(jobs))
+	}
+	for i, want := range []struct {
+		ev      moderation.Event
+		created time.Time
+	}{{msg, t0}, {join, t0.Add(time.Second)}} {
+		got := jobs[i]
+		if !reflect.DeepEqual(normEvent(got.Event), normEvent(want.ev)) {
+			t.Errorf("job %d event = %+v, want %+v", i, got.Event, want.ev)
+		}
+		if !got.CreatedAt.Equal(want.created) {
+			t.Errorf("job %d CreatedAt = %s, want %s", i, got.CreatedAt, want.created)
+		}
+		if got.Attempts != 1 {
+			t.Errorf("job %d Attempts = %d, want 1", i, got.Attempts)
+		}
+	}
+	if jobs[0].ID >= jobs[1].ID {
+		t.Errorf("job IDs %d, %d: want increasing in enqueue order", jobs[0].ID, jobs[1].ID)
+	}
+}
+
+// normEvent strips what a JSON round trip may change (time location).
+func normEvent(ev moderation.Event) moderation.Event {
+	if ev.Message != nil {
+		m := *ev.Message
+		m.SentAt = m.SentAt.UTC()
+		ev.Message = &m
+	}
+	if ev.Join != nil {
+		j := *ev.Join
+		j.At = j.At.UTC()
+		ev.Join = &j
+	}
+	return ev
+}
+
+func testClaimFinish(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	for i, chat := range []string{"a", "b", "c"} {
+		enqueue(t, s, message(chat, "d-"+chat), t0.Add(time.Duration(i)*time.Millisecond))
+	}
+	jobs := claim(t, s, "w1", 10, time.Minute, t0)
+	wantDeliveries(t, "first claim", jobs, "d-a", "d-b", "d-c")
+	wantDeliveries(t, "claim while leased", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
+	wantPending(t, s, t0.Add(time.Second), 3, time.Second)
+
+	if err := s.Finish(ctx, jobs[0].ID, "w1"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	wantPending(t, s, t0.Add(time.Second), 2, time.Second-time.Millisecond)
+	for _, j := range jobs[1:] {
+		if err := s.Finish(ctx, j.ID, "w1"); err != nil {
+			t.Fatalf("Finish: %v", err)
+		}
+	}
+	wantPending(t, s, t0.Add(time.Second), 0, 0)
+	// Finished jobs are never claimed again, even after their lease.
+	wantDeliveries(t, "claim after finish", claim(t, s, "w2", 10, time.Minute, t0.Add(time.Hour)))
+}
+
+func testClaimLimit(t *testing.T, s moderation.Store) {
+	for i := range 5 {
+		enqueue(t, s, message(fmt.Sprint("chat", i), fmt.Sprint("d", i)), t0)
+	}
+	wantDeliveries(t, "claim 2", claim(t, s, "w1", 2, time.Minute, t0), "d0", "d1")
+	wantDeliveries(t, "claim 0", claim(t, s, "w1", 0, time.Minute, t0))
+	wantDeliveries(t, "claim rest", claim(t, s, "w2", 10, time.Minute, t0), "d2", "d3", "d4")
+}
+
+func testRetry(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	j := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	if err := s.Retry(ctx, j.ID, "w1", t0.Add(time.Minute), "platform down"); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	// The worker gave the job up.
+	wantErr(t, "Finish after Retry", s.Finish(ctx, j.ID, "w1"), moderation.ErrLeaseLost)
+	wantDeliveries(t, "claim before notBefore", claim(t, s, "w1", 1, time.Hour, t0.Add(time.Minute-time.Nanosecond)))
+	wantPending(t, s, t0.Add(30*time.Second), 1, 30*time.Second)
+	again := claim(t, s, "w2", 1, time.Minute, t0.Add(time.Minute))
+	wantDeliveries(t, "claim at notBefore", again, "d1")
+	if again[0].ID != j.ID || again[0].Attempts != 2 {
+		t.Fatalf("re-claimed job %d attempts %d, want job %d attempts 2", again[0].ID, again[0].Attempts, j.ID)
+	}
+	if err := s.Finish(ctx, j.ID, "w2"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	wantPending(t, s, t0.Add(time.Minute), 0, 0)
+}
+
+func testExtend(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	j := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	if err := s.Extend(ctx, j.ID, "w1", t0.Add(5*time.Minute)); err != nil {
+		t.Fatalf("Extend: %v", err)
+	}
+	wantDeliveries(t, "claim after the first lease", claim(t, s, "w2", 1, time.Minute, t0.Add(2*time.Minute)))
+	if err := s.Finish(ctx, j.ID, "w1"); err != nil {
+		t.Fatalf("Finish after Extend: %v", err)
+	}
+}
+
+func testLeaseExpiry(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	enqueue(t, s, message("a", "d2"), t0)
+	j := claim(t, s, "w1", 10, time.Minute, t0)
+	wantDeliveries(t, "first claim", j, "d1")
+	wantDeliveries(t, "claim within the lease", claim(t, s, "w2", 10, time.Minute, t0.Add(59*time.Second)))
+
+	// w1 crashed: at the end of its lease the job is claimable again.
+	again := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Minute))
+	wantDeliveries(t, "claim at lease end", again, "d1")
+	if again[0].Attempts != 2 {
+		t.Fatalf("Attempts = %d, want 2", again[0].Attempts)
+	}
+	wantErr(t, "Extend by the old worker", s.Extend(ctx, j[0].ID, "w1", t0.Add(time.Hour)), moderation.ErrLeaseLost)
+	wantErr(t, "Finish by the old worker", s.Finish(ctx, j[0].ID, "w1"), moderation.ErrLeaseLost)
+	wantErr(t, "Retry by the old worker", s.Retry(ctx, j[0].ID, "w1", t0, "x"), moderation.ErrLeaseLost)
+	if err := s.Finish(ctx, j[0].ID, "w2"); err != nil {
+		t.Fatalf("Finish by the new worker: %v", err)
+	}
+	wantDeliveries(t, "next job of the chat", claim(t, s, "w1", 10, time.Minute, t0.Add(time.Minute)), "d2")
+}
+
+func testWrongWorker(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	enqueue(t, s, message("b", "d2"), t0)
+	j := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"Extend", s.Extend(ctx, j.ID, "w2", t0.Add(time.Hour))},
+		{"Finish", s.Finish(ctx, j.ID, "w2")},
+		{"Retry", s.Retry(ctx, j.ID, "w2", t0, "x")},
+		{"Finish empty worker", s.Finish(ctx, j.ID, "")},
+	}
+	for _, tt := range tests {
+		wantErr(t, tt.name, tt.err, moderation.ErrLeaseLost)
+	}
+	if j.Event.DeliveryID != "d1" {
+		t.Fatalf("claimed %s, want d1", j.Event.DeliveryID)
+	}
+	// A released job is held by nobody, not even by the empty name.
+	released := claim(t, s, "w3", 1, time.Minute, t0)[0]
+	if err := s.Retry(ctx, released.ID, "w3", t0, "x"); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	wantErr(t, "Finish released job, empty worker", s.Finish(ctx, released.ID, ""), moderation.ErrLeaseLost)
+	wantErr(t, "Finish released job, its last worker", s.Finish(ctx, released.ID, "w3"), moderation.ErrLeaseLost)
+	wantErr(t, "Extend released job, empty worker", s.Extend(ctx, released.ID, "", t0.Add(time.Hour)), moderation.ErrLeaseLost)
+	// The rightful worker still holds it.
+	if err := s.Finish(ctx, j.ID, "w1"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	wantErr(t, "Finish twice", s.Finish(ctx, j.ID, "w1"), moderation.ErrLeaseLost)
+}
+
+func testMissingJob(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	const id = 424242
+	wantErr(t, "Extend", s.Extend(ctx, id, "w1", t0), moderation.ErrNotFound)
+	wantErr(t, "Finish", s.Finish(ctx, id, "w1"), moderation.ErrNotFound)
+	wantErr(t, "Retry", s.Retry(ctx, id, "w1", t0, "x"), moderation.ErrNotFound)
+	wantErr(t, "RecordResults", s.RecordResults(ctx, id, moderation.VerbKick,
+		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}), moderation.ErrNotFound)
+	got, err := s.Results(ctx, id, moderation.VerbKick)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("Results of a missing job = %v, %v; want empty, nil", got, err)
+	}
+}
+
+func testChatOrder(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("A", "a1"), t0)
+	enqueue(t, s, message("A", "a2"), t0)
+	enqueue(t, s, message("B", "b1"), t0)
+	noChat := moderation.Event{Kind: moderation.EventMessage, Platform: "test", DeliveryID: "x1",
+		Message: &moderation.Message{Text: "no chat"}}
+	enqueue(t, s, noChat, t0)
+	noChat.DeliveryID = "x2"
+	enqueue(t, s, noChat, t0)
+	// Same chat id on another platform is another chat.
+	other := message("A", "o1")
+	other.Platform, other.Message.Chat.Platform = "other", "other"
+	enqueue(t, s, other, t0)
+
+	jobs := claim(t, s, "w1", 10, 24*time.Hour, t0)
+	wantDeliveries(t, "first claim", jobs, "a1", "b1", "x1", "x2", "o1")
+	wantDeliveries(t, "a2 waits for leased a1", claim(t, s, "w2", 10, time.Minute, t0))
+
+	// a1 waiting for a retry still holds a2 back.
+	if err := s.Retry(ctx, jobs[0].ID, "w1", t0.Add(time.Hour), "later"); err != nil {
+		t.Fatalf("Retry: %v", err)
+	}
+	wantDeliveries(t, "a2 waits for a1's retry", claim(t, s, "w2", 10, time.Minute, t0.Add(time.Minute)))
+	a1 := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Hour))
+	wantDeliveries(t, "a1 again", a1, "a1")
+	if err := s.Finish(ctx, a1[0].ID, "w2"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	wantDeliveries(t, "a2 after a1", claim(t, s, "w3", 10, time.Minute, t0.Add(time.Hour)), "a2")
+}
+
+func testConcurrentWorkers(t *testing.T, s moderation.Store) {
+	const (
+		workers = 8
+		jobs    = 500
+		chats   = 25
+	)
+	ctx := t.Context()
+	for i := range jobs {
+		enqueue(t, s, message(fmt.Sprint("chat", i%chats), fmt.Sprint("d", i)), t0.Add(time.Duration(i)))
+	}
+	now := t0.Add(time.Second)
+
+	var (
+		mu       sync.Mutex
+		held     = map[int64]string{} // job → worker holding it
+		finished = map[int64]int{}
+		order    = map[string][]int64{} // chat → job ids in claim order
+	)
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Go(func() {
+			name := fmt.Sprint("worker-", w)
+			for idle := 0; idle < 10_000; {
+				got, err := s.Claim(ctx, name, 4, time.Hour, now)
+				if err != nil {
+					errs <- fmt.Errorf("%s: Claim: %w", name, err)
+					return
+				}
+				if len(got) == 0 {
+					n, _, err := s.Pending(ctx, now)
+					if err != nil {
+						errs <- fmt.Errorf("%s: Pending: %w", name, err)
+						return
+					}
+					if n == 0 {
+						return
+					}
+					idle++
+					time.Sleep(100 * time.Microsecond)
+					continue
+				}
+				mu.Lock()
+				for _, j := range got {
+					if other, ok := held[j.ID]; ok {
+						mu.Unlock()
+						errs <- fmt.Errorf("job %d claimed by %s while %s held it", j.ID, name, other)
+						return
+					}
+					held[j.ID] = name
+					chat := j.Event.Message.Chat.ID
+					order[chat] = append(order[chat], j.ID)
+				}
+				mu.Unlock()
+				for _, j := range got {
+					if err := s.Finish(ctx, j.ID, name); err != nil {
+						errs <- fmt.Errorf("%s: Finish %d: %w", name, j.ID, err)
+						return
+					}
+					mu.Lock()
+					finished[j.ID]++
+					mu.Unlock()
+				}
+			}
+			errs <- fmt.Errorf("%s: gave up waiting for runnable jobs", name)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if t.Failed() {
+		return
+	}
+	if len(finished) != jobs {
+		t.Fatalf("%d jobs finished, want %d", len(finished), jobs)
+	}
+	for id, n := range finished {
+		if n != 1 {
+			t.Errorf("job %d finished %d times", id, n)
+		}
+	}
+	for chat, ids := range order {
+		if !slices.IsSorted(ids) {
+			t.Errorf("chat %s: jobs claimed in order %v, want increasing", chat, ids)
+		}
+	}
+	wantPending(t, s, now, 0, 0)
+}
+
+func testPending(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	wantPending(t, s, t0, 0, 0)
+	enqueue(t, s, message("a", "d1"), t0)
+	enqueue(t, s, message("b", "d2"), t0.Add(time.Minute))
+	wantPending(t, s, t0.Add(5*time.Minute), 2, 5*time.Minute)
+	// Leased jobs are still pending.
+	jobs := claim(t, s, "w1", 1, time.Minute, t0.Add(5*time.Minute))
+	wantPending(t, s, t0.Add(5*time.Minute), 2, 5*time.Minute)
+	if err := s.Finish(ctx, jobs[0].ID, "w1"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	wantPending(t, s, t0.Add(5*time.Minute), 1, 4*time.Minute)
+	// A clock behind the job's creation gives no negative age.
+	wantPending(t, s, t0, 1, 0)
+}
+
+func testResults(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	enqueue(t, s, message("b", "d2"), t0)
+	jobs := claim(t, s, "w1", 2, time.Minute, t0)
+	id := jobs[0].ID
+	first := []moderation.Result{
+		{UserID: "u1", Status: moderation.StatusDone},
+		{UserID: "u2", Status: moderation.StatusFailed, Reason: "test:500", Detail: "server error"},
+	}
+	if err := s.RecordResults(ctx, id, moderation.VerbKick, first); err != nil {
+		t.Fatalf("RecordResults: %v", err)
+	}
+	retried := []moderation.Result{{UserID: "u2", Status: moderation.StatusNoop, Reason: "not_member"}}
+	if err := s.RecordResults(ctx, id, moderation.VerbKick, retried); err != nil {
+		t.Fatalf("RecordResults again: %v", err)
+	}
+	if err := s.RecordResults(ctx, id, moderation.VerbMute, nil); err != nil {
+		t.Fatalf("RecordResults of nothing: %v", err)
+	}
+	tests := []struct {
+		name string
+		job  int64
+		verb moderation.Verb
+		want map[string]moderation.Result
+	}{
+		{"replaced", id, moderation.VerbKick, map[string]moderation.Result{
+			"u1": first[0],
+			"u2": retried[0],
+		}},
+		{"other verb", id, moderation.VerbMute, map[string]moderation.Result{}},
+		{"other job", jobs[1].ID, moderation.VerbKick, map[string]moderation.Result{}},
+	}
+	for _, tt := range tests {
+		got, err := s.Results(ctx, tt.job, tt.verb)
+		if err != nil {
+			t.Fatalf("%s: Results: %v", tt.name, err)
+		}
+		if !maps.Equal(got, tt.want) {
+			t.Errorf("%s: Results = %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// sampleCase returns a fully populated case.
+func sampleCase(delivery, chat, actor string, at time.Time, targets ...string) moderation.Case {
+	c := moderation.Case{
+		DeliveryID: delivery,
+		Platform:   "test",
+		ChatID:     chat,
+		Actor:      actor,
+		Verb:       moderation.VerbMute,
+		Targets:    targets,
+		Reason:     "spam",
+		Duration:   10 * time.Minute,
+		Outcome:    "partial",
+		At:         at,
+	}
+	for i, u := range targets {
+		c.Decisions = append(c.Decisions, moderation.Decision{Target: u, Allowed: i == 0, Reason: "ok"})
+		c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusDone, Detail: "muted"})
+	}
+	return c
+}
+
+func addCase(t testing.TB, s moderation.Store, c moderation.Case) int64 {
+	t.Helper()
+	if err := s.AddCase(t.Context(), &c); err != nil {
+		t.Fatalf("AddCase(%s): %v", c.DeliveryID, err)
+	}
+	return c.ID
+}
+
+func testCaseNumbering(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	want := sampleCase("d1", "c1", "alice", t0, "bob", "carol")
+	want.DryRun = true
+	want.ID = addCase(t, s, want)
+	if want.ID != 1 {
+		t.Fatalf("first case ID = %d, want 1", want.ID)
+	}
+	rule := moderation.Case{DeliveryID: "d2", Platform: "test", ChatID: "c1", Rule: "flood",
+		Verb: moderation.VerbKick, Targets: []string{"dave"}, Outcome: "done", At: t0.Add(time.Second)}
+	if id := addCase(t, s, rule); id <= want.ID {
+		t.Fatalf("second case ID = %d, want > %d", id, want.ID)
+	}
+
+	got, err := s.Case(ctx, want.ID)
+	if err != nil {
+		t.Fatalf("Case(%d): %v", want.ID, err)
+	}
+	if !got.At.Equal(want.At) {
+		t.Errorf("At = %s, want %s", got.At, want.At)
+	}
+	got.At = want.At
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("Case(%d) =\n%+v\nwant\n%+v", want.ID, got, want)
+	}
+	_, err = s.Case(ctx, 999)
+	wantErr(t, "Case(999)", err, moderation.ErrNotFound)
+}
+
+func testCaseIdempotent(t *testing.T, s moderation.Store) {
+	first := addCase(t, s, sampleCase("d1", "c1", "alice", t0, "bob"))
+	// A re-run of the same delivery (crash before the job finished).
+	rerun := sampleCase("d1", "c1", "alice", t0.Add(time.Minute), "bob")
+	rerun.Outcome = "done"
+	if id := addCase(t, s, rerun); id != first {
+		t.Fatalf("re-run AddCase ID = %d, want the stored %d", id, first)
+	}
+	got, err := s.Case(t.Context(), first)
+	if err != nil {
+		t.Fatalf("Case: %v", err)
+	}
+	if got.Outcome != "partial" {
+		t.Fatalf("re-run replaced the stored case: outcome %q", got.Outcome)
+	}
+	// Another verb or rule from the same delivery is another case.
+	unmute := sampleCase("d1", "c1", "alice", t0, "bob")
+	unmute.Verb = moderation.VerbUnmute
+	second := addCase(t, s, unmute)
+	ruled := sampleCase("d1", "c1", "", t0, "bob")
+	ruled.Rule = "flood"
+	third := addCase(t, s, ruled)
+	if second == first || third == first || second == third {
+		t.Fatalf("case IDs %d, %d, %d: want distinct", first, second, third)
+	}
+	// Cases without a delivery id are never merged.
+	if addCase(t, s, sampleCase("", "c1", "alice", t0, "bob")) == addCase(t, s, sampleCase("", "c1", "alice", t0, "bob")) {
+		t.Fatal("two cases without DeliveryID got one ID")
+	}
+	all, err := s.Cases(t.Context(), moderation.CaseFilter{})
+	if err != nil {
+		t.Fatalf("Cases: %v", err)
+	}
+	if len(all) != 5 {
+		t.Fatalf("%d cases stored, want 5", len(all))
+	}
+}
+
+func testCaseFilter(t *testing.T, s moderation.Store) {
+	ids := map[string]int64{}
+	for _, c := range []moderation.Case{
+		sampleCase("d1", "c1", "alice", t0, "bob"),
+		sampleCase("d2", "c1", "bob", t0.Add(time.Hour), "carol", "dave"),
+		sampleCase("d3", "c2", "alice", t0.Add(2*time.Hour), "carol"),
+		{DeliveryID: "d4", Platform: "other", ChatID: "c1", Rule: "flood", Verb: moderation.VerbKick,
+			Targets: []string{"bob"}, Outcome: "done", At: t0.Add(3 * time.Hour)},
+	} {
+		ids[c.DeliveryID] = addCase(t, s, c)
+	}
+	tests := []struct {
+		name string
+		f    moderation.CaseFilter
+		want []string // delivery ids, newest first
+	}{
+		{"all", moderation.CaseFilter{}, []string{"d4", "d3", "d2", "d1"}},
+		{"platform", moderation.CaseFilter{Platform: "test"}, []string{"d3", "d2", "d1"}},
+		{"chat", moderation.CaseFilter{Platform: "test", ChatID: "c1"}, []string{"d2", "d1"}},
+		{"chat id on any platform", moderation.CaseFilter{ChatID: "c1"}, []string{"d4", "d2", "d1"}},
+		{"user as actor or target", moderation.CaseFilter{UserID: "bob"}, []string{"d4", "d2", "d1"}},
+		{"user as target only", moderation.CaseFilter{UserID: "carol"}, []string{"d3", "d2"}},
+		{"user in chat", moderation.CaseFilter{Platform: "test", ChatID: "c1", UserID: "alice"}, []string{"d1"}},
+		{"unknown user", moderation.CaseFilter{UserID: "zed"}, nil},
+		{"since inclusive", moderation.CaseFilter{Since: t0.Add(time.Hour)}, []string{"d4", "d3", "d2"}},
+		{"limit", moderation.CaseFilter{Limit: 2}, []string{"d4", "d3"}},
+		{"all filters", moderation.CaseFilter{Platform: "test", UserID: "carol", Since: t0.Add(90 * time.Minute), Limit: 5}, []string{"d3"}},
+	}
+	for _, tt := range tests {
+		got, err := s.Cases(t.Context(), tt.f)
+		if err != nil {
+			t.Fatalf("%s: Cases: %v", tt.name, err)
+		}
+		var gotIDs []string
+		for _, c := range got {
+			gotIDs = append(gotIDs, c.DeliveryID)
+			if c.ID != ids[c.DeliveryID] {
+				t.Errorf("%s: case %s has ID %d, want %d", tt.name, c.DeliveryID, c.ID, ids[c.DeliveryID])
+			}
+		}
+		if !slices.Equal(gotIDs, tt.want) {
+			t.Errorf("%s: Cases = %q, want %q", tt.name, gotIDs, tt.want)
+		}
+	}
+}
+
+func activeMute(t testing.TB, s moderation.Store, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool) {
+	t.Helper()
+	m, ok, err := s.ActiveMute(t.Context(), chat, user, now)
+	if err != nil {
+		t.Fatalf("ActiveMute(%s, %s): %v", chat, user, err)
+	}
+	return m, ok
+}
+
+func testMutes(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	chat := moderation.ChatRef{Platform: "test", ID: "c1", Kind: "group"}
+	put := func(m moderation.Mute) {
+		t.Helper()
+		if err := s.PutMute(ctx, m); err != nil {
+			t.Fatalf("PutMute: %v", err)
+		}
+	}
+	m := moderation.Mute{Chat: chat, UserID: "bob", Until: t0.Add(10 * time.Minute), Emulated: true, CaseID: 7}
+	put(m)
+
+	got, ok := activeMute(t, s, chat, "bob", t0)
+	if !ok || !got.Until.Equal(m.Until) || got.Chat != chat || got.UserID != "bob" || !got.Emulated || got.CaseID != 7 {
+		t.Fatalf("ActiveMute = %+v, %v; want %+v", got, ok, m)
+	}
+	if _, ok := activeMute(t, s, chat, "bob", m.Until); ok {
+		t.Fatal("mute still active at its Until")
+	}
+	if _, ok := activeMute(t, s, chat, "alice", t0); ok {
+		t.Fatal("alice is muted but was never muted")
+	}
+	if _, ok := activeMute(t, s, moderation.ChatRef{Platform: "other", ID: "c1"}, "bob", t0); ok {
+		t.Fatal("mute leaked to the same chat id on another platform")
+	}
+
+	// Replace with a mute until /unmute.
+	put(moderation.Mute{Chat: chat, UserID: "bob", CaseID: 8})
+	got, ok = activeMute(t, s, chat, "bob", t0.Add(100*365*24*time.Hour))
+	if !ok || !got.Until.IsZero() || got.Emulated || got.CaseID != 8 {
+		t.Fatalf("forever mute: ActiveMute = %+v, %v", got, ok)
+	}
+	expired, err := s.ExpiredMutes(ctx, t0.Add(100*365*24*time.Hour), 0)
+	if err != nil {
+		t.Fatalf("ExpiredMutes: %v", err)
+	}
+	if len(expired) != 0 {
+		t.Fatalf("ExpiredMutes lists a mute without end: %+v", expired)
+	}
+
+	if err := s.DeleteMute(ctx, chat, "bob"); err != nil {
+		t.Fatalf("DeleteMute: %v", err)
+	}
+	if _, ok := activeMute(t, s, chat, "bob", t0); ok {
+		t.Fatal("mute active after DeleteMute")
+	}
+	if err := s.DeleteMute(ctx, chat, "bob"); err != nil {
+		t.Fatalf("DeleteMute of no mute: %v", err)
+	}
+}
+
+func testExpiredMutes(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	chat := moderation.ChatRef{Platform: "test", ID: "c1"}
+	for _, m := range []moderation.Mute{
+		{Chat: chat, UserID: "u3", Until: t0.Add(3 * time.Minute)},
+		{Chat: chat, UserID: "u1", Until: t0.Add(1 * time.Minute)},
+		{Chat: chat, UserID: "u2", Until: t0.Add(2 * time.Minute)},
+		{Chat: chat, UserID: "forever"},
+	} {
+		if err := s.PutMute(ctx, m); err != nil {
+			t.Fatalf("PutMute: %v", err)
+		}
+	}
+	tests := []struct {
+		name  string
+		now   time.Time
+		limit int
+		want  []string
+	}{
+		{"none yet", t0, 10, nil},
+		{"until is inclusive", t0.Add(2 * time.Minute), 10, []string{"u1", "u2"}},
+		{"limit", t0.Add(time.Hour), 2, []string{"u1", "u2"}},
+		{"no limit", t0.Add(time.Hour), 0, []string{"u1", "u2", "u3"}},
+	}
+	for _, tt := range tests {
+		got, err := s.ExpiredMutes(ctx, tt.now, tt.limit)
+		if err != nil {
+			t.Fatalf("%s: ExpiredMutes: %v", tt.name, err)
+		}
+		var users []string
+		for _, m := range got {
+			users = append(users, m.UserID)
+		}
+		slices.Sort(users)
+		if !slices.Equal(users, tt.want) {
+			t.Errorf("%s: ExpiredMutes = %q, want %q", tt.name, users, tt.want)
+		}
+	}
+}
+
+func testPurge(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	day := 24 * time.Hour
+	old1 := addCase(t, s, sampleCase("d1", "c1", "alice", t0.Add(-3*day), "bob"))
+	old2 := addCase(t, s, sampleCase("d2", "c1", "alice", t0.Add(-2*day), "carol"))
+	keep := addCase(t, s, sampleCase("d3", "c1", "alice", t0, "bob"))
+
+	// One job finished long ago, with results; one unfinished.
+	enqueue(t, s, message("a", "j1"), t0.Add(-3*day))
+	enqueue(t, s, message("b", "j2"), t0.Add(-3*day))
+	jobs := claim(t, s, "w1", 2, time.Minute, t0.Add(-3*day))
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick,
+		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
+		t.Fatalf("RecordResults: %v", err)
+	}
+	if err := s.Finish(ctx, jobs[0].ID, "w1"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+
+	n, err := s.PurgeCases(ctx, t0.Add(-day))
+	if err != nil {
+		t.Fatalf("PurgeCases: %v", err)
+	}
+	if n != 2 {
+		t.Fatalf("PurgeCases = %d, want 2", n)
+	}
+	for _, id := range []int64{old1, old2} {
+		_, err := s.Case(ctx, id)
+		wantErr(t, fmt.Sprint("Case(", id, ") after purge"), err, moderation.ErrNotFound)
+	}
+	if _, err := s.Case(ctx, keep); err != nil {
+		t.Fatalf("kept case: %v", err)
+	}
+	for user, want := range map[string]int{"bob": 1, "carol": 0, "alice": 1} {
+		got, err := s.Cases(ctx, moderation.CaseFilter{UserID: user})
+		if err != nil {
+			t.Fatalf("Cases: %v", err)
+		}
+		if len(got) != want {
+			t.Errorf("Cases(user %s) after purge: %d, want %d", user, len(got), want)
+		}
+	}
+	res, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	if err != nil {
+		t.Fatalf("Results: %v", err)
+	}
+	if len(res) != 0 {
+		t.Errorf("results of a purged job survived: %+v", res)
+	}
+	// The unfinished job stays.
+	wantPending(t, s, t0.Add(-3*day), 1, 0)
+	if err := s.Finish(ctx, jobs[1].ID, "w1"); err != nil {
+		t.Fatalf("Finish of the unfinished job after purge: %v", err)
+	}
+	// The long-expired dedup keys are gone or harmless either way.
+	if !enqueue(t, s, message("a", "j1"), t0) {
+		t.Fatal("j1 after purge and key expiry: not created")
+	}
+	// Case IDs are never reused.
+	if id := addCase(t, s, sampleCase("d4", "c1", "alice", t0, "bob")); id <= keep {
+		t.Fatalf("case added after purge got ID %d, want > %d", id, keep)
+	}
+	if n, err := s.PurgeCases(ctx, t0.Add(-day)); err != nil || n != 0 {
+		t.Fatalf("second PurgeCases = %d, %v; want 0, nil", n, err)
+	}
+}
+
+func testPing(t *testing.T, s moderation.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+}
