@@ -7,6 +7,7 @@
 //	[@bot] /mute @a [duration] [reason…] (禁言)
 //	[@bot] /unmute @a                    (解禁, 解除禁言)
 //	[@bot] /help                         (帮助)
+//	[@bot] /case 12                      (案例): show audit case 12 to an admin
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
 // through Message.Mentions) or raw ids typed after '@' ("@ou_xxx", "@t10").
@@ -16,6 +17,7 @@ package commands
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -31,6 +33,7 @@ var (
 	ErrNoTargets   = errors.New("no target given")
 	ErrBadDuration = errors.New("bad duration")
 	ErrBadTarget   = errors.New("bad target")
+	ErrBadCaseID   = errors.New("bad case number")
 )
 
 // Config is the command grammar's configuration.
@@ -67,6 +70,7 @@ var verbs = map[string]moderation.Verb{
 	"mute": moderation.VerbMute, "禁言": moderation.VerbMute,
 	"unmute": moderation.VerbUnmute, "解禁": moderation.VerbUnmute, "解除禁言": moderation.VerbUnmute,
 	"help": moderation.VerbHelp, "帮助": moderation.VerbHelp,
+	"case": moderation.VerbCase, "案例": moderation.VerbCase,
 }
 
 // maxTargetTokens bounds the work done on a hostile message; policy applies
@@ -100,6 +104,17 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	i++
 	cmd := moderation.Command{Verb: verb}
 	if verb == moderation.VerbHelp {
+		return cmd, nil
+	}
+	if verb == moderation.VerbCase {
+		if i >= len(toks) {
+			return moderation.Command{}, fmt.Errorf("%w: missing", ErrBadCaseID)
+		}
+		n, err := strconv.ParseInt(strings.TrimPrefix(toks[i], "#"), 10, 64)
+		if err != nil || n <= 0 {
+			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadCaseID, truncate(toks[i], 32))
+		}
+		cmd.CaseID = n
 		return cmd, nil
 	}
 

@@ -114,6 +114,13 @@ func TestParse(t *testing.T) {
 			msg:  feishuMsg("/kick @Spam @Spam", "@Spam", "user1", "@Spam", "user2"),
 			want: moderation.Command{Verb: moderation.VerbKick, Targets: []string{"user1", "user2"}},
 		},
+		{
+			name: "case",
+			msg:  feishuMsg("/case #12"),
+			want: moderation.Command{Verb: moderation.VerbCase, CaseID: 12},
+		},
+		{name: "case without number", msg: feishuMsg("/case"), wantErr: ErrBadCaseID},
+		{name: "case with bad number", msg: feishuMsg("/案例 x"), wantErr: ErrBadCaseID},
 		{name: "plain chat", msg: feishuMsg("hello everyone"), wantErr: ErrNotCommand},
 		{name: "empty", msg: feishuMsg(""), wantErr: ErrNotCommand},
 		{name: "prefix alone", msg: feishuMsg("/"), wantErr: ErrNotCommand},
@@ -207,7 +214,7 @@ func FuzzParse(f *testing.F) {
 		if cmd.Verb == "" {
 			t.Fatalf("Parse(%q) returned no verb and no error", text)
 		}
-		if cmd.Verb != moderation.VerbHelp && len(cmd.Targets) == 0 {
+		if cmd.Verb != moderation.VerbHelp && cmd.Verb != moderation.VerbCase && len(cmd.Targets) == 0 {
 			t.Fatalf("Parse(%q) returned %s without targets", text, cmd.Verb)
 		}
 		if cmd.Duration < 0 || cmd.Duration > MaxDuration {
