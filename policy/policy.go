@@ -176,12 +176,18 @@ func (e *Engine) AllowCommand(chat moderation.ChatRef, actorID string) Reason {
 	return OK
 }
 
+// MayModerate reports whether actor, with role in chat, may use
+// moderation commands there.
+func (e *Engine) MayModerate(chat moderation.ChatRef, actorID string, role moderation.Role) bool {
+	return e.admins[chat.Platform+":"+actorID] || role == moderation.RoleOwner || role == moderation.RoleAdmin
+}
+
 // Decide applies the authority rules. It does not consume rate budget.
 func (e *Engine) Decide(req Request) Verdict {
 	plat := req.Chat.Platform
 	actorRole := req.Roles[req.ActorID]
 	globalAdmin := e.admins[plat+":"+req.ActorID]
-	if !globalAdmin && actorRole != moderation.RoleOwner && actorRole != moderation.RoleAdmin {
+	if !e.MayModerate(req.Chat, req.ActorID, actorRole) {
 		return Verdict{Reason: ActorNotAdmin}
 	}
 	if len(req.Command.Targets) > e.cfg.MaxTargets {
