@@ -206,3 +206,11 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	}
 	return nil
 }
+
+// Every adapter tells the pipeline its per-call batch size.
+var (
+	_ pipeline.BatchSizer    = (*feishu.Client)(nil)
+	_ pipeline.BatchSizer    = (*tim.Client)(nil)
+	_ pipeline.BatchSizer    = (*easemob.Client)(nil)
+	_ pipeline.MuteDefaulter = (*easemob.Client)(nil)
+)

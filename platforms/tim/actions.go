@@ -477,3 +477,15 @@ func (c *Client) logAction(ctx context.Context, action string, chat moderation.C
 	c.log.WarnContext(ctx, "tim action failed", "action", action, "chat", chat.ID, "users", n,
 		"error", c.sig.redact(err.Error()))
 }
+
+// MaxBatch says how many users one call of verb takes; the pipeline hands
+// users over in such batches and records results after each.
+func (c *Client) MaxBatch(verb moderation.Verb) int {
+	switch verb {
+	case moderation.VerbKick:
+		return maxDeletePerCall
+	case moderation.VerbMute, moderation.VerbUnmute:
+		return maxForbidPerCall
+	}
+	return 0
+}
