@@ -3,6 +3,7 @@
 //
 //	gavel serve [--config config.yaml]
 //	gavel check-config [--config config.yaml]
+//	gavel cases [--config config.yaml] [--chat platform:chat_id] [--user id] [--since 24h] [--limit 50]
 //	gavel demo
 //	gavel version
 package main
@@ -19,6 +20,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/term"
 
@@ -48,6 +50,8 @@ type usageError struct{ error }
 const usage = `usage:
   gavel serve [--config config.yaml]         run the bot
   gavel check-config [--config config.yaml]  validate the config and exit
+  gavel cases [--config config.yaml] [--chat platform:chat_id] [--user id] [--since 24h|2006-01-02] [--limit 50]
+                                             list audit cases, newest first
   gavel demo                                 run a scripted demo against built-in platform fakes
   gavel version                              print the version`
 
@@ -61,6 +65,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfgPath := fs.String("config", "config.yaml", "path to the config file")
 	verbose := fs.Bool("v", false, "demo: also print Gavel's own log lines")
+	chat := fs.String("chat", "", "cases: only this chat (platform:chat_id)")
+	user := fs.String("user", "", "cases: only cases with this user as actor or target")
+	since := fs.String("since", "", "cases: only cases since a duration ago (24h) or a date (2006-01-02 or RFC 3339)")
+	limit := fs.Int("limit", 50, "cases: at most this many (0: all)")
 	if err := fs.Parse(rest); err != nil {
 		return usageError{err}
 	}
@@ -83,6 +91,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s: OK\n", *cfgPath)
 		return nil
+	case "cases":
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
+			return err
+		}
+		f, err := caseFilter(*chat, *user, *since, *limit, time.Now())
+		if err != nil {
+			return usageError{err}
+		}
+		return printCases(ctx, cfg, f, stdout)
 	case "demo":
 		return demo.Run(ctx, stdout, demo.Options{Verbose: *verbose})
 	case "version":

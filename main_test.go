@@ -3,6 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"time"
+
+	"gavel/moderation"
+	"gavel/store"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,5 +55,67 @@ func TestRun(t *testing.T) {
 				t.Fatalf("stdout = %q, want %q", out.String(), tt.wantOut)
 			}
 		})
+	}
+}
+
+func TestCasesCommand(t *testing.T) {
+	dir := t.TempDir()
+	dsn := filepath.Join(dir, "gavel.db")
+	cfgPath := filepath.Join(dir, "config.yaml")
+	cfg := "platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a, callback_token: t}\nstorage: {dsn: " + dsn + "}\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Config{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, c := range []moderation.Case{
+		{DeliveryID: "d1", Platform: "tim", ChatID: "g1", Actor: "mod", Verb: moderation.VerbKick, Targets: []string{"spam"}, Outcome: "done", Reason: "ads", At: now.Add(-48 * time.Hour),
+			Results: []moderation.Result{{UserID: "spam", Status: moderation.StatusDone}}},
+		{DeliveryID: "d2", Platform: "tim", ChatID: "g1", Actor: "mod", Verb: moderation.VerbMute, Targets: []string{"a", "b", "c", "d"}, Duration: 10 * time.Minute, Outcome: "partial", At: now,
+			Results: []moderation.Result{{UserID: "a", Status: moderation.StatusDone}, {UserID: "b", Status: moderation.StatusRefused}}},
+		{DeliveryID: "d3", Platform: "tim", ChatID: "g2", Actor: "boss", Verb: moderation.VerbKick, Targets: []string{"x"}, Outcome: "done", At: now},
+	} {
+		if err := st.AddCase(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	tests := []struct {
+		name      string
+		args      []string
+		want, not []string
+	}{
+		{name: "all", args: nil, want: []string{"3 case(s)", "tim:g1", "tim:g2", "mute 10m", "a,b,c,… (4) [1 not done]"}},
+		{name: "chat", args: []string{"--chat", "tim:g2"}, want: []string{"1 case(s)", "boss"}, not: []string{"tim:g1"}},
+		{name: "user as target", args: []string{"--user", "spam"}, want: []string{"1 case(s)", "ads"}},
+		{name: "since", args: []string{"--since", "24h"}, want: []string{"2 case(s)"}, not: []string{"ads"}},
+		{name: "limit", args: []string{"--limit", "1"}, want: []string{"1 case(s)"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if err := run(ctx, append([]string{"cases", "--config", cfgPath}, tt.args...), &out, &errOut); err != nil {
+				t.Fatalf("cases: %v (%s)", err, errOut.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("output lacks %q:\n%s", w, out.String())
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(out.String(), w) {
+					t.Errorf("output has %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"cases", "--config", cfgPath, "--chat", "nochat"}, &out, &errOut); err == nil {
+		t.Error("bad --chat accepted")
 	}
 }

@@ -147,8 +147,11 @@ func (p *Pipeline) Config() Config { return p.cfg }
 // retry instead of finishing.
 type run struct {
 	jobID int64
-	log   *slog.Logger
-	err   error
+	// last is true when no retry follows: in-memory handling, or the
+	// job's final attempt.
+	last bool
+	log  *slog.Logger
+	err  error
 }
 
 func (r *run) fail(err error) {
@@ -159,17 +162,23 @@ func (r *run) fail(err error) {
 
 // Handle acts on one event outside the durable queue (in-memory mode).
 func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
-	_ = p.handle(ctx, ev, 0)
+	_ = p.handle(ctx, ev, 0, true)
 }
+
+// ErrIncomplete reports a job some of whose targets failed for a reason
+// that may pass (the platform stayed busy through every retry); the job is
+// run again and only those targets are tried.
+var ErrIncomplete = errors.New("some targets failed transiently")
 
 // HandleJob acts on a durable job. Targets the job already recorded as
-// done are skipped, so a job re-run after a crash does not repeat them. An
-// error means the job should be retried (a store write failed).
+// settled are skipped, so a job re-run after a crash does not repeat them.
+// An error means the job should be retried: a store write failed, or
+// targets failed transiently and this is not the job's last attempt.
 func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
-	return p.handle(ctx, job.Event, job.ID)
+	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts)
 }
 
-func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64) error {
+func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last bool) error {
 	defer p.handled.Add(1)
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
@@ -178,7 +187,7 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64)
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{jobID: jobID, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
+	r := &run{jobID: jobID, last: last || jobID == 0, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
 	if jobID != 0 {
 		r.log = r.log.With("job", jobID)
 	}
@@ -302,6 +311,9 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		return
 	}
 	caps, err := plat.Capabilities(ctx, msg.Chat)
+	if err != nil && p.retryLater(r, err) {
+		return
+	}
 	if err != nil {
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = "error:capabilities"
@@ -317,6 +329,9 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		return
 	}
 	roles, err := plat.Roles(ctx, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	if err != nil && p.retryLater(r, err) {
+		return
+	}
 	if err != nil {
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = "error:roles"
@@ -359,6 +374,19 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 			}
 		}
 	}
+	if !r.last {
+		var failed int
+		for _, res := range results {
+			if res.Status == moderation.StatusFailed {
+				failed++
+			}
+		}
+		if failed > 0 {
+			log.Warn("targets failed transiently; the job will run again for them", "failed", failed)
+			r.fail(fmt.Errorf("%w: %d of %d", ErrIncomplete, failed, len(results)))
+			return
+		}
+	}
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
@@ -370,6 +398,21 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 // duration means "use moderation.default_mute".
 type MuteDefaulter interface {
 	MuteDefaults() (d time.Duration, allowPermanent bool)
+}
+
+// retryLater reports whether err may pass and the job has attempts left;
+// if so it marks the run for a retry.
+func (p *Pipeline) retryLater(r *run, err error) bool {
+	if r.last || errors.Is(err, context.Canceled) {
+		return false
+	}
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Kind == moderation.Permanent {
+		return false
+	}
+	r.log.Warn("lookup failed transiently; the job will run again", "err", err)
+	r.fail(fmt.Errorf("%w: %w", ErrIncomplete, err))
+	return true
 }
 
 func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command) time.Duration {

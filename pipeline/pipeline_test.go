@@ -24,6 +24,7 @@ type recorder struct {
 	replies []string
 	recalls []string
 	refuse  map[string]bool // users the platform refuses
+	fail    map[string]bool // users whose calls fail transiently
 }
 
 func (r *recorder) Name() string                          { return "fake" }
@@ -49,6 +50,9 @@ func (r *recorder) act(verb string, users []string, extra string) []moderation.R
 	res := make([]moderation.Result, len(users))
 	for i, u := range users {
 		res[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
+		if r.fail[u] {
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "fake:busy"}
+		}
 		if r.refuse[u] {
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "fake:1", Detail: "platform says no"}
 		}

@@ -40,6 +40,8 @@ type Harness struct {
 	Server *httptest.Server
 	URL    string
 	logs   *SyncBuffer
+	close  sync.Once
+	stop   func()
 }
 
 // New builds and starts Gavel from cfg; everything stops at test cleanup.
@@ -59,19 +61,27 @@ func New(tb testing.TB, cfg config.Config, opts ...Option) *Harness {
 	if err != nil {
 		tb.Fatalf("app.New: %v", err)
 	}
-	stop := a.Start(context.Background())
-	h := &Harness{App: a, logs: logs}
+	h := &Harness{App: a, logs: logs, stop: a.Start(context.Background())}
 	h.Server = httptest.NewServer(a.Router)
 	h.URL = h.Server.URL
 	tb.Cleanup(func() {
-		h.Server.Close()
-		stop()
-		a.Close()
+		h.Close()
 		if tb.Failed() {
 			tb.Logf("gavel logs:\n%s", logs.String())
 		}
 	})
 	return h
+}
+
+// Close stops Gavel as a shutdown does: no more webhooks, running jobs
+// finish, the store is closed. A new Harness on the same storage DSN is a
+// restart.
+func (h *Harness) Close() {
+	h.close.Do(func() {
+		h.Server.Close()
+		h.stop()
+		h.App.Close()
+	})
 }
 
 // Post sends body to path (which may carry a query) and returns the status

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -134,6 +135,8 @@ type Server struct {
 	fail        map[string][]int
 	expireSigs  int
 	dropReplies int
+	failRate    map[string]failRate
+	delay       map[string]time.Duration
 	rate        float64
 	groupRate   float64
 	buckets     map[string]*bucket
@@ -245,6 +248,54 @@ func (s *Server) FailNext(command string, n int, code int) {
 	for range n {
 		s.fail[command] = append(s.fail[command], code)
 	}
+}
+
+// SetFailRate makes each call of command answer ErrorCode code with
+// probability p (after authentication and rate limiting passed), as a
+// platform having a bad day does. p = 0 turns it off.
+func (s *Server) SetFailRate(command string, p float64, code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failRate == nil {
+		s.failRate = map[string]failRate{}
+	}
+	s.failRate[command] = failRate{p: p, code: code}
+}
+
+type failRate struct {
+	p    float64
+	code int
+}
+
+// SetDelay makes every call of command take at least d before it is
+// processed, as a slow platform does.
+func (s *Server) SetDelay(command string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.delay == nil {
+		s.delay = map[string]time.Duration{}
+	}
+	s.delay[command] = d
+}
+
+// Removals returns how many delete_group_member calls named each account
+// and were answered OK.
+func (s *Server) Removals() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, c := range s.calls {
+		if c.Command != "delete_group_member" || c.ErrorCode != 0 {
+			continue
+		}
+		accts, _ := c.Body["MemberToDel_Account"].([]any)
+		for _, a := range accts {
+			if id, ok := a.(string); ok {
+				out[id]++
+			}
+		}
+	}
+	return out
 }
 
 // ExpireNextUserSig makes the next n UserSig checks fail with 70001
@@ -409,6 +460,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	}
 
 	s.mu.Lock()
+	d := s.delay[call.Command]
+	s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
+	s.mu.Lock()
 	a := s.process(r, call)
 	call.ErrorCode = a.code
 	s.calls = append(s.calls, call)
@@ -468,6 +525,9 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	if queue := s.fail[call.Command]; len(queue) > 0 {
 		s.fail[call.Command] = queue[1:]
 		return fail(queue[0], errInjected)
+	}
+	if fr, ok := s.failRate[call.Command]; ok && fr.p > 0 && rand.Float64() < fr.p {
+		return fail(fr.code, errInjected)
 	}
 	if call.Service != groupSvc {
 		return fail(60009, "request resource error")

@@ -1,0 +1,145 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gavel/commands"
+	"gavel/moderation"
+	"gavel/policy"
+	"gavel/store/sqlite"
+)
+
+func durableFixture(t *testing.T) (*Pipeline, *recorder, moderation.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gavel.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	pl := &recorder{caps: native, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}, refuse: map[string]bool{}}
+	eng, err := policy.New(policy.Config{MaxTargets: 200}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+		Store: st, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, pl, st
+}
+
+func message(id, from, text string) moderation.Event {
+	return moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: id, DedupKeys: []string{id},
+		Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: id, SenderID: from, Text: text}}
+}
+
+func claimOne(t *testing.T, st moderation.Store, ev moderation.Event) moderation.Job {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.Enqueue(ctx, ev, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := st.Claim(ctx, "w", 1, time.Minute, time.Now())
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	return jobs[0]
+}
+
+// TestJobReRunSkipsSettledTargets: a job whose first run recorded the
+// first batch (then crashed) acts only on the rest when run again, and a
+// third run acts on nobody and does not reply again.
+func TestJobReRunSkipsSettledTargets(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	var targets []string
+	for i := range 120 {
+		targets = append(targets, fmt.Sprintf("u%03d", i))
+	}
+	job := claimOne(t, st, message("d1", "mod", "/kick @"+strings.Join(targets, " @")))
+	var first []moderation.Result
+	for _, u := range targets[:50] {
+		first = append(first, moderation.Result{UserID: u, Status: moderation.StatusDone})
+	}
+	if err := st.RecordResults(context.Background(), job.ID, moderation.VerbKick, first); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := p.HandleJob(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"remove " + strings.Join(targets[50:100], ",") + " reason=",
+		"remove " + strings.Join(targets[100:], ",") + " reason=",
+	}
+	if fmt.Sprint(pl.calls) != fmt.Sprint(want) {
+		t.Fatalf("calls = %v\nwant %v", pl.calls, want)
+	}
+	if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], "Removed 120") {
+		t.Fatalf("replies = %q", pl.replies)
+	}
+	if err := p.HandleJob(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.calls) != 2 || len(pl.replies) != 1 {
+		t.Fatalf("third run acted again: calls %d, replies %d", len(pl.calls), len(pl.replies))
+	}
+	cases, _ := st.Cases(context.Background(), moderation.CaseFilter{})
+	if len(cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(cases))
+	}
+}
+
+// TestTransientFailuresRetryTheJob: targets that failed transiently make
+// the job return ErrIncomplete (so it runs again) until its last attempt,
+// which reports them.
+func TestTransientFailuresRetryTheJob(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	pl.fail = map[string]bool{"b": true}
+	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
+	if err := p.HandleJob(context.Background(), job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
+		t.Fatalf("err = %v, want ErrIncomplete", err)
+	}
+	if len(pl.replies) != 0 {
+		t.Fatalf("replied before the job was complete: %q", pl.replies)
+	}
+	job.Attempts = p.cfg.Jobs.MaxAttempts
+	if err := p.HandleJob(context.Background(), job); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(pl.calls) != "[remove a,b reason= remove b reason=]" {
+		t.Fatalf("calls = %v", pl.calls)
+	}
+	if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], "failed 1") {
+		t.Fatalf("replies = %q", pl.replies)
+	}
+}
+
+func TestCaseCommand(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	ctx := context.Background()
+	if err := p.HandleJob(ctx, claimOne(t, st, message("d1", "mod", "/kick @spam ads"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ from, text, want string }{
+		{"mod", "/case 1", "Case #1"},
+		{"mod", "/case 1", "kick by mod → done"},
+		{"mod", "/case 99", "No case #99"},
+		{"member", "/case 1", "Refused"},
+	} {
+		pl.replies = nil
+		p.Handle(ctx, message("x", tt.from, tt.text))
+		if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], tt.want) {
+			t.Errorf("%s %q: replies %q, want %q", tt.from, tt.text, pl.replies, tt.want)
+		}
+	}
+}
