@@ -16,9 +16,11 @@ import (
 	"gavel/commands"
 	"gavel/config"
 	"gavel/handlers"
+	"gavel/metrics"
 	"gavel/moderation"
 	"gavel/pipeline"
 	"gavel/platforms/easemob"
+	"gavel/platforms/egress"
 	"gavel/platforms/feishu"
 	"gavel/platforms/tim"
 	"gavel/policy"
@@ -43,6 +45,7 @@ type App struct {
 	Store     moderation.Store
 	Jobs      *pipeline.Jobs
 	Pipeline  *pipeline.Pipeline
+	Metrics   *metrics.Metrics
 	Platforms []moderation.Platform
 
 	stopMu    sync.Mutex
@@ -66,32 +69,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	var plats []receiverPlatform
-	if c := cfg.Platforms.Feishu; c != nil {
-		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
-		if err != nil {
-			return nil, fmt.Errorf("feishu: %w", err)
-		}
-		plats = append(plats, p)
-	}
-	if c := cfg.Platforms.TIM; c != nil {
-		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
-		if err != nil {
-			return nil, fmt.Errorf("tim: %w", err)
-		}
-		plats = append(plats, p)
-	}
-	if c := cfg.Platforms.Easemob; c != nil {
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now})
-		if err != nil {
-			return nil, fmt.Errorf("easemob: %w", err)
-		}
-		plats = append(plats, p)
-	}
-	pol, err := policy.New(cfg.Policy, o.Now)
-	if err != nil {
-		return nil, err
-	}
 	a := &App{cfg: cfg, log: o.Logger, now: o.Now}
 	storeCfg := cfg.Storage
 	storeCfg.DedupTTL = cfg.Server.WithDefaults().DedupTTL
@@ -104,6 +81,35 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			a.Store.Close()
 		}
 	}()
+	a.Metrics = metrics.New(a.Store)
+	eg := egress.Shared{Observer: a.Metrics}
+
+	var plats []receiverPlatform
+	if c := cfg.Platforms.Feishu; c != nil {
+		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		if err != nil {
+			return nil, fmt.Errorf("feishu: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	if c := cfg.Platforms.TIM; c != nil {
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		if err != nil {
+			return nil, fmt.Errorf("tim: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	if c := cfg.Platforms.Easemob; c != nil {
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		if err != nil {
+			return nil, fmt.Errorf("easemob: %w", err)
+		}
+		plats = append(plats, p)
+	}
+	pol, err := policy.New(cfg.Policy, o.Now)
+	if err != nil {
+		return nil, err
+	}
 	receivers := map[string]handlers.Receiver{}
 	for _, p := range plats {
 		a.Platforms = append(a.Platforms, p)
@@ -116,6 +122,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Language:  cfg.Language,
 		Store:     a.Store,
 		Audit:     o.Auditor,
+		Observer:  a.Metrics,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
@@ -129,11 +136,22 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	a.Router = handlers.New(cfg.Server, handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,
-		Ready:     a.Store.Ping,
+		Ready:     a.ready,
+		Metrics:   a.Metrics.Handler(),
+		Observer:  a.Metrics,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
 	return a, nil
+}
+
+// ready reports whether Gavel can work: the store answers and no
+// platform's last answer refused Gavel's credentials.
+func (a *App) ready(ctx context.Context) error {
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return a.Metrics.CredentialsOK()
 }
 
 // Close releases the store.

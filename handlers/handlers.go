@@ -71,6 +71,12 @@ type Submitter interface {
 	Submit(ctx context.Context, ev moderation.Event) error
 }
 
+// Observer sees every delivery's result ("accepted", "ignored",
+// "duplicate", "busy", "rejected_<reason>") and how long answering took.
+type Observer interface {
+	Webhook(platform, result string, took time.Duration)
+}
+
 // Deps are what the routes need.
 type Deps struct {
 	// Receivers maps a platform name to its receiver; each gets
@@ -78,9 +84,12 @@ type Deps struct {
 	Receivers map[string]Receiver
 	Queue     Submitter
 	// Ready reports whether Gavel can do its work (nil: always ready).
-	Ready  func(ctx context.Context) error
-	Logger *slog.Logger
-	Now    func() time.Time
+	Ready func(ctx context.Context) error
+	// Metrics, when set, is served at GET /metrics.
+	Metrics  http.Handler
+	Observer Observer
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // New returns the router.
@@ -105,10 +114,16 @@ func New(cfg Config, d Deps) *gin.Engine {
 		}
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 	})
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
+	if d.Observer == nil {
+		d.Observer = nopObserver{}
+	}
 	dedup := cache.New(cfg.DedupTTL, 10*time.Minute)
 	for name, rc := range d.Receivers {
 		w := &webhook{platform: name, rc: rc, queue: d.Queue, dedup: dedup, ttl: cfg.DedupTTL,
-			limit: cfg.BodyLimit, log: d.Logger.With("platform", name), now: d.Now}
+			limit: cfg.BodyLimit, log: d.Logger.With("platform", name), now: d.Now, obs: d.Observer}
 		r.POST("/webhook/"+name, w.serve)
 	}
 	return r
@@ -123,17 +138,27 @@ type webhook struct {
 	limit    int64
 	log      *slog.Logger
 	now      func() time.Time
+	obs      Observer
 }
+
+type nopObserver struct{}
+
+func (nopObserver) Webhook(string, string, time.Duration) {}
 
 func (w *webhook) serve(c *gin.Context) {
 	ctx := c.Request.Context()
+	start := time.Now()
+	result := "accepted"
+	defer func() { w.obs.Webhook(w.platform, result, time.Since(start)) }()
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, w.limit))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			result = "rejected_body_too_large"
 			w.reject(c, http.StatusRequestEntityTooLarge, "body_too_large", err)
 			return
 		}
+		result = "rejected_read_failed"
 		w.reject(c, http.StatusBadRequest, "read_failed", err)
 		return
 	}
@@ -142,11 +167,16 @@ func (w *webhook) serve(c *gin.Context) {
 	})
 	if err != nil {
 		status, reason := classify(err)
+		result = "rejected_" + reason
 		w.reject(c, status, reason, err)
 		return
 	}
+	if len(ack.Events) == 0 {
+		result = "ignored"
+	}
 	for _, ev := range ack.Events {
 		if !w.firstSeen(ev.DedupKeys) {
+			result = "duplicate"
 			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
 			continue
 		}
@@ -154,6 +184,7 @@ func (w *webhook) serve(c *gin.Context) {
 			// Not accepted: forget it so the platform's re-delivery is
 			// processed, and ask for that re-delivery.
 			w.forget(ev.DedupKeys)
+			result = "busy"
 			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
 			return

@@ -70,6 +70,7 @@ type Deps struct {
 	Store    moderation.Store
 	Mutes    MuteStore // nil → Store, else in-memory
 	Audit    Auditor   // nil → Store (and a log line), else log-only
+	Observer Observer  // nil → none
 	Language string    // "en" (default) or "zh"
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -82,6 +83,7 @@ type Pipeline struct {
 	parser    *commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
+	obs       Observer
 	mutes     MuteStore
 	audit     Auditor
 	text      *texts
@@ -106,6 +108,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		parser:    d.Parser,
 		policy:    d.Policy,
 		store:     d.Store,
+		obs:       d.Observer,
 		mutes:     d.Mutes,
 		audit:     d.Audit,
 		log:       d.Logger,
@@ -121,6 +124,9 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	}
 	if p.now == nil {
 		p.now = time.Now
+	}
+	if p.obs == nil {
+		p.obs = nopObserver{}
 	}
 	switch {
 	case p.mutes != nil:
@@ -579,11 +585,24 @@ func outcome(results []moderation.Result) string {
 	}
 }
 
+// Observer sees every recorded case and rule hit (metrics).
+type Observer interface {
+	Case(c *moderation.Case)
+	RuleHit(platform, rule, action string, dryRun bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Case(*moderation.Case)                {}
+func (nopObserver) RuleHit(string, string, string, bool) {}
+
 func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	if err := p.audit.Record(ctx, c); err != nil {
 		r.log.Error("audit record failed", "err", err)
 		r.fail(err)
+		return
 	}
+	p.obs.Case(c)
 }
 
 // replyVerb keys the record of a job's reply, so that a job re-run after a

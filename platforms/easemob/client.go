@@ -36,6 +36,8 @@ type Options struct {
 	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=easemob
 	HTTPClient *http.Client     // nil → a client with sane timeouts
 	Now        func() time.Time // nil → time.Now; replay window, token and cache expiry
+	// Egress observes API calls and may supply a shared rate limiter.
+	Egress egress.Shared
 }
 
 // Client is the Easemob adapter: callback receiver and REST client.
@@ -90,7 +92,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	c.caller = egress.New(cfg.Rate)
+	// One limiter for every call: Easemob limits per App Key.
+	c.caller = opts.Egress.New(Name, "app", cfg.Rate)
 	c.caller.Renew = c.renewToken
 	if cfg.CallbackSecret == "" {
 		c.log.Warn("callback signature verification is disabled (insecure_skip_verify)")

@@ -47,10 +47,50 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
+// Limiter paces calls: Wait blocks until one call may go. The default is
+// a local token bucket; several replicas share one (Redis GCRA) so that
+// together they stay under the platform's limit.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// Observer sees every attempt of every call, for metrics and readiness.
+type Observer interface {
+	// Attempt reports one attempt of api on platform: how long it took and
+	// how it ended (nil on success).
+	Attempt(platform, api string, took time.Duration, err error)
+	// Waited reports time spent waiting for the limiter or a rate-limit
+	// pause before an attempt.
+	Waited(platform, api string, waited time.Duration)
+}
+
+// Shared is what an adapter's callers have in common: who observes them
+// and where their limiters come from. The zero value observes nothing and
+// paces locally.
+type Shared struct {
+	Observer Observer
+	// NewLimiter, when set, returns the limiter for one API at the given
+	// rate (e.g. shared through Redis by every replica).
+	NewLimiter func(platform, api string, perSecond float64, burst int) Limiter
+}
+
+// New returns a Caller for one API of platform.
+func (s Shared) New(platform, api string, l Limits) *Caller {
+	c := New(l)
+	c.platform, c.api, c.obs = platform, api, s.Observer
+	if s.NewLimiter != nil && c.limits.PerSecond > 0 {
+		c.limiter = s.NewLimiter(platform, api, c.limits.PerSecond, c.limits.Burst)
+	}
+	return c
+}
+
 // Caller paces and retries calls to one platform API.
 type Caller struct {
-	limits  Limits
-	limiter *rate.Limiter
+	limits   Limits
+	limiter  Limiter
+	platform string
+	api      string
+	obs      Observer
 	// Renew, when set, is called once per Do after an AuthExpired error
 	// (regenerate a UserSig, refresh a token) before the call is retried.
 	Renew func(ctx context.Context) error
@@ -71,6 +111,15 @@ func New(l Limits) *Caller {
 	return &Caller{limits: l, limiter: lim, Sleep: sleep}
 }
 
+// Limits returns the Caller's effective limits (defaults applied).
+func (c *Caller) Limits() Limits { return c.limits }
+
+func (c *Caller) observe(start time.Time, err error) {
+	if c.obs != nil {
+		c.obs.Attempt(c.platform, c.api, time.Since(start), err)
+	}
+}
+
 // Do runs call, waiting for the rate limiter before every attempt and
 // retrying Transient, RateLimited and network errors with jittered
 // exponential backoff. A RateLimited error's RetryAfter pauses every caller
@@ -83,7 +132,9 @@ func (c *Caller) Do(ctx context.Context, call func(ctx context.Context) error) e
 		if err := c.wait(ctx); err != nil {
 			return err
 		}
+		start := time.Now()
 		err = call(ctx)
+		c.observe(start, err)
 		if err == nil {
 			return nil
 		}
@@ -140,6 +191,7 @@ func (c *Caller) pause(d time.Duration) {
 }
 
 func (c *Caller) wait(ctx context.Context) error {
+	start := time.Now()
 	c.mu.Lock()
 	until := c.pausedUntil
 	c.mu.Unlock()
@@ -148,7 +200,11 @@ func (c *Caller) wait(ctx context.Context) error {
 			return err
 		}
 	}
-	return c.limiter.Wait(ctx)
+	err := c.limiter.Wait(ctx)
+	if c.obs != nil {
+		c.obs.Waited(c.platform, c.api, time.Since(start))
+	}
+	return err
 }
 
 func retryableNetErr(err error) bool {

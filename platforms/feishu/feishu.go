@@ -29,6 +29,8 @@ type Options struct {
 	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=feishu
 	HTTPClient *http.Client     // nil → a client with a 10 s timeout
 	Now        func() time.Time // nil → time.Now
+	// Egress observes API calls and may supply shared rate limiters.
+	Egress egress.Shared
 }
 
 // Client is the Feishu adapter. It is safe for concurrent use.
@@ -88,11 +90,11 @@ func New(cfg Config, opts Options) (*Client, error) {
 		log:           log,
 		now:           now,
 		sdk:           sdk,
-		chatGet:       egress.New(cfg.Rate),
-		membersDelete: egress.New(cfg.Rate),
-		messageDelete: egress.New(cfg.Rate),
-		messageReply:  egress.New(cfg.Rate),
-		botInfo:       egress.New(cfg.Rate),
+		chatGet:       opts.Egress.New(Name, "chat.get", cfg.Rate),
+		membersDelete: opts.Egress.New(Name, "chat.members.delete", cfg.Rate),
+		messageDelete: opts.Egress.New(Name, "message.delete", cfg.Rate),
+		messageReply:  opts.Egress.New(Name, "message.reply", cfg.Rate),
+		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
 		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
 		botID:         cfg.BotOpenID,
 	}

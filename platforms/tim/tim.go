@@ -49,6 +49,8 @@ type Options struct {
 	Logger     *slog.Logger     // nil → slog.Default(); attrs: platform=tim
 	HTTPClient *http.Client     // nil → a client with sane timeouts
 	Now        func() time.Time // nil → time.Now; decides replay windows and cache expiry
+	// Egress observes API calls and may supply shared rate limiters.
+	Egress egress.Shared
 }
 
 // Client is the TIM adapter. It is safe for concurrent use.
@@ -64,6 +66,7 @@ type Client struct {
 
 	mu      sync.Mutex
 	callers map[string]*egress.Caller
+	egress  egress.Shared
 }
 
 var _ moderation.Platform = (*Client)(nil)
@@ -93,6 +96,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		cache:   cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
 		groups:  cache.New(time.Minute, 5*time.Minute),
 		callers: make(map[string]*egress.Caller),
+		egress:  opts.Egress,
 	}
 	c.sig = &userSigCache{
 		appID:    cfg.SDKAppID,
@@ -121,7 +125,7 @@ func (c *Client) caller(op string) *egress.Caller {
 	if cl, ok := c.callers[op]; ok {
 		return cl
 	}
-	cl := egress.New(c.cfg.Rate)
+	cl := c.egress.New(Name, op, c.cfg.Rate)
 	cl.Renew = func(context.Context) error {
 		c.log.Info("regenerating UserSig after TIM reported it expired", "op", op)
 		_, err := c.sig.renew()

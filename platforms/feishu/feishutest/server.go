@@ -76,6 +76,8 @@ type Call struct {
 	Time   time.Time
 	Status int // HTTP status answered
 	Code   int // Feishu code answered
+	// Token is the bearer token presented ("" when none).
+	Token string
 }
 
 // Message is a message known to the fake: seeded user messages and the
@@ -393,7 +395,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	a := s.handleLocked(op, params, r, body, busy)
 	s.calls = append(s.calls, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
-		Time: time.Now(), Status: a.status, Code: codeOf(a.body)})
+		Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
+		Time:  time.Now(), Status: a.status, Code: codeOf(a.body)})
 	s.mu.Unlock()
 
 	for k, v := range a.header {
