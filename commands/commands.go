@@ -74,8 +74,9 @@ var verbs = map[string]moderation.Verb{
 }
 
 // maxTargetTokens bounds the work done on a hostile message; policy applies
-// the operator's (much lower) max_targets.
-const maxTargetTokens = 1000
+// the operator's max_targets (20 by default; mass removals during a raid
+// may raise it to thousands).
+const maxTargetTokens = 20000
 
 // Parse parses msg's text. botID is the bot's own user id: leading mentions
 // of the bot are skipped ("@Gavel /kick @a").
