@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gavel/cluster"
 	"gavel/commands"
 	"gavel/config"
 	"gavel/handlers"
@@ -38,14 +39,16 @@ type Options struct {
 
 // App is a wired Gavel instance. Close releases its store.
 type App struct {
-	cfg       config.Config
-	log       *slog.Logger
-	now       func() time.Time
-	Router    http.Handler
-	Store     moderation.Store
-	Jobs      *pipeline.Jobs
-	Pipeline  *pipeline.Pipeline
-	Metrics   *metrics.Metrics
+	cfg      config.Config
+	log      *slog.Logger
+	now      func() time.Time
+	Router   http.Handler
+	Store    moderation.Store
+	Jobs     *pipeline.Jobs
+	Pipeline *pipeline.Pipeline
+	Metrics  *metrics.Metrics
+	// Cluster is the shared Redis; nil for a single replica.
+	Cluster   *cluster.Cluster
 	Platforms []moderation.Platform
 
 	stopMu    sync.Mutex
@@ -83,6 +86,20 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}()
 	a.Metrics = metrics.New(a.Store)
 	eg := egress.Shared{Observer: a.Metrics}
+	var dedup handlers.Deduper
+	if cfg.Redis.Enabled() {
+		a.Cluster, err = cluster.Open(ctx, cfg.Redis)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				a.Cluster.Close()
+			}
+		}()
+		eg.NewLimiter = a.Cluster.NewLimiter
+		dedup = a.Cluster.Dedup(cfg.Server.WithDefaults().DedupTTL)
+	}
 
 	var plats []receiverPlatform
 	if c := cfg.Platforms.Feishu; c != nil {
@@ -136,6 +153,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	a.Router = handlers.New(cfg.Server, handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,
+		Dedup:     dedup,
 		Ready:     a.ready,
 		Metrics:   a.Metrics.Handler(),
 		Observer:  a.Metrics,
@@ -151,11 +169,21 @@ func (a *App) ready(ctx context.Context) error {
 	if err := a.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
+	if a.Cluster != nil {
+		if err := a.Cluster.Ping(ctx); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
 	return a.Metrics.CredentialsOK()
 }
 
-// Close releases the store.
-func (a *App) Close() error { return a.Store.Close() }
+// Close releases the store and Redis.
+func (a *App) Close() error {
+	if a.Cluster != nil {
+		a.Cluster.Close()
+	}
+	return a.Store.Close()
+}
 
 // Start runs the job workers and the maintenance loop until ctx ends or
 // stop is called; stop makes the workers finish the job each holds and

@@ -71,6 +71,14 @@ type Submitter interface {
 	Submit(ctx context.Context, ev moderation.Event) error
 }
 
+// Deduper remembers delivery keys. FirstSeen records keys and reports
+// whether none was seen before (atomically, across every replica sharing
+// it); Forget drops keys of a delivery that was not accepted.
+type Deduper interface {
+	FirstSeen(ctx context.Context, keys []string) (bool, error)
+	Forget(ctx context.Context, keys []string)
+}
+
 // Observer sees every delivery's result ("accepted", "ignored",
 // "duplicate", "busy", "rejected_<reason>") and how long answering took.
 type Observer interface {
@@ -83,6 +91,9 @@ type Deps struct {
 	// POST /webhook/<name>.
 	Receivers map[string]Receiver
 	Queue     Submitter
+	// Dedup is the de-duplication front; nil → in memory (go-cache).
+	// The store de-duplicates again, durably.
+	Dedup Deduper
 	// Ready reports whether Gavel can do its work (nil: always ready).
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at GET /metrics.
@@ -120,9 +131,11 @@ func New(cfg Config, d Deps) *gin.Engine {
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
 	}
-	dedup := cache.New(cfg.DedupTTL, 10*time.Minute)
+	if d.Dedup == nil {
+		d.Dedup = NewLocalDedup(cfg.DedupTTL)
+	}
 	for name, rc := range d.Receivers {
-		w := &webhook{platform: name, rc: rc, queue: d.Queue, dedup: dedup, ttl: cfg.DedupTTL,
+		w := &webhook{platform: name, rc: rc, queue: d.Queue, dedup: d.Dedup,
 			limit: cfg.BodyLimit, log: d.Logger.With("platform", name), now: d.Now, obs: d.Observer}
 		r.POST("/webhook/"+name, w.serve)
 	}
@@ -133,8 +146,7 @@ type webhook struct {
 	platform string
 	rc       Receiver
 	queue    Submitter
-	dedup    *cache.Cache
-	ttl      time.Duration
+	dedup    Deduper
 	limit    int64
 	log      *slog.Logger
 	now      func() time.Time
@@ -175,7 +187,13 @@ func (w *webhook) serve(c *gin.Context) {
 		result = "ignored"
 	}
 	for _, ev := range ack.Events {
-		if !w.firstSeen(ev.DedupKeys) {
+		first, err := w.dedup.FirstSeen(ctx, ev.DedupKeys)
+		if err != nil {
+			// The store de-duplicates durably; carry on without the front.
+			w.log.Warn("de-duplication front unavailable", "err", err)
+			first = true
+		}
+		if !first {
 			result = "duplicate"
 			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
 			continue
@@ -183,7 +201,7 @@ func (w *webhook) serve(c *gin.Context) {
 		if err := w.queue.Submit(ctx, ev); err != nil {
 			// Not accepted: forget it so the platform's re-delivery is
 			// processed, and ask for that re-delivery.
-			w.forget(ev.DedupKeys)
+			w.dedup.Forget(ctx, ev.DedupKeys)
 			result = "busy"
 			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
@@ -197,26 +215,37 @@ func (w *webhook) serve(c *gin.Context) {
 	c.JSON(http.StatusOK, ack.Response)
 }
 
-// firstSeen records keys and reports whether none had been seen before.
-// go-cache's Add is an atomic first-seen per key.
-func (w *webhook) firstSeen(keys []string) bool {
+// LocalDedup is a Deduper in this process's memory.
+type LocalDedup struct {
+	c   *cache.Cache
+	ttl time.Duration
+}
+
+// NewLocalDedup remembers keys for ttl.
+func NewLocalDedup(ttl time.Duration) *LocalDedup {
+	return &LocalDedup{c: cache.New(ttl, 10*time.Minute), ttl: ttl}
+}
+
+// FirstSeen records keys; go-cache's Add is an atomic first-seen per key.
+func (d *LocalDedup) FirstSeen(ctx context.Context, keys []string) (bool, error) {
 	var added []string
 	for _, k := range keys {
 		if k == "" {
 			continue
 		}
-		if err := w.dedup.Add(k, struct{}{}, w.ttl); err != nil {
-			w.forget(added)
-			return false
+		if err := d.c.Add(k, struct{}{}, d.ttl); err != nil {
+			d.Forget(ctx, added)
+			return false, nil
 		}
 		added = append(added, k)
 	}
-	return true
+	return true, nil
 }
 
-func (w *webhook) forget(keys []string) {
+// Forget drops keys.
+func (d *LocalDedup) Forget(_ context.Context, keys []string) {
 	for _, k := range keys {
-		w.dedup.Delete(k)
+		d.c.Delete(k)
 	}
 }
 
