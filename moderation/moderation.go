@@ -77,6 +77,25 @@ type Event struct {
 	DedupKeys []string `json:"dedup_keys"`
 	Message   *Message `json:"message,omitempty"`
 	Join      *Join    `json:"join,omitempty"`
+	// Screening is set for EventScreened.
+	Screening *Screening `json:"screening,omitempty"`
+	// Hits are the auto-moderation rules this event matched, decided on
+	// the webhook's path and carried into the job.
+	Hits []RuleHit `json:"hits,omitempty"`
+}
+
+// RuleHit is one auto-moderation rule matching an event.
+type RuleHit struct {
+	Rule string `json:"rule"`
+	// Action is "warn", "delete", "kick" or "mute".
+	Action   string        `json:"action"`
+	Duration time.Duration `json:"duration,omitempty"`
+	DryRun   bool          `json:"dry_run,omitempty"`
+	// Users are the users to act on: the sender, or a raid's joiners.
+	Users     []string `json:"users"`
+	MessageID string   `json:"message_id,omitempty"`
+	// Match says what matched, truncated: "word \"spam\"", "12 messages in 10s".
+	Match string `json:"match"`
 }
 
 // Verb is a moderation action a command asks for.
