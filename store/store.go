@@ -1,6 +1,7 @@
 // Package store configures and opens Gavel's durable store
 // (moderation.Store): the job queue, per-target results, audit cases and
-// mutes. The embedded SQLite store is the default; PostgreSQL comes later.
+// mutes. The embedded SQLite store is the default; PostgreSQL serves
+// several processes sharing one database.
 package store
 
 import (
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/store/postgres"
 	"gavel/store/sqlite"
 )
 
@@ -25,6 +27,10 @@ type Config struct {
 	Driver string `yaml:"driver"`
 	// DSN is, for sqlite, a file path or a "file:" URI; Gavel adds the
 	// pragmas it needs (WAL, busy_timeout, foreign_keys, synchronous).
+	// For postgres it is a libpq connection string, URL or key=value
+	// ("postgres://gavel:${PGPASSWORD}@db:5432/gavel?sslmode=verify-full");
+	// search_path=<schema> puts Gavel's tables in an existing schema other
+	// than the default, and pgxpool's pool_max_conns sizes the pool.
 	DSN string `yaml:"dsn"`
 	// Retention is how long audit cases and finished jobs are kept; zero
 	// keeps them forever. The caller purges with
@@ -76,7 +82,14 @@ func Open(ctx context.Context, cfg Config) (moderation.Store, error) {
 		}
 		return s, nil
 	case DriverPostgres:
-		return nil, fmt.Errorf("storage.driver: postgres is not built yet; use sqlite")
+		s, err := postgres.Open(ctx, cfg.DSN)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.DedupTTL > 0 {
+			s.DedupTTL = cfg.DedupTTL
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("storage.driver: unknown driver %q", cfg.Driver)
 	}

@@ -1,12 +1,20 @@
 package store_test
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gavel/store"
+	"gavel/store/postgres"
 	"gavel/store/sqlite"
 )
 
@@ -63,11 +71,61 @@ func TestOpen(t *testing.T) {
 		t.Errorf("DedupTTL = %s, want 1h", got)
 	}
 
-	if _, err := store.Open(ctx, store.Config{Driver: "postgres", DSN: "postgres://localhost/gavel"}); err == nil ||
-		!strings.Contains(err.Error(), "not built yet") {
-		t.Errorf("Open(postgres) = %v, want a not-built-yet error", err)
+	if _, err := store.Open(ctx, store.Config{Driver: "postgres", DSN: "postgres://%zz"}); err == nil ||
+		!strings.Contains(err.Error(), "postgres") {
+		t.Errorf("Open(postgres, bad DSN) = %v, want a postgres DSN error", err)
 	}
 	if _, err := store.Open(ctx, store.Config{}); err == nil || !strings.Contains(err.Error(), "storage.dsn") {
 		t.Errorf("Open(empty config) = %v, want storage.dsn error", err)
+	}
+}
+
+// TestOpenPostgres opens the postgres driver through Config, in a schema
+// of its own; it needs GAVEL_TEST_POSTGRES (a URL DSN).
+func TestOpenPostgres(t *testing.T) {
+	t.Parallel()
+	dsn := os.Getenv("GAVEL_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("GAVEL_TEST_POSTGRES not set: skipping PostgreSQL store tests")
+	}
+	ctx := t.Context()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatalf("random schema name: %v", err)
+	}
+	schema := "gavel_test_" + hex.EncodeToString(b[:])
+	exec := func(sql string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE SCHEMA ` + schema)
+	t.Cleanup(func() { exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("GAVEL_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+
+	s, err := store.Open(ctx, store.Config{Driver: "postgres", DSN: u.String(), DedupTTL: time.Hour})
+	if err != nil {
+		t.Fatalf("Open(postgres): %v", err)
+	}
+	defer s.Close()
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
+	if got := s.(*postgres.Store).DedupTTL; got != time.Hour {
+		t.Errorf("DedupTTL = %s, want 1h", got)
 	}
 }
