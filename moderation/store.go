@@ -50,6 +50,21 @@ type Mute struct {
 	CaseID int64 `json:"case_id,omitempty"`
 }
 
+// Warning is one warning given to a user in a chat, by an admin's /warn
+// or by an auto-moderation rule.
+type Warning struct {
+	ID     int64   `json:"id"`
+	Chat   ChatRef `json:"chat"`
+	UserID string  `json:"user_id"`
+	// Key makes AddWarning idempotent: a job re-run after a crash does not
+	// warn twice (delivery id + rule + user).
+	Key    string    `json:"key"`
+	Actor  string    `json:"actor,omitempty"`
+	Rule   string    `json:"rule,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
 // Job is a durable unit of work: one event to handle.
 type Job struct {
 	ID    int64 `json:"id"`
@@ -122,6 +137,17 @@ type Store interface {
 	ActiveMute(ctx context.Context, chat ChatRef, userID string, now time.Time) (Mute, bool, error)
 	// ExpiredMutes returns mutes whose Until is set and not after now.
 	ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]Mute, error)
+
+	// AddWarning stores w unless a warning with w.Key is stored, and
+	// returns how many warnings the user has in the chat at or after since
+	// (w included).
+	AddWarning(ctx context.Context, w Warning, since time.Time) (count int, err error)
+	// Warnings lists the user's warnings in chat at or after since,
+	// oldest first.
+	Warnings(ctx context.Context, chat ChatRef, userID string, since time.Time) ([]Warning, error)
+	// RemoveLastWarning deletes the user's newest warning at or after
+	// since; false when there was none.
+	RemoveLastWarning(ctx context.Context, chat ChatRef, userID string, since time.Time) (bool, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -99,6 +99,21 @@ CREATE TABLE mutes (
 );
 CREATE INDEX mutes_until ON mutes (until) WHERE until IS NOT NULL;
 `,
+	// 2: warnings.
+	`
+CREATE TABLE warnings (
+	id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	platform text   NOT NULL,
+	chat_id  text   NOT NULL,
+	user_id  text   NOT NULL,
+	key      text   NOT NULL UNIQUE,
+	actor    text   NOT NULL DEFAULT '',
+	rule     text   NOT NULL DEFAULT '',
+	reason   text   NOT NULL DEFAULT '',
+	at       bigint NOT NULL
+);
+CREATE INDEX warnings_user ON warnings (platform, chat_id, user_id, at);
+`,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

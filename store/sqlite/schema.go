@@ -93,6 +93,21 @@ CREATE TABLE mutes (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX mutes_until ON mutes (until) WHERE until IS NOT NULL;
 `,
+	// 2: warnings.
+	`
+CREATE TABLE warnings (
+	id       INTEGER PRIMARY KEY AUTOINCREMENT,
+	platform TEXT    NOT NULL,
+	chat_id  TEXT    NOT NULL,
+	user_id  TEXT    NOT NULL,
+	key      TEXT    NOT NULL UNIQUE,
+	actor    TEXT    NOT NULL DEFAULT '',
+	rule     TEXT    NOT NULL DEFAULT '',
+	reason   TEXT    NOT NULL DEFAULT '',
+	at       INTEGER NOT NULL
+) STRICT;
+CREATE INDEX warnings_user ON warnings (platform, chat_id, user_id, at);
+`,
 }
 
 // migrate applies the migrations the database lacks, all in one IMMEDIATE

@@ -52,6 +52,7 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"Mutes", testMutes},
 		{"ExpiredMutes", testExpiredMutes},
 		{"Purge", testPurge},
+		{"Warnings", testWarnings},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
@@ -870,5 +871,52 @@ func testPurge(t *testing.T, s moderation.Store) {
 func testPing(t *testing.T, s moderation.Store) {
 	if err := s.Ping(t.Context()); err != nil {
 		t.Fatalf("Ping: %v", err)
+	}
+}
+
+func testWarnings(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	chat := moderation.ChatRef{Platform: "tim", ID: "g1"}
+	other := moderation.ChatRef{Platform: "tim", ID: "g2"}
+	base := time.Unix(1_700_000_000, 0)
+	add := func(key string, c moderation.ChatRef, user string, at time.Time, since time.Time) int {
+		t.Helper()
+		n, err := s.AddWarning(ctx, moderation.Warning{Chat: c, UserID: user, Key: key, Actor: "mod", Rule: "flood", Reason: "r " + key, At: at}, since)
+		if err != nil {
+			t.Fatalf("AddWarning(%s): %v", key, err)
+		}
+		return n
+	}
+	if n := add("k1", chat, "u", base, base.Add(-time.Hour)); n != 1 {
+		t.Fatalf("first warning count = %d, want 1", n)
+	}
+	if n := add("k1", chat, "u", base, base.Add(-time.Hour)); n != 1 {
+		t.Fatalf("same key again count = %d, want 1 (idempotent)", n)
+	}
+	if n := add("k2", chat, "u", base.Add(time.Minute), base.Add(-time.Hour)); n != 2 {
+		t.Fatalf("second warning count = %d, want 2", n)
+	}
+	add("k3", other, "u", base, base) // another chat
+	add("k4", chat, "v", base, base)  // another user
+	if n := add("k5", chat, "u", base.Add(2*time.Hour), base.Add(time.Hour)); n != 1 {
+		t.Fatalf("count since 1h later = %d, want 1 (older ones expired)", n)
+	}
+	ws, err := s.Warnings(ctx, chat, "u", base.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ws) != 3 || ws[0].Key != "k1" || ws[2].Key != "k5" || ws[0].Reason != "r k1" || ws[0].Rule != "flood" || !ws[1].At.Equal(base.Add(time.Minute)) {
+		t.Fatalf("Warnings = %+v", ws)
+	}
+	removed, err := s.RemoveLastWarning(ctx, chat, "u", base.Add(-time.Hour))
+	if err != nil || !removed {
+		t.Fatalf("RemoveLastWarning = %v, %v", removed, err)
+	}
+	ws, _ = s.Warnings(ctx, chat, "u", base.Add(-time.Hour))
+	if len(ws) != 2 || ws[1].Key != "k2" {
+		t.Fatalf("after removing the newest: %+v", ws)
+	}
+	if removed, _ := s.RemoveLastWarning(ctx, chat, "nobody", base); removed {
+		t.Fatal("removed a warning of a user who had none")
 	}
 }

@@ -1,0 +1,577 @@
+// Package automod is Gavel's auto-moderation rule engine: flood,
+// blocklist (words and RE2 patterns), mention spam, link spam and join
+// raids, with per-chat overrides, exemptions, dry runs, a per-chat notice
+// limiter and a warning ladder.
+//
+// It is pure and in-memory: no network, no store. Rules are compiled once
+// by New; evaluating a message is one pass of an Aho-Corasick automaton
+// over its normalised text for all words, plus the RE2 patterns, so cost
+// does not grow with the number of words. Windowed state (flood, raid,
+// notices) expires by the injected clock, so memory stays bounded.
+//
+// What the engine cannot know is left to its caller: owner and admin
+// exemption (chat roles need an API call), storing warnings and applying
+// the ladder, carrying actions out on the platform.
+package automod
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Rule names as they appear in Hit.Rule.
+const (
+	RuleFlood     = "flood"
+	RuleBlocklist = "blocklist"
+	RuleMentions  = "mentions"
+	RuleLinks     = "links"
+	RuleRaid      = "raid"
+)
+
+// DefaultNoticesPerMinute is used when notices_per_minute is unset.
+const DefaultNoticesPerMinute = 6
+
+// Hit is one rule firing, with what it asks for and why.
+type Hit struct {
+	// Rule is RuleFlood, RuleBlocklist, RuleMentions, RuleLinks or RuleRaid.
+	Rule   string
+	Action Action
+	// DryRun: report the hit ("would mute …") but do not act.
+	DryRun bool
+	Chat   moderation.ChatRef
+	// Users are the sender, or for a raid the joiners of the burst not hit
+	// before.
+	Users []string
+	// MessageID is the offending message (empty for a raid); the pipeline
+	// recalls it when Action is delete.
+	MessageID string
+	// Match says what matched, at most 64 runes: `word "spam"`,
+	// `pattern #3 "fr[e3]{2}"`, "6 messages in 10s", "12 mentions",
+	// "link bad.example", "25 joins in 10s".
+	Match string
+}
+
+// Engine evaluates the rules. It is safe for concurrent use.
+type Engine struct {
+	now         func() time.Time
+	enabled     bool
+	noticeLimit int
+	exempt      map[userKey]struct{}
+	defaults    *ruleSet
+	chats       map[chatKey]*ruleSet
+	warnings    WarningsConfig
+
+	flood   *shardedMap[floodKey, floodState]
+	raid    *shardedMap[chatKey, raidState]
+	notices *shardedMap[chatKey, noticeState]
+
+	scratch sync.Pool // *scratch
+}
+
+// New validates cfg and compiles every rule set (the defaults and each
+// chat's merged set). now is the clock; nil means time.Now.
+func New(cfg Config, now func() time.Time) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	e := &Engine{
+		now:         now,
+		enabled:     cfg.Enabled,
+		noticeLimit: cfg.NoticesPerMinute,
+		exempt:      userSet(cfg.Exempt),
+		chats:       make(map[chatKey]*ruleSet, len(cfg.Chats)),
+		warnings:    cfg.Warnings,
+	}
+	if e.noticeLimit == 0 {
+		e.noticeLimit = DefaultNoticesPerMinute
+	}
+	if e.warnings.ExpireAfter == 0 {
+		e.warnings.ExpireAfter = DefaultWarningExpiry
+	}
+	e.scratch.New = func() any { return &scratch{text: make([]byte, 0, 512)} }
+
+	var err error
+	if e.defaults, err = compileRules(&ruleSet{}, cfg.Defaults); err != nil {
+		return nil, fmt.Errorf("automod.defaults: %w", err)
+	}
+	floodTTL, raidTTL := time.Duration(0), time.Duration(0)
+	track := func(rs *ruleSet) {
+		if rs.flood != nil {
+			floodTTL = max(floodTTL, time.Duration(rs.flood.per))
+		}
+		if rs.raid != nil {
+			raidTTL = max(raidTTL, time.Duration(rs.raid.per))
+		}
+	}
+	track(e.defaults)
+	for k, r := range cfg.Chats {
+		p, id, _ := splitRef(k)
+		rs, err := compileRules(e.defaults, r)
+		if err != nil {
+			return nil, fmt.Errorf("automod.chats[%q]: %w", k, err)
+		}
+		e.chats[chatKey{p, id}] = rs
+		track(rs)
+	}
+	e.flood = newShardedMap[floodKey, floodState](max(floodTTL, sweepEvery), hashFlood)
+	e.raid = newShardedMap[chatKey, raidState](max(raidTTL, sweepEvery), hashChat)
+	e.notices = newShardedMap[chatKey, noticeState](time.Minute, hashChat)
+	return e, nil
+}
+
+// Warnings returns the warning configuration with defaults applied.
+func (e *Engine) Warnings() WarningsConfig { return e.warnings }
+
+// Message evaluates a chat message against blocklist, links, mentions and
+// flood, in that order, and returns every hit (nil when none). It records
+// the message for flood detection. Nothing hits while the engine is
+// disabled, nor for a sender exempt by configuration; such messages are not
+// recorded either.
+func (e *Engine) Message(msg *moderation.Message) []Hit {
+	if !e.enabled || msg == nil {
+		return nil
+	}
+	rs := e.rules(msg.Chat)
+	if !rs.forMessages() || e.exempts(msg.Chat.Platform, msg.SenderID) {
+		return nil
+	}
+	var hits []Hit
+	add := func(r *rule, match string) {
+		hits = append(hits, Hit{
+			Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: msg.Chat,
+			Users: []string{msg.SenderID}, MessageID: msg.MessageID, Match: truncate(match, 64),
+		})
+	}
+	if b := rs.blocklist; b != nil && b.applies(msg.Chat.Platform, msg.SenderID) {
+		if m, ok := e.matchBlocklist(b, msg.Text); ok {
+			add(&b.rule, m)
+		}
+	}
+	if l := rs.links; l != nil && l.applies(msg.Chat.Platform, msg.SenderID) {
+		if d, ok := l.match(msg.Text); ok {
+			add(&l.rule, "link "+d)
+		}
+	}
+	if m := rs.mentions; m != nil && m.applies(msg.Chat.Platform, msg.SenderID) {
+		if n := distinctMentions(msg.Mentions, m.max); n > m.max {
+			add(&m.rule, strconv.Itoa(n)+" mentions")
+		}
+	}
+	if f := rs.flood; f != nil && msg.SenderID != "" && f.applies(msg.Chat.Platform, msg.SenderID) {
+		now := e.now().UnixNano()
+		t := eventTime(msg.SentAt, now)
+		var n int
+		hit := false
+		e.flood.with(floodKey{msg.Chat.Platform, msg.Chat.ID, msg.SenderID}, now, func(s *floodState) {
+			n = s.add(t, f.limit, f.per)
+			if n <= f.limit {
+				return
+			}
+			newest := s.times[len(s.times)-1]
+			// One hit per window and user, except delete, which must
+			// remove every message over the limit.
+			if f.action.Kind == ActionDelete || s.lastHit == 0 || newest-s.lastHit >= f.per {
+				s.lastHit = newest
+				hit = true
+			}
+		})
+		if hit {
+			add(&f.rule, fmt.Sprintf("%d messages in %s", n, formatDuration(time.Duration(f.per))))
+		}
+	}
+	return hits
+}
+
+// PreSend decides, before delivery, whether a message would be blocked by
+// the blocklist or links rule. It changes no state and makes no calls, so
+// it fits a platform's pre-delivery hook. reject is true when a rule that
+// is not in dry run matched; a dry-run match is still returned (with
+// reject false) so the caller can log it. Flood, mentions and raid are
+// left to Message.
+func (e *Engine) PreSend(chat moderation.ChatRef, senderID, text string) (hit Hit, reject bool) {
+	if !e.enabled {
+		return Hit{}, false
+	}
+	rs := e.rules(chat)
+	if rs.blocklist == nil && rs.links == nil || e.exempts(chat.Platform, senderID) {
+		return Hit{}, false
+	}
+	var dry Hit
+	mk := func(r *rule, match string) Hit {
+		return Hit{Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: chat, Users: []string{senderID}, Match: truncate(match, 64)}
+	}
+	if b := rs.blocklist; b != nil && b.applies(chat.Platform, senderID) {
+		if m, ok := e.matchBlocklist(b, text); ok {
+			if !b.dryRun {
+				return mk(&b.rule, m), true
+			}
+			dry = mk(&b.rule, m)
+		}
+	}
+	if l := rs.links; l != nil && l.applies(chat.Platform, senderID) {
+		if d, ok := l.match(text); ok {
+			if !l.dryRun {
+				return mk(&l.rule, "link "+d), true
+			}
+			if dry.Rule == "" {
+				dry = mk(&l.rule, "link "+d)
+			}
+		}
+	}
+	return dry, false
+}
+
+// Join records joiners for raid detection. When more than raid.joins users
+// have joined the chat within raid.per, it returns one hit naming every
+// joiner in the window not hit before; later joiners of the same burst get
+// hits of their own, and nobody is hit twice for one burst. Joiners exempt
+// by configuration are neither counted nor hit.
+func (e *Engine) Join(j *moderation.Join) []Hit {
+	if !e.enabled || j == nil || len(j.UserIDs) == 0 {
+		return nil
+	}
+	r := e.rules(j.Chat).raid
+	if r == nil {
+		return nil
+	}
+	now := e.now().UnixNano()
+	t := eventTime(j.At, now)
+	var users []string
+	var n int
+	e.raid.with(chatKey{j.Chat.Platform, j.Chat.ID}, now, func(s *raidState) {
+		for _, u := range j.UserIDs {
+			if u == "" || e.exempts(j.Chat.Platform, u) || !r.applies(j.Chat.Platform, u) {
+				continue
+			}
+			s.add(t, u)
+		}
+		n, users = s.burst(r.limit, r.per)
+	})
+	if len(users) == 0 {
+		return nil
+	}
+	return []Hit{{
+		Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: j.Chat, Users: users,
+		Match: truncate(fmt.Sprintf("%d joins in %s", n, formatDuration(time.Duration(r.per))), 64),
+	}}
+}
+
+// AllowNotice reports whether the bot may post one more notice in chat
+// now, and counts it if so: at most notices_per_minute in any 60 seconds.
+// The pipeline asks before every automatic notice and drops (or logs) the
+// rest, so the bot neither floods a chat nor gets throttled.
+func (e *Engine) AllowNotice(chat moderation.ChatRef) bool {
+	now := e.now().UnixNano()
+	ok := false
+	e.notices.with(chatKey{chat.Platform, chat.ID}, now, func(s *noticeState) {
+		i := 0
+		for i < len(s.times) && now-s.times[i] >= int64(time.Minute) {
+			i++
+		}
+		s.times = append(s.times[:0], s.times[i:]...)
+		if len(s.times) < e.noticeLimit {
+			s.times = append(s.times, now)
+			ok = true
+		}
+	})
+	return ok
+}
+
+func (e *Engine) rules(chat moderation.ChatRef) *ruleSet {
+	if rs, ok := e.chats[chatKey{chat.Platform, chat.ID}]; ok {
+		return rs
+	}
+	return e.defaults
+}
+
+func (e *Engine) exempts(platform, user string) bool {
+	if len(e.exempt) == 0 {
+		return false
+	}
+	_, ok := e.exempt[userKey{platform, user}]
+	return ok
+}
+
+func (e *Engine) matchBlocklist(b *blocklistRule, text string) (string, bool) {
+	sc := e.scratch.Get().(*scratch)
+	defer func() {
+		if cap(sc.text) <= 64<<10 {
+			e.scratch.Put(sc)
+		}
+	}()
+	sc.text = normalize(sc.text[:0], text, b.widthFold)
+	return b.match(sc)
+}
+
+// scratch is per-call working memory, pooled.
+type scratch struct {
+	text  []byte   // normalised text
+	marks []uint64 // patterns to run
+}
+
+// eventTime is the platform's timestamp when it has one no later than now,
+// else now: windows follow when messages were sent (a backlog replayed
+// after downtime is not a flood), and a platform clock running ahead
+// cannot push events into the future.
+func eventTime(at time.Time, now int64) int64 {
+	if at.IsZero() {
+		return now
+	}
+	return min(at.UnixNano(), now)
+}
+
+func distinctMentions(ms []moderation.Mention, limit int) int {
+	if len(ms) <= limit {
+		return len(ms) // cannot exceed the limit; an upper bound suffices
+	}
+	seen := make(map[string]struct{}, len(ms))
+	for _, m := range ms {
+		k := m.UserID
+		if k == "" {
+			k = "\x00" + m.Token
+		}
+		seen[k] = struct{}{}
+	}
+	return len(seen)
+}
+
+// rule is what every compiled rule has.
+type rule struct {
+	name   string
+	dryRun bool
+	action Action
+	exempt map[userKey]struct{}
+}
+
+func (r *rule) applies(platform, user string) bool {
+	if len(r.exempt) == 0 {
+		return true
+	}
+	_, ok := r.exempt[userKey{platform, user}]
+	return !ok
+}
+
+type floodRule struct {
+	rule
+	limit int
+	per   int64
+}
+
+type blocklistRule struct {
+	rule
+	ac       *automaton // nil without words
+	words    []string
+	patterns []string // as configured, for Hit.Match
+	pats     []*pattern
+	// filter finds the prefilter strings of pats; filterPats[i] lists the
+	// patterns whose prefilter holds the filter's i-th string. always
+	// lists the patterns without a prefilter.
+	filter     *automaton
+	filterPats [][]int
+	always     []int
+	widthFold  bool
+}
+
+func (b *blocklistRule) match(sc *scratch) (string, bool) {
+	norm := sc.text
+	if b.ac != nil {
+		if i, ok := b.ac.find(norm); ok {
+			return "word " + strconv.Quote(b.words[i]), true
+		}
+	}
+	if len(b.pats) == 0 {
+		return "", false
+	}
+	// Mark the patterns worth running, then run them in configuration
+	// order so the reported pattern does not depend on the prefilter.
+	run := sc.marks[:0]
+	for range (len(b.pats) + 63) / 64 {
+		run = append(run, 0)
+	}
+	sc.marks = run
+	for _, i := range b.always {
+		run[i/64] |= 1 << (i % 64)
+	}
+	if b.filter != nil {
+		b.filter.each(norm, func(f int) {
+			for _, i := range b.filterPats[f] {
+				run[i/64] |= 1 << (i % 64)
+			}
+		})
+	}
+	for i, p := range b.pats {
+		if run[i/64]&(1<<(i%64)) != 0 && p.re.Match(norm) {
+			return "pattern #" + strconv.Itoa(i) + " " + strconv.Quote(truncate(b.patterns[i], 40)), true
+		}
+	}
+	return "", false
+}
+
+type mentionsRule struct {
+	rule
+	max int
+}
+
+type linksRule struct {
+	rule
+	allow []string
+}
+
+func (l *linksRule) match(text string) (string, bool) {
+	return firstLink(text, l.allow)
+}
+
+type raidRule struct {
+	rule
+	limit int
+	per   int64
+}
+
+// ruleSet is the compiled rules of one chat; nil means absent or disabled.
+type ruleSet struct {
+	flood     *floodRule
+	blocklist *blocklistRule
+	mentions  *mentionsRule
+	links     *linksRule
+	raid      *raidRule
+}
+
+func (rs *ruleSet) forMessages() bool {
+	return rs.flood != nil || rs.blocklist != nil || rs.mentions != nil || rs.links != nil
+}
+
+// compileRules compiles the blocks present in r over base: a present block
+// replaces base's rule, an absent one keeps it (shared, not recompiled).
+func compileRules(base *ruleSet, r Rules) (*ruleSet, error) {
+	rs := *base
+	if f := r.Flood; f != nil {
+		rs.flood = nil
+		if f.Enabled {
+			rs.flood = &floodRule{rule: newRule(RuleFlood, f.Common), limit: f.Messages, per: int64(f.Per)}
+		}
+	}
+	if b := r.Blocklist; b != nil {
+		rs.blocklist = nil
+		if b.Enabled {
+			c, err := compileBlocklist(b)
+			if err != nil {
+				return nil, err
+			}
+			rs.blocklist = c
+		}
+	}
+	if m := r.Mentions; m != nil {
+		rs.mentions = nil
+		if m.Enabled {
+			rs.mentions = &mentionsRule{rule: newRule(RuleMentions, m.Common), max: m.Max}
+		}
+	}
+	if l := r.Links; l != nil {
+		rs.links = nil
+		if l.Enabled {
+			c := &linksRule{rule: newRule(RuleLinks, l.Common)}
+			for _, d := range l.Allow {
+				n, _ := normalizeAllowed(d)
+				c.allow = append(c.allow, n)
+			}
+			rs.links = c
+		}
+	}
+	if rd := r.Raid; rd != nil {
+		rs.raid = nil
+		if rd.Enabled {
+			rs.raid = &raidRule{rule: newRule(RuleRaid, rd.Common), limit: rd.Joins, per: int64(rd.Per)}
+		}
+	}
+	return &rs, nil
+}
+
+func compileBlocklist(b *BlocklistRule) (*blocklistRule, error) {
+	c := &blocklistRule{rule: newRule(RuleBlocklist, b.Common), words: b.Words, patterns: b.Patterns, widthFold: b.NormalizeWidth}
+	var norm []string
+	var index []int
+	for i, w := range b.Words {
+		n := string(trimSpace(normalize(nil, w, b.NormalizeWidth)))
+		if n == "" {
+			return nil, fmt.Errorf("blocklist.words[%d]: nothing left after normalisation", i)
+		}
+		norm = append(norm, n)
+		index = append(index, i)
+	}
+	if len(norm) > 0 {
+		c.ac = newAutomaton(norm, index, true)
+	}
+	var filters []string
+	for i, p := range b.Patterns {
+		pat, err := compilePattern(p, b.NormalizeWidth)
+		if err != nil {
+			return nil, fmt.Errorf("blocklist.patterns[%d]: %w", i, err)
+		}
+		c.pats = append(c.pats, pat)
+		if pat.filter == nil {
+			c.always = append(c.always, i)
+			continue
+		}
+		for _, f := range pat.filter {
+			j := slices.Index(filters, f)
+			if j < 0 {
+				j = len(filters)
+				filters = append(filters, f)
+				c.filterPats = append(c.filterPats, nil)
+			}
+			c.filterPats[j] = append(c.filterPats[j], i)
+		}
+	}
+	if len(filters) > 0 {
+		index := make([]int, len(filters))
+		for i := range index {
+			index[i] = i
+		}
+		c.filter = newAutomaton(filters, index, false)
+	}
+	return c, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && b[0] == ' ' {
+		b = b[1:]
+	}
+	for len(b) > 0 && b[len(b)-1] == ' ' {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func newRule(name string, c Common) rule {
+	return rule{name: name, dryRun: c.DryRun, action: c.Action, exempt: userSet(c.Exempt)}
+}
+
+func userSet(users []string) map[userKey]struct{} {
+	if len(users) == 0 {
+		return nil
+	}
+	m := make(map[userKey]struct{}, len(users))
+	for _, u := range users {
+		p, id, _ := splitRef(u)
+		m[userKey{p, id}] = struct{}{}
+	}
+	return m
+}
+
+// splitRef splits "platform:id" at the first colon.
+func splitRef(s string) (platform, id string, ok bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ':' {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return "", s, false
+}

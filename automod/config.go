@@ -1,0 +1,461 @@
+package automod
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"gavel/moderation"
+)
+
+// Limits enforced by Validate. They keep per-user and per-chat state small
+// and rule evaluation bounded.
+const (
+	MaxFloodMessages = 1000
+	MaxRaidJoins     = 10000
+	MaxWindow        = 24 * time.Hour
+	MaxWordLen       = 256  // bytes, per blocklist word
+	MaxPatternLen    = 2048 // bytes, per blocklist pattern
+	MaxMuteDuration  = 366 * 24 * time.Hour
+)
+
+// Config is the `automod:` block of config.yaml.
+type Config struct {
+	// Enabled is the master switch: while false the engine never hits.
+	Enabled bool `yaml:"enabled"`
+	// NoticesPerMinute caps the bot's notices per chat in any 60 s window;
+	// default 6.
+	NoticesPerMinute int `yaml:"notices_per_minute"`
+	// Defaults apply to every chat.
+	Defaults Rules `yaml:"defaults"`
+	// Chats holds per-chat overrides keyed "platform:chat_id". A rule block
+	// present for a chat REPLACES the default block of that rule for that
+	// chat (no field-by-field merge); absent blocks inherit the default.
+	Chats map[string]Rules `yaml:"chats"`
+	// Exempt lists "platform:user_id" that no rule ever hits.
+	Exempt []string `yaml:"exempt"`
+	// Warnings configures warning expiry and the escalation ladder.
+	Warnings WarningsConfig `yaml:"warnings"`
+}
+
+// Rules is one set of rule blocks; a nil block is absent.
+type Rules struct {
+	Flood     *FloodRule     `yaml:"flood"`
+	Blocklist *BlocklistRule `yaml:"blocklist"`
+	Mentions  *MentionsRule  `yaml:"mentions"`
+	Links     *LinksRule     `yaml:"links"`
+	Raid      *RaidRule      `yaml:"raid"`
+}
+
+// Common are the keys every rule block has. A block whose Enabled is false
+// is inert; its remaining keys are still checked for syntax.
+type Common struct {
+	Enabled bool   `yaml:"enabled"`
+	DryRun  bool   `yaml:"dry_run"`
+	Action  Action `yaml:"action"`
+	// Exempt lists "platform:user_id" this rule never hits.
+	Exempt []string `yaml:"exempt"`
+}
+
+// FloodRule hits a user who sends more than Messages messages within Per
+// in one chat.
+type FloodRule struct {
+	Common   `yaml:",inline"`
+	Messages int           `yaml:"messages"`
+	Per      time.Duration `yaml:"per"`
+}
+
+// BlocklistRule hits a message containing a blocklisted word or matching a
+// pattern.
+type BlocklistRule struct {
+	Common `yaml:",inline"`
+	// Words match case-insensitively; a word edge in a Latin-like script
+	// must fall on a word boundary, an edge in a CJK script matches inside
+	// words (substring).
+	Words []string `yaml:"words"`
+	// Patterns are Go RE2 regular expressions, matched case-insensitively
+	// against the normalised text (lower case, whitespace runs collapsed to
+	// one space, width-folded when NormalizeWidth).
+	Patterns []string `yaml:"patterns"`
+	// NormalizeWidth folds full-width forms (ｓｐａｍ, ＵＲＬ) to ASCII and
+	// half-width katakana to full-width before matching.
+	NormalizeWidth bool `yaml:"normalize_width"`
+}
+
+// MentionsRule hits a message with more than Max distinct mentions.
+type MentionsRule struct {
+	Common `yaml:",inline"`
+	Max    int `yaml:"max"`
+}
+
+// LinksRule hits a message with a link whose domain is not Allow-listed.
+// An allowed domain also allows its subdomains.
+type LinksRule struct {
+	Common `yaml:",inline"`
+	Allow  []string `yaml:"allow"`
+}
+
+// RaidRule hits the joiners when more than Joins users join one chat
+// within Per.
+type RaidRule struct {
+	Common `yaml:",inline"`
+	Joins  int           `yaml:"joins"`
+	Per    time.Duration `yaml:"per"`
+}
+
+// WarningsConfig is the warning ladder. Gavel stores warnings (the
+// pipeline's store); this only says when they expire and what they lead to.
+type WarningsConfig struct {
+	// ExpireAfter is how long a warning counts; default 720h (30 days).
+	ExpireAfter time.Duration `yaml:"expire_after"`
+	// Ladder steps, by strictly increasing Count.
+	Ladder []Step `yaml:"ladder"`
+}
+
+// Step is one rung of the ladder: reaching Count active warnings applies
+// Action (mute or kick).
+type Step struct {
+	Count  int    `yaml:"count"`
+	Action Action `yaml:"action"`
+}
+
+// DefaultWarningExpiry is used when warnings.expire_after is unset.
+const DefaultWarningExpiry = 720 * time.Hour
+
+// Expiry returns ExpireAfter or its default.
+func (w WarningsConfig) Expiry() time.Duration {
+	if w.ExpireAfter <= 0 {
+		return DefaultWarningExpiry
+	}
+	return w.ExpireAfter
+}
+
+// Escalation returns the ladder action for a user who has just reached
+// count active warnings. It matches exactly: with steps 3 → mute 1h and
+// 5 → kick, the 3rd warning mutes, the 4th does nothing more, the 5th
+// kicks, and a 6th does nothing (the user is gone or was re-admitted on
+// purpose).
+func (w WarningsConfig) Escalation(count int) (Action, bool) {
+	for _, s := range w.Ladder {
+		if s.Count == count {
+			return s.Action, true
+		}
+	}
+	return Action{}, false
+}
+
+// Active counts the warnings issued within Expiry before now.
+func (w WarningsConfig) Active(issued []time.Time, now time.Time) int {
+	cutoff := now.Add(-w.Expiry())
+	n := 0
+	for _, t := range issued {
+		if t.After(cutoff) && !t.After(now) {
+			n++
+		}
+	}
+	return n
+}
+
+// ActionKind is what a rule does to the offender.
+type ActionKind string
+
+const (
+	ActionWarn   ActionKind = "warn"
+	ActionDelete ActionKind = "delete" // recall the message (where the platform can)
+	ActionKick   ActionKind = "kick"
+	ActionMute   ActionKind = "mute"
+)
+
+// Action is a rule's consequence. In YAML it is one string: "warn",
+// "delete", "kick", "mute" (the pipeline's default mute), "mute 10m",
+// "mute 1d" or "mute forever".
+type Action struct {
+	Kind ActionKind
+	// Duration of a mute: positive, moderation.MuteForever, or zero for the
+	// pipeline's default mute duration.
+	Duration time.Duration
+}
+
+// ParseAction parses the YAML form of an Action.
+func ParseAction(s string) (Action, error) {
+	fields := strings.Fields(strings.ToLower(s))
+	if len(fields) == 0 {
+		return Action{}, errors.New("empty action (want warn, delete, kick or mute [duration])")
+	}
+	kind := ActionKind(fields[0])
+	switch kind {
+	case ActionWarn, ActionDelete, ActionKick:
+		if len(fields) > 1 {
+			return Action{}, fmt.Errorf("%q: %s takes no argument", truncate(s, 64), kind)
+		}
+		return Action{Kind: kind}, nil
+	case ActionMute:
+		switch len(fields) {
+		case 1:
+			return Action{Kind: ActionMute}, nil
+		case 2:
+			if fields[1] == "forever" || fields[1] == "permanent" {
+				return Action{Kind: ActionMute, Duration: moderation.MuteForever}, nil
+			}
+			d, err := parseDuration(fields[1])
+			if err != nil {
+				return Action{}, fmt.Errorf("%q: %w", truncate(s, 64), err)
+			}
+			return Action{Kind: ActionMute, Duration: d}, nil
+		}
+		return Action{}, fmt.Errorf("%q: want mute [duration]", truncate(s, 64))
+	}
+	return Action{}, fmt.Errorf("%q: unknown action (want warn, delete, kick or mute [duration])", truncate(s, 64))
+}
+
+// parseDuration accepts Go durations ("90s", "1h30m") and whole days
+// ("1d", "7d").
+func parseDuration(s string) (time.Duration, error) {
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+		if n > int(MaxMuteDuration/(24*time.Hour)) {
+			return 0, fmt.Errorf("duration %q longer than %s", s, formatDuration(MaxMuteDuration))
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("bad duration %q", s)
+		}
+	}
+	switch {
+	case d <= 0:
+		return 0, fmt.Errorf("duration %q must be positive", s)
+	case d > MaxMuteDuration:
+		return 0, fmt.Errorf("duration %q longer than %s", s, formatDuration(MaxMuteDuration))
+	}
+	return d, nil
+}
+
+// String returns the YAML form: "warn", "mute 10m", "mute 1d", "mute forever".
+func (a Action) String() string {
+	switch {
+	case a.Kind != ActionMute || a.Duration == 0:
+		return string(a.Kind)
+	case a.Duration == moderation.MuteForever:
+		return "mute forever"
+	}
+	return "mute " + formatDuration(a.Duration)
+}
+
+// formatDuration renders d compactly: "1d", "1h", "1h30m", "90s".
+func formatDuration(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// UnmarshalYAML decodes the string form.
+func (a *Action) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: action must be a string such as \"mute 10m\"", n.Line)
+	}
+	v, err := ParseAction(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: action %w", n.Line, err)
+	}
+	*a = v
+	return nil
+}
+
+// MarshalText encodes the string form (YAML and JSON).
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// Validate reports the first bad key, naming it.
+func (c Config) Validate() error {
+	if c.NoticesPerMinute < 0 {
+		return errors.New("automod.notices_per_minute: must not be negative")
+	}
+	if err := validateUsers("automod.exempt", c.Exempt); err != nil {
+		return err
+	}
+	if err := c.Defaults.validate("automod.defaults"); err != nil {
+		return err
+	}
+	keys := make([]string, 0, len(c.Chats))
+	for k := range c.Chats {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		prefix := fmt.Sprintf("automod.chats[%q]", k)
+		if p, id, ok := strings.Cut(k, ":"); !ok || p == "" || id == "" {
+			return fmt.Errorf("%s: key must be platform:chat_id", prefix)
+		}
+		if err := c.Chats[k].validate(prefix); err != nil {
+			return err
+		}
+	}
+	return c.Warnings.validate("automod.warnings")
+}
+
+func (w WarningsConfig) validate(prefix string) error {
+	if w.ExpireAfter < 0 {
+		return fmt.Errorf("%s.expire_after: must not be negative", prefix)
+	}
+	last := 0
+	for i, s := range w.Ladder {
+		key := fmt.Sprintf("%s.ladder[%d]", prefix, i)
+		switch {
+		case s.Count < 1:
+			return fmt.Errorf("%s.count: must be at least 1", key)
+		case s.Count <= last:
+			return fmt.Errorf("%s.count: %d must be greater than the previous step's %d", key, s.Count, last)
+		case s.Action.Kind != ActionMute && s.Action.Kind != ActionKick:
+			return fmt.Errorf("%s.action: must be mute [duration] or kick", key)
+		}
+		last = s.Count
+	}
+	return nil
+}
+
+func (r Rules) validate(prefix string) error {
+	if f := r.Flood; f != nil {
+		p := prefix + ".flood"
+		if err := f.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+			return err
+		}
+		if err := validateWindow(p, f.Enabled, "messages", f.Messages, MaxFloodMessages, f.Per); err != nil {
+			return err
+		}
+	}
+	if b := r.Blocklist; b != nil {
+		p := prefix + ".blocklist"
+		if err := b.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+			return err
+		}
+		for i, w := range b.Words {
+			switch {
+			case len(trimSpace(normalize(nil, w, b.NormalizeWidth))) == 0:
+				return fmt.Errorf("%s.words[%d]: must not be blank", p, i)
+			case len(w) > MaxWordLen:
+				return fmt.Errorf("%s.words[%d]: longer than %d bytes", p, i, MaxWordLen)
+			}
+		}
+		for i, pat := range b.Patterns {
+			if len(pat) > MaxPatternLen {
+				return fmt.Errorf("%s.patterns[%d]: longer than %d bytes", p, i, MaxPatternLen)
+			}
+			if _, err := compilePattern(pat, b.NormalizeWidth); err != nil {
+				return fmt.Errorf("%s.patterns[%d]: %w", p, i, err)
+			}
+		}
+		if b.Enabled && len(b.Words) == 0 && len(b.Patterns) == 0 {
+			return fmt.Errorf("%s: enabled with no words and no patterns", p)
+		}
+	}
+	if m := r.Mentions; m != nil {
+		p := prefix + ".mentions"
+		if err := m.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+			return err
+		}
+		if m.Max < 0 || (m.Enabled && m.Max < 1) {
+			return fmt.Errorf("%s.max: must be at least 1", p)
+		}
+	}
+	if l := r.Links; l != nil {
+		p := prefix + ".links"
+		if err := l.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+			return err
+		}
+		for i, d := range l.Allow {
+			if _, ok := normalizeAllowed(d); !ok {
+				return fmt.Errorf("%s.allow[%d]: %q is not a domain such as example.com", p, i, truncate(d, 64))
+			}
+		}
+	}
+	if rd := r.Raid; rd != nil {
+		p := prefix + ".raid"
+		if err := rd.Common.validate(p, ActionWarn, ActionMute, ActionKick); err != nil {
+			return err
+		}
+		if err := validateWindow(p, rd.Enabled, "joins", rd.Joins, MaxRaidJoins, rd.Per); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c Common) validate(prefix string, allowed ...ActionKind) error {
+	if err := validateUsers(prefix+".exempt", c.Exempt); err != nil {
+		return err
+	}
+	if c.Action.Kind == "" {
+		if c.Enabled {
+			return fmt.Errorf("%s.action: must be set (%s)", prefix, kindList(allowed))
+		}
+		return nil
+	}
+	if !slices.Contains(allowed, c.Action.Kind) {
+		return fmt.Errorf("%s.action: %q is not allowed here (%s)", prefix, c.Action.String(), kindList(allowed))
+	}
+	if c.Action.Kind == ActionMute && c.Action.Duration < 0 && c.Action.Duration != moderation.MuteForever {
+		return fmt.Errorf("%s.action: negative mute duration", prefix)
+	}
+	return nil
+}
+
+func kindList(ks []ActionKind) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ", ")
+}
+
+func validateWindow(prefix string, enabled bool, countKey string, count, maxCount int, per time.Duration) error {
+	switch {
+	case count < 0 || (enabled && count < 1):
+		return fmt.Errorf("%s.%s: must be at least 1", prefix, countKey)
+	case count > maxCount:
+		return fmt.Errorf("%s.%s: must be at most %d", prefix, countKey, maxCount)
+	case per < 0 || (enabled && per == 0):
+		return fmt.Errorf("%s.per: must be a positive duration such as 10s", prefix)
+	case per > MaxWindow:
+		return fmt.Errorf("%s.per: must be at most %s", prefix, MaxWindow)
+	}
+	return nil
+}
+
+func validateUsers(key string, users []string) error {
+	for i, u := range users {
+		if p, id, ok := strings.Cut(u, ":"); !ok || p == "" || id == "" {
+			return fmt.Errorf("%s[%d]: %q is not platform:user_id", key, i, truncate(u, 64))
+		}
+	}
+	return nil
+}
+
+// truncate cuts s to at most n runes, marking a cut with "…".
+func truncate(s string, n int) string {
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
+}
