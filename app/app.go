@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"gavel/automod"
 	"gavel/cluster"
 	"gavel/commands"
 	"gavel/config"
@@ -101,6 +102,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		dedup = a.Cluster.Dedup(cfg.Server.WithDefaults().DedupTTL)
 	}
 
+	var rules *automod.Engine
+	if cfg.Automod.Enabled {
+		rules, err = automod.New(cfg.Automod, o.Now)
+		if err != nil {
+			return nil, err
+		}
+	}
+
 	var plats []receiverPlatform
 	if c := cfg.Platforms.Feishu; c != nil {
 		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
@@ -140,6 +149,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Store:     a.Store,
 		Audit:     o.Auditor,
 		Observer:  a.Metrics,
+		Automod:   rules,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})

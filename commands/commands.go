@@ -8,6 +8,7 @@
 //	[@bot] /unmute @a                    (解禁, 解除禁言)
 //	[@bot] /help                         (帮助)
 //	[@bot] /case 12                      (案例): show audit case 12 to an admin
+//	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
 // through Message.Mentions) or raw ids typed after '@' ("@ou_xxx", "@t10").
@@ -71,6 +72,9 @@ var verbs = map[string]moderation.Verb{
 	"unmute": moderation.VerbUnmute, "解禁": moderation.VerbUnmute, "解除禁言": moderation.VerbUnmute,
 	"help": moderation.VerbHelp, "帮助": moderation.VerbHelp,
 	"case": moderation.VerbCase, "案例": moderation.VerbCase,
+	"warn": moderation.VerbWarn, "警告": moderation.VerbWarn,
+	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
+	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 }
 
 // maxTargetTokens bounds the work done on a hostile message; policy applies

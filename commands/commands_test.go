@@ -119,6 +119,21 @@ func TestParse(t *testing.T) {
 			msg:  feishuMsg("/case #12"),
 			want: moderation.Command{Verb: moderation.VerbCase, CaseID: 12},
 		},
+		{
+			name: "warn with reason",
+			msg:  feishuMsg("/警告 @ou_x 刷屏"),
+			want: moderation.Command{Verb: moderation.VerbWarn, Targets: []string{"ou_x"}, Reason: "刷屏"},
+		},
+		{
+			name: "warnings",
+			msg:  feishuMsg("/warnings @a"),
+			want: moderation.Command{Verb: moderation.VerbWarnings, Targets: []string{"a"}},
+		},
+		{
+			name: "unwarn",
+			msg:  feishuMsg("/撤销警告 @a"),
+			want: moderation.Command{Verb: moderation.VerbUnwarn, Targets: []string{"a"}},
+		},
 		{name: "case without number", msg: feishuMsg("/case"), wantErr: ErrBadCaseID},
 		{name: "case with bad number", msg: feishuMsg("/案例 x"), wantErr: ErrBadCaseID},
 		{name: "plain chat", msg: feishuMsg("hello everyone"), wantErr: ErrNotCommand},

@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"gavel/automod"
 	"gavel/cluster"
 	"gavel/commands"
 	"gavel/handlers"
@@ -35,7 +36,9 @@ type Config struct {
 	Moderation pipeline.Config `yaml:"moderation"`
 	Platforms  Platforms       `yaml:"platforms"`
 	Policy     policy.Config   `yaml:"policy"`
-	Storage    store.Config    `yaml:"storage"`
+	// Automod configures auto-moderation rules.
+	Automod automod.Config `yaml:"automod"`
+	Storage store.Config   `yaml:"storage"`
 	// Redis, when its addr is set, shares de-duplication and rate limits
 	// between replicas.
 	Redis cluster.Config `yaml:"redis"`
@@ -77,7 +80,7 @@ func (c Config) Validate() error {
 	if c.Platforms.Feishu == nil && c.Platforms.TIM == nil && c.Platforms.Easemob == nil {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
-	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate}
+	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate}
 	if p := c.Platforms.Feishu; p != nil {
 		checks = append(checks, p.Validate)
 	}

@@ -108,6 +108,15 @@ const (
 	VerbHelp   Verb = "help"
 	// VerbCase shows an audit case: /case N.
 	VerbCase Verb = "case"
+	// VerbWarn adds a warning; VerbUnwarn removes the newest; VerbWarnings
+	// lists them.
+	VerbWarn     Verb = "warn"
+	VerbUnwarn   Verb = "unwarn"
+	VerbWarnings Verb = "warnings"
+	// VerbDelete recalls a message (auto-moderation).
+	VerbDelete Verb = "delete"
+	// VerbBlock is a message stopped before delivery (pre-send hooks).
+	VerbBlock Verb = "block"
 )
 
 // Command is a parsed moderation command.

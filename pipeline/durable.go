@@ -92,7 +92,8 @@ func workerID() string {
 // muted) cost no write. A re-delivery of a stored event is not stored
 // again.
 func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) error {
-	if !j.pipe.Actionable(ctx, ev) {
+	ev, ok := j.pipe.Triage(ctx, ev)
+	if !ok {
 		return nil
 	}
 	created, err := j.store.Enqueue(ctx, ev, j.now())

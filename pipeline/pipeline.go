@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"gavel/automod"
 	"gavel/commands"
 	"gavel/moderation"
 	"gavel/policy"
@@ -71,7 +72,10 @@ type Deps struct {
 	Mutes    MuteStore // nil → Store, else in-memory
 	Audit    Auditor   // nil → Store (and a log line), else log-only
 	Observer Observer  // nil → none
-	Language string    // "en" (default) or "zh"
+	// Automod, when set, evaluates auto-moderation rules on every message
+	// and join (on the webhook path: it is local and fast).
+	Automod  *automod.Engine
+	Language string // "en" (default) or "zh"
 	Logger   *slog.Logger
 	Now      func() time.Time
 }
@@ -83,6 +87,7 @@ type Pipeline struct {
 	parser    *commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
+	rules     *automod.Engine
 	obs       Observer
 	mutes     MuteStore
 	audit     Auditor
@@ -108,6 +113,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		parser:    d.Parser,
 		policy:    d.Policy,
 		store:     d.Store,
+		rules:     d.Automod,
 		obs:       d.Observer,
 		mutes:     d.Mutes,
 		audit:     d.Audit,
@@ -158,6 +164,9 @@ type run struct {
 	last bool
 	log  *slog.Logger
 	err  error
+	// replies counts the replies of this run; the n-th is recorded as
+	// "reply#n", so a re-run skips exactly those already posted.
+	replies int
 }
 
 func (r *run) fail(err error) {
@@ -200,37 +209,59 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	switch {
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
 		r.log = r.log.With("chat", ev.Message.Chat.ID)
+		if len(ev.Hits) > 0 {
+			p.handleHits(ctx, r, plat, ev, ev.Message.Chat, ev.Message)
+			if r.err != nil {
+				return r.err
+			}
+		}
 		p.handleMessage(ctx, r, plat, ev)
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
-		r.log.Debug("join", "chat", ev.Join.Chat.ID, "users", len(ev.Join.UserIDs))
+		r.log = r.log.With("chat", ev.Join.Chat.ID)
+		p.handleHits(ctx, r, plat, ev, ev.Join.Chat, nil)
+	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
+		p.recordScreened(ctx, r, ev)
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
 	}
 	return r.err
 }
 
-// Actionable reports whether ev may lead to an action and so deserves a
-// durable job: a message that may be a command, or one sent by a user
-// under an emulated mute. It is on the webhook's path: cheap checks first.
-func (p *Pipeline) Actionable(ctx context.Context, ev moderation.Event) bool {
-	if ev.Kind != moderation.EventMessage || ev.Message == nil {
-		return false
-	}
+// Triage runs on the webhook's path: it evaluates the auto-moderation
+// rules (recording their hits on the event) and reports whether the event
+// may lead to an action and so deserves a durable job: a rule hit, a
+// message that may be a command, one sent by a user under an emulated
+// mute, a screened message. Cheap checks first; the rules are local.
+func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.Event, bool) {
 	if _, ok := p.platforms[ev.Platform]; !ok {
-		return false
+		return ev, false
+	}
+	switch {
+	case ev.Kind == moderation.EventScreened:
+		return ev, ev.Message != nil && ev.Screening != nil
+	case ev.Kind == moderation.EventJoin && ev.Join != nil:
+		if p.rules != nil {
+			ev.Hits = ruleHits(p.rules.Join(ev.Join))
+		}
+		return ev, len(ev.Hits) > 0
+	case ev.Kind != moderation.EventMessage || ev.Message == nil:
+		return ev, false
 	}
 	msg := ev.Message
-	if p.mayBeCommand(msg.Text) {
-		return true
+	if p.rules != nil {
+		ev.Hits = ruleHits(p.rules.Message(msg))
+	}
+	if len(ev.Hits) > 0 || p.mayBeCommand(msg.Text) {
+		return ev, true
 	}
 	m, ok, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
 	if err != nil {
 		// Keep it: the worker will look again rather than let a muted
 		// user's message through.
 		p.log.Error("mute lookup failed", "platform", ev.Platform, "err", err)
-		return true
+		return ev, true
 	}
-	return ok && m.Emulated
+	return ev, ok && m.Emulated
 }
 
 func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
@@ -285,6 +316,8 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		return
 	}
 	switch cmd.Verb {
+	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
+		p.warnCommand(ctx, r, plat, msg, cmd, botID, c)
 	case moderation.VerbHelp:
 		p.reply(ctx, r, plat, msg, p.text.help(p.prefixes[0]))
 	case moderation.VerbCase:
@@ -374,7 +407,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		}
 	} else if len(allowed) > 0 {
 		opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
-		for _, res := range p.execute(ctx, r, plat, msg.Chat, cmd.Verb, support, allowed, dur, opts) {
+		for _, res := range p.execute(ctx, r, plat, msg.Chat, cmd.Verb, support, allowed, dur, opts, cmd.Verb) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}
@@ -456,10 +489,13 @@ const defaultBatch = 50
 // execute carries the action out for users, one platform batch at a time.
 // In a durable job, users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
-func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+//
+// key names the action among the job's actions for the recorded results
+// (the verb for a command; rule and verb for an auto-moderation hit).
+func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.Verb) []moderation.Result {
 	settled := map[string]moderation.Result{}
 	if r.jobID != 0 && p.store != nil {
-		prior, err := p.store.Results(ctx, r.jobID, verb)
+		prior, err := p.store.Results(ctx, r.jobID, key)
 		if err != nil {
 			r.fail(err)
 			return moderation.FailAll(users, fmt.Errorf("reading recorded results: %w", err))
@@ -488,7 +524,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		batch := todo[start:min(start+size, len(todo))]
 		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
 		if r.jobID != 0 && p.store != nil {
-			r.fail(p.store.RecordResults(ctx, r.jobID, verb, res))
+			r.fail(p.store.RecordResults(ctx, r.jobID, key, res))
 		}
 		for _, x := range res {
 			got[x.UserID] = x
@@ -605,12 +641,12 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	p.obs.Case(c)
 }
 
-// replyVerb keys the record of a job's reply, so that a job re-run after a
-// crash does not post the same reply twice.
-const replyVerb moderation.Verb = "reply"
-
 func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, text string) {
 	durable := r.jobID != 0 && p.store != nil
+	r.replies++
+	// The record of a job's n-th reply, so that a job re-run after a crash
+	// does not post the same reply twice.
+	replyVerb := moderation.Verb(fmt.Sprintf("reply#%d", r.replies))
 	if durable {
 		prior, err := p.store.Results(ctx, r.jobID, replyVerb)
 		if err == nil && len(prior) > 0 {

@@ -264,8 +264,14 @@ func (t *texts) caseText(c moderation.Case) string {
 	if c.Duration > 0 {
 		fmt.Fprintf(&b, t.pick(" Duration %s.", " 时长 %s。"), HumanDuration(c.Duration))
 	}
-	if c.Reason != "" {
+	switch {
+	case c.Rule != "" && c.Reason != "":
+		fmt.Fprintf(&b, t.pick(" Why: rule %s matched %s.", " 原因：规则 %s 命中 %s。"), c.Rule, c.Reason)
+	case c.Reason != "":
 		fmt.Fprintf(&b, t.pick(" Reason: %s.", " 原因：%s。"), c.Reason)
+	}
+	if reason, ok := strings.CutPrefix(c.Outcome, "refused:"); ok {
+		fmt.Fprintf(&b, t.pick(" Refused because: %s.", " 拒绝原因：%s。"), t.reasonText(moderation.Result{Reason: reason}))
 	}
 	var per []string
 	for _, r := range c.Results {
@@ -280,6 +286,55 @@ func (t *texts) caseText(c moderation.Case) string {
 	}
 	if c.DryRun {
 		b.WriteString(t.pick(" [dry run]", " [演练]"))
+	}
+	return b.String()
+}
+
+// ruleNotice tells the chat what Gavel did on its own and why.
+func (t *texts) ruleNotice(c *moderation.Case) string {
+	var done []string
+	for _, r := range c.Results {
+		if r.Status.Succeeded() {
+			done = append(done, r.UserID)
+		}
+	}
+	if len(done) == 0 {
+		return ""
+	}
+	action := t.verbDone(c.Verb, c.Duration)
+	switch c.Verb {
+	case moderation.VerbWarn:
+		action = t.pick("Warned", "已警告")
+	case moderation.VerbDelete:
+		action = t.pick("Deleted a message of", "已撤回消息：")
+	}
+	return fmt.Sprintf(t.pick("%s %s — rule %s: %s (case #%d).", "%s %s — 规则 %s：%s（案例 #%d）。"),
+		action, strings.Join(done, ", "), c.Rule, c.Reason, c.ID)
+}
+
+func (t *texts) warned(name string, n int) string {
+	return fmt.Sprintf(t.pick("Warned %s (%d active warnings).", "已警告 %s（当前 %d 次警告）。"), name, n)
+}
+
+func (t *texts) unwarned(name string, removed bool) string {
+	if !removed {
+		return fmt.Sprintf(t.pick("%s has no active warning.", "%s 没有有效警告。"), name)
+	}
+	return fmt.Sprintf(t.pick("Removed the latest warning of %s.", "已撤销 %s 的最近一次警告。"), name)
+}
+
+func (t *texts) warningList(name string, ws []moderation.Warning) string {
+	if len(ws) == 0 {
+		return fmt.Sprintf(t.pick("%s has no active warning.", "%s 没有有效警告。"), name)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, t.pick("%s has %d active warnings:", "%s 有 %d 次有效警告："), name, len(ws))
+	for i, w := range ws {
+		by := w.Actor
+		if w.Rule != "" {
+			by = t.pick("rule ", "规则 ") + w.Rule
+		}
+		fmt.Fprintf(&b, "\n%d. %s UTC, %s: %s", i+1, w.At.UTC().Format("2006-01-02 15:04"), by, w.Reason)
 	}
 	return b.String()
 }

@@ -215,3 +215,25 @@ func (e *Engine) Decide(req Request) Verdict {
 	}
 	return v
 }
+
+// DecideTargets applies the target rules alone, for actions Gavel takes on
+// its own authority (auto-moderation, the warnings ladder): the owner,
+// every admin, protected users and the bot itself are never targets.
+func (e *Engine) DecideTargets(chat moderation.ChatRef, botID string, targets []string, roles map[string]moderation.Role) []moderation.Decision {
+	out := make([]moderation.Decision, 0, len(targets))
+	for _, t := range targets {
+		d := moderation.Decision{Target: t, Allowed: true, Reason: string(OK)}
+		switch {
+		case t == botID:
+			d.Allowed, d.Reason = false, string(TargetBot)
+		case roles[t] == moderation.RoleOwner:
+			d.Allowed, d.Reason = false, string(TargetOwner)
+		case roles[t] == moderation.RoleAdmin || e.admins[chat.Platform+":"+t]:
+			d.Allowed, d.Reason = false, string(TargetAdmin)
+		case e.protected[chat.Platform+":"+t]:
+			d.Allowed, d.Reason = false, string(TargetProtected)
+		}
+		out = append(out, d)
+	}
+	return out
+}

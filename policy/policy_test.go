@@ -167,3 +167,19 @@ func TestValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideTargets(t *testing.T) {
+	t.Parallel()
+	e, err := New(Config{Admins: []string{"feishu:ou_g"}, Protected: []string{"feishu:ou_vip"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.DecideTargets(chat, "ou_bot", []string{"ou_x", "ou_own", "ou_adm", "ou_g", "ou_vip", "ou_bot"},
+		roles("ou_own", "owner", "ou_adm", "admin"))
+	want := []Reason{OK, TargetOwner, TargetAdmin, TargetAdmin, TargetProtected, TargetBot}
+	for i, d := range got {
+		if Reason(d.Reason) != want[i] || d.Allowed != (want[i] == OK) {
+			t.Errorf("%s: %+v, want %s", d.Target, d, want[i])
+		}
+	}
+}

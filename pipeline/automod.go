@@ -1,0 +1,306 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gavel/automod"
+	"gavel/moderation"
+	"gavel/policy"
+)
+
+// ruleHits converts the engine's hits into the domain's, to travel in a
+// job.
+func ruleHits(hits []automod.Hit) []moderation.RuleHit {
+	if len(hits) == 0 {
+		return nil
+	}
+	out := make([]moderation.RuleHit, len(hits))
+	for i, h := range hits {
+		out[i] = moderation.RuleHit{Rule: h.Rule, Action: string(h.Action.Kind), Duration: h.Action.Duration,
+			DryRun: h.DryRun, Users: h.Users, MessageID: h.MessageID, Match: h.Match}
+	}
+	return out
+}
+
+// NewGate adapts the rule engine to moderation.Gate for the platforms'
+// pre-delivery hooks; nil when auto-moderation is off.
+func NewGate(e *automod.Engine) moderation.Gate {
+	if e == nil {
+		return nil
+	}
+	return gate{e}
+}
+
+type gate struct{ e *automod.Engine }
+
+func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation.Screening, bool) {
+	h, reject := g.e.PreSend(chat, senderID, text)
+	if h.Rule == "" {
+		return moderation.Screening{}, false
+	}
+	return moderation.Screening{Rule: h.Rule, Match: h.Match, DryRun: !reject}, true
+}
+
+func verbOf(action string) moderation.Verb {
+	switch automod.ActionKind(action) {
+	case automod.ActionKick:
+		return moderation.VerbKick
+	case automod.ActionMute:
+		return moderation.VerbMute
+	case automod.ActionDelete:
+		return moderation.VerbDelete
+	default:
+		return moderation.VerbWarn
+	}
+}
+
+// handleHits carries out the auto-moderation hits an event brought: each
+// on Gavel's own authority (owner, admins, protected users and the bot
+// are never targets), recorded as a case naming the rule and what
+// matched, followed by a warning for each target and the ladder's step.
+func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event, chat moderation.ChatRef, msg *moderation.Message) {
+	botID, err := plat.BotID(ctx)
+	if err != nil {
+		if !p.retryLater(r, err) {
+			r.log.Error("cannot learn the bot's own id; rule hits dropped", "err", err)
+		}
+		return
+	}
+	for _, h := range ev.Hits {
+		roles, err := plat.Roles(ctx, chat, h.Users)
+		if err != nil {
+			if !p.retryLater(r, err) {
+				r.log.Error("role lookup for a rule hit failed", "rule", h.Rule, "err", err)
+			}
+			return
+		}
+		decisions := p.policy.DecideTargets(chat, botID, h.Users, roles)
+		var users []string
+		for _, d := range decisions {
+			if d.Allowed {
+				users = append(users, d.Target)
+			}
+		}
+		if len(users) == 0 {
+			r.log.Debug("rule hit on exempt users only", "rule", h.Rule, "users", h.Users)
+			continue
+		}
+		verb := verbOf(h.Action)
+		c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: chat.Platform, ChatID: chat.ID, Rule: h.Rule,
+			Verb: verb, Targets: users, Reason: h.Match, DryRun: h.DryRun, Decisions: decisions, At: p.now()}
+		p.obs.RuleHit(chat.Platform, h.Rule, h.Action, h.DryRun)
+		if h.DryRun {
+			for _, u := range users {
+				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"})
+			}
+			c.Outcome = "done"
+			p.record(ctx, r, c)
+			continue
+		}
+		c.Duration = h.Duration
+		if verb == moderation.VerbMute && h.Duration == 0 {
+			c.Duration = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
+		}
+		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.Verb(h.Rule+":"+string(verb)))
+		if r.err != nil && !r.last {
+			return // the job runs again; settled targets are skipped
+		}
+		c.Outcome = outcome(c.Results)
+		p.record(ctx, r, c)
+		p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))
+		for _, u := range users {
+			p.warn(ctx, r, plat, chat, msg, moderation.Warning{Chat: chat, UserID: u, Key: ev.DeliveryID + "/" + h.Rule + "/" + u,
+				Rule: h.Rule, Reason: h.Match, At: p.now()}, ev.DeliveryID)
+		}
+	}
+}
+
+// act carries out one verb on users with Gavel's authority.
+func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.Verb) []moderation.Result {
+	switch verb {
+	case moderation.VerbWarn:
+		res := make([]moderation.Result, len(users))
+		for i, u := range users {
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
+		}
+		return res
+	case moderation.VerbDelete:
+		st, reason, detail := moderation.StatusDone, "", ""
+		if err := plat.Recall(ctx, chat, messageID); err != nil {
+			st, reason, detail = moderation.StatusFailed, "recall_failed", err.Error()
+		}
+		res := make([]moderation.Result, len(users))
+		for i, u := range users {
+			res[i] = moderation.Result{UserID: u, Status: st, Reason: reason, Detail: detail}
+		}
+		return res
+	}
+	caps, err := plat.Capabilities(ctx, chat)
+	if err != nil {
+		if !p.retryLater(r, err) {
+			return moderation.FailAll(users, err)
+		}
+		return moderation.FailAll(users, err)
+	}
+	support := caps[verb]
+	if support == moderation.Unsupported || support == "" {
+		res := make([]moderation.Result, len(users))
+		for i, u := range users {
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "unsupported", Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
+		}
+		return res
+	}
+	res := p.execute(ctx, r, plat, chat, verb, support, users, d, moderation.ActionOptions{ActionID: string(key)}, key)
+	if !r.last {
+		for _, x := range res {
+			if x.Status == moderation.StatusFailed {
+				r.fail(fmt.Errorf("%w: %s", ErrIncomplete, x.UserID))
+				break
+			}
+		}
+	}
+	return res
+}
+
+// warn stores a warning and applies the ladder step its count reaches.
+func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, msg *moderation.Message, w moderation.Warning, deliveryID string) int {
+	if p.store == nil {
+		return 0
+	}
+	cfg := p.warnings()
+	n, err := p.store.AddWarning(ctx, w, p.now().Add(-cfg.Expiry()))
+	if err != nil {
+		r.fail(err)
+		r.log.Error("storing a warning failed", "user", w.UserID, "err", err)
+		return 0
+	}
+	step, ok := cfg.Escalation(n)
+	if !ok {
+		return n
+	}
+	verb := verbOf(string(step.Kind))
+	d := step.Duration
+	if verb == moderation.VerbMute && d == 0 {
+		d = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
+	}
+	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
+		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
+	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.Verb("ladder:"+string(verb)))
+	c.Outcome = outcome(c.Results)
+	p.record(ctx, r, c)
+	p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))
+	return n
+}
+
+func (p *Pipeline) warnings() automod.WarningsConfig {
+	if p.rules != nil {
+		return p.rules.Warnings()
+	}
+	return automod.WarningsConfig{}
+}
+
+// notice posts an automatic notice, at most automod.notices_per_minute per
+// chat: Gavel never floods a chat or gets itself throttled.
+func (p *Pipeline) notice(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, msg *moderation.Message, text string) {
+	if text == "" {
+		return
+	}
+	if p.rules != nil && !p.rules.AllowNotice(chat) {
+		r.log.Debug("notice suppressed by the per-chat notice limit")
+		return
+	}
+	if msg == nil {
+		msg = &moderation.Message{Chat: chat}
+	}
+	p.reply(ctx, r, plat, msg, text)
+}
+
+// recordScreened records a message a platform's pre-delivery hook
+// stopped (or, in dry run, let through).
+func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Event) {
+	msg, s := ev.Message, ev.Screening
+	c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: msg.Chat.Platform, ChatID: msg.Chat.ID, Rule: s.Rule,
+		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: "done"}
+	st := moderation.StatusDone
+	if s.DryRun {
+		st = moderation.StatusSkipped
+	}
+	c.Results = []moderation.Result{{UserID: msg.SenderID, Status: st, Reason: "before_delivery"}}
+	p.obs.RuleHit(msg.Chat.Platform, s.Rule, string(moderation.VerbBlock), s.DryRun)
+	p.record(ctx, r, c)
+}
+
+// warnCommand handles /warn, /unwarn and /warnings from an admin.
+func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+	names := displayNames(msg)
+	if p.store == nil {
+		p.reply(ctx, r, plat, msg, p.text.platformError(fmt.Errorf("warnings need storage")))
+		return
+	}
+	if len(cmd.Targets) > p.policy.MaxTargets() {
+		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		return
+	}
+	roles, err := plat.Roles(ctx, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	if err != nil {
+		if !p.retryLater(r, err) {
+			p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		}
+		return
+	}
+	v := p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: cmd, Roles: roles})
+	if !v.Allowed {
+		c.Outcome = "refused:" + string(v.Reason)
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
+		return
+	}
+	since := p.now().Add(-p.warnings().Expiry())
+	var lines []string
+	for _, d := range v.Decisions {
+		name := names[d.Target]
+		if name == "" {
+			name = d.Target
+		}
+		if !d.Allowed && cmd.Verb != moderation.VerbWarnings {
+			lines = append(lines, fmt.Sprintf("%s (%s)", name, p.text.reasonText(moderation.Result{Reason: d.Reason})))
+			continue
+		}
+		switch cmd.Verb {
+		case moderation.VerbWarn:
+			n := p.warn(ctx, r, plat, msg.Chat, msg, moderation.Warning{Chat: msg.Chat, UserID: d.Target, Key: c.DeliveryID + "/warn/" + d.Target,
+				Actor: msg.SenderID, Reason: cmd.Reason, At: p.now()}, c.DeliveryID)
+			lines = append(lines, p.text.warned(name, n))
+		case moderation.VerbUnwarn:
+			removed, err := p.store.RemoveLastWarning(ctx, msg.Chat, d.Target, since)
+			if err != nil {
+				r.fail(err)
+				return
+			}
+			lines = append(lines, p.text.unwarned(name, removed))
+		case moderation.VerbWarnings:
+			ws, err := p.store.Warnings(ctx, msg.Chat, d.Target, since)
+			if err != nil {
+				r.fail(err)
+				return
+			}
+			lines = append(lines, p.text.warningList(name, ws))
+		}
+	}
+	if cmd.Verb != moderation.VerbWarnings {
+		for _, d := range v.Decisions {
+			st := moderation.StatusDone
+			if !d.Allowed {
+				st = moderation.StatusRefused
+			}
+			c.Results = append(c.Results, moderation.Result{UserID: d.Target, Status: st, Reason: d.Reason})
+		}
+		c.Decisions = v.Decisions
+		c.Outcome = outcome(c.Results)
+		p.record(ctx, r, c)
+	}
+	p.reply(ctx, r, plat, msg, strings.Join(lines, "\n"))
+}
