@@ -56,6 +56,13 @@ type App struct {
 	stopMaint context.CancelFunc
 }
 
+// receiverFunc adapts a method to handlers.Receiver.
+type receiverFunc func(context.Context, moderation.Delivery) (moderation.Ack, error)
+
+func (f receiverFunc) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
+	return f(ctx, d)
+}
+
 // receiverPlatform is what a platform package's Client is to the app.
 type receiverPlatform interface {
 	moderation.Platform
@@ -111,6 +118,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 
 	var plats []receiverPlatform
+	var preSend handlers.Receiver
 	if c := cfg.Platforms.Feishu; c != nil {
 		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
 		if err != nil {
@@ -119,18 +127,20 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		plats = append(plats, p)
 	}
 	if c := cfg.Platforms.TIM; c != nil {
-		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules)})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
 		}
 		plats = append(plats, p)
 	}
 	if c := cfg.Platforms.Easemob; c != nil {
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules)})
 		if err != nil {
 			return nil, fmt.Errorf("easemob: %w", err)
 		}
 		plats = append(plats, p)
+		// Easemob's pre-send rule posts to a URL of its own.
+		preSend = receiverFunc(p.ReceivePreSend)
 	}
 	pol, err := policy.New(cfg.Policy, o.Now)
 	if err != nil {
@@ -140,6 +150,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	for _, p := range plats {
 		a.Platforms = append(a.Platforms, p)
 		receivers[p.Name()] = p
+	}
+	if preSend != nil {
+		receivers["easemob/presend"] = preSend
 	}
 	a.Pipeline, err = pipeline.New(cfg.Moderation, pipeline.Deps{
 		Platforms: a.Platforms,

@@ -249,3 +249,73 @@ func TestAutomodFloodOnFeishuAndEasemob(t *testing.T) {
 		t.Errorf("easemob: spam not muted for 10m (%v, %v)", exp, ok)
 	}
 }
+
+// TestPreSendBlocking: blocklist hits are refused before delivery on TIM
+// and Easemob, answered well inside the platforms' deadlines (Easemob's
+// default wait is 200 ms, TIM's 2 s), and each block is a case.
+func TestPreSendBlocking(t *testing.T) {
+	t.Parallel()
+	ts, es := timtest.NewServer(), easemobtest.NewServer()
+	t.Cleanup(func() { ts.Close(); es.Close() })
+	ts.AddGroup(timtest.Group{ID: "@TGS#ps", Owner: "owner", Members: []string{"u"}})
+	es.AddChatRoom("room1", "host", nil, []string{"u"})
+	cfg := timConfig(ts, filepath.Join(t.TempDir(), "gavel.db"), 20)
+	cfg.Platforms.Easemob = &easemob.Config{BaseURL: es.URL, OrgName: es.Org, AppName: es.App, ClientID: es.ClientID,
+		ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, PreSendSecret: es.PreSendSecret, BotUser: "gavel"}
+	cfg.Automod = rules(func(r *automod.Rules) {
+		r.Blocklist = &automod.BlocklistRule{Common: automod.Common{Enabled: true, Action: act("delete")}, Words: []string{"casino", "赌场"}}
+	})
+	h := apptest.New(t, cfg)
+
+	tests := []struct {
+		name     string
+		req      func() *http.Request
+		wantBody string
+	}{
+		{"tim blocked", func() *http.Request {
+			req, err := ts.PreSendRequest("http://gavel/webhook/tim", timToken, time.Now(), timtest.PreSend{GroupID: "@TGS#ps", From: "u", Texts: []string{"best casino here"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return req
+		}, `"ErrorCode":1`},
+		{"tim delivered", func() *http.Request {
+			req, _ := ts.PreSendRequest("http://gavel/webhook/tim", timToken, time.Now(), timtest.PreSend{GroupID: "@TGS#ps", From: "u", Texts: []string{"hello"}})
+			return req
+		}, `"ErrorCode":0`},
+		{"easemob blocked", func() *http.Request {
+			return es.PreSendRequest("http://gavel/webhook/easemob/presend", easemobtest.PreSend{ChatID: "room1", ChatType: "chatroom", From: "u", Text: "来赌场玩"})
+		}, `"valid":false`},
+		{"easemob delivered", func() *http.Request {
+			return es.PreSendRequest("http://gavel/webhook/easemob/presend", easemobtest.PreSend{ChatID: "room1", ChatType: "chatroom", From: "u", Text: "你好"})
+		}, `"valid":true`},
+	}
+	for _, tt := range tests {
+		start := time.Now()
+		status, body := h.Do(t, tt.req())
+		took := time.Since(start)
+		if status != http.StatusOK || !strings.Contains(string(body), tt.wantBody) {
+			t.Errorf("%s: %d %s, want %s", tt.name, status, body, tt.wantBody)
+		}
+		if took > 100*time.Millisecond {
+			t.Errorf("%s: answered in %v; Easemob waits 200 ms by default", tt.name, took)
+		}
+	}
+	h.Wait()
+	cs, err := h.App.Store.Cases(context.Background(), moderation.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := 0
+	for _, c := range cs {
+		if c.Verb == moderation.VerbBlock && c.Rule == automod.RuleBlocklist {
+			blocks++
+		}
+	}
+	if blocks != 2 {
+		t.Fatalf("%d block cases, want 2: %+v", blocks, cs)
+	}
+	if n := len(ts.Calls()) + len(es.CallsTo("recall")); n != 0 {
+		t.Fatalf("pre-send path made %d API calls", n)
+	}
+}

@@ -38,6 +38,9 @@ type Options struct {
 	Now        func() time.Time // nil → time.Now; replay window, token and cache expiry
 	// Egress observes API calls and may supply a shared rate limiter.
 	Egress egress.Shared
+	// Gate screens pre-send callbacks; nil delivers every message
+	// unscreened.
+	Gate moderation.Gate
 }
 
 // Client is the Easemob adapter: callback receiver and REST client.
@@ -48,6 +51,7 @@ type Client struct {
 	now  func() time.Time
 	// caller paces every REST call of the App Key through one limiter.
 	caller *egress.Caller
+	gate   moderation.Gate
 
 	tokenMu  sync.Mutex
 	token    string
@@ -70,6 +74,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		log:   opts.Logger,
 		http:  opts.HTTPClient,
 		now:   opts.Now,
+		gate:  opts.Gate,
 		kinds: cache.New(24*time.Hour, 10*time.Minute),
 		roles: cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}

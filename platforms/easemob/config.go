@@ -1,7 +1,8 @@
 // Package easemob connects Gavel to Easemob IM (环信即时通讯 IM): it verifies
 // and parses the post-send callbacks (发送后回调) that carry admins'
-// commands, and it calls the chat-room and group REST APIs to mute, unmute
-// and remove members and to reply in the chat.
+// commands, screens pre-send callbacks (发送前回调) with a moderation.Gate
+// to block messages before delivery, and it calls the chat-room and group
+// REST APIs to mute, unmute and remove members and to reply in the chat.
 package easemob
 
 import (
@@ -35,8 +36,17 @@ type Config struct {
 	ClientID     string `yaml:"client_id"`
 	ClientSecret string `yaml:"client_secret"`
 	// CallbackSecret is the secret of the post-send callback rule; it signs
-	// every callback (security = md5(callId + secret + timestamp)).
+	// that rule's callbacks (security = md5(callId + secret + timestamp)).
 	CallbackSecret string `yaml:"callback_secret"`
+	// PreSendSecret is the secret of the pre-send callback rule (发送前回调).
+	// Easemob generates one secret per rule, so it normally differs from
+	// callback_secret; empty means the rule shares callback_secret.
+	PreSendSecret string `yaml:"presend_secret"`
+	// PreSendCode is the "code" answered with {"valid": false} when the
+	// Gate blocks a message: the error text the sender's client gets when
+	// the rule reports errors. Empty omits it (Easemob then reports
+	// "custom logic denied").
+	PreSendCode string `yaml:"presend_code"`
 	// BotUser is the user ID Gavel replies as; its own messages are ignored.
 	BotUser string `yaml:"bot_user"`
 	// InsecureSkipVerify permits an empty CallbackSecret, which disables the
@@ -56,6 +66,10 @@ type Config struct {
 	// Rate paces every REST call of this App Key through one limiter.
 	Rate egress.Limits `yaml:"rate"`
 }
+
+// maxPreSendCode keeps the pre-send answer, JSON-escaped, far below
+// Easemob's 1,000-character limit.
+const maxPreSendCode = 128
 
 var appNameRE = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 
@@ -111,6 +125,9 @@ func (c Config) Validate() error {
 	}
 	if c.CallbackSecret == "" && !c.InsecureSkipVerify {
 		return bad("callback_secret", "must be set (or set insecure_skip_verify: true for a local demo)")
+	}
+	if len(c.PreSendCode) > maxPreSendCode {
+		return bad("presend_code", fmt.Sprintf("must be at most %d bytes (Easemob drops answers over 1,000 characters)", maxPreSendCode))
 	}
 	if c.BotUser == "" {
 		return bad("bot_user", "must be set")

@@ -3,6 +3,7 @@ package easemob_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"strconv"
@@ -20,12 +21,19 @@ const fuzzSecret = "fuzz-secret"
 
 var fuzzNow = time.UnixMilli(1729499252371)
 
-func fuzzClient(tb testing.TB) *easemob.Client {
+// fuzzClient returns a client whose pre-send rule shares fuzzSecret, or
+// has its own presendSecret, screening with a Gate matching "spam".
+func fuzzClient(tb testing.TB, presendSecret ...string) *easemob.Client {
 	tb.Helper()
-	c, err := easemob.New(easemob.Config{
+	cfg := easemob.Config{
 		BaseURL: "http://127.0.0.1:1", OrgName: "org", AppName: "app", ClientID: "id", ClientSecret: "s",
 		CallbackSecret: fuzzSecret, BotUser: "bot",
-	}, easemob.Options{Now: func() time.Time { return fuzzNow }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}
+	if len(presendSecret) > 0 {
+		cfg.PreSendSecret = presendSecret[0]
+	}
+	c, err := easemob.New(cfg, easemob.Options{Now: func() time.Time { return fuzzNow },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Gate: &wordGate{word: "spam"}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -47,6 +55,9 @@ func FuzzReceive(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))
 	f.Add([]byte(`[`))
+	srv.PreSendSecret = ""
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "1", From: "a", Text: "spam", MsgID: "6", CallID: "org#app_2", At: fuzzNow}))
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "1", ChatType: "chatroom", From: "a", Bodies: true, Texts: []string{"sp", "am"}, CallID: "org#app_3", At: fuzzNow}))
 	c := fuzzClient(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		ack, err := c.Receive(ctx, moderation.Delivery{Body: body})
@@ -76,14 +87,89 @@ func FuzzReceive(f *testing.F) {
 		if d := fuzzNow.Sub(time.UnixMilli(ts)); d > 5*time.Minute || d < -5*time.Minute {
 			t.Fatalf("accepted stale timestamp %d", ts)
 		}
+		checkEvents(t, ack)
+	})
+}
+
+// checkEvents checks the events and the answer of an accepted delivery.
+func checkEvents(t *testing.T, ack moderation.Ack) {
+	t.Helper()
+	for _, ev := range ack.Events {
+		if ev.DeliveryID == "" || len(ev.DedupKeys) == 0 || ev.DedupKeys[0] != ev.DeliveryID {
+			t.Fatalf("event without delivery id: %+v", ev)
+		}
+		hasMsg := ev.Kind == moderation.EventMessage || ev.Kind == moderation.EventScreened
+		if hasMsg != (ev.Message != nil) || (ev.Kind == moderation.EventJoin) != (ev.Join != nil) ||
+			(ev.Kind == moderation.EventScreened) != (ev.Screening != nil) {
+			t.Fatalf("event kind/field mismatch: %+v", ev)
+		}
+		if ev.Kind == moderation.EventScreened && (!strings.Contains(ev.Message.Text, "spam") || strings.EqualFold(ev.Message.SenderID, "bot") ||
+			ev.Message.SenderID == "" || ev.Message.Chat.ID == "" || !strings.HasPrefix(ev.DeliveryID, "easemob:presend:")) {
+			t.Fatalf("screened %+v", ev.Message)
+		}
+	}
+	switch a := ack.Response.(type) {
+	case easemob.PreSendAnswer:
+		blocked := len(ack.Events) == 1 && ack.Events[0].Kind == moderation.EventScreened && !ack.Events[0].Screening.DryRun
+		if a.Valid == blocked || (!a.Valid && len(ack.Events) != 1) {
+			t.Fatalf("answer %+v with events %+v", a, ack.Events)
+		}
+	default:
 		for _, ev := range ack.Events {
-			if ev.DeliveryID == "" || len(ev.DedupKeys) == 0 || ev.DedupKeys[0] != ev.DeliveryID {
-				t.Fatalf("event without delivery id: %+v", ev)
-			}
-			if (ev.Kind == moderation.EventMessage) != (ev.Message != nil) || (ev.Kind == moderation.EventJoin) != (ev.Join != nil) {
-				t.Fatalf("event kind/field mismatch: %+v", ev)
+			if ev.Kind == moderation.EventScreened {
+				t.Fatalf("screened event under post-send answer %+v", a)
 			}
 		}
+	}
+}
+
+// FuzzReceivePreSend: ReceivePreSend never panics, accepts only bodies
+// signed with the pre-send rule's secret inside the window, and blocks
+// exactly the messages the Gate matched.
+func FuzzReceivePreSend(f *testing.F) {
+	const presendSecret = "fuzz-presend-secret"
+	srv := &easemobtest.Server{Org: "org", App: "app", CallbackSecret: fuzzSecret, PreSendSecret: presendSecret}
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "1", From: "a", Text: "buy spam", MsgID: "5", CallID: "org#app_1", At: fuzzNow}))
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "1", ChatType: "group", From: "a", Bodies: true, Texts: []string{"sp", "am"}, CallID: "org#app_2", At: fuzzNow}))
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "1", ChatType: "chatroom", From: "bot", Text: "spam", CallID: "org#app_3", At: fuzzNow}))
+	f.Add(srv.PreSendBody(easemobtest.PreSend{ChatID: "u", ChatType: "chat", From: "a", Image: true, CallID: "org#app_4", At: fuzzNow}))
+	f.Add(srv.MessageBody(easemobtest.Message{ChatID: "1", From: "a", Text: "spam", CallID: "org#app_5", At: fuzzNow}))
+	f.Add([]byte(`{"callId":"a","timestamp":1729499252371,"security":"x","chat_type":"groupchat","payload":{"bodies":{}}}`))
+	c := fuzzClient(f, presendSecret)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		ack, err := c.ReceivePreSend(ctx, moderation.Delivery{Body: body})
+		if err != nil {
+			if ack.Response != nil || ack.Events != nil {
+				t.Fatal("answer or events returned with an error")
+			}
+			for _, sentinel := range []error{moderation.ErrMissingHeaders, moderation.ErrStaleTimestamp, moderation.ErrBadSignature, moderation.ErrMalformed} {
+				if errors.Is(err, sentinel) {
+					return
+				}
+			}
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		var sf struct {
+			CallID    string      `json:"callId"`
+			Timestamp json.Number `json:"timestamp"`
+			Security  string      `json:"security"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if err := dec.Decode(&sf); err != nil {
+			t.Fatalf("accepted undecodable body: %v", err)
+		}
+		ts, perr := strconv.ParseInt(sf.Timestamp.String(), 10, 64)
+		if perr != nil || sf.CallID == "" || !strings.EqualFold(sf.Security, easemob.Sign(sf.CallID, presendSecret, ts)) {
+			t.Fatalf("accepted forged delivery %q", body)
+		}
+		if d := fuzzNow.Sub(time.UnixMilli(ts)); d > 5*time.Minute || d < -5*time.Minute {
+			t.Fatalf("accepted stale timestamp %d", ts)
+		}
+		if _, ok := ack.Response.(easemob.PreSendAnswer); !ok {
+			t.Fatalf("answer %T", ack.Response)
+		}
+		checkEvents(t, ack)
 	})
 }
 

@@ -43,6 +43,7 @@ func testConfig(srv *easemobtest.Server) easemob.Config {
 		ClientID:       srv.ClientID,
 		ClientSecret:   srv.ClientSecret,
 		CallbackSecret: srv.CallbackSecret,
+		PreSendSecret:  srv.PreSendSecret,
 		BotUser:        easemobtest.DefaultBotUser,
 		Rate:           egress.Limits{PerSecond: 100, Burst: 10, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond},
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -81,16 +82,28 @@ type mucPayload struct {
 // JSON object (Easemob ignores the body; it must stay under 1,000 chars).
 var ackBody = map[string]any{}
 
-// Receive verifies a post-send callback (security, then timestamp) from the
-// raw body and returns the events Gavel acts on.
+// Receive verifies a callback (security, then timestamp) from the raw body
+// and returns the events Gavel acts on. A pre-send callback arriving here
+// — recognised by a signature under a distinct presend_secret, or by its
+// documented shape (no eventType, no event) — is answered as
+// ReceivePreSend would; a separate pre-send URL is the reliable setup.
 func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
-	ts, err := c.verify(d.Body)
+	ts, err := c.verify(d.Body, c.cfg.CallbackSecret)
+	preSend := false
+	if errors.Is(err, moderation.ErrBadSignature) && c.cfg.PreSendSecret != "" && c.cfg.PreSendSecret != c.cfg.CallbackSecret {
+		if pts, perr := c.verify(d.Body, c.cfg.PreSendSecret); perr == nil || !errors.Is(perr, moderation.ErrBadSignature) {
+			ts, err, preSend = pts, perr, true
+		}
+	}
 	if err != nil {
 		return moderation.Ack{}, err
 	}
 	var cb callback
 	if err := json.Unmarshal(d.Body, &cb); err != nil {
 		return moderation.Ack{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
+	}
+	if preSend || isPreSend(cb) {
+		return c.preSend(ctx, cb, ts)
 	}
 	events, err := c.parse(cb, ts)
 	if err != nil {
@@ -102,9 +115,9 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	return moderation.Ack{Response: ackBody, Events: events}, nil
 }
 
-// verify checks the signature and the replay window and returns the
-// callback's timestamp.
-func (c *Client) verify(body []byte) (time.Time, error) {
+// verify checks the signature made with secret (one per callback rule)
+// and the replay window, and returns the callback's timestamp.
+func (c *Client) verify(body []byte, secret string) (time.Time, error) {
 	var sf signedFields
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -116,7 +129,7 @@ func (c *Client) verify(body []byte) (time.Time, error) {
 	}
 	// A configured secret is always checked; insecure_skip_verify only
 	// permits running without one.
-	verifySig := c.cfg.CallbackSecret != "" || !c.cfg.InsecureSkipVerify
+	verifySig := secret != "" || !c.cfg.InsecureSkipVerify
 	tsText := strings.TrimSpace(string(sf.Timestamp))
 	if uq, err := strconv.Unquote(tsText); err == nil {
 		tsText = uq // a quoted number; Easemob sends a JSON number
@@ -132,7 +145,7 @@ func (c *Client) verify(body []byte) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("easemob: timestamp is not an integer: %w", moderation.ErrMalformed)
 	}
 	if verifySig {
-		want := Sign(*sf.CallID, c.cfg.CallbackSecret, ms)
+		want := Sign(*sf.CallID, secret, ms)
 		got := strings.ToLower(*sf.Security)
 		if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 			return time.Time{}, fmt.Errorf("easemob: %w", moderation.ErrBadSignature)

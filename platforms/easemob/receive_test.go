@@ -346,6 +346,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative default_mute", mut: func(c *easemob.Config) { c.DefaultMute = -time.Second }, wantKey: "default_mute"},
 		{name: "negative role_cache_ttl", mut: func(c *easemob.Config) { c.RoleCacheTTL = -time.Second }, wantKey: "role_cache_ttl"},
 		{name: "negative rate", mut: func(c *easemob.Config) { c.Rate.PerSecond = -1 }, wantKey: "rate.per_second"},
+		{name: "presend secret and code", mut: func(c *easemob.Config) { c.PreSendSecret = "p"; c.PreSendCode = "GAVEL:blocked" }},
+		{name: "presend code too long", mut: func(c *easemob.Config) { c.PreSendCode = strings.Repeat("x", 129) }, wantKey: "presend_code"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -52,7 +52,19 @@ type Config struct {
 	// Rate overrides the pacing and retry limits of every REST API caller;
 	// PerSecond defaults to 200 (TIM's default per-API limit).
 	Rate egress.Limits `yaml:"rate"`
+	// PreSendAction is how Group.CallbackBeforeSendMsg blocks a message
+	// the Gate matched: "reject" (default; ErrorCode 1, the sender's client
+	// gets error 10016 and knows the message was not delivered) or "drop"
+	// (ErrorCode 2, the sender sees success and nobody else sees the
+	// message).
+	PreSendAction string `yaml:"presend_action"`
 }
+
+// PreSendAction values.
+const (
+	PreSendReject = "reject"
+	PreSendDrop   = "drop"
+)
 
 // Validate reports the first invalid key, named as in config.yaml.
 func (c Config) Validate() error {
@@ -101,6 +113,11 @@ func (c Config) Validate() error {
 	case c.Rate.MaxDelay < 0:
 		return keyErr("rate.max_delay", "must not be negative")
 	}
+	switch c.PreSendAction {
+	case "", PreSendReject, PreSendDrop:
+	default:
+		return keyErr("presend_action", `must be "reject" or "drop"`)
+	}
 	return nil
 }
 
@@ -123,6 +140,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rate.PerSecond == 0 {
 		c.Rate.PerSecond = DefaultRatePerSecond
+	}
+	if c.PreSendAction == "" {
+		c.PreSendAction = PreSendReject
 	}
 	return c
 }

@@ -33,6 +33,9 @@ func TestConfigValidate(t *testing.T) {
 		{"usersig ttl too short", func(c *Config) { c.UserSigTTL = time.Second }, "platforms.tim.usersig_ttl:"},
 		{"negative rate", func(c *Config) { c.Rate = egress.Limits{PerSecond: -1} }, "platforms.tim.rate.per_second:"},
 		{"negative burst", func(c *Config) { c.Rate = egress.Limits{Burst: -1} }, "platforms.tim.rate.burst:"},
+		{"presend drop", func(c *Config) { c.PreSendAction = PreSendDrop }, ""},
+		{"presend reject", func(c *Config) { c.PreSendAction = PreSendReject }, ""},
+		{"presend unknown", func(c *Config) { c.PreSendAction = "block" }, "platforms.tim.presend_action:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,7 +60,7 @@ func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	c := Config{}.withDefaults()
 	if c.BaseURL != DefaultBaseURL || c.ReplayWindow != 60*time.Second || c.RoleCacheTTL != time.Minute ||
-		c.UserSigTTL != 24*time.Hour || c.Rate.PerSecond != 200 {
+		c.UserSigTTL != 24*time.Hour || c.Rate.PerSecond != 200 || c.PreSendAction != PreSendReject {
 		t.Errorf("defaults = %+v", c)
 	}
 }

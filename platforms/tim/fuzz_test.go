@@ -13,9 +13,11 @@ import (
 	"gavel/platforms/tim/timtest"
 )
 
-// FuzzReceive feeds arbitrary query strings and bodies to Receive. It must
-// never panic, and must accept only deliveries for our app that carry the
-// right Sign for a RequestTime inside the window.
+// FuzzReceive feeds arbitrary query strings and bodies to Receive, with a
+// Gate matching "spam". It must never panic, must accept only deliveries
+// for our app that carry the right Sign for a RequestTime inside the
+// window, and must block (ErrorCode 1) only a before-send message the Gate
+// matched.
 func FuzzReceive(f *testing.F) {
 	s := timtest.NewServer()
 	defer s.Close()
@@ -26,14 +28,21 @@ func FuzzReceive(f *testing.F) {
 		s.JoinDelivery(testToken, testNow, timtest.Join{GroupID: groupPub, Members: []string{"n1", "n2"}}),
 		timtest.SignedDelivery(timtest.DefaultSDKAppID, "State.StateChange", testToken, testNow, []byte(`{}`)),
 		timtest.SignedDelivery(timtest.DefaultSDKAppID, timtest.CommandAfterSendMsg, "wrong", testNow, []byte(`{}`)),
+		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: "m", Texts: []string{"sp", "am"}, MsgID: "x-2"}),
+		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: "m", Texts: []string{"hi"}, Custom: true, EventTimeString: true}),
+		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: timtest.DefaultAdmin, Texts: []string{"spam"}}),
 	}
 	for _, d := range seeds {
 		f.Add(d.Query.Encode(), d.Body)
 	}
 	f.Add("SdkAppid=1400000000&Sign=&RequestTime=", []byte(`null`))
 	f.Add("", []byte(`{"MsgSeq":"9","EventTime":"1"}`))
+	for _, name := range []string{"before_send_msg.json", "before_send_msg_legacy.json"} {
+		d := timtest.SignedDelivery(timtest.DefaultSDKAppID, timtest.CommandBeforeSendMsg, testToken, testNow, readFixture(f, name))
+		f.Add(d.Query.Encode(), d.Body)
+	}
 
-	c := callbackClient(f, nil)
+	c := gateClient(f, &wordGate{word: "spam"}, nil)
 	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
@@ -63,11 +72,24 @@ func FuzzReceive(f *testing.F) {
 		if perr != nil || time.Unix(secs, 0).Sub(testNow).Abs() > DefaultReplayWindow {
 			t.Fatalf("accepted RequestTime %q", rt)
 		}
-		if ack.Response != callbackOK {
-			t.Fatalf("response = %+v", ack.Response)
-		}
+		screened := 0
 		for _, ev := range ack.Events {
 			checkEvent(t, ev)
+			if ev.Kind == moderation.EventScreened {
+				screened++
+				if !strings.Contains(ev.Message.Text, "spam") || ev.Message.SenderID == timtest.DefaultAdmin {
+					t.Fatalf("screened %+v", ev.Message)
+				}
+			}
+		}
+		switch ack.Response {
+		case callbackOK:
+		case preSendReject:
+			if screened != 1 || len(ack.Events) != 1 {
+				t.Fatalf("rejected with events %+v", ack.Events)
+			}
+		default:
+			t.Fatalf("response = %+v", ack.Response)
 		}
 	})
 }
@@ -128,6 +150,12 @@ func checkEvent(t *testing.T, ev moderation.Event) {
 			if mn.Token != "@"+mn.UserID && !strings.Contains(m.Text, mn.Token) {
 				t.Fatalf("mention token %q not in text %q", mn.Token, m.Text)
 			}
+		}
+	case moderation.EventScreened:
+		m := ev.Message
+		if m == nil || ev.Screening == nil || m.Chat.ID == "" || m.SenderID == "" || m.Chat.Platform != "tim" ||
+			!strings.HasPrefix(ev.DeliveryID, "tim:presend:"+m.Chat.ID+":") {
+			t.Fatalf("screened: %+v %+v", ev, m)
 		}
 	case moderation.EventJoin:
 		if ev.Join == nil || ev.Join.Chat.ID == "" || len(ev.Join.UserIDs) == 0 {

@@ -19,6 +19,7 @@ import (
 const (
 	cmdAfterSendMsg       = "Group.CallbackAfterSendMsg"
 	cmdAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin"
+	cmdBeforeSendMsg      = "Group.CallbackBeforeSendMsg"
 )
 
 // CallbackAnswer is the body TIM expects from a callback endpoint.
@@ -41,8 +42,10 @@ func Sign(token, requestTime string) string {
 }
 
 // Receive verifies a callback (SdkAppid, then Sign and RequestTime when a
-// callback token is configured), decodes its body and returns the OK answer
-// with the events Gavel acts on. Errors wrap the moderation.Err* sentinels.
+// callback token is configured), decodes its body and returns the answer
+// with the events Gavel acts on: the OK answer for "after" callbacks, the
+// Gate's verdict for Group.CallbackBeforeSendMsg. Errors wrap the
+// moderation.Err* sentinels.
 func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
 	if err := c.verify(d); err != nil {
 		c.log.DebugContext(ctx, "tim callback rejected", "error", err.Error())
@@ -55,6 +58,8 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	}
 	ack := moderation.Ack{Response: callbackOK}
 	switch body.CallbackCommand {
+	case cmdBeforeSendMsg:
+		return c.preSend(ctx, body)
 	case cmdAfterSendMsg:
 		if body.FromAccount == c.cfg.AdminIdentifier {
 			c.log.DebugContext(ctx, "tim callback: own message ignored", "chat", body.GroupID)
@@ -155,6 +160,7 @@ type callbackBody struct {
 	FromAccount     string       `json:"From_Account"`
 	OperatorAccount string       `json:"Operator_Account"`
 	MsgSeq          flexInt      `json:"MsgSeq"`
+	Random          flexInt      `json:"Random"`
 	MsgID           string       `json:"MsgId"`
 	MsgTime         flexInt      `json:"MsgTime"`
 	MsgBody         []msgElem    `json:"MsgBody"`
@@ -205,24 +211,17 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 	if b.GroupID == "" || b.FromAccount == "" || !b.MsgSeq.Set || b.MsgSeq.V < 0 {
 		return moderation.Event{}, fmt.Errorf("tim: message callback without GroupId, From_Account or MsgSeq: %w", moderation.ErrMalformed)
 	}
-	var text strings.Builder
-	for _, el := range b.MsgBody {
-		if el.MsgType != "TIMTextElem" {
-			continue
-		}
-		var tc textContent
-		if err := json.Unmarshal(el.MsgContent, &tc); err != nil {
-			return moderation.Event{}, fmt.Errorf("tim: TIMTextElem content: %w", moderation.ErrMalformed)
-		}
-		text.WriteString(tc.Text)
+	text, err := msgText(b.MsgBody)
+	if err != nil {
+		return moderation.Event{}, err
 	}
 	seq := strconv.FormatInt(b.MsgSeq.V, 10)
 	msg := &moderation.Message{
 		Chat:      moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type},
 		MessageID: seq,
 		SenderID:  b.FromAccount,
-		Text:      text.String(),
-		Mentions:  mentions(text.String(), b.GroupAtInfo),
+		Text:      text,
+		Mentions:  mentions(text, b.GroupAtInfo),
 		SentAt:    eventTime(b.MsgTime, b.EventTime, now),
 	}
 	id := "tim:msg:" + b.GroupID + ":" + seq
@@ -237,6 +236,23 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 		DedupKeys:  keys,
 		Message:    msg,
 	}, nil
+}
+
+// msgText concatenates the texts of the TIMTextElem elements of body;
+// other element types are skipped.
+func msgText(body []msgElem) (string, error) {
+	var text strings.Builder
+	for _, el := range body {
+		if el.MsgType != "TIMTextElem" {
+			continue
+		}
+		var tc textContent
+		if err := json.Unmarshal(el.MsgContent, &tc); err != nil {
+			return "", fmt.Errorf("tim: TIMTextElem content: %w", moderation.ErrMalformed)
+		}
+		text.WriteString(tc.Text)
+	}
+	return text.String(), nil
 }
 
 // mentions pairs GroupAtInfo entries (one per @-mention, in text order)

@@ -51,6 +51,9 @@ type Options struct {
 	Now        func() time.Time // nil → time.Now; decides replay windows and cache expiry
 	// Egress observes API calls and may supply shared rate limiters.
 	Egress egress.Shared
+	// Gate screens Group.CallbackBeforeSendMsg; nil delivers every
+	// message unscreened.
+	Gate moderation.Gate
 }
 
 // Client is the TIM adapter. It is safe for concurrent use.
@@ -67,6 +70,7 @@ type Client struct {
 	mu      sync.Mutex
 	callers map[string]*egress.Caller
 	egress  egress.Shared
+	gate    moderation.Gate
 }
 
 var _ moderation.Platform = (*Client)(nil)
@@ -97,6 +101,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		groups:  cache.New(time.Minute, 5*time.Minute),
 		callers: make(map[string]*egress.Caller),
 		egress:  opts.Egress,
+		gate:    opts.Gate,
 	}
 	c.sig = &userSigCache{
 		appID:    cfg.SDKAppID,

@@ -42,6 +42,30 @@ type Message struct {
 	At     time.Time
 }
 
+// PreSend describes a pre-send callback (发送前回调) to build.
+type PreSend struct {
+	// ChatID is the group or chat-room ID (for ChatType "chat", the
+	// receiver).
+	ChatID string
+	// ChatType is sent verbatim: "groupchat" (default, as in the samples),
+	// "group" or "chatroom" (as in the field table), or "chat" (1:1).
+	ChatType string
+	From     string
+	Text     string
+	// Bodies sends the older payload form {"ext":{},"bodies":[…]} (one txt
+	// body per element of Texts, or of Text); otherwise the newest flat
+	// form {"msg","type":"txt"}.
+	Bodies bool
+	Texts  []string
+	// Image sends an image message instead of text.
+	Image bool
+	// MsgID and CallID are generated when empty; At defaults to the
+	// server's clock.
+	MsgID  string
+	CallID string
+	At     time.Time
+}
+
 // Join describes a group_op_event JOIN callback.
 type Join struct {
 	ChatID   string
@@ -139,6 +163,75 @@ func (s *Server) JoinFields(j Join) map[string]any {
 		"member_count": len(j.Users) + 1,
 		"timestamp":    j.At.UnixMilli(),
 	}
+}
+
+// PreSendFields returns the unsigned JSON fields of p's callback: no
+// eventType, as documented.
+func (s *Server) PreSendFields(p PreSend) map[string]any {
+	if p.MsgID == "" {
+		p.MsgID = strconv.FormatInt(s.nextID(), 10)
+	}
+	if p.CallID == "" {
+		p.CallID = fmt.Sprintf("%s_%d-pre", s.appKey(), s.nextID())
+	}
+	if p.At.IsZero() {
+		p.At = s.Now()
+	}
+	if p.ChatType == "" {
+		p.ChatType = "groupchat"
+	}
+	var payload map[string]any
+	switch {
+	case p.Image:
+		payload = map[string]any{"type": "img", "url": "https://a1.easemob.com/chatfiles/x", "filename": "x.jpg"}
+		if p.Bodies {
+			payload = map[string]any{"ext": map[string]any{}, "bodies": []any{payload}}
+		}
+	case p.Bodies:
+		texts := p.Texts
+		if len(texts) == 0 {
+			texts = []string{p.Text}
+		}
+		bodies := make([]any, len(texts))
+		for i, t := range texts {
+			bodies[i] = map[string]any{"msg": t, "type": "txt"}
+		}
+		payload = map[string]any{"ext": map[string]any{}, "bodies": bodies}
+	default:
+		payload = map[string]any{"msg": p.Text, "type": "txt"}
+	}
+	f := map[string]any{
+		"callId":    p.CallID,
+		"timestamp": p.At.UnixMilli(),
+		"chat_type": p.ChatType,
+		"group_id":  p.ChatID,
+		"from":      p.From,
+		"to":        p.ChatID,
+		"msg_id":    p.MsgID,
+		"payload":   payload,
+	}
+	if p.ChatType == "chat" {
+		delete(f, "group_id")
+	}
+	return f
+}
+
+// PreSendBody returns p's callback body signed with the server's
+// PreSendSecret (CallbackSecret when that is empty).
+func (s *Server) PreSendBody(p PreSend) []byte {
+	secret := s.PreSendSecret
+	if secret == "" {
+		secret = s.CallbackSecret
+	}
+	return SignFields(s.PreSendFields(p), secret)
+}
+
+// PreSendDelivery is Delivery(PreSendBody(p)).
+func (s *Server) PreSendDelivery(p PreSend) moderation.Delivery { return s.Delivery(s.PreSendBody(p)) }
+
+// PreSendRequest is Request(target, PreSendBody(p)).
+func (s *Server) PreSendRequest(target string, p PreSend) *http.Request {
+	return Request(target, s.PreSendBody(p))
 }
 
 // SignFields sets fields["security"] from callId and timestamp with secret

@@ -31,7 +31,10 @@ const (
 	DefaultClientID       = "YXA6test-client-id"
 	DefaultClientSecret   = "YXA6test-client-secret"
 	DefaultCallbackSecret = "test-callback-secret"
-	DefaultBotUser        = "gavelbot"
+	// DefaultPreSendSecret signs pre-send callbacks: every Easemob callback
+	// rule has its own server-generated secret.
+	DefaultPreSendSecret = "test-presend-secret"
+	DefaultBotUser       = "gavelbot"
 	// DefaultTokenTTL is the expires_in of issued App Tokens.
 	DefaultTokenTTL = 24 * time.Hour
 	// DefaultRate is the documented per-API limit (calls per second per
@@ -126,6 +129,9 @@ type Server struct {
 	// Org, App, ClientID, ClientSecret and CallbackSecret are fixed at
 	// NewServer.
 	Org, App, ClientID, ClientSecret, CallbackSecret string
+	// PreSendSecret is the pre-send rule's secret; empty signs pre-send
+	// callbacks with CallbackSecret.
+	PreSendSecret string
 
 	srv *httptest.Server
 
@@ -150,6 +156,7 @@ func NewServer() *Server {
 		ClientID:       DefaultClientID,
 		ClientSecret:   DefaultClientSecret,
 		CallbackSecret: DefaultCallbackSecret,
+		PreSendSecret:  DefaultPreSendSecret,
 		now:            time.Now,
 		tokenTTL:       DefaultTokenTTL,
 		tokens:         map[string]time.Time{},

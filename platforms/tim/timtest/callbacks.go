@@ -17,6 +17,7 @@ import (
 const (
 	CommandAfterSendMsg       = "Group.CallbackAfterSendMsg"
 	CommandAfterNewMemberJoin = "Group.CallbackAfterNewMemberJoin"
+	CommandBeforeSendMsg      = "Group.CallbackBeforeSendMsg"
 )
 
 // Message describes a Group.CallbackAfterSendMsg callback.
@@ -35,6 +36,24 @@ type Message struct {
 	// MsgID is the client message id (2025+ payloads); empty omits it.
 	MsgID   string
 	MsgTime time.Time // default: the request time
+	// EventTimeString sends EventTime as a string, as the English samples do.
+	EventTimeString bool
+}
+
+// PreSend describes a Group.CallbackBeforeSendMsg callback: the message is
+// not stored yet, so it has no MsgSeq or MsgTime.
+type PreSend struct {
+	GroupID   string
+	GroupType string // default: the seeded group's type, else Public
+	From      string
+	// Texts become one TIMTextElem each, in order; Custom appends a
+	// TIMCustomElem after them.
+	Texts  []string
+	Custom bool
+	// Random is the client's random number; zero sends 1.
+	Random uint32
+	// MsgID is the client message id (2025+ payloads); empty omits it.
+	MsgID string
 	// EventTimeString sends EventTime as a string, as the English samples do.
 	EventTimeString bool
 }
@@ -97,6 +116,40 @@ func MessageBody(m Message, at time.Time) []byte {
 	}
 	if len(ats) > 0 {
 		body["GroupAtInfo"] = ats
+	}
+	return mustJSON(body)
+}
+
+// PreSendBody returns the JSON body of a before-send-msg callback sent at.
+func PreSendBody(p PreSend, at time.Time) []byte {
+	if p.GroupType == "" {
+		p.GroupType = "Public"
+	}
+	if p.Random == 0 {
+		p.Random = 1
+	}
+	elems := make([]map[string]any, 0, len(p.Texts)+1)
+	for _, t := range p.Texts {
+		elems = append(elems, map[string]any{"MsgType": "TIMTextElem", "MsgContent": map[string]any{"Text": t}})
+	}
+	if p.Custom {
+		elems = append(elems, map[string]any{"MsgType": "TIMCustomElem",
+			"MsgContent": map[string]any{"Desc": "CustomElement.MemberLevel", "Data": "LV1"}})
+	}
+	body := map[string]any{
+		"CallbackCommand":  CommandBeforeSendMsg,
+		"GroupId":          p.GroupID,
+		"Type":             p.GroupType,
+		"From_Account":     p.From,
+		"Operator_Account": p.From,
+		"Random":           p.Random,
+		"OnlineOnlyFlag":   0,
+		"MsgBody":          elems,
+		"CloudCustomData":  "",
+		"EventTime":        eventTime(at, p.EventTimeString),
+	}
+	if p.MsgID != "" {
+		body["MsgId"] = p.MsgID
 	}
 	return mustJSON(body)
 }
@@ -192,6 +245,30 @@ func (s *Server) MessageDelivery(token string, requestTime time.Time, m Message)
 	appID := s.SDKAppID
 	s.mu.Unlock()
 	return SignedDelivery(appID, CommandAfterSendMsg, token, requestTime, MessageBody(m, requestTime))
+}
+
+// PreSendDelivery returns a signed Group.CallbackBeforeSendMsg delivery for
+// sdkAppID (unsigned when token is empty).
+func PreSendDelivery(sdkAppID int, token string, requestTime time.Time, p PreSend) moderation.Delivery {
+	return SignedDelivery(sdkAppID, CommandBeforeSendMsg, token, requestTime, PreSendBody(p, requestTime))
+}
+
+// PreSendDelivery returns a signed Group.CallbackBeforeSendMsg delivery for
+// this server's app; the group type defaults to the seeded group's.
+func (s *Server) PreSendDelivery(token string, requestTime time.Time, p PreSend) moderation.Delivery {
+	s.mu.Lock()
+	if g, ok := s.groups[p.GroupID]; ok && p.GroupType == "" {
+		p.GroupType = g.Type
+	}
+	appID := s.SDKAppID
+	s.mu.Unlock()
+	return PreSendDelivery(appID, token, requestTime, p)
+}
+
+// PreSendRequest returns the POST TIM would send to target (Gavel's
+// callback URL) for a before-send-msg callback of this server's app.
+func (s *Server) PreSendRequest(target, token string, requestTime time.Time, p PreSend) (*http.Request, error) {
+	return CallbackRequest(target, s.PreSendDelivery(token, requestTime, p))
 }
 
 // JoinDelivery returns a signed Group.CallbackAfterNewMemberJoin delivery
