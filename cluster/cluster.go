@@ -10,11 +10,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
 
 	"gavel/platforms/egress"
 )
@@ -82,35 +85,35 @@ type Dedup struct {
 	ttl time.Duration
 }
 
-// firstSeen sets every key with NX and the TTL; if any key existed it
-// removes the ones it set and answers 0. One script, so it is atomic.
-var firstSeen = redis.NewScript(`
-for i, k in ipairs(KEYS) do
-  if not redis.call('SET', k, '1', 'NX', 'PX', ARGV[1]) then
-    for j = 1, i - 1 do redis.call('DEL', KEYS[j]) end
-    return 0
-  end
-end
-return 1`)
-
-// FirstSeen records keys and reports whether none was known.
-func (d *Dedup) FirstSeen(ctx context.Context, keys []string) (bool, error) {
+// Seen reports whether any key is known to any replica.
+func (d *Dedup) Seen(ctx context.Context, keys []string) (bool, error) {
 	ks := d.keys(keys)
 	if len(ks) == 0 {
-		return true, nil
+		return false, nil
 	}
-	n, err := firstSeen.Run(ctx, d.c.rdb, ks, d.ttl.Milliseconds()).Int()
+	n, err := d.c.rdb.Exists(ctx, ks...).Result()
 	if err != nil {
 		return false, fmt.Errorf("redis dedup: %w", err)
 	}
-	return n == 1, nil
+	return n > 0, nil
 }
 
-// Forget drops keys.
-func (d *Dedup) Forget(ctx context.Context, keys []string) {
-	if ks := d.keys(keys); len(ks) > 0 {
-		d.c.rdb.Del(ctx, ks...)
+// Mark records keys for the TTL; called once the event is stored.
+func (d *Dedup) Mark(ctx context.Context, keys []string) error {
+	ks := d.keys(keys)
+	if len(ks) == 0 {
+		return nil
 	}
+	_, err := d.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, k := range ks {
+			p.Set(ctx, k, "1", d.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("redis dedup: %w", err)
+	}
+	return nil
 }
 
 func (d *Dedup) keys(keys []string) []string {
@@ -132,27 +135,48 @@ func (c *Cluster) NewLimiter(platform, api string, perSecond float64, burst int)
 	}
 	// redis_rate counts whole requests per period; express fractional
 	// rates over a longer period.
-	period, rate := time.Second, perSecond
-	for rate < 1 || rate != float64(int(rate)) && period < time.Minute {
-		rate *= 10
+	period, n := time.Second, perSecond
+	for n < 1 || n != float64(int(n)) && period < time.Minute {
+		n *= 10
 		period *= 10
 	}
 	return &limiter{c: c, key: c.prefix + "rate:" + platform + ":" + api,
-		limit: redis_rate.Limit{Rate: int(rate), Burst: burst, Period: period}}
+		limit: redis_rate.Limit{Rate: int(n), Burst: burst, Period: period},
+		local: rate.NewLimiter(rate.Limit(perSecond), burst)}
 }
 
 type limiter struct {
 	c     *Cluster
 	key   string
 	limit redis_rate.Limit
+	// local paces this replica alone while Redis cannot be reached, so a
+	// Redis outage slows Gavel to one replica's share instead of stopping
+	// it (each replica then keeps the whole limit: N replicas may exceed
+	// it N-fold until Redis is back; the platforms' rate-limit answers
+	// are then retried).
+	local *rate.Limiter
+	// downUntil (Unix ns) skips Redis for a while after it failed, so an
+	// outage costs one failed attempt per cool-down, not one per call.
+	downUntil atomic.Int64
 }
+
+// redisCoolDown is how long a limiter paces locally after Redis failed.
+const redisCoolDown = 5 * time.Second
 
 // Wait blocks until the shared limit lets one call go.
 func (l *limiter) Wait(ctx context.Context) error {
 	for {
+		if time.Now().UnixNano() < l.downUntil.Load() {
+			return l.local.Wait(ctx)
+		}
 		res, err := l.c.limiter.Allow(ctx, l.key, l.limit)
 		if err != nil {
-			return fmt.Errorf("redis rate limiter: %w", err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			l.downUntil.Store(time.Now().Add(redisCoolDown).UnixNano())
+			slog.Warn("redis rate limiter unavailable; pacing locally", "key", l.key, "for", redisCoolDown, "err", err)
+			return l.local.Wait(ctx)
 		}
 		if res.Allowed > 0 {
 			return nil

@@ -6,6 +6,9 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
 	"testing"
 	"time"
 )
@@ -38,33 +41,27 @@ func TestDedup(t *testing.T) {
 	c := open(t)
 	ctx := context.Background()
 	d := c.Dedup(time.Minute)
-	steps := []struct {
-		keys []string
-		want bool
-	}{
-		{[]string{"ev:1", "msg:1"}, true},
-		{[]string{"ev:1", "msg:1"}, false},
-		{[]string{"ev:2", "msg:1"}, false}, // same message, new event id
-		{[]string{"ev:2", "msg:2"}, true},  // ev:2 was rolled back above
-		{nil, true},
+	if seen, err := d.Seen(ctx, []string{"ev:1", "msg:1"}); err != nil || seen {
+		t.Fatalf("fresh keys seen = %v, %v", seen, err)
 	}
-	for i, s := range steps {
-		got, err := d.FirstSeen(ctx, s.keys)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != s.want {
-			t.Fatalf("step %d FirstSeen(%v) = %v, want %v", i, s.keys, got, s.want)
+	if err := d.Mark(ctx, []string{"ev:1", "msg:1"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, keys := range [][]string{{"ev:1"}, {"ev:2", "msg:1"}, {"", "msg:1"}} {
+		if seen, _ := d.Seen(ctx, keys); !seen {
+			t.Errorf("Seen(%v) = false after Mark", keys)
 		}
 	}
-	d.Forget(ctx, []string{"ev:1", "msg:1"})
-	if got, _ := d.FirstSeen(ctx, []string{"ev:1", "msg:1"}); !got {
-		t.Fatal("forgotten keys still known")
+	if seen, _ := d.Seen(ctx, []string{"ev:2", "msg:2"}); seen {
+		t.Error("unmarked keys seen")
+	}
+	if seen, _ := d.Seen(ctx, nil); seen {
+		t.Error("no keys seen")
 	}
 }
 
-// TestDedupSharedByReplicas: two connections (two replicas) racing on the
-// same deliveries accept each exactly once.
+// TestDedupSharedByReplicas: a key marked through one connection (one
+// replica) is seen through another.
 func TestDedupSharedByReplicas(t *testing.T) {
 	t.Parallel()
 	a := open(t)
@@ -73,23 +70,38 @@ func TestDedupSharedByReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	var accepted atomic.Int64
-	var wg sync.WaitGroup
-	for _, c := range []*Cluster{a, b, a, b} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := c.Dedup(time.Minute)
-			for i := range 200 {
-				if ok, err := d.FirstSeen(context.Background(), []string{fmt.Sprint("ev:", i), fmt.Sprint("msg:", i)}); err == nil && ok {
-					accepted.Add(1)
-				}
-			}
-		}()
+	ctx := context.Background()
+	if err := a.Dedup(time.Minute).Mark(ctx, []string{"ev:7"}); err != nil {
+		t.Fatal(err)
 	}
-	wg.Wait()
-	if accepted.Load() != 200 {
-		t.Fatalf("accepted %d of 200 deliveries sent 4 times, want 200", accepted.Load())
+	if seen, err := b.Dedup(time.Minute).Seen(ctx, []string{"ev:7"}); err != nil || !seen {
+		t.Fatalf("other replica: seen = %v, %v", seen, err)
+	}
+}
+
+// TestLimiterFallsBackWhenRedisIsDown: with Redis unreachable the limiter
+// paces locally instead of failing every call.
+func TestLimiterFallsBackWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	l := c.NewLimiter("tim", "x", 100, 1)
+	dead := &Cluster{rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), prefix: c.prefix}
+	dead.limiter = redis_rate.NewLimiter(dead.rdb)
+	defer dead.Close()
+	l.(*limiter).c = dead
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := l.Wait(ctx); err != nil { // the failed attempt
+		t.Fatalf("Wait with Redis down: %v", err)
+	}
+	start := time.Now()
+	for range 20 {
+		if err := l.Wait(ctx); err != nil {
+			t.Fatalf("Wait with Redis down: %v", err)
+		}
+	}
+	if took := time.Since(start); took < 150*time.Millisecond {
+		t.Fatalf("20 calls at 100/s took %v: not paced", took)
 	}
 }
 

@@ -71,12 +71,14 @@ type Submitter interface {
 	Submit(ctx context.Context, ev moderation.Event) error
 }
 
-// Deduper remembers delivery keys. FirstSeen records keys and reports
-// whether none was seen before (atomically, across every replica sharing
-// it); Forget drops keys of a delivery that was not accepted.
+// Deduper is the de-duplication front: a cheap "seen before?" check ahead
+// of the store, which de-duplicates durably and has the last word. Seen
+// reports whether any key is known; Mark records keys once their event
+// has been accepted (stored), so a crash before that never turns a
+// platform's re-delivery away.
 type Deduper interface {
-	FirstSeen(ctx context.Context, keys []string) (bool, error)
-	Forget(ctx context.Context, keys []string)
+	Seen(ctx context.Context, keys []string) (bool, error)
+	Mark(ctx context.Context, keys []string) error
 }
 
 // Observer sees every delivery's result ("accepted", "ignored",
@@ -187,25 +189,25 @@ func (w *webhook) serve(c *gin.Context) {
 		result = "ignored"
 	}
 	for _, ev := range ack.Events {
-		first, err := w.dedup.FirstSeen(ctx, ev.DedupKeys)
+		seen, err := w.dedup.Seen(ctx, ev.DedupKeys)
 		if err != nil {
 			// The store de-duplicates durably; carry on without the front.
 			w.log.Warn("de-duplication front unavailable", "err", err)
-			first = true
 		}
-		if !first {
+		if seen {
 			result = "duplicate"
 			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
 			continue
 		}
 		if err := w.queue.Submit(ctx, ev); err != nil {
-			// Not accepted: forget it so the platform's re-delivery is
-			// processed, and ask for that re-delivery.
-			w.dedup.Forget(ctx, ev.DedupKeys)
+			// Not accepted: ask the platform to re-deliver.
 			result = "busy"
 			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
 			return
+		}
+		if err := w.dedup.Mark(ctx, ev.DedupKeys); err != nil {
+			w.log.Warn("de-duplication front unavailable", "err", err)
 		}
 		w.log.Debug("event accepted", "event_id", ev.DeliveryID, "kind", ev.Kind)
 	}
@@ -226,27 +228,24 @@ func NewLocalDedup(ttl time.Duration) *LocalDedup {
 	return &LocalDedup{c: cache.New(ttl, 10*time.Minute), ttl: ttl}
 }
 
-// FirstSeen records keys; go-cache's Add is an atomic first-seen per key.
-func (d *LocalDedup) FirstSeen(ctx context.Context, keys []string) (bool, error) {
-	var added []string
+// Seen reports whether any key is known.
+func (d *LocalDedup) Seen(_ context.Context, keys []string) (bool, error) {
 	for _, k := range keys {
-		if k == "" {
-			continue
+		if _, ok := d.c.Get(k); ok && k != "" {
+			return true, nil
 		}
-		if err := d.c.Add(k, struct{}{}, d.ttl); err != nil {
-			d.Forget(ctx, added)
-			return false, nil
-		}
-		added = append(added, k)
 	}
-	return true, nil
+	return false, nil
 }
 
-// Forget drops keys.
-func (d *LocalDedup) Forget(_ context.Context, keys []string) {
+// Mark records keys.
+func (d *LocalDedup) Mark(_ context.Context, keys []string) error {
 	for _, k := range keys {
-		d.c.Delete(k)
+		if k != "" {
+			d.c.Set(k, struct{}{}, d.ttl)
+		}
 	}
+	return nil
 }
 
 func (w *webhook) reject(c *gin.Context, status int, reason string, err error) {

@@ -158,7 +158,9 @@ func TestWebhookFullQueueAsksForRedelivery(t *testing.T) {
 	if w := post(r, "ok:1"); w.Code != http.StatusServiceUnavailable {
 		t.Fatalf("status = %d, want 503", w.Code)
 	}
+	q.mu.Lock()
 	q.fail = false
+	q.mu.Unlock()
 	// The re-delivery must not be mistaken for a duplicate.
 	if w := post(r, "ok:1"); w.Code != http.StatusOK {
 		t.Fatalf("re-delivery status = %d", w.Code)
