@@ -28,7 +28,9 @@ func TestFeishuCommandsThroughHTTP(t *testing.T) {
 		from, text string
 		mentions   []feishutest.Mention
 	}
-	m := func(key, id string) feishutest.Mention { return feishutest.Mention{Key: key, OpenID: id, Name: strings.TrimPrefix(id, "ou_")} }
+	m := func(key, id string) feishutest.Mention {
+		return feishutest.Mention{Key: key, OpenID: id, Name: strings.TrimPrefix(id, "ou_")}
+	}
 	tests := []struct {
 		name        string
 		policy      policy.Config
