@@ -169,6 +169,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
+	if err = a.Pipeline.RefreshMutes(ctx); err != nil {
+		return nil, err
+	}
 	a.Jobs, err = a.Pipeline.NewJobs()
 	if err != nil {
 		return nil, err

@@ -12,6 +12,8 @@ func (a *App) maintain(ctx context.Context) {
 	a.stopMu.Lock()
 	a.stopMaint = cancel
 	a.stopMu.Unlock()
+	// Every second: end expired mutes and reload the mute index (so a mute
+	// another replica imposed is enforced here within a second).
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	var lastPurge time.Time
@@ -23,6 +25,9 @@ func (a *App) maintain(ctx context.Context) {
 		}
 		now := a.now()
 		a.endMutes(ctx, now)
+		if err := a.Pipeline.RefreshMutes(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("refreshing the mute index failed", "err", err)
+		}
 		if ret := a.cfg.Storage.Retention; ret > 0 && now.Sub(lastPurge) >= time.Hour {
 			lastPurge = now
 			n, err := a.Store.PurgeCases(ctx, now.Add(-ret))

@@ -135,6 +135,9 @@ type Store interface {
 	DeleteMute(ctx context.Context, chat ChatRef, userID string) error
 	// ActiveMute returns the user's mute if it has not ended at now.
 	ActiveMute(ctx context.Context, chat ChatRef, userID string, now time.Time) (Mute, bool, error)
+	// ActiveMutes returns every mute not ended at now (emulated only when
+	// emulatedOnly), for the in-memory index on the webhook path.
+	ActiveMutes(ctx context.Context, now time.Time, emulatedOnly bool) ([]Mute, error)
 	// ExpiredMutes returns mutes whose Until is set and not after now.
 	ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]Mute, error)
 

@@ -15,7 +15,7 @@ import (
 	"gavel/store/sqlite"
 )
 
-func durableFixture(t *testing.T) (*Pipeline, *recorder, moderation.Store) {
+func durableFixture(t testing.TB) (*Pipeline, *recorder, moderation.Store) {
 	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gavel.db"))
 	if err != nil {

@@ -76,3 +76,44 @@ func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user st
 	}
 	return r, true, nil
 }
+
+// muteIndex mirrors the active emulated mutes in memory so that the
+// webhook path can tell whether a message must be recalled without a
+// database query. It is written through by this process and reloaded
+// from the store periodically (RefreshMutes), which brings in mutes other
+// replicas imposed.
+type muteIndex struct {
+	mu sync.RWMutex
+	m  map[muteKey]time.Time // until; zero means until /unmute
+}
+
+func newMuteIndex() *muteIndex { return &muteIndex{m: map[muteKey]time.Time{}} }
+
+func (x *muteIndex) muted(chat moderation.ChatRef, user string, now time.Time) bool {
+	x.mu.RLock()
+	until, ok := x.m[key(chat, user)]
+	x.mu.RUnlock()
+	return ok && (until.IsZero() || now.Before(until))
+}
+
+func (x *muteIndex) put(m moderation.Mute) {
+	x.mu.Lock()
+	x.m[key(m.Chat, m.UserID)] = m.Until
+	x.mu.Unlock()
+}
+
+func (x *muteIndex) del(chat moderation.ChatRef, user string) {
+	x.mu.Lock()
+	delete(x.m, key(chat, user))
+	x.mu.Unlock()
+}
+
+func (x *muteIndex) replace(ms []moderation.Mute) {
+	m := make(map[muteKey]time.Time, len(ms))
+	for _, mu := range ms {
+		m[key(mu.Chat, mu.UserID)] = mu.Until
+	}
+	x.mu.Lock()
+	x.m = m
+	x.mu.Unlock()
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"gavel/automod"
 	"gavel/commands"
@@ -87,6 +88,7 @@ type Pipeline struct {
 	parser    *commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
+	muted     *muteIndex
 	rules     *automod.Engine
 	obs       Observer
 	mutes     MuteStore
@@ -113,6 +115,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		parser:    d.Parser,
 		policy:    d.Policy,
 		store:     d.Store,
+		muted:     newMuteIndex(),
 		rules:     d.Automod,
 		obs:       d.Observer,
 		mutes:     d.Mutes,
@@ -251,17 +254,22 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	if p.rules != nil {
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	if len(ev.Hits) > 0 || p.mayBeCommand(msg.Text) {
-		return ev, true
+	return ev, len(ev.Hits) > 0 || p.looksLikeCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())
+}
+
+// RefreshMutes reloads the in-memory index of active emulated mutes from
+// the store (at start, then every few seconds: mutes other replicas
+// imposed come in, ended ones go).
+func (p *Pipeline) RefreshMutes(ctx context.Context) error {
+	if p.store == nil {
+		return nil
 	}
-	m, ok, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
+	ms, err := p.store.ActiveMutes(ctx, p.now(), true)
 	if err != nil {
-		// Keep it: the worker will look again rather than let a muted
-		// user's message through.
-		p.log.Error("mute lookup failed", "platform", ev.Platform, "err", err)
-		return ev, true
+		return fmt.Errorf("loading active mutes: %w", err)
 	}
-	return ev, ok && m.Emulated
+	p.muted.replace(ms)
+	return nil
 }
 
 func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
@@ -278,7 +286,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		log.Info("recalled message of muted user", "user", msg.SenderID, "message_id", msg.MessageID, "muted_until", rec.Until)
 		return
 	}
-	if !p.mayBeCommand(msg.Text) {
+	if !p.looksLikeCommand(msg.Text) {
 		return
 	}
 	botID, err := plat.BotID(ctx)
@@ -327,11 +335,26 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	}
 }
 
-// mayBeCommand is the cheap test that skips ordinary chat: a command has
-// the prefix somewhere in its text.
-func (p *Pipeline) mayBeCommand(text string) bool {
+// looksLikeCommand is the cheap test that skips ordinary chat without
+// allocating: after any leading @-mentions, the first word starts with
+// the command prefix. A URL or a slash mid-sentence is not a command.
+func (p *Pipeline) looksLikeCommand(text string) bool {
+	for {
+		text = strings.TrimLeftFunc(text, unicode.IsSpace)
+		if text == "" {
+			return false
+		}
+		if !strings.HasPrefix(text, "@") && !strings.HasPrefix(text, "＠") {
+			break
+		}
+		i := strings.IndexFunc(text, unicode.IsSpace)
+		if i < 0 {
+			return false
+		}
+		text = text[i:]
+	}
 	for _, pre := range p.prefixes {
-		if strings.Contains(text, pre) {
+		if strings.HasPrefix(text, pre) {
 			return true
 		}
 	}
@@ -559,6 +582,9 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				continue
 			}
 			m := moderation.Mute{Chat: chat, UserID: x.UserID, Until: until, Emulated: support == moderation.Emulated}
+			if m.Emulated {
+				p.muted.put(m)
+			}
 			if err := p.mutes.Put(ctx, m); err != nil {
 				if m.Emulated { // without the record the mute does not exist
 					res[i] = moderation.Result{UserID: x.UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
@@ -595,6 +621,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
 				continue
 			}
+			p.muted.del(chat, u)
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
 		}
 		return res

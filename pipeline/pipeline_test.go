@@ -244,3 +244,37 @@ func TestHumanDuration(t *testing.T) {
 		}
 	}
 }
+
+func TestLooksLikeCommand(t *testing.T) {
+	t.Parallel()
+	p := newFixture(t, Config{}, policy.Config{}, "", native).p
+	for text, want := range map[string]bool{
+		"/kick @a":                        true,
+		"@_user_1 /kick @_user_2":         true,
+		"  @bot   ／解禁 @x":                 true,
+		"see https://example.com/a/b":     false,
+		"and/or":                          false,
+		"@alice hello /kick":              false,
+		"@alice":                          false,
+		"":                                false,
+		"hello world, this is plain chat": false,
+	} {
+		if got := p.looksLikeCommand(text); got != want {
+			t.Errorf("looksLikeCommand(%q) = %v, want %v", text, got, want)
+		}
+	}
+}
+
+// BenchmarkTriageOrdinary is the webhook-path cost of an ordinary chat
+// message (no rules configured): it must not touch the store.
+func BenchmarkTriageOrdinary(b *testing.B) {
+	p, _, _ := durableFixture(b)
+	ev := message("d", "u", "an ordinary message with a link https://example.com/x and some words")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := p.Triage(ctx, ev); ok {
+			b.Fatal("ordinary message triaged as actionable")
+		}
+	}
+}

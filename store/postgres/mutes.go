@@ -109,3 +109,28 @@ func nullTime(t time.Time) *int64 {
 	n := nanos(t)
 	return &n
 }
+
+// ActiveMutes returns every mute not ended at now, emulated only when
+// emulatedOnly.
+func (s *Store) ActiveMutes(ctx context.Context, now time.Time, emulatedOnly bool) ([]moderation.Mute, error) {
+	rows, err := s.pool.Query(ctx, `
+		SELECT `+muteColumns+` FROM mutes
+		WHERE (until IS NULL OR until > $1) AND (emulated OR NOT $2)
+		ORDER BY platform, chat_id, user_id`, nanos(now), emulatedOnly)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: active mutes: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Mute
+	for rows.Next() {
+		m, err := scanMute(rows)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: active mutes: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: active mutes: %w", err)
+	}
+	return out, nil
+}

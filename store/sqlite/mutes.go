@@ -112,3 +112,28 @@ func nullTime(t time.Time) sql.NullInt64 {
 	}
 	return sql.NullInt64{Int64: nanos(t), Valid: true}
 }
+
+// ActiveMutes returns every mute not ended at now, emulated only when
+// emulatedOnly.
+func (s *Store) ActiveMutes(ctx context.Context, now time.Time, emulatedOnly bool) ([]moderation.Mute, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT `+muteColumns+` FROM mutes
+		WHERE (until IS NULL OR until > ?) AND (emulated OR NOT ?)
+		ORDER BY platform, chat_id, user_id`, nanos(now), emulatedOnly)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: active mutes: %w", err)
+	}
+	defer rows.Close()
+	var out []moderation.Mute
+	for rows.Next() {
+		m, err := scanMute(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: active mutes: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: active mutes: %w", err)
+	}
+	return out, nil
+}

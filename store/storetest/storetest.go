@@ -53,6 +53,7 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ExpiredMutes", testExpiredMutes},
 		{"Purge", testPurge},
 		{"Warnings", testWarnings},
+		{"ActiveMutes", testActiveMutes},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
@@ -918,5 +919,42 @@ func testWarnings(t *testing.T, s moderation.Store) {
 	}
 	if removed, _ := s.RemoveLastWarning(ctx, chat, "nobody", base); removed {
 		t.Fatal("removed a warning of a user who had none")
+	}
+}
+
+func testActiveMutes(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	now := time.Unix(1_700_000_000, 0)
+	chat := moderation.ChatRef{Platform: "feishu", ID: "oc_1"}
+	for _, m := range []moderation.Mute{
+		{Chat: chat, UserID: "a", Until: now.Add(time.Minute), Emulated: true},
+		{Chat: chat, UserID: "b", Emulated: true}, // until /unmute
+		{Chat: chat, UserID: "c", Until: now.Add(-time.Second), Emulated: true},
+		{Chat: moderation.ChatRef{Platform: "tim", ID: "g"}, UserID: "d", Until: now.Add(time.Hour)},
+	} {
+		if err := s.PutMute(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	users := func(ms []moderation.Mute) (out []string) {
+		for _, m := range ms {
+			out = append(out, m.UserID)
+		}
+		slices.Sort(out)
+		return out
+	}
+	em, err := s.ActiveMutes(ctx, now, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := users(em); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("active emulated mutes = %v, want [a b]", got)
+	}
+	all, err := s.ActiveMutes(ctx, now, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := users(all); !slices.Equal(got, []string{"a", "b", "d"}) {
+		t.Fatalf("active mutes = %v, want [a b d]", got)
 	}
 }
