@@ -235,11 +235,6 @@ func (g *group) join(id, role string) {
 	g.roles[id] = role
 }
 
-func (g *group) leave(id string) {
-	delete(g.roles, id)
-	g.order = slices.DeleteFunc(g.order, func(m string) bool { return m == id })
-}
-
 // FailNext makes the next n calls of command (e.g. "delete_group_member")
 // answer ErrorCode code, after authentication and rate limiting passed.
 func (s *Server) FailNext(command string, n int, code int) {
@@ -647,8 +642,19 @@ func (s *Server) deleteMember(raw []byte) answer {
 	if slices.Contains(req.Members, g.Owner) {
 		return fail(10004, "the group owner cannot be removed")
 	}
+	// Non-members: OK, as documented. One pass over the join order for the
+	// whole batch, so a 100-member batch in a 20,000-member group costs
+	// the fake microseconds, not the milliseconds that would skew egress
+	// benchmarks.
+	gone := make(map[string]bool, len(req.Members))
 	for _, m := range req.Members {
-		g.leave(m) // non-members: OK, as documented
+		if _, ok := g.roles[m]; ok {
+			gone[m] = true
+			delete(g.roles, m)
+		}
+	}
+	if len(gone) > 0 {
+		g.order = slices.DeleteFunc(g.order, func(m string) bool { return gone[m] })
 	}
 	return success(nil)
 }
