@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -28,6 +27,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"gavel/moderation"
+	"gavel/store/internal/nanotime"
 )
 
 // DefaultDedupTTL is how long dedup keys block re-deliveries unless
@@ -156,33 +156,9 @@ func lockKey(parts ...string) int32 {
 	return int32(h.Sum32()) // wraps: any 32 bits will do
 }
 
-// Bounds of the times UnixNano represents; outside them it is undefined.
-var (
-	minNanoTime = time.Unix(0, math.MinInt64+1)
-	maxNanoTime = time.Unix(0, math.MaxInt64)
-)
+func nanos(t time.Time) int64 { return nanotime.From(t) }
 
-// nanos returns t as Unix nanoseconds, 0 for the zero time, clamped to the
-// int64 range (years 1678–2262).
-func nanos(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return 0
-	case t.Before(minNanoTime):
-		return math.MinInt64 + 1
-	case t.After(maxNanoTime):
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-// fromNanos is the inverse of nanos, in UTC.
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n).UTC()
-}
+func fromNanos(n int64) time.Time { return nanotime.To(n) }
 
 // freeText makes s storable in a text column: PostgreSQL rejects NUL and
 // invalid UTF-8, which free-form text from platforms (error messages,
