@@ -1,0 +1,409 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gavel/platforms/easemob/easemobtest"
+	"gavel/platforms/feishu/feishutest"
+	"gavel/platforms/tim/timtest"
+)
+
+type ingressOptions struct {
+	duration    time.Duration
+	warmup      time.Duration
+	rate        int
+	concurrency int
+	platforms   []string
+	poolRate    int
+	barePool    int
+	keep        bool
+	drain       time.Duration
+}
+
+func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) {
+	fs := flag.NewFlagSet("ingress", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o ingressOptions
+	var plats string
+	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured length of each phase")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured lead-in of each phase")
+	fs.IntVar(&o.rate, "rate", 5000, "deliveries per second of the fixed-rate phase")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "closed-loop workers of the saturation phase")
+	fs.StringVar(&plats, "platforms", "feishu,tim,easemob", "platforms to load, comma-separated")
+	fs.IntVar(&o.poolRate, "pool-rate", 20000, "distinct deliveries prepared per second of a Gavel saturation phase (the phase ends early if Gavel is faster)")
+	fs.IntVar(&o.barePool, "bare-pool", 20000, "distinct deliveries cycled through in a bare gin saturation phase")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, gavel log, database)")
+	fs.DurationVar(&o.drain, "drain", 3*time.Minute, "longest wait for Gavel to finish the commands' jobs after a phase")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, p := range strings.Split(plats, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains([]string{"feishu", "tim", "easemob"}, p) {
+			return o, fmt.Errorf("-platforms: unknown platform %q", p)
+		}
+		o.platforms = append(o.platforms, p)
+	}
+	switch {
+	case o.duration <= 0 || o.duration > 10*time.Minute:
+		return o, errors.New("-duration: must be in (0, 10m]")
+	case o.warmup < 0 || o.warmup > time.Minute:
+		return o, errors.New("-warmup: must be in [0, 1m]")
+	case o.rate <= 0 || o.rate > 100000:
+		return o, errors.New("-rate: must be in (0, 100000]")
+	case o.concurrency <= 0 || o.concurrency > 4096:
+		return o, errors.New("-concurrency: must be in (0, 4096]")
+	case o.poolRate <= 0 || o.barePool <= 0:
+		return o, errors.New("-pool-rate, -bare-pool: must be positive")
+	}
+	// TIM's replay window is ±60 s and a pool is signed when it is built.
+	if slices.Contains(o.platforms, "tim") && o.warmup+o.duration > 50*time.Second {
+		return o, errors.New("-duration: TIM deliveries must arrive within 60 s of signing; keep warmup+duration ≤ 50s")
+	}
+	return o, nil
+}
+
+// platformResult is one platform's row of the report.
+type platformResult struct {
+	name                 string
+	gavelSat, bareSat    satResult
+	gavelRate, bareRate  rateResult
+	gavelCPU, bareCPU    time.Duration // target CPU during the saturation phases
+	commands, replies    int
+	drainSat, drainRate  time.Duration
+	drainedSat, drainedR bool
+	calls                string
+}
+
+const timCallbackToken = "bench-callback-token"
+
+func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer) error {
+	dir, err := os.MkdirTemp("", "gavel-bench-")
+	if err != nil {
+		return err
+	}
+	if o.keep {
+		fmt.Fprintf(stderr, "keeping %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "building gavel (go build -o %s .) …\n", filepath.Join(dir, "gavel"))
+	bin, err := buildGavel(ctx, root, dir)
+	if err != nil {
+		return err
+	}
+
+	fs := feishutest.NewServer()
+	ts := timtest.NewServer()
+	es := easemobtest.NewServer()
+	run := randomID()
+	loads := map[string]platformLoad{
+		"feishu":  newFeishuLoad(fs, run),
+		"tim":     newTIMLoad(ts, timCallbackToken, run),
+		"easemob": newEasemobLoad(es),
+	}
+	defer func() {
+		for _, l := range loads {
+			l.close()
+		}
+	}()
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(dir, "config.yaml")
+	if err := os.WriteFile(cfgPath, []byte(gavelConfig(addr, dir, fs, ts, es)), 0o600); err != nil {
+		return err
+	}
+	gavel, startup, err := startGavel(ctx, bin, cfgPath, addr, filepath.Join(dir, "gavel.log"))
+	if err != nil {
+		return err
+	}
+	defer gavel.stop(20 * time.Second)
+	rssReady, _, _ := gavel.memory()
+	bare, err := startBare(ctx)
+	if err != nil {
+		return err
+	}
+	defer bare.stop(5 * time.Second)
+	fmt.Fprintf(stderr, "gavel ready at %s after %v (RSS %s); bare gin at %s\n", gavel.base, startup.Round(time.Millisecond), mib(rssReady), bare.base)
+
+	gavelURL, _ := url.Parse(gavel.base)
+	bareURL, _ := url.Parse(bare.base)
+	ld := newLoader(max(o.concurrency, fixedRateWorkers))
+	defer ld.close()
+
+	var results []platformResult
+	loadBefore := loadAvg()
+	for _, name := range o.platforms {
+		l := loads[name]
+		r := platformResult{name: name}
+		calls0 := l.apiCalls()
+		logf := func(format string, args ...any) {
+			fmt.Fprintf(stderr, "[%s] %s\n", name, fmt.Sprintf(format, args...))
+		}
+
+		// Saturation: bare gin first, so Gavel's command jobs never run
+		// during a baseline measurement.
+		pool := l.build(o.barePool)
+		runtime.GC()
+		c0 := bare.cpu()
+		r.bareSat = ld.saturate(ctx, bareURL, pool, true, o.concurrency, o.warmup, o.duration)
+		r.bareCPU = bare.cpu() - c0
+		logf("bare gin saturation: %.0f req/s, %d errors (%d completed in all, window %v) %v", r.bareSat.rps(), r.bareSat.errors, r.bareSat.total, r.bareSat.window, r.bareSat.samples)
+
+		pool = nil
+		n := int(float64(o.poolRate) * (o.warmup + o.duration).Seconds())
+		logf("preparing %d signed deliveries", n)
+		pool = l.build(n)
+		runtime.GC()
+		c0 = gavel.cpu()
+		r.gavelSat = ld.saturate(ctx, gavelURL, pool, false, o.concurrency, o.warmup, o.duration)
+		r.gavelCPU = gavel.cpu() - c0
+		r.commands += r.gavelSat.commands
+		logf("gavel saturation: %.0f req/s, %d errors%s", r.gavelSat.rps(), r.gavelSat.errors, exhaustedNote(r.gavelSat))
+		pool = nil
+		r.drainSat, r.drainedSat = drain(ctx, l, r.commands, o.drain)
+		logf("command jobs drained in %v (%d replies for %d commands)", r.drainSat.Round(time.Millisecond), l.replies(), r.commands)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+
+		// Fixed rate: the same for both, each with a fresh pool.
+		n = int(float64(o.rate) * (o.warmup + o.duration).Seconds())
+		pool = l.build(n)
+		runtime.GC()
+		r.bareRate = ld.fixedRate(ctx, bareURL, pool, o.rate, fixedRateWorkers, o.warmup)
+		logf("bare gin at %d/s: p50 %v p99 %v", o.rate, r.bareRate.p50, r.bareRate.p99)
+		pool = l.build(n)
+		runtime.GC()
+		r.gavelRate = ld.fixedRate(ctx, gavelURL, pool, o.rate, fixedRateWorkers, o.warmup)
+		r.commands += r.gavelRate.commands
+		logf("gavel at %d/s: p50 %v p99 %v, %d errors", o.rate, r.gavelRate.p50, r.gavelRate.p99, r.gavelRate.errors)
+		pool = nil
+		r.drainRate, r.drainedR = drain(ctx, l, r.commands, o.drain)
+		r.replies = l.replies()
+		logf("command jobs drained in %v (%d replies for %d commands)", r.drainRate.Round(time.Millisecond), r.replies, r.commands)
+		r.calls = l.callSummary(calls0)
+		logf("fake API calls (api→answer×count): %s", r.calls)
+		results = append(results, r)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	rssEnd, hwm, err := gavel.memory()
+	if err != nil {
+		return fmt.Errorf("reading gavel's memory: %w", err)
+	}
+	rejected := strings.Count(readFile(gavel.log), "webhook rejected")
+	report(stdout, o, results, startup, rssReady, rssEnd, hwm, rejected)
+	fmt.Fprintf(stdout, "Machine load average (1 min): before %s, after %s (other work skews every figure)\n", loadBefore, loadAvg())
+	if rejected > 0 {
+		fmt.Fprintf(stderr, "gavel log (last lines):\n%s\n", tail(gavel.log, 10))
+	}
+	return nil
+}
+
+const fixedRateWorkers = 512
+
+func exhaustedNote(r satResult) string {
+	if r.exhausted {
+		return fmt.Sprintf(" (pool exhausted after %v: raise -pool-rate)", r.window.Round(time.Millisecond))
+	}
+	return ""
+}
+
+// drain waits until Gavel has replied to every accepted command, or the
+// fake has seen no API call for 5 s, or limit passes.
+func drain(ctx context.Context, l platformLoad, commands int, limit time.Duration) (time.Duration, bool) {
+	start := time.Now()
+	lastCalls, quietSince := l.apiCalls(), time.Now()
+	for time.Since(start) < limit && ctx.Err() == nil {
+		if l.replies() >= commands {
+			return time.Since(start), true
+		}
+		if c := l.apiCalls(); c != lastCalls {
+			lastCalls, quietSince = c, time.Now()
+		} else if time.Since(quietSince) > 5*time.Second {
+			return time.Since(start), false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return time.Since(start), false
+}
+
+// gavelConfig is the config.yaml of the Gavel under test: every platform
+// pointing at its fake, SQLite in dir, log level warn. Commands are not
+// throttled per actor (the load sends many per admin) and mutes of the
+// benchmark's victims stay within the defaults otherwise.
+func gavelConfig(addr, dir string, fs *feishutest.Server, ts *timtest.Server, es *easemobtest.Server) string {
+	return fmt.Sprintf(`# written by go run ./bench ingress
+server:
+  listen: %q
+log:
+  level: warn
+  format: json
+storage:
+  driver: sqlite
+  dsn: %q
+policy:
+  commands_per_minute: 1000000
+platforms:
+  feishu:
+    base_url: %q
+    app_id: %q
+    app_secret: %q
+    verification_token: %q
+    encrypt_key: %q
+  tim:
+    base_url: %q
+    sdk_app_id: %d
+    secret_key: %q
+    admin_identifier: %q
+    callback_token: %q
+  easemob:
+    base_url: %q
+    org_name: %q
+    app_name: %q
+    client_id: %q
+    client_secret: %q
+    callback_secret: %q
+    bot_user: gavelbot
+%s`, addr, filepath.Join(dir, "gavel.db"),
+		fs.URL, fs.AppID, fs.AppSecret, fs.VerificationToken, fs.EncryptKey,
+		ts.URL, ts.SDKAppID, ts.SecretKey, timtest.DefaultAdmin, timCallbackToken,
+		es.URL, es.Org, es.App, es.ClientID, es.ClientSecret, es.CallbackSecret, automodConfig())
+}
+
+// automodConfig turns every auto-moderation rule on, so each ordinary
+// message pays for all of them: a blocklist of 1,000 words and 50
+// patterns, links, mentions, flood and raid. Thresholds are set so that
+// the generated chat is evaluated but does not trip them (a trip would
+// turn chat into jobs and measure the platform fakes instead).
+func automodConfig() string {
+	var b strings.Builder
+	b.WriteString("automod:\n  enabled: true\n  defaults:\n")
+	b.WriteString("    flood: {enabled: true, action: mute 10m, messages: 1000, per: 1s}\n")
+	b.WriteString("    mentions: {enabled: true, action: warn, max: 50}\n")
+	b.WriteString("    links: {enabled: true, action: delete, allow: [example.com]}\n")
+	b.WriteString("    raid: {enabled: true, action: kick, joins: 1000, per: 10s}\n")
+	b.WriteString("    blocklist:\n      enabled: true\n      action: delete\n      normalize_width: true\n      words: [")
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i%5 == 0 {
+			fmt.Fprintf(&b, "%q", fmt.Sprintf("禁词%d号", i))
+		} else {
+			fmt.Fprintf(&b, "%q", fmt.Sprintf("blockedword%04d", i))
+		}
+	}
+	b.WriteString("]\n      patterns: [")
+	for i := range 50 {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "'fr[e3]{2}\\s*c[o0]in%d'", i)
+	}
+	b.WriteString("]\n")
+	return b.String()
+}
+
+func report(w io.Writer, o ingressOptions, rs []platformResult, startup time.Duration, rssReady, rssEnd, hwm int64, rejected int) {
+	fmt.Fprintf(w, "\nIngress: saturation %d workers × %v (after %v warm-up); fixed rate %d/s × %v; same client, same machine (%d CPUs)\n\n",
+		o.concurrency, o.duration, o.warmup, o.rate, o.duration, runtime.NumCPU())
+	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
+	fmt.Fprintln(tw, "platform\tGavel req/s\tbare gin req/s\tratio (≥ 0.65)\tGavel CPU/req\tbare CPU/req\tGavel p50\tGavel p99 (≤ 10ms)\tGavel p99.9\tGavel max\tbare p50\tbare p99\terrors G/b\tcommands→replies\t")
+	for _, r := range rs {
+		ratio := r.gavelSat.rps() / r.bareSat.rps()
+		errs := r.gavelSat.errors + r.gavelRate.errors
+		bErrs := r.bareSat.errors + r.bareRate.errors
+		fmt.Fprintf(tw, "%s\t%.0f%s\t%.0f\t%.2f %s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%d/%d\t%d→%d\t\n",
+			r.name, r.gavelSat.rps(), star(r.gavelSat.exhausted), r.bareSat.rps(), ratio, verdict(ratio >= 0.65),
+			perReq(r.gavelCPU, r.gavelSat), perReq(r.bareCPU, r.bareSat),
+			ms(r.gavelRate.p50), ms(r.gavelRate.p99), verdict(r.gavelRate.p99 <= 10*time.Millisecond && r.gavelRate.errors == 0),
+			ms(r.gavelRate.p999), ms(r.gavelRate.max), ms(r.bareRate.p50), ms(r.bareRate.p99),
+			errs, bErrs, r.commands, r.replies)
+	}
+	tw.Flush()
+	for _, r := range rs {
+		fmt.Fprintf(w, "  %s: fixed rate achieved %.0f/s (Gavel), %.0f/s (bare); Gavel p90 %s, p99 from actual send %s; jobs drained %v / %v after the phases%s\n",
+			r.name, r.gavelRate.achieved, r.bareRate.achieved, ms(r.gavelRate.p90), ms(r.gavelRate.serviceP99),
+			r.drainSat.Round(time.Millisecond), r.drainRate.Round(time.Millisecond), drainNote(r))
+		for _, s := range append(r.gavelSat.samples, r.gavelRate.samples...) {
+			fmt.Fprintf(w, "    gavel error: %s\n", s)
+		}
+		for _, s := range append(r.bareSat.samples, r.bareRate.samples...) {
+			fmt.Fprintf(w, "    bare error: %s\n", s)
+		}
+	}
+	if slices.ContainsFunc(rs, func(r platformResult) bool { return r.gavelSat.exhausted }) {
+		fmt.Fprintln(w, "  * the prepared pool ran out before the duration; the rate is over the shorter window")
+	}
+	fmt.Fprintf(w, "\nGavel process: start-up to /readyz 200 %v; RSS at ready %s, at end %s, peak (VmHWM) %s; %d webhook rejections logged\n",
+		startup.Round(100*time.Microsecond), mib(rssReady), mib(rssEnd), mib(hwm), rejected)
+}
+
+func drainNote(r platformResult) string {
+	if r.drainedSat && r.drainedR {
+		return ""
+	}
+	return " (not every command was answered by a reply)"
+}
+
+func star(b bool) string {
+	if b {
+		return "*"
+	}
+	return ""
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
+
+// perReq is the target's CPU time per request over a whole saturation
+// phase (warm-up included, as the CPU reading is).
+func perReq(cpu time.Duration, r satResult) string {
+	if r.total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0fµs", float64(cpu.Microseconds())/float64(r.total))
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
+
+func readFile(path string) string {
+	b, _ := os.ReadFile(path)
+	return string(b)
+}
+
+func randomID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
