@@ -137,7 +137,7 @@ func TestAutomodRaidKicksTheBurst(t *testing.T) {
 	}
 	e.h.Wait()
 	removed := e.ts.Removals()
-	for _, u := range joiners[10:] { // the 11th join starts the raid
+	for _, u := range joiners { // the 11th join makes it a raid: every joiner of the burst goes, once
 		if removed[u] != 1 {
 			t.Errorf("raider %s removed %d times", u, removed[u])
 		}
@@ -317,5 +317,67 @@ func TestPreSendBlocking(t *testing.T) {
 	}
 	if n := len(ts.Calls()) + len(es.CallsTo("recall")); n != 0 {
 		t.Fatalf("pre-send path made %d API calls", n)
+	}
+}
+
+// TestAutomodRaidOnFeishuAndEasemob: 30 joins within seconds on each
+// platform → every joiner of the burst is removed once.
+func TestAutomodRaidOnFeishuAndEasemob(t *testing.T) {
+	t.Parallel()
+	fs, es := feishutest.NewServer(), easemobtest.NewServer()
+	t.Cleanup(func() { fs.Close(); es.Close() })
+	var joiners []string
+	for i := range 30 {
+		joiners = append(joiners, fmt.Sprintf("ou_raid%02d", i))
+	}
+	fs.AddChat(feishutest.Chat{ID: "oc_r", OwnerID: "ou_owner", Members: append([]string{"ou_old"}, joiners...), BotIsManager: true})
+	es.AddGroup("grp_r", "owner", nil, append([]string{"old"}, joiners...))
+	h := apptest.New(t, config.Config{
+		Platforms: config.Platforms{
+			Feishu: &feishu.Config{BaseURL: fs.URL, AppID: fs.AppID, AppSecret: fs.AppSecret, VerificationToken: fs.VerificationToken, EncryptKey: fs.EncryptKey},
+			Easemob: &easemob.Config{BaseURL: es.URL, OrgName: es.Org, AppName: es.App, ClientID: es.ClientID,
+				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel"},
+		},
+		Automod: rules(nil),
+		Storage: store.Config{DSN: filepath.Join(t.TempDir(), "gavel.db")},
+	})
+	for i, u := range joiners {
+		ev := feishutest.UserAddedEvent(fs.VerificationToken, fmt.Sprintf("ev_join_%d", i), "oc_r", "ou_inviter", u)
+		req, err := feishutest.Request("http://gavel/webhook/feishu", fs.Delivery(ev, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := h.Do(t, req); status != http.StatusOK {
+			t.Fatalf("feishu join %d: %s", status, body)
+		}
+		if status, body := h.Do(t, easemobtest.Request("http://gavel/webhook/easemob", es.JoinBody(easemobtest.Join{ChatID: "grp_r", Kind: easemobtest.KindGroup, Users: []string{u}}))); status != http.StatusOK {
+			t.Fatalf("easemob join %d: %s", status, body)
+		}
+	}
+	h.Wait()
+	removed := map[string]int{}
+	for _, b := range fs.RemoveBatches() {
+		for _, u := range b {
+			removed["feishu:"+u]++
+		}
+	}
+	for _, c := range es.CallsTo("kick") {
+		if c.Status == http.StatusOK {
+			for _, u := range c.Users {
+				removed["easemob:"+u]++
+			}
+		}
+	}
+	for _, p := range []string{"feishu:", "easemob:"} {
+		// The 11th join in the window makes it a raid: every joiner of
+		// the burst is acted on, once.
+		for _, u := range joiners {
+			if removed[p+u] != 1 {
+				t.Errorf("%s%s removed %d times, want 1", p, u, removed[p+u])
+			}
+		}
+	}
+	if removed["feishu:ou_old"]+removed["easemob:old"] != 0 {
+		t.Error("a member who joined before the raid was removed")
 	}
 }
