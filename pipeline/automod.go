@@ -140,9 +140,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 	}
 	caps, err := plat.Capabilities(ctx, chat)
 	if err != nil {
-		if !p.retryLater(r, err) {
-			return moderation.FailAll(users, err)
-		}
+		p.retryLater(r, err) // the job runs again if it may pass
 		return moderation.FailAll(users, err)
 	}
 	support := caps[verb]
