@@ -111,7 +111,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 
 	var rules *automod.Engine
 	if cfg.Automod.Enabled {
-		rules, err = automod.New(cfg.Automod, o.Now)
+		var opts []automod.Option
+		if a.Cluster != nil {
+			// Flood and raid windows shared by every replica; counted
+			// locally while Redis is unreachable.
+			local := automod.NewMemoryWindows(time.Hour, time.Hour, o.Now)
+			opts = append(opts, automod.WithWindows(a.Cluster.Windows(local)))
+		}
+		rules, err = automod.New(cfg.Automod, o.Now, opts...)
 		if err != nil {
 			return nil, err
 		}

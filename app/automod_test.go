@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"gavel/app/apptest"
 	"gavel/automod"
+	"gavel/cluster"
 	"gavel/config"
 	"gavel/moderation"
 	"gavel/platforms/easemob"
@@ -379,5 +381,39 @@ func TestAutomodRaidOnFeishuAndEasemob(t *testing.T) {
 	}
 	if removed["feishu:ou_old"]+removed["easemob:old"] != 0 {
 		t.Error("a member who joined before the raid was removed")
+	}
+}
+
+// TestAutomodFloodAcrossReplicas: a flood whose messages land on two
+// Gavel replicas sharing Redis is one flood (one mute); without shared
+// windows each replica would see half and act on nothing.
+func TestAutomodFloodAcrossReplicas(t *testing.T) {
+	addr := os.Getenv("GAVEL_TEST_REDIS")
+	if addr == "" {
+		t.Skip("GAVEL_TEST_REDIS not set: skipping the shared auto-moderation window test")
+	}
+	t.Parallel()
+	ts := timtest.NewServer()
+	t.Cleanup(ts.Close)
+	ts.AddGroup(timtest.Group{ID: "@TGS#am", Owner: "owner", Admins: []string{"mod"}, Members: []string{"spammer"}})
+	prefix := fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano())
+	var hs []*apptest.Harness
+	for range 2 {
+		cfg := timConfig(ts, filepath.Join(t.TempDir(), "gavel.db"), 20)
+		cfg.Automod = rules(nil) // flood: more than 5 in 10 s
+		cfg.Redis = cluster.Config{Addr: addr, Prefix: prefix}
+		hs = append(hs, apptest.New(t, cfg))
+	}
+	for i := range 8 {
+		post(t, hs[i%2], ts.MessageDelivery(timToken, time.Now(), timtest.Message{GroupID: "@TGS#am", From: "spammer", Text: fmt.Sprint("spam ", i)}))
+	}
+	for _, h := range hs {
+		h.Wait()
+	}
+	if n := len(ts.CallsTo("forbid_send_msg")); n != 1 {
+		t.Fatalf("forbid_send_msg called %d times across two replicas, want 1", n)
+	}
+	if !ts.Mute("@TGS#am", "spammer").Muted {
+		t.Fatal("spammer not muted")
 	}
 }

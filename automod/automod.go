@@ -66,16 +66,22 @@ type Engine struct {
 	chats       map[chatKey]*ruleSet
 	warnings    WarningsConfig
 
-	flood   *shardedMap[floodKey, floodState]
-	raid    *shardedMap[chatKey, raidState]
+	windows Windows
 	notices *shardedMap[chatKey, noticeState]
 
 	scratch sync.Pool // *scratch
 }
 
+// Option adjusts an Engine.
+type Option func(*Engine)
+
+// WithWindows keeps the flood and raid windows in w (e.g. Redis shared by
+// every replica) instead of this process's memory.
+func WithWindows(w Windows) Option { return func(e *Engine) { e.windows = w } }
+
 // New validates cfg and compiles every rule set (the defaults and each
 // chat's merged set). now is the clock; nil means time.Now.
-func New(cfg Config, now func() time.Time) (*Engine, error) {
+func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -121,9 +127,13 @@ func New(cfg Config, now func() time.Time) (*Engine, error) {
 		e.chats[chatKey{p, id}] = rs
 		track(rs)
 	}
-	e.flood = newShardedMap[floodKey, floodState](max(floodTTL, sweepEvery), hashFlood)
-	e.raid = newShardedMap[chatKey, raidState](max(raidTTL, sweepEvery), hashChat)
 	e.notices = newShardedMap[chatKey, noticeState](time.Minute, hashChat)
+	for _, o := range opts {
+		o(e)
+	}
+	if e.windows == nil {
+		e.windows = NewMemoryWindows(max(floodTTL, sweepEvery), max(raidTTL, sweepEvery), now)
+	}
 	return e, nil
 }
 
@@ -168,21 +178,9 @@ func (e *Engine) Message(msg *moderation.Message) []Hit {
 	if f := rs.flood; f != nil && msg.SenderID != "" && f.applies(msg.Chat.Platform, msg.SenderID) {
 		now := e.now().UnixNano()
 		t := eventTime(msg.SentAt, now)
-		var n int
-		hit := false
-		e.flood.with(floodKey{msg.Chat.Platform, msg.Chat.ID, msg.SenderID}, now, func(s *floodState) {
-			n = s.add(t, f.limit, f.per)
-			if n <= f.limit {
-				return
-			}
-			newest := s.times[len(s.times)-1]
-			// One hit per window and user, except delete, which must
-			// remove every message over the limit.
-			if f.action.Kind == ActionDelete || s.lastHit == 0 || newest-s.lastHit >= f.per {
-				s.lastHit = newest
-				hit = true
-			}
-		})
+		// One hit per window and user, except delete, which must remove
+		// every message over the limit.
+		n, hit := e.windows.Flood(msg.Chat.Platform, msg.Chat.ID, msg.SenderID, t, f.limit, f.per, f.action.Kind == ActionDelete)
 		if hit {
 			add(&f.rule, fmt.Sprintf("%d messages in %s", n, formatDuration(time.Duration(f.per))))
 		}
@@ -244,17 +242,16 @@ func (e *Engine) Join(j *moderation.Join) []Hit {
 	}
 	now := e.now().UnixNano()
 	t := eventTime(j.At, now)
-	var users []string
-	var n int
-	e.raid.with(chatKey{j.Chat.Platform, j.Chat.ID}, now, func(s *raidState) {
-		for _, u := range j.UserIDs {
-			if u == "" || e.exempts(j.Chat.Platform, u) || !r.applies(j.Chat.Platform, u) {
-				continue
-			}
-			s.add(t, u)
+	var joiners []string
+	for _, u := range j.UserIDs {
+		if u != "" && !e.exempts(j.Chat.Platform, u) && r.applies(j.Chat.Platform, u) {
+			joiners = append(joiners, u)
 		}
-		n, users = s.burst(r.limit, r.per)
-	})
+	}
+	if len(joiners) == 0 {
+		return nil
+	}
+	n, users := e.windows.Raid(j.Chat.Platform, j.Chat.ID, t, joiners, r.limit, r.per)
 	if len(users) == 0 {
 		return nil
 	}

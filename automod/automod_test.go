@@ -510,8 +510,8 @@ func TestPreSend(t *testing.T) {
 	if hits := e.Message(msg("u2", "hi")); len(hits) != 0 {
 		t.Errorf("Message after PreSends: %v", hits)
 	}
-	if e.flood.size() != 1 {
-		t.Errorf("flood entries = %d, want 1", e.flood.size())
+	if e.windows.(*MemoryWindows).flood.size() != 1 {
+		t.Errorf("flood entries = %d, want 1", e.windows.(*MemoryWindows).flood.size())
 	}
 }
 
@@ -597,8 +597,8 @@ func TestStateIsBounded(t *testing.T) {
 		e.Join(&moderation.Join{Chat: c, UserIDs: []string{fmt.Sprint("u", i)}})
 		e.AllowNotice(c)
 	}
-	if e.flood.size() != 5000 || e.raid.size() != 500 || e.notices.size() != 500 {
-		t.Fatalf("sizes %d %d %d", e.flood.size(), e.raid.size(), e.notices.size())
+	if e.windows.(*MemoryWindows).flood.size() != 5000 || e.windows.(*MemoryWindows).raid.size() != 500 || e.notices.size() != 500 {
+		t.Fatalf("sizes %d %d %d", e.windows.(*MemoryWindows).flood.size(), e.windows.(*MemoryWindows).raid.size(), e.notices.size())
 	}
 	clk.Advance(5 * time.Minute)
 	for i := range 1000 {
@@ -607,10 +607,10 @@ func TestStateIsBounded(t *testing.T) {
 		e.Join(&moderation.Join{Chat: c, UserIDs: []string{"x"}})
 		e.AllowNotice(c)
 	}
-	if n := e.flood.size(); n != 1000 {
+	if n := e.windows.(*MemoryWindows).flood.size(); n != 1000 {
 		t.Errorf("flood entries after sweep = %d, want 1000", n)
 	}
-	if n := e.raid.size(); n != 1000 {
+	if n := e.windows.(*MemoryWindows).raid.size(); n != 1000 {
 		t.Errorf("raid entries after sweep = %d, want 1000", n)
 	}
 	if n := e.notices.size(); n != 1000 {

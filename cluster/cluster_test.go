@@ -140,3 +140,103 @@ func TestFractionalRate(t *testing.T) {
 		t.Fatalf("0.5/s = %d per %v, want 5 per 10s", l.limit.Rate, l.limit.Period)
 	}
 }
+
+// TestSharedFloodWindow: messages of one user spread over two replicas
+// add up to one flood; one hit per window.
+func TestSharedFloodWindow(t *testing.T) {
+	t.Parallel()
+	a := open(t)
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	wa, wb := a.Windows(nil), b.Windows(nil)
+	base := time.Now().UnixNano()
+	per := int64(10 * time.Second)
+	var hits []int
+	for i := range 8 {
+		w := wa
+		if i%2 == 1 {
+			w = wb
+		}
+		// Same timestamp on both replicas, as TIM's second-precision
+		// MsgTime gives: each message must still count.
+		n, hit := w.Flood("tim", "g", "u", base+int64(i/2)*int64(time.Millisecond), 5, per, false)
+		if n != i+1 {
+			t.Fatalf("message %d: n = %d, want %d", i, n, i+1)
+		}
+		if hit {
+			hits = append(hits, i)
+		}
+	}
+	if fmt.Sprint(hits) != "[5]" {
+		t.Fatalf("hits at %v, want [5] (the 6th message, once per window)", hits)
+	}
+	// A window later the count starts again.
+	if n, _ := wa.Flood("tim", "g", "u", base+per+int64(time.Second), 5, per, false); n != 1 {
+		t.Fatalf("after the window n = %d, want 1", n)
+	}
+}
+
+// TestSharedRaidWindow: joins spread over two replicas make one raid;
+// every joiner of the burst is returned once.
+func TestSharedRaidWindow(t *testing.T) {
+	t.Parallel()
+	a := open(t)
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	wa, wb := a.Windows(nil), b.Windows(nil)
+	base := time.Now().UnixNano()
+	per := int64(10 * time.Second)
+	seen := map[string]int{}
+	for i := range 30 {
+		w := wa
+		if i%2 == 1 {
+			w = wb
+		}
+		_, hit := w.Raid("tim", "g", base+int64(i)*int64(time.Millisecond), []string{fmt.Sprint("j", i)}, 10, per)
+		for _, u := range hit {
+			seen[u]++
+		}
+	}
+	if len(seen) != 30 {
+		t.Fatalf("%d joiners hit, want all 30", len(seen))
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s hit %d times", u, n)
+		}
+	}
+}
+
+type countingLocal struct{ floods, raids int }
+
+func (c *countingLocal) Flood(string, string, string, int64, int, int64, bool) (int, bool) {
+	c.floods++
+	return 1, false
+}
+func (c *countingLocal) Raid(string, string, int64, []string, int, int64) (int, []string) {
+	c.raids++
+	return 1, nil
+}
+
+// TestWindowsFallBackWhenRedisIsDown: with Redis unreachable the windows
+// are counted locally instead of failing the webhook path.
+func TestWindowsFallBackWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	dead := &Cluster{rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), prefix: "x:"}
+	defer dead.Close()
+	local := &countingLocal{}
+	w := dead.Windows(local)
+	for range 3 {
+		w.Flood("tim", "g", "u", time.Now().UnixNano(), 5, int64(time.Second), false)
+		w.Raid("tim", "g", time.Now().UnixNano(), []string{"j"}, 5, int64(time.Second))
+	}
+	if local.floods != 3 || local.raids != 3 {
+		t.Fatalf("local served %d floods, %d raids; want 3 and 3", local.floods, local.raids)
+	}
+}
