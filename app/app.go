@@ -149,7 +149,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		// Easemob's pre-send rule posts to a URL of its own.
 		preSend = receiverFunc(p.ReceivePreSend)
 	}
-	pol, err := policy.New(cfg.Policy, o.Now)
+	var polOpts []policy.Option
+	var roleCache pipeline.RoleCache
+	if a.Cluster != nil {
+		polOpts = append(polOpts, policy.WithCommandLimiter(a.Cluster))
+		ttl := cfg.Moderation.RoleCacheTTL
+		if ttl == 0 {
+			ttl = time.Minute
+		}
+		roleCache = a.Cluster.Roles(ttl)
+	}
+	pol, err := policy.New(cfg.Policy, o.Now, polOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +180,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Audit:     o.Auditor,
 		Observer:  a.Metrics,
 		Automod:   rules,
+		Roles:     roleCache,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})

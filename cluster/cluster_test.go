@@ -9,6 +9,8 @@ import (
 
 	"github.com/go-redis/redis_rate/v10"
 	"github.com/redis/go-redis/v9"
+
+	"gavel/moderation"
 	"testing"
 	"time"
 )
@@ -238,5 +240,37 @@ func TestWindowsFallBackWhenRedisIsDown(t *testing.T) {
 	}
 	if local.floods != 3 || local.raids != 3 {
 		t.Fatalf("local served %d floods, %d raids; want 3 and 3", local.floods, local.raids)
+	}
+}
+
+func TestSharedRolesAndCommandLimit(t *testing.T) {
+	t.Parallel()
+	c := open(t)
+	ctx := context.Background()
+	chat := moderation.ChatRef{Platform: "tim", ID: "g"}
+	r := c.Roles(time.Minute)
+	if err := r.Put(ctx, chat, map[string]moderation.Role{"a": moderation.RoleAdmin, "b": moderation.RoleMember}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Roles(time.Minute).Get(ctx, chat, []string{"a", "b", "c"})
+	if err != nil || len(got) != 2 || got["a"] != moderation.RoleAdmin || got["b"] != moderation.RoleMember {
+		t.Fatalf("Get = %v, %v", got, err)
+	}
+	if err := r.Forget(ctx, chat, []string{"b"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(ctx, chat, []string{"b"}); len(got) != 0 {
+		t.Fatalf("forgotten role still cached: %v", got)
+	}
+	allowed := 0
+	for range 5 {
+		if ok, err := c.AllowCommand(ctx, "tim:g|mod", 3); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Fatalf("allowed %d of 5 commands at 3/min, want 3", allowed)
 	}
 }

@@ -70,7 +70,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		return
 	}
 	for _, h := range ev.Hits {
-		roles, err := plat.Roles(ctx, chat, h.Users)
+		roles, err := p.roles(ctx, plat, chat, h.Users)
 		if err != nil {
 			if !p.retryLater(r, err) {
 				r.log.Error("role lookup for a rule hit failed", "rule", h.Rule, "err", err)
@@ -242,7 +242,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
-	roles, err := plat.Roles(ctx, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {
 			p.reply(ctx, r, plat, msg, p.text.platformError(err))

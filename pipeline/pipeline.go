@@ -28,6 +28,9 @@ type Config struct {
 	AllowPermanentMute bool `yaml:"allow_permanent_mute"`
 	// ActionTimeout bounds the handling of one event; default 10m.
 	ActionTimeout time.Duration `yaml:"action_timeout"`
+	// RoleCacheTTL is how long a user's role in a chat is reused; default
+	// 1m. With Redis the cache is shared by every replica.
+	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// Jobs tunes the durable job runner.
 	Jobs DurableConfig `yaml:",inline"`
 }
@@ -47,6 +50,8 @@ func (c Config) Validate() error {
 		return errors.New("moderation.lease: at least 3s (it is renewed every third of it)")
 	case c.ActionTimeout < 0:
 		return errors.New("moderation.action_timeout: must not be negative")
+	case c.RoleCacheTTL < 0:
+		return errors.New("moderation.role_cache_ttl: must not be negative")
 	}
 	return nil
 }
@@ -56,6 +61,9 @@ func (c Config) withDefaults() Config {
 		c.DefaultMute = 10 * time.Minute
 	}
 	c.Jobs = c.Jobs.withDefaults()
+	if c.RoleCacheTTL == 0 {
+		c.RoleCacheTTL = time.Minute
+	}
 	if c.ActionTimeout == 0 {
 		c.ActionTimeout = 10 * time.Minute
 	}
@@ -73,6 +81,8 @@ type Deps struct {
 	Mutes    MuteStore // nil → Store, else in-memory
 	Audit    Auditor   // nil → Store (and a log line), else log-only
 	Observer Observer  // nil → none
+	// Roles caches role lookups; nil → in memory for moderation.role_cache_ttl.
+	Roles RoleCache
 	// Automod, when set, evaluates auto-moderation rules on every message
 	// and join (on the webhook path: it is local and fast).
 	Automod  *automod.Engine
@@ -88,6 +98,7 @@ type Pipeline struct {
 	parser    *commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
+	roleCache RoleCache
 	muted     *muteIndex
 	rules     *automod.Engine
 	obs       Observer
@@ -115,6 +126,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		parser:    d.Parser,
 		policy:    d.Policy,
 		store:     d.Store,
+		roleCache: d.Roles,
 		muted:     newMuteIndex(),
 		rules:     d.Automod,
 		obs:       d.Observer,
@@ -136,6 +148,9 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	}
 	if p.obs == nil {
 		p.obs = nopObserver{}
+	}
+	if p.roleCache == nil {
+		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
 	switch {
 	case p.mutes != nil:
@@ -390,7 +405,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
 	}
-	roles, err := plat.Roles(ctx, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil && p.retryLater(r, err) {
 		return
 	}
@@ -570,7 +585,17 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 	now := p.now()
 	switch verb {
 	case moderation.VerbKick:
-		return plat.Remove(ctx, chat, users, opts)
+		res := plat.Remove(ctx, chat, users, opts)
+		var gone []string
+		for _, x := range res {
+			if x.Status.Succeeded() {
+				gone = append(gone, x.UserID)
+			}
+		}
+		if err := p.roleCache.Forget(ctx, chat, gone); err != nil {
+			p.log.Warn("role cache unavailable", "err", err)
+		}
+		return res
 	case moderation.VerbMute:
 		res := plat.Mute(ctx, chat, users, d, opts)
 		until := time.Time{} // zero: until /unmute
@@ -703,7 +728,7 @@ func displayNames(msg *moderation.Message) map[string]string {
 // showCase answers /case N: the audit record of case N of this chat, to
 // the chat's owner, managers and Gavel admins.
 func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
-	roles, err := plat.Roles(ctx, msg.Chat, []string{msg.SenderID})
+	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
 	if err != nil {
 		p.reply(ctx, r, plat, msg, p.text.platformError(err))
 		return

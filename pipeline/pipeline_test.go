@@ -25,6 +25,7 @@ type recorder struct {
 	recalls []string
 	refuse  map[string]bool // users the platform refuses
 	fail    map[string]bool // users whose calls fail transiently
+	onRoles func(users []string)
 }
 
 func (r *recorder) Name() string                          { return "fake" }
@@ -33,6 +34,9 @@ func (r *recorder) Capabilities(context.Context, moderation.ChatRef) (moderation
 	return r.caps, nil
 }
 func (r *recorder) Roles(_ context.Context, _ moderation.ChatRef, ids []string) (map[string]moderation.Role, error) {
+	if r.onRoles != nil {
+		r.onRoles(ids)
+	}
 	out := map[string]moderation.Role{}
 	for _, id := range ids {
 		out[id] = r.roles[id]
@@ -276,5 +280,22 @@ func BenchmarkTriageOrdinary(b *testing.B) {
 		if _, ok := p.Triage(ctx, ev); ok {
 			b.Fatal("ordinary message triaged as actionable")
 		}
+	}
+}
+
+func TestRoleCache(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, policy.Config{}, "", native)
+	lookups := 0
+	f.pl.onRoles = func([]string) { lookups++ }
+	f.say("mod", "/mute @a 10m")
+	f.say("mod", "/mute @a 20m") // mod and a cached
+	if lookups != 1 {
+		t.Fatalf("%d role lookups for two commands on the same users, want 1", lookups)
+	}
+	f.say("mod", "/kick @a")   // cached; a is removed, its role forgotten
+	f.say("mod", "/unmute @a") // a looked up again
+	if lookups != 2 {
+		t.Fatalf("%d role lookups, want 2 (a looked up again after the kick)", lookups)
 	}
 }

@@ -5,6 +5,7 @@
 package policy
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -85,8 +86,22 @@ func validKey(s string) bool {
 	return ok && p != "" && id != ""
 }
 
+// CommandLimiter counts commands per actor across replicas (Redis); the
+// engine falls back to its own count when it fails.
+type CommandLimiter interface {
+	AllowCommand(ctx context.Context, key string, perMinute int) (bool, error)
+}
+
+// Option adjusts an Engine.
+type Option func(*Engine)
+
+// WithCommandLimiter counts commands_per_minute with l (shared by every
+// replica) instead of in this process only.
+func WithCommandLimiter(l CommandLimiter) Option { return func(e *Engine) { e.shared = l } }
+
 // Engine applies a Config. It is safe for concurrent use.
 type Engine struct {
+	shared    CommandLimiter
 	cfg       Config
 	admins    map[string]bool
 	protected map[string]bool
@@ -97,7 +112,7 @@ type Engine struct {
 }
 
 // New returns an Engine for cfg; now may be nil (time.Now).
-func New(cfg Config, now func() time.Time) (*Engine, error) {
+func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -117,13 +132,17 @@ func New(cfg Config, now func() time.Time) (*Engine, error) {
 		}
 		return m
 	}
-	return &Engine{
+	e := &Engine{
 		cfg:       cfg,
 		admins:    set(cfg.Admins),
 		protected: set(cfg.Protected),
 		now:       now,
 		limiters:  cache.New(10*time.Minute, 10*time.Minute),
-	}, nil
+	}
+	for _, o := range opts {
+		o(e)
+	}
+	return e, nil
 }
 
 // MaxTargets is the configured per-command target limit.
@@ -160,6 +179,18 @@ func (e *Engine) AllowCommand(chat moderation.ChatRef, actorID string) Reason {
 		return ChatDisabled
 	}
 	key := chat.String() + "|" + actorID
+	if e.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		ok, err := e.shared.AllowCommand(ctx, key, e.cfg.CommandsPerMinute)
+		cancel()
+		if err == nil {
+			if !ok {
+				return ActorRateLimited
+			}
+			return OK
+		}
+		// Redis unreachable: count here.
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var lim *rate.Limiter

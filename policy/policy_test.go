@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -181,5 +183,31 @@ func TestDecideTargets(t *testing.T) {
 		if Reason(d.Reason) != want[i] || d.Allowed != (want[i] == OK) {
 			t.Errorf("%s: %+v, want %s", d.Target, d, want[i])
 		}
+	}
+}
+
+type sharedLimiter struct {
+	allow bool
+	err   error
+	calls int
+}
+
+func (s *sharedLimiter) AllowCommand(context.Context, string, int) (bool, error) {
+	s.calls++
+	return s.allow, s.err
+}
+
+func TestSharedCommandLimiter(t *testing.T) {
+	t.Parallel()
+	deny := &sharedLimiter{allow: false}
+	e, _ := New(Config{CommandsPerMinute: 100}, nil, WithCommandLimiter(deny))
+	if r := e.AllowCommand(chat, "ou_a"); r != ActorRateLimited || deny.calls != 1 {
+		t.Fatalf("shared limiter said no: %s (%d calls)", r, deny.calls)
+	}
+	down := &sharedLimiter{err: errors.New("redis down")}
+	e, _ = New(Config{CommandsPerMinute: 2}, nil, WithCommandLimiter(down))
+	got := []Reason{e.AllowCommand(chat, "ou_a"), e.AllowCommand(chat, "ou_a"), e.AllowCommand(chat, "ou_a")}
+	if got[0] != OK || got[1] != OK || got[2] != ActorRateLimited {
+		t.Fatalf("with the shared limiter down, local counting gave %v", got)
 	}
 }
