@@ -24,8 +24,9 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// BodyLimit bounds a webhook body in bytes; default 1 MiB.
 	BodyLimit int64 `yaml:"body_limit"`
-	// DedupTTL is how long a delivery id is remembered; default 7h, which
-	// covers Feishu's retry schedule (15 s, 5 min, 1 h, 6 h).
+	// DedupTTL is how long the id of a delivery that led to a job is
+	// remembered; default 7h, which covers Feishu's retry schedule (15 s,
+	// 5 min, 1 h, 6 h).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// ShutdownTimeout bounds graceful shutdown; default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -66,9 +67,11 @@ type Receiver interface {
 	Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error)
 }
 
-// Submitter takes accepted events for processing after the answer.
+// Submitter takes accepted events for processing after the answer; stored
+// reports whether the event was kept (durably) because it may lead to an
+// action.
 type Submitter interface {
-	Submit(ctx context.Context, ev moderation.Event) error
+	Submit(ctx context.Context, ev moderation.Event) (stored bool, err error)
 }
 
 // Deduper is the de-duplication front: a cheap "seen before?" check ahead
@@ -199,15 +202,21 @@ func (w *webhook) serve(c *gin.Context) {
 			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
 			continue
 		}
-		if err := w.queue.Submit(ctx, ev); err != nil {
+		stored, err := w.queue.Submit(ctx, ev)
+		if err != nil {
 			// Not accepted: ask the platform to re-deliver.
 			result = "busy"
 			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
 			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
 			return
 		}
-		if err := w.dedup.Mark(ctx, ev.DedupKeys); err != nil {
-			w.log.Warn("de-duplication front unavailable", "err", err)
+		// Only stored events are remembered: a re-delivered ordinary
+		// message changes nothing, and remembering every one would grow
+		// memory with all traffic for the whole TTL.
+		if stored {
+			if err := w.dedup.Mark(ctx, ev.DedupKeys); err != nil {
+				w.log.Warn("de-duplication front unavailable", "err", err)
+			}
 		}
 		w.log.Debug("event accepted", "event_id", ev.DeliveryID, "kind", ev.Kind)
 	}

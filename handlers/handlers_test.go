@@ -48,14 +48,14 @@ type recordingQueue struct {
 	fail bool
 }
 
-func (q *recordingQueue) Submit(_ context.Context, ev moderation.Event) error {
+func (q *recordingQueue) Submit(_ context.Context, ev moderation.Event) (bool, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.fail {
-		return errors.New("queue full")
+		return false, errors.New("queue full")
 	}
 	q.got = append(q.got, ev.DeliveryID)
-	return nil
+	return !strings.HasPrefix(ev.DeliveryID, "chat"), nil
 }
 
 func newRouter(t *testing.T, q *recordingQueue) (http.Handler, *bytes.Buffer) {
@@ -148,6 +148,21 @@ func TestWebhookDeduplicates(t *testing.T) {
 	post(r, "ok:other")
 	if want := []string{"same", "other"}; fmt.Sprint(q.got) != fmt.Sprint(want) {
 		t.Fatalf("queued %v, want %v", q.got, want)
+	}
+}
+
+// TestWebhookRemembersOnlyStoredEvents: ordinary chat that led to no job
+// is not remembered (memory stays flat with traffic); stored events are.
+func TestWebhookRemembersOnlyStoredEvents(t *testing.T) {
+	t.Parallel()
+	q := &recordingQueue{}
+	r, _ := newRouter(t, q)
+	post(r, "ok:chat1")
+	post(r, "ok:chat1")
+	post(r, "ok:cmd1")
+	post(r, "ok:cmd1")
+	if want := []string{"chat1", "chat1", "cmd1"}; fmt.Sprint(q.got) != fmt.Sprint(want) {
+		t.Fatalf("submitted %v, want %v", q.got, want)
 	}
 }
 

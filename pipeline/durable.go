@@ -88,27 +88,28 @@ func workerID() string {
 }
 
 // Submit decides whether ev can lead to an action and, if so, stores it
-// as a job. Events that cannot (ordinary chat from users who are not
-// muted) cost no write. A re-delivery of a stored event is not stored
-// again.
-func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) error {
+// as a job; stored reports whether the event is (now or already) in the
+// store. Events that cannot lead to an action (ordinary chat from users
+// who are not muted) cost no write. A re-delivery of a stored event is
+// not stored again.
+func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) (stored bool, err error) {
 	ev, ok := j.pipe.Triage(ctx, ev)
 	if !ok {
-		return nil
+		return false, nil
 	}
 	created, err := j.store.Enqueue(ctx, ev, j.now())
 	if err != nil {
-		return fmt.Errorf("storing job: %w", err)
+		return false, fmt.Errorf("storing job: %w", err)
 	}
 	if !created {
 		j.log.Info("re-delivery of a stored event ignored", "platform", ev.Platform, "event_id", ev.DeliveryID)
-		return nil
+		return true, nil
 	}
 	select {
 	case j.wake <- struct{}{}:
 	default:
 	}
-	return nil
+	return true, nil
 }
 
 // Stop makes the workers return after the job each holds; Run then
