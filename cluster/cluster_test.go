@@ -129,8 +129,10 @@ func TestSharedLimiter(t *testing.T) {
 	}
 	wg.Wait()
 	rate := float64(calls.Load()) / time.Since(start).Seconds()
-	if rate > 55 || rate < 40 {
-		t.Fatalf("3 replicas together made %.1f calls/s, want about 50", rate)
+	// The property is the upper bound; the lower one only shows the
+	// limiter lets calls through at all (a loaded machine may be slower).
+	if rate > 55 || rate < 20 {
+		t.Fatalf("3 replicas together made %.1f calls/s, want at most about 50", rate)
 	}
 }
 

@@ -65,6 +65,10 @@ type Jobs struct {
 	mu      sync.Mutex
 	running int
 	idle    *sync.Cond
+
+	// records are screened-event audit records being stored in the
+	// background; Run and Wait wait for them.
+	records sync.WaitGroup
 }
 
 // NewJobs returns a job runner for p on p's store.
@@ -97,6 +101,24 @@ func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) (stored bool, er
 	if !ok {
 		return false, nil
 	}
+	if ev.Kind == moderation.EventScreened {
+		// The platform is waiting for the pre-delivery verdict (Easemob
+		// 200 ms); it must not wait for the audit record's write too.
+		j.records.Add(1)
+		go func() {
+			defer j.records.Done()
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if _, err := j.enqueue(ctx, ev); err != nil {
+				j.log.Error("recording a screened message failed", "platform", ev.Platform, "event_id", ev.DeliveryID, "err", err)
+			}
+		}()
+		return false, nil
+	}
+	return j.enqueue(ctx, ev)
+}
+
+func (j *Jobs) enqueue(ctx context.Context, ev moderation.Event) (bool, error) {
 	created, err := j.store.Enqueue(ctx, ev, j.now())
 	if err != nil {
 		return false, fmt.Errorf("storing job: %w", err)
@@ -128,6 +150,7 @@ func (j *Jobs) Run(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	j.records.Wait()
 }
 
 func (j *Jobs) work(ctx context.Context, worker string) {
@@ -250,6 +273,7 @@ func (j *Jobs) handle(ctx context.Context, job moderation.Job) (err error) {
 // Wait blocks until no job is pending in the store or running here.
 // Tests and the demo use it; it polls the store.
 func (j *Jobs) Wait(ctx context.Context) error {
+	j.records.Wait()
 	for {
 		n, _, err := j.store.Pending(ctx, j.now())
 		if err != nil {
