@@ -278,6 +278,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("gavel serving", "addr", ln.Addr().String(), "platforms", len(a.Platforms))
+	if srvCfg.PprofListen != "" {
+		stopPprof, err := servePprof(srvCfg.PprofListen, a.log)
+		if err != nil {
+			_ = srv.Close()
+			stopWork()
+			return err
+		}
+		defer stopPprof()
+	}
 
 	var serveErr error
 	select {

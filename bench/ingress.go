@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -32,6 +33,7 @@ type ingressOptions struct {
 	barePool    int
 	keep        bool
 	drain       time.Duration
+	cpuprofile  string
 }
 
 func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) {
@@ -48,6 +50,7 @@ func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) 
 	fs.IntVar(&o.barePool, "bare-pool", 20000, "distinct deliveries cycled through in a bare gin saturation phase")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, gavel log, database)")
 	fs.DurationVar(&o.drain, "drain", 3*time.Minute, "longest wait for Gavel to finish the commands' jobs after a phase")
+	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of Gavel's saturation phase per platform to `PREFIX`.<platform>.prof (through server.pprof_listen)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -131,7 +134,15 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 		return err
 	}
 	cfgPath := filepath.Join(dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, []byte(gavelConfig(addr, dir, fs, ts, es)), 0o600); err != nil {
+	cfg := gavelConfig(addr, dir, fs, ts, es)
+	var pprofAddr string
+	if o.cpuprofile != "" {
+		if pprofAddr, err = freeAddr(); err != nil {
+			return err
+		}
+		cfg = strings.Replace(cfg, "server:\n", fmt.Sprintf("server:\n  pprof_listen: %q\n", pprofAddr), 1)
+	}
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return err
 	}
 	gavel, startup, err := startGavel(ctx, bin, cfgPath, addr, filepath.Join(dir, "gavel.log"))
@@ -176,9 +187,18 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 		logf("preparing %d signed deliveries", n)
 		pool = l.build(n)
 		runtime.GC()
+		profDone := make(chan error, 1)
+		if pprofAddr != "" {
+			go func() { profDone <- fetchProfile(ctx, pprofAddr, o.warmup, o.duration, o.cpuprofile+"."+name+".prof") }()
+		} else {
+			profDone <- nil
+		}
 		c0 = gavel.cpu()
 		r.gavelSat = ld.saturate(ctx, gavelURL, pool, false, o.concurrency, o.warmup, o.duration)
 		r.gavelCPU = gavel.cpu() - c0
+		if err := <-profDone; err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
 		r.commands += r.gavelSat.commands
 		logf("gavel saturation: %.0f req/s, %d errors%s", r.gavelSat.rps(), r.gavelSat.errors, exhaustedNote(r.gavelSat))
 		pool = nil
@@ -224,6 +244,38 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 }
 
 const fixedRateWorkers = 512
+
+// fetchProfile waits out the warm-up, then records Gavel's CPU profile
+// for d (whole seconds, at least one) into file.
+func fetchProfile(ctx context.Context, addr string, warmup, d time.Duration, file string) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(warmup):
+	}
+	secs := max(1, int(d.Seconds()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", req.URL, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
 
 func exhaustedNote(r satResult) string {
 	if r.exhausted {

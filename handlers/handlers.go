@@ -5,11 +5,13 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +32,10 @@ type Config struct {
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// ShutdownTimeout bounds graceful shutdown; default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// PprofListen, when set, serves net/http/pprof (/debug/pprof/) on its
+	// own listener, apart from the webhook routes. Off by default; keep
+	// it on a loopback address.
+	PprofListen string `yaml:"pprof_listen"`
 }
 
 // Validate reports the first bad key.
@@ -167,7 +173,7 @@ func (w *webhook) serve(c *gin.Context) {
 	start := time.Now()
 	result := "accepted"
 	defer func() { w.obs.Webhook(w.platform, result, time.Since(start)) }()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, w.limit))
+	body, err := readBody(c.Writer, c.Request, w.limit)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -179,8 +185,12 @@ func (w *webhook) serve(c *gin.Context) {
 		w.reject(c, http.StatusBadRequest, "read_failed", err)
 		return
 	}
+	var query url.Values
+	if c.Request.URL.RawQuery != "" {
+		query = c.Request.URL.Query()
+	}
 	ack, err := w.rc.Receive(ctx, moderation.Delivery{
-		Header: c.Request.Header, Query: c.Request.URL.Query(), Body: body, ReceivedAt: w.now(),
+		Header: c.Request.Header, Query: query, Body: body, ReceivedAt: w.now(),
 	})
 	if err != nil {
 		status, reason := classify(err)
@@ -220,10 +230,38 @@ func (w *webhook) serve(c *gin.Context) {
 		}
 		w.log.Debug("event accepted", "event_id", ev.DeliveryID, "kind", ev.Kind)
 	}
-	if ack.Response == nil {
-		ack.Response = gin.H{}
+	switch r := ack.Response.(type) {
+	case nil:
+		c.Data(http.StatusOK, jsonContentType, emptyObject)
+	case json.RawMessage:
+		// A fixed answer the platform encoded once.
+		c.Data(http.StatusOK, jsonContentType, r)
+	default:
+		c.JSON(http.StatusOK, r)
 	}
-	c.JSON(http.StatusOK, ack.Response)
+}
+
+const jsonContentType = "application/json; charset=utf-8"
+
+var emptyObject = []byte("{}")
+
+// readBody reads a webhook body of at most limit bytes. A body that
+// announces its length is read into a buffer of exactly that size (one
+// allocation instead of io.ReadAll's doublings).
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	n := r.ContentLength
+	if n <= 0 || n > limit {
+		return io.ReadAll(body)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(body, buf); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("body shorter than its Content-Length %d: %w", n, err)
+		}
+		return nil, err
+	}
+	return buf, nil
 }
 
 // LocalDedup is a Deduper in this process's memory.

@@ -36,6 +36,8 @@ func (scriptedReceiver) Receive(_ context.Context, d moderation.Delivery) (moder
 		return moderation.Ack{Response: map[string]string{"challenge": arg}, Events: []moderation.Event{ev}}, nil
 	case "err":
 		return moderation.Ack{}, fmt.Errorf("verifying: %w", sentinels[arg])
+	case "raw":
+		return moderation.Ack{Response: json.RawMessage(arg)}, nil
 	case "panic":
 		panic("receiver bug")
 	}
@@ -133,6 +135,59 @@ func TestWebhookAnswersWithAck(t *testing.T) {
 	}
 	if ct := w.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Fatalf("content type = %q", ct)
+	}
+}
+
+// TestWebhookAnswers: pre-encoded answers are written as they are, no
+// answer is an empty JSON object.
+func TestWebhookAnswers(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, want string }{
+		{`raw:{"ActionStatus":"OK","ErrorCode":0}`, `{"ActionStatus":"OK","ErrorCode":0}`},
+		{"ok:x", `{"challenge":"x"}`},
+		{"nothing", `{}`},
+	}
+	for _, tt := range tests {
+		r, _ := newRouter(t, &recordingQueue{})
+		w := post(r, tt.body)
+		if got := strings.TrimSpace(w.Body.String()); w.Code != http.StatusOK || got != tt.want {
+			t.Errorf("%s: answered %d %s, want 200 %s", tt.body, w.Code, got, tt.want)
+		}
+		if ct := w.Header().Get("Content-Type"); ct != "application/json; charset=utf-8" {
+			t.Errorf("%s: content type = %q", tt.body, ct)
+		}
+	}
+}
+
+// TestWebhookBodyLength: a body shorter than its Content-Length is a read
+// failure, one without a length is still bounded.
+func TestWebhookBodyLength(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		body       string
+		length     int64
+		wantStatus int
+		wantQueued int
+	}{
+		{"exact length", "ok:1", 4, http.StatusOK, 1},
+		{"shorter than announced", "ok:1", 10, http.StatusBadRequest, 0},
+		{"unknown length", "ok:1", -1, http.StatusOK, 1},
+		{"unknown length, too large", "ok:" + strings.Repeat("x", 100), -1, http.StatusRequestEntityTooLarge, 0},
+		{"announced too large", "ok:" + strings.Repeat("x", 100), 103, http.StatusRequestEntityTooLarge, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := &recordingQueue{}
+			r, _ := newRouter(t, q)
+			req := httptest.NewRequest(http.MethodPost, "/webhook/fake", strings.NewReader(tt.body))
+			req.ContentLength = tt.length
+			w := httptest.NewRecorder()
+			r.ServeHTTP(w, req)
+			if w.Code != tt.wantStatus || len(q.got) != tt.wantQueued {
+				t.Errorf("answered %d and queued %v, want %d and %d event(s)", w.Code, q.got, tt.wantStatus, tt.wantQueued)
+			}
+		})
 	}
 }
 
