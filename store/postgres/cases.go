@@ -51,7 +51,7 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 			if c.DeliveryID == "" {
 				return false, nil
 			}
-			err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE delivery_id = $1 AND verb = $2 AND rule = $3`,
+			err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE delivery_id = $1 AND delivery_id <> '' AND verb = $2 AND rule = $3`,
 				c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
 			switch {
 			case errors.Is(err, pgx.ErrNoRows):

@@ -40,10 +40,11 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	}
 
 	var id int64
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx txn) error {
 		if c.DeliveryID != "" {
+			// delivery_id <> '' lets SQLite use the partial index.
 			err := tx.QueryRowContext(ctx, `
-				SELECT id FROM cases WHERE delivery_id = ? AND verb = ? AND rule = ?`,
+				SELECT id FROM cases WHERE delivery_id = ? AND delivery_id <> '' AND verb = ? AND rule = ?`,
 				c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
 			switch {
 			case err == nil:
@@ -87,7 +88,7 @@ const caseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targ
 
 // Case returns the case with id, or an error wrapping ErrNotFound.
 func (s *Store) Case(ctx context.Context, id int64) (moderation.Case, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = ?`, id)
+	row := s.queryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = ?`, id)
 	c, err := scanCase(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		err = moderation.ErrNotFound
@@ -130,7 +131,7 @@ func (s *Store) Cases(ctx context.Context, f moderation.CaseFilter) ([]moderatio
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: cases: %w", err)
 	}
@@ -184,7 +185,7 @@ func scanCase(row interface{ Scan(...any) error }) (moderation.Case, error) {
 func (s *Store) PurgeCases(ctx context.Context, before time.Time) (int, error) {
 	cut := nanos(before)
 	var n int64
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		steps := []struct {
 			name, query string
 			count       bool

@@ -33,7 +33,7 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		ttl = DefaultDedupTTL
 	}
 	var created bool
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx txn) error {
 		if len(keys) > 0 {
 			var seen bool
 			err := tx.QueryRowContext(ctx, `
@@ -124,7 +124,7 @@ func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Dura
 		return nil, nil
 	}
 	var jobs []moderation.Job
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		jobs = jobs[:0]
 		rows, err := tx.QueryContext(ctx, `
 			UPDATE jobs
@@ -203,7 +203,7 @@ func (s *Store) leased(ctx context.Context, op string, jobID int64, worker, quer
 		// An empty owner marks a released job; nobody holds it.
 		return fmt.Errorf("sqlite: %s job %d: empty worker name: %w", op, jobID, moderation.ErrLeaseLost)
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, query, append([]any{jobID, worker}, args...)...)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time) (int, time.Duration,
 		n      int
 		oldest sql.NullInt64
 	)
-	err := s.db.QueryRowContext(ctx, `SELECT count(*), min(created_at) FROM jobs WHERE finished_at IS NULL`).Scan(&n, &oldest)
+	err := s.queryRow(ctx, `SELECT count(*), min(created_at) FROM jobs WHERE finished_at IS NULL`).Scan(&n, &oldest)
 	if err != nil {
 		return 0, 0, fmt.Errorf("sqlite: pending: %w", err)
 	}
@@ -252,7 +252,7 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 	if len(results) == 0 {
 		return nil
 	}
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		var exists bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ?)`, jobID).Scan(&exists); err != nil {
 			return fmt.Errorf("find job: %w", err)
@@ -285,7 +285,7 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 // Results returns the job's recorded results for verb by user; empty when
 // none were recorded.
 func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.Verb) (map[string]moderation.Result, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT user_id, status, reason, detail FROM job_results
 		WHERE job_id = ? AND verb = ?`, jobID, string(verb))
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // PutMute records m, replacing the user's earlier mute in the chat. A zero
 // Until is stored as NULL: the mute lasts until DeleteMute.
 func (s *Store) PutMute(ctx context.Context, m moderation.Mute) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `
 			INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -32,7 +32,7 @@ func (s *Store) PutMute(ctx context.Context, m moderation.Mute) error {
 // DeleteMute removes the user's mute in chat; removing none is not an
 // error.
 func (s *Store) DeleteMute(ctx context.Context, chat moderation.ChatRef, userID string) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND user_id = ?`,
 			chat.Platform, chat.ID, userID)
 		return err
@@ -48,7 +48,7 @@ const muteColumns = `platform, chat_id, chat_kind, user_id, until, emulated, cas
 // ActiveMute returns the user's mute in chat if it has no end or ends
 // after now.
 func (s *Store) ActiveMute(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error) {
-	row := s.db.QueryRowContext(ctx, `
+	row := s.queryRow(ctx, `
 		SELECT `+muteColumns+` FROM mutes
 		WHERE platform = ? AND chat_id = ? AND user_id = ? AND (until IS NULL OR until > ?)`,
 		chat.Platform, chat.ID, userID, nanos(now))
@@ -68,7 +68,7 @@ func (s *Store) ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]m
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT `+muteColumns+` FROM mutes
 		WHERE until IS NOT NULL AND until <= ?
 		ORDER BY until, platform, chat_id, user_id
@@ -116,7 +116,7 @@ func nullTime(t time.Time) sql.NullInt64 {
 // ActiveMutes returns every mute not ended at now, emulated only when
 // emulatedOnly.
 func (s *Store) ActiveMutes(ctx context.Context, now time.Time, emulatedOnly bool) ([]moderation.Mute, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT `+muteColumns+` FROM mutes
 		WHERE (until IS NULL OR until > ?) AND (emulated OR NOT ?)
 		ORDER BY platform, chat_id, user_id`, nanos(now), emulatedOnly)

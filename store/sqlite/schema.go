@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 )
 
@@ -113,22 +112,22 @@ CREATE INDEX warnings_user ON warnings (platform, chat_id, user_id, at);
 // migrate applies the migrations the database lacks, all in one IMMEDIATE
 // transaction, so concurrent Opens of one file apply each exactly once.
 func (s *Store) migrate(ctx context.Context) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		var v int
-		if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		if err := tx.Tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 			return fmt.Errorf("read user_version: %w", err)
 		}
 		if v > len(migrations) {
 			return fmt.Errorf("database schema version %d is newer than this build's %d", v, len(migrations))
 		}
 		for i := v; i < len(migrations); i++ {
-			if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, migrations[i]); err != nil {
 				return fmt.Errorf("migration %d: %w", i+1, err)
 			}
 		}
 		if v < len(migrations) {
 			// PRAGMA takes no bound parameters; the value is our own int.
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
+			if _, err := tx.Tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, len(migrations))); err != nil {
 				return fmt.Errorf("set user_version: %w", err)
 			}
 		}

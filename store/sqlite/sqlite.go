@@ -38,7 +38,8 @@ type Store struct {
 	// re-deliveries. Open sets DefaultDedupTTL; change it before first use.
 	DedupTTL time.Duration
 
-	db *sql.DB
+	db    *sql.DB
+	stmts *stmtCache
 	// writeSem holds one token; a write transaction takes it first.
 	writeSem chan struct{}
 }
@@ -70,7 +71,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 		db.SetMaxOpenConns(maxConns)
 		db.SetMaxIdleConns(maxConns)
 	}
-	s := &Store{DedupTTL: DefaultDedupTTL, db: db, writeSem: make(chan struct{}, 1)}
+	s := &Store{DedupTTL: DefaultDedupTTL, db: db, stmts: &stmtCache{db: db}, writeSem: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -119,7 +120,7 @@ func buildDSN(dsn string) (full string, memory bool, err error) {
 // Ping checks the database answers.
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
-	if err := s.db.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+	if err := s.queryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
 	return nil
@@ -127,6 +128,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.stmts.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
@@ -135,7 +137,7 @@ func (s *Store) Close() error {
 
 // write runs fn in an IMMEDIATE transaction, one at a time per Store, and
 // commits when fn returns nil.
-func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+func (s *Store) write(ctx context.Context, fn func(tx txn) error) error {
 	select {
 	case s.writeSem <- struct{}{}:
 	case <-ctx.Done():
@@ -147,7 +149,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	if err := fn(txn{Tx: tx, stmts: s.stmts}); err != nil {
 		if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
 		}
@@ -156,6 +158,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.stmts.fill(ctx)
 	return nil
 }
 

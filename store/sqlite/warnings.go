@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // warnings since since, in one transaction.
 func (s *Store) AddWarning(ctx context.Context, w moderation.Warning, since time.Time) (int, error) {
 	var n int
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		if _, err := tx.ExecContext(ctx, `
 			INSERT INTO warnings (platform, chat_id, user_id, key, actor, rule, reason, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`,
@@ -32,7 +31,7 @@ func (s *Store) AddWarning(ctx context.Context, w moderation.Warning, since time
 
 // Warnings lists the user's warnings since since, oldest first.
 func (s *Store) Warnings(ctx context.Context, chat moderation.ChatRef, userID string, since time.Time) ([]moderation.Warning, error) {
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.query(ctx, `
 		SELECT id, key, actor, rule, reason, at FROM warnings
 		WHERE platform = ? AND chat_id = ? AND user_id = ? AND at >= ? ORDER BY at, id`,
 		chat.Platform, chat.ID, userID, nanos(since))
@@ -59,7 +58,7 @@ func (s *Store) Warnings(ctx context.Context, chat moderation.ChatRef, userID st
 // RemoveLastWarning deletes the user's newest warning since since.
 func (s *Store) RemoveLastWarning(ctx context.Context, chat moderation.ChatRef, userID string, since time.Time) (bool, error) {
 	var removed bool
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, func(tx txn) error {
 		res, err := tx.ExecContext(ctx, `
 			DELETE FROM warnings WHERE id = (
 				SELECT id FROM warnings WHERE platform = ? AND chat_id = ? AND user_id = ? AND at >= ?
