@@ -2,13 +2,13 @@ package easemob
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/wirejson"
 )
 
 // PreSendAnswer is the body Easemob expects from a pre-send callback
@@ -31,13 +31,13 @@ var preSendDeliver = PreSendAnswer{Valid: true}
 // applies the rule's failure policy. Mount it on its own URL, configured as
 // the pre-send rule's; errors wrap the moderation.Err* sentinels.
 func (c *Client) ReceivePreSend(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
-	ts, err := c.verify(d.Body, c.preSendSecret())
+	cb, err := decodeCallback(d.Body)
 	if err != nil {
 		return moderation.Ack{}, err
 	}
-	var cb callback
-	if err := json.Unmarshal(d.Body, &cb); err != nil {
-		return moderation.Ack{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
+	ts, err := c.verify(&cb, c.preSendSecret())
+	if err != nil {
+		return moderation.Ack{}, err
 	}
 	return c.preSend(ctx, cb, ts)
 }
@@ -151,12 +151,12 @@ func (c *Client) preSend(ctx context.Context, cb callback, ts time.Time) (modera
 // preSendText returns the text of a pre-send payload in either documented
 // shape: flat {"msg", "type": "txt"} (newest page) or bodies[] as in REST
 // messages (older pages). Text bodies are concatenated; other types give "".
-func preSendText(raw json.RawMessage) (string, error) {
+func preSendText(raw wirejson.Value) (string, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return "", nil
 	}
 	var p messagePayload
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := wirejson.Unmarshal(raw, &p); err != nil {
 		return "", fmt.Errorf("easemob: pre-send payload: %w: %w", moderation.ErrMalformed, err)
 	}
 	if len(p.Bodies) == 0 {

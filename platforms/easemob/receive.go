@@ -1,7 +1,6 @@
 package easemob
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/subtle"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/wirejson"
 )
 
 // Sign returns the callback signature: lowercase hex md5(callID + secret +
@@ -25,26 +25,23 @@ func Sign(callID, secret string, timestampMS int64) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// envelopeFields are the signed fields of every callback.
-type signedFields struct {
-	CallID    *string         `json:"callId"`
-	Timestamp json.RawMessage `json:"timestamp"`
-	Security  *string         `json:"security"`
-}
-
 // callback is every callback shape Gavel reads: post-send messages, the
 // group_op_event operation events and the legacy "muc" events.
 type callback struct {
-	CallID      string          `json:"callId"`
-	EventType   string          `json:"eventType"`
-	ChatType    string          `json:"chat_type"`
-	GroupID     string          `json:"group_id"`
-	From        string          `json:"from"`
-	To          string          `json:"to"`
-	MsgID       string          `json:"msg_id"`
-	ContentType string          `json:"content_type"`
-	AppKey      string          `json:"appkey"`
-	Payload     json.RawMessage `json:"payload"`
+	// The signed fields.
+	CallID    string         `json:"callId"`
+	Timestamp wirejson.Value `json:"timestamp"`
+	Security  string         `json:"security"`
+
+	EventType   string         `json:"eventType"`
+	ChatType    string         `json:"chat_type"`
+	GroupID     string         `json:"group_id"`
+	From        string         `json:"from"`
+	To          string         `json:"to"`
+	MsgID       string         `json:"msg_id"`
+	ContentType string         `json:"content_type"`
+	AppKey      string         `json:"appkey"`
+	Payload     wirejson.Value `json:"payload"`
 
 	// group_op_event
 	Event     string `json:"event"`
@@ -63,7 +60,7 @@ type messagePayload struct {
 	Type string `json:"type"`
 	Msg  string `json:"msg"`
 	Ext  struct {
-		AtList json.RawMessage `json:"em_at_list"`
+		AtList wirejson.Value `json:"em_at_list"`
 	} `json:"ext"`
 }
 
@@ -80,7 +77,7 @@ type mucPayload struct {
 
 // ackBody is the answer to every accepted callback: HTTP 200 with an empty
 // JSON object (Easemob ignores the body; it must stay under 1,000 chars).
-var ackBody = map[string]any{}
+var ackBody = json.RawMessage(`{}`)
 
 // Receive verifies a callback (security, then timestamp) from the raw body
 // and returns the events Gavel acts on. A pre-send callback arriving here
@@ -88,19 +85,19 @@ var ackBody = map[string]any{}
 // documented shape (no eventType, no event) — is answered as
 // ReceivePreSend would; a separate pre-send URL is the reliable setup.
 func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
-	ts, err := c.verify(d.Body, c.cfg.CallbackSecret)
+	cb, err := decodeCallback(d.Body)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	ts, err := c.verify(&cb, c.cfg.CallbackSecret)
 	preSend := false
 	if errors.Is(err, moderation.ErrBadSignature) && c.cfg.PreSendSecret != "" && c.cfg.PreSendSecret != c.cfg.CallbackSecret {
-		if pts, perr := c.verify(d.Body, c.cfg.PreSendSecret); perr == nil || !errors.Is(perr, moderation.ErrBadSignature) {
+		if pts, perr := c.verify(&cb, c.cfg.PreSendSecret); perr == nil || !errors.Is(perr, moderation.ErrBadSignature) {
 			ts, err, preSend = pts, perr, true
 		}
 	}
 	if err != nil {
 		return moderation.Ack{}, err
-	}
-	var cb callback
-	if err := json.Unmarshal(d.Body, &cb); err != nil {
-		return moderation.Ack{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
 	}
 	if preSend || isPreSend(cb) {
 		return c.preSend(ctx, cb, ts)
@@ -115,18 +112,19 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	return moderation.Ack{Response: ackBody, Events: events}, nil
 }
 
+// decodeCallback decodes a callback body, once: the signed fields and
+// everything Gavel reads.
+func decodeCallback(body []byte) (callback, error) {
+	var cb callback
+	if err := wirejson.Unmarshal(body, &cb); err != nil {
+		return callback{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
+	}
+	return cb, nil
+}
+
 // verify checks the signature made with secret (one per callback rule)
 // and the replay window, and returns the callback's timestamp.
-func (c *Client) verify(body []byte, secret string) (time.Time, error) {
-	var sf signedFields
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&sf); err != nil {
-		return time.Time{}, fmt.Errorf("easemob: %w: %w", moderation.ErrMalformed, err)
-	}
-	if dec.More() {
-		return time.Time{}, fmt.Errorf("easemob: %w: trailing data after the JSON object", moderation.ErrMalformed)
-	}
+func (c *Client) verify(sf *callback, secret string) (time.Time, error) {
 	// A configured secret is always checked; insecure_skip_verify only
 	// permits running without one.
 	verifySig := secret != "" || !c.cfg.InsecureSkipVerify
@@ -134,8 +132,8 @@ func (c *Client) verify(body []byte, secret string) (time.Time, error) {
 	if uq, err := strconv.Unquote(tsText); err == nil {
 		tsText = uq // a quoted number; Easemob sends a JSON number
 	}
-	if sf.CallID == nil || *sf.CallID == "" || tsText == "" || tsText == "null" ||
-		(verifySig && (sf.Security == nil || *sf.Security == "")) {
+	if sf.CallID == "" || tsText == "" || tsText == "null" ||
+		(verifySig && sf.Security == "") {
 		return time.Time{}, fmt.Errorf("easemob: callId, timestamp or security: %w", moderation.ErrMissingHeaders)
 	}
 	ms, err := strconv.ParseInt(tsText, 10, 64)
@@ -145,8 +143,8 @@ func (c *Client) verify(body []byte, secret string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("easemob: timestamp is not an integer: %w", moderation.ErrMalformed)
 	}
 	if verifySig {
-		want := Sign(*sf.CallID, secret, ms)
-		got := strings.ToLower(*sf.Security)
+		want := Sign(sf.CallID, secret, ms)
+		got := strings.ToLower(sf.Security)
 		if subtle.ConstantTimeCompare([]byte(want), []byte(got)) != 1 {
 			return time.Time{}, fmt.Errorf("easemob: %w", moderation.ErrBadSignature)
 		}
@@ -207,7 +205,7 @@ func (c *Client) parseMessage(cb callback, ts time.Time) ([]moderation.Event, er
 	}
 	var p messagePayload
 	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
-		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+		if err := wirejson.Unmarshal(cb.Payload, &p); err != nil {
 			return nil, fmt.Errorf("easemob: payload: %w: %w", moderation.ErrMalformed, err)
 		}
 	}
@@ -254,15 +252,15 @@ var userIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
 // remaining tokens in text order; IDs left over get the token "@"+id.
 // "ALL" (any case) mentions nobody in particular. Without em_at_list (REST
 // messages), tokens that are valid user IDs are taken as IDs.
-func mentions(text string, rawAtList json.RawMessage) []moderation.Mention {
+func mentions(text string, rawAtList wirejson.Value) []moderation.Mention {
 	tokens := atTokens(text)
 	var ids []string
 	if len(rawAtList) > 0 && string(rawAtList) != "null" {
 		var s string
-		if json.Unmarshal(rawAtList, &s) == nil {
+		if wirejson.Unmarshal(rawAtList, &s) == nil {
 			return nil // "ALL" / "All" / "all"
 		}
-		if json.Unmarshal(rawAtList, &ids) != nil {
+		if wirejson.Unmarshal(rawAtList, &ids) != nil {
 			return nil
 		}
 	} else {
@@ -344,7 +342,7 @@ func opKind(t string) string {
 func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) {
 	var p opPayload
 	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
-		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+		if err := wirejson.Unmarshal(cb.Payload, &p); err != nil {
 			return nil, fmt.Errorf("easemob: group_op_event payload: %w: %w", moderation.ErrMalformed, err)
 		}
 	}
@@ -401,7 +399,7 @@ func (c *Client) parseLegacyOp(cb callback, ts time.Time) ([]moderation.Event, e
 	}
 	var p mucPayload
 	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
-		if err := json.Unmarshal(cb.Payload, &p); err != nil {
+		if err := wirejson.Unmarshal(cb.Payload, &p); err != nil {
 			return nil, fmt.Errorf("easemob: muc payload: %w: %w", moderation.ErrMalformed, err)
 		}
 	}

@@ -2,23 +2,23 @@ package feishu
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/wirejson"
 )
 
 // envelope covers the three shapes Feishu pushes: the v2.0 event envelope
 // (schema + header), the legacy v1.0 event_callback, and url_verification.
 type envelope struct {
-	Schema    string          `json:"schema"`
-	Header    *eventHeader    `json:"header"`
-	Type      string          `json:"type"`
-	Token     string          `json:"token"`
-	Challenge string          `json:"challenge"`
-	UUID      string          `json:"uuid"`
-	Event     json.RawMessage `json:"event"`
+	Schema    string         `json:"schema"`
+	Header    *eventHeader   `json:"header"`
+	Type      string         `json:"type"`
+	Token     string         `json:"token"`
+	Challenge string         `json:"challenge"`
+	UUID      string         `json:"uuid"`
+	Event     wirejson.Value `json:"event"`
 }
 
 type eventHeader struct {
@@ -54,7 +54,7 @@ func (e *envelope) kind() string {
 
 func decodeEnvelope(b []byte) (*envelope, error) {
 	var env envelope
-	if err := json.Unmarshal(b, &env); err != nil {
+	if err := wirejson.Unmarshal(b, &env); err != nil {
 		return nil, fmt.Errorf("decoding delivery: %w: %w", moderation.ErrMalformed, err)
 	}
 	return &env, nil
@@ -151,9 +151,9 @@ func (c *Client) parseEvent(ctx context.Context, env *envelope, receivedAt time.
 // messages Gavel ignores (sent by apps, outside group chats). Every group
 // message yields a Message so that muted users' non-text messages can be
 // recalled too; Text is set for text messages only.
-func parseMessage(raw json.RawMessage, fallback time.Time) (*moderation.Message, error) {
+func parseMessage(raw wirejson.Value, fallback time.Time) (*moderation.Message, error) {
 	var ev messageEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := wirejson.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("decoding im.message.receive_v1: %w: %w", moderation.ErrMalformed, err)
 	}
 	m := ev.Message
@@ -176,7 +176,7 @@ func parseMessage(raw json.RawMessage, fallback time.Time) (*moderation.Message,
 		var content struct {
 			Text string `json:"text"`
 		}
-		if err := json.Unmarshal([]byte(m.Content), &content); err != nil {
+		if err := wirejson.Unmarshal([]byte(m.Content), &content); err != nil {
 			return nil, fmt.Errorf("decoding text content: %w: %w", moderation.ErrMalformed, err)
 		}
 		msg.Text = content.Text
@@ -188,9 +188,9 @@ func parseMessage(raw json.RawMessage, fallback time.Time) (*moderation.Message,
 }
 
 // parseUserAdded normalises an im.chat.member.user.added_v1 event.
-func parseUserAdded(raw json.RawMessage, at time.Time) (*moderation.Join, error) {
+func parseUserAdded(raw wirejson.Value, at time.Time) (*moderation.Join, error) {
 	var ev userAddedEvent
-	if err := json.Unmarshal(raw, &ev); err != nil {
+	if err := wirejson.Unmarshal(raw, &ev); err != nil {
 		return nil, fmt.Errorf("decoding im.chat.member.user.added_v1: %w: %w", moderation.ErrMalformed, err)
 	}
 	if ev.ChatID == "" {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/wirejson"
 )
 
 // Webhook signature headers (sent only when an Encrypt Key is configured).
@@ -34,7 +35,7 @@ const (
 
 // eventAck is the body answered to every event delivery: Feishu only needs
 // HTTP 200; this is what the official SDK sends.
-var eventAck = map[string]string{"msg": "success"}
+var eventAck = json.RawMessage(`{"msg":"success"}`)
 
 // Receive verifies one webhook delivery and parses it.
 //
@@ -89,7 +90,7 @@ func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly bool, 
 	var outer struct {
 		Encrypt *string `json:"encrypt"`
 	}
-	if err := json.Unmarshal(d.Body, &outer); err != nil {
+	if err := wirejson.Unmarshal(d.Body, &outer); err != nil {
 		return nil, false, fmt.Errorf("body is not JSON: %w: %w", moderation.ErrMalformed, err)
 	}
 	key := c.cfg.EncryptKey

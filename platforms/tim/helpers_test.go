@@ -2,6 +2,7 @@ package tim
 
 import (
 	"bytes"
+	"encoding/json"
 	"log/slog"
 	"sync"
 	"testing"
@@ -92,4 +93,11 @@ func names(n int, prefix string) []string {
 		out[i] = prefix + string(rune('a'+i/100)) + string(rune('0'+(i/10)%10)) + string(rune('0'+i%10))
 	}
 	return out
+}
+
+// sameAnswer reports whether a callback answer encodes as want does.
+func sameAnswer(got any, want CallbackAnswer) bool {
+	g, err1 := json.Marshal(got)
+	w, err2 := json.Marshal(want)
+	return err1 == nil && err2 == nil && string(g) == string(w)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/wirejson"
 )
 
 // Callback commands Gavel acts on.
@@ -32,6 +33,18 @@ type CallbackAnswer struct {
 // callbackOK is the answer to every accepted callback; for "after"
 // callbacks TIM ignores its content but wants HTTP 200 and JSON.
 var callbackOK = CallbackAnswer{ActionStatus: "OK", ErrorInfo: "", ErrorCode: 0}
+
+// callbackOKJSON is callbackOK encoded once: it answers nearly every
+// delivery.
+var callbackOKJSON = encodeAnswer(callbackOK)
+
+func encodeAnswer(v CallbackAnswer) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
 
 // Sign returns the callback signature TIM sends when callback
 // authentication is on: lowercase hex(sha256(token + requestTime)), with
@@ -56,7 +69,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		c.log.DebugContext(ctx, "tim callback malformed", "error", err.Error())
 		return moderation.Ack{}, err
 	}
-	ack := moderation.Ack{Response: callbackOK}
+	ack := moderation.Ack{Response: callbackOKJSON}
 	switch body.CallbackCommand {
 	case cmdBeforeSendMsg:
 		return c.preSend(ctx, body)
@@ -140,7 +153,7 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := wirejson.Unmarshal(b, &s); err != nil {
 			return err
 		}
 		b = []byte(strings.TrimSpace(s))
@@ -171,8 +184,8 @@ type callbackBody struct {
 }
 
 type msgElem struct {
-	MsgType    string          `json:"MsgType"`
-	MsgContent json.RawMessage `json:"MsgContent"`
+	MsgType    string         `json:"MsgType"`
+	MsgContent wirejson.Value `json:"MsgContent"`
 }
 
 type textContent struct {
@@ -192,7 +205,7 @@ type memberItem struct {
 // the one in the query string.
 func decodeCallback(queryCmd string, raw []byte) (*callbackBody, error) {
 	var body callbackBody
-	if err := json.Unmarshal(raw, &body); err != nil {
+	if err := wirejson.Unmarshal(raw, &body); err != nil {
 		return nil, fmt.Errorf("tim: callback body: %w", moderation.ErrMalformed)
 	}
 	switch {
@@ -247,7 +260,7 @@ func msgText(body []msgElem) (string, error) {
 			continue
 		}
 		var tc textContent
-		if err := json.Unmarshal(el.MsgContent, &tc); err != nil {
+		if err := wirejson.Unmarshal(el.MsgContent, &tc); err != nil {
 			return "", fmt.Errorf("tim: TIMTextElem content: %w", moderation.ErrMalformed)
 		}
 		text.WriteString(tc.Text)
