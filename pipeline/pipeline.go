@@ -180,8 +180,12 @@ type run struct {
 	// last is true when no retry follows: in-memory handling, or the
 	// job's final attempt.
 	last bool
-	log  *slog.Logger
-	err  error
+	// fresh is true on a job's first attempt: the store counts attempts
+	// when a job is claimed, so nothing of this job can be recorded yet
+	// and recorded results need not be looked up.
+	fresh bool
+	log   *slog.Logger
+	err   error
 	// replies counts the replies of this run; the n-th is recorded as
 	// "reply#n", so a re-run skips exactly those already posted.
 	replies int
@@ -195,7 +199,7 @@ func (r *run) fail(err error) {
 
 // Handle acts on one event outside the durable queue (in-memory mode).
 func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
-	_ = p.handle(ctx, ev, 0, true)
+	_ = p.handle(ctx, ev, 0, true, true)
 }
 
 // ErrIncomplete reports a job some of whose targets failed for a reason
@@ -208,10 +212,10 @@ var ErrIncomplete = errors.New("some targets failed transiently")
 // An error means the job should be retried: a store write failed, or
 // targets failed transiently and this is not the job's last attempt.
 func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
-	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts)
+	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts, job.Attempts == 1)
 }
 
-func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last bool) error {
+func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last, fresh bool) error {
 	defer p.handled.Add(1)
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
@@ -220,7 +224,7 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{jobID: jobID, last: last || jobID == 0, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
+	r := &run{jobID: jobID, last: last || jobID == 0, fresh: fresh, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
 	if jobID != 0 {
 		r.log = r.log.With("job", jobID)
 	}
@@ -532,7 +536,7 @@ const defaultBatch = 50
 // (the verb for a command; rule and verb for an auto-moderation hit).
 func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.Verb) []moderation.Result {
 	settled := map[string]moderation.Result{}
-	if r.jobID != 0 && p.store != nil {
+	if r.jobID != 0 && p.store != nil && !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, key)
 		if err != nil {
 			r.fail(err)
@@ -699,7 +703,7 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
 	replyVerb := moderation.Verb(fmt.Sprintf("reply#%d", r.replies))
-	if durable {
+	if durable && !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, replyVerb)
 		if err == nil && len(prior) > 0 {
 			r.log.Info("job re-run: reply already sent")
