@@ -319,7 +319,7 @@ func mentions(text string, rawAtList wirejson.Value) []moderation.Mention {
 // '@' and have something after it.
 func atTokens(text string) []string {
 	var out []string
-	for _, f := range strings.Fields(text) {
+	for f := range strings.FieldsSeq(text) {
 		if len(f) > 1 && f[0] == '@' {
 			out = append(out, f)
 		}

@@ -273,8 +273,11 @@ func msgText(body []msgElem) (string, error) {
 // its token but yields no mention; accounts left without a token get
 // "@"+account.
 func mentions(text string, at []groupAt) []moderation.Mention {
+	if len(at) == 0 {
+		return nil
+	}
 	var tokens []string
-	for _, f := range strings.Fields(text) {
+	for f := range strings.FieldsSeq(text) {
 		if strings.HasPrefix(f, "@") {
 			tokens = append(tokens, f)
 		}
