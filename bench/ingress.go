@@ -230,6 +230,11 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 			return ctx.Err()
 		}
 	}
+	if pprofAddr != "" {
+		if err := fetchHeap(ctx, pprofAddr, o.cpuprofile+".heap.txt"); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+	}
 	rssEnd, hwm, err := gavel.memory()
 	if err != nil {
 		return fmt.Errorf("reading gavel's memory: %w", err)
@@ -245,6 +250,16 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 
 const fixedRateWorkers = 512
 
+// fetchHeap saves Gavel's heap profile, in text with the runtime's
+// memory statistics, into file, and the profile of every allocation
+// since start-up beside it (.allocs.prof).
+func fetchHeap(ctx context.Context, addr, file string) error {
+	if err := fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/allocs", addr), strings.TrimSuffix(file, ".txt")+".allocs.prof"); err != nil {
+		return err
+	}
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/heap?debug=1", addr), file)
+}
+
 // fetchProfile waits out the warm-up, then records Gavel's CPU profile
 // for d (whole seconds, at least one) into file.
 func fetchProfile(ctx context.Context, addr string, warmup, d time.Duration, file string) error {
@@ -254,7 +269,11 @@ func fetchProfile(ctx context.Context, addr string, warmup, d time.Duration, fil
 	case <-time.After(warmup):
 	}
 	secs := max(1, int(d.Seconds()))
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), file)
+}
+
+func fetchTo(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
@@ -401,6 +420,8 @@ func report(w io.Writer, o ingressOptions, rs []platformResult, startup time.Dur
 		fmt.Fprintf(w, "  %s: fixed rate achieved %.0f/s (Gavel), %.0f/s (bare); Gavel p90 %s, p99 from actual send %s; jobs drained %v / %v after the phases%s\n",
 			r.name, r.gavelRate.achieved, r.bareRate.achieved, ms(r.gavelRate.p90), ms(r.gavelRate.serviceP99),
 			r.drainSat.Round(time.Millisecond), r.drainRate.Round(time.Millisecond), drainNote(r))
+		fmt.Fprintf(w, "    Gavel p99 of ordinary chat %s, of commands %s; %s (bare: %s)\n",
+			ms(r.gavelRate.ordinaryP99), ms(r.gavelRate.commandP99), r.gavelRate.stalls, r.bareRate.stalls)
 		for _, s := range append(r.gavelSat.samples, r.gavelRate.samples...) {
 			fmt.Fprintf(w, "    gavel error: %s\n", s)
 		}

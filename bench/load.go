@@ -8,7 +8,10 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
+	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,6 +97,7 @@ func (r satResult) rps() float64 {
 // completions after the warm-up count. With cycle false every delivery is
 // sent once and the run ends early when the pool runs out.
 func (l *loader) saturate(ctx context.Context, base *url.URL, pool []delivery, cycle bool, concurrency int, warmup, dur time.Duration) satResult {
+	defer pauseGC()()
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+dur)
 	var next atomic.Int64
@@ -171,8 +175,13 @@ type rateResult struct {
 	// service is the p99 from the actual send (not the schedule): the
 	// difference to p99 is time spent waiting in the client.
 	serviceP99 time.Duration
-	commands   int
-	samples    []string
+	// ordinaryP99 and commandP99 split p99 by traffic class.
+	ordinaryP99, commandP99 time.Duration
+	// stalls describes the 100 ms windows with the most requests over
+	// 10 ms: clustered slow requests mean a stall, spread ones a cost.
+	stalls   string
+	commands int
+	samples  []string
 }
 
 // fixedRate sends pool at rate per second: request i is due at start +
@@ -181,6 +190,7 @@ type rateResult struct {
 // target counts for every request it delayed: no coordinated omission).
 // The first warmup worth of requests are not measured.
 func (l *loader) fixedRate(ctx context.Context, base *url.URL, pool []delivery, rate int, workers int, warmup time.Duration) rateResult {
+	defer pauseGC()()
 	n := len(pool)
 	skip := min(n, int(float64(rate)*warmup.Seconds()))
 	interval := time.Second / time.Duration(rate)
@@ -228,6 +238,8 @@ func (l *loader) fixedRate(ctx context.Context, base *url.URL, pool []delivery, 
 	var r rateResult
 	measured := make([]time.Duration, 0, n-skip)
 	service := make([]time.Duration, 0, n-skip)
+	var ordinary, commands []time.Duration
+	slowPerWindow := map[int]int{} // 100 ms window → requests over 10 ms
 	for i := range n {
 		if status[i] == http.StatusOK && pool[i].command {
 			r.commands++
@@ -241,7 +253,19 @@ func (l *loader) fixedRate(ctx context.Context, base *url.URL, pool []delivery, 
 		}
 		measured = append(measured, lat[i])
 		service = append(service, svc[i])
+		if pool[i].command {
+			commands = append(commands, lat[i])
+		} else {
+			ordinary = append(ordinary, lat[i])
+		}
+		if lat[i] > 10*time.Millisecond {
+			slowPerWindow[int(time.Duration(i)*interval/(100*time.Millisecond))]++
+		}
 	}
+	slices.Sort(ordinary)
+	slices.Sort(commands)
+	r.ordinaryP99, r.commandP99 = pct(ordinary, 0.99), pct(commands, 0.99)
+	r.stalls = describeStalls(slowPerWindow, rate)
 	r.achieved = float64(r.sent) / elapsed.Seconds()
 	slices.Sort(measured)
 	slices.Sort(service)
@@ -252,6 +276,39 @@ func (l *loader) fixedRate(ctx context.Context, base *url.URL, pool []delivery, 
 	}
 	r.samples = samples.list
 	return r
+}
+
+// describeStalls names the three 100 ms windows with most slow requests.
+func describeStalls(slow map[int]int, rate int) string {
+	if len(slow) == 0 {
+		return "no request over 10ms"
+	}
+	total := 0
+	windows := make([]int, 0, len(slow))
+	for w, c := range slow {
+		windows = append(windows, w)
+		total += c
+	}
+	slices.SortFunc(windows, func(a, b int) int { return slow[b] - slow[a] })
+	var parts []string
+	for _, w := range windows[:min(3, len(windows))] {
+		parts = append(parts, fmt.Sprintf("%d of %d at %.1fs", slow[w], rate/10, float64(w)/10))
+	}
+	return fmt.Sprintf("%d requests over 10ms in %d of the 100ms windows; most in %s", total, len(slow), strings.Join(parts, ", "))
+}
+
+// pauseGC turns the load generator's garbage collector off for a
+// measured phase and returns the function that turns it back on and
+// collects. With the prepared deliveries live (hundreds of MB), each of
+// its GC cycles took the CPUs from the target for tens of milliseconds:
+// stalls that showed up in the target's tail latency, bare gin's too. A
+// phase allocates well under a GB, so the pause is safe.
+func pauseGC() (resume func()) {
+	old := debug.SetGCPercent(-1)
+	return func() {
+		debug.SetGCPercent(old)
+		runtime.GC()
+	}
 }
 
 // pct returns the p-quantile of sorted.
