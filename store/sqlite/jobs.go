@@ -123,6 +123,20 @@ func (s *Store) Claim(ctx context.Context, worker string, n int, lease time.Dura
 	case n <= 0:
 		return nil, nil
 	}
+	// Workers claim far more often than there is work (after every job,
+	// on every wake-up); a read on a pooled connection answers "nothing
+	// to do" without taking the write lock or committing.
+	var candidate bool
+	if err := s.queryRow(ctx, `
+		SELECT EXISTS (
+			SELECT 1 FROM jobs
+			WHERE finished_at IS NULL AND not_before <= ?1 AND lease_until <= ?1)`,
+		nanos(now)).Scan(&candidate); err != nil {
+		return nil, fmt.Errorf("sqlite: claim for %s: probe: %w", worker, err)
+	}
+	if !candidate {
+		return nil, nil
+	}
 	var jobs []moderation.Job
 	err := s.write(ctx, func(tx txn) error {
 		jobs = jobs[:0]
