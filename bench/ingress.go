@@ -32,6 +32,7 @@ type ingressOptions struct {
 	poolRate    int
 	barePool    int
 	keep        bool
+	rounds      int
 	drain       time.Duration
 	cpuprofile  string
 }
@@ -41,7 +42,8 @@ func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) 
 	fs.SetOutput(stderr)
 	var o ingressOptions
 	var plats string
-	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured length of each phase")
+	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured length of each phase (of each round of a saturation phase)")
+	fs.IntVar(&o.rounds, "rounds", 3, "saturation rounds per platform, each bare gin then Gavel")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured lead-in of each phase")
 	fs.IntVar(&o.rate, "rate", 5000, "deliveries per second of the fixed-rate phase")
 	fs.IntVar(&o.concurrency, "concurrency", 64, "closed-loop workers of the saturation phase")
@@ -70,6 +72,8 @@ func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) 
 		return o, errors.New("-rate: must be in (0, 100000]")
 	case o.concurrency <= 0 || o.concurrency > 4096:
 		return o, errors.New("-concurrency: must be in (0, 4096]")
+	case o.rounds < 1 || o.rounds > 20:
+		return o, errors.New("-rounds: must be in [1, 20]")
 	case o.poolRate <= 0 || o.barePool <= 0:
 		return o, errors.New("-pool-rate, -bare-pool: must be positive")
 	}
@@ -90,6 +94,7 @@ type platformResult struct {
 	drainSat, drainRate  time.Duration
 	drainedSat, drainedR bool
 	calls                string
+	roundRatios          []float64 // Gavel ÷ bare gin per saturation round
 }
 
 const timCallbackToken = "bench-callback-token"
@@ -173,44 +178,55 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 			fmt.Fprintf(stderr, "[%s] %s\n", name, fmt.Sprintf(format, args...))
 		}
 
-		// Saturation: bare gin first, so Gavel's command jobs never run
-		// during a baseline measurement.
-		pool := l.build(o.barePool)
-		runtime.GC()
-		c0 := bare.cpu()
-		r.bareSat = ld.saturate(ctx, bareURL, pool, true, o.concurrency, o.warmup, o.duration)
-		r.bareCPU = bare.cpu() - c0
-		logf("bare gin saturation: %.0f req/s, %d errors (%d completed in all, window %v) %v", r.bareSat.rps(), r.bareSat.errors, r.bareSat.total, r.bareSat.window, r.bareSat.samples)
+		// Saturation, in rounds that alternate bare gin and Gavel so that
+		// the machine's drift touches both alike; bare gin first in each
+		// round and Gavel's command jobs drained before the next, so they
+		// never run during a baseline measurement.
+		for k := range o.rounds {
+			warm := o.warmup
+			if k > 0 {
+				warm = min(o.warmup, 250*time.Millisecond) // connections are warm
+			}
+			pool := l.build(o.barePool)
+			runtime.GC()
+			c0 := bare.cpu()
+			br := ld.saturate(ctx, bareURL, pool, true, o.concurrency, warm, o.duration)
+			r.bareCPU += bare.cpu() - c0
+			r.bareSat.add(br)
 
-		pool = nil
-		n := int(float64(o.poolRate) * (o.warmup + o.duration).Seconds())
-		logf("preparing %d signed deliveries", n)
-		pool = l.build(n)
-		runtime.GC()
-		profDone := make(chan error, 1)
-		if pprofAddr != "" {
-			go func() { profDone <- fetchProfile(ctx, pprofAddr, o.warmup, o.duration, o.cpuprofile+"."+name+".prof") }()
-		} else {
-			profDone <- nil
-		}
-		c0 = gavel.cpu()
-		r.gavelSat = ld.saturate(ctx, gavelURL, pool, false, o.concurrency, o.warmup, o.duration)
-		r.gavelCPU = gavel.cpu() - c0
-		if err := <-profDone; err != nil {
-			return fmt.Errorf("cpu profile: %w", err)
-		}
-		r.commands += r.gavelSat.commands
-		logf("gavel saturation: %.0f req/s, %d errors%s", r.gavelSat.rps(), r.gavelSat.errors, exhaustedNote(r.gavelSat))
-		pool = nil
-		r.drainSat, r.drainedSat = drain(ctx, l, r.commands, o.drain)
-		logf("command jobs drained in %v (%d replies for %d commands)", r.drainSat.Round(time.Millisecond), l.replies(), r.commands)
-		if ctx.Err() != nil {
-			return ctx.Err()
+			pool = nil
+			n := int(float64(o.poolRate) * (warm + o.duration).Seconds())
+			pool = l.build(n)
+			runtime.GC()
+			profDone := make(chan error, 1)
+			if pprofAddr != "" && k == 0 {
+				go func() { profDone <- fetchProfile(ctx, pprofAddr, warm, o.duration, o.cpuprofile+"."+name+".prof") }()
+			} else {
+				profDone <- nil
+			}
+			c0 = gavel.cpu()
+			gr := ld.saturate(ctx, gavelURL, pool, false, o.concurrency, warm, o.duration)
+			r.gavelCPU += gavel.cpu() - c0
+			if err := <-profDone; err != nil {
+				return fmt.Errorf("cpu profile: %w", err)
+			}
+			r.gavelSat.add(gr)
+			r.roundRatios = append(r.roundRatios, gr.rps()/br.rps())
+			r.commands += gr.commands
+			pool = nil
+			d, ok := drain(ctx, l, r.commands, o.drain)
+			r.drainSat += d
+			r.drainedSat = ok
+			logf("round %d: bare gin %.0f req/s (%d errors), Gavel %.0f req/s (%d errors%s), ratio %.2f; Gavel's jobs drained in %v (%d replies for %d commands)",
+				k+1, br.rps(), br.errors, gr.rps(), gr.errors, exhaustedNote(gr), gr.rps()/br.rps(), d.Round(time.Millisecond), l.replies(), r.commands)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 		}
 
 		// Fixed rate: the same for both, each with a fresh pool.
-		n = int(float64(o.rate) * (o.warmup + o.duration).Seconds())
-		pool = l.build(n)
+		n := int(float64(o.rate) * (o.warmup + o.duration).Seconds())
+		pool := l.build(n)
 		runtime.GC()
 		r.bareRate = ld.fixedRate(ctx, bareURL, pool, o.rate, fixedRateWorkers, o.warmup)
 		logf("bare gin at %d/s: p50 %v p99 %v", o.rate, r.bareRate.p50, r.bareRate.p99)
@@ -400,16 +416,16 @@ func automodConfig() string {
 }
 
 func report(w io.Writer, o ingressOptions, rs []platformResult, startup time.Duration, rssReady, rssEnd, hwm int64, rejected int) {
-	fmt.Fprintf(w, "\nIngress: saturation %d workers × %v (after %v warm-up); fixed rate %d/s × %v; same client, same machine (%d CPUs)\n\n",
-		o.concurrency, o.duration, o.warmup, o.rate, o.duration, runtime.NumCPU())
+	fmt.Fprintf(w, "\nIngress: saturation %d workers, %d rounds × %v each of bare gin then Gavel (after a warm-up); fixed rate %d/s × %v; same client, same machine (%d CPUs)\n\n",
+		o.concurrency, o.rounds, o.duration, o.rate, o.duration, runtime.NumCPU())
 	tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', tabwriter.Debug)
-	fmt.Fprintln(tw, "platform\tGavel req/s\tbare gin req/s\tratio (≥ 0.65)\tGavel CPU/req\tbare CPU/req\tGavel p50\tGavel p99 (≤ 10ms)\tGavel p99.9\tGavel max\tbare p50\tbare p99\terrors G/b\tcommands→replies\t")
+	fmt.Fprintln(tw, "platform\tGavel req/s\tbare gin req/s\tratio (≥ 0.65)\tratio per round\tGavel CPU/req\tbare CPU/req\tGavel p50\tGavel p99 (≤ 10ms)\tGavel p99.9\tGavel max\tbare p50\tbare p99\terrors G/b\tcommands→replies\t")
 	for _, r := range rs {
 		ratio := r.gavelSat.rps() / r.bareSat.rps()
 		errs := r.gavelSat.errors + r.gavelRate.errors
 		bErrs := r.bareSat.errors + r.bareRate.errors
-		fmt.Fprintf(tw, "%s\t%.0f%s\t%.0f\t%.2f %s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%d/%d\t%d→%d\t\n",
-			r.name, r.gavelSat.rps(), star(r.gavelSat.exhausted), r.bareSat.rps(), ratio, verdict(ratio >= 0.65),
+		fmt.Fprintf(tw, "%s\t%.0f%s\t%.0f\t%.2f %s\t%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%d/%d\t%d→%d\t\n",
+			r.name, r.gavelSat.rps(), star(r.gavelSat.exhausted), r.bareSat.rps(), ratio, verdict(ratio >= 0.65), ratios(r.roundRatios),
 			perReq(r.gavelCPU, r.gavelSat), perReq(r.bareCPU, r.bareSat),
 			ms(r.gavelRate.p50), ms(r.gavelRate.p99), verdict(r.gavelRate.p99 <= 10*time.Millisecond && r.gavelRate.errors == 0),
 			ms(r.gavelRate.p999), ms(r.gavelRate.max), ms(r.bareRate.p50), ms(r.bareRate.p99),
@@ -434,6 +450,14 @@ func report(w io.Writer, o ingressOptions, rs []platformResult, startup time.Dur
 	}
 	fmt.Fprintf(w, "\nGavel process: start-up to /readyz 200 %v; RSS at ready %s, at end %s, peak (VmHWM) %s; %d webhook rejections logged\n",
 		startup.Round(100*time.Microsecond), mib(rssReady), mib(rssEnd), mib(hwm), rejected)
+}
+
+func ratios(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(parts, " ")
 }
 
 func drainNote(r platformResult) string {

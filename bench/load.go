@@ -86,6 +86,21 @@ type satResult struct {
 	samples   []string
 }
 
+// add sums another round into r.
+func (r *satResult) add(o satResult) {
+	r.requests += o.requests
+	r.errors += o.errors
+	r.window += o.window
+	r.exhausted = r.exhausted || o.exhausted
+	r.commands += o.commands
+	r.total += o.total
+	for _, s := range o.samples {
+		if !slices.Contains(r.samples, s) {
+			r.samples = append(r.samples, s)
+		}
+	}
+}
+
 func (r satResult) rps() float64 {
 	if r.window <= 0 {
 		return 0
