@@ -132,7 +132,7 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 		o(e)
 	}
 	if e.windows == nil {
-		e.windows = NewMemoryWindows(max(floodTTL, sweepEvery), max(raidTTL, sweepEvery), now)
+		e.windows = NewMemoryWindows(floodTTL, raidTTL, now)
 	}
 	return e, nil
 }

@@ -616,6 +616,24 @@ func TestStateIsBounded(t *testing.T) {
 	if n := e.notices.size(); n != 1000 {
 		t.Errorf("notice entries after sweep = %d, want 1000", n)
 	}
+	// Flood and raid state lives as long as their 10 s windows, not the
+	// minute notices are kept for.
+	clk.Advance(11 * time.Second)
+	for i := range 1000 {
+		c := moderation.ChatRef{Platform: "tim", ID: fmt.Sprint("later", i)}
+		e.Message(&moderation.Message{Chat: c, SenderID: "x", Text: "hi"})
+		e.Join(&moderation.Join{Chat: c, UserIDs: []string{"x"}})
+		e.AllowNotice(c)
+	}
+	if n := e.windows.(*MemoryWindows).flood.size(); n != 1000 {
+		t.Errorf("flood entries 11 s later = %d, want 1000", n)
+	}
+	if n := e.windows.(*MemoryWindows).raid.size(); n != 1000 {
+		t.Errorf("raid entries 11 s later = %d, want 1000", n)
+	}
+	if n := e.notices.size(); n != 2000 {
+		t.Errorf("notice entries 11 s later = %d, want 2000", n)
+	}
 }
 
 func TestConcurrent(t *testing.T) {

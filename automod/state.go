@@ -10,13 +10,16 @@ import (
 // Windowed state (flood per user, raid and notices per chat) lives in
 // sharded maps. Every entry remembers when it was last touched by the
 // engine's clock; a shard sweeps out entries idle for longer than its TTL
-// whenever it is used and its last sweep is older than sweepEvery. So
-// memory is bounded by the activity of the last TTL + sweepEvery, with no
-// background goroutine and no dependence on the wall clock.
+// whenever it is used and its last sweep is older than the TTL (at least
+// minSweep, at most maxSweep). So memory is bounded by the activity of
+// the last two TTLs, with no background goroutine and no dependence on
+// the wall clock. A flood window of 10 s keeps 20 s of senders, not the
+// minutes a fixed sweep would.
 
 const (
 	shardCount = 64
-	sweepEvery = time.Minute
+	minSweep   = time.Second
+	maxSweep   = time.Minute
 	// maxRaidEntries bounds one chat's join window; the oldest joins (long
 	// since hit, since the window then far exceeds any limit) go first.
 	maxRaidEntries = 2 * MaxRaidJoins
@@ -37,11 +40,12 @@ type shardedMap[K comparable, V any] struct {
 	seed   maphash.Seed
 	hash   func(maphash.Seed, K) uint64
 	ttl    int64
+	sweep  int64 // interval between a shard's sweeps
 	shards [shardCount]shard[K, V]
 }
 
 func newShardedMap[K comparable, V any](ttl time.Duration, hash func(maphash.Seed, K) uint64) *shardedMap[K, V] {
-	m := &shardedMap[K, V]{seed: maphash.MakeSeed(), hash: hash, ttl: int64(ttl)}
+	m := &shardedMap[K, V]{seed: maphash.MakeSeed(), hash: hash, ttl: int64(ttl), sweep: int64(min(max(ttl, minSweep), maxSweep))}
 	for i := range m.shards {
 		m.shards[i].m = map[K]*entry[V]{}
 	}
@@ -53,7 +57,7 @@ func (m *shardedMap[K, V]) with(k K, now int64, f func(v *V)) {
 	sh := &m.shards[m.hash(m.seed, k)%shardCount]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if now-sh.lastSweep > int64(sweepEvery) {
+	if now-sh.lastSweep > m.sweep {
 		sh.lastSweep = now
 		for key, e := range sh.m {
 			if now-e.touched > m.ttl {

@@ -35,8 +35,8 @@ func NewMemoryWindows(floodTTL, raidTTL time.Duration, now func() time.Time) *Me
 	}
 	return &MemoryWindows{
 		now:   now,
-		flood: newShardedMap[floodKey, floodState](max(floodTTL, sweepEvery), hashFlood),
-		raid:  newShardedMap[chatKey, raidState](max(raidTTL, sweepEvery), hashChat),
+		flood: newShardedMap[floodKey, floodState](max(floodTTL, minSweep), hashFlood),
+		raid:  newShardedMap[chatKey, raidState](max(raidTTL, minSweep), hashChat),
 	}
 }
 
