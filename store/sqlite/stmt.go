@@ -114,6 +114,15 @@ func (t txn) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 	return t.Tx.QueryRowContext(ctx, query, args...)
 }
 
+// PrepareContext returns the cached statement bound to the transaction;
+// the caller closes it (the cached one stays).
+func (t txn) PrepareContext(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := t.stmts.lookup(query, true); ok {
+		return t.Tx.StmtContext(ctx, st), nil
+	}
+	return t.Tx.PrepareContext(ctx, query)
+}
+
 // query and queryRow run cached statements outside a transaction.
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := s.stmts.get(ctx, query)
