@@ -312,4 +312,5 @@ var (
 	_ pipeline.BatchSizer    = (*tim.Client)(nil)
 	_ pipeline.BatchSizer    = (*easemob.Client)(nil)
 	_ pipeline.MuteDefaulter = (*easemob.Client)(nil)
+	_ pipeline.RoleBatcher   = (*tim.Client)(nil)
 )

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -409,7 +410,15 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
 	}
-	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	// Roles are looked up one chunk of targets at a time when the
+	// platform takes a bounded number per call, the next chunk's while
+	// the current one is acted on: a mass action then starts after one
+	// role call instead of all of them.
+	chunks := [][]string{cmd.Targets}
+	if rb, ok := plat.(RoleBatcher); ok && rb.RoleBatch() > 0 && len(cmd.Targets) > rb.RoleBatch() {
+		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb.RoleBatch()))
+	}
+	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, chunks[0]...))
 	if err != nil && p.retryLater(r, err) {
 		return
 	}
@@ -420,41 +429,60 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		p.reply(ctx, r, plat, msg, p.text.platformError(err))
 		return
 	}
-	v := p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: cmd, Roles: roles})
-	c.Decisions = v.Decisions
+	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
+		return p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: withTargets(cmd, targets), Roles: roles})
+	}
+	v := decide(chunks[0], roles)
 	if !v.Allowed {
+		c.Decisions = v.Decisions
 		log.Info("command refused", "reason", v.Reason)
 		c.Outcome = "refused:" + string(v.Reason)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
+	actorRole := roles[msg.SenderID]
 
-	results := make([]moderation.Result, len(cmd.Targets))
-	var allowed []string
-	idx := map[string]int{}
-	for i, d := range v.Decisions {
-		results[i] = moderation.Result{UserID: d.Target, Status: moderation.StatusRefused, Reason: string(d.Reason)}
-		if d.Allowed {
-			idx[d.Target] = i
-			allowed = append(allowed, d.Target)
-		}
-	}
 	dur := p.muteDuration(plat, cmd)
 	c.Duration = dur
-	if v.DryRun {
-		c.DryRun = true
-		for _, u := range allowed {
-			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"}
-		}
-	} else if len(allowed) > 0 {
-		opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
-		for _, res := range p.execute(ctx, r, plat, msg.Chat, cmd.Verb, support, allowed, dur, opts, cmd.Verb) {
-			if i, ok := idx[res.UserID]; ok {
-				results[i] = res
-			}
+	opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
+	results := make([]moderation.Result, 0, len(cmd.Targets))
+	type lookup struct {
+		roles map[string]moderation.Role
+		err   error
+	}
+	ahead := make(chan lookup, 1) // at most one look-up in flight
+	fetch := func(i int) {
+		if i < len(chunks) {
+			go func() {
+				rs, err := p.roles(ctx, plat, msg.Chat, chunks[i])
+				ahead <- lookup{rs, err}
+			}()
 		}
 	}
+	fetch(1)
+	for i, chunk := range chunks {
+		cv := v
+		if i > 0 {
+			got := <-ahead
+			fetch(i + 1)
+			if got.err != nil {
+				// Transient or not, these targets were not acted on; a
+				// retry of the job looks them up again.
+				log.Warn("role lookup failed for a chunk of targets", "targets", len(chunk), "err", got.err)
+				for _, t := range chunk {
+					c.Decisions = append(c.Decisions, moderation.Decision{Target: t, Reason: "roles_unavailable"})
+					results = append(results, moderation.Result{UserID: t, Status: moderation.StatusFailed, Reason: "roles_unavailable", Detail: got.err.Error()})
+				}
+				continue
+			}
+			got.roles[msg.SenderID] = actorRole
+			cv = decide(chunk, got.roles)
+		}
+		c.Decisions = append(c.Decisions, cv.Decisions...)
+		results = append(results, p.actOn(ctx, r, plat, msg.Chat, cmd.Verb, support, cv, dur, opts)...)
+	}
+
 	if !r.last {
 		var failed int
 		for _, res := range results {
@@ -472,6 +500,47 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
 	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
+}
+
+// actOn carries out one verdict: refused targets keep their reason,
+// allowed ones are skipped in a dry run and acted on otherwise. Results
+// are in the order of v.Decisions.
+func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, v policy.Verdict, dur time.Duration, opts moderation.ActionOptions) []moderation.Result {
+	results := make([]moderation.Result, len(v.Decisions))
+	var allowed []string
+	idx := map[string]int{}
+	for i, d := range v.Decisions {
+		results[i] = moderation.Result{UserID: d.Target, Status: moderation.StatusRefused, Reason: d.Reason}
+		if d.Allowed {
+			idx[d.Target] = i
+			allowed = append(allowed, d.Target)
+		}
+	}
+	switch {
+	case v.DryRun:
+		for _, u := range allowed {
+			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"}
+		}
+	case len(allowed) > 0:
+		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, verb) {
+			if i, ok := idx[res.UserID]; ok {
+				results[i] = res
+			}
+		}
+	}
+	return results
+}
+
+// RoleBatcher is implemented by adapters whose role look-up takes a
+// bounded number of users per call (TIM's get_role_in_group: 500).
+type RoleBatcher interface {
+	RoleBatch() int
+}
+
+// withTargets returns cmd naming only targets.
+func withTargets(cmd moderation.Command, targets []string) moderation.Command {
+	cmd.Targets = targets
+	return cmd
 }
 
 // MuteDefaulter is implemented by adapters whose own config overrides the
@@ -562,15 +631,28 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		size = bs.MaxBatch(verb)
 	}
 	got := map[string]moderation.Result{}
+	// A batch's results are recorded while the next batch's call is
+	// made, so the store's latency stays off the paced path; a crash
+	// therefore repeats at most the last two batches, which the
+	// platforms' actions tolerate (removing, muting or unmuting again
+	// changes nothing).
+	var recorded chan error
 	for start := 0; start < len(todo); start += size {
 		batch := todo[start:min(start+size, len(todo))]
 		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
 		if r.jobID != 0 && p.store != nil {
-			r.fail(p.store.RecordResults(ctx, r.jobID, key, res))
+			if recorded != nil {
+				r.fail(<-recorded)
+			}
+			recorded = make(chan error, 1)
+			go func() { recorded <- p.store.RecordResults(ctx, r.jobID, key, res) }()
 		}
 		for _, x := range res {
 			got[x.UserID] = x
 		}
+	}
+	if recorded != nil {
+		r.fail(<-recorded)
 	}
 	out := make([]moderation.Result, len(users))
 	for i, u := range users {

@@ -489,3 +489,7 @@ func (c *Client) MaxBatch(verb moderation.Verb) int {
 	}
 	return 0
 }
+
+// RoleBatch says how many users one role look-up takes, so that the
+// pipeline can look up a mass action's targets a call ahead of acting.
+func (c *Client) RoleBatch() int { return maxRolePerCall }
