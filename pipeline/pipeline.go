@@ -611,8 +611,8 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 			r.fail(err)
 			return moderation.FailAll(users, fmt.Errorf("reading recorded results: %w", err))
 		}
-		for u, res := range prior {
-			if res.Status.Succeeded() || res.Status == moderation.StatusRefused {
+		for _, u := range users {
+			if res, ok := prior[u]; ok && (res.Status.Succeeded() || res.Status == moderation.StatusRefused) {
 				settled[u] = res
 			}
 		}
@@ -631,28 +631,17 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		size = bs.MaxBatch(verb)
 	}
 	got := map[string]moderation.Result{}
-	// A batch's results are recorded while the next batch's call is
-	// made, so the store's latency stays off the paced path; a crash
-	// therefore repeats at most the last two batches, which the
-	// platforms' actions tolerate (removing, muting or unmuting again
-	// changes nothing).
-	var recorded chan error
 	for start := 0; start < len(todo); start += size {
 		batch := todo[start:min(start+size, len(todo))]
 		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
+		// Recorded before the next call, so that a crash repeats at most
+		// the batch in flight.
 		if r.jobID != 0 && p.store != nil {
-			if recorded != nil {
-				r.fail(<-recorded)
-			}
-			recorded = make(chan error, 1)
-			go func() { recorded <- p.store.RecordResults(ctx, r.jobID, key, res) }()
+			r.fail(p.store.RecordResults(ctx, r.jobID, key, res))
 		}
 		for _, x := range res {
 			got[x.UserID] = x
 		}
-	}
-	if recorded != nil {
-		r.fail(<-recorded)
 	}
 	out := make([]moderation.Result, len(users))
 	for i, u := range users {
@@ -688,32 +677,42 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		if d > 0 {
 			until = now.Add(d)
 		}
+		// One write records the whole batch's mutes.
+		emulated := support == moderation.Emulated
+		var ms []moderation.Mute
+		var at []int
 		for i, x := range res {
-			if !x.Status.Succeeded() {
-				continue
+			if x.Status.Succeeded() {
+				ms = append(ms, moderation.Mute{Chat: chat, UserID: x.UserID, Until: until, Emulated: emulated})
+				at = append(at, i)
 			}
-			m := moderation.Mute{Chat: chat, UserID: x.UserID, Until: until, Emulated: support == moderation.Emulated}
-			if m.Emulated {
-				p.muted.put(m)
-			}
-			if err := p.mutes.Put(ctx, m); err != nil {
-				if m.Emulated { // without the record the mute does not exist
-					res[i] = moderation.Result{UserID: x.UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
-				} else {
-					p.log.Error("recording a native mute failed", "user", x.UserID, "err", err)
+		}
+		if err := p.mutes.Put(ctx, ms...); err != nil {
+			if emulated { // without the record the mute does not exist
+				for _, i := range at {
+					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
 				}
+				return res
+			}
+			p.log.Error("recording native mutes failed", "users", len(ms), "err", err)
+		}
+		if emulated {
+			for _, m := range ms {
+				p.muted.put(m)
 			}
 		}
 		return res
 	case moderation.VerbUnmute:
 		if support != moderation.Emulated {
 			res := plat.Unmute(ctx, chat, users, opts)
+			var ended []string
 			for _, x := range res {
 				if x.Status.Succeeded() {
-					if err := p.mutes.Delete(ctx, chat, x.UserID); err != nil {
-						p.log.Error("deleting a mute record failed", "user", x.UserID, "err", err)
-					}
+					ended = append(ended, x.UserID)
 				}
+			}
+			if err := p.mutes.Delete(ctx, chat, ended...); err != nil {
+				p.log.Error("deleting mute records failed", "users", len(ended), "err", err)
 			}
 			return res
 		}
