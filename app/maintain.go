@@ -61,7 +61,7 @@ func (a *App) endMutes(ctx context.Context, now time.Time) {
 			return
 		}
 		for _, m := range mutes {
-			if err := a.Store.DeleteMute(ctx, m.Chat, m.UserID); err != nil {
+			if err := a.Store.DeleteMutes(ctx, m.Chat, m.UserID); err != nil {
 				a.log.Error("ending mute failed", "platform", m.Chat.Platform, "chat", m.Chat.ID, "user", m.UserID, "err", err)
 				return
 			}

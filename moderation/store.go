@@ -130,9 +130,12 @@ type Store interface {
 	// older than before; it returns how many cases went.
 	PurgeCases(ctx context.Context, before time.Time) (int, error)
 
-	// PutMute records a mute, replacing the user's earlier one in the chat.
-	PutMute(ctx context.Context, m Mute) error
-	DeleteMute(ctx context.Context, chat ChatRef, userID string) error
+	// PutMutes records mutes in one write, each replacing the user's
+	// earlier one in its chat: all are stored or none is.
+	PutMutes(ctx context.Context, ms ...Mute) error
+	// DeleteMutes ends the users' mutes in chat in one write; deleting
+	// none is not an error.
+	DeleteMutes(ctx context.Context, chat ChatRef, userIDs ...string) error
 	// ActiveMute returns the user's mute if it has not ended at now.
 	ActiveMute(ctx context.Context, chat ChatRef, userID string, now time.Time) (Mute, bool, error)
 	// ActiveMutes returns every mute not ended at now (emulated only when

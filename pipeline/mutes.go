@@ -10,8 +10,9 @@ import (
 
 // MuteStore keeps active mutes.
 type MuteStore interface {
-	Put(ctx context.Context, r moderation.Mute) error
-	Delete(ctx context.Context, chat moderation.ChatRef, userID string) error
+	// Put records mutes, all or none.
+	Put(ctx context.Context, ms ...moderation.Mute) error
+	Delete(ctx context.Context, chat moderation.ChatRef, userIDs ...string) error
 	// Active returns the user's mute in chat if it has not ended at now.
 	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error)
 }
@@ -19,9 +20,11 @@ type MuteStore interface {
 // storeMutes keeps mutes in the durable store.
 type storeMutes struct{ s moderation.Store }
 
-func (m storeMutes) Put(ctx context.Context, r moderation.Mute) error { return m.s.PutMute(ctx, r) }
-func (m storeMutes) Delete(ctx context.Context, chat moderation.ChatRef, user string) error {
-	return m.s.DeleteMute(ctx, chat, user)
+func (m storeMutes) Put(ctx context.Context, ms ...moderation.Mute) error {
+	return m.s.PutMutes(ctx, ms...)
+}
+func (m storeMutes) Delete(ctx context.Context, chat moderation.ChatRef, users ...string) error {
+	return m.s.DeleteMutes(ctx, chat, users...)
 }
 func (m storeMutes) Active(ctx context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool, error) {
 	return m.s.ActiveMute(ctx, chat, user, now)
@@ -40,19 +43,24 @@ func NewMemoryMutes() *MemoryMutes { return &MemoryMutes{m: map[muteKey]moderati
 
 func key(chat moderation.ChatRef, user string) muteKey { return muteKey{chat.Platform, chat.ID, user} }
 
-// Put records r, replacing any earlier mute of the same user in the chat.
-func (s *MemoryMutes) Put(_ context.Context, r moderation.Mute) error {
+// Put records ms, each replacing any earlier mute of the same user in
+// the chat.
+func (s *MemoryMutes) Put(_ context.Context, ms ...moderation.Mute) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.m[key(r.Chat, r.UserID)] = r
+	for _, r := range ms {
+		s.m[key(r.Chat, r.UserID)] = r
+	}
 	return nil
 }
 
-// Delete ends the user's mute.
-func (s *MemoryMutes) Delete(_ context.Context, chat moderation.ChatRef, user string) error {
+// Delete ends the users' mutes.
+func (s *MemoryMutes) Delete(_ context.Context, chat moderation.ChatRef, users ...string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.m, key(chat, user))
+	for _, u := range users {
+		delete(s.m, key(chat, u))
+	}
 	return nil
 }
 

@@ -11,29 +11,39 @@ import (
 	"gavel/moderation"
 )
 
-// PutMute records m, replacing the user's earlier mute in the chat. A zero
-// Until is stored as NULL: the mute lasts until DeleteMute.
-func (s *Store) PutMute(ctx context.Context, m moderation.Mute) error {
-	_, err := s.pool.Exec(ctx, `
-		INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
-		ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
-			chat_kind = excluded.chat_kind, until = excluded.until,
-			emulated = excluded.emulated, case_id = excluded.case_id`,
-		m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
-	if err != nil {
-		return fmt.Errorf("postgres: put mute %s %s: %w", m.Chat, m.UserID, err)
+// PutMutes records ms in one transaction (one round trip), each replacing
+// the user's earlier mute in its chat. A zero Until is stored as NULL: the
+// mute lasts until DeleteMutes.
+func (s *Store) PutMutes(ctx context.Context, ms ...moderation.Mute) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range ms {
+		b.Queue(`
+			INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
+			ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
+				chat_kind = excluded.chat_kind, until = excluded.until,
+				emulated = excluded.emulated, case_id = excluded.case_id`,
+			m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
+	}
+	if err := s.tx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() }); err != nil {
+		return fmt.Errorf("postgres: put %d mutes: %w", len(ms), err)
 	}
 	return nil
 }
 
-// DeleteMute removes the user's mute in chat; removing none is not an
+// DeleteMutes removes the users' mutes in chat; removing none is not an
 // error.
-func (s *Store) DeleteMute(ctx context.Context, chat moderation.ChatRef, userID string) error {
-	_, err := s.pool.Exec(ctx, `DELETE FROM mutes WHERE platform = $1 AND chat_id = $2 AND user_id = $3`,
-		chat.Platform, chat.ID, userID)
+func (s *Store) DeleteMutes(ctx context.Context, chat moderation.ChatRef, userIDs ...string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM mutes WHERE platform = $1 AND chat_id = $2 AND user_id = ANY($3)`,
+		chat.Platform, chat.ID, userIDs)
 	if err != nil {
-		return fmt.Errorf("postgres: delete mute %s %s: %w", chat, userID, err)
+		return fmt.Errorf("postgres: delete %d mutes in %s: %w", len(userIDs), chat, err)
 	}
 	return nil
 }

@@ -365,8 +365,8 @@ func TestSurvivesRestart(t *testing.T) {
 	if err := s.AddCase(ctx, &c); err != nil {
 		t.Fatalf("AddCase: %v", err)
 	}
-	if err := s.PutMute(ctx, moderation.Mute{Chat: chat, UserID: "u2", Until: t0.Add(time.Hour)}); err != nil {
-		t.Fatalf("PutMute: %v", err)
+	if err := s.PutMutes(ctx, moderation.Mute{Chat: chat, UserID: "u2", Until: t0.Add(time.Hour)}); err != nil {
+		t.Fatalf("PutMutes: %v", err)
 	}
 	// The worker crashes: no Finish. Gavel restarts.
 	if err := s.Close(); err != nil {

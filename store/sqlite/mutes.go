@@ -10,35 +10,51 @@ import (
 	"gavel/moderation"
 )
 
-// PutMute records m, replacing the user's earlier mute in the chat. A zero
-// Until is stored as NULL: the mute lasts until DeleteMute.
-func (s *Store) PutMute(ctx context.Context, m moderation.Mute) error {
+// PutMutes records ms in one transaction, each replacing the user's
+// earlier mute in its chat. A zero Until is stored as NULL: the mute lasts
+// until DeleteMutes.
+func (s *Store) PutMutes(ctx context.Context, ms ...moderation.Mute) error {
+	if len(ms) == 0 {
+		return nil
+	}
 	err := s.write(ctx, func(tx txn) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
-				chat_kind = excluded.chat_kind, until = excluded.until,
-				emulated = excluded.emulated, case_id = excluded.case_id`,
-			m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
-		return err
+		for _, m := range ms {
+			_, err := tx.ExecContext(ctx, `
+				INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
+				VALUES (?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
+					chat_kind = excluded.chat_kind, until = excluded.until,
+					emulated = excluded.emulated, case_id = excluded.case_id`,
+				m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", m.Chat, m.UserID, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: put mute %s %s: %w", m.Chat, m.UserID, err)
+		return fmt.Errorf("sqlite: put %d mutes: %w", len(ms), err)
 	}
 	return nil
 }
 
-// DeleteMute removes the user's mute in chat; removing none is not an
-// error.
-func (s *Store) DeleteMute(ctx context.Context, chat moderation.ChatRef, userID string) error {
+// DeleteMutes removes the users' mutes in chat in one transaction;
+// removing none is not an error.
+func (s *Store) DeleteMutes(ctx context.Context, chat moderation.ChatRef, userIDs ...string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
 	err := s.write(ctx, func(tx txn) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND user_id = ?`,
-			chat.Platform, chat.ID, userID)
-		return err
+		for _, u := range userIDs {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM mutes WHERE platform = ? AND chat_id = ? AND user_id = ?`,
+				chat.Platform, chat.ID, u); err != nil {
+				return fmt.Errorf("%s: %w", u, err)
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: delete mute %s %s: %w", chat, userID, err)
+		return fmt.Errorf("sqlite: delete %d mutes in %s: %w", len(userIDs), chat, err)
 	}
 	return nil
 }

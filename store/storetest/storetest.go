@@ -716,8 +716,8 @@ func testMutes(t *testing.T, s moderation.Store) {
 	chat := moderation.ChatRef{Platform: "test", ID: "c1", Kind: "group"}
 	put := func(m moderation.Mute) {
 		t.Helper()
-		if err := s.PutMute(ctx, m); err != nil {
-			t.Fatalf("PutMute: %v", err)
+		if err := s.PutMutes(ctx, m); err != nil {
+			t.Fatalf("PutMutes: %v", err)
 		}
 	}
 	m := moderation.Mute{Chat: chat, UserID: "bob", Until: t0.Add(10 * time.Minute), Emulated: true, CaseID: 7}
@@ -751,14 +751,44 @@ func testMutes(t *testing.T, s moderation.Store) {
 		t.Fatalf("ExpiredMutes lists a mute without end: %+v", expired)
 	}
 
-	if err := s.DeleteMute(ctx, chat, "bob"); err != nil {
-		t.Fatalf("DeleteMute: %v", err)
+	if err := s.DeleteMutes(ctx, chat, "bob"); err != nil {
+		t.Fatalf("DeleteMutes: %v", err)
 	}
 	if _, ok := activeMute(t, s, chat, "bob", t0); ok {
-		t.Fatal("mute active after DeleteMute")
+		t.Fatal("mute active after DeleteMutes")
 	}
-	if err := s.DeleteMute(ctx, chat, "bob"); err != nil {
-		t.Fatalf("DeleteMute of no mute: %v", err)
+	if err := s.DeleteMutes(ctx, chat, "bob"); err != nil {
+		t.Fatalf("DeleteMutes of no mute: %v", err)
+	}
+
+	// A batch: one write for many users, in two chats.
+	other := moderation.ChatRef{Platform: "test", ID: "c2"}
+	var batch []moderation.Mute
+	for i := range 120 {
+		batch = append(batch, moderation.Mute{Chat: chat, UserID: fmt.Sprint("u", i), Until: t0.Add(time.Hour)})
+	}
+	batch = append(batch, moderation.Mute{Chat: other, UserID: "u0", Until: t0.Add(time.Hour)})
+	if err := s.PutMutes(ctx, batch...); err != nil {
+		t.Fatalf("PutMutes of %d: %v", len(batch), err)
+	}
+	if err := s.PutMutes(ctx); err != nil {
+		t.Fatalf("PutMutes of none: %v", err)
+	}
+	active, err := s.ActiveMutes(ctx, t0, false)
+	if err != nil || len(active) != 121 {
+		t.Fatalf("ActiveMutes after a batch = %d mutes, %v; want 121", len(active), err)
+	}
+	if err := s.DeleteMutes(ctx, chat, "u0", "u1", "nobody"); err != nil {
+		t.Fatalf("DeleteMutes: %v", err)
+	}
+	for _, c := range []struct {
+		chat moderation.ChatRef
+		user string
+		want bool
+	}{{chat, "u0", false}, {chat, "u1", false}, {chat, "u2", true}, {other, "u0", true}} {
+		if _, ok := activeMute(t, s, c.chat, c.user, t0); ok != c.want {
+			t.Errorf("after DeleteMutes: %s %s muted = %v, want %v", c.chat, c.user, ok, c.want)
+		}
 	}
 }
 
@@ -771,8 +801,8 @@ func testExpiredMutes(t *testing.T, s moderation.Store) {
 		{Chat: chat, UserID: "u2", Until: t0.Add(2 * time.Minute)},
 		{Chat: chat, UserID: "forever"},
 	} {
-		if err := s.PutMute(ctx, m); err != nil {
-			t.Fatalf("PutMute: %v", err)
+		if err := s.PutMutes(ctx, m); err != nil {
+			t.Fatalf("PutMutes: %v", err)
 		}
 	}
 	tests := []struct {
@@ -932,7 +962,7 @@ func testActiveMutes(t *testing.T, s moderation.Store) {
 		{Chat: chat, UserID: "c", Until: now.Add(-time.Second), Emulated: true},
 		{Chat: moderation.ChatRef{Platform: "tim", ID: "g"}, UserID: "d", Until: now.Add(time.Hour)},
 	} {
-		if err := s.PutMute(ctx, m); err != nil {
+		if err := s.PutMutes(ctx, m); err != nil {
 			t.Fatal(err)
 		}
 	}
