@@ -5,6 +5,7 @@ package feishu
 
 import (
 	"context"
+	"crypto/cipher"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,8 @@ type Client struct {
 	now    func() time.Time
 	sdk    *lark.Client
 	tokens *tokenSource
+	// events decrypts deliveries; nil without an Encrypt Key.
+	events cipher.Block
 
 	// One egress.Caller per rate-limited API.
 	chatGet       *egress.Caller
@@ -97,6 +100,9 @@ func New(cfg Config, opts Options) (*Client, error) {
 		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
 		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
 		botID:         cfg.BotOpenID,
+	}
+	if cfg.EncryptKey != "" {
+		c.events = eventCipher(cfg.EncryptKey)
 	}
 	c.tokens = &tokenSource{sdk: sdk, appID: cfg.AppID, appSecret: cfg.AppSecret, now: now}
 	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo} {

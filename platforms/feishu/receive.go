@@ -1,7 +1,6 @@
 package feishu
 
 import (
-	"bytes"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -118,7 +117,7 @@ func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly bool, 
 	if outer.Encrypt == nil {
 		return nil, false, fmt.Errorf("plaintext delivery while encrypt_key is configured: %w", moderation.ErrMalformed)
 	}
-	plain, err = Decrypt(*outer.Encrypt, key)
+	plain, err = decrypt(c.events, *outer.Encrypt)
 	if err != nil {
 		return nil, false, err
 	}
@@ -169,6 +168,23 @@ func VerifySignature(timestamp, nonce, encryptKey string, body []byte, sig strin
 // Decrypt opens Feishu's "encrypt" value: base64(IV ‖ AES-256-CBC(
 // sha256(encryptKey), PKCS#7)). Every malformation is moderation.ErrMalformed.
 func Decrypt(encrypted, encryptKey string) ([]byte, error) {
+	return decrypt(eventCipher(encryptKey), encrypted)
+}
+
+// eventCipher is the AES-256 block of an Encrypt Key, built once per
+// client: the key schedule is the same for every delivery.
+func eventCipher(encryptKey string) cipher.Block {
+	key := sha256.Sum256([]byte(encryptKey))
+	block, err := aes.NewCipher(key[:])
+	if err != nil {
+		panic("feishu: AES-256 with a 32-byte key: " + err.Error()) // cannot happen
+	}
+	return block
+}
+
+// decrypt is Decrypt with the block already made; it decrypts in place,
+// in the one buffer the base64 decoding allocates.
+func decrypt(block cipher.Block, encrypted string) ([]byte, error) {
 	raw, err := base64.StdEncoding.DecodeString(encrypted)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt is not base64: %w", moderation.ErrMalformed)
@@ -176,20 +192,17 @@ func Decrypt(encrypted, encryptKey string) ([]byte, error) {
 	if len(raw) < 2*aes.BlockSize || len(raw)%aes.BlockSize != 0 {
 		return nil, fmt.Errorf("encrypt is %d bytes, not IV plus whole blocks: %w", len(raw), moderation.ErrMalformed)
 	}
-	key := sha256.Sum256([]byte(encryptKey))
-	block, err := aes.NewCipher(key[:])
-	if err != nil {
-		return nil, fmt.Errorf("aes: %w", err)
-	}
-	iv, ct := raw[:aes.BlockSize], raw[aes.BlockSize:]
-	out := make([]byte, len(ct))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, ct)
+	iv, out := raw[:aes.BlockSize], raw[aes.BlockSize:]
+	cipher.NewCBCDecrypter(block, iv).CryptBlocks(out, out)
 	n := int(out[len(out)-1])
 	if n < 1 || n > aes.BlockSize {
 		return nil, fmt.Errorf("bad PKCS#7 padding: %w", moderation.ErrMalformed)
 	}
-	pad := out[len(out)-n:]
-	if subtle.ConstantTimeCompare(pad, bytes.Repeat([]byte{byte(n)}, n)) != 1 {
+	var want [aes.BlockSize]byte
+	for i := range n {
+		want[i] = byte(n)
+	}
+	if subtle.ConstantTimeCompare(out[len(out)-n:], want[:n]) != 1 {
 		return nil, fmt.Errorf("bad PKCS#7 padding: %w", moderation.ErrMalformed)
 	}
 	return out[:len(out)-n], nil
