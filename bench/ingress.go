@@ -35,6 +35,7 @@ type ingressOptions struct {
 	rounds      int
 	drain       time.Duration
 	cpuprofile  string
+	trace       string
 }
 
 func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) {
@@ -53,6 +54,7 @@ func parseIngressFlags(args []string, stderr io.Writer) (ingressOptions, error) 
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, gavel log, database)")
 	fs.DurationVar(&o.drain, "drain", 3*time.Minute, "longest wait for Gavel to finish the commands' jobs after a phase")
 	fs.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of Gavel's saturation phase per platform to `PREFIX`.<platform>.prof (through server.pprof_listen)")
+	fs.StringVar(&o.trace, "trace", "", "write an execution trace of Gavel's fixed-rate phase per platform to `PREFIX`.<platform>.trace (through server.pprof_listen); read it with go tool trace")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -141,7 +143,7 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 	cfgPath := filepath.Join(dir, "config.yaml")
 	cfg := gavelConfig(addr, dir, fs, ts, es)
 	var pprofAddr string
-	if o.cpuprofile != "" {
+	if o.cpuprofile != "" || o.trace != "" {
 		if pprofAddr, err = freeAddr(); err != nil {
 			return err
 		}
@@ -199,7 +201,7 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 			pool = l.build(n)
 			runtime.GC()
 			profDone := make(chan error, 1)
-			if pprofAddr != "" && k == 0 {
+			if o.cpuprofile != "" && k == 0 {
 				go func() { profDone <- fetchProfile(ctx, pprofAddr, warm, o.duration, o.cpuprofile+"."+name+".prof") }()
 			} else {
 				profDone <- nil
@@ -232,7 +234,18 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 		logf("bare gin at %d/s: p50 %v p99 %v", o.rate, r.bareRate.p50, r.bareRate.p99)
 		pool = l.build(n)
 		runtime.GC()
+		traceDone := make(chan error, 1)
+		if o.trace != "" {
+			file := o.trace + "." + name + ".trace"
+			go func() { traceDone <- fetchTrace(ctx, pprofAddr, o.warmup+o.duration, file) }()
+			logf("tracing Gavel's fixed-rate phase into %s; the phase starts at %s", file, time.Now().UTC().Format(time.RFC3339Nano))
+		} else {
+			traceDone <- nil
+		}
 		r.gavelRate = ld.fixedRate(ctx, gavelURL, pool, o.rate, fixedRateWorkers, o.warmup)
+		if err := <-traceDone; err != nil {
+			return fmt.Errorf("execution trace: %w", err)
+		}
 		r.commands += r.gavelRate.commands
 		logf("gavel at %d/s: p50 %v p99 %v, %d errors", o.rate, r.gavelRate.p50, r.gavelRate.p99, r.gavelRate.errors)
 		pool = nil
@@ -246,7 +259,7 @@ func runIngress(ctx context.Context, o ingressOptions, stdout, stderr io.Writer)
 			return ctx.Err()
 		}
 	}
-	if pprofAddr != "" {
+	if o.cpuprofile != "" {
 		if err := fetchHeap(ctx, pprofAddr, o.cpuprofile+".heap.txt"); err != nil {
 			return fmt.Errorf("heap profile: %w", err)
 		}
@@ -286,6 +299,13 @@ func fetchProfile(ctx context.Context, addr string, warmup, d time.Duration, fil
 	}
 	secs := max(1, int(d.Seconds()))
 	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), file)
+}
+
+// fetchTrace records Gavel's execution trace for d (whole seconds, at
+// least one) into file.
+func fetchTrace(ctx context.Context, addr string, d time.Duration, file string) error {
+	secs := max(1, int(d.Round(time.Second).Seconds()))
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%d", addr, secs), file)
 }
 
 func fetchTo(ctx context.Context, url, file string) error {
