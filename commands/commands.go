@@ -123,7 +123,18 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		return cmd, nil
 	}
 
-	seen := map[string]bool{}
+	// Sized for the run of @-tokens ahead: a mass action names
+	// thousands, and growing the set and the slice step by step cost
+	// more than the rest of the parse.
+	size := 0
+	for _, tok := range toks[i:] {
+		if size > maxTargetTokens || !isAt(tok) && tok != "-s" && tok != "--silent" {
+			break
+		}
+		size++
+	}
+	seen := make(map[string]struct{}, size)
+	cmd.Targets = make([]string, 0, size)
 	for ; i < len(toks); i++ {
 		tok := toks[i]
 		if tok == "-s" || tok == "--silent" {
@@ -137,8 +148,8 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		if id == "" {
 			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}
-		if !seen[id] {
-			seen[id] = true
+		if _, dup := seen[id]; !dup {
+			seen[id] = struct{}{}
 			cmd.Targets = append(cmd.Targets, id)
 		}
 		if len(cmd.Targets) > maxTargetTokens {
