@@ -458,6 +458,8 @@ func report(w io.Writer, o ingressOptions, rs []platformResult, startup time.Dur
 			r.drainSat.Round(time.Millisecond), r.drainRate.Round(time.Millisecond), drainNote(r))
 		fmt.Fprintf(w, "    Gavel p99 of ordinary chat %s, of commands %s; %s (bare: %s)\n",
 			ms(r.gavelRate.ordinaryP99), ms(r.gavelRate.commandP99), r.gavelRate.stalls, r.bareRate.stalls)
+		fmt.Fprintf(w, "    load generator's own send delay: p99 %s, max %s while loading Gavel; p99 %s, max %s while loading bare gin\n",
+			ms(r.gavelRate.lateP99), ms(r.gavelRate.lateMax), ms(r.bareRate.lateP99), ms(r.bareRate.lateMax))
 		for _, s := range append(r.gavelSat.samples, r.gavelRate.samples...) {
 			fmt.Fprintf(w, "    gavel error: %s\n", s)
 		}

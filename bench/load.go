@@ -194,9 +194,12 @@ type rateResult struct {
 	ordinaryP99, commandP99 time.Duration
 	// stalls describes the 100 ms windows with the most requests over
 	// 10 ms: clustered slow requests mean a stall, spread ones a cost.
-	stalls   string
-	commands int
-	samples  []string
+	stalls string
+	// lateP99 and lateMax are how late the load generator itself handed
+	// requests out (its dispatcher's delay past their due time).
+	lateP99, lateMax time.Duration
+	commands         int
+	samples          []string
 }
 
 // fixedRate sends pool at rate per second: request i is due at start +
@@ -289,6 +292,12 @@ func (l *loader) fixedRate(ctx context.Context, base *url.URL, pool []delivery, 
 	slices.Sort(commands)
 	r.ordinaryP99, r.commandP99 = pct(ordinary, 0.99), pct(commands, 0.99)
 	r.stalls = describeStalls(slowPerWindow, lateInWindow, rate)
+	lateness := slices.Clone(late[skip:])
+	slices.Sort(lateness)
+	r.lateP99 = pct(lateness, 0.99)
+	if len(lateness) > 0 {
+		r.lateMax = lateness[len(lateness)-1]
+	}
 	r.achieved = float64(r.sent) / elapsed.Seconds()
 	slices.Sort(measured)
 	slices.Sort(service)
