@@ -1,8 +1,16 @@
 package sqlite
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"gavel/moderation"
 )
 
 func TestPragmas(t *testing.T) {
@@ -25,6 +33,7 @@ func TestPragmas(t *testing.T) {
 			{"foreign_keys", "1"},
 			{"busy_timeout", "5000"},
 			{"synchronous", "1"}, // NORMAL
+			{"wal_autocheckpoint", "0"},
 		}
 		for _, tt := range tests {
 			var got string
@@ -48,10 +57,10 @@ func TestBuildDSN(t *testing.T) {
 		want       string
 		wantMemory bool
 	}{
-		{"path", "gavel.db", "gavel.db?_pragma=busy_timeout%285000%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_txlock=immediate", false},
+		{"path", "gavel.db", "gavel.db?_pragma=busy_timeout%285000%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_pragma=wal_autocheckpoint%280%29&_txlock=immediate", false},
 		{"own busy timeout kept", "file:x.db?_pragma=busy_timeout(100)",
-			"file:x.db?_pragma=busy_timeout%28100%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_txlock=immediate", false},
-		{"memory", ":memory:", ":memory:?_pragma=busy_timeout%285000%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_txlock=immediate", true},
+			"file:x.db?_pragma=busy_timeout%28100%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_pragma=wal_autocheckpoint%280%29&_txlock=immediate", false},
+		{"memory", ":memory:", ":memory:?_pragma=busy_timeout%285000%29&_pragma=journal_mode%28WAL%29&_pragma=foreign_keys%281%29&_pragma=synchronous%28NORMAL%29&_pragma=wal_autocheckpoint%280%29&_txlock=immediate", true},
 		{"memory URI", "file:x?mode=memory&cache=shared", "", true},
 	}
 	for _, tt := range tests {
@@ -100,4 +109,79 @@ func TestClaimPlanUsesIndexes(t *testing.T) {
 			t.Errorf("claim query scans the whole jobs table: %q", plan)
 		}
 	}
+}
+
+// TestCheckpoints: commits never checkpoint (the WAL grows past SQLite's
+// automatic threshold of 1,000 pages), and the background checkpointer
+// copies what they wrote back into the database.
+func TestCheckpoints(t *testing.T) {
+	t.Parallel()
+	// fill writes more than 1,000 pages of jobs.
+	fill := func(t *testing.T, s *Store) {
+		t.Helper()
+		text := strings.Repeat("x", 64<<10)
+		for i := range 80 {
+			ev := moderation.Event{Kind: moderation.EventMessage, Platform: "tim", DeliveryID: fmt.Sprintf("d%d", i),
+				Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "tim", ID: "g"}, Text: text}}
+			if _, err := s.Enqueue(t.Context(), ev, time.Unix(1700000000, 0)); err != nil {
+				t.Fatalf("Enqueue: %v", err)
+			}
+		}
+	}
+
+	t.Run("commits leave the WAL alone", func(t *testing.T) {
+		t.Parallel()
+		s, err := open(t.Context(), filepath.Join(t.TempDir(), "gavel.db"), time.Hour)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		defer s.Close()
+		fill(t, s)
+		var busy, frames, copied int
+		if err := s.db.QueryRowContext(t.Context(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied); err != nil {
+			t.Fatalf("wal_checkpoint: %v", err)
+		}
+		if frames <= 1000 {
+			t.Errorf("WAL holds %d frames after ~5 MB of commits; a commit checkpointed it", frames)
+		}
+	})
+
+	t.Run("the checkpointer copies them back", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "gavel.db")
+		s, err := open(t.Context(), path, 10*time.Millisecond)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		fill(t, s)
+		deadline := time.Now().Add(30 * time.Second)
+		for s.checkpointed.Load() <= 1000 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := s.checkpointed.Load(); n <= 1000 {
+			t.Fatalf("checkpointer copied %d frames; want the >1,000 written", n)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if err := s.Close(); err != nil && !strings.Contains(err.Error(), "closed") {
+			t.Fatalf("second Close: %v", err)
+		}
+		// Everything is in the database file itself now.
+		if err := os.Remove(path + "-wal"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("removing the WAL: %v", err)
+		}
+		again, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		defer again.Close()
+		var n int
+		if err := again.db.QueryRowContext(t.Context(), `SELECT count(*) FROM jobs`).Scan(&n); err != nil {
+			t.Fatalf("count: %v", err)
+		}
+		if n != 80 {
+			t.Errorf("jobs after reopening without the WAL = %d, want 80", n)
+		}
+	})
 }
