@@ -37,6 +37,26 @@ type Case struct {
 	At      time.Time `json:"at"`
 }
 
+// Users returns the distinct, non-empty users c concerns — the actor
+// first, then the targets in order — as a store indexes them for "cases
+// about this user". Linear in the number of targets: a mass action names
+// tens of thousands.
+func (c *Case) Users() []string {
+	users := make([]string, 0, len(c.Targets)+1)
+	seen := make(map[string]struct{}, len(c.Targets)+1)
+	add := func(u string) {
+		if _, dup := seen[u]; u != "" && !dup {
+			seen[u] = struct{}{}
+			users = append(users, u)
+		}
+	}
+	add(c.Actor)
+	for _, u := range c.Targets {
+		add(u)
+	}
+	return users
+}
+
 // Mute is one active mute.
 type Mute struct {
 	Chat   ChatRef `json:"chat"`

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -38,12 +37,7 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	if err != nil {
 		return fmt.Errorf("postgres: add case: encode results: %w", err)
 	}
-	users := make([]string, 0, len(c.Targets)+1)
-	for _, u := range append([]string{c.Actor}, c.Targets...) {
-		if u != "" && !slices.Contains(users, u) {
-			users = append(users, u)
-		}
-	}
+	users := c.Users()
 
 	var id int64
 	err = s.tx(ctx, func(tx pgx.Tx) error {

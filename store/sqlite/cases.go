@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -32,12 +31,7 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: add case: encode results: %w", err)
 	}
-	users := make([]string, 0, len(c.Targets)+1)
-	for _, u := range append([]string{c.Actor}, c.Targets...) {
-		if u != "" && !slices.Contains(users, u) {
-			users = append(users, u)
-		}
-	}
+	users := c.Users()
 
 	var id int64
 	err = s.write(ctx, func(tx txn) error {
