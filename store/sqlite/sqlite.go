@@ -55,11 +55,13 @@ type Store struct {
 	writeSem chan struct{}
 
 	// The background checkpointer (file databases only).
-	stopCheckpoints chan struct{}
+	stopCheckpoints context.CancelFunc
 	stopOnce        sync.Once
 	checkpointer    sync.WaitGroup
-	// checkpointed counts WAL frames the checkpointer has copied back.
-	checkpointed atomic.Int64
+	// What the background checkpoints report: how many have run, and of
+	// the last, the WAL's frames and how many of them are in the
+	// database.
+	checkpoints, walFrames, walCopied atomic.Int64
 }
 
 var _ moderation.Store = (*Store)(nil)
@@ -100,8 +102,9 @@ func open(ctx context.Context, dsn string, checkpoints time.Duration) (*Store, e
 		return nil, err
 	}
 	if !memory {
-		s.stopCheckpoints = make(chan struct{})
-		s.checkpointer.Go(func() { s.checkpointLoop(checkpoints) })
+		ctx, stop := context.WithCancel(context.Background())
+		s.stopCheckpoints = stop
+		s.checkpointer.Go(func() { s.checkpointLoop(ctx, checkpoints) })
 	}
 	return s, nil
 }
@@ -110,21 +113,24 @@ func open(ctx context.Context, dsn string, checkpoints time.Duration) (*Store, e
 // every interval until Close. PASSIVE waits for no reader or writer: a
 // write goes on appending to the WAL meanwhile. A failed or partial
 // checkpoint is simply retried at the next tick; the WAL grows until then.
-func (s *Store) checkpointLoop(interval time.Duration) {
+func (s *Store) checkpointLoop(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stopCheckpoints:
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		// No deadline but Close's: a checkpoint cut short by a timeout
+		// would start over at the next tick, and one longer than the
+		// interval (a WAL grown by a burst) would then never finish.
 		var busy, frames, copied int64
 		err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &frames, &copied)
-		cancel()
-		if err == nil && copied > 0 {
-			s.checkpointed.Add(copied)
+		if err == nil {
+			s.walFrames.Store(frames)
+			s.walCopied.Store(copied)
+			s.checkpoints.Add(1)
 		}
 	}
 }
@@ -180,13 +186,31 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	var final error
 	if s.stopCheckpoints != nil {
-		s.stopOnce.Do(func() { close(s.stopCheckpoints) })
-		s.checkpointer.Wait()
+		s.stopOnce.Do(func() {
+			s.stopCheckpoints()
+			s.checkpointer.Wait()
+			final = s.foldWAL()
+		})
 	}
 	s.stmts.close()
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("sqlite: close: %w", err)
+		return errors.Join(final, fmt.Errorf("sqlite: close: %w", err))
+	}
+	return final
+}
+
+// foldWAL copies the whole WAL into the database file and empties it, so
+// that once Gavel has stopped the file alone holds everything (a copy of
+// it is a complete backup). Another process still using the database
+// can leave part of the WAL behind; SQLite replays it at the next open.
+func (s *Store) foldWAL() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var busy, frames, copied int64
+	if err := s.db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &frames, &copied); err != nil {
+		return fmt.Errorf("sqlite: close: final checkpoint: %w", err)
 	}
 	return nil
 }
