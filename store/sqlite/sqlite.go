@@ -102,9 +102,10 @@ func open(ctx context.Context, dsn string, checkpoints time.Duration) (*Store, e
 		return nil, err
 	}
 	if !memory {
-		ctx, stop := context.WithCancel(context.Background())
+		// Not Open's ctx: the checkpointer lives until Close.
+		loop, stop := context.WithCancel(context.Background())
 		s.stopCheckpoints = stop
-		s.checkpointer.Go(func() { s.checkpointLoop(ctx, checkpoints) })
+		s.checkpointer.Go(func() { s.checkpointLoop(loop, checkpoints) })
 	}
 	return s, nil
 }
