@@ -20,4 +20,8 @@ type Delivery struct {
 type Ack struct {
 	Response any
 	Events   []Event
+	// Ignored, when set, names why a verified delivery is answered 200 and
+	// not acted on ("stale": a stored callback re-sent after the replay
+	// window). The handler counts it in a metric and logs it at info.
+	Ignored string
 }

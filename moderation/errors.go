@@ -16,6 +16,10 @@ var (
 	ErrUnknownApp     = errors.New("delivery addressed to another app")
 	ErrMalformed      = errors.New("malformed payload")
 	ErrUnsupported    = errors.New("not supported by this platform")
+	// ErrReusedSignature is a verified signature seen before on another
+	// body: schemes whose signature does not cover the body (Easemob) are
+	// only safe when each signature is accepted once.
+	ErrReusedSignature = errors.New("signature already used")
 )
 
 // ErrorKind classifies a platform API error for retry decisions.

@@ -21,6 +21,10 @@ type ChatRef struct {
 	// "group" on Easemob; "group" on Feishu). Empty when unknown; the
 	// adapter resolves it when it matters.
 	Kind string `json:"kind,omitempty"`
+	// Thread is the sub-channel inside the chat the event came from, when
+	// the platform has one (TIM topic communities: TopicId). Replies and
+	// recalls go back to it; empty otherwise.
+	Thread string `json:"thread,omitempty"`
 }
 
 // String returns "platform:id".
@@ -82,6 +86,11 @@ type Event struct {
 	// Hits are the auto-moderation rules this event matched, decided on
 	// the webhook's path and carried into the job.
 	Hits []RuleHit `json:"hits,omitempty"`
+	// Late marks a genuine, correctly signed delivery that arrived after
+	// the replay window (a platform's re-push of an earlier failure). It is
+	// still acted on when it can lead to an action, but rate-based rules
+	// (flood) do not count it: they count by when messages were sent.
+	Late bool `json:"late,omitempty"`
 }
 
 // RuleHit is one auto-moderation rule matching an event.
