@@ -5,7 +5,7 @@
 //	gavel check-config [--config config.yaml]
 //	gavel cases [--config config.yaml] [--chat platform:chat_id] [--user id] [--since 24h] [--limit 50]
 //	gavel demo
-//	gavel version
+//	gavel version   (version, VCS revision and Go version of this build)
 package main
 
 import (
@@ -61,16 +61,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{errors.New("no command")}
 	}
 	cmd, rest := args[0], args[1:]
-	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	// Each subcommand has its own flag set: a flag another subcommand
+	// owns (gavel serve --chat x) is an error, not silently ignored.
+	fs := flag.NewFlagSet("gavel "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	cfgPath := fs.String("config", "config.yaml", "path to the config file")
-	verbose := fs.Bool("v", false, "demo: also print Gavel's own log lines")
-	chat := fs.String("chat", "", "cases: only this chat (platform:chat_id)")
-	user := fs.String("user", "", "cases: only cases with this user as actor or target")
-	since := fs.String("since", "", "cases: only cases since a duration ago (24h) or a date (2006-01-02 or RFC 3339)")
-	limit := fs.Int("limit", 50, "cases: at most this many (0: all)")
+	var (
+		cfgPath           = new(string)
+		verbose           = new(bool)
+		chat, user, since = new(string), new(string), new(string)
+		limit             = new(int)
+	)
+	switch cmd {
+	case "serve", "check-config":
+		fs.StringVar(cfgPath, "config", "config.yaml", "path to the config file")
+	case "cases":
+		fs.StringVar(cfgPath, "config", "config.yaml", "path to the config file")
+		fs.StringVar(chat, "chat", "", "only this chat (platform:chat_id)")
+		fs.StringVar(user, "user", "", "only cases with this user as actor or target")
+		fs.StringVar(since, "since", "", "only cases since a duration ago (24h) or a date (2006-01-02 or RFC 3339)")
+		fs.IntVar(limit, "limit", 50, "at most this many (0: all)")
+	case "demo":
+		fs.BoolVar(verbose, "v", false, "also print Gavel's own log lines")
+	}
 	if err := fs.Parse(rest); err != nil {
 		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("gavel %s: unexpected argument %q", cmd, fs.Arg(0))}
 	}
 	switch cmd {
 	case "serve":
@@ -140,18 +157,59 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 }
 
 func buildVersion() string {
-	if version != "" {
-		return version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
+	bi, _ := debug.ReadBuildInfo()
+	return versionLine(version, bi)
+}
+
+// versionLine describes a build: the version stamped with -ldflags (or the
+// module version when built with go install …@vX), the VCS revision and
+// time the go tool recorded, and the Go version. A build with neither says
+// so instead of pretending to be a release.
+func versionLine(stamped string, bi *debug.BuildInfo) string {
+	v := stamped
+	var rev, at, goVersion string
+	dirty := false
+	if bi != nil {
+		goVersion = bi.GoVersion
+		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
 		for _, s := range bi.Settings {
-			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-				return "dev-" + s.Value[:12]
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.time":
+				at = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
 			}
 		}
-		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-			return bi.Main.Version
-		}
 	}
-	return "dev"
+	if v == "" {
+		v = "devel"
+	}
+	var parts []string
+	switch {
+	case rev != "":
+		r := rev
+		if len(r) > 12 {
+			r = r[:12]
+		}
+		if dirty {
+			r += "+dirty"
+		}
+		parts = append(parts, "revision "+r)
+		if at != "" {
+			parts = append(parts, at)
+		}
+	case v == "devel":
+		parts = append(parts, "no VCS revision recorded (build with -buildvcs=true or -ldflags -X main.version=…)")
+	}
+	if goVersion != "" {
+		parts = append(parts, goVersion)
+	}
+	if len(parts) == 0 {
+		return v
+	}
+	return v + " (" + strings.Join(parts, ", ") + ")"
 }

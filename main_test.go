@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime/debug"
 	"time"
 
 	"gavel/moderation"
@@ -37,6 +38,10 @@ func TestRun(t *testing.T) {
 		{name: "version", args: []string{"version"}, wantOut: "gavel "},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "unknown command"},
 		{name: "no command", args: nil, wantErr: "no command"},
+		{name: "flag of another subcommand", args: []string{"serve", "--chat", "tim:g1"}, wantErr: "flag provided but not defined: -chat"},
+		{name: "demo takes no config", args: []string{"demo", "--config", "x.yaml"}, wantErr: "flag provided but not defined: -config"},
+		{name: "version takes no flags", args: []string{"version", "--limit", "3"}, wantErr: "not defined"},
+		{name: "stray argument", args: []string{"check-config", "--config", "config.yaml", "extra"}, wantErr: "unexpected argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,5 +122,37 @@ func TestCasesCommand(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if err := run(ctx, []string{"cases", "--config", cfgPath, "--chat", "nochat"}, &out, &errOut); err == nil {
 		t.Error("bad --chat accepted")
+	}
+}
+
+func TestVersionLine(t *testing.T) {
+	vcs := func(kv ...string) []debug.BuildSetting {
+		var out []debug.BuildSetting
+		for i := 0; i+1 < len(kv); i += 2 {
+			out = append(out, debug.BuildSetting{Key: kv[i], Value: kv[i+1]})
+		}
+		return out
+	}
+	tests := []struct {
+		name    string
+		stamped string
+		bi      *debug.BuildInfo
+		want    string
+	}{
+		{"stamped release", "v1.4.0", &debug.BuildInfo{GoVersion: "go1.26.0"}, "v1.4.0 (go1.26.0)"},
+		{"go install at a version", "", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "v1.5.0"}}, "v1.5.0 (go1.26.0)"},
+		{"git checkout", "", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"},
+			Settings: vcs("vcs.revision", "240d6771234567890abc", "vcs.time", "2026-12-06T13:58:00Z", "vcs.modified", "true")},
+			"devel (revision 240d67712345+dirty, 2026-12-06T13:58:00Z, go1.26.0)"},
+		{"no vcs info", "", &debug.BuildInfo{GoVersion: "go1.26.0", Main: debug.Module{Version: "(devel)"}},
+			"devel (no VCS revision recorded (build with -buildvcs=true or -ldflags -X main.version=…), go1.26.0)"},
+		{"no build info", "", nil, "devel (no VCS revision recorded (build with -buildvcs=true or -ldflags -X main.version=…))"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := versionLine(tt.stamped, tt.bi); got != tt.want {
+				t.Errorf("versionLine = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
