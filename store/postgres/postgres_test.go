@@ -613,19 +613,6 @@ func claimDeliveries(t testing.TB, s *postgres.Store, worker string) []string {
 	return out
 }
 
-func finishAll(t testing.TB, s *postgres.Store, worker string) {
-	t.Helper()
-	jobs, err := s.Claim(t.Context(), worker, 10, time.Hour, t0)
-	if err != nil {
-		t.Fatalf("Claim(%s): %v", worker, err)
-	}
-	for _, j := range jobs {
-		if err := s.Finish(t.Context(), j.ID, worker); err != nil {
-			t.Fatalf("Finish(%d): %v", j.ID, err)
-		}
-	}
-}
-
 // TestEnqueueCommitOrder holds an Enqueue open after it has numbered its
 // job and enqueues a second job of the same chat meanwhile. A sequence
 // numbers jobs in insert order, not commit order: were the second allowed

@@ -168,7 +168,9 @@ func testEnqueueDedup(t *testing.T, s moderation.Store) {
 	// An event without any key is always stored.
 	anon := message("c1", "")
 	anon.DedupKeys = nil
-	if !enqueue(t, s, anon, t0) || !enqueue(t, s, anon, t0) {
+	firstAnon := enqueue(t, s, anon, t0)
+	secondAnon := enqueue(t, s, anon, t0)
+	if !firstAnon || !secondAnon {
 		t.Fatal("event without keys: want created each time")
 	}
 	wantPending(t, s, t0, 5, 0)
@@ -644,7 +646,9 @@ func testCaseIdempotent(t *testing.T, s moderation.Store) {
 		t.Fatalf("case IDs %d, %d, %d: want distinct", first, second, third)
 	}
 	// Cases without a delivery id are never merged.
-	if addCase(t, s, sampleCase("", "c1", "alice", t0, "bob")) == addCase(t, s, sampleCase("", "c1", "alice", t0, "bob")) {
+	idA := addCase(t, s, sampleCase("", "c1", "alice", t0, "bob"))
+	idB := addCase(t, s, sampleCase("", "c1", "alice", t0, "bob"))
+	if idA == idB {
 		t.Fatal("two cases without DeliveryID got one ID")
 	}
 	all, err := s.Cases(t.Context(), moderation.CaseFilter{})
