@@ -10,7 +10,6 @@ import (
 
 	"gavel/config"
 	"gavel/moderation"
-	"gavel/pipeline"
 	"gavel/store"
 )
 
@@ -25,7 +24,7 @@ func caseFilter(chat, user, since string, limit int, now time.Time) (moderation.
 		f.Platform, f.ChatID = p, id
 	}
 	if since != "" {
-		if d, err := time.ParseDuration(since); err == nil && d > 0 {
+		if d, err := moderation.ParseDuration(since); err == nil && d > 0 {
 			f.Since = now.Add(-d)
 		} else if t, err := time.Parse(time.RFC3339, since); err == nil {
 			f.Since = t
@@ -61,7 +60,7 @@ func printCases(ctx context.Context, cfg config.Config, f moderation.CaseFilter,
 		}
 		action := string(c.Verb)
 		if c.Duration > 0 {
-			action += " " + pipeline.HumanDuration(c.Duration)
+			action += " " + moderation.FormatDuration(c.Duration)
 		}
 		if c.DryRun {
 			action += " (dry run)"

@@ -182,7 +182,7 @@ func (e *Engine) Message(msg *moderation.Message) []Hit {
 		// every message over the limit.
 		n, hit := e.windows.Flood(msg.Chat.Platform, msg.Chat.ID, msg.SenderID, t, f.limit, f.per, f.action.Kind == ActionDelete)
 		if hit {
-			add(&f.rule, fmt.Sprintf("%d messages in %s", n, formatDuration(time.Duration(f.per))))
+			add(&f.rule, fmt.Sprintf("%d messages in %s", n, moderation.FormatDuration(time.Duration(f.per))))
 		}
 	}
 	return hits
@@ -257,7 +257,7 @@ func (e *Engine) Join(j *moderation.Join) []Hit {
 	}
 	return []Hit{{
 		Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: j.Chat, Users: users,
-		Match: truncate(fmt.Sprintf("%d joins in %s", n, formatDuration(time.Duration(r.per))), 64),
+		Match: truncate(fmt.Sprintf("%d joins in %s", n, moderation.FormatDuration(time.Duration(r.per))), 64),
 	}}
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ const (
 	MaxWindow        = 24 * time.Hour
 	MaxWordLen       = 256  // bytes, per blocklist word
 	MaxPatternLen    = 2048 // bytes, per blocklist pattern
-	MaxMuteDuration  = 366 * 24 * time.Hour
+	MaxMuteDuration  = moderation.MaxMute
 )
 
 // Config is the `automod:` block of config.yaml.
@@ -202,7 +201,7 @@ func ParseAction(s string) (Action, error) {
 			if fields[1] == "forever" || fields[1] == "permanent" {
 				return Action{Kind: ActionMute, Duration: moderation.MuteForever}, nil
 			}
-			d, err := parseDuration(fields[1])
+			d, err := moderation.ParseMute(fields[1])
 			if err != nil {
 				return Action{}, fmt.Errorf("%q: %w", truncate(s, 64), err)
 			}
@@ -213,34 +212,6 @@ func ParseAction(s string) (Action, error) {
 	return Action{}, fmt.Errorf("%q: unknown action (want warn, delete, kick or mute [duration])", truncate(s, 64))
 }
 
-// parseDuration accepts Go durations ("90s", "1h30m") and whole days
-// ("1d", "7d").
-func parseDuration(s string) (time.Duration, error) {
-	var d time.Duration
-	if days, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.Atoi(days)
-		if err != nil {
-			return 0, fmt.Errorf("bad duration %q", s)
-		}
-		if n > int(MaxMuteDuration/(24*time.Hour)) {
-			return 0, fmt.Errorf("duration %q longer than %s", s, formatDuration(MaxMuteDuration))
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else {
-		var err error
-		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("bad duration %q", s)
-		}
-	}
-	switch {
-	case d <= 0:
-		return 0, fmt.Errorf("duration %q must be positive", s)
-	case d > MaxMuteDuration:
-		return 0, fmt.Errorf("duration %q longer than %s", s, formatDuration(MaxMuteDuration))
-	}
-	return d, nil
-}
-
 // String returns the YAML form: "warn", "mute 10m", "mute 1d", "mute forever".
 func (a Action) String() string {
 	switch {
@@ -249,22 +220,7 @@ func (a Action) String() string {
 	case a.Duration == moderation.MuteForever:
 		return "mute forever"
 	}
-	return "mute " + formatDuration(a.Duration)
-}
-
-// formatDuration renders d compactly: "1d", "1h", "1h30m", "90s".
-func formatDuration(d time.Duration) string {
-	if d > 0 && d%(24*time.Hour) == 0 {
-		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
-	}
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
+	return "mute " + moderation.FormatDuration(a.Duration)
 }
 
 // UnmarshalYAML decodes the string form.

@@ -32,7 +32,7 @@ var (
 	ErrNotCommand  = errors.New("not a command")
 	ErrUnknownVerb = errors.New("unknown command")
 	ErrNoTargets   = errors.New("no target given")
-	ErrBadDuration = errors.New("bad duration")
+	ErrBadDuration = moderation.ErrBadDuration
 	ErrBadTarget   = errors.New("bad target")
 	ErrBadCaseID   = errors.New("bad case number")
 )

@@ -199,7 +199,7 @@ func TestParseDuration(t *testing.T) {
 		{"367d", 0, false},
 		{"9999999999h", 0, false},
 		{"10m5", 0, false},
-		{"1.5h", 0, false},
+		{"1.5h", 90 * time.Minute, true},
 	}
 	for _, tt := range tests {
 		got, err := ParseDuration(tt.in)

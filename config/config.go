@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"reflect"
 	"regexp"
 	"strings"
 	"time"
@@ -129,6 +130,9 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, fmt.Errorf("parsing YAML: %w", err)
 	}
 	expand(&root, lookup)
+	if err := normalizeDurations(&root, reflect.TypeFor[Config](), ""); err != nil {
+		return Config{}, err
+	}
 	expanded, err := yaml.Marshal(&root)
 	if err != nil {
 		return Config{}, fmt.Errorf("re-encoding YAML: %w", err)

@@ -62,7 +62,8 @@ platforms:
 		{"no platform", "language: en\n", "platforms:"},
 		{"bad admin entry", base + "policy: {admins: [ou_x]}\n", "policy.admins[0]"},
 		{"negative mute", base + "moderation: {default_mute: -1m}\n", "moderation.default_mute"},
-		{"bad duration", base + "moderation: {default_mute: soon}\n", "decoding config"},
+		{"bad duration", base + "moderation: {default_mute: soon}\n", "moderation.default_mute (line 4): bad duration"},
+		{"bad duration in a map", base + "server: {dedup_ttl: 3x}\n", "server.dedup_ttl"},
 		{"tim without token", "platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a}\n", "platforms.tim.callback_token"},
 		{"not yaml", "platforms: [", "parsing YAML"},
 	}
@@ -80,6 +81,32 @@ platforms:
 				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestDurationsUseTheCommandGrammar(t *testing.T) {
+	t.Parallel()
+	data := `
+platforms:
+  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: admin, callback_token: t, replay_window: 90s}
+server: {dedup_ttl: 1d, shutdown_timeout: 1.5s}
+moderation: {default_mute: 10分钟}
+storage: {retention: 30d}
+`
+	cfg, err := Parse([]byte(data), func(string) (string, bool) { return "", false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, got := range map[string]struct{ got, want time.Duration }{
+		"server.dedup_ttl":            {cfg.Server.DedupTTL, 24 * time.Hour},
+		"server.shutdown_timeout":     {cfg.Server.ShutdownTimeout, 1500 * time.Millisecond},
+		"moderation.default_mute":     {cfg.Moderation.DefaultMute, 10 * time.Minute},
+		"storage.retention":           {cfg.Storage.Retention, 30 * 24 * time.Hour},
+		"platforms.tim.replay_window": {cfg.Platforms.TIM.ReplayWindow, 90 * time.Second},
+	} {
+		if got.got != got.want {
+			t.Errorf("%s = %v, want %v", name, got.got, got.want)
+		}
 	}
 }
 

@@ -240,15 +240,6 @@ func TestActorRateLimitSilencesReplies(t *testing.T) {
 	}
 }
 
-func TestHumanDuration(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{90 * time.Second: "1m30s", 10 * time.Minute: "10m", 26 * time.Hour: "1d2h", 0: "0s"} {
-		if got := HumanDuration(d); got != want {
-			t.Errorf("HumanDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestLooksLikeCommand(t *testing.T) {
 	t.Parallel()
 	p := newFixture(t, Config{}, policy.Config{}, "", native).p

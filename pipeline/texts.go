@@ -159,7 +159,7 @@ func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
 		if d == moderation.MuteForever {
 			return t.pick("Muted until unmuted", "已永久禁言")
 		}
-		return fmt.Sprintf(t.pick("Muted for %s", "已禁言 %s"), HumanDuration(d))
+		return fmt.Sprintf(t.pick("Muted for %s", "已禁言 %s"), moderation.FormatDuration(d))
 	case moderation.VerbUnmute:
 		return t.pick("Unmuted", "已解除禁言")
 	}
@@ -223,29 +223,11 @@ func (t *texts) dryVerb(v moderation.Verb, d time.Duration) string {
 		if d == moderation.MuteForever {
 			return t.pick("mute permanently", "永久禁言")
 		}
-		return fmt.Sprintf(t.pick("mute for %s", "禁言 %s"), HumanDuration(d))
+		return fmt.Sprintf(t.pick("mute for %s", "禁言 %s"), moderation.FormatDuration(d))
 	case moderation.VerbUnmute:
 		return t.pick("unmute", "解除禁言")
 	}
 	return string(v)
-}
-
-// HumanDuration renders d as "1d2h30m", "10m", "90s" → "1m30s".
-func HumanDuration(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	for _, u := range []struct {
-		d time.Duration
-		s string
-	}{{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
-		if n := d / u.d; n > 0 {
-			fmt.Fprintf(&b, "%d%s", n, u.s)
-			d -= n * u.d
-		}
-	}
-	return b.String()
 }
 
 func (t *texts) noCase(id int64) string {
@@ -262,7 +244,7 @@ func (t *texts) caseText(c moderation.Case) string {
 	fmt.Fprintf(&b, t.pick("Case #%d, %s UTC: %s by %s → %s.", "案例 #%d，%s UTC：%s，操作者 %s → %s。"),
 		c.ID, c.At.UTC().Format("2006-01-02 15:04"), c.Verb, who, c.Outcome)
 	if c.Duration > 0 {
-		fmt.Fprintf(&b, t.pick(" Duration %s.", " 时长 %s。"), HumanDuration(c.Duration))
+		fmt.Fprintf(&b, t.pick(" Duration %s.", " 时长 %s。"), moderation.FormatDuration(c.Duration))
 	}
 	switch {
 	case c.Rule != "" && c.Reason != "":
