@@ -77,16 +77,15 @@ var verbs = map[string]moderation.Verb{
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 }
 
-// maxTargetTokens bounds the work done on a hostile message; policy applies
-// the operator's max_targets (20 by default; mass removals during a raid
-// may raise it to thousands).
-const maxTargetTokens = 20000
+// There is no bound on the number of targets here: policy.max_targets is
+// the only limit (a raid clean-up may name tens of thousands), and the
+// parse costs time linear in the size of the message whatever it holds.
 
 // Parse parses msg's text. botID is the bot's own user id: leading mentions
 // of the bot are skipped ("@Gavel /kick @a").
 func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
 	toks := strings.Fields(msg.Text)
-	mentions := mentionResolver{mentions: msg.Mentions}
+	mentions := newMentionResolver(msg.Mentions)
 
 	i := 0
 	for i < len(toks) && isAt(toks[i]) {
@@ -128,7 +127,7 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	// more than the rest of the parse.
 	size := 0
 	for _, tok := range toks[i:] {
-		if size > maxTargetTokens || !isAt(tok) && tok != "-s" && tok != "--silent" {
+		if !isAt(tok) && tok != "-s" && tok != "--silent" {
 			break
 		}
 		size++
@@ -151,9 +150,6 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		if _, dup := seen[id]; !dup {
 			seen[id] = struct{}{}
 			cmd.Targets = append(cmd.Targets, id)
-		}
-		if len(cmd.Targets) > maxTargetTokens {
-			break
 		}
 	}
 	if len(cmd.Targets) == 0 {
@@ -188,19 +184,46 @@ func isAt(tok string) bool {
 }
 
 // mentionResolver pairs @-tokens with the platform's mentions in text order.
+// The mentions of each token are chained by position, so resolving every
+// token of a message costs time linear in the tokens and mentions together
+// (a token with no mention of its own does not rescan the list).
 type mentionResolver struct {
 	mentions []moderation.Mention
-	next     int
+	head     map[string]int // token → its first unused mention
+	same     []int          // mention → the next mention with its token, or -1
+	next     int            // mentions before next are used up
+}
+
+func newMentionResolver(ms []moderation.Mention) mentionResolver {
+	m := mentionResolver{mentions: ms}
+	if len(ms) == 0 {
+		return m
+	}
+	m.head = make(map[string]int, len(ms))
+	m.same = make([]int, len(ms))
+	for j := len(ms) - 1; j >= 0; j-- {
+		m.same[j] = -1
+		if h, ok := m.head[ms[j].Token]; ok {
+			m.same[j] = h
+		}
+		m.head[ms[j].Token] = j
+	}
+	return m
 }
 
 // resolve returns the user id tok stands for: the next platform mention if
 // tok is its token, else the raw id typed after '@'.
 func (m *mentionResolver) resolve(tok string) string {
-	for j := m.next; j < len(m.mentions); j++ {
-		if m.mentions[j].Token == tok {
+	if j, ok := m.head[tok]; ok {
+		for j >= 0 && j < m.next {
+			j = m.same[j]
+		}
+		if j >= 0 {
+			m.head[tok] = m.same[j]
 			m.next = j + 1
 			return m.mentions[j].UserID
 		}
+		delete(m.head, tok)
 	}
 	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
 	if !validRawID(id) {

@@ -254,3 +254,38 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// TestParseKeepsEveryTarget: a mass command's targets are all targets,
+// however many; none is dropped or read as the reason (policy's
+// max_targets is the only limit).
+func TestParseKeepsEveryTarget(t *testing.T) {
+	t.Parallel()
+	p := New(Config{})
+	for _, n := range []int{20001, 50000} {
+		for _, mentions := range []bool{false, true} {
+			cmd, err := p.Parse(massMessage(n, mentions), bot)
+			if err != nil {
+				t.Fatalf("%d targets, mentions=%v: %v", n, mentions, err)
+			}
+			if len(cmd.Targets) != n || cmd.Reason != "raid" {
+				t.Fatalf("%d targets, mentions=%v: got %d targets, reason %.40q", n, mentions, len(cmd.Targets), cmd.Reason)
+			}
+		}
+	}
+}
+
+// TestMentionsPairInTextOrder: tokens take their own mentions in text
+// order, a repeated token its next mention, and a token whose mentions
+// are used up (or that has none) is read as a raw id.
+func TestMentionsPairInTextOrder(t *testing.T) {
+	t.Parallel()
+	msg := feishuMsg("/kick @Alice @Bob @Alice @Alice @Carol",
+		"@Alice", "t1", "@Bob", "t2", "@Alice", "t3")
+	cmd, err := New(Config{}).Parse(msg, bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"t1", "t2", "t3", "Alice", "Carol"}; !reflect.DeepEqual(cmd.Targets, want) {
+		t.Fatalf("targets = %v, want %v", cmd.Targets, want)
+	}
+}
