@@ -144,7 +144,7 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 			break
 		}
 		id := mentions.resolve(tok)
-		if id == "" {
+		if !safeTarget(id) {
 			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}
 		if _, dup := seen[id]; !dup {
@@ -232,10 +232,19 @@ func (m *mentionResolver) resolve(tok string) string {
 	return id
 }
 
+// safeTarget refuses what can never be a user id in a request: the empty
+// id, the dot segments "." and ".." (`/kick @..` once sent DELETE
+// …/chatgroups/{id}/users/.., which a normalising proxy reads as "dissolve
+// the group") and ids holding a path separator. It applies to platform
+// mentions as well as raw ids; the adapters refuse them again (pathseg).
+func safeTarget(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
+}
+
 // validRawID accepts ids made of letters, digits and ._-:# as every
-// platform's user ids are.
+// platform's user ids are, except the dot segments.
 func validRawID(id string) bool {
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
 		return false
 	}
 	for _, r := range id {
