@@ -113,21 +113,53 @@ func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []s
 	return roles, nil
 }
 
-// botRunsChat reports whether the bot is the chat's owner or a manager,
-// which Feishu requires to remove members and recall others' messages.
-func (c *Client) botRunsChat(ctx context.Context, chatID string) (bool, error) {
+// recallRight is what the adapter knows about the bot's right to recall
+// other people's messages in a chat, which an emulated mute needs.
+type recallRight int
+
+const (
+	// recallMaybe: nothing proves or disproves the right. Feishu lets the
+	// owner, the managers and the chat's creator recall; GET chat omits
+	// owner_id when the owner is a bot, and no API names the creator, so
+	// the bot may hold the right without the chat info showing it. The
+	// first recall settles it.
+	recallMaybe recallRight = iota
+	// recallYes: the chat info lists the bot as a manager (or owner).
+	recallYes
+	// recallRefused: Feishu answered 230026 to a recall in this chat
+	// within RefusalCacheTTL.
+	recallRefused
+)
+
+// recallRight reports whether the bot may recall others' messages in the
+// chat: yes when the chat info shows it owns or manages the chat, refused
+// when Feishu refused a recall there lately, maybe otherwise.
+func (c *Client) recallRight(ctx context.Context, chatID string) (recallRight, error) {
 	info, err := c.chat(ctx, chatID, false)
 	if err != nil {
-		return false, err
+		return recallMaybe, err
 	}
 	if info.botManagers[c.cfg.AppID] {
-		return true, nil
+		return recallYes, nil
 	}
 	botID, err := c.BotID(ctx)
 	if err != nil {
-		return false, err
+		return recallMaybe, err
 	}
-	return info.ownerID == botID || info.userManagers[botID], nil
+	if info.ownerID == botID || info.userManagers[botID] {
+		return recallYes, nil
+	}
+	if c.refused(chatID) {
+		return recallRefused, nil
+	}
+	return recallMaybe, nil
+}
+
+// refused reports whether Feishu refused a recall in the chat within
+// RefusalCacheTTL.
+func (c *Client) refused(chatID string) bool {
+	v, ok := c.refusals.Get(chatID)
+	return ok && c.now().Sub(v.(time.Time)) < c.cfg.RefusalCacheTTL
 }
 
 // Remove kicks users from the chat in batches of MaxRemoveBatch, one batch at
@@ -227,20 +259,27 @@ func (c *Client) deleteMembers(ctx context.Context, chatID string, ids []string)
 }
 
 // Mute is emulated: Feishu has no per-member mute, so the pipeline records
-// the mute and recalls every message the user sends. Mute only checks that
-// the bot may recall others' messages (it is the chat owner or a manager).
+// the mute and recalls every message the user sends. Mute refuses only when
+// Feishu lately refused a recall in this chat (230026): the bot's right to
+// recall cannot be seen beforehand when a bot owns the chat (owner_id is
+// omitted) or the bot created it, and a mute the platform would allow is
+// never refused.
 func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ time.Duration, _ moderation.ActionOptions) []moderation.Result {
-	ok, err := c.botRunsChat(ctx, chat.ID)
+	right, err := c.recallRight(ctx, chat.ID)
 	if err != nil {
 		return moderation.FailAll(userIDs, err)
 	}
 	out := make([]moderation.Result, len(userIDs))
 	for i, u := range userIDs {
-		if ok {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone, Detail: "Gavel will recall their messages while the mute lasts"}
-		} else {
+		switch right {
+		case recallRefused:
 			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: ReasonBotNotManager,
-				Detail: "Gavel must be the owner or a manager of this chat to mute (it recalls the muted user's messages)"}
+				Detail: "Gavel must be the owner, a manager or the creator of this chat to mute (it recalls the muted user's messages); Feishu refused a recall here"}
+		case recallMaybe:
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone,
+				Detail: "Gavel will recall their messages while the mute lasts (if Feishu lets it: the owner, managers and the chat's creator may)"}
+		default:
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone, Detail: "Gavel will recall their messages while the mute lasts"}
 		}
 	}
 	return out
@@ -271,8 +310,15 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 		})
 	})
 	var apiErr *moderation.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted {
+	switch {
+	case err == nil:
+		c.refusals.Delete(chat.ID)
+	case errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted:
 		return nil
+	case errors.As(err, &apiErr) && apiErr.Code == codeRecallRefused:
+		c.refusals.SetDefault(chat.ID, c.now())
+		c.log.WarnContext(ctx, "Feishu refused a recall: Gavel is not owner, manager or creator of this chat; mutes there are refused for a while",
+			"chat", chat.ID, "refusal_cache_ttl", c.cfg.RefusalCacheTTL)
 	}
 	return err
 }

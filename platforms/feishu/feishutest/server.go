@@ -60,9 +60,20 @@ type Chat struct {
 	Members []string
 	// BotInChat says whether Gavel's bot is in the chat (default true via
 	// AddChat unless BotOut is set).
-	BotOut       bool
+	BotOut bool
+	// BotIsOwner: Gavel's bot owns the chat. GET chat then omits owner_id
+	// (documented: "not returned when the owner is a bot").
 	BotIsOwner   bool
 	BotIsManager bool
+	// BotIsCreator: Gavel's bot created the chat (and handed ownership to
+	// OwnerID). Feishu lets a chat's creator recall others' messages, but
+	// no API field names the creator. Creator kicks need the scope
+	// im:chat:operate_as_owner, which the fake does not model: it refuses
+	// them (232014), the stricter reading.
+	BotIsCreator bool
+	// OwnerIsOtherBot: another app's bot owns the chat; owner_id is
+	// omitted as for BotIsOwner, but Gavel's bot has no rights from it.
+	OwnerIsOtherBot bool
 }
 
 // Call is one API request the fake received.
@@ -182,7 +193,7 @@ func (s *Server) AddChat(c Chat) {
 	cc.Managers = slices.Clone(c.Managers)
 	cc.Members = slices.Clone(c.Members)
 	staff := slices.Clone(cc.Managers)
-	if !cc.BotIsOwner && cc.OwnerID != "" {
+	if !cc.botOwned() && cc.OwnerID != "" {
 		staff = append(staff, cc.OwnerID)
 	}
 	for _, u := range staff {
@@ -192,6 +203,10 @@ func (s *Server) AddChat(c Chat) {
 	}
 	s.chats[cc.ID] = &cc
 }
+
+// botOwned reports whether a bot (Gavel's or another) owns the chat, in
+// which case GET chat omits owner_id.
+func (c *Chat) botOwned() bool { return c.BotIsOwner || c.OwnerIsOtherBot }
 
 // Chat returns a copy of a chat's current state.
 func (s *Server) Chat(id string) (Chat, bool) {
@@ -585,7 +600,7 @@ func (s *Server) chatGetLocked(id string, q url.Values) answer {
 		"user_manager_id_list": nonNil(c.Managers), "bot_manager_id_list": []string{},
 		"user_count": strconv.Itoa(len(c.Members)), "bot_count": "1",
 	}
-	if !c.BotIsOwner && c.OwnerID != "" {
+	if !c.botOwned() && c.OwnerID != "" && c.Mode != "p2p" {
 		data["owner_id"], data["owner_id_type"] = c.OwnerID, "open_id"
 	}
 	if c.BotIsManager {
@@ -609,7 +624,7 @@ func (s *Server) membersDeleteLocked(id string, q url.Values, body map[string]an
 	if !c.BotIsOwner && !c.BotIsManager {
 		return fail(232014)
 	}
-	if !c.BotIsOwner && slices.Contains(ids, c.OwnerID) {
+	if !c.botOwned() && slices.Contains(ids, c.OwnerID) {
 		return fail(232076)
 	}
 	var invalid []string
@@ -743,7 +758,8 @@ func (s *Server) deleteMessageLocked(id string) answer {
 	if !found || chat.BotOut {
 		return fail(230002)
 	}
-	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager {
+	// Others' messages: only the owner, managers and the chat's creator.
+	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager && !chat.BotIsCreator {
 		return fail(230026)
 	}
 	m.Deleted = true
