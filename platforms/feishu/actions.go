@@ -313,7 +313,9 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 	switch {
 	case err == nil:
 		c.refusals.Delete(chat.ID)
+		c.rememberRecalled(messageID)
 	case errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted:
+		c.rememberRecalled(messageID)
 		return nil
 	case errors.As(err, &apiErr) && apiErr.Code == codeRecallRefused:
 		c.refusals.SetDefault(chat.ID, c.now())
@@ -323,10 +325,13 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 	return err
 }
 
-// Reply answers msg with a text message: POST /im/v1/messages/:id/reply, or a
-// new chat message when msg has no ID. The uuid (idempotency key, honoured
-// by Feishu for an hour) is derived from the target and the text, so a retry
-// after a lost answer cannot post twice.
+// Reply answers msg with a text message: POST /im/v1/messages/:id/reply, or
+// a new chat message (POST /im/v1/messages?receive_id_type=chat_id) when msg
+// has no ID, when Gavel recalled msg itself within the last hour (a notice
+// after a "delete" rule), or when Feishu answers that the reply target is
+// gone (recalled, deleted, invisible, self-destructing). The uuid
+// (idempotency key, honoured by Feishu for an hour) is derived from the
+// target and the text, so a retry after a lost answer cannot post twice.
 func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string) error {
 	if msg == nil {
 		return errors.New("feishu reply: nil message")
@@ -335,27 +340,20 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if err != nil {
 		return fmt.Errorf("feishu reply: %w", err)
 	}
-	uuid := replyUUID(msg.Chat.ID, msg.MessageID, text)
 	if msg.MessageID == "" {
-		return c.messageReply.Do(ctx, func(ctx context.Context) error {
-			return c.do(ctx, "message.create", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
-				req := larkim.NewCreateMessageReqBuilder().
-					ReceiveIdType(larkim.CreateMessageV1ReceiveIDTypeChatId).
-					Body(larkim.NewCreateMessageReqBodyBuilder().ReceiveId(msg.Chat.ID).MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(uuid).Build()).
-					Build()
-				resp, err := c.sdk.Im.V1.Message.Create(ctx, req, tok)
-				if err != nil {
-					return nil, larkcore.CodeError{}, err
-				}
-				return resp.ApiResp, resp.CodeError, nil
-			})
-		})
+		return c.postToChat(ctx, msg.Chat.ID, string(content), replyUUID(msg.Chat.ID, "", text))
 	}
-	return c.messageReply.Do(ctx, func(ctx context.Context) error {
+	// The chat-message fallback has a uuid of its own: the reply's was
+	// not used (Feishu refused it), and another target's must not match.
+	fallbackUUID := replyUUID(msg.Chat.ID, msg.MessageID+"\x00chat", text)
+	if c.wasRecalled(msg.MessageID) {
+		return c.postToChat(ctx, msg.Chat.ID, string(content), fallbackUUID)
+	}
+	err = c.messageReply.Do(ctx, func(ctx context.Context) error {
 		return c.do(ctx, "message.reply", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
 			req := larkim.NewReplyMessageReqBuilder().
 				MessageId(msg.MessageID).
-				Body(larkim.NewReplyMessageReqBodyBuilder().MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(uuid).Build()).
+				Body(larkim.NewReplyMessageReqBodyBuilder().MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(replyUUID(msg.Chat.ID, msg.MessageID, text)).Build()).
 				Build()
 			resp, err := c.sdk.Im.V1.Message.Reply(ctx, req, tok)
 			if err != nil {
@@ -364,6 +362,59 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 			return resp.ApiResp, resp.CodeError, nil
 		})
 	})
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && targetGone[apiErr.Code] {
+		c.log.InfoContext(ctx, "reply target gone; posting to the chat instead", "chat", msg.Chat.ID, "message_id", msg.MessageID, "code", apiErr.Code)
+		return c.postToChat(ctx, msg.Chat.ID, string(content), fallbackUUID)
+	}
+	return err
+}
+
+// targetGone are the answers to a reply that mean its target message can no
+// longer be replied to, while the chat can still be written to.
+var targetGone = map[int]bool{
+	codeMessageRecalled:      true, // 230011 "The message is recalled." (reply)
+	codeMessageInvisible:     true, // 230050 "The message is invisible to the operator."
+	codeMessageDeleted:       true, // 230110 "…the message has been deleted." (documented for recall)
+	codeMessageSelfDestructs: true, // 230111 "…the message will self-destruct soon."
+}
+
+// postToChat sends a text message to the chat.
+func (c *Client) postToChat(ctx context.Context, chatID, content, uuid string) error {
+	return c.messageReply.Do(ctx, func(ctx context.Context) error {
+		return c.do(ctx, "message.create", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
+			req := larkim.NewCreateMessageReqBuilder().
+				ReceiveIdType(larkim.CreateMessageV1ReceiveIDTypeChatId).
+				Body(larkim.NewCreateMessageReqBodyBuilder().ReceiveId(chatID).MsgType(larkim.MsgTypeText).Content(content).Uuid(uuid).Build()).
+				Build()
+			resp, err := c.sdk.Im.V1.Message.Create(ctx, req, tok)
+			if err != nil {
+				return nil, larkcore.CodeError{}, err
+			}
+			return resp.ApiResp, resp.CodeError, nil
+		})
+	})
+}
+
+// maxRecalled bounds the ids Gavel remembers having recalled.
+const (
+	maxRecalled    = 10000
+	recalledMemory = time.Hour
+)
+
+// rememberRecalled notes that messageID is gone, so that a notice about it
+// is posted to the chat instead of as a doomed reply. Past maxRecalled ids
+// (a recall storm) new ones are not remembered: the reply then fails with
+// 230011 and falls back the same way, one call later.
+func (c *Client) rememberRecalled(messageID string) {
+	if c.recalled.ItemCount() < maxRecalled {
+		c.recalled.SetDefault(messageID, struct{}{})
+	}
+}
+
+func (c *Client) wasRecalled(messageID string) bool {
+	_, ok := c.recalled.Get(messageID)
+	return ok
 }
 
 func replyUUID(chatID, messageID, text string) string {

@@ -518,3 +518,88 @@ func TestBotIDFromConfig(t *testing.T) {
 		t.Fatalf("%d API calls, want none", n)
 	}
 }
+
+// TestReplyAfterRecall: a notice about a message Gavel recalled (a
+// "delete" rule) goes to the chat; a reply to it would get 230011.
+func TestReplyAfterRecall(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	id := f.srv.AddMessage(chatID, "ou_m0", "text", `{"text":"spam"}`)
+	if err := f.c.Recall(ctx, chat, id); err != nil {
+		t.Fatal(err)
+	}
+	msg := &moderation.Message{Chat: chat, MessageID: id, SenderID: "ou_m0"}
+	if err := f.c.Reply(ctx, msg, "Deleted a message from m0 (blocklist)."); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.srv.CallsTo(feishutest.OpMessageReply)); n != 0 {
+		t.Fatalf("%d replies to a message Gavel recalled", n)
+	}
+	replies := f.srv.Replies()
+	if len(replies) != 1 || replies[0].ParentID != "" || replies[0].ChatID != chatID || replies[0].Text() != "Deleted a message from m0 (blocklist)." {
+		t.Fatalf("bot messages %+v", replies)
+	}
+	// A retry of the same notice is de-duplicated by uuid.
+	if err := f.c.Reply(ctx, msg, "Deleted a message from m0 (blocklist)."); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.srv.Replies()); n != 1 {
+		t.Fatalf("%d bot messages after a retry, want 1", n)
+	}
+}
+
+// TestReplyTargetGone: when Feishu answers that the reply target is gone,
+// the text is posted to the chat; other refusals are returned.
+func TestReplyTargetGone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		prepare  func(f *fixture, id string)
+		wantCode int // the reply's answer
+		wantChat bool
+	}{
+		{name: "recalled by someone else (230011)", prepare: func(f *fixture, id string) { f.srv.RecallMessage(id) }, wantCode: 230011, wantChat: true},
+		{name: "invisible (230050)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230050) }, wantCode: 230050, wantChat: true},
+		{name: "self-destructing (230111)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230111) }, wantCode: 230111, wantChat: true},
+		{name: "deleted (230110)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230110) }, wantCode: 230110, wantChat: true},
+		{name: "not allowed to speak (230035)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230035) }, wantCode: 230035},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 1)
+			ctx := context.Background()
+			id := f.srv.AddMessage(chatID, manager, "text", `{"text":"/kick"}`)
+			tt.prepare(f, id)
+			err := f.c.Reply(ctx, &moderation.Message{Chat: chat, MessageID: id, SenderID: manager}, "done")
+			if reply := f.srv.CallsTo(feishutest.OpMessageReply); len(reply) != 1 || reply[0].Code != tt.wantCode {
+				t.Fatalf("reply calls %+v", reply)
+			}
+			create := f.srv.CallsTo(feishutest.OpMessageCreate)
+			if !tt.wantChat {
+				var apiErr *moderation.APIError
+				if !errors.As(err, &apiErr) || apiErr.Code != tt.wantCode || len(create) != 0 {
+					t.Fatalf("err %v, create calls %d", err, len(create))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(create) != 1 || create[0].Body["receive_id"] != chatID || create[0].Query.Get("receive_id_type") != "chat_id" {
+				t.Fatalf("create calls %+v", create)
+			}
+		})
+	}
+}
+
+func TestReplyTooLong(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	err := f.c.Reply(context.Background(), &moderation.Message{Chat: chat}, strings.Repeat("a", 150_000))
+	var apiErr *moderation.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 230025 || apiErr.Kind != moderation.Permanent {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gavel/app/apptest"
+	"gavel/automod"
 	"gavel/config"
 	"gavel/moderation"
 	"gavel/platforms/egress"
@@ -253,5 +254,37 @@ func TestE2ERejectsForgery(t *testing.T) {
 	}
 	if n := len(e.fake.CallsTo(feishutest.OpMembersDelete)); n != 0 {
 		t.Fatal("a forged delivery removed someone")
+	}
+}
+
+// TestE2EDeleteRuleNotice: a "delete" rule recalls the message, and its
+// notice is posted to the chat: a reply to the recalled message would be
+// refused (230011) and the notice lost.
+func TestE2EDeleteRuleNotice(t *testing.T) {
+	t.Parallel()
+	fake := feishutest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.AddChat(feishutest.Chat{ID: e2eChat, OwnerID: e2eOwner, Members: []string{e2eSpammer}, BotIsManager: true})
+	cfg := config.Config{
+		Platforms: config.Platforms{Feishu: &feishu.Config{
+			BaseURL: fake.URL, AppID: fake.AppID, AppSecret: fake.AppSecret,
+			VerificationToken: fake.VerificationToken, EncryptKey: fake.EncryptKey,
+			Rate: egress.Limits{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		}},
+		Automod: automod.Config{Enabled: true, Defaults: automod.Rules{Blocklist: &automod.BlocklistRule{
+			Common: automod.Common{Enabled: true, Action: automod.Action{Kind: automod.ActionDelete}}, Words: []string{"casino"}}}},
+	}
+	e := &feishuE2E{fake: fake, h: apptest.New(t, cfg)}
+	m := fake.NewMessage(e2eChat, e2eSpammer, "best casino here")
+	e.postOK(t, fake.MessageDelivery(m, time.Now()))
+	if got, _ := fake.Message(m.MessageID); !got.Deleted {
+		t.Fatal("message not recalled")
+	}
+	if n := len(fake.CallsTo(feishutest.OpMessageReply)); n != 0 {
+		t.Errorf("%d replies to the recalled message", n)
+	}
+	replies := fake.Replies()
+	if len(replies) == 0 || replies[0].ParentID != "" || replies[0].ChatID != e2eChat {
+		t.Fatalf("no notice in the chat: %+v", replies)
 	}
 }

@@ -17,16 +17,19 @@ import (
 
 // Feishu error codes the adapter branches on.
 const (
-	codeRateLimited        = 99991400
-	codeTokenInvalid       = 99991663
-	codeChatRateLimited    = 232019
-	codeNoPermission       = 232014
-	codeNoValidMembers     = 232027
-	codeCannotKickOwner    = 232076
-	codeMessageDeleted     = 230110
-	codeRecallRefused      = 230026
-	headerRateLimitReset   = "x-ogw-ratelimit-reset"
-	maxPlatformMessageSize = 200
+	codeRateLimited          = 99991400
+	codeTokenInvalid         = 99991663
+	codeChatRateLimited      = 232019
+	codeNoPermission         = 232014
+	codeNoValidMembers       = 232027
+	codeCannotKickOwner      = 232076
+	codeMessageDeleted       = 230110
+	codeRecallRefused        = 230026
+	codeMessageRecalled      = 230011
+	codeMessageInvisible     = 230050
+	codeMessageSelfDestructs = 230111
+	headerRateLimitReset     = "x-ogw-ratelimit-reset"
+	maxPlatformMessageSize   = 200
 )
 
 type codeInfo struct {

@@ -56,6 +56,8 @@ type Client struct {
 	// refusals holds the chats where Feishu refused a recall (230026),
 	// for RefusalCacheTTL.
 	refusals *gocache.Cache
+	// recalled holds the ids of messages Gavel recalled in the last hour.
+	recalled *gocache.Cache
 
 	botMu sync.Mutex
 	botID string
@@ -103,6 +105,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
 		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
 		refusals:      gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
+		recalled:      gocache.New(recalledMemory, 10*time.Minute),
 		botID:         cfg.BotOpenID,
 	}
 	if cfg.EncryptKey != "" {

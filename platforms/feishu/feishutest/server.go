@@ -9,6 +9,21 @@
 // 230026), 232019 for parallel removals in one chat, and a per-API limit of
 // 50 calls/s (HTTP 429, code 99991400, x-ogw-ratelimit-reset) plus 5 messages/s
 // per chat. Every answer has Content-Type: application/json.
+//
+// Modelled from the documentation, with the choices made where it is vague:
+//   - GET chat omits owner_id (and owner_id_type) when a bot owns the chat
+//     (SDK model comment "当群主是机器人时不返回该字段") and for p2p chats.
+//   - Recalling others' messages is allowed to the chat's owner, managers
+//     and creator (message/delete page); nothing in any API names the
+//     creator, so Chat.BotIsCreator is visible only through recalls.
+//     Removing members as creator needs im:chat:operate_as_owner, which the
+//     fake does not model: creators are refused (232014), the stricter case.
+//   - A reply to a recalled message answers 230011 ("The message is
+//     recalled."); a recall of one answers 230110. The reply page lists
+//     230011 but not 230110; the recall page the reverse.
+//   - Send and reply limit text messages to "150 KB" of request body; the
+//     fake counts 150 000 bytes of the whole body (the smaller reading) and
+//     answers 230025.
 package feishutest
 
 import (
@@ -42,7 +57,7 @@ const (
 	perChatPerSecond = 5
 	tokenTTL         = 2 * time.Hour
 	tokenRenewWithin = 30 * time.Minute
-	maxTextBytes     = 150 << 10
+	maxTextBytes     = 150_000 // "150 KB"; the unit is not defined: the smaller reading
 )
 
 // Chat is one chat in the fake's state.
@@ -255,6 +270,16 @@ func (s *Server) addMessageLocked(m *Message) string {
 	return m.ID
 }
 
+// RecallMessage marks a message recalled by its sender or another admin:
+// replies to it then answer 230011, recalls 230110.
+func (s *Server) RecallMessage(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.messages[id]; ok {
+		m.Deleted = true
+	}
+}
+
 // Message returns a copy of a message.
 func (s *Server) Message(id string) (Message, bool) {
 	s.mu.Lock()
@@ -408,7 +433,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if mine {
 		delete(s.inflight, params)
 	}
-	a := s.handleLocked(op, params, r, body, busy)
+	a := s.handleLocked(op, params, r, body, len(raw), busy)
 	s.calls = append(s.calls, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
 		Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
 		Time:  time.Now(), Status: a.status, Code: codeOf(a.body)})
@@ -460,7 +485,7 @@ func route(method, path string) (op, param string) {
 	return opUnknown, ""
 }
 
-func (s *Server) handleLocked(op, param string, r *http.Request, body map[string]any, busy bool) answer {
+func (s *Server) handleLocked(op, param string, r *http.Request, body map[string]any, size int, busy bool) answer {
 	if op == opUnknown {
 		return answer{status: http.StatusNotFound, body: map[string]any{"code": 404, "msg": "404 page not found"}}
 	}
@@ -487,9 +512,15 @@ func (s *Server) handleLocked(op, param string, r *http.Request, body map[string
 			return fail(232019)
 		}
 		return s.membersDeleteLocked(param, r.URL.Query(), body)
-	case OpMessageReply:
-		return s.replyLocked(param, body)
-	case OpMessageCreate:
+	case OpMessageReply, OpMessageCreate:
+		// "Text messages: request body at most 150 KB" (send and reply
+		// pages); checked on the whole body, the stricter reading.
+		if size > maxTextBytes {
+			return fail(230025)
+		}
+		if op == OpMessageReply {
+			return s.replyLocked(param, body)
+		}
 		return s.createLocked(r.URL.Query(), body)
 	case OpMessageDelete:
 		return s.deleteMessageLocked(param)
@@ -665,9 +696,6 @@ func (s *Server) checkTextLocked(body map[string]any) (content string, a answer,
 	}
 	if err := json.Unmarshal([]byte(content), &c); err != nil || c.Text == nil {
 		return "", fail(230001), false
-	}
-	if len(*c.Text) > maxTextBytes {
-		return "", fail(230025), false
 	}
 	if u, _ := body["uuid"].(string); len(u) > 50 {
 		return "", fail(230001), false
