@@ -2,6 +2,7 @@ package easemob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,6 +37,9 @@ func (c *Client) ReceivePreSend(ctx context.Context, d moderation.Delivery) (mod
 		return moderation.Ack{}, err
 	}
 	ts, err := c.verify(&cb, c.preSendSecret())
+	if errors.Is(err, moderation.ErrStaleTimestamp) {
+		return c.ignoreStale(ctx, cb, true, err), nil
+	}
 	if err != nil {
 		return moderation.Ack{}, err
 	}
