@@ -11,8 +11,10 @@
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
-// through Message.Mentions) or raw ids typed after '@' ("@ou_xxx", "@t10").
-// The first other token starts the duration (for /mute) or the reason.
+// through Message.Mentions, whose tokens may hold spaces: "@John Smith")
+// or, only when the platform listed no mention, raw ids typed after '@'
+// ("@ou_xxx", "@t10"). The first other token starts the duration (for
+// /mute) or the reason.
 package commands
 
 import (
@@ -35,6 +37,10 @@ var (
 	ErrBadDuration = moderation.ErrBadDuration
 	ErrBadTarget   = errors.New("bad target")
 	ErrBadCaseID   = errors.New("bad case number")
+	// ErrUnresolvedMention: the platform listed a mention whose text
+	// could not be found in the message, so the targets cannot be told
+	// apart from the duration and reason (see splitTokens).
+	ErrUnresolvedMention = errors.New("cannot tell where a mention ends")
 )
 
 // Config is the command grammar's configuration.
@@ -85,8 +91,8 @@ const maxTargetTokens = 20000
 // Parse parses msg's text. botID is the bot's own user id: leading mentions
 // of the bot are skipped ("@Gavel /kick @a").
 func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
-	toks := strings.Fields(msg.Text)
-	mentions := mentionResolver{mentions: msg.Mentions}
+	toks, unresolved := splitTokens(msg.Text, msg.Mentions)
+	mentions := mentionResolver{mentions: msg.Mentions, rawIDs: rawIDsAllowed(msg.Mentions, botID)}
 
 	i := 0
 	for i < len(toks) && isAt(toks[i]) {
@@ -121,6 +127,9 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		}
 		cmd.CaseID = n
 		return cmd, nil
+	}
+	if unresolved != nil {
+		return moderation.Command{}, unresolved
 	}
 
 	// Sized for the run of @-tokens ahead: a mass action names
@@ -191,16 +200,27 @@ func isAt(tok string) bool {
 type mentionResolver struct {
 	mentions []moderation.Mention
 	next     int
+	// rawIDs allows "@id" tokens that are no platform mention.
+	rawIDs bool
 }
 
 // resolve returns the user id tok stands for: the next platform mention if
-// tok is its token, else the raw id typed after '@'.
+// tok is its token, else the raw id typed after '@' when raw ids are
+// allowed; "" when tok stands for nobody (or for everyone: @all).
 func (m *mentionResolver) resolve(tok string) string {
 	for j := m.next; j < len(m.mentions); j++ {
 		if m.mentions[j].Token == tok {
 			m.next = j + 1
 			return m.mentions[j].UserID
 		}
+	}
+	for j := 0; j < m.next && j < len(m.mentions); j++ { // out of text order
+		if m.mentions[j].Token == tok {
+			return m.mentions[j].UserID
+		}
+	}
+	if !m.rawIDs {
+		return ""
 	}
 	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
 	if !validRawID(id) {

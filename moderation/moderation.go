@@ -33,9 +33,13 @@ func (c ChatRef) String() string { return c.Platform + ":" + c.ID }
 // Mention is one @-mention as it appears in a message's text.
 type Mention struct {
 	// Token is the mention exactly as it stands in Text, '@' included:
-	// "@_user_2" on Feishu, "@Alice" on TIM and Easemob.
+	// "@_user_2" on Feishu, "@Alice" on Easemob, the name card or nickname
+	// on TIM ("@John Smith": it may hold spaces). Empty when the adapter
+	// could not learn it; commands then refuses the command
+	// (commands.ErrUnresolvedMention) rather than guess.
 	Token string `json:"token"`
-	// UserID is the platform user id the mention resolves to.
+	// UserID is the platform user id the mention resolves to; empty for a
+	// mention of everyone (TIM @all), which is never a target.
 	UserID string `json:"user_id"`
 	// Name is the display name when the platform gives one.
 	Name string `json:"name,omitempty"`

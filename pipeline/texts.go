@@ -49,6 +49,11 @@ func (t *texts) usage(err error) string {
 		what = t.pick("Name at least one @user", "请至少 @ 一位用户")
 	case errors.Is(err, commands.ErrBadDuration):
 		what = t.pick("Bad duration (use 90s, 10m, 2h, 1d)", "时长无效（如 90s、10分钟、2小时、1天）")
+	case errors.Is(err, commands.ErrUnresolvedMention):
+		// The detail names the mention; the advice replaces "Send /help".
+		_, who, _ := strings.Cut(err.Error(), ": ")
+		return fmt.Sprintf(t.pick("Could not match the mention %s to a member's name, so nothing was done. Try again, or type user ids as @id without picking members.",
+			"无法将提及 %s 对应到成员名称，未执行任何操作。请重试，或直接输入 @用户ID。"), who)
 	case errors.Is(err, commands.ErrBadTarget):
 		what = t.pick("Bad target", "目标无效")
 	default:
