@@ -102,7 +102,17 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	if err != nil {
 		return moderation.Ack{}, err
 	}
-	if preSend || isPreSend(cb) {
+	preSend = preSend || isPreSend(cb)
+	rule := "post"
+	if preSend {
+		rule = "pre"
+	}
+	if ignore, err := c.claimCall(ctx, rule, cb, d.Body, ts); err != nil {
+		return moderation.Ack{}, err
+	} else if ignore {
+		return ignoreAck(preSend, IgnoredSeen), nil
+	}
+	if preSend {
 		return c.preSend(ctx, cb, ts)
 	}
 	events, err := c.parse(cb, ts)
@@ -130,10 +140,15 @@ const IgnoredStale = "stale"
 // lets through.
 func (c *Client) ignoreStale(ctx context.Context, cb callback, preSend bool, err error) moderation.Ack {
 	c.log.DebugContext(ctx, "late callback ignored", slog.String("call_id", cb.CallID), slog.Bool("presend", preSend), slog.Any("error", err))
+	return ignoreAck(preSend, IgnoredStale)
+}
+
+// ignoreAck is the usual answer, no event, and why.
+func ignoreAck(preSend bool, reason string) moderation.Ack {
 	if preSend {
-		return moderation.Ack{Response: preSendDeliver, Ignored: IgnoredStale}
+		return moderation.Ack{Response: preSendDeliver, Ignored: reason}
 	}
-	return moderation.Ack{Response: ackBody, Ignored: IgnoredStale}
+	return moderation.Ack{Response: ackBody, Ignored: reason}
 }
 
 // decodeCallback decodes a callback body, once: the signed fields and
