@@ -82,6 +82,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		if err != nil {
 			return moderation.Ack{}, err
 		}
+		ev.Message.Mentions = c.mentions(ctx, ev.Message.Chat, ev.Message.Text, body.GroupAtInfo)
 		ack.Events = []moderation.Event{ev}
 	case cmdAfterNewMemberJoin:
 		ev, err := joinEvent(body, c.now())
@@ -234,7 +235,7 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 		MessageID: seq,
 		SenderID:  b.FromAccount,
 		Text:      text,
-		Mentions:  mentions(text, b.GroupAtInfo),
+		Mentions:  atMentions(b.GroupAtInfo), // names: see Client.mentions
 		SentAt:    eventTime(b.MsgTime, b.EventTime, now),
 	}
 	id := "tim:msg:" + b.GroupID + ":" + seq
@@ -266,39 +267,6 @@ func msgText(body []msgElem) (string, error) {
 		text.WriteString(tc.Text)
 	}
 	return text.String(), nil
-}
-
-// mentions pairs GroupAtInfo entries (one per @-mention, in text order)
-// with the whitespace-separated '@' tokens of text. An @all entry consumes
-// its token but yields no mention; accounts left without a token get
-// "@"+account.
-func mentions(text string, at []groupAt) []moderation.Mention {
-	if len(at) == 0 {
-		return nil
-	}
-	var tokens []string
-	for f := range strings.FieldsSeq(text) {
-		if strings.HasPrefix(f, "@") {
-			tokens = append(tokens, f)
-		}
-	}
-	var out []moderation.Mention
-	next := 0
-	for _, a := range at {
-		tok := ""
-		if next < len(tokens) {
-			tok = tokens[next]
-			next++
-		}
-		if a.GroupAtAllFlag != 0 || a.GroupAtAccount == "" {
-			continue
-		}
-		if tok == "" {
-			tok = "@" + a.GroupAtAccount
-		}
-		out = append(out, moderation.Mention{Token: tok, UserID: a.GroupAtAccount})
-	}
-	return out
 }
 
 // joinEvent normalises Group.CallbackAfterNewMemberJoin; nil when the list

@@ -6,6 +6,19 @@
 // identifier to be an App admin, enforces the documented per-call limits
 // and per-API rate, and answers with the documented error codes (HTTP 200,
 // ActionStatus/ErrorCode in the body).
+//
+// Mentions are modelled as clients make them: Say and MentionText put
+// '@' and the member's group name card, else nickname, else id into the
+// text (names may hold spaces), and GroupAtInfo lists the ids in text
+// order. get_specified_group_member_info (NameCard, ≤ 50 accounts) and
+// profile/portrait_get (Tag_Profile_IM_Nick, ≤ 100 accounts) serve the
+// seeded names. Where the docs are silent the fake picks the stricter
+// behaviour and says so: non-members are left out of MemberList,
+// AVChatRoom answers 10007, more than 100 portrait_get accounts (the docs
+// only "recommend" 100) answer 40001, an unknown account's item has
+// ResultCode 40003. The text clients show for @all is not documented (UIs
+// show "@所有人" or "@All"); Say has no @all, Message.AtAll only adds the
+// GroupAtInfo entry.
 package timtest
 
 import (
@@ -46,11 +59,15 @@ const (
 	maxRole       = 500
 	maxGroupInfo  = 50
 	maxRecall     = 10
+	maxMemberInfo = 50  // get_specified_group_member_info
+	maxPortrait   = 100 // portrait_get (the docs "recommend"; the fake enforces)
 	maxAt         = 30
 	maxMsgBytes   = 8 * 1024
 	dedupWindow   = 5 * time.Minute
 	maxBodyBytes  = 1 << 20
 	groupSvc      = "group_open_http_svc"
+	profileSvc    = "profile"
+	tagNick       = "Tag_Profile_IM_Nick"
 	errInjected   = "injected failure"
 	typeAV        = "AVChatRoom"
 	msgFreqCtrl   = "MsgFreqCtrl"
@@ -67,6 +84,9 @@ type Group struct {
 	Owner   string
 	Admins  []string
 	Members []string
+	// NameCards are members' group name cards (群名片), which clients show
+	// (and insert after '@') before the nickname.
+	NameCards map[string]string
 }
 
 // Call is one recorded REST request.
@@ -144,6 +164,7 @@ type Server struct {
 	replies     []Reply
 	recentRand  map[string]uint64 // from+"\x00"+random → MsgSeq
 	recentAt    map[string]time.Time
+	nicks       map[string]string // account → Tag_Profile_IM_Nick
 }
 
 // NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
@@ -162,9 +183,19 @@ func NewServer() *Server {
 		throttled:  make(map[string]int),
 		recentRand: make(map[string]uint64),
 		recentAt:   make(map[string]time.Time),
+		nicks:      make(map[string]string),
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
+}
+
+// SetNick sets an account's nickname (profile field Tag_Profile_IM_Nick),
+// which portrait_get returns and clients insert after '@' when the member
+// has no name card in the group.
+func (s *Server) SetNick(id, nick string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nicks[id] = nick
 }
 
 // AddAdmin makes id an App admin (console setting; up to 10 per app).
@@ -524,13 +555,19 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	if fr, ok := s.failRate[call.Command]; ok && fr.p > 0 && rand.Float64() < fr.p {
 		return fail(fr.code, errInjected)
 	}
-	if call.Service != groupSvc {
+	switch {
+	case call.Service == profileSvc && call.Command == "portrait_get":
+	case call.Service != groupSvc:
 		return fail(60009, "request resource error")
 	}
 	if call.Body == nil {
 		return fail(60003, "Fail to Parse json data of body, Please check it")
 	}
 	switch call.Command {
+	case "portrait_get":
+		return s.portraitGet(call.Raw)
+	case "get_specified_group_member_info":
+		return s.specifiedMemberInfo(call.Raw)
 	case "delete_group_member":
 		return s.deleteMember(call.Raw)
 	case "forbid_send_msg":
@@ -945,4 +982,130 @@ func (s *Server) recall(raw []byte) answer {
 		list = append(list, map[string]any{"MsgSeq": item.MsgSeq, "RetCode": code})
 	}
 	return success(map[string]any{"RecallRetList": list})
+}
+
+// specifiedMemberInfo serves get_specified_group_member_info: at most 50
+// accounts; MemberInfoFilter picks the fields (Member_Account always).
+// Accounts that are not members are left out of MemberList (the docs do
+// not say what TIM does with them). Not for AVChatRoom; the code TIM
+// answers there is not documented, the fake uses 10007 as
+// get_role_in_group does.
+func (s *Server) specifiedMemberInfo(raw []byte) answer {
+	var req struct {
+		GroupID  string   `json:"GroupId"`
+		Accounts []string `json:"Member_List_Account"`
+		Filter   []string `json:"MemberInfoFilter"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if a, ok := checkAccounts(req.Accounts, maxMemberInfo); !ok {
+		return a
+	}
+	if g.Type == typeAV {
+		return fail(10007, "get_specified_group_member_info is not supported for AVChatRoom groups")
+	}
+	want := func(field string) bool { return len(req.Filter) == 0 || slices.Contains(req.Filter, field) }
+	now := s.now()
+	list := make([]map[string]any, 0, len(req.Accounts))
+	for _, id := range req.Accounts {
+		role, ok := g.roles[id]
+		if !ok {
+			continue
+		}
+		m := map[string]any{"Member_Account": id}
+		if want("Role") {
+			m["Role"] = role
+		}
+		if want("NameCard") {
+			m["NameCard"] = g.NameCards[id]
+		}
+		if want("MuteUntil") {
+			until := int64(0)
+			if st := g.muteState(id, now); st.Forever {
+				until = MuteForever
+			} else if st.Muted {
+				until = st.Until.Unix()
+			}
+			m["MuteUntil"] = until
+		}
+		list = append(list, m)
+	}
+	return success(map[string]any{"MemberList": list})
+}
+
+// portraitGet serves profile/portrait_get for the nickname tag: at most
+// 100 accounts (the docs only recommend it; the fake refuses more with
+// 40001, its code for a bad request). An account the app does not know
+// gets ResultCode 40003 in its item, as the profile error table says
+// ("account does not exist").
+func (s *Server) portraitGet(raw []byte) answer {
+	var req struct {
+		To      []string `json:"To_Account"`
+		TagList []string `json:"TagList"`
+	}
+	if !decode(raw, &req) || len(req.To) == 0 || len(req.TagList) == 0 {
+		return fail(40001, "To_Account and TagList are required")
+	}
+	if len(req.To) > maxPortrait {
+		return fail(40001, "too many accounts (limit 100)")
+	}
+	items := make([]map[string]any, 0, len(req.To))
+	for _, id := range req.To {
+		if !s.knownAccount(id) {
+			items = append(items, map[string]any{"To_Account": id, "ResultCode": 40003, "ResultInfo": "account does not exist"})
+			continue
+		}
+		var profile []map[string]any
+		for _, tag := range req.TagList {
+			if tag == tagNick {
+				profile = append(profile, map[string]any{"Tag": tagNick, "Value": s.nicks[id]})
+			}
+		}
+		items = append(items, map[string]any{"To_Account": id, "ProfileItem": profile, "ResultCode": 0, "ResultInfo": ""})
+	}
+	return success(map[string]any{"UserProfileItem": items, "ErrorDisplay": ""})
+}
+
+// MentionText returns what a client inserts in the text when its user
+// picks account from the @ list of a group: '@' and the member's name
+// card, else nickname, else account.
+func (s *Server) MentionText(groupID, account string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[groupID]; ok && g.NameCards[account] != "" {
+		return "@" + g.NameCards[account]
+	}
+	if n := s.nicks[account]; n != "" {
+		return "@" + n
+	}
+	return "@" + account
+}
+
+// At is a member picked from a client's @ list, for Say.
+type At string
+
+// Say returns the Message a client sends when its user types parts in
+// order, separated by spaces: an At part becomes the member's MentionText
+// (name cards and nicknames may hold spaces) and an entry of GroupAtInfo.
+func (s *Server) Say(groupID, from string, parts ...any) Message {
+	m := Message{GroupID: groupID, From: from}
+	words := make([]string, 0, len(parts))
+	for _, p := range parts {
+		switch v := p.(type) {
+		case At:
+			words = append(words, s.MentionText(groupID, string(v)))
+			m.AtAccounts = append(m.AtAccounts, string(v))
+		case string:
+			words = append(words, v)
+		default:
+			panic("timtest: Say takes strings and At values")
+		}
+	}
+	m.Text = strings.Join(words, " ")
+	return m
 }
