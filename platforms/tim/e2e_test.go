@@ -264,3 +264,24 @@ func TestE2EMentionNamesWithSpaces(t *testing.T) {
 		t.Errorf("replies = %+v", replies)
 	}
 }
+
+// TestE2ETopicCommand: a command sent in a topic of a Community group is
+// answered in that topic and mutes there (forbid_send_msg takes TopicId).
+func TestE2ETopicCommand(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	const comm = "@TGS#_@TGS#cE2ECOMM"
+	const topic = comm + "@TOPIC#_news"
+	e.fake.AddGroup(timtest.Group{ID: comm, Type: "Community", Owner: "boss", Admins: []string{"mod"},
+		Members: []string{"flooder"}, Topics: []string{comm + "@TOPIC#_general", topic}})
+	m := e.fake.Say(comm, "mod", "/mute", timtest.At("flooder"), "10m")
+	m.TopicID = topic
+	e.postOK(t, e.fake.MessageDelivery(e2eToken, time.Now(), m))
+	if st := e.fake.TopicMute(comm, topic, "flooder"); !st.Muted {
+		t.Errorf("flooder not muted in the topic")
+	}
+	replies := e.fake.Replies()
+	if len(replies) != 1 || replies[0].TopicID != topic || replies[0].Text != "Muted for 10m 1: Flooder." {
+		t.Errorf("replies = %+v, want one in %s", replies, topic)
+	}
+}

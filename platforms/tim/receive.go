@@ -168,20 +168,23 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 type callbackBody struct {
-	CallbackCommand string       `json:"CallbackCommand"`
-	GroupID         string       `json:"GroupId"`
-	Type            string       `json:"Type"`
-	FromAccount     string       `json:"From_Account"`
-	OperatorAccount string       `json:"Operator_Account"`
-	MsgSeq          flexInt      `json:"MsgSeq"`
-	Random          flexInt      `json:"Random"`
-	MsgID           string       `json:"MsgId"`
-	MsgTime         flexInt      `json:"MsgTime"`
-	MsgBody         []msgElem    `json:"MsgBody"`
-	EventTime       flexInt      `json:"EventTime"`
-	GroupAtInfo     []groupAt    `json:"GroupAtInfo"`
-	JoinType        string       `json:"JoinType"`
-	NewMemberList   []memberItem `json:"NewMemberList"`
+	CallbackCommand string    `json:"CallbackCommand"`
+	GroupID         string    `json:"GroupId"`
+	Type            string    `json:"Type"`
+	FromAccount     string    `json:"From_Account"`
+	OperatorAccount string    `json:"Operator_Account"`
+	MsgSeq          flexInt   `json:"MsgSeq"`
+	Random          flexInt   `json:"Random"`
+	MsgID           string    `json:"MsgId"`
+	MsgTime         flexInt   `json:"MsgTime"`
+	MsgBody         []msgElem `json:"MsgBody"`
+	EventTime       flexInt   `json:"EventTime"`
+	GroupAtInfo     []groupAt `json:"GroupAtInfo"`
+	// TopicID is the topic of a Community group with topics; empty
+	// otherwise.
+	TopicID       string       `json:"TopicId"`
+	JoinType      string       `json:"JoinType"`
+	NewMemberList []memberItem `json:"NewMemberList"`
 }
 
 type msgElem struct {
@@ -231,14 +234,21 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 	}
 	seq := strconv.FormatInt(b.MsgSeq.V, 10)
 	msg := &moderation.Message{
-		Chat:      moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type},
+		Chat:      moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type, Thread: b.TopicID},
 		MessageID: seq,
 		SenderID:  b.FromAccount,
 		Text:      text,
 		Mentions:  atMentions(b.GroupAtInfo), // names: see Client.mentions
 		SentAt:    eventTime(b.MsgTime, b.EventTime, now),
 	}
+	// MsgSeq is documented as unique per group, but a topic's messages
+	// have their own sequence (each topic is a conversation of its own);
+	// the topic is part of the key so that two topics' message 7 are not
+	// taken for one re-delivery. Without a topic the key is unchanged.
 	id := "tim:msg:" + b.GroupID + ":" + seq
+	if b.TopicID != "" {
+		id = "tim:msg:" + b.GroupID + ":" + b.TopicID + ":" + seq
+	}
 	keys := []string{id}
 	if b.MsgID != "" {
 		keys = append(keys, "tim:msgid:"+b.MsgID)

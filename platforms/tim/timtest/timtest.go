@@ -19,6 +19,15 @@
 // ResultCode 40003. The text clients show for @all is not documented (UIs
 // show "@所有人" or "@All"); Say has no @all, Message.AtAll only adds the
 // GroupAtInfo entry.
+//
+// Community groups with topics (Group.Topics) keep each topic's messages
+// and mutes apart: send_group_msg, group_msg_recall and forbid_send_msg
+// take TopicId as documented. The docs call MsgSeq "unique per group";
+// the fake gives each topic its own sequence (topics are conversations of
+// their own), the stricter case for de-duplication. What TIM answers for
+// a missing or unknown TopicId is not documented: the fake refuses sends
+// and recalls without a TopicId in a community with topics (10004), an
+// unknown topic (10010) and a TopicId elsewhere (10004).
 package timtest
 
 import (
@@ -87,6 +96,10 @@ type Group struct {
 	// NameCards are members' group name cards (群名片), which clients show
 	// (and insert after '@') before the nickname.
 	NameCards map[string]string
+	// Topics are the topic IDs of a Community group with topics (话题);
+	// such a group's messages live in its topics, each with its own
+	// MsgSeq sequence and its own mutes.
+	Topics []string
 }
 
 // Call is one recorded REST request.
@@ -108,6 +121,7 @@ type Call struct {
 // Reply is one message the fake accepted through send_group_msg.
 type Reply struct {
 	GroupID               string
+	TopicID               string // the topic it was sent in; empty outside topics
 	From                  string
 	Text                  string
 	Random                uint32
@@ -138,6 +152,14 @@ type group struct {
 	msgs    map[uint64]*storedMsg
 	nextSeq uint64
 	msgRate *bucket
+	topics  map[string]*topic
+}
+
+// topic is one topic of a Community group: its messages and mutes.
+type topic struct {
+	msgs    map[uint64]*storedMsg
+	nextSeq uint64
+	muted   map[string]int64
 }
 
 // Server is the fake TIM REST API on 127.0.0.1.
@@ -243,6 +265,10 @@ func (s *Server) AddGroup(g Group) {
 		muted:   make(map[string]int64),
 		msgs:    make(map[uint64]*storedMsg),
 		nextSeq: 1,
+		topics:  make(map[string]*topic),
+	}
+	for _, t := range g.Topics {
+		st.topics[t] = &topic{msgs: make(map[uint64]*storedMsg), nextSeq: 1, muted: make(map[string]int64)}
 	}
 	st.join(g.Owner, roleOwner)
 	for _, a := range g.Admins {
@@ -407,8 +433,61 @@ func (s *Server) Mute(groupID, userID string) MuteState {
 	return g.muteState(userID, s.now())
 }
 
+// TopicMute returns a member's mute in one topic of a Community group at
+// the fake's clock (forbid_send_msg with TopicId); Mute is the group-wide
+// one.
+func (s *Server) TopicMute(groupID, topicID, userID string) MuteState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[groupID]
+	if !ok || g.topics[topicID] == nil {
+		return MuteState{}
+	}
+	return muteIn(g.topics[topicID].muted, userID, s.now())
+}
+
+// RecalledIn returns the recalled MsgSeqs of one topic, ascending.
+func (s *Server) RecalledIn(groupID, topicID string) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uint64
+	if g, ok := s.groups[groupID]; ok && g.topics[topicID] != nil {
+		for seq, m := range g.topics[topicID].msgs {
+			if m.recalled {
+				out = append(out, seq)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// topicOf checks a request's TopicId against the group: the docs do not
+// say what TIM answers for a topic it does not know or for a TopicId on a
+// group without topics; the fake answers 10010 and 10004. A Community
+// group with topics carries its messages in topics only, so send and
+// recall there need a TopicId (10004 without one; the fake's stricter
+// reading of "messages are sent in topics").
+func (g *group) topicOf(topicID string, needed bool) (*topic, answer, bool) {
+	switch {
+	case topicID == "" && needed && len(g.topics) > 0:
+		return nil, fail(10004, "this community has topics: TopicId is required"), false
+	case topicID == "":
+		return nil, answer{}, true
+	case g.Type != "Community" || len(g.topics) == 0:
+		return nil, fail(10004, "TopicId is only valid in a Community group with topics"), false
+	case g.topics[topicID] == nil:
+		return nil, fail(10010, "topic does not exist"), false
+	}
+	return g.topics[topicID], answer{}, true
+}
+
 func (g *group) muteState(id string, now time.Time) MuteState {
-	until, ok := g.muted[id]
+	return muteIn(g.muted, id, now)
+}
+
+func muteIn(muted map[string]int64, id string, now time.Time) MuteState {
+	until, ok := muted[id]
 	switch {
 	case !ok:
 		return MuteState{}
@@ -701,6 +780,7 @@ func (s *Server) forbidSend(raw []byte) answer {
 		GroupID  string       `json:"GroupId"`
 		Members  []string     `json:"Members_Account"`
 		MuteTime *json.Number `json:"MuteTime"`
+		TopicID  string       `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -723,14 +803,22 @@ func (s *Server) forbidSend(raw []byte) answer {
 	if isWork(g.Type) {
 		return fail(10004, "forbid_send_msg is not supported for Work groups")
 	}
+	t, a, ok := g.topicOf(req.TopicID, false)
+	if !ok {
+		return a
+	}
+	muted := g.muted
+	if t != nil {
+		muted = t.muted // documented: TopicId mutes in that topic
+	}
 	for _, m := range req.Members {
 		switch secs {
 		case 0:
-			delete(g.muted, m)
+			delete(muted, m)
 		case MuteForever:
-			g.muted[m] = -1
+			muted[m] = -1
 		default:
-			g.muted[m] = s.now().Unix() + int64(secs)
+			muted[m] = s.now().Unix() + int64(secs)
 		}
 	}
 	return success(nil)
@@ -862,6 +950,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 			GroupAtAccount string `json:"GroupAt_Account"`
 		} `json:"GroupAtInfo"`
 		ForbidCallbackControl []string `json:"ForbidCallbackControl"`
+		TopicID               string   `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -879,6 +968,10 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	}
 	if len(req.MsgBody) == 0 {
 		return fail(10004, "MsgBody is required")
+	}
+	t, a, ok := g.topicOf(req.TopicID, true)
+	if !ok {
+		return a
 	}
 	var text strings.Builder
 	for _, el := range req.MsgBody {
@@ -909,7 +1002,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 		return fail(10019, "From_Account does not exist")
 	}
 	now := s.now()
-	if g.muteState(from, now).Muted {
+	if g.muteState(from, now).Muted || t != nil && muteIn(t.muted, from, now).Muted {
 		return fail(10017, "sender is muted")
 	}
 	if s.groupRate > 0 {
@@ -928,9 +1021,9 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
 		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
 	}
-	seq := g.store(from)
+	seq := g.storeIn(t, from)
 	s.recentAt[key], s.recentRand[key] = now, seq
-	rep := Reply{GroupID: g.ID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
+	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
 		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
 	for _, at := range req.GroupAtInfo {
 		if at.GroupAtAllFlag == 1 {
@@ -941,6 +1034,17 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	}
 	s.replies = append(s.replies, rep)
 	return success(map[string]any{"MsgTime": now.Unix(), "MsgSeq": seq})
+}
+
+// storeIn stores a message in topic t, or in the group when t is nil.
+func (g *group) storeIn(t *topic, from string) uint64 {
+	if t == nil {
+		return g.store(from)
+	}
+	seq := t.nextSeq
+	t.nextSeq++
+	t.msgs[seq] = &storedMsg{from: from}
+	return seq
 }
 
 func (g *group) store(from string) uint64 {
@@ -956,6 +1060,7 @@ func (s *Server) recall(raw []byte) answer {
 		MsgSeqList []struct {
 			MsgSeq uint64 `json:"MsgSeq"`
 		} `json:"MsgSeqList"`
+		TopicID string `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -967,10 +1072,18 @@ func (s *Server) recall(raw []byte) answer {
 	if len(req.MsgSeqList) == 0 || len(req.MsgSeqList) > maxRecall {
 		return fail(10004, "MsgSeqList must hold 1 to 10 entries")
 	}
+	t, a, ok := g.topicOf(req.TopicID, true)
+	if !ok {
+		return a
+	}
+	msgs := g.msgs
+	if t != nil {
+		msgs = t.msgs
+	}
 	list := make([]map[string]any, 0, len(req.MsgSeqList))
 	for _, item := range req.MsgSeqList {
 		code := 0
-		m, ok := g.msgs[item.MsgSeq]
+		m, ok := msgs[item.MsgSeq]
 		switch {
 		case g.Type == typeAV:
 			code = 10033
