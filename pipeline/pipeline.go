@@ -400,7 +400,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = "error:capabilities"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
@@ -426,7 +426,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = "error:roles"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
@@ -815,7 +815,7 @@ func displayNames(msg *moderation.Message) map[string]string {
 func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
 	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
 	if err != nil {
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {

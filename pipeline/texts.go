@@ -65,13 +65,41 @@ func (t *texts) tooMany(n, max int) string {
 	return fmt.Sprintf(t.pick("Too many targets (%d); at most %d per command. Nothing was done.", "目标过多（%d 个），每条命令最多 %d 个。未执行任何操作。"), n, max)
 }
 
-func (t *texts) platformError(err error) string {
+// platformError tells the chat why a command could not run, in a plain
+// sentence: the platform's own explanation (APIError.Message), or that it
+// did not answer. Transport errors (URLs, hosts, "EOF") stay in the log
+// and the case.
+func (t *texts) platformError(platform string, err error) string {
 	var apiErr *moderation.APIError
-	msg := err.Error()
-	if errors.As(err, &apiErr) {
+	var gaveUp *moderation.GaveUpError
+	var msg string
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Message != "":
 		msg = apiErr.Message
+		if errors.As(err, &gaveUp) {
+			msg += fmt.Sprintf(t.pick(" (gave up after %d tries)", "（重试 %d 次后放弃）"), gaveUp.Tries)
+		}
+	case errors.As(err, &gaveUp):
+		msg = fmt.Sprintf(t.pick("%s did not answer; gave up after %d tries", "%s 未响应，重试 %d 次后放弃"), t.platformName(platform), gaveUp.Tries)
+	default:
+		msg = fmt.Sprintf(t.pick("%s did not answer", "%s 未响应"), t.platformName(platform))
 	}
-	return t.pick("Could not do that: ", "无法执行：") + msg
+	return t.pick("Could not do that: ", "无法执行：") + msg + t.pick(".", "。")
+}
+
+// platformName is a platform's name as its users know it.
+func (t *texts) platformName(platform string) string {
+	switch platform {
+	case "feishu":
+		return t.pick("Feishu", "飞书")
+	case "tim":
+		return t.pick("Tencent Cloud Chat", "腾讯云即时通信")
+	case "easemob":
+		return t.pick("Easemob", "环信")
+	case "":
+		return t.pick("The platform", "平台")
+	}
+	return platform
 }
 
 func (t *texts) unsupported(v moderation.Verb, kind string) string {
@@ -145,10 +173,23 @@ func (t *texts) reasonText(r moderation.Result) string {
 	if s, ok := m[r.Reason]; ok {
 		return s
 	}
-	if r.Detail != "" {
-		return r.Detail
+	switch {
+	case r.Reason == moderation.ReasonGaveUp:
+		// Detail holds the transport error, for the case only.
+		return t.pick("the platform did not answer; gave up", "平台未响应，已放弃")
+	case strings.Contains(r.Reason, ":") || r.Reason == "no_result" || r.Reason == "unsupported":
+		// A platform's code (its APIError.Message is written for the
+		// chat) or a sentence of Gavel's own.
+		if r.Detail != "" {
+			return r.Detail
+		}
+		return r.Reason
+	case r.Reason == "":
+		return t.pick("failed", "失败")
 	}
-	return r.Reason
+	// Internal failures (store, role lookup, recall, …): the reason code
+	// only; the detail is in the log and the case.
+	return t.pick("internal error: ", "内部错误：") + r.Reason
 }
 
 func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
