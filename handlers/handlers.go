@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -36,6 +37,11 @@ type Config struct {
 	// own listener, apart from the webhook routes. Off by default; keep
 	// it on a loopback address.
 	PprofListen string `yaml:"pprof_listen"`
+	// TrustedProxies lists the IPs and CIDRs of the proxies whose
+	// X-Forwarded-For / X-Real-IP Gavel believes (for the client address
+	// in logs). Empty (the default): no proxy is trusted and the address
+	// is the TCP peer's, so no sender can put another address in the logs.
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // Validate reports the first bad key.
@@ -47,6 +53,14 @@ func (c Config) Validate() error {
 		return errors.New("server.dedup_ttl: must not be negative")
 	case c.ShutdownTimeout < 0:
 		return errors.New("server.shutdown_timeout: must not be negative")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			return fmt.Errorf("server.trusted_proxies[%d]: %q is neither an IP nor a CIDR", i, p)
+		}
 	}
 	return nil
 }
@@ -125,6 +139,12 @@ func New(cfg Config, d Deps) *gin.Engine {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy unless told otherwise; Validate checked the
+	// entries, so an error here cannot happen for a validated config.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		d.Logger.Error("server.trusted_proxies rejected; trusting no proxy", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(recoverer(d.Logger))
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", func(c *gin.Context) {
