@@ -42,6 +42,9 @@ type Config struct {
 	// in logs). Empty (the default): no proxy is trusted and the address
 	// is the TCP peer's, so no sender can put another address in the logs.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminListen, when set, serves /metrics and /readyz (and /healthz)
+	// on their own listener (NewAdmin) instead of the webhook address.
+	AdminListen string `yaml:"admin_listen"`
 }
 
 // Validate reports the first bad key.
@@ -146,18 +149,9 @@ func New(cfg Config, d Deps) *gin.Engine {
 		_ = r.SetTrustedProxies(nil)
 	}
 	r.Use(recoverer(d.Logger))
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", func(c *gin.Context) {
-		if d.Ready != nil {
-			if err := d.Ready(c.Request.Context()); err != nil {
-				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "error": err.Error()})
-				return
-			}
-		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
-	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(d.Metrics))
+	r.GET("/healthz", healthz)
+	if cfg.AdminListen == "" {
+		adminRoutes(r, d)
 	}
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
@@ -171,6 +165,42 @@ func New(cfg Config, d Deps) *gin.Engine {
 		r.POST("/webhook/"+name, w.serve)
 	}
 	return r
+}
+
+// NewAdmin returns the router of server.admin_listen: /healthz, /readyz
+// and /metrics, apart from the webhook routes.
+func NewAdmin(cfg Config, d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	_ = r.SetTrustedProxies(nil)
+	r.Use(recoverer(d.Logger))
+	r.GET("/healthz", healthz)
+	adminRoutes(r, d)
+	return r
+}
+
+func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+// adminRoutes adds /readyz and /metrics. /readyz answers a status only:
+// why Gavel is not ready (file paths, driver errors) goes to the log, not
+// to anonymous callers.
+func adminRoutes(r *gin.Engine, d Deps) {
+	r.GET("/readyz", func(c *gin.Context) {
+		if d.Ready != nil {
+			if err := d.Ready(c.Request.Context()); err != nil {
+				d.Logger.Warn("not ready", "err", err)
+				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready"})
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
 }
 
 type webhook struct {
