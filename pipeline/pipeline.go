@@ -499,7 +499,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.ReplyLimit()))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -791,6 +791,9 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 			return
 		}
 	}
+	// Every reply fits the platform's message limit (summaries shorten
+	// their lists themselves; anything else is cut, never mid-character).
+	text = fitText(text, plat.ReplyLimit())
 	if err := plat.Reply(ctx, msg, text); err != nil {
 		r.log.Error("reply failed", "err", err)
 		return
