@@ -40,10 +40,12 @@ type Options struct {
 
 // App is a wired Gavel instance. Close releases its store.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	now      func() time.Time
-	Router   http.Handler
+	cfg    config.Config
+	log    *slog.Logger
+	now    func() time.Time
+	Router http.Handler
+	// Admin serves /readyz and /metrics when server.admin_listen is set.
+	Admin    http.Handler
 	Store    moderation.Store
 	Jobs     *pipeline.Jobs
 	Pipeline *pipeline.Pipeline
@@ -199,7 +201,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	a.Router = handlers.New(cfg.Server, handlers.Deps{
+	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,
 		Dedup:     dedup,
@@ -208,7 +210,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Observer:  a.Metrics,
 		Logger:    o.Logger,
 		Now:       o.Now,
-	})
+	}
+	a.Router = handlers.New(cfg.Server, deps)
+	if cfg.Server.AdminListen != "" {
+		a.Admin = handlers.NewAdmin(cfg.Server, deps)
+	}
 	return a, nil
 }
 
@@ -291,6 +297,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer stopPprof()
+	}
+	if a.Admin != nil {
+		stopAdmin, err := serveAdmin(srvCfg.AdminListen, a.Admin, a.log)
+		if err != nil {
+			_ = srv.Close()
+			stopWork()
+			return err
+		}
+		defer stopAdmin()
 	}
 
 	var serveErr error

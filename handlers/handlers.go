@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -36,6 +37,14 @@ type Config struct {
 	// own listener, apart from the webhook routes. Off by default; keep
 	// it on a loopback address.
 	PprofListen string `yaml:"pprof_listen"`
+	// TrustedProxies lists the IPs and CIDRs of the proxies whose
+	// X-Forwarded-For / X-Real-IP Gavel believes (for the client address
+	// in logs). Empty (the default): no proxy is trusted and the address
+	// is the TCP peer's, so no sender can put another address in the logs.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminListen, when set, serves /metrics and /readyz (and /healthz)
+	// on their own listener (NewAdmin) instead of the webhook address.
+	AdminListen string `yaml:"admin_listen"`
 }
 
 // Validate reports the first bad key.
@@ -47,6 +56,14 @@ func (c Config) Validate() error {
 		return errors.New("server.dedup_ttl: must not be negative")
 	case c.ShutdownTimeout < 0:
 		return errors.New("server.shutdown_timeout: must not be negative")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			return fmt.Errorf("server.trusted_proxies[%d]: %q is neither an IP nor a CIDR", i, p)
+		}
 	}
 	return nil
 }
@@ -125,19 +142,16 @@ func New(cfg Config, d Deps) *gin.Engine {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy unless told otherwise; Validate checked the
+	// entries, so an error here cannot happen for a validated config.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		d.Logger.Error("server.trusted_proxies rejected; trusting no proxy", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(recoverer(d.Logger))
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", func(c *gin.Context) {
-		if d.Ready != nil {
-			if err := d.Ready(c.Request.Context()); err != nil {
-				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "error": err.Error()})
-				return
-			}
-		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
-	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(d.Metrics))
+	r.GET("/healthz", healthz)
+	if cfg.AdminListen == "" {
+		adminRoutes(r, d)
 	}
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
@@ -151,6 +165,42 @@ func New(cfg Config, d Deps) *gin.Engine {
 		r.POST("/webhook/"+name, w.serve)
 	}
 	return r
+}
+
+// NewAdmin returns the router of server.admin_listen: /healthz, /readyz
+// and /metrics, apart from the webhook routes.
+func NewAdmin(cfg Config, d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	_ = r.SetTrustedProxies(nil)
+	r.Use(recoverer(d.Logger))
+	r.GET("/healthz", healthz)
+	adminRoutes(r, d)
+	return r
+}
+
+func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+// adminRoutes adds /readyz and /metrics. /readyz answers a status only:
+// why Gavel is not ready (file paths, driver errors) goes to the log, not
+// to anonymous callers.
+func adminRoutes(r *gin.Engine, d Deps) {
+	r.GET("/readyz", func(c *gin.Context) {
+		if d.Ready != nil {
+			if err := d.Ready(c.Request.Context()); err != nil {
+				d.Logger.Warn("not ready", "err", err)
+				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready"})
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
 }
 
 type webhook struct {

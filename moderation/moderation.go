@@ -240,4 +240,7 @@ type Platform interface {
 	// Reply posts text into the chat of msg, as a reply to it where the
 	// platform supports replies.
 	Reply(ctx context.Context, msg *Message, text string) error
+	// ReplyLimit is the most bytes of UTF-8 text one Reply may carry; the
+	// pipeline fits every reply to it.
+	ReplyLimit() int
 }

@@ -403,7 +403,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = "error:capabilities"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
@@ -429,7 +429,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = "error:roles"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
@@ -502,7 +502,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.ReplyLimit()))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -794,6 +794,9 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 			return
 		}
 	}
+	// Every reply fits the platform's message limit (summaries shorten
+	// their lists themselves; anything else is cut, never mid-character).
+	text = fitText(text, plat.ReplyLimit())
 	if err := plat.Reply(ctx, msg, text); err != nil {
 		r.log.Error("reply failed", "err", err)
 		return
@@ -818,7 +821,7 @@ func displayNames(msg *moderation.Message) map[string]string {
 func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
 	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
 	if err != nil {
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {
