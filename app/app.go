@@ -76,6 +76,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.WithCanonicalIDs() // user ids compared as each platform spells them
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}

@@ -60,15 +60,45 @@ func (c Config) Validate() error {
 // Parser parses command text. The zero value is not ready; use New.
 type Parser struct {
 	prefix string
+	// canon puts a user id in its platform's canonical form; nil keeps
+	// ids as typed.
+	canon func(string) string
 }
 
+// Option adjusts a Parser.
+type Option func(*Parser)
+
+// WithCanonicalIDs makes every target and the bot mention canonical with
+// f (a platform's moderation.Platform.CanonicalUserID) before they are
+// compared or de-duplicated: on Easemob `/kick @VIP @vip` is one target,
+// "vip".
+func WithCanonicalIDs(f func(string) string) Option { return func(p *Parser) { p.canon = f } }
+
 // New returns a Parser for cfg.
-func New(cfg Config) *Parser {
+func New(cfg Config, opts ...Option) *Parser {
 	p := cfg.Prefix
 	if p == "" {
 		p = "/"
 	}
-	return &Parser{prefix: p}
+	return (&Parser{prefix: p}).With(opts...)
+}
+
+// With returns a copy of p with opts applied (a parser per platform that
+// shares the grammar of p).
+func (p *Parser) With(opts ...Option) *Parser {
+	q := *p
+	for _, o := range opts {
+		o(&q)
+	}
+	return &q
+}
+
+// id returns the canonical form of a resolved id.
+func (p *Parser) id(id string) string {
+	if p.canon == nil || id == "" {
+		return id
+	}
+	return p.canon(id)
 }
 
 // verbs maps every accepted spelling to its verb.
@@ -87,15 +117,15 @@ var verbs = map[string]moderation.Verb{
 // the only limit (a raid clean-up may name tens of thousands), and the
 // parse costs time linear in the size of the message whatever it holds.
 
-// Parse parses msg's text. botID is the bot's own user id: leading mentions
-// of the bot are skipped ("@Gavel /kick @a").
+// Parse parses msg's text. botID is the bot's own user id, canonical:
+// leading mentions of the bot are skipped ("@Gavel /kick @a").
 func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
 	toks, unresolved := splitTokens(msg.Text, msg.Mentions)
 	mentions := newMentionResolver(msg.Mentions, rawIDsAllowed(msg.Mentions, botID))
 
 	i := 0
 	for i < len(toks) && isAt(toks[i]) {
-		if id := mentions.resolve(toks[i]); id == "" || id != botID {
+		if id := p.id(mentions.resolve(toks[i])); id == "" || id != botID {
 			return moderation.Command{}, ErrNotCommand
 		}
 		i++
@@ -152,7 +182,7 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		if !isAt(tok) {
 			break
 		}
-		id := mentions.resolve(tok)
+		id := p.id(mentions.resolve(tok))
 		if !safeTarget(id) {
 			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}

@@ -321,3 +321,21 @@ func TestMentionsPairInTextOrder(t *testing.T) {
 		t.Fatalf("raw @Carol beside platform mentions: err = %v, want ErrBadTarget", err)
 	}
 }
+
+// TestCanonicalIDs: with a platform's canonical form, targets typed in
+// another case are the same user (and de-duplicated), and a leading
+// mention of the bot in another case still addresses the bot.
+func TestCanonicalIDs(t *testing.T) {
+	t.Parallel()
+	p := New(Config{}, WithCanonicalIDs(strings.ToLower))
+	cmd, err := p.Parse(feishuMsg("@GavelBot /kick @VIP @vip @Bob"), "gavelbot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"vip", "bob"}; !reflect.DeepEqual(cmd.Targets, want) {
+		t.Fatalf("targets = %v, want %v", cmd.Targets, want)
+	}
+	if cmd, err := New(Config{}).Parse(feishuMsg("/kick @VIP"), bot); err != nil || cmd.Targets[0] != "VIP" {
+		t.Fatalf("without canonical ids: %+v, %v", cmd, err)
+	}
+}

@@ -221,8 +221,14 @@ type ActionOptions struct {
 type Platform interface {
 	// Name is the platform's config key: "feishu", "tim", "easemob".
 	Name() string
-	// BotID is the user id the bot acts and replies as.
+	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
+	// CanonicalUserID returns the one form of a user id Gavel compares,
+	// stores and caches on this platform (Easemob: lower case, its ids
+	// being case-insensitive; Feishu and TIM: the id unchanged). Every id
+	// an adapter puts in an event is canonical already; ids from commands
+	// and config are canonicalised with it.
+	CanonicalUserID(id string) string
 	// Capabilities says how each verb is supported in chat.
 	Capabilities(ctx context.Context, chat ChatRef) (Capabilities, error)
 	// Roles returns the role of each user in chat. Users the platform does

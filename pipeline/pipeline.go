@@ -96,7 +96,8 @@ type Deps struct {
 type Pipeline struct {
 	cfg       Config
 	platforms map[string]moderation.Platform
-	parser    *commands.Parser
+	// parsers is Deps.Parser with each platform's canonical user ids.
+	parsers   map[string]*commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
 	roleCache RoleCache
@@ -124,7 +125,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
 		platforms: map[string]moderation.Platform{},
-		parser:    d.Parser,
+		parsers:   map[string]*commands.Parser{},
 		policy:    d.Policy,
 		store:     d.Store,
 		roleCache: d.Roles,
@@ -140,6 +141,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	}
 	for _, pl := range d.Platforms {
 		p.platforms[pl.Name()] = pl
+		p.parsers[pl.Name()] = d.Parser.With(commands.WithCanonicalIDs(pl.CanonicalUserID))
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -318,7 +320,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	if msg.SenderID == botID {
 		return
 	}
-	cmd, perr := p.parser.Parse(msg, botID)
+	cmd, perr := p.parsers[plat.Name()].Parse(msg, botID)
 	if errors.Is(perr, commands.ErrNotCommand) {
 		return
 	}

@@ -30,6 +30,10 @@ type recorder struct {
 
 func (r *recorder) Name() string                          { return "fake" }
 func (r *recorder) BotID(context.Context) (string, error) { return "bot", nil }
+
+// CanonicalUserID folds case, as Easemob does: the fake's ids are
+// case-insensitive.
+func (r *recorder) CanonicalUserID(id string) string { return strings.ToLower(id) }
 func (r *recorder) Capabilities(context.Context, moderation.ChatRef) (moderation.Capabilities, error) {
 	return r.caps, nil
 }

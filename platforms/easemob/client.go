@@ -126,8 +126,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 // Name returns "easemob".
 func (c *Client) Name() string { return Name }
 
-// BotID returns the configured bot_user.
-func (c *Client) BotID(context.Context) (string, error) { return c.cfg.BotUser, nil }
+// BotID returns the configured bot_user, canonical (lower case).
+func (c *Client) BotID(context.Context) (string, error) { return CanonicalUserID(c.cfg.BotUser), nil }
 
 // MuteDefaults returns this app's default_mute (zero when unset: the
 // global moderation.default_mute applies) and allow_permanent_mute; the

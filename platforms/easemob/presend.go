@@ -123,7 +123,8 @@ func (c *Client) preSend(ctx context.Context, cb callback, ts time.Time) (modera
 		return deliver, nil
 	}
 	chat := moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind}
-	s, hit := c.gate.Screen(chat, cb.From, text)
+	from := CanonicalUserID(cb.From)
+	s, hit := c.gate.Screen(chat, from, text)
 	if !hit {
 		return deliver, nil
 	}
@@ -139,7 +140,7 @@ func (c *Client) preSend(ctx context.Context, cb callback, ts time.Time) (modera
 		Message: &moderation.Message{
 			Chat:      chat,
 			MessageID: cb.MsgID,
-			SenderID:  cb.From,
+			SenderID:  from,
 			Text:      text,
 			SentAt:    ts,
 		},

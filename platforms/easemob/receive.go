@@ -119,6 +119,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	if err != nil {
 		return moderation.Ack{}, err
 	}
+	canonicalEvents(events)
 	if len(events) > 0 {
 		c.log.DebugContext(ctx, "callback accepted", slog.String("event_id", events[0].DeliveryID), slog.Int("events", len(events)))
 	}
@@ -149,6 +150,26 @@ func ignoreAck(preSend bool, reason string) moderation.Ack {
 		return moderation.Ack{Response: preSendDeliver, Ignored: reason}
 	}
 	return moderation.Ack{Response: ackBody, Ignored: reason}
+}
+
+// canonicalEvents puts every user id of events in canonical form (lower
+// case): the sender, the mentioned users and the joiners. Join.Operator
+// stays as sent: it is informational, and "@ppAdmin" (the REST API) is
+// not a user id.
+func canonicalEvents(events []moderation.Event) {
+	for i := range events {
+		if m := events[i].Message; m != nil {
+			m.SenderID = CanonicalUserID(m.SenderID)
+			for j := range m.Mentions {
+				m.Mentions[j].UserID = CanonicalUserID(m.Mentions[j].UserID)
+			}
+		}
+		if j := events[i].Join; j != nil {
+			for k := range j.UserIDs {
+				j.UserIDs[k] = CanonicalUserID(j.UserIDs[k])
+			}
+		}
+	}
 }
 
 // decodeCallback decodes a callback body, once: the signed fields and
