@@ -83,6 +83,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if cfg.Server.DedupTTL == 0 {
+		// Outlasts Feishu's retry schedule (7h05m): see feishu.Config.DedupTTL.
+		cfg.Server.DedupTTL = store.DefaultDedupTTL
+	}
 	a := &App{cfg: cfg, log: o.Logger, now: o.Now}
 	storeCfg := cfg.Storage
 	storeCfg.DedupTTL = cfg.Server.WithDefaults().DedupTTL
@@ -130,7 +134,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	var plats []receiverPlatform
 	var preSend handlers.Receiver
 	if c := cfg.Platforms.Feishu; c != nil {
-		p, err := feishu.New(*c, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		fc := *c
+		fc.DedupTTL = cfg.Server.DedupTTL
+		p, err := feishu.New(fc, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
 		if err != nil {
 			return nil, fmt.Errorf("feishu: %w", err)
 		}

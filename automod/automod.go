@@ -145,7 +145,16 @@ func (e *Engine) Warnings() WarningsConfig { return e.warnings }
 // the message for flood detection. Nothing hits while the engine is
 // disabled, nor for a sender exempt by configuration; such messages are not
 // recorded either.
-func (e *Engine) Message(msg *moderation.Message) []Hit {
+func (e *Engine) Message(msg *moderation.Message) []Hit { return e.message(msg, true) }
+
+// ContentOnly evaluates only the rules that look at the message itself
+// (blocklist, links, mentions), not flood, and records nothing. It is for a
+// message delivered late (a platform's re-push): a flood is counted by when
+// messages were sent, and a re-push of a message already counted would be
+// counted twice.
+func (e *Engine) ContentOnly(msg *moderation.Message) []Hit { return e.message(msg, false) }
+
+func (e *Engine) message(msg *moderation.Message, rate bool) []Hit {
 	if !e.enabled || msg == nil {
 		return nil
 	}
@@ -175,7 +184,7 @@ func (e *Engine) Message(msg *moderation.Message) []Hit {
 			add(&m.rule, strconv.Itoa(n)+" mentions")
 		}
 	}
-	if f := rs.flood; f != nil && msg.SenderID != "" && f.applies(msg.Chat.Platform, msg.SenderID) {
+	if f := rs.flood; rate && f != nil && msg.SenderID != "" && f.applies(msg.Chat.Platform, msg.SenderID) {
 		now := e.now().UnixNano()
 		t := eventTime(msg.SentAt, now)
 		// One hit per window and user, except delete, which must remove

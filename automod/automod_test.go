@@ -335,6 +335,30 @@ func TestFloodUsesSentAt(t *testing.T) {
 	}
 }
 
+// TestContentOnly: a late (re-pushed) message meets the content rules but
+// is neither counted for nor hit by flood.
+func TestContentOnly(t *testing.T) {
+	t.Parallel()
+	e := newEngine(t, Config{Enabled: true, Defaults: Rules{
+		Flood:     &FloodRule{Common: on("warn"), Messages: 2, Per: 10 * time.Second},
+		Blocklist: &BlocklistRule{Common: on("delete"), Words: []string{"casino"}},
+	}}, nil)
+	for i := range 5 {
+		if hits := e.ContentOnly(msg("a", "hello")); len(hits) != 0 {
+			t.Fatalf("late message %d hit %v", i, hitRules(hits))
+		}
+	}
+	if hits := e.ContentOnly(msg("a", "casino")); !slices.Equal(hitRules(hits), []string{"blocklist"}) {
+		t.Fatalf("late blocklisted message hit %v", hitRules(hits))
+	}
+	// The late messages were not counted: two on-time ones are no flood.
+	for i := range 2 {
+		if hits := e.Message(msg("a", "hello")); len(hits) != 0 {
+			t.Fatalf("on-time message %d hit %v after late ones", i, hitRules(hits))
+		}
+	}
+}
+
 func TestRaid(t *testing.T) {
 	t.Parallel()
 	clk := newClock()

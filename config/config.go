@@ -83,7 +83,9 @@ func (c Config) Validate() error {
 	}
 	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate}
 	if p := c.Platforms.Feishu; p != nil {
-		checks = append(checks, p.Validate)
+		fc := *p
+		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices
+		checks = append(checks, fc.Validate)
 	}
 	if p := c.Platforms.TIM; p != nil {
 		checks = append(checks, p.Validate)

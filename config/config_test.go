@@ -52,6 +52,10 @@ func TestParseErrorsNameTheKey(t *testing.T) {
 platforms:
   tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: admin, callback_token: t}
 `
+	feishuBase := `
+platforms:
+  feishu: {app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k}
+`
 	tests := []struct {
 		name, yaml, want string
 	}{
@@ -66,6 +70,10 @@ platforms:
 		{"bad duration in a map", base + "server: {dedup_ttl: 3x}\n", "server.dedup_ttl"},
 		{"tim without token", "platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a}\n", "platforms.tim.callback_token"},
 		{"not yaml", "platforms: [", "parsing YAML"},
+		{"short dedup_ttl without feishu", base + "server: {dedup_ttl: 1h}\n", ""},
+		{"feishu with default dedup_ttl", feishuBase, ""},
+		{"feishu with 8h dedup_ttl", feishuBase + "server: {dedup_ttl: 8h}\n", ""},
+		{"feishu with dedup_ttl inside its retries", feishuBase + "server: {dedup_ttl: 7h}\n", "server.dedup_ttl: 7h0m0s does not exceed Feishu's retry schedule"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -273,7 +273,13 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		return ev, false
 	}
 	msg := ev.Message
-	if p.rules != nil {
+	switch {
+	case p.rules == nil:
+	case ev.Late:
+		// A re-push: content rules only; flood counts by sending time and
+		// would count a re-pushed message twice.
+		ev.Hits = ruleHits(p.rules.ContentOnly(msg))
+	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
 	return ev, len(ev.Hits) > 0 || p.looksLikeCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())

@@ -37,10 +37,15 @@ type Config struct {
 	// Store.PurgeCases(now - Retention).
 	Retention time.Duration `yaml:"retention"`
 	// DedupTTL is how long a delivery's dedup keys block re-deliveries;
-	// zero means the driver's default (7h). It is not a key of its own:
-	// config composes it from server.dedup_ttl.
+	// zero means the driver's default (DefaultDedupTTL). It is not a key of
+	// its own: config composes it from server.dedup_ttl.
 	DedupTTL time.Duration `yaml:"-"`
 }
+
+// DefaultDedupTTL is server.dedup_ttl's default and every driver's: it
+// outlasts Feishu's retry schedule (re-pushes up to 7h05m after a failed
+// delivery), so a late re-push is still recognised.
+const DefaultDedupTTL = 8 * time.Hour
 
 // Validate reports every bad key, naming it: `storage.dsn: must be set`.
 func (c Config) Validate() error {

@@ -129,3 +129,15 @@ func TestOpenPostgres(t *testing.T) {
 		t.Errorf("DedupTTL = %s, want 1h", got)
 	}
 }
+
+// TestDefaultDedupTTLAgree: server.dedup_ttl's default and every driver's
+// are one value, longer than Feishu's retry schedule (7h05m15s).
+func TestDefaultDedupTTLAgree(t *testing.T) {
+	t.Parallel()
+	if sqlite.DefaultDedupTTL != store.DefaultDedupTTL || postgres.DefaultDedupTTL != store.DefaultDedupTTL {
+		t.Fatalf("defaults differ: store %s, sqlite %s, postgres %s", store.DefaultDedupTTL, sqlite.DefaultDedupTTL, postgres.DefaultDedupTTL)
+	}
+	if retries := 15*time.Second + 5*time.Minute + time.Hour + 6*time.Hour; store.DefaultDedupTTL <= retries {
+		t.Fatalf("DefaultDedupTTL %s does not outlast Feishu's retries (%s)", store.DefaultDedupTTL, retries)
+	}
+}

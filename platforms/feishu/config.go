@@ -13,6 +13,12 @@ import (
 const (
 	DefaultBaseURL      = "https://open.feishu.cn"
 	DefaultReplayWindow = 5 * time.Minute
+	// RetrySchedule is how long after a failed delivery Feishu may still
+	// re-push it: retries after 15 s, 5 min, 1 h and 6 h.
+	RetrySchedule = 15*time.Second + 5*time.Minute + time.Hour + 6*time.Hour
+	// DefaultDedupTTL is server.dedup_ttl's default, with the margin the
+	// de-duplication needs over RetrySchedule.
+	DefaultDedupTTL     = 8 * time.Hour
 	DefaultRoleCacheTTL = time.Minute
 	// DefaultRefusalCacheTTL is how long a chat where Feishu refused a
 	// recall (230026) is remembered as one where Gavel cannot mute.
@@ -37,9 +43,18 @@ type Config struct {
 	// BotOpenID is the bot's own open_id; fetched once from
 	// GET /open-apis/bot/v3/info when empty.
 	BotOpenID string `yaml:"bot_open_id"`
-	// ReplayWindow bounds how far X-Lark-Request-Timestamp may be from now,
-	// in both directions.
+	// ReplayWindow is how old a delivery (X-Lark-Request-Timestamp, and
+	// header.create_time) may be and still count as on time, and how far
+	// ahead either may be at all. An older one, up to DedupTTL, is a
+	// re-push: accepted, marked late, not counted by rate rules.
 	ReplayWindow time.Duration `yaml:"replay_window"`
+	// DedupTTL is how long de-duplication remembers a delivery
+	// (server.dedup_ttl, composed by the app; DefaultDedupTTL when zero).
+	// A signed delivery older than ReplayWindow but younger than DedupTTL is
+	// a re-push: it is accepted and marked late, because de-duplication
+	// still knows whether it ran. Events whose header.create_time is older
+	// than DedupTTL are refused. It must exceed RetrySchedule.
+	DedupTTL time.Duration `yaml:"-"`
 	// InsecureSkipVerify disables the signature, timestamp and token checks.
 	// Only for local development: anyone can then forge deliveries.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
@@ -64,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RoleCacheTTL == 0 {
 		c.RoleCacheTTL = DefaultRoleCacheTTL
+	}
+	if c.DedupTTL == 0 {
+		c.DedupTTL = DefaultDedupTTL
 	}
 	if c.RefusalCacheTTL == 0 {
 		c.RefusalCacheTTL = DefaultRefusalCacheTTL
@@ -101,6 +119,10 @@ func (c Config) Validate() error {
 	}
 	if c.ReplayWindow < 0 {
 		bad("replay_window", "must not be negative, got %s", c.ReplayWindow)
+	}
+	if c.DedupTTL != 0 && c.DedupTTL <= RetrySchedule {
+		errs = append(errs, fmt.Errorf("server.dedup_ttl: %s does not exceed Feishu's retry schedule (%s after a failed delivery); "+
+			"a re-pushed event would run twice (default %s)", c.DedupTTL, RetrySchedule, DefaultDedupTTL))
 	}
 	if c.RoleCacheTTL < 0 {
 		bad("role_cache_ttl", "must not be negative, got %s", c.RoleCacheTTL)

@@ -2,6 +2,7 @@ package feishu_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -242,7 +243,7 @@ func TestE2ERejectsForgery(t *testing.T) {
 		status int
 	}{
 		{"wrong key", feishutest.SignedDelivery("guess", feishutest.Timestamp(time.Now()), "n", event), http.StatusUnauthorized},
-		{"stale", feishutest.SignedDelivery(e.fake.EncryptKey, feishutest.Timestamp(time.Now().Add(-time.Hour)), "n", event), http.StatusUnauthorized},
+		{"stale", feishutest.SignedDelivery(e.fake.EncryptKey, feishutest.Timestamp(time.Now().Add(-9*time.Hour)), "n", event), http.StatusUnauthorized},
 		{"unsigned", feishutest.PlainDelivery(feishutest.EncryptedBody(e.fake.EncryptKey, event)), http.StatusUnauthorized},
 		{"plaintext", feishutest.SignBody(e.fake.EncryptKey, feishutest.Timestamp(time.Now()), "n", event), http.StatusBadRequest},
 	}
@@ -286,5 +287,71 @@ func TestE2EDeleteRuleNotice(t *testing.T) {
 	replies := fake.Replies()
 	if len(replies) == 0 || replies[0].ParentID != "" || replies[0].ChatID != e2eChat {
 		t.Fatalf("no notice in the chat: %+v", replies)
+	}
+}
+
+// TestE2ELateRePush: a command whose first delivery failed is re-pushed by
+// Feishu after 1 h and again after 6 h (signed with the first push's stamp,
+// or afresh: undocumented). It runs once: the 200 and the durable
+// de-duplication, not the replay window, decide.
+func TestE2ELateRePush(t *testing.T) {
+	t.Parallel()
+	for _, stamp := range []feishutest.RePushStamp{feishutest.OriginalStamp, feishutest.FreshStamp} {
+		e := newFeishuE2E(t)
+		sent := time.Now().Add(-time.Hour)
+		m := e.fake.NewMessage(e2eChat, e2eMod, "@_user_1 /kick @_user_2", feishutest.Mention{Key: "@_user_1", OpenID: e.fake.BotOpenID, Name: "Gavel"},
+			feishutest.Mention{Key: "@_user_2", OpenID: e2eSpammer, Name: "spammer"})
+		m.CreateTime = sent
+		first := e.fake.MessageDelivery(m, sent) // lost: Gavel was down
+		e.postOK(t, e.fake.RePush(first, time.Now(), stamp))
+		if slices.Contains(e.fake.Members(e2eChat), e2eSpammer) {
+			t.Fatalf("stamp %d: the re-pushed /kick did not run", stamp)
+		}
+		e.postOK(t, e.fake.RePush(first, time.Now(), feishutest.FreshStamp))
+		if n := len(e.fake.CallsTo(feishutest.OpMembersDelete)); n != 1 {
+			t.Fatalf("stamp %d: %d removals, want 1", stamp, n)
+		}
+	}
+}
+
+// TestE2ELateMessagesNotAFlood: re-pushed ordinary messages are answered
+// 200 and not counted by the flood rule; on-time ones are.
+func TestE2ELateMessagesNotAFlood(t *testing.T) {
+	t.Parallel()
+	fake := feishutest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.AddChat(feishutest.Chat{ID: e2eChat, OwnerID: e2eOwner, Members: []string{e2eFlooder}, BotIsManager: true})
+	cfg := config.Config{
+		Platforms: config.Platforms{Feishu: &feishu.Config{
+			BaseURL: fake.URL, AppID: fake.AppID, AppSecret: fake.AppSecret,
+			VerificationToken: fake.VerificationToken, EncryptKey: fake.EncryptKey,
+			Rate: egress.Limits{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		}},
+		Automod: automod.Config{Enabled: true, Defaults: automod.Rules{Flood: &automod.FloodRule{
+			Common: automod.Common{Enabled: true, Action: automod.Action{Kind: automod.ActionDelete}}, Messages: 2, Per: time.Hour}}},
+	}
+	e := &feishuE2E{fake: fake, h: apptest.New(t, cfg)}
+	send := func(sent time.Time, late bool) string {
+		m := fake.NewMessage(e2eChat, e2eFlooder, "hello")
+		m.CreateTime = sent
+		d := fake.MessageDelivery(m, sent)
+		if late {
+			d = fake.RePush(d, time.Now(), feishutest.OriginalStamp)
+		}
+		e.postOK(t, d)
+		return m.MessageID
+	}
+	for i := range 4 {
+		id := send(time.Now().Add(-50*time.Minute+time.Duration(i)*time.Minute), true)
+		if got, _ := fake.Message(id); got.Deleted {
+			t.Fatalf("late message %d recalled as a flood", i)
+		}
+	}
+	var last string
+	for i := range 3 {
+		last = send(time.Now().Add(time.Duration(i)*time.Millisecond), false)
+	}
+	if got, _ := fake.Message(last); !got.Deleted {
+		t.Fatal("third on-time message within the hour not recalled as a flood")
 	}
 }

@@ -115,8 +115,13 @@ func New(cfg Config, opts Options) (*Client, error) {
 	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo} {
 		caller.Renew = c.tokens.renew
 	}
-	if cfg.InsecureSkipVerify {
+	switch {
+	case cfg.InsecureSkipVerify:
 		log.Warn("webhook verification disabled (insecure_skip_verify): anyone can forge deliveries")
+	case cfg.EncryptKey == "":
+		log.Warn("no encrypt_key: Feishu deliveries are neither signed nor time-stamped; only the plaintext verification token "+
+			"authenticates them, and a captured delivery can be replayed until its header.create_time is older than dedup_ttl",
+			"dedup_ttl", cfg.DedupTTL)
 	}
 	return c, nil
 }

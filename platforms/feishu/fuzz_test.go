@@ -3,6 +3,8 @@ package feishu_test
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +107,50 @@ func FuzzParseEvent(f *testing.F) {
 			default:
 				t.Fatalf("unknown kind %q", ev.Kind)
 			}
+		}
+	})
+}
+
+// FuzzEventAge checks the header.create_time bound: never a panic; an
+// accepted time parses and lies within [-window, ttl] of now, late exactly
+// when older than window; a refusal is ErrMalformed or ErrStaleTimestamp.
+func FuzzEventAge(f *testing.F) {
+	const window, ttl = 5 * time.Minute, 8 * time.Hour
+	now := testNow
+	for _, s := range []string{"1700000000000", "1699999000000", "1699971200000", "1699900000000", "1700000000", "1700000000000000",
+		"1608725989000", "", "-1", "abc", " 1700000000000 ", "99999999999999999999", "1700000300001"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, createTime string) {
+		late, err := feishu.EventAge(createTime, now, window, ttl)
+		if err != nil {
+			if !errors.Is(err, moderation.ErrMalformed) && !errors.Is(err, moderation.ErrStaleTimestamp) {
+				t.Fatalf("error %v is neither malformed nor stale", err)
+			}
+			if late {
+				t.Fatal("late with an error")
+			}
+			return
+		}
+		n, perr := strconv.ParseInt(strings.TrimSpace(createTime), 10, 64)
+		if perr != nil || n <= 0 {
+			t.Fatalf("accepted %q, not a positive integer", createTime)
+		}
+		var at time.Time
+		switch {
+		case n >= 1e15:
+			at = time.UnixMicro(n)
+		case n >= 1e12:
+			at = time.UnixMilli(n)
+		default:
+			at = time.Unix(n, 0)
+		}
+		age := now.Sub(at)
+		if age < -window || age > ttl {
+			t.Fatalf("accepted %q, %s old", createTime, age)
+		}
+		if late != (age > window) {
+			t.Fatalf("%q (%s old): late = %v", createTime, age, late)
 		}
 	})
 }

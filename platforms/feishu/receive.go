@@ -40,16 +40,24 @@ var eventAck = json.RawMessage(`{"msg":"success"}`)
 //
 // With an Encrypt Key: the three X-Lark-* headers are required, the
 // signature sha256(timestamp+nonce+key+body) is compared in constant time,
-// the timestamp must be within ReplayWindow of Options.Now, and only then is
-// the {"encrypt":…} body decrypted. The documentation says url_verification
+// and only then is the {"encrypt":…} body decrypted. The timestamp must not
+// be more than ReplayWindow ahead of Options.Now nor older than DedupTTL;
+// between ReplayWindow and DedupTTL old, the delivery is a re-push of a
+// failed one (Feishu retries for RetrySchedule, and does not document
+// whether a re-push is signed afresh): it is accepted with its events
+// marked Late, and the durable de-duplication decides whether it already
+// ran. The documentation says url_verification
 // challenges are not signed, so a delivery with none of the three headers is
 // decrypted and accepted only if it is a url_verification whose token
 // matches; any other unsigned delivery is ErrMissingHeaders.
 //
 // Then, on every delivery, the Verification Token inside it is compared in
-// constant time.
+// constant time, and every v2 event's header.create_time is checked the
+// same way (with or without an Encrypt Key): older than DedupTTL or more
+// than ReplayWindow ahead is ErrStaleTimestamp, older than ReplayWindow
+// makes the event Late.
 func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
-	plain, challengeOnly, err := c.open(d)
+	plain, challengeOnly, late, err := c.open(d)
 	if err != nil {
 		return moderation.Ack{}, err
 	}
@@ -75,29 +83,76 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		c.log.InfoContext(ctx, "answering url_verification challenge")
 		return moderation.Ack{Response: map[string]string{"challenge": env.Challenge}}, nil
 	}
+	if env.isV2() {
+		lateEvent, err := eventAge(env.Header.CreateTime, c.now(), c.cfg.ReplayWindow, c.cfg.DedupTTL)
+		if err != nil {
+			if !c.cfg.InsecureSkipVerify {
+				return moderation.Ack{}, err
+			}
+			lateEvent = true // unverified and of unknown age: kept out of rate rules
+		}
+		late = late || lateEvent
+	}
 	events, err := c.parseEvent(ctx, env, d.ReceivedAt)
 	if err != nil {
 		return moderation.Ack{}, err
 	}
+	if late {
+		for i := range events {
+			events[i].Late = true
+		}
+		if len(events) > 0 {
+			c.log.InfoContext(ctx, "late delivery (a re-push): acted on if not done before, not counted by rate rules",
+				"event_id", env.Header.EventID, "create_time", env.Header.CreateTime)
+		}
+	}
 	return moderation.Ack{Response: eventAck, Events: events}, nil
+}
+
+// eventAge checks an event's header.create_time against now: older than
+// ttl, or more than window ahead, is ErrStaleTimestamp (no re-push comes
+// that late, so de-duplication may have forgotten it); older than window
+// is late. A missing or unparseable time is ErrMalformed: without it a
+// captured delivery could be replayed for ever.
+func eventAge(createTime string, now time.Time, window, ttl time.Duration) (late bool, err error) {
+	t, ok := parseTimestamp(createTime)
+	if !ok {
+		return false, fmt.Errorf("header.create_time %q is not a Unix time: %w", truncate(createTime, 24), moderation.ErrMalformed)
+	}
+	age := now.Sub(t)
+	switch {
+	case age < -window:
+		return false, fmt.Errorf("header.create_time %s ahead: %w", (-age).Round(time.Second), moderation.ErrStaleTimestamp)
+	case age > ttl:
+		return false, fmt.Errorf("header.create_time %s old, more than dedup_ttl %s: %w", age.Round(time.Second), ttl, moderation.ErrStaleTimestamp)
+	}
+	return age > window, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "…"
+	}
+	return s
 }
 
 // open verifies d and returns the plaintext JSON. challengeOnly is true when
 // the delivery carried no signature headers and is acceptable only as a
-// url_verification challenge.
-func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly bool, err error) {
+// url_verification challenge. late is true when the signature is older
+// than ReplayWindow (but not than DedupTTL): a re-push.
+func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly, late bool, err error) {
 	var outer struct {
 		Encrypt *string `json:"encrypt"`
 	}
 	if err := wirejson.Unmarshal(d.Body, &outer); err != nil {
-		return nil, false, fmt.Errorf("body is not JSON: %w: %w", moderation.ErrMalformed, err)
+		return nil, false, false, fmt.Errorf("body is not JSON: %w: %w", moderation.ErrMalformed, err)
 	}
 	key := c.cfg.EncryptKey
 	if key == "" {
 		if outer.Encrypt != nil {
-			return nil, false, fmt.Errorf("encrypted delivery but no encrypt_key is configured: %w", moderation.ErrMalformed)
+			return nil, false, false, fmt.Errorf("encrypted delivery but no encrypt_key is configured: %w", moderation.ErrMalformed)
 		}
-		return d.Body, false, nil
+		return d.Body, false, false, nil
 	}
 	ts, nonce, sig := d.Header.Get(HeaderTimestamp), d.Header.Get(HeaderNonce), d.Header.Get(HeaderSignature)
 	switch {
@@ -105,35 +160,40 @@ func (c *Client) open(d moderation.Delivery) (plain []byte, challengeOnly bool, 
 	case ts == "" && nonce == "" && sig == "":
 		challengeOnly = true
 	case ts == "" || nonce == "" || sig == "":
-		return nil, false, moderation.ErrMissingHeaders
+		return nil, false, false, moderation.ErrMissingHeaders
 	default:
 		if !VerifySignature(ts, nonce, key, d.Body, sig) {
-			return nil, false, moderation.ErrBadSignature
+			return nil, false, false, moderation.ErrBadSignature
 		}
-		if err := c.checkTimestamp(ts); err != nil {
-			return nil, false, err
+		if late, err = c.checkTimestamp(ts); err != nil {
+			return nil, false, false, err
 		}
 	}
 	if outer.Encrypt == nil {
-		return nil, false, fmt.Errorf("plaintext delivery while encrypt_key is configured: %w", moderation.ErrMalformed)
+		return nil, false, false, fmt.Errorf("plaintext delivery while encrypt_key is configured: %w", moderation.ErrMalformed)
 	}
 	plain, err = decrypt(c.events, *outer.Encrypt)
 	if err != nil {
-		return nil, false, err
+		return nil, false, false, err
 	}
-	return plain, challengeOnly, nil
+	return plain, challengeOnly, late, nil
 }
 
-func (c *Client) checkTimestamp(ts string) error {
+// checkTimestamp bounds a verified signature's age: at most ReplayWindow
+// ahead, at most DedupTTL old; older than ReplayWindow is late.
+func (c *Client) checkTimestamp(ts string) (late bool, err error) {
 	t, ok := parseTimestamp(ts)
 	if !ok {
-		return fmt.Errorf("unparseable %s: %w", HeaderTimestamp, moderation.ErrStaleTimestamp)
+		return false, fmt.Errorf("unparseable %s: %w", HeaderTimestamp, moderation.ErrStaleTimestamp)
 	}
 	skew := c.now().Sub(t)
-	if skew > c.cfg.ReplayWindow || skew < -c.cfg.ReplayWindow {
-		return fmt.Errorf("%s off by %s: %w", HeaderTimestamp, skew.Round(time.Second), moderation.ErrStaleTimestamp)
+	switch {
+	case skew < -c.cfg.ReplayWindow:
+		return false, fmt.Errorf("%s %s ahead: %w", HeaderTimestamp, (-skew).Round(time.Second), moderation.ErrStaleTimestamp)
+	case skew > c.cfg.DedupTTL:
+		return false, fmt.Errorf("%s %s old, more than dedup_ttl: %w", HeaderTimestamp, skew.Round(time.Second), moderation.ErrStaleTimestamp)
 	}
-	return nil
+	return skew > c.cfg.ReplayWindow, nil
 }
 
 // Signature returns lowercase hex(sha256(timestamp+nonce+encryptKey+body)),

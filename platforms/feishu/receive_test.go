@@ -201,7 +201,7 @@ func TestReceiveChallenge(t *testing.T) {
 
 func TestReceiveVerification(t *testing.T) {
 	t.Parallel()
-	event := feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi", AppID: testApp})
+	event := feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi", AppID: testApp, CreateTime: testNow})
 	signed := func(at time.Time) moderation.Delivery {
 		return feishutest.SignedDelivery(testKey, ts(at), "nonce", event)
 	}
@@ -219,9 +219,12 @@ func TestReceiveVerification(t *testing.T) {
 		{name: "valid", d: signed(testNow)},
 		{name: "valid 4 minutes old", d: signed(testNow.Add(-4 * time.Minute))},
 		{name: "valid millisecond timestamp", d: feishutest.SignedDelivery(testKey, strconv.FormatInt(testNow.UnixMilli(), 10), "n", event)},
-		{name: "stale past", d: signed(testNow.Add(-6 * time.Minute)), wantErr: moderation.ErrStaleTimestamp},
+		{name: "re-push 6 minutes old", d: signed(testNow.Add(-6 * time.Minute))},
+		{name: "re-push 7h05m old", d: signed(testNow.Add(-feishu.RetrySchedule))},
+		{name: "stale past dedup_ttl", d: signed(testNow.Add(-feishu.DefaultDedupTTL - time.Second)), wantErr: moderation.ErrStaleTimestamp},
 		{name: "stale future", d: signed(testNow.Add(6 * time.Minute)), wantErr: moderation.ErrStaleTimestamp},
-		{name: "custom replay window", mutate: func(c *feishu.Config) { c.ReplayWindow = time.Minute }, d: signed(testNow.Add(-2 * time.Minute)), wantErr: moderation.ErrStaleTimestamp},
+		{name: "custom replay window", mutate: func(c *feishu.Config) { c.ReplayWindow = time.Minute }, d: signed(testNow.Add(2 * time.Minute)), wantErr: moderation.ErrStaleTimestamp},
+		{name: "custom dedup_ttl", mutate: func(c *feishu.Config) { c.DedupTTL = 10 * time.Hour }, d: signed(testNow.Add(-9 * time.Hour))},
 		{name: "non-numeric timestamp", d: feishutest.SignedDelivery(testKey, "yesterday", "n", event), wantErr: moderation.ErrStaleTimestamp},
 		{name: "bad signature", d: tamper(signed(testNow), func(d *moderation.Delivery) {
 			d.Header.Set(feishu.HeaderSignature, strings.Repeat("0", 64))
@@ -236,9 +239,9 @@ func TestReceiveVerification(t *testing.T) {
 		{name: "event without signature headers", d: feishutest.PlainDelivery(feishutest.EncryptedBody(testKey, event)), wantErr: moderation.ErrMissingHeaders},
 		{name: "nonce missing", d: tamper(signed(testNow), func(d *moderation.Delivery) { d.Header.Del(feishu.HeaderNonce) }), wantErr: moderation.ErrMissingHeaders},
 		{name: "wrong verification token", d: feishutest.SignedDelivery(testKey, ts(testNow), "n",
-			feishutest.MessageEvent("forged", feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi"})), wantErr: moderation.ErrBadToken},
+			feishutest.MessageEvent("forged", feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi", CreateTime: testNow})), wantErr: moderation.ErrBadToken},
 		{name: "other app", d: feishutest.SignedDelivery(testKey, ts(testNow), "n",
-			feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi", AppID: "cli_other"})), wantErr: moderation.ErrUnknownApp},
+			feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi", AppID: "cli_other", CreateTime: testNow})), wantErr: moderation.ErrUnknownApp},
 		{name: "plaintext body while encrypt key set", d: feishutest.SignBody(testKey, ts(testNow), "n", event), wantErr: moderation.ErrMalformed},
 		{name: "plaintext body unsigned while encrypt key set", d: feishutest.PlainDelivery(event), wantErr: moderation.ErrMalformed},
 		{name: "encrypted body without encrypt key", mutate: func(c *feishu.Config) { c.EncryptKey = "" }, d: signed(testNow), wantErr: moderation.ErrMalformed},
@@ -324,23 +327,23 @@ func TestReceiveEvents(t *testing.T) {
 		},
 		{
 			name:  "direct message ignored",
-			event: feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_p2p", ChatType: "p2p", SenderID: "ou_a", Text: "/kick"}),
+			event: feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_p2p", ChatType: "p2p", SenderID: "ou_a", Text: "/kick", CreateTime: testNow}),
 		},
 		{
 			name:  "message from an app ignored",
-			event: feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderType: "app", SenderID: "ou_x", Text: "/kick"}),
+			event: feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderType: "app", SenderID: "ou_x", Text: "/kick", CreateTime: testNow}),
 		},
 		{
 			name:  "users added",
-			event: feishutest.UserAddedEvent(testToken, "ev3", "oc_1", "ou_inviter", "ou_n1", "ou_n2"),
+			event: feishutest.UserAddedEventAt(testToken, "ev3", "oc_1", "ou_inviter", testNow, "ou_n1", "ou_n2"),
 			want: []moderation.Event{{
 				Kind: moderation.EventJoin, Platform: "feishu", DeliveryID: "feishu:event:ev3", DedupKeys: []string{"feishu:event:ev3"},
-				Join: &moderation.Join{Chat: moderation.ChatRef{Platform: "feishu", ID: "oc_1", Kind: "group"}, UserIDs: []string{"ou_n1", "ou_n2"}, Operator: "ou_inviter"},
+				Join: &moderation.Join{Chat: moderation.ChatRef{Platform: "feishu", ID: "oc_1", Kind: "group"}, UserIDs: []string{"ou_n1", "ou_n2"}, Operator: "ou_inviter", At: testNow},
 			}},
 		},
 		{
 			name:  "other event type ignored",
-			event: feishutest.Event(testToken, "ev4", "im.chat.member.bot.added_v1", map[string]any{"chat_id": "oc_1"}),
+			event: feishutest.EventAt(testToken, "ev4", "im.chat.member.bot.added_v1", testNow, map[string]any{"chat_id": "oc_1"}),
 		},
 		{
 			name:  "legacy v1 event ignored",
@@ -354,11 +357,6 @@ func TestReceiveEvents(t *testing.T) {
 			ack, err := c.Receive(context.Background(), feishutest.SignedDelivery(testKey, ts(testNow), "n", tt.event))
 			if err != nil {
 				t.Fatalf("Receive: %v", err)
-			}
-			for i := range ack.Events {
-				if j := ack.Events[i].Join; j != nil {
-					j.At = time.Time{} // builder stamps the current time
-				}
 			}
 			got, _ := json.Marshal(ack.Events)
 			want, _ := json.Marshal(tt.want)
@@ -381,8 +379,9 @@ func TestReceiveMalformedEvents(t *testing.T) {
 		name  string
 		event []byte
 	}{
-		{"text content not JSON", feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Content: "{oops"})},
-		{"message without chat", feishutest.MessageEvent(testToken, feishutest.TextMessage{SenderID: "ou_a", Text: "x"})},
+		{"text content not JSON", feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Content: "{oops", CreateTime: testNow})},
+		{"message without chat", feishutest.MessageEvent(testToken, feishutest.TextMessage{SenderID: "ou_a", Text: "x", CreateTime: testNow})},
+		{"event without create_time", []byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":{}}`)},
 		{"event not an object", []byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":[1]}`)},
 		{"missing event_id", []byte(`{"schema":"2.0","header":{"event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":{}}`)},
 		{"challenge without value", feishutest.Challenge(testToken, "")},
@@ -396,5 +395,76 @@ func TestReceiveMalformedEvents(t *testing.T) {
 				t.Fatalf("err = %v, want ErrMalformed", err)
 			}
 		})
+	}
+}
+
+// TestReceiveLate: genuine deliveries older than the replay window are
+// Feishu's re-pushes: accepted and marked Late up to dedup_ttl, refused
+// beyond; with or without an Encrypt Key, header.create_time bounds them.
+func TestReceiveLate(t *testing.T) {
+	t.Parallel()
+	event := func(created time.Time) []byte {
+		return feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "/kick", AppID: testApp, CreateTime: created})
+	}
+	noKey := func(c *feishu.Config) { c.EncryptKey = "" }
+	tests := []struct {
+		name     string
+		mutate   func(*feishu.Config)
+		d        moderation.Delivery
+		wantLate bool
+		wantErr  error
+	}{
+		{name: "on time", d: feishutest.SignedDelivery(testKey, ts(testNow), "n", event(testNow))},
+		{name: "4 minutes old", d: feishutest.SignedDelivery(testKey, ts(testNow.Add(-4*time.Minute)), "n", event(testNow.Add(-4*time.Minute)))},
+		{name: "re-push with the first stamp, 1h", d: feishutest.SignedDelivery(testKey, ts(testNow.Add(-time.Hour)), "n", event(testNow.Add(-time.Hour))), wantLate: true},
+		{name: "re-push with a fresh stamp, 6h", d: feishutest.SignedDelivery(testKey, ts(testNow), "n", event(testNow.Add(-6*time.Hour))), wantLate: true},
+		{name: "last re-push, 7h05m", d: feishutest.SignedDelivery(testKey, ts(testNow), "n", event(testNow.Add(-feishu.RetrySchedule))), wantLate: true},
+		{name: "stamp past dedup_ttl", d: feishutest.SignedDelivery(testKey, ts(testNow.Add(-9*time.Hour)), "n", event(testNow)), wantErr: moderation.ErrStaleTimestamp},
+		{name: "event past dedup_ttl, fresh stamp", d: feishutest.SignedDelivery(testKey, ts(testNow), "n", event(testNow.Add(-9*time.Hour))), wantErr: moderation.ErrStaleTimestamp},
+		{name: "event from the future", d: feishutest.SignedDelivery(testKey, ts(testNow), "n", event(testNow.Add(10*time.Minute))), wantErr: moderation.ErrStaleTimestamp},
+		{name: "no key: on time", mutate: noKey, d: feishutest.PlainDelivery(event(testNow))},
+		{name: "no key: 1h old", mutate: noKey, d: feishutest.PlainDelivery(event(testNow.Add(-time.Hour))), wantLate: true},
+		{name: "no key: replay past dedup_ttl", mutate: noKey, d: feishutest.PlainDelivery(event(testNow.Add(-feishu.DefaultDedupTTL - time.Second))), wantErr: moderation.ErrStaleTimestamp},
+		{name: "no key: no create_time", mutate: noKey, d: feishutest.PlainDelivery([]byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":{}}`)), wantErr: moderation.ErrMalformed},
+		{name: "insecure: old accepted", mutate: func(c *feishu.Config) { c.EncryptKey, c.InsecureSkipVerify = "", true }, d: feishutest.PlainDelivery(event(testNow.Add(-24 * time.Hour))), wantLate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := newReceiver(t, tt.mutate)
+			ack, err := c.Receive(context.Background(), tt.d)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || len(ack.Events) != 0 {
+					t.Fatalf("err = %v (%d events), want %v", err, len(ack.Events), tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Receive: %v", err)
+			}
+			if len(ack.Events) != 1 || ack.Events[0].Late != tt.wantLate {
+				t.Fatalf("events %+v, want one with Late %v", ack.Events, tt.wantLate)
+			}
+		})
+	}
+}
+
+// TestNoEncryptKeyWarns: without an Encrypt Key deliveries are unsigned;
+// the adapter says so at start.
+func TestNoEncryptKeyWarns(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		key  string
+		want bool
+	}{{"no key", "", true}, {"key", "k", false}} {
+		var buf strings.Builder
+		log := slog.New(slog.NewTextHandler(&buf, nil))
+		if _, err := feishu.New(feishu.Config{AppID: "cli_x", AppSecret: "s", VerificationToken: "v", EncryptKey: tt.key}, feishu.Options{Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "level=WARN") && strings.Contains(buf.String(), "no encrypt_key"); got != tt.want {
+			t.Errorf("%s: warning logged = %v, want %v: %s", tt.name, got, tt.want, buf.String())
+		}
 	}
 }

@@ -31,8 +31,9 @@ import (
 )
 
 // DefaultDedupTTL is how long dedup keys block re-deliveries unless
-// Store.DedupTTL says otherwise. Feishu retries for up to 6 hours.
-const DefaultDedupTTL = 7 * time.Hour
+// Store.DedupTTL says otherwise: longer than Feishu's retry schedule (15 s,
+// 5 min, 1 h, 6 h after a failed delivery); store.DefaultDedupTTL agrees.
+const DefaultDedupTTL = 8 * time.Hour
 
 // Advisory lock classes (the first key of pg_advisory_xact_lock(int, int));
 // the second key is a hash of what is locked. Other applications sharing

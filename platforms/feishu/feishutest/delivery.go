@@ -105,23 +105,33 @@ func (m TextMessage) withDefaults() TextMessage {
 }
 
 // UserAddedEvent returns the v2.0 JSON of an im.chat.member.user.added_v1
-// event: users (open_ids) added to chatID by operator.
+// event created now: users (open_ids) added to chatID by operator.
 func UserAddedEvent(token, eventID, chatID, operator string, users ...string) []byte {
+	return UserAddedEventAt(token, eventID, chatID, operator, time.Now(), users...)
+}
+
+// UserAddedEventAt is UserAddedEvent with header.create_time at.
+func UserAddedEventAt(token, eventID, chatID, operator string, at time.Time, users ...string) []byte {
 	list := make([]map[string]any, 0, len(users))
 	for _, u := range users {
 		list = append(list, map[string]any{"name": u, "tenant_key": "tenant",
 			"user_id": map[string]string{"open_id": u, "union_id": "on_" + u, "user_id": ""}})
 	}
-	now := time.Now()
-	return envelope(token, "", eventID, "im.chat.member.user.added_v1", now, map[string]any{
+	return envelope(token, "", eventID, "im.chat.member.user.added_v1", at, map[string]any{
 		"chat_id": chatID, "operator_id": map[string]string{"open_id": operator}, "external": false,
 		"operator_tenant_key": "tenant", "users": list, "name": chatID,
 	})
 }
 
-// Event returns a v2.0 envelope of any event type around event.
+// Event returns a v2.0 envelope of any event type around event, created
+// now.
 func Event(token, eventID, eventType string, event any) []byte {
-	return envelope(token, "", eventID, eventType, time.Now(), event)
+	return EventAt(token, eventID, eventType, time.Now(), event)
+}
+
+// EventAt is Event with header.create_time at.
+func EventAt(token, eventID, eventType string, at time.Time, event any) []byte {
+	return envelope(token, "", eventID, eventType, at, event)
 }
 
 func envelope(token, appID, eventID, eventType string, at time.Time, event any) []byte {
@@ -236,6 +246,34 @@ func (s *Server) NewMessage(chatID, senderID, text string, mentions ...Mention) 
 // Delivery encrypts and signs event with the server's Encrypt Key at time at.
 func (s *Server) Delivery(event []byte, at time.Time) moderation.Delivery {
 	return SignedDelivery(s.EncryptKey, Timestamp(at), randomHex(8), event)
+}
+
+// RePushStamp says how a re-push is signed. Feishu documents the retry
+// schedule (15 s, 5 min, 1 h, 6 h) but not whether a re-push carries the
+// first push's X-Lark-Request-Timestamp (and signature) or a fresh one, so
+// the fake can do either.
+type RePushStamp int
+
+const (
+	// OriginalStamp re-sends the first push byte for byte: same body,
+	// same timestamp, nonce and signature.
+	OriginalStamp RePushStamp = iota
+	// FreshStamp re-signs the same body with the re-push time.
+	FreshStamp
+)
+
+// RePush returns Feishu's re-push at time at of the earlier delivery d
+// (whose event, and so its header.create_time, is unchanged).
+func (s *Server) RePush(d moderation.Delivery, at time.Time, stamp RePushStamp) moderation.Delivery {
+	var out moderation.Delivery
+	if stamp == FreshStamp {
+		out = SignBody(s.EncryptKey, Timestamp(at), randomHex(8), d.Body)
+	} else {
+		out = PlainDelivery(bytes.Clone(d.Body))
+		out.Header = d.Header.Clone()
+	}
+	out.ReceivedAt = at
+	return out
 }
 
 // MessageDelivery is Delivery(MessageEvent(s.VerificationToken, m), at).

@@ -24,6 +24,20 @@
 //   - Send and reply limit text messages to "150 KB" of request body; the
 //     fake counts 150 000 bytes of the whole body (the smaller reading) and
 //     answers 230025.
+//
+// Re-pushed events (Server.RePush). Feishu re-pushes an event whose
+// delivery failed after 15 s, 5 min, 1 h and 6 h (event subscription page,
+// revision 2025-04-07; older revisions and third-party copies say 5 s for
+// the first retry, and 1 s instead of 3 s for the answer). Nothing in the
+// documentation says whether a re-push carries a fresh
+// X-Lark-Request-Timestamp and signature or the first push's, nor any
+// replay window (none is documented at all). The official SDKs check the
+// signature and no timestamp age (Go SDK v3.12.0 event/dispatcher), which
+// fits either. larksuite/oapi-sdk-java#45 ("事件多次推送", 2021) reports
+// the same event pushed several times but shows only a screenshot; no
+// issue or page found (searched: GitHub issues, docs) states how re-pushes
+// are signed. The fake therefore offers both (OriginalStamp, FreshStamp),
+// and keeps header.create_time, which is the event's, unchanged.
 package feishutest
 
 import (
