@@ -499,8 +499,12 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 		"body": map[string]string{"msg": text},
 		"ext":  map[string]any{},
 	}
+	sender := c.sendRoom
+	if kind == KindGroup {
+		sender = c.sendGroup
+	}
 	var env envelope
-	return c.call(ctx, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
+	return c.callWith(ctx, sender, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
 }
 
 // MaxBatch says how many users one call of verb takes; the pipeline hands

@@ -53,10 +53,13 @@ type Client struct {
 	log  *slog.Logger
 	http *http.Client
 	now  func() time.Time
-	// caller paces every REST call of the App Key through one limiter.
-	caller *egress.Caller
-	gate   moderation.Gate
-	ledger CallLedger
+	// caller paces every REST call of the App Key through one limiter;
+	// message sends have their own (see Config.GroupSendRate).
+	caller    *egress.Caller
+	sendGroup *egress.Caller
+	sendRoom  *egress.Caller
+	gate      moderation.Gate
+	ledger    CallLedger
 
 	tokenMu  sync.Mutex
 	token    string
@@ -109,6 +112,17 @@ func New(cfg Config, opts Options) (*Client, error) {
 	// One limiter for every call: Easemob limits per App Key.
 	c.caller = opts.Egress.New(Name, "app", cfg.Rate)
 	c.caller.Renew = c.renewToken
+	// Message sends are limited apart from the other APIs. Burst 1: a
+	// token bucket lets burst + rate calls into one second.
+	send := func(api string, perSecond float64) *egress.Caller {
+		l := cfg.Rate
+		l.PerSecond, l.Burst = perSecond, 1
+		sc := opts.Egress.New(Name, api, l)
+		sc.Renew = c.renewToken
+		return sc
+	}
+	c.sendGroup = send("send.group", cfg.GroupSendRate)
+	c.sendRoom = send("send.room", cfg.RoomSendRate)
 	if cfg.CallbackSecret == "" {
 		c.log.Warn("callback signature verification is disabled (insecure_skip_verify)")
 	}
@@ -230,6 +244,11 @@ type envelope struct {
 // App Token, renews it once on 401, retries transient failures, and decodes
 // the envelope into out (when non-nil).
 func (c *Client) call(ctx context.Context, op, method, path string, body any, out *envelope) error {
+	return c.callWith(ctx, c.caller, op, method, path, body, out)
+}
+
+// callWith is call paced by caller.
+func (c *Client) callWith(ctx context.Context, caller *egress.Caller, op, method, path string, body any, out *envelope) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -237,7 +256,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, body any, ou
 			return fmt.Errorf("easemob %s: encoding request: %w", op, err)
 		}
 	}
-	return c.caller.Do(ctx, func(ctx context.Context) error {
+	return caller.Do(ctx, func(ctx context.Context) error {
 		tok, err := c.accessToken(ctx)
 		if err != nil {
 			return err
