@@ -58,14 +58,18 @@ type Client struct {
 	caller    *egress.Caller
 	sendGroup *egress.Caller
 	sendRoom  *egress.Caller
-	gate      moderation.Gate
-	ledger    CallLedger
+	// metadata reads nicknames: its own 100/s API, one attempt (the
+	// webhook waits for it).
+	metadata *egress.Caller
+	gate     moderation.Gate
+	ledger   CallLedger
 
 	tokenMu  sync.Mutex
 	token    string
 	tokenDue time.Time // refresh from this instant on
 
 	kinds *cache.Cache // chat ID → KindChatRoom / KindGroup
+	nicks *cache.Cache // lower-case user ID → nickname
 	roles *cache.Cache // kind + ":" + chat ID → *roleSet
 }
 
@@ -85,6 +89,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		gate:   opts.Gate,
 		ledger: opts.Ledger,
 		kinds:  cache.New(24*time.Hour, 10*time.Minute),
+		nicks:  cache.New(NicknameTTL, NicknameTTL),
 		roles:  cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
 	if c.log == nil {
@@ -123,6 +128,10 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c.sendGroup = send("send.group", cfg.GroupSendRate)
 	c.sendRoom = send("send.room", cfg.RoomSendRate)
+	ml := cfg.Rate
+	ml.MaxAttempts = 1
+	c.metadata = opts.Egress.New(Name, "metadata", ml)
+	c.metadata.Renew = c.renewToken
 	if cfg.CallbackSecret == "" {
 		c.log.Warn("callback signature verification is disabled (insecure_skip_verify)")
 	}

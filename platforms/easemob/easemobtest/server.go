@@ -154,6 +154,8 @@ type Server struct {
 	seq      int64
 	sent     []SentMessage
 	stored   []storedCallback
+	nicks    map[string]string // lower-case user ID → nickname
+	delays   map[string]time.Duration
 }
 
 type storedCallback struct {
@@ -177,6 +179,8 @@ func NewServer() *Server {
 		fails:          map[string][]*failure{},
 		rate:           DefaultRate,
 		window:         map[string][]time.Time{},
+		nicks:          map[string]string{},
+		delays:         map[string]time.Duration{},
 		seq:            1100000000000000000,
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -413,6 +417,8 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 	switch {
 	case len(segs) == 1 && segs[0] == "token":
 		call.Op = "token"
+	case len(segs) == 3 && segs[0] == "metadata" && segs[1] == "user" && segs[2] == "get":
+		call.Op = "metadata"
 	case len(segs) == 2 && segs[0] == "messages" && segs[1] == "msg_recall":
 		call.Op = "recall"
 	case len(segs) == 2 && segs[0] == "messages" && kindOf(segs[1]) != "":
@@ -453,7 +459,7 @@ func splitUsers(seg string) []string {
 }
 
 var allowedMethod = map[string]string{
-	"token": http.MethodPost, "recall": http.MethodPost, "send": http.MethodPost,
+	"token": http.MethodPost, "recall": http.MethodPost, "send": http.MethodPost, "metadata": http.MethodPost,
 	"details": http.MethodGet, "admins": http.MethodGet, "mutelist": http.MethodGet,
 	"mute": http.MethodPost, "unmute": http.MethodDelete, "kick": http.MethodDelete,
 }
@@ -499,6 +505,8 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 		return s.send(call, len(raw))
 	case "recall":
 		return s.recall(call)
+	case "metadata":
+		return s.metadata(call)
 	}
 	return s.fail(errf(404, "service_resource_not_found", "ResourceNotFoundException", "Service resource not found"))
 }
@@ -513,7 +521,20 @@ func (s *Server) fail(e *apiError) (int, any) {
 	}
 }
 
+// Delay makes every request of op wait d before it is answered.
+func (s *Server) Delay(op string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays[op] = d
+}
+
 func (s *Server) injected(op string) *apiError {
+	s.mu.Lock()
+	d := s.delays[op]
+	s.mu.Unlock()
+	if d > 0 {
+		time.Sleep(d)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	q := s.fails[op]
@@ -995,6 +1016,58 @@ func (s *Server) recall(call *Call) (int, any) {
 		from = "admin"
 	}
 	return 200, s.envelope("post", call, map[string]any{"recalled": "yes", "chattype": ct, "from": from, "to": to, "msg_id": msgID}, map[string]any{"path": "/messages/msg_recall"})
+}
+
+// MaxMetadataTargets is the documented limit of users per
+// POST /metadata/user/get (100 calls/s per App Key, like the other APIs).
+const MaxMetadataTargets = 100
+
+// SetNickname sets user's nickname attribute ("" removes it).
+func (s *Server) SetNickname(user, nickname string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if nickname == "" {
+		delete(s.nicks, strings.ToLower(user))
+		return
+	}
+	s.nicks[strings.ToLower(user)] = nickname
+}
+
+// Nickname returns user's nickname, "" when none is set.
+func (s *Server) Nickname(user string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nicks[strings.ToLower(user)]
+}
+
+// metadata answers POST /metadata/user/get: data maps each target that has
+// one of the requested properties to them; unknown users and properties
+// are left out ("{}" when nothing is found), as documented. The page does
+// not say what more than 100 targets or a missing list answer; the fake
+// refuses both with 400 invalid_parameter.
+func (s *Server) metadata(call *Call) (int, any) {
+	targets, _ := call.Body["targets"].([]any)
+	props, _ := call.Body["properties"].([]any)
+	if len(targets) == 0 || len(props) == 0 {
+		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "targets and properties must be provided"))
+	}
+	if len(targets) > MaxMetadataTargets {
+		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "targets size is more than max limit : %d", MaxMetadataTargets))
+	}
+	data := map[string]any{}
+	for _, t := range targets {
+		u, _ := t.(string)
+		n, ok := s.nicks[strings.ToLower(u)]
+		if !ok {
+			continue
+		}
+		for _, p := range props {
+			if p == "nickname" {
+				data[u] = map[string]string{"nickname": n}
+			}
+		}
+	}
+	return 200, map[string]any{"timestamp": s.now().UnixMilli(), "data": data, "duration": 0}
 }
 
 func sortedKeys[V any](m map[string]V) []string {
