@@ -3,7 +3,9 @@ package easemob_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,5 +132,38 @@ func TestFakeSendLimits(t *testing.T) {
 			t.Errorf("%s: call %d answered %d %v, want %d %q", tc.name, tc.calls, last, body, tc.wantCode, tc.wantError)
 		}
 		time.Sleep(1100 * time.Millisecond)
+	}
+}
+
+// TestReplyTooLarge: body+ext over 5,000 bytes is refused by the fake with
+// the documented 400 message_send_error "message is too large".
+func TestReplyTooLarge(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		size    int
+		wantErr bool
+	}{
+		{name: "fits", size: 4900},
+		{name: "over 5,000 bytes", size: 5001, wantErr: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *easemob.Config) { c.Rate.MaxAttempts = 1 })
+			e.srv.AddGroup(roomID, "owner1", nil, nil)
+			msg := &moderation.Message{Chat: moderation.ChatRef{Platform: easemob.Name, ID: roomID, Kind: easemob.KindGroup}}
+			err := e.c.Reply(ctx, msg, strings.Repeat("x", tc.size))
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err %v", err)
+			}
+			if tc.wantErr {
+				var apiErr *moderation.APIError
+				c := e.srv.CallsTo("send")
+				if !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusBadRequest || apiErr.Name != "message_send_error" || len(c) != 1 {
+					t.Fatalf("err %v", err)
+				}
+			}
+		})
 	}
 }

@@ -5,6 +5,34 @@
 // the 100 calls/s per-API rate limit and answers with the documented error
 // bodies, so the adapter's tests, the demo and benchmarks exercise the real
 // HTTP path.
+//
+// Where the documentation disagrees with itself or is silent, the fake
+// says so here and takes the stricter reading:
+//
+//   - callId: the post-send page says {appkey}_{uuid} (a random uuid per
+//     callback); other pages and the legacy samples show {appkey}_{msg_id}.
+//     The fake generates unique callIds; the adapter's callId ledger keys
+//     its body digest so that per-recipient copies sharing one would not
+//     be refused.
+//   - Stored callbacks (回调异常缓存): kept 3 days and re-sent on request;
+//     the page does not say the body is unchanged, but timestamp is "when
+//     the server received the message", so Store/StoredRequests re-send it
+//     byte for byte, old timestamp included.
+//   - Oversize messages: body+ext "5 KB" — read as 5,000 bytes. The send
+//     pages' failure sample is message_send_error "message is too large"
+//     without a status; the error page documents 413 only for file
+//     uploads (an older reading also for oversize sends). The fake answers
+//     400.
+//   - Send rates: calls over the limit answer 429, messages over the limit
+//     403 "message send reach limit" (error page); chat rooms 100/s on the
+//     published page, 20 calls/s on an older revision — the fake uses 100.
+//   - GET /chatrooms/{id} for a group id, and GET /chatgroups/{id} for a
+//     chat-room id, are undocumented. The fake answers the first with the
+//     group in the chat-room shape (the misleading case) and the second
+//     with the documented missing-group 404 "grpID XX does not exist!"
+//     (the group page's "group id doesn't exist" is for multi-ID requests).
+//   - POST /metadata/user/get: ≤100 targets, 100 calls/s; what more
+//     targets or an empty list answer is not documented — 400 here.
 package easemobtest
 
 import (
@@ -56,9 +84,11 @@ const (
 	// and 100 for chat rooms (an older revision of the room page said 20
 	// calls/s; the fake follows the published page). They apply whatever
 	// SetRateLimit says.
-	GroupMessageRate  = 20
-	RoomMessageRate   = 100
-	MaxMessageBytes   = 5 << 10
+	GroupMessageRate = 20
+	RoomMessageRate  = 100
+	// MaxMessageBytes bounds body+ext of a sent message: "5 KB", read as
+	// 5,000 bytes of the request's JSON (the stricter reading of KB).
+	MaxMessageBytes   = 5000
 	PermanentMuteTime = int64(4638873600000)
 )
 
@@ -502,7 +532,7 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 	case "kick":
 		return s.kick(call)
 	case "send":
-		return s.send(call, len(raw))
+		return s.send(call, messageSize(raw))
 	case "recall":
 		return s.recall(call)
 	case "metadata":
@@ -942,7 +972,11 @@ func (s *Server) removeMember(c *chatState, u string) {
 func (s *Server) send(call *Call, size int) (int, any) {
 	b := call.Body
 	if size > MaxMessageBytes {
-		return s.fail(errf(400, "message_send_error", "MessageSendException", "message is too large"))
+		// The send pages' failure sample; they print no status. 413 is
+		// documented (error page) only for file uploads; an older reading
+		// also named it for oversize sends. The fake answers 400.
+		e := errf(400, "message_send_error", "MessageSendException", "message is too large")
+		return s.fail(e)
 	}
 	from := "admin"
 	if v, ok := b["from"]; ok {
@@ -996,6 +1030,16 @@ func (s *Server) send(call *Call, size int) (int, any) {
 		s.sent = append(s.sent, SentMessage{Kind: call.Kind, From: from, To: []string{id}, Type: typ, Text: text, Ext: ext, MsgID: mid})
 	}
 	return 200, s.envelope("post", call, data, map[string]any{"path": "/messages/" + map[string]string{KindChatRoom: "chatrooms", KindGroup: "chatgroups"}[call.Kind]})
+}
+
+// messageSize is the size in bytes of the body and ext members of a send
+// request as sent.
+func messageSize(raw []byte) int {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return len(raw)
+	}
+	return len(m["body"]) + len(m["ext"])
 }
 
 func (s *Server) recall(call *Call) (int, any) {
