@@ -83,16 +83,15 @@ var verbs = map[string]moderation.Verb{
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 }
 
-// maxTargetTokens bounds the work done on a hostile message; policy applies
-// the operator's max_targets (20 by default; mass removals during a raid
-// may raise it to thousands).
-const maxTargetTokens = 20000
+// There is no bound on the number of targets here: policy.max_targets is
+// the only limit (a raid clean-up may name tens of thousands), and the
+// parse costs time linear in the size of the message whatever it holds.
 
 // Parse parses msg's text. botID is the bot's own user id: leading mentions
 // of the bot are skipped ("@Gavel /kick @a").
 func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
 	toks, unresolved := splitTokens(msg.Text, msg.Mentions)
-	mentions := mentionResolver{mentions: msg.Mentions, rawIDs: rawIDsAllowed(msg.Mentions, botID)}
+	mentions := newMentionResolver(msg.Mentions, rawIDsAllowed(msg.Mentions, botID))
 
 	i := 0
 	for i < len(toks) && isAt(toks[i]) {
@@ -137,7 +136,7 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	// more than the rest of the parse.
 	size := 0
 	for _, tok := range toks[i:] {
-		if size > maxTargetTokens || !isAt(tok) && tok != "-s" && tok != "--silent" {
+		if !isAt(tok) && tok != "-s" && tok != "--silent" {
 			break
 		}
 		size++
@@ -154,15 +153,12 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 			break
 		}
 		id := mentions.resolve(tok)
-		if id == "" {
+		if !safeTarget(id) {
 			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}
 		if _, dup := seen[id]; !dup {
 			seen[id] = struct{}{}
 			cmd.Targets = append(cmd.Targets, id)
-		}
-		if len(cmd.Targets) > maxTargetTokens {
-			break
 		}
 	}
 	if len(cmd.Targets) == 0 {
@@ -197,27 +193,55 @@ func isAt(tok string) bool {
 }
 
 // mentionResolver pairs @-tokens with the platform's mentions in text order.
+// The mentions of each token are chained by position, so resolving every
+// token of a message costs time linear in the tokens and mentions together
+// (a token with no mention of its own does not rescan the list).
 type mentionResolver struct {
 	mentions []moderation.Mention
-	next     int
+	head     map[string]int    // token → its first unused mention
+	same     []int             // mention → the next mention with its token, or -1
+	next     int               // mentions before next are used up
+	first    map[string]string // token → the user id of its first mention
 	// rawIDs allows "@id" tokens that are no platform mention.
 	rawIDs bool
+}
+
+func newMentionResolver(ms []moderation.Mention, rawIDs bool) mentionResolver {
+	m := mentionResolver{mentions: ms, rawIDs: rawIDs}
+	if len(ms) == 0 {
+		return m
+	}
+	m.head = make(map[string]int, len(ms))
+	m.first = make(map[string]string, len(ms))
+	m.same = make([]int, len(ms))
+	for j := len(ms) - 1; j >= 0; j-- {
+		m.same[j] = -1
+		if h, ok := m.head[ms[j].Token]; ok {
+			m.same[j] = h
+		}
+		m.head[ms[j].Token] = j
+		m.first[ms[j].Token] = ms[j].UserID
+	}
+	return m
 }
 
 // resolve returns the user id tok stands for: the next platform mention if
 // tok is its token, else the raw id typed after '@' when raw ids are
 // allowed; "" when tok stands for nobody (or for everyone: @all).
 func (m *mentionResolver) resolve(tok string) string {
-	for j := m.next; j < len(m.mentions); j++ {
-		if m.mentions[j].Token == tok {
+	if j, ok := m.head[tok]; ok {
+		for j >= 0 && j < m.next {
+			j = m.same[j]
+		}
+		if j >= 0 {
+			m.head[tok] = m.same[j]
 			m.next = j + 1
 			return m.mentions[j].UserID
 		}
+		delete(m.head, tok)
 	}
-	for j := 0; j < m.next && j < len(m.mentions); j++ { // out of text order
-		if m.mentions[j].Token == tok {
-			return m.mentions[j].UserID
-		}
+	if id, ok := m.first[tok]; ok { // out of text order, or named again
+		return id
 	}
 	if !m.rawIDs {
 		return ""
@@ -229,10 +253,19 @@ func (m *mentionResolver) resolve(tok string) string {
 	return id
 }
 
+// safeTarget refuses what can never be a user id in a request: the empty
+// id, the dot segments "." and ".." (`/kick @..` once sent DELETE
+// …/chatgroups/{id}/users/.., which a normalising proxy reads as "dissolve
+// the group") and ids holding a path separator. It applies to platform
+// mentions as well as raw ids; the adapters refuse them again (pathseg).
+func safeTarget(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
+}
+
 // validRawID accepts ids made of letters, digits and ._-:# as every
-// platform's user ids are.
+// platform's user ids are, except the dot segments.
 func validRawID(id string) bool {
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
 		return false
 	}
 	for _, r := range id {

@@ -251,23 +251,58 @@ const jsonContentType = "application/json; charset=utf-8"
 
 var emptyObject = []byte("{}")
 
-// readBody reads a webhook body of at most limit bytes. A body that
-// announces its length is read into a buffer of exactly that size (one
-// allocation instead of io.ReadAll's doublings).
+// firstBodyBuffer is the most readBody allocates before bytes arrive.
+const firstBodyBuffer = 16 << 10
+
+// readBody reads a webhook body of at most limit bytes. The buffer grows
+// as bytes arrive (doubling from at most firstBodyBuffer, never past the
+// announced length): an unauthenticated sender announcing a large
+// Content-Length and sending nothing must not make Gavel hold memory it
+// did not send.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
-	n := r.ContentLength
-	if n <= 0 || n > limit {
-		return io.ReadAll(body)
+	announced := r.ContentLength
+	first := int64(firstBodyBuffer)
+	if announced > 0 && announced < first {
+		first = announced
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(body, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("body shorter than its Content-Length %d: %w", n, err)
+	buf := make([]byte, 0, first)
+	for {
+		if len(buf) == cap(buf) {
+			if announced > 0 && int64(len(buf)) >= announced {
+				// Everything announced is here; only EOF may follow.
+				var one [1]byte
+				n, err := body.Read(one[:])
+				if n == 0 && errors.Is(err, io.EOF) {
+					return buf, nil
+				}
+				if n > 0 {
+					buf = append(buf, one[:n]...)
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			next := 2 * int64(cap(buf))
+			if announced > 0 && next > announced {
+				next = announced
+			}
+			buf = append(make([]byte, 0, next), buf...)
 		}
-		return nil, err
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			if announced > 0 && int64(len(buf)) < announced {
+				return nil, fmt.Errorf("body shorter than its Content-Length %d: %w", announced, io.ErrUnexpectedEOF)
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return buf, nil
 }
 
 // LocalDedup is a Deduper in this process's memory.

@@ -238,10 +238,6 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 		p.reply(ctx, r, plat, msg, p.text.platformError(fmt.Errorf("warnings need storage")))
 		return
 	}
-	if len(cmd.Targets) > p.policy.MaxTargets() {
-		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
-		return
-	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {

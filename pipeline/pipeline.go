@@ -343,6 +343,15 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		p.reply(ctx, r, plat, msg, p.text.usage(perr))
 		return
 	}
+	// max_targets is the one limit on a command's targets, checked here
+	// once for every verb: beyond it, a usage reply and nothing else.
+	if !p.policy.TargetsAllowed(len(cmd.Targets)) {
+		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
+		c.Outcome = "refused:" + string(policy.TooManyTargets)
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		return
+	}
 	switch cmd.Verb {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
 		p.warnCommand(ctx, r, plat, msg, cmd, botID, c)
@@ -386,12 +395,6 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	r.log = log
 	names := displayNames(msg)
 
-	if len(cmd.Targets) > p.policy.MaxTargets() {
-		c.Outcome = "refused:" + string(policy.TooManyTargets)
-		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
-		return
-	}
 	caps, err := plat.Capabilities(ctx, msg.Chat)
 	if err != nil && p.retryLater(r, err) {
 		return

@@ -18,6 +18,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // Name is the platform's config key and the Platform field of its events.
@@ -49,10 +50,12 @@ type Options struct {
 
 // Client is the Easemob adapter: callback receiver and REST client.
 type Client struct {
-	cfg  Config
-	log  *slog.Logger
-	http *http.Client
-	now  func() time.Time
+	cfg Config
+	// appPath is "/{org_name}/{app_name}", escaped by pathseg.
+	appPath string
+	log     *slog.Logger
+	http    *http.Client
+	now     func() time.Time
 	// caller paces every REST call of the App Key through one limiter;
 	// message sends have their own (see Config.GroupSendRate).
 	caller    *egress.Caller
@@ -81,16 +84,21 @@ func New(cfg Config, opts Options) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
+	appPath, err := pathseg.Join(cfg.OrgName, cfg.AppName)
+	if err != nil {
+		return nil, fmt.Errorf("platforms.easemob: org_name/app_name: %w", err)
+	}
 	c := &Client{
-		cfg:    cfg,
-		log:    opts.Logger,
-		http:   opts.HTTPClient,
-		now:    opts.Now,
-		gate:   opts.Gate,
-		ledger: opts.Ledger,
-		kinds:  cache.New(24*time.Hour, 10*time.Minute),
-		nicks:  cache.New(NicknameTTL, NicknameTTL),
-		roles:  cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
+		cfg:     cfg,
+		appPath: appPath,
+		log:     opts.Logger,
+		http:    opts.HTTPClient,
+		now:     opts.Now,
+		gate:    opts.Gate,
+		ledger:  opts.Ledger,
+		kinds:   cache.New(24*time.Hour, 10*time.Minute),
+		nicks:   cache.New(NicknameTTL, NicknameTTL),
+		roles:   cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -151,10 +159,10 @@ func (c *Client) MuteDefaults() (time.Duration, bool) {
 	return c.cfg.DefaultMute, c.cfg.AllowPermanentMute
 }
 
-// apiURL returns the escaped request URL for rest, which is already
-// escaped and starts with '/'.
+// apiURL returns the escaped request URL for rest, which was built by
+// pathseg (or is a constant) and starts with '/'.
 func (c *Client) apiURL(rest string) string {
-	return c.cfg.BaseURL + "/" + pathEscape(c.cfg.OrgName) + "/" + pathEscape(c.cfg.AppName) + rest
+	return c.cfg.BaseURL + c.appPath + rest
 }
 
 // --- App Token ---------------------------------------------------------------
