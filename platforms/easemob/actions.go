@@ -92,8 +92,14 @@ func (c *Client) Capabilities(context.Context, moderation.ChatRef) (moderation.C
 	}, nil
 }
 
-// kind returns whether chat is a chat room or a group: from chat.Kind, the
-// cache, or by asking GET /chatrooms/{id} and then GET /chatgroups/{id}.
+// kind returns whether chat is a chat room or a group: from chat.Kind (set
+// from what the callback said: content_type chat:room:/chat:group:, the
+// pre-send chat_type, the operation event's type), the cache, or by asking
+// GET /chatgroups/{id} first — a missing group is documented (404
+// "grpID XX does not exist!") and a group answers the documented array —
+// and then GET /chatrooms/{id}, whose answer must have the room shape (an
+// object). What GET /chatrooms/{group id} answers is not documented, so
+// neither its 404 nor its 200 is taken as "group" or "room" by itself.
 func (c *Client) kind(ctx context.Context, chat moderation.ChatRef) (string, error) {
 	if k := normKind(chat.Kind); k != "" {
 		return k, nil
@@ -104,7 +110,7 @@ func (c *Client) kind(ctx context.Context, chat moderation.ChatRef) (string, err
 	if v, ok := c.kinds.Get(chat.ID); ok {
 		return v.(string), nil
 	}
-	for _, k := range []string{KindChatRoom, KindGroup} {
+	for _, k := range []string{KindGroup, KindChatRoom} {
 		rs, err := c.fetchRoles(ctx, k, chat.ID)
 		if err == nil {
 			c.kinds.SetDefault(chat.ID, k)
@@ -161,16 +167,23 @@ func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, err
 		return nil, err
 	}
 	var d detailsData
-	// Chat-room details answer an object, group details an array.
+	// Chat-room details answer an object, group details an array; the
+	// other shape is not a documented answer for this kind.
 	trimmed := strings.TrimSpace(string(env.Data))
+	notFound := &moderation.APIError{
+		Platform: Name, Op: kind + ".details", HTTPStatus: http.StatusNotFound, Name: "resource_not_found",
+		Message: "Unknown chat room or group.", Kind: moderation.Permanent,
+	}
 	switch {
+	case strings.HasPrefix(trimmed, "[") != (kind == KindGroup):
+		return nil, notFound
 	case strings.HasPrefix(trimmed, "["):
 		var arr []detailsData
 		if err := json.Unmarshal(env.Data, &arr); err != nil {
 			return nil, fmt.Errorf("easemob %s.details: %w: %w", kind, moderation.ErrMalformed, err)
 		}
 		for _, a := range arr {
-			if a.ID == id || len(arr) == 1 {
+			if a.ID == id {
 				d = a
 				break
 			}
@@ -181,10 +194,7 @@ func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, err
 		}
 	}
 	if d.Owner == "" && len(d.Affiliations) == 0 {
-		return nil, &moderation.APIError{
-			Platform: Name, Op: kind + ".details", HTTPStatus: http.StatusNotFound, Name: "resource_not_found",
-			Message: "Unknown chat room or group.", Kind: moderation.Permanent,
-		}
+		return nil, notFound
 	}
 	rs := &roleSet{owner: d.Owner, admins: map[string]bool{}, members: map[string]bool{}, at: c.now()}
 	for _, a := range d.Affiliations {
@@ -553,8 +563,12 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 		"body": map[string]string{"msg": text},
 		"ext":  map[string]any{},
 	}
+	sender := c.sendRoom
+	if kind == KindGroup {
+		sender = c.sendGroup
+	}
 	var env envelope
-	return c.call(ctx, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
+	return c.callWith(ctx, sender, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
 }
 
 // MaxBatch says how many users one call of verb takes; the pipeline hands

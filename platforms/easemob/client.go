@@ -56,16 +56,23 @@ type Client struct {
 	log     *slog.Logger
 	http    *http.Client
 	now     func() time.Time
-	// caller paces every REST call of the App Key through one limiter.
-	caller *egress.Caller
-	gate   moderation.Gate
-	ledger CallLedger
+	// caller paces every REST call of the App Key through one limiter;
+	// message sends have their own (see Config.GroupSendRate).
+	caller    *egress.Caller
+	sendGroup *egress.Caller
+	sendRoom  *egress.Caller
+	// metadata reads nicknames: its own 100/s API, one attempt (the
+	// webhook waits for it).
+	metadata *egress.Caller
+	gate     moderation.Gate
+	ledger   CallLedger
 
 	tokenMu  sync.Mutex
 	token    string
 	tokenDue time.Time // refresh from this instant on
 
 	kinds *cache.Cache // chat ID → KindChatRoom / KindGroup
+	nicks *cache.Cache // lower-case user ID → nickname
 	roles *cache.Cache // kind + ":" + chat ID → *roleSet
 }
 
@@ -90,6 +97,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		gate:    opts.Gate,
 		ledger:  opts.Ledger,
 		kinds:   cache.New(24*time.Hour, 10*time.Minute),
+		nicks:   cache.New(NicknameTTL, NicknameTTL),
 		roles:   cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
 	if c.log == nil {
@@ -117,6 +125,21 @@ func New(cfg Config, opts Options) (*Client, error) {
 	// One limiter for every call: Easemob limits per App Key.
 	c.caller = opts.Egress.New(Name, "app", cfg.Rate)
 	c.caller.Renew = c.renewToken
+	// Message sends are limited apart from the other APIs. Burst 1: a
+	// token bucket lets burst + rate calls into one second.
+	send := func(api string, perSecond float64) *egress.Caller {
+		l := cfg.Rate
+		l.PerSecond, l.Burst = perSecond, 1
+		sc := opts.Egress.New(Name, api, l)
+		sc.Renew = c.renewToken
+		return sc
+	}
+	c.sendGroup = send("send.group", cfg.GroupSendRate)
+	c.sendRoom = send("send.room", cfg.RoomSendRate)
+	ml := cfg.Rate
+	ml.MaxAttempts = 1
+	c.metadata = opts.Egress.New(Name, "metadata", ml)
+	c.metadata.Renew = c.renewToken
 	if cfg.CallbackSecret == "" {
 		c.log.Warn("callback signature verification is disabled (insecure_skip_verify)")
 	}
@@ -238,6 +261,11 @@ type envelope struct {
 // App Token, renews it once on 401, retries transient failures, and decodes
 // the envelope into out (when non-nil).
 func (c *Client) call(ctx context.Context, op, method, path string, body any, out *envelope) error {
+	return c.callWith(ctx, c.caller, op, method, path, body, out)
+}
+
+// callWith is call paced by caller.
+func (c *Client) callWith(ctx context.Context, caller *egress.Caller, op, method, path string, body any, out *envelope) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -245,7 +273,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, body any, ou
 			return fmt.Errorf("easemob %s: encoding request: %w", op, err)
 		}
 	}
-	return c.caller.Do(ctx, func(ctx context.Context) error {
+	return caller.Do(ctx, func(ctx context.Context) error {
 		tok, err := c.accessToken(ctx)
 		if err != nil {
 			return err

@@ -23,6 +23,10 @@ const (
 	// DefaultRate is Easemob's documented default for the member, mute,
 	// admin and details APIs: 100 calls per second per App Key.
 	DefaultRate = 100
+	// DefaultGroupSendRate and DefaultRoomSendRate stay under the
+	// documented 20 and 100 messages per second.
+	DefaultGroupSendRate = 18
+	DefaultRoomSendRate  = 90
 )
 
 // Config is the `platforms.easemob` section of config.yaml.
@@ -64,8 +68,16 @@ type Config struct {
 	DefaultMute time.Duration `yaml:"default_mute"`
 	// RoleCacheTTL is how long owner/admin lists are cached per chat.
 	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
-	// Rate paces every REST call of this App Key through one limiter.
+	// Rate paces every REST call of this App Key through one limiter,
+	// message sends excepted.
 	Rate egress.Limits `yaml:"rate"`
+	// GroupSendRate and RoomSendRate pace replies (POST /messages/chatgroups
+	// and /messages/chatrooms) in messages per second. Easemob limits group
+	// sends to 20/s and chat-room sends to 100/s per App Key, apart from
+	// the other APIs, and answers 429 or 403 "message send reach limit"
+	// beyond; the defaults keep a margin.
+	GroupSendRate float64 `yaml:"group_send_rate"`
+	RoomSendRate  float64 `yaml:"room_send_rate"`
 }
 
 // maxPreSendCode keeps the pre-send answer, JSON-escaped, far below
@@ -86,6 +98,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Rate.PerSecond == 0 {
 		c.Rate.PerSecond = DefaultRate
+	}
+	if c.GroupSendRate == 0 {
+		c.GroupSendRate = DefaultGroupSendRate
+	}
+	if c.RoomSendRate == 0 {
+		c.RoomSendRate = DefaultRoomSendRate
 	}
 	return c
 }
@@ -144,6 +162,12 @@ func (c Config) Validate() error {
 	}
 	if c.Rate.PerSecond < 0 {
 		return bad("rate.per_second", "must not be negative")
+	}
+	if c.GroupSendRate < 0 {
+		return bad("group_send_rate", "must not be negative")
+	}
+	if c.RoomSendRate < 0 {
+		return bad("room_send_rate", "must not be negative")
 	}
 	if c.Rate.Burst < 0 {
 		return bad("rate.burst", "must not be negative")

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +114,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	if preSend {
 		return c.preSend(ctx, cb, ts)
 	}
-	events, err := c.parse(cb, ts)
+	events, err := c.parse(ctx, cb, ts)
 	if err != nil {
 		return moderation.Ack{}, err
 	}
@@ -216,20 +215,20 @@ func (c *Client) verify(sf *callback, secret string) (time.Time, error) {
 	return ts, nil
 }
 
-func (c *Client) parse(cb callback, ts time.Time) ([]moderation.Event, error) {
+func (c *Client) parse(ctx context.Context, cb callback, ts time.Time) ([]moderation.Event, error) {
 	switch {
 	case cb.Event == "group_op_event":
 		return c.parseOp(cb, ts)
 	case cb.ChatType == "muc":
 		return c.parseLegacyOp(cb, ts)
 	}
-	return c.parseMessage(cb, ts)
+	return c.parseMessage(ctx, cb, ts)
 }
 
 // callKey is the dedup key of a callback delivery.
 func callKey(callID string) string { return "easemob:call:" + callID }
 
-func (c *Client) parseMessage(cb callback, ts time.Time) ([]moderation.Event, error) {
+func (c *Client) parseMessage(ctx context.Context, cb callback, ts time.Time) ([]moderation.Event, error) {
 	if cb.EventType != "chat" && cb.EventType != "" {
 		return nil, nil // chat_offline copies would re-run commands
 	}
@@ -298,93 +297,10 @@ func (c *Client) parseMessage(cb callback, ts time.Time) ([]moderation.Event, er
 			MessageID: cb.MsgID,
 			SenderID:  cb.From,
 			Text:      text,
-			Mentions:  mentions(text, p.Ext.AtList),
+			Mentions:  c.mentions(ctx, text, p.Ext.AtList),
 			SentAt:    ts,
 		},
 	}}, nil
-}
-
-// userIDRE is Easemob's user ID charset.
-var userIDRE = regexp.MustCompile(`^[A-Za-z0-9_.\-]{1,64}$`)
-
-// mentions pairs ext.em_at_list with the '@' tokens of text. IDs whose
-// token "@id" appears are paired with it; the remaining IDs take the
-// remaining tokens in text order; IDs left over get the token "@"+id.
-// "ALL" (any case) mentions nobody in particular. Without em_at_list (REST
-// messages), tokens that are valid user IDs are taken as IDs.
-func mentions(text string, rawAtList wirejson.Value) []moderation.Mention {
-	tokens := atTokens(text)
-	var ids []string
-	if len(rawAtList) > 0 && string(rawAtList) != "null" {
-		var s string
-		if wirejson.Unmarshal(rawAtList, &s) == nil {
-			return nil // "ALL" / "All" / "all"
-		}
-		if wirejson.Unmarshal(rawAtList, &ids) != nil {
-			return nil
-		}
-	} else {
-		var out []moderation.Mention
-		for _, t := range tokens {
-			if userIDRE.MatchString(t[1:]) {
-				out = append(out, moderation.Mention{Token: t, UserID: t[1:]})
-			}
-		}
-		return out
-	}
-	used := make([]bool, len(tokens))
-	assigned := make([]string, len(tokens)) // token index → user ID
-	var pending []string
-	for _, id := range ids {
-		if id == "" {
-			continue
-		}
-		found := false
-		for i, t := range tokens {
-			if !used[i] && strings.EqualFold(t[1:], id) {
-				used[i], assigned[i], found = true, id, true
-				break
-			}
-		}
-		if !found {
-			pending = append(pending, id)
-		}
-	}
-	var leftover []string
-	for _, id := range pending {
-		found := false
-		for i := range tokens {
-			if !used[i] {
-				used[i], assigned[i], found = true, id, true
-				break
-			}
-		}
-		if !found {
-			leftover = append(leftover, id)
-		}
-	}
-	var out []moderation.Mention
-	for i, t := range tokens {
-		if used[i] {
-			out = append(out, moderation.Mention{Token: t, UserID: assigned[i]})
-		}
-	}
-	for _, id := range leftover {
-		out = append(out, moderation.Mention{Token: "@" + id, UserID: id})
-	}
-	return out
-}
-
-// atTokens returns the whitespace-separated tokens of text that start with
-// '@' and have something after it.
-func atTokens(text string) []string {
-	var out []string
-	for f := range strings.FieldsSeq(text) {
-		if len(f) > 1 && f[0] == '@' {
-			out = append(out, f)
-		}
-	}
-	return out
 }
 
 func opKind(t string) string {

@@ -104,22 +104,27 @@ func TestReceiveMessages(t *testing.T) {
 			wantMentions: []moderation.Mention{{Token: "@Bob", UserID: "bob"}, {Token: "@carol", UserID: "carol"}},
 		},
 		{
-			name:       "group, display names paired in text order",
-			msg:        easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/kick @Alice·Li @李四", AtList: []string{"u_alice", "u_lisi"}},
+			name:       "group, nicknames found in text order",
+			msg:        easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/kick @Alice·Li @李四", AtList: []string{"u_lisi", "u_alice"}},
 			wantEvents: 1, wantKind: easemob.KindGroup,
-			wantMentions: []moderation.Mention{{Token: "@Alice·Li", UserID: "u_alice"}, {Token: "@李四", UserID: "u_lisi"}},
+			wantMentions: []moderation.Mention{{Token: "@Alice·Li", UserID: "u_alice", Name: "Alice·Li"}, {Token: "@李四", UserID: "u_lisi", Name: "李四"}},
 		},
 		{
-			name:       "unmatched id gets @id",
-			msg:        easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/unmute @dan", AtList: []string{"dan", "erin"}},
+			name:       "nickname with spaces",
+			msg:        easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/mute @u_smith @bob 10m spam", AtList: []string{"u_smith", "bob"}, Render: true},
 			wantEvents: 1, wantKind: easemob.KindGroup,
-			wantMentions: []moderation.Mention{{Token: "@dan", UserID: "dan"}, {Token: "@erin", UserID: "erin"}},
+			wantMentions: []moderation.Mention{{Token: "@John Smith", UserID: "u_smith", Name: "John Smith"}, {Token: "@bob", UserID: "bob"}},
 		},
 		{
-			name:       "no content_type leaves kind empty; text tokens as ids",
+			name:       "unfound mention keeps an empty token",
+			msg:        easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/unmute @dan @someone", AtList: []string{"erin", "dan"}},
+			wantEvents: 1, wantKind: easemob.KindGroup,
+			wantMentions: []moderation.Mention{{Token: "@dan", UserID: "dan"}, {UserID: "erin"}},
+		},
+		{
+			name:       "@ words without em_at_list are no mentions",
 			msg:        easemobtest.Message{ChatID: roomID, From: "owner1", Text: "/mute @bob 5m"},
 			wantEvents: 1, wantKind: "",
-			wantMentions: []moderation.Mention{{Token: "@bob", UserID: "bob"}},
 		},
 		{
 			name:       "em_at_list ALL ignored",
@@ -135,6 +140,9 @@ func TestReceiveMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
+			for id, n := range map[string]string{"u_alice": "Alice·Li", "u_lisi": "李四", "u_smith": "John Smith"} {
+				e.srv.SetNickname(id, n)
+			}
 			tc.msg.MsgID, tc.msg.CallID = "8924312242322", "gavel-org#gavel-app_cb-1"
 			ack, err := e.c.Receive(ctx, e.srv.MessageDelivery(tc.msg))
 			if err != nil {
@@ -157,7 +165,7 @@ func TestReceiveMessages(t *testing.T) {
 				t.Errorf("dedup keys %v", ev.DedupKeys)
 			}
 			m := ev.Message
-			if m.Chat.ID != roomID || m.Chat.Kind != tc.wantKind || m.SenderID != tc.msg.From || m.Text != tc.msg.Text || m.MessageID != "8924312242322" {
+			if m.Chat.ID != roomID || m.Chat.Kind != tc.wantKind || m.SenderID != tc.msg.From || m.MessageID != "8924312242322" {
 				t.Errorf("message %+v", m)
 			}
 			if !m.SentAt.Equal(e.clock.Now().Truncate(time.Millisecond)) {

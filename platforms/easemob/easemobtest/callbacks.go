@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"gavel/moderation"
@@ -32,6 +33,10 @@ type Message struct {
 	// AtList becomes ext.em_at_list; AtAll sends the string "ALL" instead.
 	AtList []string
 	AtAll  bool
+	// Render writes mentions as a client does: each "@id" of Text whose id
+	// is in AtList and has a nickname (SetNickname) becomes "@nickname" —
+	// which may hold spaces.
+	Render bool
 	// Offline makes it the chat_offline copy for user OfflineTo.
 	Offline   bool
 	OfflineTo string
@@ -96,6 +101,13 @@ func (s *Server) MessageFields(m Message) map[string]any {
 	if m.At.IsZero() {
 		m.At = s.Now()
 	}
+	if m.Render {
+		for _, id := range m.AtList {
+			if n := s.Nickname(id); n != "" {
+				m.Text = renderMention(m.Text, id, n)
+			}
+		}
+	}
 	ext := map[string]any{}
 	switch {
 	case m.AtAll:
@@ -134,6 +146,17 @@ func (s *Server) MessageFields(m Message) map[string]any {
 		}
 	}
 	return f
+}
+
+// renderMention replaces the whole-word "@id" tokens of text by "@nick".
+func renderMention(text, id, nick string) string {
+	f := strings.Fields(text)
+	for i, w := range f {
+		if strings.EqualFold(w, "@"+id) {
+			f[i] = "@" + nick
+		}
+	}
+	return strings.Join(f, " ")
 }
 
 // JoinFields returns the unsigned JSON fields of j's group_op_event.
