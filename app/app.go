@@ -142,7 +142,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		plats = append(plats, p)
 	}
 	if c := cfg.Platforms.Easemob; c != nil {
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules)})
+		var ledger easemob.CallLedger // nil: this process's memory
+		if a.Cluster != nil {
+			// Every replica must know every verified callId (#14.3).
+			ledger = &easemob.SharedLedger{Claimer: a.Cluster, Local: easemob.NewMemoryLedger(0, o.Now), Log: o.Logger}
+		}
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules), Ledger: ledger})
 		if err != nil {
 			return nil, fmt.Errorf("easemob: %w", err)
 		}

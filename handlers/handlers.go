@@ -201,6 +201,12 @@ func (w *webhook) serve(c *gin.Context) {
 	if len(ack.Events) == 0 {
 		result = "ignored"
 	}
+	if ack.Ignored != "" {
+		// Verified but not acted on (e.g. a stored callback re-sent after
+		// the replay window): answered 200 so the platform stops retrying.
+		result = "ignored_" + ack.Ignored
+		w.log.Info("delivery ignored", "reason", ack.Ignored)
+	}
 	for _, ev := range ack.Events {
 		seen, err := w.dedup.Seen(ctx, ev.DedupKeys)
 		if err != nil {
@@ -346,6 +352,8 @@ func classify(err error) (int, string) {
 		return http.StatusUnauthorized, "bad_token"
 	case errors.Is(err, moderation.ErrStaleTimestamp):
 		return http.StatusUnauthorized, "stale_timestamp"
+	case errors.Is(err, moderation.ErrReusedSignature):
+		return http.StatusConflict, "reused_signature"
 	case errors.Is(err, moderation.ErrUnknownApp):
 		return http.StatusForbidden, "unknown_app"
 	case errors.Is(err, moderation.ErrMalformed):

@@ -42,6 +42,10 @@ type Options struct {
 	// Gate screens pre-send callbacks; nil delivers every message
 	// unscreened.
 	Gate moderation.Gate
+	// Ledger remembers verified callIds and their body digests (Easemob's
+	// signature does not cover the body); nil → a MemoryLedger of
+	// DefaultLedgerEntries. Several replicas share a SharedLedger.
+	Ledger CallLedger
 }
 
 // Client is the Easemob adapter: callback receiver and REST client.
@@ -55,6 +59,7 @@ type Client struct {
 	// caller paces every REST call of the App Key through one limiter.
 	caller *egress.Caller
 	gate   moderation.Gate
+	ledger CallLedger
 
 	tokenMu  sync.Mutex
 	token    string
@@ -83,6 +88,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		http:    opts.HTTPClient,
 		now:     opts.Now,
 		gate:    opts.Gate,
+		ledger:  opts.Ledger,
 		kinds:   cache.New(24*time.Hour, 10*time.Minute),
 		roles:   cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
@@ -104,6 +110,9 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.ledger == nil {
+		c.ledger = NewMemoryLedger(DefaultLedgerEntries, c.now)
 	}
 	// One limiter for every call: Easemob limits per App Key.
 	c.caller = opts.Egress.New(Name, "app", cfg.Rate)

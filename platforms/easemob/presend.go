@@ -2,6 +2,7 @@ package easemob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,8 +37,16 @@ func (c *Client) ReceivePreSend(ctx context.Context, d moderation.Delivery) (mod
 		return moderation.Ack{}, err
 	}
 	ts, err := c.verify(&cb, c.preSendSecret())
+	if errors.Is(err, moderation.ErrStaleTimestamp) {
+		return c.ignoreStale(ctx, cb, true, err), nil
+	}
 	if err != nil {
 		return moderation.Ack{}, err
+	}
+	if ignore, err := c.claimCall(ctx, "pre", cb, d.Body, ts); err != nil {
+		return moderation.Ack{}, err
+	} else if ignore {
+		return ignoreAck(true, IgnoredSeen), nil
 	}
 	return c.preSend(ctx, cb, ts)
 }

@@ -131,21 +131,53 @@ func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []s
 	return roles, nil
 }
 
-// botRunsChat reports whether the bot is the chat's owner or a manager,
-// which Feishu requires to remove members and recall others' messages.
-func (c *Client) botRunsChat(ctx context.Context, chatID string) (bool, error) {
+// recallRight is what the adapter knows about the bot's right to recall
+// other people's messages in a chat, which an emulated mute needs.
+type recallRight int
+
+const (
+	// recallMaybe: nothing proves or disproves the right. Feishu lets the
+	// owner, the managers and the chat's creator recall; GET chat omits
+	// owner_id when the owner is a bot, and no API names the creator, so
+	// the bot may hold the right without the chat info showing it. The
+	// first recall settles it.
+	recallMaybe recallRight = iota
+	// recallYes: the chat info lists the bot as a manager (or owner).
+	recallYes
+	// recallRefused: Feishu answered 230026 to a recall in this chat
+	// within RefusalCacheTTL.
+	recallRefused
+)
+
+// recallRight reports whether the bot may recall others' messages in the
+// chat: yes when the chat info shows it owns or manages the chat, refused
+// when Feishu refused a recall there lately, maybe otherwise.
+func (c *Client) recallRight(ctx context.Context, chatID string) (recallRight, error) {
 	info, err := c.chat(ctx, chatID, false)
 	if err != nil {
-		return false, err
+		return recallMaybe, err
 	}
 	if info.botManagers[c.cfg.AppID] {
-		return true, nil
+		return recallYes, nil
 	}
 	botID, err := c.BotID(ctx)
 	if err != nil {
-		return false, err
+		return recallMaybe, err
 	}
-	return info.ownerID == botID || info.userManagers[botID], nil
+	if info.ownerID == botID || info.userManagers[botID] {
+		return recallYes, nil
+	}
+	if c.refused(chatID) {
+		return recallRefused, nil
+	}
+	return recallMaybe, nil
+}
+
+// refused reports whether Feishu refused a recall in the chat within
+// RefusalCacheTTL.
+func (c *Client) refused(chatID string) bool {
+	v, ok := c.refusals.Get(chatID)
+	return ok && c.now().Sub(v.(time.Time)) < c.cfg.RefusalCacheTTL
 }
 
 // Remove kicks users from the chat in batches of MaxRemoveBatch, one batch at
@@ -248,20 +280,27 @@ func (c *Client) deleteMembers(ctx context.Context, chatID string, ids []string)
 }
 
 // Mute is emulated: Feishu has no per-member mute, so the pipeline records
-// the mute and recalls every message the user sends. Mute only checks that
-// the bot may recall others' messages (it is the chat owner or a manager).
+// the mute and recalls every message the user sends. Mute refuses only when
+// Feishu lately refused a recall in this chat (230026): the bot's right to
+// recall cannot be seen beforehand when a bot owns the chat (owner_id is
+// omitted) or the bot created it, and a mute the platform would allow is
+// never refused.
 func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ time.Duration, _ moderation.ActionOptions) []moderation.Result {
-	ok, err := c.botRunsChat(ctx, chat.ID)
+	right, err := c.recallRight(ctx, chat.ID)
 	if err != nil {
 		return moderation.FailAll(userIDs, err)
 	}
 	out := make([]moderation.Result, len(userIDs))
 	for i, u := range userIDs {
-		if ok {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone, Detail: "Gavel will recall their messages while the mute lasts"}
-		} else {
+		switch right {
+		case recallRefused:
 			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: ReasonBotNotManager,
-				Detail: "Gavel must be the owner or a manager of this chat to mute (it recalls the muted user's messages)"}
+				Detail: "Gavel must be the owner, a manager or the creator of this chat to mute (it recalls the muted user's messages); Feishu refused a recall here"}
+		case recallMaybe:
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone,
+				Detail: "Gavel will recall their messages while the mute lasts (if Feishu lets it: the owner, managers and the chat's creator may)"}
+		default:
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone, Detail: "Gavel will recall their messages while the mute lasts"}
 		}
 	}
 	return out
@@ -295,16 +334,28 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 		})
 	})
 	var apiErr *moderation.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted {
+	switch {
+	case err == nil:
+		c.refusals.Delete(chat.ID)
+		c.rememberRecalled(messageID)
+	case errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted:
+		c.rememberRecalled(messageID)
 		return nil
+	case errors.As(err, &apiErr) && apiErr.Code == codeRecallRefused:
+		c.refusals.SetDefault(chat.ID, c.now())
+		c.log.WarnContext(ctx, "Feishu refused a recall: Gavel is not owner, manager or creator of this chat; mutes there are refused for a while",
+			"chat", chat.ID, "refusal_cache_ttl", c.cfg.RefusalCacheTTL)
 	}
 	return err
 }
 
-// Reply answers msg with a text message: POST /im/v1/messages/:id/reply, or a
-// new chat message when msg has no ID. The uuid (idempotency key, honoured
-// by Feishu for an hour) is derived from the target and the text, so a retry
-// after a lost answer cannot post twice.
+// Reply answers msg with a text message: POST /im/v1/messages/:id/reply, or
+// a new chat message (POST /im/v1/messages?receive_id_type=chat_id) when msg
+// has no ID, when Gavel recalled msg itself within the last hour (a notice
+// after a "delete" rule), or when Feishu answers that the reply target is
+// gone (recalled, deleted, invisible, self-destructing). The uuid
+// (idempotency key, honoured by Feishu for an hour) is derived from the
+// target and the text, so a retry after a lost answer cannot post twice.
 func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string) error {
 	if msg == nil {
 		return errors.New("feishu reply: nil message")
@@ -313,32 +364,25 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if err != nil {
 		return fmt.Errorf("feishu reply: %w", err)
 	}
-	uuid := replyUUID(msg.Chat.ID, msg.MessageID, text)
 	if msg.MessageID != "" {
 		if err := pathParam("message.reply", "message_id", msg.MessageID); err != nil {
 			return err
 		}
 	}
 	if msg.MessageID == "" {
-		return c.messageReply.Do(ctx, func(ctx context.Context) error {
-			return c.do(ctx, "message.create", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
-				req := larkim.NewCreateMessageReqBuilder().
-					ReceiveIdType(larkim.CreateMessageV1ReceiveIDTypeChatId).
-					Body(larkim.NewCreateMessageReqBodyBuilder().ReceiveId(msg.Chat.ID).MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(uuid).Build()).
-					Build()
-				resp, err := c.sdk.Im.V1.Message.Create(ctx, req, tok)
-				if err != nil {
-					return nil, larkcore.CodeError{}, err
-				}
-				return resp.ApiResp, resp.CodeError, nil
-			})
-		})
+		return c.postToChat(ctx, msg.Chat.ID, string(content), replyUUID(msg.Chat.ID, "", text))
 	}
-	return c.messageReply.Do(ctx, func(ctx context.Context) error {
+	// The chat-message fallback has a uuid of its own: the reply's was
+	// not used (Feishu refused it), and another target's must not match.
+	fallbackUUID := replyUUID(msg.Chat.ID, msg.MessageID+"\x00chat", text)
+	if c.wasRecalled(msg.MessageID) {
+		return c.postToChat(ctx, msg.Chat.ID, string(content), fallbackUUID)
+	}
+	err = c.messageReply.Do(ctx, func(ctx context.Context) error {
 		return c.do(ctx, "message.reply", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
 			req := larkim.NewReplyMessageReqBuilder().
 				MessageId(msg.MessageID).
-				Body(larkim.NewReplyMessageReqBodyBuilder().MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(uuid).Build()).
+				Body(larkim.NewReplyMessageReqBodyBuilder().MsgType(larkim.MsgTypeText).Content(string(content)).Uuid(replyUUID(msg.Chat.ID, msg.MessageID, text)).Build()).
 				Build()
 			resp, err := c.sdk.Im.V1.Message.Reply(ctx, req, tok)
 			if err != nil {
@@ -347,6 +391,59 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 			return resp.ApiResp, resp.CodeError, nil
 		})
 	})
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && targetGone[apiErr.Code] {
+		c.log.InfoContext(ctx, "reply target gone; posting to the chat instead", "chat", msg.Chat.ID, "message_id", msg.MessageID, "code", apiErr.Code)
+		return c.postToChat(ctx, msg.Chat.ID, string(content), fallbackUUID)
+	}
+	return err
+}
+
+// targetGone are the answers to a reply that mean its target message can no
+// longer be replied to, while the chat can still be written to.
+var targetGone = map[int]bool{
+	codeMessageRecalled:      true, // 230011 "The message is recalled." (reply)
+	codeMessageInvisible:     true, // 230050 "The message is invisible to the operator."
+	codeMessageDeleted:       true, // 230110 "…the message has been deleted." (documented for recall)
+	codeMessageSelfDestructs: true, // 230111 "…the message will self-destruct soon."
+}
+
+// postToChat sends a text message to the chat.
+func (c *Client) postToChat(ctx context.Context, chatID, content, uuid string) error {
+	return c.messageReply.Do(ctx, func(ctx context.Context) error {
+		return c.do(ctx, "message.create", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
+			req := larkim.NewCreateMessageReqBuilder().
+				ReceiveIdType(larkim.CreateMessageV1ReceiveIDTypeChatId).
+				Body(larkim.NewCreateMessageReqBodyBuilder().ReceiveId(chatID).MsgType(larkim.MsgTypeText).Content(content).Uuid(uuid).Build()).
+				Build()
+			resp, err := c.sdk.Im.V1.Message.Create(ctx, req, tok)
+			if err != nil {
+				return nil, larkcore.CodeError{}, err
+			}
+			return resp.ApiResp, resp.CodeError, nil
+		})
+	})
+}
+
+// maxRecalled bounds the ids Gavel remembers having recalled.
+const (
+	maxRecalled    = 10000
+	recalledMemory = time.Hour
+)
+
+// rememberRecalled notes that messageID is gone, so that a notice about it
+// is posted to the chat instead of as a doomed reply. Past maxRecalled ids
+// (a recall storm) new ones are not remembered: the reply then fails with
+// 230011 and falls back the same way, one call later.
+func (c *Client) rememberRecalled(messageID string) {
+	if c.recalled.ItemCount() < maxRecalled {
+		c.recalled.SetDefault(messageID, struct{}{})
+	}
+}
+
+func (c *Client) wasRecalled(messageID string) bool {
+	_, ok := c.recalled.Get(messageID)
+	return ok
 }
 
 func replyUUID(chatID, messageID, text string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -291,38 +292,80 @@ func TestRolesErrors(t *testing.T) {
 func TestMuteEmulated(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name       string
-		manager    bool
-		userMgr    bool
-		wantStatus moderation.Status
-		wantReason string
+		name string
+		chat feishutest.Chat // ID, members filled in
+		// userMgr lists the bot's open_id among the user managers.
+		userMgr bool
+		// canRecall: Feishu lets the bot recall others' messages here.
+		canRecall bool
+		// wantFirst is the mute's status before any recall; wantAfter
+		// after one recall of a member's message.
+		wantFirst, wantAfter moderation.Status
 	}{
-		{name: "bot is a bot manager", manager: true, wantStatus: moderation.StatusDone},
-		{name: "bot listed as user manager", userMgr: true, wantStatus: moderation.StatusDone},
-		{name: "bot has no rights", wantStatus: moderation.StatusRefused, wantReason: "feishu:bot_not_manager"},
+		{name: "bot is a bot manager", chat: feishutest.Chat{OwnerID: owner, BotIsManager: true}, canRecall: true,
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusDone},
+		{name: "bot listed as user manager", chat: feishutest.Chat{OwnerID: owner, BotIsManager: true}, userMgr: true, canRecall: true,
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusDone},
+		// owner_id is omitted when a bot owns the chat: the old code refused.
+		{name: "bot owns the chat", chat: feishutest.Chat{BotIsOwner: true}, canRecall: true,
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusDone},
+		{name: "bot created the chat", chat: feishutest.Chat{OwnerID: owner, BotIsCreator: true}, canRecall: true,
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusDone},
+		{name: "another bot owns the chat", chat: feishutest.Chat{OwnerIsOtherBot: true},
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusRefused},
+		{name: "bot has no rights", chat: feishutest.Chat{OwnerID: owner},
+			wantFirst: moderation.StatusDone, wantAfter: moderation.StatusRefused},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, 2)
-			mgrs := []string{manager}
+			ctx := context.Background()
+			c := tt.chat
+			c.ID, c.Members, c.Managers = chatID, members(0, 2), []string{manager}
 			if tt.userMgr {
-				mgrs = append(mgrs, f.srv.BotOpenID)
+				c.Managers = append(c.Managers, f.srv.BotOpenID)
 			}
-			f.srv.AddChat(feishutest.Chat{ID: chatID, OwnerID: owner, Managers: mgrs, Members: members(0, 2), BotIsManager: tt.manager})
-			rs := f.c.Mute(context.Background(), chat, []string{"ou_m0", "ou_m1"}, 10*time.Minute, moderation.ActionOptions{})
-			for _, r := range rs {
-				if r.Status != tt.wantStatus || r.Reason != tt.wantReason {
-					t.Fatalf("result %+v", r)
+			f.srv.AddChat(c)
+			mute := func(want moderation.Status) {
+				t.Helper()
+				rs := f.c.Mute(ctx, chat, []string{"ou_m0", "ou_m1"}, 10*time.Minute, moderation.ActionOptions{})
+				for _, r := range rs {
+					if r.Status != want {
+						t.Fatalf("mute result %+v, want %s", r, want)
+					}
+					if want == moderation.StatusRefused && (r.Reason != feishu.ReasonBotNotManager || !strings.Contains(r.Detail, "owner, a manager or the creator")) {
+						t.Fatalf("refusal %+v", r)
+					}
 				}
-				if tt.wantStatus == moderation.StatusRefused && r.Detail != "Gavel must be the owner or a manager of this chat to mute (it recalls the muted user's messages)" {
-					t.Fatalf("detail %q", r.Detail)
-				}
+			}
+			mute(tt.wantFirst)
+			// The muted user's message is recalled, or Feishu refuses.
+			id := f.srv.AddMessage(chatID, "ou_m0", "text", `{"text":"spam"}`)
+			err := f.c.Recall(ctx, chat, id)
+			var apiErr *moderation.APIError
+			if tt.canRecall && err != nil || !tt.canRecall && (!errors.As(err, &apiErr) || apiErr.Code != 230026) {
+				t.Fatalf("recall: %v", err)
+			}
+			mute(tt.wantAfter)
+			if !tt.canRecall {
+				// The refusal is remembered for refusal_cache_ttl (10m)…
+				f.clock.advance(feishu.DefaultRefusalCacheTTL - time.Second)
+				mute(moderation.StatusRefused)
+				f.clock.advance(2 * time.Second)
+				mute(moderation.StatusDone)
+				// …unless the chat info shows the bot was made a manager.
+				id := f.srv.AddMessage(chatID, "ou_m1", "text", `{"text":"spam"}`)
+				_ = f.c.Recall(ctx, chat, id)
+				mute(moderation.StatusRefused)
+				f.srv.SetBotRights(chatID, false, true)
+				f.clock.advance(feishu.DefaultRoleCacheTTL)
+				mute(moderation.StatusDone)
 			}
 			if n := len(f.srv.CallsTo(feishutest.OpMembersDelete)); n != 0 {
 				t.Fatal("mute must not remove anyone")
 			}
-			un := f.c.Unmute(context.Background(), chat, []string{"ou_m0"}, moderation.ActionOptions{})
+			un := f.c.Unmute(ctx, chat, []string{"ou_m0"}, moderation.ActionOptions{})
 			if len(un) != 1 || un[0].Status != moderation.StatusDone {
 				t.Fatalf("unmute %+v", un)
 			}
@@ -331,6 +374,23 @@ func TestMuteEmulated(t *testing.T) {
 	caps, _ := newFixture(t, 0).c.Capabilities(context.Background(), chat)
 	if caps[moderation.VerbKick] != moderation.Native || caps[moderation.VerbMute] != moderation.Emulated || caps[moderation.VerbUnmute] != moderation.Emulated {
 		t.Fatalf("capabilities %v", caps)
+	}
+}
+
+func TestChatGetOmitsBotOwner(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	f.srv.AddChat(feishutest.Chat{ID: chatID, OwnerID: owner, BotIsOwner: true})
+	roles, err := f.c.Roles(context.Background(), chat, []string{owner, f.srv.BotOpenID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if roles[owner] != moderation.RoleMember {
+		t.Fatalf("roles %v: a bot-owned chat names no user owner", roles)
+	}
+	get := f.srv.CallsTo(feishutest.OpChatGet)
+	if len(get) != 1 || get[0].Code != 0 {
+		t.Fatalf("chat.get calls %+v", get)
 	}
 }
 
@@ -456,5 +516,90 @@ func TestBotIDFromConfig(t *testing.T) {
 	}
 	if n := len(srv.Calls()); n != 0 {
 		t.Fatalf("%d API calls, want none", n)
+	}
+}
+
+// TestReplyAfterRecall: a notice about a message Gavel recalled (a
+// "delete" rule) goes to the chat; a reply to it would get 230011.
+func TestReplyAfterRecall(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	ctx := context.Background()
+	id := f.srv.AddMessage(chatID, "ou_m0", "text", `{"text":"spam"}`)
+	if err := f.c.Recall(ctx, chat, id); err != nil {
+		t.Fatal(err)
+	}
+	msg := &moderation.Message{Chat: chat, MessageID: id, SenderID: "ou_m0"}
+	if err := f.c.Reply(ctx, msg, "Deleted a message from m0 (blocklist)."); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.srv.CallsTo(feishutest.OpMessageReply)); n != 0 {
+		t.Fatalf("%d replies to a message Gavel recalled", n)
+	}
+	replies := f.srv.Replies()
+	if len(replies) != 1 || replies[0].ParentID != "" || replies[0].ChatID != chatID || replies[0].Text() != "Deleted a message from m0 (blocklist)." {
+		t.Fatalf("bot messages %+v", replies)
+	}
+	// A retry of the same notice is de-duplicated by uuid.
+	if err := f.c.Reply(ctx, msg, "Deleted a message from m0 (blocklist)."); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.srv.Replies()); n != 1 {
+		t.Fatalf("%d bot messages after a retry, want 1", n)
+	}
+}
+
+// TestReplyTargetGone: when Feishu answers that the reply target is gone,
+// the text is posted to the chat; other refusals are returned.
+func TestReplyTargetGone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		prepare  func(f *fixture, id string)
+		wantCode int // the reply's answer
+		wantChat bool
+	}{
+		{name: "recalled by someone else (230011)", prepare: func(f *fixture, id string) { f.srv.RecallMessage(id) }, wantCode: 230011, wantChat: true},
+		{name: "invisible (230050)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230050) }, wantCode: 230050, wantChat: true},
+		{name: "self-destructing (230111)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230111) }, wantCode: 230111, wantChat: true},
+		{name: "deleted (230110)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230110) }, wantCode: 230110, wantChat: true},
+		{name: "not allowed to speak (230035)", prepare: func(f *fixture, _ string) { f.srv.FailNext(feishutest.OpMessageReply, 1, 230035) }, wantCode: 230035},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 1)
+			ctx := context.Background()
+			id := f.srv.AddMessage(chatID, manager, "text", `{"text":"/kick"}`)
+			tt.prepare(f, id)
+			err := f.c.Reply(ctx, &moderation.Message{Chat: chat, MessageID: id, SenderID: manager}, "done")
+			if reply := f.srv.CallsTo(feishutest.OpMessageReply); len(reply) != 1 || reply[0].Code != tt.wantCode {
+				t.Fatalf("reply calls %+v", reply)
+			}
+			create := f.srv.CallsTo(feishutest.OpMessageCreate)
+			if !tt.wantChat {
+				var apiErr *moderation.APIError
+				if !errors.As(err, &apiErr) || apiErr.Code != tt.wantCode || len(create) != 0 {
+					t.Fatalf("err %v, create calls %d", err, len(create))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(create) != 1 || create[0].Body["receive_id"] != chatID || create[0].Query.Get("receive_id_type") != "chat_id" {
+				t.Fatalf("create calls %+v", create)
+			}
+		})
+	}
+}
+
+func TestReplyTooLong(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 1)
+	err := f.c.Reply(context.Background(), &moderation.Message{Chat: chat}, strings.Repeat("a", 150_000))
+	var apiErr *moderation.APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != 230025 || apiErr.Kind != moderation.Permanent {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -14,6 +14,9 @@ const (
 	DefaultBaseURL      = "https://open.feishu.cn"
 	DefaultReplayWindow = 5 * time.Minute
 	DefaultRoleCacheTTL = time.Minute
+	// DefaultRefusalCacheTTL is how long a chat where Feishu refused a
+	// recall (230026) is remembered as one where Gavel cannot mute.
+	DefaultRefusalCacheTTL = 10 * time.Minute
 	// DefaultPerSecond is Feishu's tier-4 limit (1000/min & 50/s), which
 	// covers every API the adapter calls.
 	DefaultPerSecond = 50
@@ -42,6 +45,12 @@ type Config struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// RoleCacheTTL is how long a chat's owner/manager lists are reused.
 	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
+	// RefusalCacheTTL is how long Gavel remembers that Feishu refused to
+	// let it recall others' messages in a chat (230026); meanwhile /mute
+	// there is refused. Feishu lets the owner, managers and the chat's
+	// creator recall, and hides a bot owner (owner_id is omitted), so only
+	// a refused recall proves the bot lacks the right.
+	RefusalCacheTTL time.Duration `yaml:"refusal_cache_ttl"`
 	// Rate overrides the pacing and retry limits used for each Feishu API.
 	Rate egress.Limits `yaml:"rate"`
 }
@@ -55,6 +64,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.RoleCacheTTL == 0 {
 		c.RoleCacheTTL = DefaultRoleCacheTTL
+	}
+	if c.RefusalCacheTTL == 0 {
+		c.RefusalCacheTTL = DefaultRefusalCacheTTL
 	}
 	if c.Rate.PerSecond == 0 {
 		c.Rate.PerSecond = DefaultPerSecond
@@ -92,6 +104,9 @@ func (c Config) Validate() error {
 	}
 	if c.RoleCacheTTL < 0 {
 		bad("role_cache_ttl", "must not be negative, got %s", c.RoleCacheTTL)
+	}
+	if c.RefusalCacheTTL < 0 {
+		bad("refusal_cache_ttl", "must not be negative, got %s", c.RefusalCacheTTL)
 	}
 	if c.Rate.PerSecond < 0 {
 		bad("rate.per_second", "must not be negative, got %v", c.Rate.PerSecond)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"gavel/app/apptest"
+	"gavel/automod"
 	"gavel/config"
 	"gavel/moderation"
 	"gavel/platforms/egress"
@@ -184,20 +185,48 @@ func TestE2EMuteRecallsMessages(t *testing.T) {
 	}
 }
 
+// TestE2EMuteRefusedWithoutRights: chat info cannot show whether the bot
+// may recall (a bot owner is omitted; the creator is never named), so the
+// first mute is taken; Feishu's refusal of the first recall (230026) makes
+// the next mute in that chat refused.
 func TestE2EMuteRefusedWithoutRights(t *testing.T) {
 	t.Parallel()
 	e := newFeishuE2E(t)
 	e.fake.SetBotRights(e2eChat, false, false)
 	m, status, body := e.command(t, e2eMod, "/mute @_user_2 10m", e2eFlooder)
 	wantAck(t, status, body)
-	reply := e.lastReply(t, 1, m.MessageID)
-	if !strings.Contains(reply, "Gavel must be the owner or a manager of this chat to mute") {
+	if reply := e.lastReply(t, 1, m.MessageID); reply != "Muted for 10m 1: flooder." {
 		t.Errorf("reply = %q", reply)
 	}
 	msg := e.fake.NewMessage(e2eChat, e2eFlooder, "still here")
 	e.postOK(t, e.fake.MessageDelivery(msg, time.Now()))
-	if n := len(e.fake.CallsTo(feishutest.OpMessageDelete)); n != 0 {
-		t.Fatal("refused mute still recalls messages")
+	del := e.fake.CallsTo(feishutest.OpMessageDelete)
+	if len(del) != 1 || del[0].Code != 230026 {
+		t.Fatalf("recall calls %+v", del)
+	}
+	m, status, body = e.command(t, e2eMod, "/mute @_user_2 10m", e2eSpammer)
+	wantAck(t, status, body)
+	if reply := e.lastReply(t, 2, m.MessageID); !strings.Contains(reply, "Gavel must be the owner, a manager or the creator of this chat to mute") {
+		t.Errorf("reply = %q", reply)
+	}
+}
+
+// TestE2EMuteInBotOwnedChat: GET chat omits owner_id when a bot owns the
+// chat; the bot's mute works there.
+func TestE2EMuteInBotOwnedChat(t *testing.T) {
+	t.Parallel()
+	e := newFeishuE2E(t)
+	e.fake.AddChat(feishutest.Chat{ID: e2eChat, BotIsOwner: true, Managers: []string{e2eMod},
+		Members: []string{e2eSpammer, e2eFlooder, e2eBystand}})
+	m, status, body := e.command(t, e2eMod, "/mute @_user_2 10m", e2eFlooder)
+	wantAck(t, status, body)
+	if reply := e.lastReply(t, 1, m.MessageID); reply != "Muted for 10m 1: flooder." {
+		t.Errorf("reply = %q", reply)
+	}
+	msg := e.fake.NewMessage(e2eChat, e2eFlooder, "still here")
+	e.postOK(t, e.fake.MessageDelivery(msg, time.Now()))
+	if got, _ := e.fake.Message(msg.MessageID); !got.Deleted {
+		t.Fatalf("muted user's message not recalled; calls %+v", e.fake.CallsTo(feishutest.OpMessageDelete))
 	}
 }
 
@@ -225,5 +254,37 @@ func TestE2ERejectsForgery(t *testing.T) {
 	}
 	if n := len(e.fake.CallsTo(feishutest.OpMembersDelete)); n != 0 {
 		t.Fatal("a forged delivery removed someone")
+	}
+}
+
+// TestE2EDeleteRuleNotice: a "delete" rule recalls the message, and its
+// notice is posted to the chat: a reply to the recalled message would be
+// refused (230011) and the notice lost.
+func TestE2EDeleteRuleNotice(t *testing.T) {
+	t.Parallel()
+	fake := feishutest.NewServer()
+	t.Cleanup(fake.Close)
+	fake.AddChat(feishutest.Chat{ID: e2eChat, OwnerID: e2eOwner, Members: []string{e2eSpammer}, BotIsManager: true})
+	cfg := config.Config{
+		Platforms: config.Platforms{Feishu: &feishu.Config{
+			BaseURL: fake.URL, AppID: fake.AppID, AppSecret: fake.AppSecret,
+			VerificationToken: fake.VerificationToken, EncryptKey: fake.EncryptKey,
+			Rate: egress.Limits{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond},
+		}},
+		Automod: automod.Config{Enabled: true, Defaults: automod.Rules{Blocklist: &automod.BlocklistRule{
+			Common: automod.Common{Enabled: true, Action: automod.Action{Kind: automod.ActionDelete}}, Words: []string{"casino"}}}},
+	}
+	e := &feishuE2E{fake: fake, h: apptest.New(t, cfg)}
+	m := fake.NewMessage(e2eChat, e2eSpammer, "best casino here")
+	e.postOK(t, fake.MessageDelivery(m, time.Now()))
+	if got, _ := fake.Message(m.MessageID); !got.Deleted {
+		t.Fatal("message not recalled")
+	}
+	if n := len(fake.CallsTo(feishutest.OpMessageReply)); n != 0 {
+		t.Errorf("%d replies to the recalled message", n)
+	}
+	replies := fake.Replies()
+	if len(replies) == 0 || replies[0].ParentID != "" || replies[0].ChatID != e2eChat {
+		t.Fatalf("no notice in the chat: %+v", replies)
 	}
 }

@@ -17,15 +17,19 @@ import (
 
 // Feishu error codes the adapter branches on.
 const (
-	codeRateLimited        = 99991400
-	codeTokenInvalid       = 99991663
-	codeChatRateLimited    = 232019
-	codeNoPermission       = 232014
-	codeNoValidMembers     = 232027
-	codeCannotKickOwner    = 232076
-	codeMessageDeleted     = 230110
-	headerRateLimitReset   = "x-ogw-ratelimit-reset"
-	maxPlatformMessageSize = 200
+	codeRateLimited          = 99991400
+	codeTokenInvalid         = 99991663
+	codeChatRateLimited      = 232019
+	codeNoPermission         = 232014
+	codeNoValidMembers       = 232027
+	codeCannotKickOwner      = 232076
+	codeMessageDeleted       = 230110
+	codeRecallRefused        = 230026
+	codeMessageRecalled      = 230011
+	codeMessageInvisible     = 230050
+	codeMessageSelfDestructs = 230111
+	headerRateLimitReset     = "x-ogw-ratelimit-reset"
+	maxPlatformMessageSize   = 200
 )
 
 type codeInfo struct {
@@ -77,7 +81,7 @@ var codes = map[int]codeInfo{
 	230020: {moderation.RateLimited, "Feishu is rate-limiting messages in this chat; retrying."},
 	230022: {moderation.Permanent, "Feishu flagged the message content as sensitive."},
 	230025: {moderation.Permanent, "The message is too long."},
-	230026: {moderation.Permanent, "Gavel may not recall this message: it must be the chat owner or a chat manager."},
+	230026: {moderation.Permanent, "Gavel may not recall this message: it must be the owner, a manager or the creator of the chat."},
 	230027: {moderation.Permanent, "Gavel's Feishu app lacks a permission this action needs."},
 	230028: {moderation.Permanent, "The message did not pass Feishu's audit."},
 	230035: {moderation.Permanent, "Gavel may not send messages in this chat."},

@@ -53,6 +53,11 @@ type Client struct {
 
 	chats    *gocache.Cache // chat_id → *chatInfo
 	chatLock keyedMutex     // serialises member removals per chat (232019)
+	// refusals holds the chats where Feishu refused a recall (230026),
+	// for RefusalCacheTTL.
+	refusals *gocache.Cache
+	// recalled holds the ids of messages Gavel recalled in the last hour.
+	recalled *gocache.Cache
 
 	botMu sync.Mutex
 	botID string
@@ -99,6 +104,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		messageReply:  opts.Egress.New(Name, "message.reply", cfg.Rate),
 		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
 		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
+		refusals:      gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
+		recalled:      gocache.New(recalledMemory, 10*time.Minute),
 		botID:         cfg.BotOpenID,
 	}
 	if cfg.EncryptKey != "" {

@@ -9,6 +9,21 @@
 // 230026), 232019 for parallel removals in one chat, and a per-API limit of
 // 50 calls/s (HTTP 429, code 99991400, x-ogw-ratelimit-reset) plus 5 messages/s
 // per chat. Every answer has Content-Type: application/json.
+//
+// Modelled from the documentation, with the choices made where it is vague:
+//   - GET chat omits owner_id (and owner_id_type) when a bot owns the chat
+//     (SDK model comment "当群主是机器人时不返回该字段") and for p2p chats.
+//   - Recalling others' messages is allowed to the chat's owner, managers
+//     and creator (message/delete page); nothing in any API names the
+//     creator, so Chat.BotIsCreator is visible only through recalls.
+//     Removing members as creator needs im:chat:operate_as_owner, which the
+//     fake does not model: creators are refused (232014), the stricter case.
+//   - A reply to a recalled message answers 230011 ("The message is
+//     recalled."); a recall of one answers 230110. The reply page lists
+//     230011 but not 230110; the recall page the reverse.
+//   - Send and reply limit text messages to "150 KB" of request body; the
+//     fake counts 150 000 bytes of the whole body (the smaller reading) and
+//     answers 230025.
 package feishutest
 
 import (
@@ -42,7 +57,7 @@ const (
 	perChatPerSecond = 5
 	tokenTTL         = 2 * time.Hour
 	tokenRenewWithin = 30 * time.Minute
-	maxTextBytes     = 150 << 10
+	maxTextBytes     = 150_000 // "150 KB"; the unit is not defined: the smaller reading
 )
 
 // Chat is one chat in the fake's state.
@@ -60,9 +75,20 @@ type Chat struct {
 	Members []string
 	// BotInChat says whether Gavel's bot is in the chat (default true via
 	// AddChat unless BotOut is set).
-	BotOut       bool
+	BotOut bool
+	// BotIsOwner: Gavel's bot owns the chat. GET chat then omits owner_id
+	// (documented: "not returned when the owner is a bot").
 	BotIsOwner   bool
 	BotIsManager bool
+	// BotIsCreator: Gavel's bot created the chat (and handed ownership to
+	// OwnerID). Feishu lets a chat's creator recall others' messages, but
+	// no API field names the creator. Creator kicks need the scope
+	// im:chat:operate_as_owner, which the fake does not model: it refuses
+	// them (232014), the stricter reading.
+	BotIsCreator bool
+	// OwnerIsOtherBot: another app's bot owns the chat; owner_id is
+	// omitted as for BotIsOwner, but Gavel's bot has no rights from it.
+	OwnerIsOtherBot bool
 }
 
 // Call is one API request the fake received.
@@ -182,7 +208,7 @@ func (s *Server) AddChat(c Chat) {
 	cc.Managers = slices.Clone(c.Managers)
 	cc.Members = slices.Clone(c.Members)
 	staff := slices.Clone(cc.Managers)
-	if !cc.BotIsOwner && cc.OwnerID != "" {
+	if !cc.botOwned() && cc.OwnerID != "" {
 		staff = append(staff, cc.OwnerID)
 	}
 	for _, u := range staff {
@@ -192,6 +218,10 @@ func (s *Server) AddChat(c Chat) {
 	}
 	s.chats[cc.ID] = &cc
 }
+
+// botOwned reports whether a bot (Gavel's or another) owns the chat, in
+// which case GET chat omits owner_id.
+func (c *Chat) botOwned() bool { return c.BotIsOwner || c.OwnerIsOtherBot }
 
 // Chat returns a copy of a chat's current state.
 func (s *Server) Chat(id string) (Chat, bool) {
@@ -238,6 +268,16 @@ func (s *Server) addMessageLocked(m *Message) string {
 	s.messages[m.ID] = m
 	s.order = append(s.order, m.ID)
 	return m.ID
+}
+
+// RecallMessage marks a message recalled by its sender or another admin:
+// replies to it then answer 230011, recalls 230110.
+func (s *Server) RecallMessage(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if m, ok := s.messages[id]; ok {
+		m.Deleted = true
+	}
 }
 
 // Message returns a copy of a message.
@@ -393,7 +433,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	if mine {
 		delete(s.inflight, params)
 	}
-	a := s.handleLocked(op, params, r, body, busy)
+	a := s.handleLocked(op, params, r, body, len(raw), busy)
 	s.calls = append(s.calls, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
 		Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
 		Time:  time.Now(), Status: a.status, Code: codeOf(a.body)})
@@ -445,7 +485,7 @@ func route(method, path string) (op, param string) {
 	return opUnknown, ""
 }
 
-func (s *Server) handleLocked(op, param string, r *http.Request, body map[string]any, busy bool) answer {
+func (s *Server) handleLocked(op, param string, r *http.Request, body map[string]any, size int, busy bool) answer {
 	if op == opUnknown {
 		return answer{status: http.StatusNotFound, body: map[string]any{"code": 404, "msg": "404 page not found"}}
 	}
@@ -472,9 +512,15 @@ func (s *Server) handleLocked(op, param string, r *http.Request, body map[string
 			return fail(232019)
 		}
 		return s.membersDeleteLocked(param, r.URL.Query(), body)
-	case OpMessageReply:
-		return s.replyLocked(param, body)
-	case OpMessageCreate:
+	case OpMessageReply, OpMessageCreate:
+		// "Text messages: request body at most 150 KB" (send and reply
+		// pages); checked on the whole body, the stricter reading.
+		if size > maxTextBytes {
+			return fail(230025)
+		}
+		if op == OpMessageReply {
+			return s.replyLocked(param, body)
+		}
 		return s.createLocked(r.URL.Query(), body)
 	case OpMessageDelete:
 		return s.deleteMessageLocked(param)
@@ -585,7 +631,7 @@ func (s *Server) chatGetLocked(id string, q url.Values) answer {
 		"user_manager_id_list": nonNil(c.Managers), "bot_manager_id_list": []string{},
 		"user_count": strconv.Itoa(len(c.Members)), "bot_count": "1",
 	}
-	if !c.BotIsOwner && c.OwnerID != "" {
+	if !c.botOwned() && c.OwnerID != "" && c.Mode != "p2p" {
 		data["owner_id"], data["owner_id_type"] = c.OwnerID, "open_id"
 	}
 	if c.BotIsManager {
@@ -609,7 +655,7 @@ func (s *Server) membersDeleteLocked(id string, q url.Values, body map[string]an
 	if !c.BotIsOwner && !c.BotIsManager {
 		return fail(232014)
 	}
-	if !c.BotIsOwner && slices.Contains(ids, c.OwnerID) {
+	if !c.botOwned() && slices.Contains(ids, c.OwnerID) {
 		return fail(232076)
 	}
 	var invalid []string
@@ -650,9 +696,6 @@ func (s *Server) checkTextLocked(body map[string]any) (content string, a answer,
 	}
 	if err := json.Unmarshal([]byte(content), &c); err != nil || c.Text == nil {
 		return "", fail(230001), false
-	}
-	if len(*c.Text) > maxTextBytes {
-		return "", fail(230025), false
 	}
 	if u, _ := body["uuid"].(string); len(u) > 50 {
 		return "", fail(230001), false
@@ -743,7 +786,8 @@ func (s *Server) deleteMessageLocked(id string) answer {
 	if !found || chat.BotOut {
 		return fail(230002)
 	}
-	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager {
+	// Others' messages: only the owner, managers and the chat's creator.
+	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager && !chat.BotIsCreator {
 		return fail(230026)
 	}
 	m.Deleted = true
