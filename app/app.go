@@ -143,7 +143,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		plats = append(plats, p)
 	}
 	if c := cfg.Platforms.TIM; c != nil {
-		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules)})
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules),
+			CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
 		}

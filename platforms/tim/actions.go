@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/patrickmn/go-cache"
 
@@ -28,8 +27,15 @@ const (
 )
 
 // maxReplyBytes keeps replies under the smallest documented message limit
-// (8 KB), leaving room for the JSON around the text.
+// (8 KB, "8000 bytes" in the error table; newer pages say 12 KB), leaving
+// room for the JSON around the text. Reply refuses longer text with
+// ErrReplyTooLong instead of cutting it.
 const maxReplyBytes = 7000
+
+// ErrReplyTooLong is returned by Reply for a text longer than one TIM
+// message may be: refused before the call (over maxReplyBytes), or by TIM
+// itself (error 80002, "message too long"; the APIError is wrapped too).
+var ErrReplyTooLong = errors.New("tim: reply too long for one message")
 
 // Reason codes of Results the adapter refuses itself.
 const (
@@ -427,7 +433,9 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if strings.TrimSpace(text) == "" {
 		return fmt.Errorf("tim reply: empty text: %w", moderation.ErrMalformed)
 	}
-	text = truncateUTF8(text, maxReplyBytes)
+	if len(text) > maxReplyBytes {
+		return fmt.Errorf("tim reply: %d bytes, at most %d: %w", len(text), maxReplyBytes, ErrReplyTooLong)
+	}
 	req := sendMsgReq{
 		GroupID:               msg.Chat.ID,
 		Random:                rand.Uint32(),
@@ -457,18 +465,11 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if err != nil {
 		c.logAction(ctx, "reply", msg.Chat, 1, err)
 	}
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 80002 {
+		return fmt.Errorf("tim reply: %w: %w", ErrReplyTooLong, err)
+	}
 	return err
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for len(s) > 0 && !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 func refuseAll(userIDs []string, detail string) []moderation.Result {

@@ -100,6 +100,9 @@ func (c *Client) mentions(ctx context.Context, chat moderation.ChatRef, text str
 	if len(at) == 0 {
 		return nil
 	}
+	if !c.mayBeCommand(text) {
+		return atMentions(at)
+	}
 	accounts := make([]string, 0, len(at))
 	for _, a := range at {
 		if a.GroupAtAllFlag == 0 && a.GroupAtAccount != "" && !containsString(accounts, a.GroupAtAccount) {
@@ -107,6 +110,20 @@ func (c *Client) mentions(ctx context.Context, chat moderation.ChatRef, text str
 		}
 	}
 	return matchMentions(text, at, c.lookupNames(ctx, chat, accounts))
+}
+
+// mayBeCommand reports whether text holds a command prefix (always true
+// when none is configured).
+func (c *Client) mayBeCommand(text string) bool {
+	if len(c.prefixes) == 0 {
+		return true
+	}
+	for _, p := range c.prefixes {
+		if strings.Contains(text, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func containsString(list []string, s string) bool {

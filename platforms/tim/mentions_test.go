@@ -166,3 +166,33 @@ func callBody(tb testing.TB, c timtest.Call) string {
 	}
 	return string(b)
 }
+
+// TestMentionLookupsOnlyForCommands: with the command prefixes known,
+// ordinary chat that mentions someone costs no look-up.
+func TestMentionLookupsOnlyForCommands(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	s.SetNow(func() time.Time { return testNow })
+	s.SetNick("flooder_9", "Flood Er")
+	c := newClient(t, testConfig(s.URL), Options{Logger: discardLogger(), Now: func() time.Time { return testNow },
+		CommandPrefixes: []string{"/", "／"}})
+	chat := s.Say(groupPub, "quiet_one", "hello", timtest.At("flooder_9"), "how are you")
+	ack, err := c.Receive(context.Background(), s.MessageDelivery(testToken, testNow, chat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := ack.Events[0].Message.Mentions, []moderation.Mention{{UserID: "flooder_9"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("mentions = %+v, want %+v", got, want)
+	}
+	if n := len(s.CallsTo("portrait_get")) + len(s.CallsTo("get_specified_group_member_info")); n != 0 {
+		t.Errorf("%d look-ups for ordinary chat", n)
+	}
+	cmd := s.Say(groupPub, "ops_lead", "／mute", timtest.At("flooder_9"), "10m")
+	ack, err = c.Receive(context.Background(), s.MessageDelivery(testToken, testNow, cmd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ack.Events[0].Message.Mentions; len(got) != 1 || got[0].Token != "@Flood Er" {
+		t.Errorf("command mentions = %+v", got)
+	}
+}

@@ -65,6 +65,10 @@ type Options struct {
 	// Gate screens Group.CallbackBeforeSendMsg; nil delivers every
 	// message unscreened.
 	Gate moderation.Gate
+	// CommandPrefixes, when set (commands.Parser.Prefixes), limits the
+	// mention name look-ups to messages whose text holds one of them:
+	// only commands need the names, and other text cannot be a command.
+	CommandPrefixes []string
 }
 
 // Client is the TIM adapter. It is safe for concurrent use.
@@ -83,6 +87,8 @@ type Client struct {
 	callers map[string]*egress.Caller
 	egress  egress.Shared
 	gate    moderation.Gate
+	// prefixes: see Options.CommandPrefixes.
+	prefixes []string
 }
 
 var _ moderation.Platform = (*Client)(nil)
@@ -104,17 +110,18 @@ func New(cfg Config, opts Options) (*Client, error) {
 		opts.Now = time.Now
 	}
 	c := &Client{
-		cfg:     cfg,
-		log:     opts.Logger.With("platform", Name),
-		http:    opts.HTTPClient,
-		now:     opts.Now,
-		appID:   strconv.Itoa(cfg.SDKAppID),
-		cache:   cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
-		names:   cache.New(cfg.NameCacheTTL, 2*cfg.NameCacheTTL),
-		groups:  cache.New(time.Minute, 5*time.Minute),
-		callers: make(map[string]*egress.Caller),
-		egress:  opts.Egress,
-		gate:    opts.Gate,
+		cfg:      cfg,
+		log:      opts.Logger.With("platform", Name),
+		http:     opts.HTTPClient,
+		now:      opts.Now,
+		appID:    strconv.Itoa(cfg.SDKAppID),
+		cache:    cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
+		names:    cache.New(cfg.NameCacheTTL, 2*cfg.NameCacheTTL),
+		groups:   cache.New(time.Minute, 5*time.Minute),
+		callers:  make(map[string]*egress.Caller),
+		egress:   opts.Egress,
+		gate:     opts.Gate,
+		prefixes: opts.CommandPrefixes,
 	}
 	c.sig = &userSigCache{
 		appID:    cfg.SDKAppID,

@@ -233,3 +233,26 @@ func TestServerNameLookups(t *testing.T) {
 		t.Errorf("Say = %+v", got)
 	}
 }
+
+func TestServerMessageLimit(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	s.AddGroup(Group{ID: "g", Owner: "o"})
+	q := query(t, DefaultAdmin, DefaultSecretKey, 3600)
+	send := func(random int, text string) int {
+		code, _ := post(t, s, "send_group_msg", q, `{"GroupId":"g","Random":`+strconv.Itoa(random)+
+			`,"MsgBody":[{"MsgType":"TIMTextElem","MsgContent":{"Text":"`+text+`"}}]}`)
+		return code
+	}
+	if code := send(1, strings.Repeat("a", DefaultMaxMsgBytes)); code != 0 {
+		t.Errorf("%d bytes: code %d", DefaultMaxMsgBytes, code)
+	}
+	if code := send(2, strings.Repeat("a", DefaultMaxMsgBytes+1)); code != 80002 {
+		t.Errorf("%d bytes: code %d, want 80002", DefaultMaxMsgBytes+1, code)
+	}
+	s.SetMaxMsgBytes(12 * 1024) // the newer docs
+	if code := send(3, strings.Repeat("a", DefaultMaxMsgBytes+1)); code != 0 {
+		t.Errorf("12 KB limit: code %d", code)
+	}
+}
