@@ -65,3 +65,28 @@ func TestReadBody(t *testing.T) {
 		}
 	}
 }
+
+// FuzzReadBody: whatever the body, announced length and limit, readBody
+// returns the body exactly or an error, never more than limit bytes.
+func FuzzReadBody(f *testing.F) {
+	f.Add([]byte("ok:1"), int64(4), int64(64))
+	f.Add([]byte("ok:1"), int64(1<<20), int64(1<<20))
+	f.Add(bytes.Repeat([]byte("x"), 40_000), int64(-1), int64(50_000))
+	f.Fuzz(func(t *testing.T, body []byte, announced, limit int64) {
+		if limit <= 0 || limit > 1<<20 {
+			limit = 1 << 20
+		}
+		req := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		req.ContentLength = announced
+		got, err := readBody(httptest.NewRecorder(), req, limit)
+		if err != nil {
+			return
+		}
+		if int64(len(got)) > limit {
+			t.Fatalf("read %d bytes past the limit %d", len(got), limit)
+		}
+		if !bytes.Equal(got, body) {
+			t.Fatalf("read %d bytes, sent %d (announced %d)", len(got), len(body), announced)
+		}
+	})
+}

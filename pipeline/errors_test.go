@@ -14,9 +14,9 @@ import (
 	"gavel/policy"
 )
 
-// transportErr is what net/http returns when a gateway hangs up: it names
+// errTransport is what net/http returns when a gateway hangs up: it names
 // an internal host, which must never reach a chat.
-var transportErr = errors.New(`Post "http://internal-gw.corp:8080/v4/group_open_http_svc/delete_group_member?usersig=x": EOF`)
+var errTransport = errors.New(`post "http://internal-gw.corp:8080/v4/group_open_http_svc/delete_group_member?usersig=x": EOF`)
 
 // failingPlatform is a recorder whose calls fail with err.
 type failingPlatform struct {
@@ -53,7 +53,7 @@ func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
 // case (and the log) only.
 func TestTransportErrorsStayOutOfTheChat(t *testing.T) {
 	t.Parallel()
-	gaveUp := &moderation.GaveUpError{Platform: "tim", Op: "delete_group_member", Tries: 5, Err: transportErr}
+	gaveUp := &moderation.GaveUpError{Platform: "tim", Op: "delete_group_member", Tries: 5, Err: errTransport}
 	tests := []struct {
 		name      string
 		capsErr   error
@@ -61,9 +61,9 @@ func TestTransportErrorsStayOutOfTheChat(t *testing.T) {
 		wantReply string
 	}{
 		{name: "lookup gave up", capsErr: gaveUp, wantReply: "did not answer; gave up after 5 tries"},
-		{name: "lookup failed once", capsErr: transportErr, wantReply: "did not answer"},
+		{name: "lookup failed once", capsErr: errTransport, wantReply: "did not answer"},
 		{name: "action gave up", actErr: gaveUp, wantReply: "the platform did not answer; gave up"},
-		{name: "action failed once", actErr: transportErr, wantReply: "internal error: error"},
+		{name: "action failed once", actErr: errTransport, wantReply: "internal error: error"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
