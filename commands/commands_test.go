@@ -330,3 +330,49 @@ func TestCanonicalIDs(t *testing.T) {
 		t.Fatalf("without canonical ids: %+v, %v", cmd, err)
 	}
 }
+
+func TestIsCommand(t *testing.T) {
+	t.Parallel()
+	p := New(Config{})
+	for text, want := range map[string]bool{
+		"/kick @a":                        true,
+		"/KICK @a":                        true,
+		"@_user_1 /kick @_user_2":         true,
+		"  @bot   ／解禁 @x":                 true,
+		"/help":                           true,
+		"/mute":                           true, // malformed, but Gavel's: a usage reply
+		"/ban @x":                         false,
+		"/asdf":                           false,
+		"/":                               false,
+		"/kick@a":                         false,
+		"see https://example.com/a/b":     false,
+		"and/or":                          false,
+		"@alice hello /kick":              false,
+		"@alice":                          false,
+		"":                                false,
+		"hello world, this is plain chat": false,
+	} {
+		if got := p.IsCommand(text); got != want {
+			t.Errorf("IsCommand(%q) = %v, want %v", text, got, want)
+		}
+		if _, err := p.Parse(&moderation.Message{Text: text}, bot); !want && err != nil && !errors.Is(err, ErrNotCommand) && !errors.Is(err, ErrUnknownVerb) {
+			t.Errorf("IsCommand(%q) = false, but Parse finds a command: %v", text, err)
+		}
+	}
+}
+
+// FuzzIsCommand: IsCommand agrees with Parse: text Parse reads as a
+// command of a known verb (well-formed or not) is a command.
+func FuzzIsCommand(f *testing.F) {
+	for _, s := range []string{"/kick @a", "@b /mute", "/ban", "／解禁 ＠x", "/KICK", "x /kick"} {
+		f.Add(s)
+	}
+	p := New(Config{})
+	f.Fuzz(func(t *testing.T, text string) {
+		_, err := p.Parse(&moderation.Message{Text: text}, "b")
+		known := !errors.Is(err, ErrNotCommand) && !errors.Is(err, ErrUnknownVerb)
+		if known != p.IsCommand(text) {
+			t.Fatalf("IsCommand(%q) = %v, Parse error %v", text, !known, err)
+		}
+	})
+}
