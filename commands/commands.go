@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"gavel/moderation"
@@ -206,6 +207,41 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	}
 	cmd.Reason = strings.Join(toks[i:], " ")
 	return cmd, nil
+}
+
+// IsCommand reports whether text is a Gavel command: after any leading
+// @-mentions, the first word is the prefix and a verb the grammar knows
+// ("/kick", "／禁言"). It is the cheap test on the webhook path, without
+// allocating for ordinary chat: plain text, a URL, a slash mid-sentence
+// or another bot's "/command" is not one, and makes no job. Parse may
+// still find a command IsCommand accepts malformed (a usage reply).
+func (p *Parser) IsCommand(text string) bool {
+	for {
+		text = strings.TrimLeftFunc(text, unicode.IsSpace)
+		if text == "" {
+			return false
+		}
+		if !isAt(text) {
+			break
+		}
+		i := strings.IndexFunc(text, unicode.IsSpace)
+		if i < 0 {
+			return false
+		}
+		text = text[i:]
+	}
+	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
+		text = text[:i]
+	}
+	word, ok := p.cutPrefix(text)
+	if !ok || word == "" {
+		return false
+	}
+	if _, ok := verbs[word]; ok {
+		return true
+	}
+	_, ok = verbs[strings.ToLower(word)] // allocates only for a word with upper case
+	return ok
 }
 
 func (p *Parser) cutPrefix(tok string) (string, bool) {

@@ -339,3 +339,56 @@ func TestCanonicalIDs(t *testing.T) {
 		t.Fatalf("without canonical ids: %+v, %v", cmd, err)
 	}
 }
+
+func TestIsCommand(t *testing.T) {
+	t.Parallel()
+	p := New(Config{})
+	for text, want := range map[string]bool{
+		"/kick @a":                        true,
+		"/KICK @a":                        true,
+		"@_user_1 /kick @_user_2":         true,
+		"  @bot   ／解禁 @x":                 true,
+		"/help":                           true,
+		"/mute":                           true, // malformed, but Gavel's: a usage reply
+		"/ban @x":                         false,
+		"/asdf":                           false,
+		"/":                               false,
+		"/kick@a":                         false,
+		"see https://example.com/a/b":     false,
+		"and/or":                          false,
+		"@alice hello /kick":              false,
+		"@alice":                          false,
+		"":                                false,
+		"hello world, this is plain chat": false,
+	} {
+		if got := p.IsCommand(text); got != want {
+			t.Errorf("IsCommand(%q) = %v, want %v", text, got, want)
+		}
+		if _, err := p.Parse(&moderation.Message{Text: text}, bot); !want && err != nil && !errors.Is(err, ErrNotCommand) && !errors.Is(err, ErrUnknownVerb) {
+			t.Errorf("IsCommand(%q) = false, but Parse finds a command: %v", text, err)
+		}
+	}
+}
+
+// FuzzIsCommand: IsCommand agrees with Parse. Text Parse reads as a
+// command of a known verb (well-formed or not) is a command; text without
+// leading mentions that IsCommand accepts, Parse reads as one. (Leading
+// mentions of someone other than the bot: IsCommand cannot know the bot's
+// id and says yes; Parse says no.)
+func FuzzIsCommand(f *testing.F) {
+	for _, s := range []string{"/kick @a", "@b /mute", "/ban", "／解禁 ＠x", "/KICK", "x /kick", "@ /mute"} {
+		f.Add(s)
+	}
+	p := New(Config{})
+	f.Fuzz(func(t *testing.T, text string) {
+		_, err := p.Parse(&moderation.Message{Text: text}, "b")
+		known := !errors.Is(err, ErrNotCommand) && !errors.Is(err, ErrUnknownVerb)
+		is := p.IsCommand(text)
+		if known && !is {
+			t.Fatalf("IsCommand(%q) = false, but Parse reads a command (%v)", text, err)
+		}
+		if f := strings.Fields(text); is && !known && len(f) > 0 && !isAt(f[0]) {
+			t.Fatalf("IsCommand(%q) = true, but Parse: %v", text, err)
+		}
+	})
+}

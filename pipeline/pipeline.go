@@ -10,10 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
-	"unicode"
 
 	"gavel/automod"
 	"gavel/commands"
@@ -282,7 +280,7 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	return ev, len(ev.Hits) > 0 || p.looksLikeCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())
+	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())
 }
 
 // RefreshMutes reloads the in-memory index of active emulated mutes from
@@ -314,8 +312,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		log.Info("recalled message of muted user", "user", msg.SenderID, "message_id", msg.MessageID, "muted_until", rec.Until)
 		return
 	}
-	if !p.looksLikeCommand(msg.Text) {
-		return
+	parser := p.parsers[plat.Name()]
+	if !parser.IsCommand(msg.Text) {
+		return // ordinary chat, or a /word that is not Gavel's: no reply
 	}
 	botID, err := plat.BotID(ctx)
 	if err != nil {
@@ -326,7 +325,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	if msg.SenderID == botID {
 		return
 	}
-	cmd, perr := p.parsers[plat.Name()].Parse(msg, botID)
+	cmd, perr := parser.Parse(msg, botID)
 	if errors.Is(perr, commands.ErrNotCommand) {
 		return
 	}
@@ -344,6 +343,25 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		log.Warn("command refused", "actor", msg.SenderID, "reason", reason)
 		c.Outcome = "refused:" + string(reason)
 		p.record(ctx, r, c)
+		return
+	}
+	// Who asks decides how much Gavel says: to users who may not
+	// moderate it gives at most one short reply per chat per
+	// policy.refusal_interval, never a usage lesson, so that a few
+	// members cannot make Gavel the flood.
+	mod, err := p.mayModerate(ctx, plat, msg)
+	if err != nil {
+		if p.retryLater(r, err) {
+			return
+		}
+		log.Error("role lookup failed", "actor", msg.SenderID, "err", err)
+		if p.policy.AllowRefusal(msg.Chat) {
+			p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		}
+		return
+	}
+	if !mod {
+		p.answerMember(ctx, r, plat, msg, cmd, perr, c)
 		return
 	}
 	if perr != nil {
@@ -372,30 +390,36 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	}
 }
 
-// looksLikeCommand is the cheap test that skips ordinary chat without
-// allocating: after any leading @-mentions, the first word starts with
-// the command prefix. A URL or a slash mid-sentence is not a command.
-func (p *Pipeline) looksLikeCommand(text string) bool {
-	for {
-		text = strings.TrimLeftFunc(text, unicode.IsSpace)
-		if text == "" {
-			return false
-		}
-		if !strings.HasPrefix(text, "@") && !strings.HasPrefix(text, "＠") {
-			break
-		}
-		i := strings.IndexFunc(text, unicode.IsSpace)
-		if i < 0 {
-			return false
-		}
-		text = text[i:]
+// mayModerate reports whether the sender of msg may moderate its chat:
+// one of Gavel's configured admins (no platform call), else by the chat
+// role (cached).
+func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, msg *moderation.Message) (bool, error) {
+	if p.policy.IsConfiguredAdmin(msg.Chat, msg.SenderID) {
+		return true, nil
 	}
-	for _, pre := range p.prefixes {
-		if strings.HasPrefix(text, pre) {
-			return true
-		}
+	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
+	if err != nil {
+		return false, err
 	}
-	return false
+	return p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]), nil
+}
+
+// answerMember answers a command from a user who may not moderate: /help
+// gets the help text, anything else (a malformed command included) a
+// short refusal and a case; either only if the chat's refusal interval
+// has passed, else nothing.
+func (p *Pipeline) answerMember(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
+	text := p.text.help(p.prefixes[0])
+	if perr != nil || cmd.Verb != moderation.VerbHelp {
+		c.Outcome = "refused:" + string(policy.ActorNotAdmin)
+		p.record(ctx, r, c)
+		text = p.text.notModerator(cmd.Verb)
+	}
+	if !p.policy.AllowRefusal(msg.Chat) {
+		r.log.Debug("no reply: the chat had one within policy.refusal_interval", "actor", msg.SenderID)
+		return
+	}
+	p.reply(ctx, r, plat, msg, text)
 }
 
 func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {

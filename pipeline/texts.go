@@ -139,6 +139,16 @@ var refusalZH = map[policy.Reason]string{
 	policy.ChatDisabled:     "Gavel 在此群已停用（/%s）",
 }
 
+// notModerator is the one short refusal a user who may not moderate gets:
+// naming the verb when the command was well-formed.
+func (t *texts) notModerator(v moderation.Verb) string {
+	if v != "" {
+		return t.refused(policy.ActorNotAdmin, v)
+	}
+	return t.pick("Refused: only the chat owner, chat managers and Gavel admins may use Gavel's commands.",
+		"已拒绝：只有群主、群管理员或 Gavel 管理员可以使用 Gavel 命令。")
+}
+
 func (t *texts) refused(r policy.Reason, v moderation.Verb) string {
 	m := refusalEN
 	if t.zh {

@@ -43,6 +43,11 @@ type Config struct {
 	MaxTargets int `yaml:"max_targets"`
 	// CommandsPerMinute bounds commands per actor per chat; default 10.
 	CommandsPerMinute int `yaml:"commands_per_minute"`
+	// RefusalInterval is the least time between two replies Gavel gives
+	// in one chat to users who may not moderate there (a refusal, /help);
+	// the rest get no reply, so that members cannot turn Gavel into a
+	// flood. Default 1m. Counted per replica.
+	RefusalInterval time.Duration `yaml:"refusal_interval"`
 	// Chats holds per-chat settings keyed "platform:chat_id".
 	Chats map[string]ChatConfig `yaml:"chats"`
 }
@@ -78,6 +83,9 @@ func (c Config) Validate() error {
 	if c.CommandsPerMinute < 0 {
 		return fmt.Errorf("policy.commands_per_minute: must not be negative")
 	}
+	if c.RefusalInterval < 0 {
+		return fmt.Errorf("policy.refusal_interval: must not be negative")
+	}
 	return nil
 }
 
@@ -108,7 +116,8 @@ type Engine struct {
 	now       func() time.Time
 
 	mu       sync.Mutex
-	limiters *cache.Cache // actor key → *rate.Limiter
+	limiters *cache.Cache         // actor key → *rate.Limiter
+	refused  map[string]time.Time // chat → when a non-moderator last got a reply
 }
 
 // New returns an Engine for cfg; now may be nil (time.Now).
@@ -121,6 +130,9 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 	}
 	if cfg.CommandsPerMinute == 0 {
 		cfg.CommandsPerMinute = 10
+	}
+	if cfg.RefusalInterval == 0 {
+		cfg.RefusalInterval = time.Minute
 	}
 	if now == nil {
 		now = time.Now
@@ -138,6 +150,7 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 		protected: set(cfg.Protected),
 		now:       now,
 		limiters:  cache.New(10*time.Minute, 10*time.Minute),
+		refused:   map[string]time.Time{},
 	}
 	for _, o := range opts {
 		o(e)
@@ -210,6 +223,35 @@ func (e *Engine) AllowCommand(chat moderation.ChatRef, actorID string) Reason {
 		return ActorRateLimited
 	}
 	return OK
+}
+
+// AllowRefusal reports whether Gavel may reply in chat to a user who may
+// not moderate there (a refusal, /help): at most once per
+// policy.refusal_interval per chat, in this process. A true answer uses
+// the chat's turn.
+func (e *Engine) AllowRefusal(chat moderation.ChatRef) bool {
+	now := e.now()
+	key := chat.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if last, ok := e.refused[key]; ok && now.Sub(last) < e.cfg.RefusalInterval {
+		return false
+	}
+	if len(e.refused) > 10000 { // forget chats whose interval has passed
+		for k, t := range e.refused {
+			if now.Sub(t) >= e.cfg.RefusalInterval {
+				delete(e.refused, k)
+			}
+		}
+	}
+	e.refused[key] = now
+	return true
+}
+
+// IsConfiguredAdmin reports, without asking the platform, whether actor is one
+// of Gavel's configured admins for chat's platform.
+func (e *Engine) IsConfiguredAdmin(chat moderation.ChatRef, actorID string) bool {
+	return e.admins[chat.Platform+":"+actorID]
 }
 
 // MayModerate reports whether actor, with role in chat, may use

@@ -226,3 +226,30 @@ func TestSharedCommandLimiter(t *testing.T) {
 		t.Fatalf("with the shared limiter down, local counting gave %v", got)
 	}
 }
+
+func TestAllowRefusalPerChat(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	e, err := New(Config{RefusalInterval: time.Minute}, func() time.Time { return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := moderation.ChatRef{Platform: "feishu", ID: "oc_other"}
+	steps := []struct {
+		after time.Duration
+		chat  moderation.ChatRef
+		want  bool
+	}{
+		{0, chat, true}, {0, chat, false}, {0, other, true},
+		{59 * time.Second, chat, false}, {time.Second, chat, true}, {0, chat, false},
+	}
+	for i, s := range steps {
+		now = now.Add(s.after)
+		if got := e.AllowRefusal(s.chat); got != s.want {
+			t.Errorf("step %d (%s): AllowRefusal = %v, want %v", i, s.chat, got, s.want)
+		}
+	}
+	if _, err := New(Config{RefusalInterval: -time.Second}, nil); err == nil {
+		t.Error("negative policy.refusal_interval accepted")
+	}
+}
