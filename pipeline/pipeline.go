@@ -356,7 +356,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		}
 		log.Error("role lookup failed", "actor", msg.SenderID, "err", err)
 		if p.policy.AllowRefusal(msg.Chat) {
-			p.reply(ctx, r, plat, msg, p.text.platformError(err))
+			p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}
