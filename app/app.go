@@ -40,10 +40,12 @@ type Options struct {
 
 // App is a wired Gavel instance. Close releases its store.
 type App struct {
-	cfg      config.Config
-	log      *slog.Logger
-	now      func() time.Time
-	Router   http.Handler
+	cfg    config.Config
+	log    *slog.Logger
+	now    func() time.Time
+	Router http.Handler
+	// Admin serves /readyz and /metrics when server.admin_listen is set.
+	Admin    http.Handler
 	Store    moderation.Store
 	Jobs     *pipeline.Jobs
 	Pipeline *pipeline.Pipeline
@@ -74,6 +76,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.WithCanonicalIDs() // user ids compared as each platform spells them
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -147,7 +150,12 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		plats = append(plats, p)
 	}
 	if c := cfg.Platforms.Easemob; c != nil {
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules)})
+		var ledger easemob.CallLedger // nil: this process's memory
+		if a.Cluster != nil {
+			// Every replica must know every verified callId (#14.3).
+			ledger = &easemob.SharedLedger{Claimer: a.Cluster, Local: easemob.NewMemoryLedger(0, o.Now), Log: o.Logger}
+		}
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules), Ledger: ledger})
 		if err != nil {
 			return nil, fmt.Errorf("easemob: %w", err)
 		}
@@ -200,7 +208,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	a.Router = handlers.New(cfg.Server, handlers.Deps{
+	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,
 		Dedup:     dedup,
@@ -209,7 +217,11 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Observer:  a.Metrics,
 		Logger:    o.Logger,
 		Now:       o.Now,
-	})
+	}
+	a.Router = handlers.New(cfg.Server, deps)
+	if cfg.Server.AdminListen != "" {
+		a.Admin = handlers.NewAdmin(cfg.Server, deps)
+	}
 	return a, nil
 }
 
@@ -292,6 +304,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer stopPprof()
+	}
+	if a.Admin != nil {
+		stopAdmin, err := serveAdmin(srvCfg.AdminListen, a.Admin, a.log)
+		if err != nil {
+			_ = srv.Close()
+			stopWork()
+			return err
+		}
+		defer stopAdmin()
 	}
 
 	var serveErr error

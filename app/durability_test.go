@@ -53,7 +53,7 @@ func TestRedeliveryActsOnce(t *testing.T) {
 	defer ts.Close()
 	ts.AddGroup(timtest.Group{ID: "@TGS#g", Owner: "owner", Admins: []string{"mod"}, Members: []string{"spam", "alice"}})
 	dsn := filepath.Join(t.TempDir(), "gavel.db")
-	d := ts.MessageDelivery(timToken, time.Now(), timtest.Message{GroupID: "@TGS#g", From: "mod", Text: "/kick @Spam ads", AtAccounts: []string{"spam"}})
+	d := ts.MessageDelivery(timToken, time.Now(), timtest.Message{GroupID: "@TGS#g", From: "mod", Text: "/kick @spam ads", AtAccounts: []string{"spam"}})
 
 	h := apptest.New(t, timConfig(ts, dsn, 20))
 	for range 5 {

@@ -68,7 +68,7 @@ func runAllPlatforms(t *testing.T) fullRun {
 	// TIM: a kick whose first call meets an expired UserSig.
 	ts.ExpireNextUserSig(1)
 	req, err = timtest.CallbackRequest("http://gavel/webhook/tim", ts.MessageDelivery(timToken, time.Now(),
-		timtest.Message{GroupID: "@TGS#1", From: "mod", Text: "/kick @Spam", AtAccounts: []string{"spam"}}))
+		timtest.Message{GroupID: "@TGS#1", From: "mod", Text: "/kick @spam"}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -31,6 +30,31 @@ type Config struct {
 	// Prefix starts every key; default "gavel:". Replicas of one
 	// deployment share it; another deployment on the same Redis must not.
 	Prefix string `yaml:"prefix"`
+	// Timeout bounds each Redis call on the webhook path (de-dup front,
+	// claims, auto-moderation windows); default 50ms. Background calls
+	// (rate limits, role cache, command limits) get BackgroundTimeout.
+	Timeout time.Duration `yaml:"timeout"`
+	// CoolDown is how long calls fail fast (ErrCoolingDown) after Redis
+	// failed or timed out, before one call tries again; default 5s.
+	CoolDown time.Duration `yaml:"cool_down"`
+}
+
+// BackgroundTimeout bounds each Redis call of the background workers
+// (or Timeout, if larger).
+const BackgroundTimeout = time.Second
+
+// WithDefaults fills unset fields.
+func (c Config) WithDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "gavel:"
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 50 * time.Millisecond
+	}
+	if c.CoolDown == 0 {
+		c.CoolDown = 5 * time.Second
+	}
+	return c
 }
 
 // Enabled reports whether Redis is configured.
@@ -44,6 +68,12 @@ func (c Config) Validate() error {
 	if c.Addr != "" && !strings.Contains(c.Addr, ":") {
 		return fmt.Errorf("redis.addr: %q is not host:port", c.Addr)
 	}
+	if c.Timeout < 0 {
+		return errors.New("redis.timeout: must not be negative")
+	}
+	if c.CoolDown < 0 {
+		return errors.New("redis.cool_down: must not be negative")
+	}
 	return nil
 }
 
@@ -52,6 +82,9 @@ type Cluster struct {
 	rdb     *redis.Client
 	limiter *redis_rate.Limiter
 	prefix  string
+	// web guards the calls made while a platform waits for the webhook's
+	// answer; bg those of the background workers.
+	web, bg *guard
 }
 
 // Open connects and pings Redis.
@@ -59,22 +92,37 @@ func Open(ctx context.Context, cfg Config) (*Cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Prefix == "" {
-		cfg.Prefix = "gavel:"
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Addr, Password: cfg.Password, DB: cfg.DB})
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
+	c := newCluster(cfg)
+	if err := c.rdb.Ping(ctx).Err(); err != nil {
+		c.rdb.Close()
 		return nil, fmt.Errorf("redis %s: %w", cfg.Addr, err)
 	}
-	return &Cluster{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), prefix: cfg.Prefix}, nil
+	return c, nil
+}
+
+// newCluster connects lazily (without a ping).
+func newCluster(cfg Config) *Cluster {
+	cfg = cfg.WithDefaults()
+	// ContextTimeoutEnabled makes go-redis honour the guards' deadlines
+	// on the socket; without it a call waits for ReadTimeout (3 s). One
+	// dial attempt: the guards decide when to try again.
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Addr, Password: cfg.Password, DB: cfg.DB,
+		ContextTimeoutEnabled: true, DialerRetries: 1})
+	return &Cluster{rdb: rdb, limiter: redis_rate.NewLimiter(rdb), prefix: cfg.Prefix,
+		web: newGuard("webhook", cfg.Timeout, cfg.CoolDown),
+		bg:  newGuard("background", max(cfg.Timeout, BackgroundTimeout), cfg.CoolDown)}
 }
 
 // Close closes the connection.
 func (c *Cluster) Close() error { return c.rdb.Close() }
 
-// Ping checks Redis answers.
-func (c *Cluster) Ping(ctx context.Context) error { return c.rdb.Ping(ctx).Err() }
+// Ping checks Redis answers within BackgroundTimeout. It does not go
+// through the guards: readiness reports what Redis does now.
+func (c *Cluster) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, BackgroundTimeout)
+	defer cancel()
+	return c.rdb.Ping(ctx).Err()
+}
 
 // Dedup returns the shared de-duplication front, remembering keys for ttl.
 func (c *Cluster) Dedup(ttl time.Duration) *Dedup { return &Dedup{c: c, ttl: ttl} }
@@ -91,7 +139,11 @@ func (d *Dedup) Seen(ctx context.Context, keys []string) (bool, error) {
 	if len(ks) == 0 {
 		return false, nil
 	}
-	n, err := d.c.rdb.Exists(ctx, ks...).Result()
+	var n int64
+	err := d.c.web.do(ctx, func(ctx context.Context) (err error) {
+		n, err = d.c.rdb.Exists(ctx, ks...).Result()
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("redis dedup: %w", err)
 	}
@@ -104,11 +156,14 @@ func (d *Dedup) Mark(ctx context.Context, keys []string) error {
 	if len(ks) == 0 {
 		return nil
 	}
-	_, err := d.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, k := range ks {
-			p.Set(ctx, k, "1", d.ttl)
-		}
-		return nil
+	err := d.c.web.do(ctx, func(ctx context.Context) error {
+		_, err := d.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range ks {
+				p.Set(ctx, k, "1", d.ttl)
+			}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("redis dedup: %w", err)
@@ -155,27 +210,25 @@ type limiter struct {
 	// it N-fold until Redis is back; the platforms' rate-limit answers
 	// are then retried).
 	local *rate.Limiter
-	// downUntil (Unix ns) skips Redis for a while after it failed, so an
-	// outage costs one failed attempt per cool-down, not one per call.
-	downUntil atomic.Int64
 }
-
-// redisCoolDown is how long a limiter paces locally after Redis failed.
-const redisCoolDown = 5 * time.Second
 
 // Wait blocks until the shared limit lets one call go.
 func (l *limiter) Wait(ctx context.Context) error {
 	for {
-		if time.Now().UnixNano() < l.downUntil.Load() {
-			return l.local.Wait(ctx)
-		}
-		res, err := l.c.limiter.Allow(ctx, l.key, l.limit)
+		// The background guard makes an outage cost one failed attempt
+		// per cool-down, not one per call.
+		var res *redis_rate.Result
+		err := l.c.bg.do(ctx, func(ctx context.Context) (err error) {
+			res, err = l.c.limiter.Allow(ctx, l.key, l.limit)
+			return err
+		})
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			l.downUntil.Store(time.Now().Add(redisCoolDown).UnixNano())
-			slog.Warn("redis rate limiter unavailable; pacing locally", "key", l.key, "for", redisCoolDown, "err", err)
+			if !errors.Is(err, ErrCoolingDown) {
+				slog.Warn("redis rate limiter unavailable; pacing locally", "key", l.key, "err", err)
+			}
 			return l.local.Wait(ctx)
 		}
 		if res.Allowed > 0 {

@@ -7,9 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/go-redis/redis_rate/v10"
-	"github.com/redis/go-redis/v9"
-
 	"gavel/moderation"
 	"testing"
 	"time"
@@ -87,8 +84,7 @@ func TestLimiterFallsBackWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
 	c := open(t)
 	l := c.NewLimiter("tim", "x", 100, 1)
-	dead := &Cluster{rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), prefix: c.prefix}
-	dead.limiter = redis_rate.NewLimiter(dead.rdb)
+	dead := newCluster(Config{Addr: "127.0.0.1:1", Prefix: c.prefix})
 	defer dead.Close()
 	l.(*limiter).c = dead
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -232,7 +228,7 @@ func (c *countingLocal) Raid(string, string, int64, []string, int, int64) (int, 
 // are counted locally instead of failing the webhook path.
 func TestWindowsFallBackWhenRedisIsDown(t *testing.T) {
 	t.Parallel()
-	dead := &Cluster{rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1}), prefix: "x:"}
+	dead := newCluster(Config{Addr: "127.0.0.1:1", Prefix: "x:"})
 	defer dead.Close()
 	local := &countingLocal{}
 	w := dead.Windows(local)

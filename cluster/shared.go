@@ -35,7 +35,11 @@ func (r *Roles) Get(ctx context.Context, chat moderation.ChatRef, users []string
 	for i, u := range users {
 		keys[i] = r.key(chat, u)
 	}
-	vals, err := r.c.rdb.MGet(ctx, keys...).Result()
+	var vals []any
+	err := r.c.bg.do(ctx, func(ctx context.Context) (err error) {
+		vals, err = r.c.rdb.MGet(ctx, keys...).Result()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("redis roles: %w", err)
 	}
@@ -52,11 +56,14 @@ func (r *Roles) Put(ctx context.Context, chat moderation.ChatRef, roles map[stri
 	if len(roles) == 0 {
 		return nil
 	}
-	_, err := r.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for u, role := range roles {
-			p.Set(ctx, r.key(chat, u), string(role), r.ttl)
-		}
-		return nil
+	err := r.c.bg.do(ctx, func(ctx context.Context) error {
+		_, err := r.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for u, role := range roles {
+				p.Set(ctx, r.key(chat, u), string(role), r.ttl)
+			}
+			return nil
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("redis roles: %w", err)
@@ -73,7 +80,7 @@ func (r *Roles) Forget(ctx context.Context, chat moderation.ChatRef, users []str
 	for i, u := range users {
 		keys[i] = r.key(chat, u)
 	}
-	if err := r.c.rdb.Del(ctx, keys...).Err(); err != nil {
+	if err := r.c.bg.do(ctx, func(ctx context.Context) error { return r.c.rdb.Del(ctx, keys...).Err() }); err != nil {
 		return fmt.Errorf("redis roles: %w", err)
 	}
 	return nil
@@ -83,7 +90,11 @@ func (r *Roles) Forget(ctx context.Context, chat moderation.ChatRef, users []str
 // command this minute, counted across every replica (GCRA, redis_rate).
 // It fits policy.CommandLimiter.
 func (c *Cluster) AllowCommand(ctx context.Context, key string, perMinute int) (bool, error) {
-	res, err := c.limiter.Allow(ctx, c.prefix+"cmd:"+key, redis_rate.PerMinute(perMinute))
+	var res *redis_rate.Result
+	err := c.bg.do(ctx, func(ctx context.Context) (err error) {
+		res, err = c.limiter.Allow(ctx, c.prefix+"cmd:"+key, redis_rate.PerMinute(perMinute))
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("redis command limiter: %w", err)
 	}

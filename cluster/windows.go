@@ -2,12 +2,10 @@ package cluster
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
+	"errors"
 	"math/rand/v2"
 	"strconv"
 	"sync/atomic"
-	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -24,21 +22,22 @@ type Local interface {
 // automod.Windows. Each decision is one Lua script (atomic). Scores are
 // Unix milliseconds, well inside a Lua number's exact range.
 type Windows struct {
-	c       *Cluster
-	local   Local
-	timeout time.Duration
+	c     *Cluster
+	local Local
 	// id and seq make each recorded message a distinct member, also
 	// across replicas and for messages with the same timestamp.
 	id  string
 	seq atomic.Uint64
-	// downUntil (Unix ns) skips Redis for a while after it failed.
-	downUntil atomic.Int64
 }
 
 // Windows returns the shared windows; local serves while Redis is down.
+// They are consulted while the platform waits for the webhook's answer,
+// so they run under the webhook guard (redis.timeout, redis.cool_down).
 func (c *Cluster) Windows(local Local) *Windows {
-	return &Windows{c: c, local: local, timeout: 200 * time.Millisecond, id: strconv.FormatUint(rand.Uint64(), 36)}
+	return &Windows{c: c, local: local, id: strconv.FormatUint(rand.Uint64(), 36)}
 }
+
+var errUnexpectedReply = errors.New("unexpected reply from a windows script")
 
 // floodScript: KEYS = message times (zset), last hit; ARGV = t, limit,
 // per, every, member. Returns {n, hit}.
@@ -80,21 +79,22 @@ return out`)
 
 // Flood implements automod.Windows.
 func (w *Windows) Flood(platform, chat, user string, t int64, limit int, per int64, every bool) (int, bool) {
-	if w.down() {
-		return w.local.Flood(platform, chat, user, t, limit, per, every)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
-	defer cancel()
 	tag := "{" + platform + ":" + chat + ":" + user + "}"
 	every01 := "0"
 	if every {
 		every01 = "1"
 	}
 	member := strconv.FormatInt(t, 10) + ":" + w.id + ":" + strconv.FormatUint(w.seq.Add(1), 10)
-	res, err := floodScript.Run(ctx, w.c.rdb, []string{w.c.prefix + "flood:" + tag, w.c.prefix + "floodhit:" + tag},
-		t/1e6, limit, max(per/1e6, 1), every01, member).Int64Slice()
-	if err != nil || len(res) != 2 {
-		w.fail(err)
+	var res []int64
+	err := w.c.web.do(context.Background(), func(ctx context.Context) (err error) {
+		res, err = floodScript.Run(ctx, w.c.rdb, []string{w.c.prefix + "flood:" + tag, w.c.prefix + "floodhit:" + tag},
+			t/1e6, limit, max(per/1e6, 1), every01, member).Int64Slice()
+		if err == nil && len(res) != 2 {
+			err = errUnexpectedReply
+		}
+		return err
+	})
+	if err != nil {
 		return w.local.Flood(platform, chat, user, t, limit, per, every)
 	}
 	return int(res[0]), res[1] == 1
@@ -102,20 +102,21 @@ func (w *Windows) Flood(platform, chat, user string, t int64, limit int, per int
 
 // Raid implements automod.Windows.
 func (w *Windows) Raid(platform, chat string, t int64, users []string, limit int, per int64) (int, []string) {
-	if w.down() {
-		return w.local.Raid(platform, chat, t, users, limit, per)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.timeout)
-	defer cancel()
 	tag := "{" + platform + ":" + chat + "}"
 	args := make([]any, 0, 3+len(users))
 	args = append(args, t/1e6, limit, max(per/1e6, 1))
 	for _, u := range users {
 		args = append(args, u)
 	}
-	res, err := raidScript.Run(ctx, w.c.rdb, []string{w.c.prefix + "raid:" + tag, w.c.prefix + "raidhit:" + tag}, args...).Slice()
-	if err != nil || len(res) == 0 {
-		w.fail(err)
+	var res []any
+	err := w.c.web.do(context.Background(), func(ctx context.Context) (err error) {
+		res, err = raidScript.Run(ctx, w.c.rdb, []string{w.c.prefix + "raid:" + tag, w.c.prefix + "raidhit:" + tag}, args...).Slice()
+		if err == nil && len(res) == 0 {
+			err = errUnexpectedReply
+		}
+		return err
+	})
+	if err != nil {
 		return w.local.Raid(platform, chat, t, users, limit, per)
 	}
 	n, _ := res[0].(int64)
@@ -126,14 +127,4 @@ func (w *Windows) Raid(platform, chat string, t int64, users []string, limit int
 		}
 	}
 	return int(n), hit
-}
-
-func (w *Windows) down() bool { return time.Now().UnixNano() < w.downUntil.Load() }
-
-func (w *Windows) fail(err error) {
-	if err == nil {
-		err = fmt.Errorf("unexpected reply")
-	}
-	w.downUntil.Store(time.Now().Add(redisCoolDown).UnixNano())
-	slog.Warn("redis auto-moderation windows unavailable; counting locally", "for", redisCoolDown, "err", err)
 }

@@ -28,13 +28,32 @@ func massMessage(n int, mentions bool) *moderation.Message {
 
 func BenchmarkParseMass(b *testing.B) {
 	p := New(Config{})
-	for _, mentions := range []bool{false, true} {
-		b.Run(fmt.Sprintf("20000 targets, mentions=%v", mentions), func(b *testing.B) {
-			msg := massMessage(20000, mentions)
+	// Two sizes ten times apart: the time per target must stay flat.
+	for _, n := range []int{5000, 50000} {
+		for _, mentions := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%d targets, mentions=%v", n, mentions), func(b *testing.B) {
+				msg := massMessage(n, mentions)
+				b.ReportAllocs()
+				for b.Loop() {
+					cmd, err := p.Parse(msg, bot)
+					if err != nil || len(cmd.Targets) != n {
+						b.Fatalf("Parse: %d targets, %v", len(cmd.Targets), err)
+					}
+				}
+			})
+		}
+		// Hostile: as many mentions as tokens, none of them the token
+		// typed, so every token is looked up among the mentions and
+		// falls back to its raw id.
+		b.Run(fmt.Sprintf("%d targets, unmatched mentions", n), func(b *testing.B) {
+			msg := massMessage(n, false)
+			for i := range n {
+				msg.Mentions = append(msg.Mentions, moderation.Mention{Token: fmt.Sprintf("@_user_%d", i), UserID: "x"})
+			}
 			b.ReportAllocs()
 			for b.Loop() {
 				cmd, err := p.Parse(msg, bot)
-				if err != nil || len(cmd.Targets) != 20000 {
+				if err != nil || len(cmd.Targets) != n {
 					b.Fatalf("Parse: %d targets, %v", len(cmd.Targets), err)
 				}
 			}

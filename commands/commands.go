@@ -11,8 +11,10 @@
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
-// through Message.Mentions) or raw ids typed after '@' ("@ou_xxx", "@t10").
-// The first other token starts the duration (for /mute) or the reason.
+// through Message.Mentions, whose tokens may hold spaces: "@John Smith")
+// or, only when the platform listed no mention, raw ids typed after '@'
+// ("@ou_xxx", "@t10"). The first other token starts the duration (for
+// /mute) or the reason.
 package commands
 
 import (
@@ -35,6 +37,10 @@ var (
 	ErrBadDuration = moderation.ErrBadDuration
 	ErrBadTarget   = errors.New("bad target")
 	ErrBadCaseID   = errors.New("bad case number")
+	// ErrUnresolvedMention: the platform listed a mention whose text
+	// could not be found in the message, so the targets cannot be told
+	// apart from the duration and reason (see splitTokens).
+	ErrUnresolvedMention = errors.New("cannot tell where a mention ends")
 )
 
 // Config is the command grammar's configuration.
@@ -54,15 +60,45 @@ func (c Config) Validate() error {
 // Parser parses command text. The zero value is not ready; use New.
 type Parser struct {
 	prefix string
+	// canon puts a user id in its platform's canonical form; nil keeps
+	// ids as typed.
+	canon func(string) string
 }
 
+// Option adjusts a Parser.
+type Option func(*Parser)
+
+// WithCanonicalIDs makes every target and the bot mention canonical with
+// f (a platform's moderation.Platform.CanonicalUserID) before they are
+// compared or de-duplicated: on Easemob `/kick @VIP @vip` is one target,
+// "vip".
+func WithCanonicalIDs(f func(string) string) Option { return func(p *Parser) { p.canon = f } }
+
 // New returns a Parser for cfg.
-func New(cfg Config) *Parser {
+func New(cfg Config, opts ...Option) *Parser {
 	p := cfg.Prefix
 	if p == "" {
 		p = "/"
 	}
-	return &Parser{prefix: p}
+	return (&Parser{prefix: p}).With(opts...)
+}
+
+// With returns a copy of p with opts applied (a parser per platform that
+// shares the grammar of p).
+func (p *Parser) With(opts ...Option) *Parser {
+	q := *p
+	for _, o := range opts {
+		o(&q)
+	}
+	return &q
+}
+
+// id returns the canonical form of a resolved id.
+func (p *Parser) id(id string) string {
+	if p.canon == nil || id == "" {
+		return id
+	}
+	return p.canon(id)
 }
 
 // verbs maps every accepted spelling to its verb.
@@ -77,20 +113,19 @@ var verbs = map[string]moderation.Verb{
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 }
 
-// maxTargetTokens bounds the work done on a hostile message; policy applies
-// the operator's max_targets (20 by default; mass removals during a raid
-// may raise it to thousands).
-const maxTargetTokens = 20000
+// There is no bound on the number of targets here: policy.max_targets is
+// the only limit (a raid clean-up may name tens of thousands), and the
+// parse costs time linear in the size of the message whatever it holds.
 
-// Parse parses msg's text. botID is the bot's own user id: leading mentions
-// of the bot are skipped ("@Gavel /kick @a").
+// Parse parses msg's text. botID is the bot's own user id, canonical:
+// leading mentions of the bot are skipped ("@Gavel /kick @a").
 func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Command, error) {
-	toks := strings.Fields(msg.Text)
-	mentions := mentionResolver{mentions: msg.Mentions}
+	toks, unresolved := splitTokens(msg.Text, msg.Mentions)
+	mentions := newMentionResolver(msg.Mentions, rawIDsAllowed(msg.Mentions, botID))
 
 	i := 0
 	for i < len(toks) && isAt(toks[i]) {
-		if id := mentions.resolve(toks[i]); id == "" || id != botID {
+		if id := p.id(mentions.resolve(toks[i])); id == "" || id != botID {
 			return moderation.Command{}, ErrNotCommand
 		}
 		i++
@@ -122,13 +157,16 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		cmd.CaseID = n
 		return cmd, nil
 	}
+	if unresolved != nil {
+		return moderation.Command{}, unresolved
+	}
 
 	// Sized for the run of @-tokens ahead: a mass action names
 	// thousands, and growing the set and the slice step by step cost
 	// more than the rest of the parse.
 	size := 0
 	for _, tok := range toks[i:] {
-		if size > maxTargetTokens || !isAt(tok) && tok != "-s" && tok != "--silent" {
+		if !isAt(tok) && tok != "-s" && tok != "--silent" {
 			break
 		}
 		size++
@@ -144,16 +182,13 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		if !isAt(tok) {
 			break
 		}
-		id := mentions.resolve(tok)
-		if id == "" {
+		id := p.id(mentions.resolve(tok))
+		if !safeTarget(id) {
 			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}
 		if _, dup := seen[id]; !dup {
 			seen[id] = struct{}{}
 			cmd.Targets = append(cmd.Targets, id)
-		}
-		if len(cmd.Targets) > maxTargetTokens {
-			break
 		}
 	}
 	if len(cmd.Targets) == 0 {
@@ -188,19 +223,58 @@ func isAt(tok string) bool {
 }
 
 // mentionResolver pairs @-tokens with the platform's mentions in text order.
+// The mentions of each token are chained by position, so resolving every
+// token of a message costs time linear in the tokens and mentions together
+// (a token with no mention of its own does not rescan the list).
 type mentionResolver struct {
 	mentions []moderation.Mention
-	next     int
+	head     map[string]int    // token → its first unused mention
+	same     []int             // mention → the next mention with its token, or -1
+	next     int               // mentions before next are used up
+	first    map[string]string // token → the user id of its first mention
+	// rawIDs allows "@id" tokens that are no platform mention.
+	rawIDs bool
+}
+
+func newMentionResolver(ms []moderation.Mention, rawIDs bool) mentionResolver {
+	m := mentionResolver{mentions: ms, rawIDs: rawIDs}
+	if len(ms) == 0 {
+		return m
+	}
+	m.head = make(map[string]int, len(ms))
+	m.first = make(map[string]string, len(ms))
+	m.same = make([]int, len(ms))
+	for j := len(ms) - 1; j >= 0; j-- {
+		m.same[j] = -1
+		if h, ok := m.head[ms[j].Token]; ok {
+			m.same[j] = h
+		}
+		m.head[ms[j].Token] = j
+		m.first[ms[j].Token] = ms[j].UserID
+	}
+	return m
 }
 
 // resolve returns the user id tok stands for: the next platform mention if
-// tok is its token, else the raw id typed after '@'.
+// tok is its token, else the raw id typed after '@' when raw ids are
+// allowed; "" when tok stands for nobody (or for everyone: @all).
 func (m *mentionResolver) resolve(tok string) string {
-	for j := m.next; j < len(m.mentions); j++ {
-		if m.mentions[j].Token == tok {
+	if j, ok := m.head[tok]; ok {
+		for j >= 0 && j < m.next {
+			j = m.same[j]
+		}
+		if j >= 0 {
+			m.head[tok] = m.same[j]
 			m.next = j + 1
 			return m.mentions[j].UserID
 		}
+		delete(m.head, tok)
+	}
+	if id, ok := m.first[tok]; ok { // out of text order, or named again
+		return id
+	}
+	if !m.rawIDs {
+		return ""
 	}
 	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
 	if !validRawID(id) {
@@ -209,10 +283,19 @@ func (m *mentionResolver) resolve(tok string) string {
 	return id
 }
 
+// safeTarget refuses what can never be a user id in a request: the empty
+// id, the dot segments "." and ".." (`/kick @..` once sent DELETE
+// …/chatgroups/{id}/users/.., which a normalising proxy reads as "dissolve
+// the group") and ids holding a path separator. It applies to platform
+// mentions as well as raw ids; the adapters refuse them again (pathseg).
+func safeTarget(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
+}
+
 // validRawID accepts ids made of letters, digits and ._-:# as every
-// platform's user ids are.
+// platform's user ids are, except the dot segments.
 func validRawID(id string) bool {
-	if id == "" || len(id) > 128 {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
 		return false
 	}
 	for _, r := range id {

@@ -3,6 +3,7 @@ package commands
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -216,12 +217,16 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"@_user_1 /kick @_user_2 flooding", "/mute @a 1h30m reason", "/禁言 @x 10分钟", "／解禁 ＠x",
 		"/kick -s @a @b @c", "/mute @a 9999999d", "/help", "@ @ @", "/kick @\x00",
+		"/kick @..", "/kick @.", "/mute @a/.. 1h", "/kick @_user_3 @_user_4", "/kick ＠..",
 	} {
 		f.Add(s)
 	}
 	p := New(Config{})
 	f.Fuzz(func(t *testing.T, text string) {
-		msg := &moderation.Message{Text: text, Mentions: []moderation.Mention{{Token: "@_user_1", UserID: bot}, {Token: "@_user_2", UserID: "ou_t"}}}
+		// The platform's own mentions may carry hostile ids too (Easemob
+		// reads "@.." as a mention when em_at_list is absent).
+		msg := &moderation.Message{Text: text, Mentions: []moderation.Mention{{Token: "@_user_1", UserID: bot}, {Token: "@_user_2", UserID: "ou_t"},
+			{Token: "@_user_3", UserID: ".."}, {Token: "@_user_4", UserID: "a/b"}}}
 		cmd, err := p.Parse(msg, bot)
 		if err != nil {
 			return
@@ -236,8 +241,8 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q) duration %v out of range", text, cmd.Duration)
 		}
 		for _, id := range cmd.Targets {
-			if id == "" {
-				t.Fatalf("Parse(%q) returned an empty target", text)
+			if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
+				t.Fatalf("Parse(%q) returned the target %q: empty, a dot segment or a separator", text, id)
 			}
 		}
 	})
@@ -253,4 +258,84 @@ func FuzzParseDuration(f *testing.F) {
 			t.Fatalf("ParseDuration(%q) = %v accepted out of range", s, d)
 		}
 	})
+}
+
+// TestParseKeepsEveryTarget: a mass command's targets are all targets,
+// however many; none is dropped or read as the reason (policy's
+// max_targets is the only limit).
+func TestParseKeepsEveryTarget(t *testing.T) {
+	t.Parallel()
+	p := New(Config{})
+	for _, n := range []int{20001, 50000} {
+		for _, mentions := range []bool{false, true} {
+			cmd, err := p.Parse(massMessage(n, mentions), bot)
+			if err != nil {
+				t.Fatalf("%d targets, mentions=%v: %v", n, mentions, err)
+			}
+			if len(cmd.Targets) != n || cmd.Reason != "raid" {
+				t.Fatalf("%d targets, mentions=%v: got %d targets, reason %.40q", n, mentions, len(cmd.Targets), cmd.Reason)
+			}
+		}
+	}
+}
+
+// TestDotSegmentTargetsRefused: "." and ".." (raw or as a platform
+// mention) and ids with a path separator are usage errors, never targets.
+func TestDotSegmentTargetsRefused(t *testing.T) {
+	t.Parallel()
+	p := New(Config{})
+	for _, msg := range []*moderation.Message{
+		feishuMsg("/kick @.."), feishuMsg("/kick @."), feishuMsg("/kick @a @.. spam"), feishuMsg("/mute ＠.. 1h"),
+		feishuMsg("/kick @..", "@..", ".."), feishuMsg("/kick @x", "@x", "g1/users"), feishuMsg("/kick @x", "@x", "."),
+	} {
+		if cmd, err := p.Parse(msg, bot); !errors.Is(err, ErrBadTarget) {
+			t.Errorf("Parse(%q) = %+v, %v; want ErrBadTarget", msg.Text, cmd, err)
+		}
+	}
+	if cmd, err := p.Parse(feishuMsg("/kick @... @.a @a.b"), bot); err != nil || len(cmd.Targets) != 3 {
+		t.Errorf("ids with dots that are not dot segments: %+v, %v", cmd, err)
+	}
+}
+
+// TestMentionsPairInTextOrder: tokens take their own mentions in text
+// order, a repeated token its next mention, and a token whose mentions
+// are used up (or that has none) is read as a raw id.
+func TestMentionsPairInTextOrder(t *testing.T) {
+	t.Parallel()
+	// Two members share the display name "Alice": the mentions pair with
+	// the tokens in text order; a token named once more than the platform
+	// mentioned it stands for its first mention (no new target).
+	msg := feishuMsg("/kick @Alice @Bob @Alice @Alice",
+		"@Alice", "t1", "@Bob", "t2", "@Alice", "t3")
+	cmd, err := New(Config{}).Parse(msg, bot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"t1", "t2", "t3"}; !reflect.DeepEqual(cmd.Targets, want) {
+		t.Fatalf("targets = %v, want %v", cmd.Targets, want)
+	}
+	// With a mention list, a raw @id the platform did not mention is no
+	// target: it may be a nickname the platform could not resolve.
+	msg = feishuMsg("/kick @Alice @Carol", "@Alice", "t1")
+	if _, err := New(Config{}).Parse(msg, bot); !errors.Is(err, ErrBadTarget) {
+		t.Fatalf("raw @Carol beside platform mentions: err = %v, want ErrBadTarget", err)
+	}
+}
+
+// TestCanonicalIDs: with a platform's canonical form, targets typed in
+// another case are the same user (and de-duplicated), and a leading
+// mention of the bot in another case still addresses the bot.
+func TestCanonicalIDs(t *testing.T) {
+	t.Parallel()
+	p := New(Config{}, WithCanonicalIDs(strings.ToLower))
+	cmd, err := p.Parse(feishuMsg("@GavelBot /kick @VIP @vip @Bob"), "gavelbot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"vip", "bob"}; !reflect.DeepEqual(cmd.Targets, want) {
+		t.Fatalf("targets = %v, want %v", cmd.Targets, want)
+	}
+	if cmd, err := New(Config{}).Parse(feishuMsg("/kick @VIP"), bot); err != nil || cmd.Targets[0] != "VIP" {
+		t.Fatalf("without canonical ids: %+v, %v", cmd, err)
+	}
 }

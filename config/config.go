@@ -145,6 +145,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return Config{}, fmt.Errorf("decoding config: %w", err)
 	}
+	cfg = cfg.WithCanonicalIDs()
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}

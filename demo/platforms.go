@@ -158,8 +158,15 @@ func (v timView) replies(since int) []string {
 func (d *director) tim(ts *timtest.Server, token string) {
 	const group, live = "@TGS#demo", "@TGS#live"
 	ts.AddGroup(timtest.Group{ID: group, Type: "Public", Owner: "owner1", Admins: []string{"mod1"},
-		Members: []string{"alice", "spam1", "spam2", "noisy"}})
+		Members:   []string{"alice", "spam1", "spam2", "noisy", "john_s", "bob_l"},
+		NameCards: map[string]string{"bob_l": "Bob Lee"}})
 	ts.AddGroup(timtest.Group{ID: live, Type: "AVChatRoom", Owner: "owner1", Admins: []string{"mod1"}, Members: []string{"troll"}})
+	// Clients insert a member's name card, else nickname, after '@';
+	// Gavel learns them with get_specified_group_member_info and
+	// portrait_get to tell names with spaces from the words after them.
+	for id, nick := range map[string]string{"spam1": "Spam1", "spam2": "Spam2", "noisy": "Noisy", "troll": "Troll", "john_s": "John Smith"} {
+		ts.SetNick(id, nick)
+	}
 	d.section("Tencent Cloud Chat — Public group @TGS#demo (owner owner1, admin mod1) and AVChatRoom @TGS#live; signed callbacks")
 	v := timView{ts}
 	target := d.gavel + "/webhook/tim"
@@ -174,19 +181,31 @@ func (d *director) tim(ts *timtest.Server, token string) {
 
 	text := "/kick @Spam1 @Spam2 advertising"
 	d.run(v, step{who: "mod1 (admin)", text: text, req: send(timtest.Message{GroupID: group, From: "mod1", Text: text, AtAccounts: []string{"spam1", "spam2"}}),
-		wantReply: "Removed 2: spam1, spam2. Reason: advertising",
+		wantReply: "Removed 2: Spam1, Spam2. Reason: advertising",
 		check:     func() error { return expect(!member("spam1") && !member("spam2"), "spammers still in the group") }})
 
 	text = "/mute @Noisy 10m"
 	d.run(v, step{who: "mod1 (admin)", text: text, req: send(timtest.Message{GroupID: group, From: "mod1", Text: text, AtAccounts: []string{"noisy"}}),
-		wantReply: "Muted for 10m 1: noisy", check: func() error {
+		wantReply: "Muted for 10m 1: Noisy", check: func() error {
 			st := ts.Mute(group, "noisy")
 			return expect(st.Muted && time.Until(st.Until) > 9*time.Minute, "noisy not muted for 10m: %+v", st)
 		}})
 
 	text = "/unmute @Noisy"
 	d.run(v, step{who: "mod1 (admin)", text: text, req: send(timtest.Message{GroupID: group, From: "mod1", Text: text, AtAccounts: []string{"noisy"}}),
-		wantReply: "Unmuted 1: noisy", check: func() error { return expect(!ts.Mute(group, "noisy").Muted, "noisy still muted") }})
+		wantReply: "Unmuted 1: Noisy", check: func() error { return expect(!ts.Mute(group, "noisy").Muted, "noisy still muted") }})
+
+	m := ts.Say(group, "mod1", "/mute", timtest.At("john_s"), timtest.At("bob_l"), "10m spam")
+	d.run(v, step{who: "mod1 (admin), picking john_s (nickname \"John Smith\") and bob_l (name card \"Bob Lee\")", text: m.Text, req: send(m),
+		wantReply: "Muted for 10m 2: John Smith, Bob Lee. Reason: spam", check: func() error {
+			for _, u := range []string{"john_s", "bob_l"} {
+				st := ts.Mute(group, u)
+				if !st.Muted || time.Until(st.Until) < 9*time.Minute {
+					return fmt.Errorf("%s not muted for 10m: %+v", u, st)
+				}
+			}
+			return nil
+		}})
 
 	text = "/kick @Troll"
 	d.run(v, step{who: "mod1 (admin) in the AVChatRoom", text: text, req: send(timtest.Message{GroupID: live, From: "mod1", Text: text, AtAccounts: []string{"troll"}}),

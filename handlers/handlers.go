@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"time"
 
@@ -36,6 +37,14 @@ type Config struct {
 	// own listener, apart from the webhook routes. Off by default; keep
 	// it on a loopback address.
 	PprofListen string `yaml:"pprof_listen"`
+	// TrustedProxies lists the IPs and CIDRs of the proxies whose
+	// X-Forwarded-For / X-Real-IP Gavel believes (for the client address
+	// in logs). Empty (the default): no proxy is trusted and the address
+	// is the TCP peer's, so no sender can put another address in the logs.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// AdminListen, when set, serves /metrics and /readyz (and /healthz)
+	// on their own listener (NewAdmin) instead of the webhook address.
+	AdminListen string `yaml:"admin_listen"`
 }
 
 // Validate reports the first bad key.
@@ -47,6 +56,14 @@ func (c Config) Validate() error {
 		return errors.New("server.dedup_ttl: must not be negative")
 	case c.ShutdownTimeout < 0:
 		return errors.New("server.shutdown_timeout: must not be negative")
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			return fmt.Errorf("server.trusted_proxies[%d]: %q is neither an IP nor a CIDR", i, p)
+		}
 	}
 	return nil
 }
@@ -125,19 +142,16 @@ func New(cfg Config, d Deps) *gin.Engine {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy unless told otherwise; Validate checked the
+	// entries, so an error here cannot happen for a validated config.
+	if err := r.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		d.Logger.Error("server.trusted_proxies rejected; trusting no proxy", "err", err)
+		_ = r.SetTrustedProxies(nil)
+	}
 	r.Use(recoverer(d.Logger))
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
-	r.GET("/readyz", func(c *gin.Context) {
-		if d.Ready != nil {
-			if err := d.Ready(c.Request.Context()); err != nil {
-				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready", "error": err.Error()})
-				return
-			}
-		}
-		c.JSON(http.StatusOK, gin.H{"status": "ready"})
-	})
-	if d.Metrics != nil {
-		r.GET("/metrics", gin.WrapH(d.Metrics))
+	r.GET("/healthz", healthz)
+	if cfg.AdminListen == "" {
+		adminRoutes(r, d)
 	}
 	if d.Observer == nil {
 		d.Observer = nopObserver{}
@@ -151,6 +165,42 @@ func New(cfg Config, d Deps) *gin.Engine {
 		r.POST("/webhook/"+name, w.serve)
 	}
 	return r
+}
+
+// NewAdmin returns the router of server.admin_listen: /healthz, /readyz
+// and /metrics, apart from the webhook routes.
+func NewAdmin(cfg Config, d Deps) *gin.Engine {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	_ = r.SetTrustedProxies(nil)
+	r.Use(recoverer(d.Logger))
+	r.GET("/healthz", healthz)
+	adminRoutes(r, d)
+	return r
+}
+
+func healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+
+// adminRoutes adds /readyz and /metrics. /readyz answers a status only:
+// why Gavel is not ready (file paths, driver errors) goes to the log, not
+// to anonymous callers.
+func adminRoutes(r *gin.Engine, d Deps) {
+	r.GET("/readyz", func(c *gin.Context) {
+		if d.Ready != nil {
+			if err := d.Ready(c.Request.Context()); err != nil {
+				d.Logger.Warn("not ready", "err", err)
+				c.JSON(http.StatusServiceUnavailable, gin.H{"status": "not ready"})
+				return
+			}
+		}
+		c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	})
+	if d.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(d.Metrics))
+	}
 }
 
 type webhook struct {
@@ -201,6 +251,12 @@ func (w *webhook) serve(c *gin.Context) {
 	if len(ack.Events) == 0 {
 		result = "ignored"
 	}
+	if ack.Ignored != "" {
+		// Verified but not acted on (e.g. a stored callback re-sent after
+		// the replay window): answered 200 so the platform stops retrying.
+		result = "ignored_" + ack.Ignored
+		w.log.Info("delivery ignored", "reason", ack.Ignored)
+	}
 	for _, ev := range ack.Events {
 		seen, err := w.dedup.Seen(ctx, ev.DedupKeys)
 		if err != nil {
@@ -245,23 +301,58 @@ const jsonContentType = "application/json; charset=utf-8"
 
 var emptyObject = []byte("{}")
 
-// readBody reads a webhook body of at most limit bytes. A body that
-// announces its length is read into a buffer of exactly that size (one
-// allocation instead of io.ReadAll's doublings).
+// firstBodyBuffer is the most readBody allocates before bytes arrive.
+const firstBodyBuffer = 16 << 10
+
+// readBody reads a webhook body of at most limit bytes. The buffer grows
+// as bytes arrive (doubling from at most firstBodyBuffer, never past the
+// announced length): an unauthenticated sender announcing a large
+// Content-Length and sending nothing must not make Gavel hold memory it
+// did not send.
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	body := http.MaxBytesReader(w, r.Body, limit)
-	n := r.ContentLength
-	if n <= 0 || n > limit {
-		return io.ReadAll(body)
+	announced := r.ContentLength
+	first := int64(firstBodyBuffer)
+	if announced > 0 && announced < first {
+		first = announced
 	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(body, buf); err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("body shorter than its Content-Length %d: %w", n, err)
+	buf := make([]byte, 0, first)
+	for {
+		if len(buf) == cap(buf) {
+			if announced > 0 && int64(len(buf)) >= announced {
+				// Everything announced is here; only EOF may follow.
+				var one [1]byte
+				n, err := body.Read(one[:])
+				if n == 0 && errors.Is(err, io.EOF) {
+					return buf, nil
+				}
+				if n > 0 {
+					buf = append(buf, one[:n]...)
+					continue
+				}
+				if err != nil {
+					return nil, err
+				}
+				continue
+			}
+			next := 2 * int64(cap(buf))
+			if announced > 0 && next > announced {
+				next = announced
+			}
+			buf = append(make([]byte, 0, next), buf...)
 		}
-		return nil, err
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			if announced > 0 && int64(len(buf)) < announced {
+				return nil, fmt.Errorf("body shorter than its Content-Length %d: %w", announced, io.ErrUnexpectedEOF)
+			}
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return buf, nil
 }
 
 // LocalDedup is a Deduper in this process's memory.
@@ -311,6 +402,8 @@ func classify(err error) (int, string) {
 		return http.StatusUnauthorized, "bad_token"
 	case errors.Is(err, moderation.ErrStaleTimestamp):
 		return http.StatusUnauthorized, "stale_timestamp"
+	case errors.Is(err, moderation.ErrReusedSignature):
+		return http.StatusConflict, "reused_signature"
 	case errors.Is(err, moderation.ErrUnknownApp):
 		return http.StatusForbidden, "unknown_app"
 	case errors.Is(err, moderation.ErrMalformed):

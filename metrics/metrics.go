@@ -32,6 +32,7 @@ type Metrics struct {
 	reg *prometheus.Registry
 
 	webhooks    *prometheus.CounterVec
+	ignored     *prometheus.CounterVec
 	webhookSecs *prometheus.HistogramVec
 	cases       *prometheus.CounterVec
 	actions     *prometheus.CounterVec
@@ -52,6 +53,8 @@ func New(queue Pender) *Metrics {
 	latency := []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
 	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_webhooks_total",
 		Help: "Webhook deliveries by platform and result (accepted, duplicate, ignored, rejected_<reason>)."}, []string{"platform", "result"})
+	m.ignored = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_webhooks_ignored_total",
+		Help: "Verified webhook deliveries answered 200 and not acted on, by platform and reason (stale: re-sent after the replay window)."}, []string{"platform", "reason"})
 	m.webhookSecs = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gavel_webhook_duration_seconds",
 		Help: "Time to answer a webhook delivery.", Buckets: latency}, []string{"platform"})
 	m.cases = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_decisions_total",
@@ -66,7 +69,7 @@ func New(queue Pender) *Metrics {
 		Help: "Time a call waited for its rate limiter (and rate-limit pauses).", Buckets: latency}, []string{"platform", "api"})
 	m.ruleHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_rule_hits_total",
 		Help: "Auto-moderation rule hits by platform, rule, action and dry_run."}, []string{"platform", "rule", "action", "dry_run"})
-	m.reg.MustRegister(m.webhooks, m.webhookSecs, m.cases, m.actions, m.apiSecs, m.apiErrors, m.waitSecs, m.ruleHits,
+	m.reg.MustRegister(m.webhooks, m.ignored, m.webhookSecs, m.cases, m.actions, m.apiSecs, m.apiErrors, m.waitSecs, m.ruleHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queue != nil {
 		m.reg.MustRegister(&queueCollector{q: queue,
@@ -86,6 +89,9 @@ func (m *Metrics) Handler() http.Handler {
 // Webhook counts one delivery (handlers.Observer).
 func (m *Metrics) Webhook(platform, result string, took time.Duration) {
 	m.webhooks.WithLabelValues(platform, result).Inc()
+	if reason, ok := strings.CutPrefix(result, "ignored_"); ok {
+		m.ignored.WithLabelValues(platform, reason).Inc()
+	}
 	m.webhookSecs.WithLabelValues(platform).Observe(took.Seconds())
 }
 

@@ -84,17 +84,42 @@ func (e *APIError) Reason() string {
 	return fmt.Sprintf("%s:http_%d", e.Platform, e.HTTPStatus)
 }
 
+// GaveUpError is a call the platform never answered usefully: every try
+// failed (connection errors, timeouts, 5xx, throttling). Err keeps the
+// detail for the log and the case; the chat gets a plain sentence.
+type GaveUpError struct {
+	Platform string
+	Op       string
+	Tries    int
+	Err      error
+}
+
+func (e *GaveUpError) Error() string {
+	return fmt.Sprintf("%s %s: gave up after %d attempts: %v", e.Platform, e.Op, e.Tries, e.Err)
+}
+
+func (e *GaveUpError) Unwrap() error { return e.Err }
+
+// ReasonGaveUp is the Result reason of a call given up after retries.
+const ReasonGaveUp = "gave_up"
+
 // FailAll returns one Result per user carrying err: StatusRefused for a
 // Permanent APIError, StatusFailed otherwise. Adapters use it when a whole
 // batch fails.
 func FailAll(userIDs []string, err error) []Result {
 	st, reason, detail := StatusFailed, "error", err.Error()
 	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	var gaveUp *GaveUpError
+	switch {
+	case errors.As(err, &apiErr):
 		reason, detail = apiErr.Reason(), apiErr.Message
 		if apiErr.Kind == Permanent {
 			st = StatusRefused
 		}
+	case errors.As(err, &gaveUp):
+		// No answer at all (connection errors, timeouts): Detail keeps
+		// the cause for the case; replies say "gave up".
+		reason = ReasonGaveUp
 	}
 	out := make([]Result, len(userIDs))
 	for i, u := range userIDs {

@@ -33,9 +33,13 @@ func (c ChatRef) String() string { return c.Platform + ":" + c.ID }
 // Mention is one @-mention as it appears in a message's text.
 type Mention struct {
 	// Token is the mention exactly as it stands in Text, '@' included:
-	// "@_user_2" on Feishu, "@Alice" on TIM and Easemob.
+	// "@_user_2" on Feishu, "@Alice" on Easemob, the name card or nickname
+	// on TIM ("@John Smith": it may hold spaces). Empty when the adapter
+	// could not learn it; commands then refuses the command
+	// (commands.ErrUnresolvedMention) rather than guess.
 	Token string `json:"token"`
-	// UserID is the platform user id the mention resolves to.
+	// UserID is the platform user id the mention resolves to; empty for a
+	// mention of everyone (TIM @all), which is never a target.
 	UserID string `json:"user_id"`
 	// Name is the display name when the platform gives one.
 	Name string `json:"name,omitempty"`
@@ -217,8 +221,14 @@ type ActionOptions struct {
 type Platform interface {
 	// Name is the platform's config key: "feishu", "tim", "easemob".
 	Name() string
-	// BotID is the user id the bot acts and replies as.
+	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
+	// CanonicalUserID returns the one form of a user id Gavel compares,
+	// stores and caches on this platform (Easemob: lower case, its ids
+	// being case-insensitive; Feishu and TIM: the id unchanged). Every id
+	// an adapter puts in an event is canonical already; ids from commands
+	// and config are canonicalised with it.
+	CanonicalUserID(id string) string
 	// Capabilities says how each verb is supported in chat.
 	Capabilities(ctx context.Context, chat ChatRef) (Capabilities, error)
 	// Roles returns the role of each user in chat. Users the platform does
@@ -236,4 +246,7 @@ type Platform interface {
 	// Reply posts text into the chat of msg, as a reply to it where the
 	// platform supports replies.
 	Reply(ctx context.Context, msg *Message, text string) error
+	// ReplyLimit is the most bytes of UTF-8 text one Reply may carry; the
+	// pipeline fits every reply to it.
+	ReplyLimit() int
 }

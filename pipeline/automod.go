@@ -235,17 +235,13 @@ func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Eve
 func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
 	names := displayNames(msg)
 	if p.store == nil {
-		p.reply(ctx, r, plat, msg, p.text.platformError(fmt.Errorf("warnings need storage")))
-		return
-	}
-	if len(cmd.Targets) > p.policy.MaxTargets() {
-		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		p.reply(ctx, r, plat, msg, p.text.pick("Warnings need storage, and this Gavel has none.", "警告需要存储，而此 Gavel 未配置存储。"))
 		return
 	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {
-			p.reply(ctx, r, plat, msg, p.text.platformError(err))
+			p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}

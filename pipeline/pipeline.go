@@ -96,7 +96,8 @@ type Deps struct {
 type Pipeline struct {
 	cfg       Config
 	platforms map[string]moderation.Platform
-	parser    *commands.Parser
+	// parsers is Deps.Parser with each platform's canonical user ids.
+	parsers   map[string]*commands.Parser
 	policy    *policy.Engine
 	store     moderation.Store
 	roleCache RoleCache
@@ -124,7 +125,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
 		platforms: map[string]moderation.Platform{},
-		parser:    d.Parser,
+		parsers:   map[string]*commands.Parser{},
 		policy:    d.Policy,
 		store:     d.Store,
 		roleCache: d.Roles,
@@ -140,6 +141,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	}
 	for _, pl := range d.Platforms {
 		p.platforms[pl.Name()] = pl
+		p.parsers[pl.Name()] = d.Parser.With(commands.WithCanonicalIDs(pl.CanonicalUserID))
 	}
 	if p.log == nil {
 		p.log = slog.Default()
@@ -324,7 +326,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	if msg.SenderID == botID {
 		return
 	}
-	cmd, perr := p.parser.Parse(msg, botID)
+	cmd, perr := p.parsers[plat.Name()].Parse(msg, botID)
 	if errors.Is(perr, commands.ErrNotCommand) {
 		return
 	}
@@ -347,6 +349,15 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
 		p.reply(ctx, r, plat, msg, p.text.usage(perr))
+		return
+	}
+	// max_targets is the one limit on a command's targets, checked here
+	// once for every verb: beyond it, a usage reply and nothing else.
+	if !p.policy.TargetsAllowed(len(cmd.Targets)) {
+		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
+		c.Outcome = "refused:" + string(policy.TooManyTargets)
+		p.record(ctx, r, c)
+		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
 	switch cmd.Verb {
@@ -392,12 +403,6 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	r.log = log
 	names := displayNames(msg)
 
-	if len(cmd.Targets) > p.policy.MaxTargets() {
-		c.Outcome = "refused:" + string(policy.TooManyTargets)
-		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
-		return
-	}
 	caps, err := plat.Capabilities(ctx, msg.Chat)
 	if err != nil && p.retryLater(r, err) {
 		return
@@ -406,7 +411,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = "error:capabilities"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
@@ -432,7 +437,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = "error:roles"
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
@@ -505,7 +510,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason))
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.ReplyLimit()))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -797,6 +802,9 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 			return
 		}
 	}
+	// Every reply fits the platform's message limit (summaries shorten
+	// their lists themselves; anything else is cut, never mid-character).
+	text = fitText(text, plat.ReplyLimit())
 	if err := plat.Reply(ctx, msg, text); err != nil {
 		r.log.Error("reply failed", "err", err)
 		return
@@ -821,7 +829,7 @@ func displayNames(msg *moderation.Message) map[string]string {
 func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
 	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
 	if err != nil {
-		p.reply(ctx, r, plat, msg, p.text.platformError(err))
+		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {

@@ -32,6 +32,10 @@ type recorder struct {
 
 func (r *recorder) Name() string                          { return "fake" }
 func (r *recorder) BotID(context.Context) (string, error) { return "bot", nil }
+
+// CanonicalUserID folds case, as Easemob does: the fake's ids are
+// case-insensitive.
+func (r *recorder) CanonicalUserID(id string) string { return strings.ToLower(id) }
 func (r *recorder) Capabilities(context.Context, moderation.ChatRef) (moderation.Capabilities, error) {
 	return r.caps, nil
 }
@@ -165,6 +169,8 @@ func TestCommands(t *testing.T) {
 		{name: "bad duration usage", from: "mod", text: "/mute @a 5x", wantReply: "Bad duration"},
 		{name: "no target usage", from: "mod", text: "/kick", wantReply: "Name at least one @user"},
 		{name: "help", from: "a", text: "/help", wantReply: "Gavel commands"},
+		{name: "dot-dot target usage, no call", from: "mod", text: "/kick @..", wantReply: "Bad target \"@..\""},
+		{name: "dot target among others, no call", from: "mod", text: "/kick @a @. spam", wantReply: "Bad target \"@.\""},
 		{name: "chinese reply", lang: "zh", from: "mod", text: "/踢 @a 刷屏", wantCalls: []string{"remove a reason=刷屏"}, wantReply: "已移出 1 人：a。 原因：刷屏"},
 		{name: "plain chat ignored", from: "a", text: "hello there"},
 		{name: "own message ignored", from: "bot", text: "/kick @a"},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gavel/commands"
 	"gavel/moderation"
@@ -49,6 +50,11 @@ func (t *texts) usage(err error) string {
 		what = t.pick("Name at least one @user", "请至少 @ 一位用户")
 	case errors.Is(err, commands.ErrBadDuration):
 		what = t.pick("Bad duration (use 90s, 10m, 2h, 1d)", "时长无效（如 90s、10分钟、2小时、1天）")
+	case errors.Is(err, commands.ErrUnresolvedMention):
+		// The detail names the mention; the advice replaces "Send /help".
+		_, who, _ := strings.Cut(err.Error(), ": ")
+		return fmt.Sprintf(t.pick("Could not match the mention %s to a member's name, so nothing was done. Try again, or type user ids as @id without picking members.",
+			"无法将提及 %s 对应到成员名称，未执行任何操作。请重试，或直接输入 @用户ID。"), who)
 	case errors.Is(err, commands.ErrBadTarget):
 		what = t.pick("Bad target", "目标无效")
 	default:
@@ -65,13 +71,41 @@ func (t *texts) tooMany(n, max int) string {
 	return fmt.Sprintf(t.pick("Too many targets (%d); at most %d per command. Nothing was done.", "目标过多（%d 个），每条命令最多 %d 个。未执行任何操作。"), n, max)
 }
 
-func (t *texts) platformError(err error) string {
+// platformError tells the chat why a command could not run, in a plain
+// sentence: the platform's own explanation (APIError.Message), or that it
+// did not answer. Transport errors (URLs, hosts, "EOF") stay in the log
+// and the case.
+func (t *texts) platformError(platform string, err error) string {
 	var apiErr *moderation.APIError
-	msg := err.Error()
-	if errors.As(err, &apiErr) {
+	var gaveUp *moderation.GaveUpError
+	var msg string
+	switch {
+	case errors.As(err, &apiErr) && apiErr.Message != "":
 		msg = apiErr.Message
+		if errors.As(err, &gaveUp) {
+			msg += fmt.Sprintf(t.pick(" (gave up after %d tries)", "（重试 %d 次后放弃）"), gaveUp.Tries)
+		}
+	case errors.As(err, &gaveUp):
+		msg = fmt.Sprintf(t.pick("%s did not answer; gave up after %d tries", "%s 未响应，重试 %d 次后放弃"), t.platformName(platform), gaveUp.Tries)
+	default:
+		msg = fmt.Sprintf(t.pick("%s did not answer", "%s 未响应"), t.platformName(platform))
 	}
-	return t.pick("Could not do that: ", "无法执行：") + msg
+	return t.pick("Could not do that: ", "无法执行：") + msg + t.pick(".", "。")
+}
+
+// platformName is a platform's name as its users know it.
+func (t *texts) platformName(platform string) string {
+	switch platform {
+	case "feishu":
+		return t.pick("Feishu", "飞书")
+	case "tim":
+		return t.pick("Tencent Cloud Chat", "腾讯云即时通信")
+	case "easemob":
+		return t.pick("Easemob", "环信")
+	case "":
+		return t.pick("The platform", "平台")
+	}
+	return platform
 }
 
 func (t *texts) unsupported(v moderation.Verb, kind string) string {
@@ -145,10 +179,23 @@ func (t *texts) reasonText(r moderation.Result) string {
 	if s, ok := m[r.Reason]; ok {
 		return s
 	}
-	if r.Detail != "" {
-		return r.Detail
+	switch {
+	case r.Reason == moderation.ReasonGaveUp:
+		// Detail holds the transport error, for the case only.
+		return t.pick("the platform did not answer; gave up", "平台未响应，已放弃")
+	case strings.Contains(r.Reason, ":") || r.Reason == "no_result" || r.Reason == "unsupported":
+		// A platform's code (its APIError.Message is written for the
+		// chat) or a sentence of Gavel's own.
+		if r.Detail != "" {
+			return r.Detail
+		}
+		return r.Reason
+	case r.Reason == "":
+		return t.pick("failed", "失败")
 	}
-	return r.Reason
+	// Internal failures (store, role lookup, recall, …): the reason code
+	// only; the detail is in the log and the case.
+	return t.pick("internal error: ", "内部错误：") + r.Reason
 }
 
 func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
@@ -167,8 +214,10 @@ func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
 }
 
 // summary renders the outcome of one command: done, no-op, refused and
-// failed targets, each group with its reasons.
-func (t *texts) summary(v moderation.Verb, d time.Duration, dry bool, results []moderation.Result, names map[string]string, reason string) string {
+// failed targets, each group with its reasons, in at most limit bytes
+// (no bound if limit ≤ 0). Long groups name their first members and end
+// "and N more"; the case keeps every target.
+func (t *texts) summary(v moderation.Verb, d time.Duration, dry bool, results []moderation.Result, names map[string]string, reason string, limit int) string {
 	name := func(id string) string {
 		if n := names[id]; n != "" {
 			return n
@@ -196,23 +245,76 @@ func (t *texts) summary(v moderation.Verb, d time.Duration, dry bool, results []
 			others = append(others, fmt.Sprintf("%s (%s)", name(r.UserID), t.reasonText(r)))
 		}
 	}
-	var b strings.Builder
-	if dry {
-		fmt.Fprintf(&b, t.pick("[dry run] Would %s %d: %s.", "[演练] 将%s %d 人：%s。"), t.dryVerb(v, d), len(skipped), strings.Join(skipped, ", "))
-	} else if len(done) > 0 {
-		fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), strings.Join(done, ", "))
+	if limit > 0 {
+		// The command's reason is the sender's text: it gets a quarter of
+		// the reply at most, the targets the rest.
+		reason = fitText(reason, limit/4)
 	}
-	if len(others) > 0 {
-		if b.Len() > 0 {
-			b.WriteString(" ")
+	// render names at most k members of each group.
+	render := func(k int) string {
+		var b strings.Builder
+		if dry {
+			fmt.Fprintf(&b, t.pick("[dry run] Would %s %d: %s.", "[演练] 将%s %d 人：%s。"), t.dryVerb(v, d), len(skipped), t.firstOf(skipped, k, ", "))
+		} else if len(done) > 0 {
+			fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), t.firstOf(done, k, ", "))
 		}
-		fmt.Fprintf(&b, t.pick("Not done %d (not in chat/not muted %d, refused %d, failed %d): %s.", "未执行 %d 人（不在群/未禁言 %d，拒绝 %d，失败 %d）：%s。"),
-			len(others), noop, refused, failed, strings.Join(others, "; "))
+		if len(others) > 0 {
+			if b.Len() > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, t.pick("Not done %d (not in chat/not muted %d, refused %d, failed %d): %s.", "未执行 %d 人（不在群/未禁言 %d，拒绝 %d，失败 %d）：%s。"),
+				len(others), noop, refused, failed, t.firstOf(others, k, "; "))
+		}
+		if reason != "" {
+			fmt.Fprintf(&b, t.pick(" Reason: %s", " 原因：%s"), reason)
+		}
+		return b.String()
 	}
-	if reason != "" {
-		fmt.Fprintf(&b, t.pick(" Reason: %s", " 原因：%s"), reason)
+	most := max(len(done), len(skipped), len(others))
+	text := render(most)
+	if limit <= 0 || len(text) <= limit {
+		return text
 	}
-	return b.String()
+	// The most names per group that fit (render's length grows with k).
+	lo, hi := 0, most // render(lo) is the fallback; render(hi) is too long
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if len(render(mid)) <= limit {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return fitText(render(lo), limit)
+}
+
+// firstOf joins the first k items and says how many more there are.
+func (t *texts) firstOf(items []string, k int, sep string) string {
+	if len(items) <= k {
+		return strings.Join(items, sep)
+	}
+	more := fmt.Sprintf(t.pick("and %d more", "等另外 %d 人"), len(items)-k)
+	if k == 0 {
+		return more
+	}
+	return strings.Join(items[:k], sep) + t.pick(" ", "") + more
+}
+
+// fitText cuts text to at most limit bytes (no bound if limit ≤ 0),
+// never inside a UTF-8 character, ending in "…" when cut.
+func fitText(text string, limit int) string {
+	if limit <= 0 || len(text) <= limit {
+		return text
+	}
+	const ellipsis = "…"
+	if limit < len(ellipsis) {
+		return ""
+	}
+	cut := limit - len(ellipsis)
+	for cut > 0 && !utf8.RuneStart(text[cut]) {
+		cut--
+	}
+	return text[:cut] + ellipsis
 }
 
 func (t *texts) dryVerb(v moderation.Verb, d time.Duration) string {

@@ -148,6 +148,11 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 // MaxTargets is the configured per-command target limit.
 func (e *Engine) MaxTargets() int { return e.cfg.MaxTargets }
 
+// TargetsAllowed reports whether a command may name n targets: at most
+// policy.max_targets. It is the one check of that limit; nothing else
+// bounds or truncates a command's targets.
+func (e *Engine) TargetsAllowed(n int) bool { return n <= e.cfg.MaxTargets }
+
 // Chat returns the settings for chat.
 func (e *Engine) Chat(chat moderation.ChatRef) ChatConfig { return e.cfg.Chats[chat.String()] }
 
@@ -213,16 +218,16 @@ func (e *Engine) MayModerate(chat moderation.ChatRef, actorID string, role moder
 	return e.admins[chat.Platform+":"+actorID] || role == moderation.RoleOwner || role == moderation.RoleAdmin
 }
 
-// Decide applies the authority rules. It does not consume rate budget.
+// Decide applies the authority rules. It does not consume rate budget, and
+// it does not apply max_targets (TargetsAllowed does, once per command,
+// before any target is looked up; Decide may be asked about one chunk of
+// a command's targets at a time).
 func (e *Engine) Decide(req Request) Verdict {
 	plat := req.Chat.Platform
 	actorRole := req.Roles[req.ActorID]
 	globalAdmin := e.admins[plat+":"+req.ActorID]
 	if !e.MayModerate(req.Chat, req.ActorID, actorRole) {
 		return Verdict{Reason: ActorNotAdmin}
-	}
-	if len(req.Command.Targets) > e.cfg.MaxTargets {
-		return Verdict{Reason: TooManyTargets}
 	}
 	v := Verdict{Allowed: true, Reason: OK, DryRun: e.Chat(req.Chat).DryRun}
 	for _, t := range req.Command.Targets {

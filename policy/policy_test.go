@@ -89,11 +89,6 @@ func TestDecide(t *testing.T) {
 			want: OK, per: []Reason{TargetProtected, TargetBot, TargetSelf},
 		},
 		{
-			name: "too many targets",
-			req:  Request{Chat: chat, ActorID: "ou_own", Command: kick("a", "b", "c", "d"), Roles: roles("ou_own", "owner")},
-			want: TooManyTargets,
-		},
-		{
 			name: "dry run chat",
 			req:  Request{Chat: moderation.ChatRef{Platform: "feishu", ID: "oc_dry"}, ActorID: "ou_own", Command: kick("x"), Roles: roles("ou_own", "owner")},
 			want: OK, per: []Reason{OK}, dry: true,
@@ -120,6 +115,26 @@ func TestDecide(t *testing.T) {
 				t.Errorf("dry run = %v, want %v", v.DryRun, tt.dry)
 			}
 		})
+	}
+}
+
+func TestTargetsAllowed(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		max, n int
+		want   bool
+	}{
+		{0, 20, true}, {0, 21, false}, // default 20
+		{3, 3, true}, {3, 4, false},
+		{50000, 50000, true}, {50000, 50001, false},
+	} {
+		e, err := New(Config{MaxTargets: tt.max}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.TargetsAllowed(tt.n); got != tt.want {
+			t.Errorf("max_targets %d: TargetsAllowed(%d) = %v, want %v", tt.max, tt.n, got, tt.want)
+		}
 	}
 }
 

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"time"
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // Per-call limits. The published mute pages say 60 (a later revision 100);
@@ -28,16 +28,40 @@ const (
 // (2117-01-01 00:00 UTC+8); any expiry at or after it is permanent.
 const PermanentMuteExpiry int64 = 4638873600000
 
-func pathEscape(s string) string { return url.PathEscape(s) }
-
-// userList is the path segment for a batch: each ID escaped, joined by an
-// escaped comma ("%2C"), as the chat-room pages prescribe.
-func userList(users []string) string {
-	esc := make([]string, len(users))
-	for i, u := range users {
-		esc[i] = pathEscape(u)
+// chatPath is "/{collection}/{id}[/rest…]", every segment built by pathseg:
+// a chat id that is a dot segment or holds a separator cannot change the
+// resource a request names.
+func chatPath(op, kind, id string, rest ...string) (string, error) {
+	p, err := pathseg.Join(append([]string{collection(kind), id}, rest...)...)
+	if err != nil {
+		return "", badPath(op, "chat", err)
 	}
-	return strings.Join(esc, "%2C")
+	return p, nil
+}
+
+// userList is the path segment for a batch: each ID escaped by pathseg,
+// joined by an escaped comma ("%2C"), as the chat-room pages prescribe.
+func userList(op string, users []string) (string, error) {
+	l, err := pathseg.List("%2C", users)
+	if err != nil {
+		return "", badPath(op, "user", err)
+	}
+	return l, nil
+}
+
+// badPath is the permanent error of an id that cannot be a path segment;
+// nothing is sent.
+func badPath(op, what string, err error) error {
+	return fmt.Errorf("%w (%w)", &moderation.APIError{
+		Platform: Name, Op: op, Name: "invalid_" + what + "_id",
+		Message: "The " + what + " ID cannot be used in a request.", Kind: moderation.Permanent,
+	}, err)
+}
+
+// badUserResult is the result of a target whose id can never name a user
+// in a request path ("", ".", ".."): refused before any call.
+func badUserResult(u string) moderation.Result {
+	return moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "invalid_user_id", Detail: "Not a valid Easemob user ID."}
 }
 
 // collection is the REST collection of a chat kind.
@@ -128,7 +152,10 @@ type detailsData struct {
 
 // fetchRoles reads GET …/{id} (owner, affiliations) and GET …/{id}/admin.
 func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, error) {
-	base := "/" + collection(kind) + "/" + pathEscape(id)
+	base, err := chatPath(kind+".details", kind, id)
+	if err != nil {
+		return nil, err
+	}
 	var env envelope
 	if err := c.call(ctx, kind+".details", http.MethodGet, base, nil, &env); err != nil {
 		return nil, err
@@ -288,7 +315,17 @@ type interpretFunc func(r memberResult) moderation.Result
 // some users are not members is retried once without them.
 func (c *Client) runBatches(ctx context.Context, action string, chat moderation.ChatRef, users []string, size int, fn batchFunc, interp interpretFunc, notMember moderation.Result) []moderation.Result {
 	results := make(map[string]moderation.Result, len(users))
-	for _, batch := range egress.Chunk(users, size) {
+	// An id that can never be a path segment is refused before any call;
+	// the rest of the batch goes on.
+	valid := make([]string, 0, len(users))
+	for _, u := range users {
+		if pathseg.Check(u) != nil {
+			results[u] = badUserResult(u)
+			continue
+		}
+		valid = append(valid, u)
+	}
+	for _, batch := range egress.Chunk(valid, size) {
 		data, err := fn(ctx, batch)
 		if err != nil {
 			if nm := notMembers(err); len(nm) > 0 {
@@ -367,7 +404,10 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 	if err != nil {
 		return failAllEarly(userIDs, err)
 	}
-	path := "/" + collection(kind) + "/" + pathEscape(chat.ID) + "/mute"
+	path, err := chatPath(kind+".mute", kind, chat.ID, "mute")
+	if err != nil {
+		return failAllEarly(userIDs, err)
+	}
 	fn := func(ctx context.Context, users []string) ([]memberResult, error) {
 		var env envelope
 		body := map[string]any{"usernames": users, "mute_duration": ms}
@@ -393,10 +433,17 @@ func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []
 	if err != nil {
 		return failAllEarly(userIDs, err)
 	}
-	base := "/" + collection(kind) + "/" + pathEscape(chat.ID) + "/mute/"
+	base, err := chatPath(kind+".unmute", kind, chat.ID, "mute")
+	if err != nil {
+		return failAllEarly(userIDs, err)
+	}
 	fn := func(ctx context.Context, users []string) ([]memberResult, error) {
+		list, err := userList(kind+".unmute", users)
+		if err != nil {
+			return nil, err
+		}
 		var env envelope
-		if err := c.call(ctx, kind+".unmute", http.MethodDelete, base+userList(users), nil, &env); err != nil {
+		if err := c.call(ctx, kind+".unmute", http.MethodDelete, base+"/"+list, nil, &env); err != nil {
 			return nil, err
 		}
 		return decodeResults(env.Data)
@@ -417,10 +464,17 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 	if err != nil {
 		return failAllEarly(userIDs, err)
 	}
-	base := "/" + collection(kind) + "/" + pathEscape(chat.ID) + "/users/"
+	base, err := chatPath(kind+".kick", kind, chat.ID, "users")
+	if err != nil {
+		return failAllEarly(userIDs, err)
+	}
 	fn := func(ctx context.Context, users []string) ([]memberResult, error) {
+		list, err := userList(kind+".kick", users)
+		if err != nil {
+			return nil, err
+		}
 		var env envelope
-		err := c.call(ctx, kind+".kick", http.MethodDelete, base+userList(users), nil, &env)
+		err = c.call(ctx, kind+".kick", http.MethodDelete, base+"/"+list, nil, &env)
 		if err != nil {
 			// The single-user endpoint answers 404 for an unknown user.
 			if len(users) == 1 && isNotFound(err) && strings.HasPrefix(strings.ToLower(errDescription(err)), "username") {

@@ -18,6 +18,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // Name is the platform's config key and the Platform field of its events.
@@ -41,17 +42,24 @@ type Options struct {
 	// Gate screens pre-send callbacks; nil delivers every message
 	// unscreened.
 	Gate moderation.Gate
+	// Ledger remembers verified callIds and their body digests (Easemob's
+	// signature does not cover the body); nil → a MemoryLedger of
+	// DefaultLedgerEntries. Several replicas share a SharedLedger.
+	Ledger CallLedger
 }
 
 // Client is the Easemob adapter: callback receiver and REST client.
 type Client struct {
-	cfg  Config
-	log  *slog.Logger
-	http *http.Client
-	now  func() time.Time
+	cfg Config
+	// appPath is "/{org_name}/{app_name}", escaped by pathseg.
+	appPath string
+	log     *slog.Logger
+	http    *http.Client
+	now     func() time.Time
 	// caller paces every REST call of the App Key through one limiter.
 	caller *egress.Caller
 	gate   moderation.Gate
+	ledger CallLedger
 
 	tokenMu  sync.Mutex
 	token    string
@@ -69,14 +77,20 @@ func New(cfg Config, opts Options) (*Client, error) {
 		return nil, err
 	}
 	cfg = cfg.WithDefaults()
+	appPath, err := pathseg.Join(cfg.OrgName, cfg.AppName)
+	if err != nil {
+		return nil, fmt.Errorf("platforms.easemob: org_name/app_name: %w", err)
+	}
 	c := &Client{
-		cfg:   cfg,
-		log:   opts.Logger,
-		http:  opts.HTTPClient,
-		now:   opts.Now,
-		gate:  opts.Gate,
-		kinds: cache.New(24*time.Hour, 10*time.Minute),
-		roles: cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
+		cfg:     cfg,
+		appPath: appPath,
+		log:     opts.Logger,
+		http:    opts.HTTPClient,
+		now:     opts.Now,
+		gate:    opts.Gate,
+		ledger:  opts.Ledger,
+		kinds:   cache.New(24*time.Hour, 10*time.Minute),
+		roles:   cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -97,6 +111,9 @@ func New(cfg Config, opts Options) (*Client, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	if c.ledger == nil {
+		c.ledger = NewMemoryLedger(DefaultLedgerEntries, c.now)
+	}
 	// One limiter for every call: Easemob limits per App Key.
 	c.caller = opts.Egress.New(Name, "app", cfg.Rate)
 	c.caller.Renew = c.renewToken
@@ -109,8 +126,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 // Name returns "easemob".
 func (c *Client) Name() string { return Name }
 
-// BotID returns the configured bot_user.
-func (c *Client) BotID(context.Context) (string, error) { return c.cfg.BotUser, nil }
+// BotID returns the configured bot_user, canonical (lower case).
+func (c *Client) BotID(context.Context) (string, error) { return CanonicalUserID(c.cfg.BotUser), nil }
 
 // MuteDefaults returns this app's default_mute (zero when unset: the
 // global moderation.default_mute applies) and allow_permanent_mute; the
@@ -119,10 +136,10 @@ func (c *Client) MuteDefaults() (time.Duration, bool) {
 	return c.cfg.DefaultMute, c.cfg.AllowPermanentMute
 }
 
-// apiURL returns the escaped request URL for rest, which is already
-// escaped and starts with '/'.
+// apiURL returns the escaped request URL for rest, which was built by
+// pathseg (or is a constant) and starts with '/'.
 func (c *Client) apiURL(rest string) string {
-	return c.cfg.BaseURL + "/" + pathEscape(c.cfg.OrgName) + "/" + pathEscape(c.cfg.AppName) + rest
+	return c.cfg.BaseURL + c.appPath + rest
 }
 
 // --- App Token ---------------------------------------------------------------

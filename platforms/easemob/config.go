@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // Defaults applied by Config.WithDefaults.
@@ -108,7 +109,7 @@ func (c Config) Validate() error {
 	if c.OrgName == "" {
 		return bad("org_name", "must be set")
 	}
-	if strings.ContainsAny(c.OrgName, "/#?% ") {
+	if strings.ContainsAny(c.OrgName, "/#?% ") || pathseg.Check(c.OrgName) != nil {
 		return bad("org_name", "must be the part of the App Key before '#'")
 	}
 	if c.AppName == "" {

@@ -142,8 +142,13 @@ func TestE2EIgnoredAndRejected(t *testing.T) {
 	}
 	stale := cmd
 	stale.At = e.clock.Now().Add(-easemob.DefaultReplayWindow - time.Minute)
-	if st, _ := e.post(t, stale); st != http.StatusUnauthorized {
-		t.Fatalf("stale answered %d, want 401", st)
+	if st, _ := e.post(t, stale); st != http.StatusOK {
+		t.Fatalf("stale (correctly signed) answered %d, want 200", st)
+	}
+	staleForged := e.fake.MessageBody(stale)
+	staleForged = []byte(strings.Replace(string(staleForged), `"security":"`, `"security":"0`, 1))
+	if st, _ := e.gavel.Do(t, easemobtest.Request("http://gavel/webhook/easemob", staleForged)); st != http.StatusUnauthorized {
+		t.Fatalf("stale forged answered %d, want 401", st)
 	}
 	if ops := e.opsExceptToken(); len(ops) != 0 {
 		t.Fatalf("API calls %v for ignored/rejected deliveries", ops)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -85,7 +87,11 @@ func FuzzReceive(f *testing.F) {
 			t.Fatalf("accepted forged delivery: security %q want %q", sf.Security, want)
 		}
 		if d := fuzzNow.Sub(time.UnixMilli(ts)); d > 5*time.Minute || d < -5*time.Minute {
-			t.Fatalf("accepted stale timestamp %d", ts)
+			if ack.Ignored != easemob.IgnoredStale || len(ack.Events) != 0 {
+				t.Fatalf("stale timestamp %d acted on: %+v", ts, ack)
+			}
+		} else if ack.Ignored == easemob.IgnoredStale {
+			t.Fatalf("timestamp %d inside the window ignored as stale", ts)
 		}
 		checkEvents(t, ack)
 	})
@@ -142,7 +148,7 @@ func FuzzReceivePreSend(f *testing.F) {
 			if ack.Response != nil || ack.Events != nil {
 				t.Fatal("answer or events returned with an error")
 			}
-			for _, sentinel := range []error{moderation.ErrMissingHeaders, moderation.ErrStaleTimestamp, moderation.ErrBadSignature, moderation.ErrMalformed} {
+			for _, sentinel := range []error{moderation.ErrMissingHeaders, moderation.ErrStaleTimestamp, moderation.ErrBadSignature, moderation.ErrMalformed, moderation.ErrReusedSignature} {
 				if errors.Is(err, sentinel) {
 					return
 				}
@@ -164,12 +170,78 @@ func FuzzReceivePreSend(f *testing.F) {
 			t.Fatalf("accepted forged delivery %q", body)
 		}
 		if d := fuzzNow.Sub(time.UnixMilli(ts)); d > 5*time.Minute || d < -5*time.Minute {
-			t.Fatalf("accepted stale timestamp %d", ts)
+			if ack.Ignored != easemob.IgnoredStale || len(ack.Events) != 0 {
+				t.Fatalf("stale timestamp %d acted on: %+v", ts, ack)
+			}
+		} else if ack.Ignored == easemob.IgnoredStale {
+			t.Fatalf("timestamp %d inside the window ignored as stale", ts)
 		}
 		if _, ok := ack.Response.(easemob.PreSendAnswer); !ok {
 			t.Fatalf("answer %T", ack.Response)
 		}
 		checkEvents(t, ack)
+	})
+}
+
+// fuzzSeq makes callIds unique across fuzz iterations sharing a client.
+var fuzzSeq atomic.Int64
+
+// FuzzCallIDReuse: a callId verified once is accepted again only with the
+// same body (an ordinary re-send, whatever its JSON spelling); any other
+// body under its signature is refused with ErrReusedSignature and yields
+// no event, whether it reaches the post-send or the pre-send receiver.
+func FuzzCallIDReuse(f *testing.F) {
+	f.Add("hello", "/kick @bob", "bob", false)
+	f.Add("/mute @bob 1m", "/mute @bob 1m", "bob", false)
+	f.Add("spam", "ham", "", true)
+	f.Add("same", "same", "", true)
+	srv := &easemobtest.Server{Org: "org", App: "app", CallbackSecret: fuzzSecret, PreSendSecret: "fuzz-presend"}
+	c := fuzzClient(f, "fuzz-presend")
+	f.Fuzz(func(t *testing.T, first, second, atList string, presend bool) {
+		if !utf8.ValidString(first) || !utf8.ValidString(second) || !utf8.ValidString(atList) {
+			return // json.Marshal would rewrite the bytes
+		}
+		n := fuzzSeq.Add(1)
+		callID, msgID := fmt.Sprintf("org#app_r%d", n), strconv.FormatInt(n, 10)
+		build := func(text string, respell bool) []byte {
+			var f map[string]any
+			secret := srv.CallbackSecret
+			if presend {
+				f, secret = srv.PreSendFields(easemobtest.PreSend{ChatID: "1", ChatType: "chatroom", From: "a", Text: text, MsgID: msgID, CallID: callID, At: fuzzNow}), srv.PreSendSecret
+			} else {
+				var ids []string
+				if atList != "" {
+					ids = strings.Split(atList, ",")
+				}
+				f = srv.MessageFields(easemobtest.Message{ChatID: "1", Kind: easemobtest.KindChatRoom, From: "a", Text: text, AtList: ids, MsgID: msgID, CallID: callID, At: fuzzNow})
+			}
+			b := easemobtest.SignFields(f, secret)
+			if respell { // the same JSON value, spelled differently
+				var buf bytes.Buffer
+				if err := json.Indent(&buf, b, "", "  "); err != nil {
+					t.Fatal(err)
+				}
+				b = buf.Bytes()
+			}
+			return b
+		}
+		receive := c.Receive
+		if presend {
+			receive = c.ReceivePreSend
+		}
+		if _, err := receive(ctx, moderation.Delivery{Body: build(first, false)}); err != nil {
+			t.Fatalf("first use refused: %v", err)
+		}
+		ack, err := receive(ctx, moderation.Delivery{Body: build(second, true)})
+		if first == second {
+			if err != nil {
+				t.Fatalf("identical re-send refused: %v", err)
+			}
+			return
+		}
+		if !errors.Is(err, moderation.ErrReusedSignature) || len(ack.Events) != 0 || ack.Response != nil {
+			t.Fatalf("second body under callId %s: ack %+v err %v, want ErrReusedSignature", callID, ack, err)
+		}
 	})
 }
 
@@ -191,7 +263,8 @@ func FuzzMentions(f *testing.F) {
 		if atList != "" {
 			ids = strings.Split(atList, ",")
 		}
-		body := srv.MessageBody(easemobtest.Message{ChatID: "1", Kind: easemobtest.KindChatRoom, From: from, Text: text, AtList: ids, MsgID: "7", CallID: "org#app_7", At: fuzzNow})
+		callID := fmt.Sprintf("org#app_m%d", fuzzSeq.Add(1))
+		body := srv.MessageBody(easemobtest.Message{ChatID: "1", Kind: easemobtest.KindChatRoom, From: from, Text: text, AtList: ids, MsgID: "7", CallID: callID, At: fuzzNow})
 		ack, err := c.Receive(ctx, moderation.Delivery{Body: body})
 		if err != nil {
 			t.Fatalf("signed message rejected: %v", err)

@@ -2,6 +2,7 @@ package easemob
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -36,8 +37,16 @@ func (c *Client) ReceivePreSend(ctx context.Context, d moderation.Delivery) (mod
 		return moderation.Ack{}, err
 	}
 	ts, err := c.verify(&cb, c.preSendSecret())
+	if errors.Is(err, moderation.ErrStaleTimestamp) {
+		return c.ignoreStale(ctx, cb, true, err), nil
+	}
 	if err != nil {
 		return moderation.Ack{}, err
+	}
+	if ignore, err := c.claimCall(ctx, "pre", cb, d.Body, ts); err != nil {
+		return moderation.Ack{}, err
+	} else if ignore {
+		return ignoreAck(true, IgnoredSeen), nil
 	}
 	return c.preSend(ctx, cb, ts)
 }
@@ -114,7 +123,8 @@ func (c *Client) preSend(ctx context.Context, cb callback, ts time.Time) (modera
 		return deliver, nil
 	}
 	chat := moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind}
-	s, hit := c.gate.Screen(chat, cb.From, text)
+	from := CanonicalUserID(cb.From)
+	s, hit := c.gate.Screen(chat, from, text)
 	if !hit {
 		return deliver, nil
 	}
@@ -130,7 +140,7 @@ func (c *Client) preSend(ctx context.Context, cb callback, ts time.Time) (modera
 		Message: &moderation.Message{
 			Chat:      chat,
 			MessageID: cb.MsgID,
-			SenderID:  cb.From,
+			SenderID:  from,
 			Text:      text,
 			SentAt:    ts,
 		},

@@ -261,8 +261,11 @@ func TestPreSendRejects(t *testing.T) {
 		{"signed with the post-send secret", easemobtest.SignFields(e.srv.PreSendFields(p), e.srv.CallbackSecret), moderation.ErrBadSignature},
 		{"signed with another secret", easemobtest.SignFields(e.srv.PreSendFields(p), "other"), moderation.ErrBadSignature},
 		{"missing security", func() []byte { b, _ := json.Marshal(e.srv.PreSendFields(p)); return b }(), moderation.ErrMissingHeaders},
-		{"stale", signed(func(f map[string]any) { f["timestamp"] = now.Add(-6 * time.Minute).UnixMilli() }), moderation.ErrStaleTimestamp},
-		{"future", signed(func(f map[string]any) { f["timestamp"] = now.Add(6 * time.Minute).UnixMilli() }), moderation.ErrStaleTimestamp},
+		{"stale, signed with another secret", func() []byte {
+			f := e.srv.PreSendFields(p)
+			f["timestamp"] = now.Add(-time.Hour).UnixMilli()
+			return easemobtest.SignFields(f, "other")
+		}(), moderation.ErrBadSignature},
 		{"not json", []byte(`{"callId":`), moderation.ErrMalformed},
 		{"payload not an object", signed(func(f map[string]any) { f["payload"] = "spam" }), moderation.ErrMalformed},
 		{"bodies not a list", signed(func(f map[string]any) { f["payload"] = map[string]any{"bodies": "spam"} }), moderation.ErrMalformed},

@@ -96,20 +96,80 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 			ts, err, preSend = pts, perr, true
 		}
 	}
+	if errors.Is(err, moderation.ErrStaleTimestamp) {
+		return c.ignoreStale(ctx, cb, preSend || isPreSend(cb), err), nil
+	}
 	if err != nil {
 		return moderation.Ack{}, err
 	}
-	if preSend || isPreSend(cb) {
+	preSend = preSend || isPreSend(cb)
+	rule := "post"
+	if preSend {
+		rule = "pre"
+	}
+	if ignore, err := c.claimCall(ctx, rule, cb, d.Body, ts); err != nil {
+		return moderation.Ack{}, err
+	} else if ignore {
+		return ignoreAck(preSend, IgnoredSeen), nil
+	}
+	if preSend {
 		return c.preSend(ctx, cb, ts)
 	}
 	events, err := c.parse(cb, ts)
 	if err != nil {
 		return moderation.Ack{}, err
 	}
+	canonicalEvents(events)
 	if len(events) > 0 {
 		c.log.DebugContext(ctx, "callback accepted", slog.String("event_id", events[0].DeliveryID), slog.Int("events", len(events)))
 	}
 	return moderation.Ack{Response: ackBody, Events: events}, nil
+}
+
+// IgnoredStale is the moderation.Ack.Ignored reason of a correctly signed
+// callback outside the replay window.
+const IgnoredStale = "stale"
+
+// ignoreStale answers a correctly signed callback whose timestamp is
+// outside the replay window: HTTP 200 with the usual answer and no event.
+// Easemob's timestamp is when it received the message, and its callback
+// storage (回调异常缓存) re-sends failed callbacks for up to 3 days, so a
+// late callback is normal traffic, not an attack: refusing it would only
+// count towards the 90-failures-in-30-s ban that suspends every callback
+// rule of the app. A command that late is not carried out. A pre-send
+// callback is answered {"valid": true}, as the Gate does for a message it
+// lets through.
+func (c *Client) ignoreStale(ctx context.Context, cb callback, preSend bool, err error) moderation.Ack {
+	c.log.DebugContext(ctx, "late callback ignored", slog.String("call_id", cb.CallID), slog.Bool("presend", preSend), slog.Any("error", err))
+	return ignoreAck(preSend, IgnoredStale)
+}
+
+// ignoreAck is the usual answer, no event, and why.
+func ignoreAck(preSend bool, reason string) moderation.Ack {
+	if preSend {
+		return moderation.Ack{Response: preSendDeliver, Ignored: reason}
+	}
+	return moderation.Ack{Response: ackBody, Ignored: reason}
+}
+
+// canonicalEvents puts every user id of events in canonical form (lower
+// case): the sender, the mentioned users and the joiners. Join.Operator
+// stays as sent: it is informational, and "@ppAdmin" (the REST API) is
+// not a user id.
+func canonicalEvents(events []moderation.Event) {
+	for i := range events {
+		if m := events[i].Message; m != nil {
+			m.SenderID = CanonicalUserID(m.SenderID)
+			for j := range m.Mentions {
+				m.Mentions[j].UserID = CanonicalUserID(m.Mentions[j].UserID)
+			}
+		}
+		if j := events[i].Join; j != nil {
+			for k := range j.UserIDs {
+				j.UserIDs[k] = CanonicalUserID(j.UserIDs[k])
+			}
+		}
+	}
 }
 
 // decodeCallback decodes a callback body, once: the signed fields and

@@ -139,7 +139,7 @@ func (c *Caller) Do(ctx context.Context, call func(ctx context.Context) error) e
 			return nil
 		}
 		if attempt >= c.limits.MaxAttempts {
-			return fmt.Errorf("after %d attempts: %w", attempt, err)
+			return &moderation.GaveUpError{Platform: c.platform, Op: c.api, Tries: attempt, Err: err}
 		}
 		var apiErr *moderation.APIError
 		isAPI := errors.As(err, &apiErr)

@@ -15,6 +15,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // MaxRemoveBatch is the most users one chat-members DELETE may carry.
@@ -35,8 +36,25 @@ type chatInfo struct {
 	fetched      time.Time
 }
 
+// pathParam checks an id the SDK puts into a request path (PathParams:
+// :chat_id, :message_id). The SDK escapes separators itself but passes
+// "." and ".." through, which a path-normalising hop would resolve into
+// another resource; such an id is a permanent error and nothing is sent.
+func pathParam(op, what, id string) error {
+	if err := pathseg.Check(id); err != nil {
+		return fmt.Errorf("%w (%w)", &moderation.APIError{
+			Platform: Name, Op: op, Name: "invalid_" + what,
+			Message: "The " + what + " cannot be used in a request.", Kind: moderation.Permanent,
+		}, err)
+	}
+	return nil
+}
+
 // chat returns the chat's owner and managers, from the cache unless fresh.
 func (c *Client) chat(ctx context.Context, chatID string, fresh bool) (*chatInfo, error) {
+	if err := pathParam("chat.get", "chat_id", chatID); err != nil {
+		return nil, err
+	}
 	if !fresh {
 		if v, ok := c.chats.Get(chatID); ok {
 			info := v.(*chatInfo)
@@ -237,6 +255,9 @@ func removed(batch, invalid []string) []moderation.Result {
 
 // deleteMembers is one paced, retried DELETE /im/v1/chats/:chat_id/members.
 func (c *Client) deleteMembers(ctx context.Context, chatID string, ids []string) (invalid []string, err error) {
+	if err := pathParam("chat.members.delete", "chat_id", chatID); err != nil {
+		return nil, err
+	}
 	err = c.membersDelete.Do(ctx, func(ctx context.Context) error {
 		return c.do(ctx, "chat.members.delete", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
 			req := larkim.NewDeleteChatMembersReqBuilder().
@@ -300,6 +321,9 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 	if messageID == "" {
 		return fmt.Errorf("feishu recall in %s: empty message id", chat)
 	}
+	if err := pathParam("message.delete", "message_id", messageID); err != nil {
+		return err
+	}
 	err := c.messageDelete.Do(ctx, func(ctx context.Context) error {
 		return c.do(ctx, "message.delete", func(ctx context.Context, tok larkcore.RequestOptionFunc) (*larkcore.ApiResp, larkcore.CodeError, error) {
 			resp, err := c.sdk.Im.V1.Message.Delete(ctx, larkim.NewDeleteMessageReqBuilder().MessageId(messageID).Build(), tok)
@@ -339,6 +363,11 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	content, err := json.Marshal(map[string]string{"text": text})
 	if err != nil {
 		return fmt.Errorf("feishu reply: %w", err)
+	}
+	if msg.MessageID != "" {
+		if err := pathParam("message.reply", "message_id", msg.MessageID); err != nil {
+			return err
+		}
 	}
 	if msg.MessageID == "" {
 		return c.postToChat(ctx, msg.Chat.ID, string(content), replyUUID(msg.Chat.ID, "", text))

@@ -48,6 +48,9 @@ type forbidSendReq struct {
 	GroupID  string   `json:"GroupId"`
 	Members  []string `json:"Members_Account"`
 	MuteTime uint32   `json:"MuteTime"`
+	// TopicID mutes in one topic of a Community group (documented for
+	// forbid_send_msg); empty mutes group-wide.
+	TopicID string `json:"TopicId,omitempty"`
 }
 
 type roleReq struct {
@@ -84,6 +87,7 @@ type groupInfoResp struct {
 type recallReq struct {
 	GroupID    string      `json:"GroupId"`
 	MsgSeqList []msgSeqRef `json:"MsgSeqList"`
+	TopicID    string      `json:"TopicId,omitempty"`
 }
 
 type msgSeqRef struct {
@@ -104,6 +108,7 @@ type sendMsgReq struct {
 	MsgBody               []textElem  `json:"MsgBody"`
 	ForbidCallbackControl []string    `json:"ForbidCallbackControl"`
 	GroupAtInfo           []atAccount `json:"GroupAtInfo,omitempty"`
+	TopicID               string      `json:"TopicId,omitempty"`
 }
 
 type textElem struct {
@@ -190,7 +195,7 @@ func (c *Client) forbid(ctx context.Context, chat moderation.ChatRef, userIDs []
 	}
 	results := make([]moderation.Result, 0, len(userIDs))
 	for _, batch := range egress.Chunk(userIDs, maxForbidPerCall) {
-		req := forbidSendReq{GroupID: chat.ID, Members: batch, MuteTime: secs}
+		req := forbidSendReq{GroupID: chat.ID, Members: batch, MuteTime: secs, TopicID: chat.Thread}
 		if err := c.call(ctx, opForbidSend, req, nil); err != nil {
 			c.logAction(ctx, action, chat, len(batch), err)
 			results = append(results, moderation.FailAll(batch, err)...)
@@ -398,7 +403,7 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 		return fmt.Errorf("tim recall in AVChatRoom %s: %w", chat.ID, moderation.ErrUnsupported)
 	}
 	var resp recallResp
-	req := recallReq{GroupID: chat.ID, MsgSeqList: []msgSeqRef{{MsgSeq: seq}}}
+	req := recallReq{GroupID: chat.ID, MsgSeqList: []msgSeqRef{{MsgSeq: seq}}, TopicID: chat.Thread}
 	if err := c.call(ctx, opRecall, req, &resp); err != nil {
 		c.logAction(ctx, "recall", chat, 1, err)
 		return err
@@ -429,6 +434,7 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 		FromAccount:           c.cfg.AdminIdentifier,
 		MsgBody:               []textElem{{MsgType: "TIMTextElem", MsgContent: textContent{Text: text}}},
 		ForbidCallbackControl: []string{"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"},
+		TopicID:               msg.Chat.Thread, // answer in the topic the command came from
 	}
 	pacer := c.groupPacer(msg.Chat.ID)
 	err := c.caller(opSendMsg).Do(ctx, func(ctx context.Context) error {

@@ -16,6 +16,14 @@ const (
 	DefaultUserSigTTL   = 24 * time.Hour
 	// DefaultRatePerSecond is TIM's default frequency limit per REST API.
 	DefaultRatePerSecond = 200
+	// DefaultNameCacheTTL is how long members' name cards and nicknames
+	// are kept for matching mentions.
+	DefaultNameCacheTTL = 10 * time.Minute
+	// DefaultMentionLookupTimeout bounds the name look-ups of one callback,
+	// well inside TIM's 2 s callback deadline.
+	DefaultMentionLookupTimeout = 500 * time.Millisecond
+	// maxMentionLookupTimeout keeps the look-ups under that deadline.
+	maxMentionLookupTimeout = 1500 * time.Millisecond
 	// maxUserSigTTL is the longest validity the UserSig doc allows (50 years).
 	maxUserSigTTL = 50 * 365 * 24 * time.Hour
 	// minUserSigTTL keeps regeneration from running on every call.
@@ -58,6 +66,14 @@ type Config struct {
 	// (ErrorCode 2, the sender sees success and nobody else sees the
 	// message).
 	PreSendAction string `yaml:"presend_action"`
+	// NameCacheTTL is how long a member's group name card and nickname are
+	// cached; mentions are matched in the text by them. Default 10m.
+	NameCacheTTL time.Duration `yaml:"name_cache_ttl"`
+	// MentionLookupTimeout bounds the get_specified_group_member_info and
+	// portrait_get look-ups made while answering one callback; a mention
+	// whose name is not known by then makes the command refused with a
+	// usage reply. Default 500ms, at most 1.5s (TIM waits 2 s).
+	MentionLookupTimeout time.Duration `yaml:"mention_lookup_timeout"`
 }
 
 // PreSendAction values.
@@ -113,6 +129,12 @@ func (c Config) Validate() error {
 	case c.Rate.MaxDelay < 0:
 		return keyErr("rate.max_delay", "must not be negative")
 	}
+	if c.NameCacheTTL < 0 {
+		return keyErr("name_cache_ttl", "must not be negative")
+	}
+	if c.MentionLookupTimeout < 0 || c.MentionLookupTimeout > maxMentionLookupTimeout {
+		return keyErr("mention_lookup_timeout", "must be between 0 and 1.5s (TIM waits 2s for the callback answer)")
+	}
 	switch c.PreSendAction {
 	case "", PreSendReject, PreSendDrop:
 	default:
@@ -143,6 +165,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PreSendAction == "" {
 		c.PreSendAction = PreSendReject
+	}
+	if c.NameCacheTTL == 0 {
+		c.NameCacheTTL = DefaultNameCacheTTL
+	}
+	if c.MentionLookupTimeout == 0 {
+		c.MentionLookupTimeout = DefaultMentionLookupTimeout
 	}
 	return c
 }

@@ -36,6 +36,8 @@ func TestConfigValidate(t *testing.T) {
 		{"presend drop", func(c *Config) { c.PreSendAction = PreSendDrop }, ""},
 		{"presend reject", func(c *Config) { c.PreSendAction = PreSendReject }, ""},
 		{"presend unknown", func(c *Config) { c.PreSendAction = "block" }, "platforms.tim.presend_action:"},
+		{"negative name ttl", func(c *Config) { c.NameCacheTTL = -time.Second }, "platforms.tim.name_cache_ttl:"},
+		{"mention look-up past the callback deadline", func(c *Config) { c.MentionLookupTimeout = 2 * time.Second }, "platforms.tim.mention_lookup_timeout:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package tim_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,11 @@ func newE2E(t *testing.T) *e2e {
 	t.Cleanup(fake.Close)
 	fake.AddGroup(timtest.Group{ID: e2ePub, Type: "Public", Owner: "boss", Admins: []string{"mod"},
 		Members: []string{"spammer", "flooder", "bystander"}})
-	fake.AddGroup(timtest.Group{ID: e2eAV, Type: "AVChatRoom", Owner: "streamer"})
+	fake.AddGroup(timtest.Group{ID: e2eAV, Type: "AVChatRoom", Owner: "streamer", Members: []string{"viewer"}})
+	// The texts below carry the nicknames clients insert after '@'.
+	for id, nick := range map[string]string{"spammer": "Spammer", "flooder": "Flooder", "boss": "Boss", "viewer": "Viewer"} {
+		fake.SetNick(id, nick)
+	}
 	cfg := config.Config{Platforms: config.Platforms{TIM: &tim.Config{
 		BaseURL:         fake.URL,
 		SDKAppID:        timtest.DefaultSDKAppID,
@@ -113,7 +118,7 @@ func TestE2EKick(t *testing.T) {
 	if e.fake.Role(e2ePub, "spammer") != "NotMember" {
 		t.Error("spammer still in the group")
 	}
-	if r := wantReply(t, e.fake, 1); r.Text != "Removed 1: spammer. Reason: posting links" {
+	if r := wantReply(t, e.fake, 1); r.Text != "Removed 1: Spammer. Reason: posting links" {
 		t.Errorf("reply = %q", r.Text)
 	}
 
@@ -157,7 +162,7 @@ func TestE2EMuteUnmute(t *testing.T) {
 	}
 	wantReply(t, e.fake, 2)
 	replies := e.fake.Replies()
-	if replies[0].Text != "Muted for 10m 1: flooder." || replies[1].Text != "Unmuted 1: flooder." {
+	if replies[0].Text != "Muted for 10m 1: Flooder." || replies[1].Text != "Unmuted 1: Flooder." {
 		t.Errorf("replies = %q, %q", replies[0].Text, replies[1].Text)
 	}
 }
@@ -176,7 +181,7 @@ func TestE2ERefusals(t *testing.T) {
 		}, http.StatusOK, true, "Refused: only the chat owner, chat managers and Gavel admins may use /kick"},
 		{"admin may not kick the owner", func(e *e2e) moderation.Delivery {
 			return e.message("mod", "/kick @Boss", "boss")
-		}, http.StatusOK, true, "Not done 1 (not in chat/not muted 0, refused 1, failed 0): boss (the chat owner cannot be a target)."},
+		}, http.StatusOK, true, "Not done 1 (not in chat/not muted 0, refused 1, failed 0): Boss (the chat owner cannot be a target)."},
 		{"kick unsupported in AVChatRoom", func(e *e2e) moderation.Delivery {
 			return e.fake.MessageDelivery(e2eToken, time.Now(), timtest.Message{GroupID: e2eAV, From: "streamer",
 				Text: "/kick @Viewer", AtAccounts: []string{"viewer"}})
@@ -220,5 +225,63 @@ func TestE2ERefusals(t *testing.T) {
 				t.Error("spammer was removed")
 			}
 		})
+	}
+}
+
+// TestE2EMentionNamesWithSpaces: a client inserts name cards and
+// nicknames, spaces included; targets come from GroupAtInfo and the
+// duration and reason from what follows the matched names.
+func TestE2EMentionNamesWithSpaces(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.fake.AddGroup(timtest.Group{ID: e2ePub + "N", Owner: "boss", Admins: []string{"mod"},
+		Members: []string{"john_s", "bob_l", "bystander"}, NameCards: map[string]string{"bob_l": "Bob Lee"}})
+	e.fake.SetNick("john_s", "John Smith")
+	m := e.fake.Say(e2ePub+"N", "mod", "/mute", timtest.At("john_s"), timtest.At("bob_l"), "10m spam")
+	e.postOK(t, e.fake.MessageDelivery(e2eToken, time.Now(), m))
+
+	for _, u := range []string{"john_s", "bob_l"} {
+		if st := e.fake.Mute(e2ePub+"N", u); !st.Muted || time.Until(st.Until) < 9*time.Minute || time.Until(st.Until) > 10*time.Minute+time.Second {
+			t.Errorf("%s: mute = %+v, want 10m", u, st)
+		}
+	}
+	replies := e.fake.Replies()
+	if len(replies) != 1 || replies[0].Text != "Muted for 10m 2: John Smith, Bob Lee. Reason: spam" {
+		t.Errorf("replies = %+v", replies)
+	}
+
+	// The profile service is down: nobody is muted on a guess, and the
+	// admin is told why.
+	e.fake.SetNick("bystander", "By Stander")
+	e.fake.FailNext("portrait_get", 10, 70500)
+	m = e.fake.Say(e2ePub+"N", "mod", "/mute", timtest.At("bystander"), "10m")
+	e.postOK(t, e.fake.MessageDelivery(e2eToken, time.Now(), m))
+	if st := e.fake.Mute(e2ePub+"N", "bystander"); st.Muted {
+		t.Errorf("bystander muted although the mention could not be matched: %+v", st)
+	}
+	replies = e.fake.Replies()
+	if len(replies) != 2 || !strings.HasPrefix(replies[1].Text, "Could not match the mention @bystander") {
+		t.Errorf("replies = %+v", replies)
+	}
+}
+
+// TestE2ETopicCommand: a command sent in a topic of a Community group is
+// answered in that topic and mutes there (forbid_send_msg takes TopicId).
+func TestE2ETopicCommand(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	const comm = "@TGS#_@TGS#cE2ECOMM"
+	const topic = comm + "@TOPIC#_news"
+	e.fake.AddGroup(timtest.Group{ID: comm, Type: "Community", Owner: "boss", Admins: []string{"mod"},
+		Members: []string{"flooder"}, Topics: []string{comm + "@TOPIC#_general", topic}})
+	m := e.fake.Say(comm, "mod", "/mute", timtest.At("flooder"), "10m")
+	m.TopicID = topic
+	e.postOK(t, e.fake.MessageDelivery(e2eToken, time.Now(), m))
+	if st := e.fake.TopicMute(comm, topic, "flooder"); !st.Muted {
+		t.Errorf("flooder not muted in the topic")
+	}
+	replies := e.fake.Replies()
+	if len(replies) != 1 || replies[0].TopicID != topic || replies[0].Text != "Muted for 10m 1: Flooder." {
+		t.Errorf("replies = %+v, want one in %s", replies, topic)
 	}
 }

@@ -43,12 +43,15 @@ func (c *Client) preSend(ctx context.Context, b *callbackBody) (moderation.Ack, 
 		c.log.DebugContext(ctx, "tim before-send: no gate, delivering", "chat", b.GroupID)
 		return deliver, nil
 	}
-	chat := moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type}
+	chat := moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type, Thread: b.TopicID}
 	s, hit := c.gate.Screen(chat, b.FromAccount, text)
 	if !hit {
 		return deliver, nil
 	}
 	id := "tim:presend:" + b.GroupID + ":" + ref
+	if b.TopicID != "" {
+		id = "tim:presend:" + b.GroupID + ":" + b.TopicID + ":" + ref
+	}
 	ev := moderation.Event{
 		Kind:       moderation.EventScreened,
 		Platform:   Name,
@@ -59,7 +62,7 @@ func (c *Client) preSend(ctx context.Context, b *callbackBody) (moderation.Ack, 
 			MessageID: b.MsgID,
 			SenderID:  b.FromAccount,
 			Text:      text,
-			Mentions:  mentions(text, b.GroupAtInfo),
+			Mentions:  atMentions(b.GroupAtInfo),
 			SentAt:    eventTime(flexInt{}, b.EventTime, c.now()),
 		},
 		Screening: &s,

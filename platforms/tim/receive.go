@@ -82,6 +82,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		if err != nil {
 			return moderation.Ack{}, err
 		}
+		ev.Message.Mentions = c.mentions(ctx, ev.Message.Chat, ev.Message.Text, body.GroupAtInfo)
 		ack.Events = []moderation.Event{ev}
 	case cmdAfterNewMemberJoin:
 		ev, err := joinEvent(body, c.now())
@@ -167,20 +168,23 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 }
 
 type callbackBody struct {
-	CallbackCommand string       `json:"CallbackCommand"`
-	GroupID         string       `json:"GroupId"`
-	Type            string       `json:"Type"`
-	FromAccount     string       `json:"From_Account"`
-	OperatorAccount string       `json:"Operator_Account"`
-	MsgSeq          flexInt      `json:"MsgSeq"`
-	Random          flexInt      `json:"Random"`
-	MsgID           string       `json:"MsgId"`
-	MsgTime         flexInt      `json:"MsgTime"`
-	MsgBody         []msgElem    `json:"MsgBody"`
-	EventTime       flexInt      `json:"EventTime"`
-	GroupAtInfo     []groupAt    `json:"GroupAtInfo"`
-	JoinType        string       `json:"JoinType"`
-	NewMemberList   []memberItem `json:"NewMemberList"`
+	CallbackCommand string    `json:"CallbackCommand"`
+	GroupID         string    `json:"GroupId"`
+	Type            string    `json:"Type"`
+	FromAccount     string    `json:"From_Account"`
+	OperatorAccount string    `json:"Operator_Account"`
+	MsgSeq          flexInt   `json:"MsgSeq"`
+	Random          flexInt   `json:"Random"`
+	MsgID           string    `json:"MsgId"`
+	MsgTime         flexInt   `json:"MsgTime"`
+	MsgBody         []msgElem `json:"MsgBody"`
+	EventTime       flexInt   `json:"EventTime"`
+	GroupAtInfo     []groupAt `json:"GroupAtInfo"`
+	// TopicID is the topic of a Community group with topics; empty
+	// otherwise.
+	TopicID       string       `json:"TopicId"`
+	JoinType      string       `json:"JoinType"`
+	NewMemberList []memberItem `json:"NewMemberList"`
 }
 
 type msgElem struct {
@@ -230,14 +234,21 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 	}
 	seq := strconv.FormatInt(b.MsgSeq.V, 10)
 	msg := &moderation.Message{
-		Chat:      moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type},
+		Chat:      moderation.ChatRef{Platform: Name, ID: b.GroupID, Kind: b.Type, Thread: b.TopicID},
 		MessageID: seq,
 		SenderID:  b.FromAccount,
 		Text:      text,
-		Mentions:  mentions(text, b.GroupAtInfo),
+		Mentions:  atMentions(b.GroupAtInfo), // names: see Client.mentions
 		SentAt:    eventTime(b.MsgTime, b.EventTime, now),
 	}
+	// MsgSeq is documented as unique per group, but a topic's messages
+	// have their own sequence (each topic is a conversation of its own);
+	// the topic is part of the key so that two topics' message 7 are not
+	// taken for one re-delivery. Without a topic the key is unchanged.
 	id := "tim:msg:" + b.GroupID + ":" + seq
+	if b.TopicID != "" {
+		id = "tim:msg:" + b.GroupID + ":" + b.TopicID + ":" + seq
+	}
 	keys := []string{id}
 	if b.MsgID != "" {
 		keys = append(keys, "tim:msgid:"+b.MsgID)
@@ -266,39 +277,6 @@ func msgText(body []msgElem) (string, error) {
 		text.WriteString(tc.Text)
 	}
 	return text.String(), nil
-}
-
-// mentions pairs GroupAtInfo entries (one per @-mention, in text order)
-// with the whitespace-separated '@' tokens of text. An @all entry consumes
-// its token but yields no mention; accounts left without a token get
-// "@"+account.
-func mentions(text string, at []groupAt) []moderation.Mention {
-	if len(at) == 0 {
-		return nil
-	}
-	var tokens []string
-	for f := range strings.FieldsSeq(text) {
-		if strings.HasPrefix(f, "@") {
-			tokens = append(tokens, f)
-		}
-	}
-	var out []moderation.Mention
-	next := 0
-	for _, a := range at {
-		tok := ""
-		if next < len(tokens) {
-			tok = tokens[next]
-			next++
-		}
-		if a.GroupAtAllFlag != 0 || a.GroupAtAccount == "" {
-			continue
-		}
-		if tok == "" {
-			tok = "@" + a.GroupAtAccount
-		}
-		out = append(out, moderation.Mention{Token: tok, UserID: a.GroupAtAccount})
-	}
-	return out
 }
 
 // joinEvent normalises Group.CallbackAfterNewMemberJoin; nil when the list

@@ -61,9 +61,25 @@ func TestSignDocVector(t *testing.T) {
 	}
 }
 
+// fakeCallbackClient returns a client of a fake seeded by newFake, with
+// the fixed callback clock on both sides (UserSigs are made and checked at
+// testNow), so callbacks can look names up.
+func fakeCallbackClient(tb testing.TB, mutate func(*Config)) (*Client, *timtest.Server) {
+	tb.Helper()
+	s := newFake(tb)
+	s.SetNow(func() time.Time { return testNow })
+	cfg := testConfig(s.URL)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	return newClient(tb, cfg, Options{Logger: discardLogger(), Now: func() time.Time { return testNow }}), s
+}
+
 func TestReceiveMessageFixture(t *testing.T) {
 	t.Parallel()
-	c := callbackClient(t, nil)
+	c, s := fakeCallbackClient(t, nil)
+	s.SetNick("spam_bot_77", "Spam Bot")
+	s.SetNick("flooder_9", "Flooder")
 	d := timtest.SignedDelivery(timtest.DefaultSDKAppID, timtest.CommandAfterSendMsg, testToken, testNow,
 		readFixture(t, "after_send_msg_mentions.json"))
 	ack, err := c.Receive(context.Background(), d)
@@ -84,10 +100,12 @@ func TestReceiveMessageFixture(t *testing.T) {
 			MessageID: "918",
 			SenderID:  "ops_lead",
 			Text:      "/kick @All @Spam Bot @Flooder too noisy",
+			// @all is no target; quiet_one is listed but not in the text.
 			Mentions: []moderation.Mention{
-				{Token: "@Spam", UserID: "spam_bot_77"},
-				{Token: "@Flooder", UserID: "flooder_9"},
-				{Token: "@quiet_one", UserID: "quiet_one"},
+				{},
+				{Token: "@Spam Bot", UserID: "spam_bot_77", Name: "Spam Bot"},
+				{Token: "@Flooder", UserID: "flooder_9", Name: "Flooder"},
+				{UserID: "quiet_one"},
 			},
 			SentAt: time.Unix(1760000000, 0),
 		},
@@ -120,9 +138,9 @@ func TestReceiveLegacyPayload(t *testing.T) {
 
 func TestReceiveEventTimeForms(t *testing.T) {
 	t.Parallel()
-	c := callbackClient(t, nil)
 	for _, asString := range []bool{false, true} {
-		s := newFake(t)
+		c, s := fakeCallbackClient(t, nil)
+		s.SetNick("flooder_9", "Flooder")
 		d := s.MessageDelivery(testToken, testNow, timtest.Message{GroupID: groupPub, From: "ops_lead",
 			Text: "/mute @Flooder 10m", AtAccounts: []string{"flooder_9"}, EventTimeString: asString})
 		ack, err := c.Receive(context.Background(), d)
@@ -130,7 +148,7 @@ func TestReceiveEventTimeForms(t *testing.T) {
 			t.Fatalf("EventTimeString=%v: %v", asString, err)
 		}
 		m := ack.Events[0].Message
-		if want := []moderation.Mention{{Token: "@Flooder", UserID: "flooder_9"}}; !reflect.DeepEqual(m.Mentions, want) {
+		if want := []moderation.Mention{{Token: "@Flooder", UserID: "flooder_9", Name: "Flooder"}}; !reflect.DeepEqual(m.Mentions, want) {
 			t.Errorf("mentions = %+v", m.Mentions)
 		}
 		if !m.SentAt.Equal(testNow) {
@@ -296,42 +314,5 @@ func TestReceiveInsecure(t *testing.T) {
 	d.Query.Set("SdkAppid", "1")
 	if _, err := c.Receive(context.Background(), d); !errors.Is(err, moderation.ErrUnknownApp) {
 		t.Fatalf("wrong SdkAppid with insecure_skip_verify: %v", err)
-	}
-}
-
-func TestMentions(t *testing.T) {
-	t.Parallel()
-	at := func(accounts ...string) []groupAt {
-		var out []groupAt
-		for _, a := range accounts {
-			if a == "*" {
-				out = append(out, groupAt{GroupAtAllFlag: 1})
-			} else {
-				out = append(out, groupAt{GroupAtAccount: a})
-			}
-		}
-		return out
-	}
-	tests := []struct {
-		name string
-		text string
-		at   []groupAt
-		want []moderation.Mention
-	}{
-		{"none", "/kick", nil, nil},
-		{"one", "/kick @Bob", at("bob"), []moderation.Mention{{Token: "@Bob", UserID: "bob"}}},
-		{"two in order", "/mute @B @A 5m", at("b", "a"), []moderation.Mention{{Token: "@B", UserID: "b"}, {Token: "@A", UserID: "a"}}},
-		{"missing token", "/kick @Bob", at("bob", "carol"), []moderation.Mention{{Token: "@Bob", UserID: "bob"}, {Token: "@carol", UserID: "carol"}}},
-		{"at all skipped", "@All /kick @Bob", at("*", "bob"), []moderation.Mention{{Token: "@Bob", UserID: "bob"}}},
-		{"mid-word at is not a token", "mail a@b.c then /kick @Z", at("z"), []moderation.Mention{{Token: "@Z", UserID: "z"}}},
-		{"tokens without info", "/kick @Ghost", nil, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			if got := mentions(tt.text, tt.at); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("mentions = %+v, want %+v", got, tt.want)
-			}
-		})
 	}
 }

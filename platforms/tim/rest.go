@@ -54,7 +54,7 @@ func (c *Client) post(ctx context.Context, op string, req, resp any) error {
 		"random":      {strconv.FormatUint(uint64(rand.Uint32()), 10)},
 		"contenttype": {"json"},
 	}
-	endpoint := strings.TrimRight(c.cfg.BaseURL, "/") + "/v4/" + groupService + "/" + op + "?" + q.Encode()
+	endpoint := strings.TrimRight(c.cfg.BaseURL, "/") + "/v4/" + serviceOf(op) + "/" + op + "?" + q.Encode()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return c.sanitize(fmt.Errorf("tim %s: building request: %w", op, err))

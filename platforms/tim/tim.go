@@ -23,7 +23,8 @@ const Name = "tim"
 
 // REST service and commands Gavel uses.
 const (
-	groupService = "group_open_http_svc"
+	groupService   = "group_open_http_svc"
+	profileService = "profile"
 
 	opDeleteMember = "delete_group_member"
 	opForbidSend   = "forbid_send_msg"
@@ -31,7 +32,17 @@ const (
 	opGroupInfo    = "get_group_info"
 	opSendMsg      = "send_group_msg"
 	opRecall       = "group_msg_recall"
+	opMemberInfo   = "get_specified_group_member_info"
+	opPortraitGet  = "portrait_get" // profile service
 )
+
+// serviceOf returns the REST service a command belongs to.
+func serviceOf(op string) string {
+	if op == opPortraitGet {
+		return profileService
+	}
+	return groupService
+}
 
 // Per-call limits from the API pages.
 const (
@@ -65,6 +76,7 @@ type Client struct {
 	appID  string
 	sig    *userSigCache
 	cache  *cache.Cache // roles ("role|chat|user") and group info ("group|chat")
+	names  *cache.Cache // name cards ("card|chat|user") and nicknames ("nick|user")
 	groups *cache.Cache // per-group reply pacers
 
 	mu      sync.Mutex
@@ -98,6 +110,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		now:     opts.Now,
 		appID:   strconv.Itoa(cfg.SDKAppID),
 		cache:   cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
+		names:   cache.New(cfg.NameCacheTTL, 2*cfg.NameCacheTTL),
 		groups:  cache.New(time.Minute, 5*time.Minute),
 		callers: make(map[string]*egress.Caller),
 		egress:  opts.Egress,

@@ -63,6 +63,8 @@ type Store struct {
 	// the last, the WAL's frames and how many of them are in the
 	// database.
 	checkpoints, walFrames, walCopied atomic.Int64
+	// health checks a file database for Ping; nil in memory.
+	health *health
 }
 
 var _ moderation.Store = (*Store)(nil)
@@ -99,6 +101,10 @@ func open(ctx context.Context, dsn string, checkpoints time.Duration) (*Store, e
 	}
 	s := &Store{DedupTTL: DefaultDedupTTL, db: db, stmts: &stmtCache{db: db}, writeSem: make(chan struct{}, 1)}
 	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if s.health, err = newHealth(dbPath(strings.SplitN(full, "?", 2)[0], memory)); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -177,11 +183,17 @@ func buildDSN(dsn string) (full string, memory bool, err error) {
 	return base + "?" + q.Encode(), memory, nil
 }
 
-// Ping checks the database answers.
+// Ping checks the database answers and, for a file database, that the
+// path still names the file opened at start (ErrFileReplaced) and that a
+// small write beside it succeeds (ErrWriteProbe; probed at most every
+// 10 s, the last result reused in between).
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	if err := s.queryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if s.health != nil {
+		return s.health.check()
 	}
 	return nil
 }

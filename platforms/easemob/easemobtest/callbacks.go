@@ -295,3 +295,32 @@ func Request(target string, body []byte) *http.Request {
 func (s *Server) MessageRequest(target string, m Message) *http.Request {
 	return Request(target, s.MessageBody(m))
 }
+
+// StoreRetention is how long Easemob's callback storage (回调异常缓存, a paid
+// add-on) keeps a callback that could not be delivered.
+const StoreRetention = 72 * time.Hour
+
+// Store keeps body as a callback whose delivery failed, as Easemob's
+// callback storage does; StoredRequests re-sends it later.
+func (s *Server) Store(body []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stored = append(s.stored, storedCallback{body: append([]byte(nil), body...), at: s.now()})
+}
+
+// StoredRequests re-sends every stored callback still within
+// StoreRetention to target, as POST /{org}/{app}/callbacks/storage/retry
+// makes Easemob do: the body is sent again byte for byte, so callId,
+// timestamp (when Easemob received the message) and security are those of
+// the first attempt, however late the re-send.
+func (s *Server) StoredRequests(target string) []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []*http.Request
+	for _, sc := range s.stored {
+		if s.now().Sub(sc.at) <= StoreRetention {
+			out = append(out, Request(target, sc.body))
+		}
+	}
+	return out
+}

@@ -146,6 +146,12 @@ type Server struct {
 	window   map[string][]time.Time // op → recent call times (real clock)
 	seq      int64
 	sent     []SentMessage
+	stored   []storedCallback
+}
+
+type storedCallback struct {
+	body []byte
+	at   time.Time
 }
 
 // NewServer starts a fake on 127.0.0.1 with the Default* credentials.

@@ -31,7 +31,10 @@ type Message struct {
 	AtAccounts []string
 	// AtAll prepends an @all entry (GroupAtAllFlag 1) to GroupAtInfo.
 	AtAll bool
-	// MsgSeq is assigned from the group's sequence when zero.
+	// TopicID is the topic of a Community group with topics the message
+	// was sent in; its MsgSeq comes from the topic's own sequence.
+	TopicID string
+	// MsgSeq is assigned from the group's (or topic's) sequence when zero.
 	MsgSeq uint64
 	// MsgID is the client message id (2025+ payloads); empty omits it.
 	MsgID   string
@@ -106,6 +109,9 @@ func MessageBody(m Message, at time.Time) []byte {
 	}
 	if m.MsgID != "" {
 		body["MsgId"] = m.MsgID
+	}
+	if m.TopicID != "" {
+		body["TopicId"] = m.TopicID
 	}
 	var ats []atInfo
 	if m.AtAll {
@@ -233,11 +239,16 @@ func (s *Server) MessageDelivery(token string, requestTime time.Time, m Message)
 		if m.GroupType == "" {
 			m.GroupType = g.Type
 		}
+		msgs, next := g.msgs, &g.nextSeq
+		if t := g.topics[m.TopicID]; t != nil {
+			msgs, next = t.msgs, &t.nextSeq
+		}
 		if m.MsgSeq == 0 {
-			m.MsgSeq = g.store(m.From)
-		} else if _, seen := g.msgs[m.MsgSeq]; !seen {
-			g.msgs[m.MsgSeq] = &storedMsg{from: m.From}
-			g.nextSeq = max(g.nextSeq, m.MsgSeq+1)
+			m.MsgSeq = *next
+		}
+		if _, seen := msgs[m.MsgSeq]; !seen {
+			msgs[m.MsgSeq] = &storedMsg{from: m.From}
+			*next = max(*next, m.MsgSeq+1)
 		}
 	} else if m.MsgSeq == 0 {
 		m.MsgSeq = 1

@@ -6,6 +6,28 @@
 // identifier to be an App admin, enforces the documented per-call limits
 // and per-API rate, and answers with the documented error codes (HTTP 200,
 // ActionStatus/ErrorCode in the body).
+//
+// Mentions are modelled as clients make them: Say and MentionText put
+// '@' and the member's group name card, else nickname, else id into the
+// text (names may hold spaces), and GroupAtInfo lists the ids in text
+// order. get_specified_group_member_info (NameCard, ≤ 50 accounts) and
+// profile/portrait_get (Tag_Profile_IM_Nick, ≤ 100 accounts) serve the
+// seeded names. Where the docs are silent the fake picks the stricter
+// behaviour and says so: non-members are left out of MemberList,
+// AVChatRoom answers 10007, more than 100 portrait_get accounts (the docs
+// only "recommend" 100) answer 40001, an unknown account's item has
+// ResultCode 40003. The text clients show for @all is not documented (UIs
+// show "@所有人" or "@All"); Say has no @all, Message.AtAll only adds the
+// GroupAtInfo entry.
+//
+// Community groups with topics (Group.Topics) keep each topic's messages
+// and mutes apart: send_group_msg, group_msg_recall and forbid_send_msg
+// take TopicId as documented. The docs call MsgSeq "unique per group";
+// the fake gives each topic its own sequence (topics are conversations of
+// their own), the stricter case for de-duplication. What TIM answers for
+// a missing or unknown TopicId is not documented: the fake refuses sends
+// and recalls without a TopicId in a community with topics (10004), an
+// unknown topic (10010) and a TopicId elsewhere (10004).
 package timtest
 
 import (
@@ -46,11 +68,15 @@ const (
 	maxRole       = 500
 	maxGroupInfo  = 50
 	maxRecall     = 10
+	maxMemberInfo = 50  // get_specified_group_member_info
+	maxPortrait   = 100 // portrait_get (the docs "recommend"; the fake enforces)
 	maxAt         = 30
 	maxMsgBytes   = 8 * 1024
 	dedupWindow   = 5 * time.Minute
 	maxBodyBytes  = 1 << 20
 	groupSvc      = "group_open_http_svc"
+	profileSvc    = "profile"
+	tagNick       = "Tag_Profile_IM_Nick"
 	errInjected   = "injected failure"
 	typeAV        = "AVChatRoom"
 	msgFreqCtrl   = "MsgFreqCtrl"
@@ -67,6 +93,13 @@ type Group struct {
 	Owner   string
 	Admins  []string
 	Members []string
+	// NameCards are members' group name cards (群名片), which clients show
+	// (and insert after '@') before the nickname.
+	NameCards map[string]string
+	// Topics are the topic IDs of a Community group with topics (话题);
+	// such a group's messages live in its topics, each with its own
+	// MsgSeq sequence and its own mutes.
+	Topics []string
 }
 
 // Call is one recorded REST request.
@@ -88,6 +121,7 @@ type Call struct {
 // Reply is one message the fake accepted through send_group_msg.
 type Reply struct {
 	GroupID               string
+	TopicID               string // the topic it was sent in; empty outside topics
 	From                  string
 	Text                  string
 	Random                uint32
@@ -118,6 +152,14 @@ type group struct {
 	msgs    map[uint64]*storedMsg
 	nextSeq uint64
 	msgRate *bucket
+	topics  map[string]*topic
+}
+
+// topic is one topic of a Community group: its messages and mutes.
+type topic struct {
+	msgs    map[uint64]*storedMsg
+	nextSeq uint64
+	muted   map[string]int64
 }
 
 // Server is the fake TIM REST API on 127.0.0.1.
@@ -144,6 +186,7 @@ type Server struct {
 	replies     []Reply
 	recentRand  map[string]uint64 // from+"\x00"+random → MsgSeq
 	recentAt    map[string]time.Time
+	nicks       map[string]string // account → Tag_Profile_IM_Nick
 }
 
 // NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
@@ -162,9 +205,19 @@ func NewServer() *Server {
 		throttled:  make(map[string]int),
 		recentRand: make(map[string]uint64),
 		recentAt:   make(map[string]time.Time),
+		nicks:      make(map[string]string),
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
+}
+
+// SetNick sets an account's nickname (profile field Tag_Profile_IM_Nick),
+// which portrait_get returns and clients insert after '@' when the member
+// has no name card in the group.
+func (s *Server) SetNick(id, nick string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nicks[id] = nick
 }
 
 // AddAdmin makes id an App admin (console setting; up to 10 per app).
@@ -212,6 +265,10 @@ func (s *Server) AddGroup(g Group) {
 		muted:   make(map[string]int64),
 		msgs:    make(map[uint64]*storedMsg),
 		nextSeq: 1,
+		topics:  make(map[string]*topic),
+	}
+	for _, t := range g.Topics {
+		st.topics[t] = &topic{msgs: make(map[uint64]*storedMsg), nextSeq: 1, muted: make(map[string]int64)}
 	}
 	st.join(g.Owner, roleOwner)
 	for _, a := range g.Admins {
@@ -376,8 +433,61 @@ func (s *Server) Mute(groupID, userID string) MuteState {
 	return g.muteState(userID, s.now())
 }
 
+// TopicMute returns a member's mute in one topic of a Community group at
+// the fake's clock (forbid_send_msg with TopicId); Mute is the group-wide
+// one.
+func (s *Server) TopicMute(groupID, topicID, userID string) MuteState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[groupID]
+	if !ok || g.topics[topicID] == nil {
+		return MuteState{}
+	}
+	return muteIn(g.topics[topicID].muted, userID, s.now())
+}
+
+// RecalledIn returns the recalled MsgSeqs of one topic, ascending.
+func (s *Server) RecalledIn(groupID, topicID string) []uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []uint64
+	if g, ok := s.groups[groupID]; ok && g.topics[topicID] != nil {
+		for seq, m := range g.topics[topicID].msgs {
+			if m.recalled {
+				out = append(out, seq)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// topicOf checks a request's TopicId against the group: the docs do not
+// say what TIM answers for a topic it does not know or for a TopicId on a
+// group without topics; the fake answers 10010 and 10004. A Community
+// group with topics carries its messages in topics only, so send and
+// recall there need a TopicId (10004 without one; the fake's stricter
+// reading of "messages are sent in topics").
+func (g *group) topicOf(topicID string, needed bool) (*topic, answer, bool) {
+	switch {
+	case topicID == "" && needed && len(g.topics) > 0:
+		return nil, fail(10004, "this community has topics: TopicId is required"), false
+	case topicID == "":
+		return nil, answer{}, true
+	case g.Type != "Community" || len(g.topics) == 0:
+		return nil, fail(10004, "TopicId is only valid in a Community group with topics"), false
+	case g.topics[topicID] == nil:
+		return nil, fail(10010, "topic does not exist"), false
+	}
+	return g.topics[topicID], answer{}, true
+}
+
 func (g *group) muteState(id string, now time.Time) MuteState {
-	until, ok := g.muted[id]
+	return muteIn(g.muted, id, now)
+}
+
+func muteIn(muted map[string]int64, id string, now time.Time) MuteState {
+	until, ok := muted[id]
 	switch {
 	case !ok:
 		return MuteState{}
@@ -524,13 +634,19 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	if fr, ok := s.failRate[call.Command]; ok && fr.p > 0 && rand.Float64() < fr.p {
 		return fail(fr.code, errInjected)
 	}
-	if call.Service != groupSvc {
+	switch {
+	case call.Service == profileSvc && call.Command == "portrait_get":
+	case call.Service != groupSvc:
 		return fail(60009, "request resource error")
 	}
 	if call.Body == nil {
 		return fail(60003, "Fail to Parse json data of body, Please check it")
 	}
 	switch call.Command {
+	case "portrait_get":
+		return s.portraitGet(call.Raw)
+	case "get_specified_group_member_info":
+		return s.specifiedMemberInfo(call.Raw)
 	case "delete_group_member":
 		return s.deleteMember(call.Raw)
 	case "forbid_send_msg":
@@ -664,6 +780,7 @@ func (s *Server) forbidSend(raw []byte) answer {
 		GroupID  string       `json:"GroupId"`
 		Members  []string     `json:"Members_Account"`
 		MuteTime *json.Number `json:"MuteTime"`
+		TopicID  string       `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -686,14 +803,22 @@ func (s *Server) forbidSend(raw []byte) answer {
 	if isWork(g.Type) {
 		return fail(10004, "forbid_send_msg is not supported for Work groups")
 	}
+	t, a, ok := g.topicOf(req.TopicID, false)
+	if !ok {
+		return a
+	}
+	muted := g.muted
+	if t != nil {
+		muted = t.muted // documented: TopicId mutes in that topic
+	}
 	for _, m := range req.Members {
 		switch secs {
 		case 0:
-			delete(g.muted, m)
+			delete(muted, m)
 		case MuteForever:
-			g.muted[m] = -1
+			muted[m] = -1
 		default:
-			g.muted[m] = s.now().Unix() + int64(secs)
+			muted[m] = s.now().Unix() + int64(secs)
 		}
 	}
 	return success(nil)
@@ -825,6 +950,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 			GroupAtAccount string `json:"GroupAt_Account"`
 		} `json:"GroupAtInfo"`
 		ForbidCallbackControl []string `json:"ForbidCallbackControl"`
+		TopicID               string   `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -842,6 +968,10 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	}
 	if len(req.MsgBody) == 0 {
 		return fail(10004, "MsgBody is required")
+	}
+	t, a, ok := g.topicOf(req.TopicID, true)
+	if !ok {
+		return a
 	}
 	var text strings.Builder
 	for _, el := range req.MsgBody {
@@ -872,7 +1002,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 		return fail(10019, "From_Account does not exist")
 	}
 	now := s.now()
-	if g.muteState(from, now).Muted {
+	if g.muteState(from, now).Muted || t != nil && muteIn(t.muted, from, now).Muted {
 		return fail(10017, "sender is muted")
 	}
 	if s.groupRate > 0 {
@@ -891,9 +1021,9 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
 		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
 	}
-	seq := g.store(from)
+	seq := g.storeIn(t, from)
 	s.recentAt[key], s.recentRand[key] = now, seq
-	rep := Reply{GroupID: g.ID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
+	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
 		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
 	for _, at := range req.GroupAtInfo {
 		if at.GroupAtAllFlag == 1 {
@@ -904,6 +1034,17 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	}
 	s.replies = append(s.replies, rep)
 	return success(map[string]any{"MsgTime": now.Unix(), "MsgSeq": seq})
+}
+
+// storeIn stores a message in topic t, or in the group when t is nil.
+func (g *group) storeIn(t *topic, from string) uint64 {
+	if t == nil {
+		return g.store(from)
+	}
+	seq := t.nextSeq
+	t.nextSeq++
+	t.msgs[seq] = &storedMsg{from: from}
+	return seq
 }
 
 func (g *group) store(from string) uint64 {
@@ -919,6 +1060,7 @@ func (s *Server) recall(raw []byte) answer {
 		MsgSeqList []struct {
 			MsgSeq uint64 `json:"MsgSeq"`
 		} `json:"MsgSeqList"`
+		TopicID string `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
@@ -930,10 +1072,18 @@ func (s *Server) recall(raw []byte) answer {
 	if len(req.MsgSeqList) == 0 || len(req.MsgSeqList) > maxRecall {
 		return fail(10004, "MsgSeqList must hold 1 to 10 entries")
 	}
+	t, a, ok := g.topicOf(req.TopicID, true)
+	if !ok {
+		return a
+	}
+	msgs := g.msgs
+	if t != nil {
+		msgs = t.msgs
+	}
 	list := make([]map[string]any, 0, len(req.MsgSeqList))
 	for _, item := range req.MsgSeqList {
 		code := 0
-		m, ok := g.msgs[item.MsgSeq]
+		m, ok := msgs[item.MsgSeq]
 		switch {
 		case g.Type == typeAV:
 			code = 10033
@@ -945,4 +1095,130 @@ func (s *Server) recall(raw []byte) answer {
 		list = append(list, map[string]any{"MsgSeq": item.MsgSeq, "RetCode": code})
 	}
 	return success(map[string]any{"RecallRetList": list})
+}
+
+// specifiedMemberInfo serves get_specified_group_member_info: at most 50
+// accounts; MemberInfoFilter picks the fields (Member_Account always).
+// Accounts that are not members are left out of MemberList (the docs do
+// not say what TIM does with them). Not for AVChatRoom; the code TIM
+// answers there is not documented, the fake uses 10007 as
+// get_role_in_group does.
+func (s *Server) specifiedMemberInfo(raw []byte) answer {
+	var req struct {
+		GroupID  string   `json:"GroupId"`
+		Accounts []string `json:"Member_List_Account"`
+		Filter   []string `json:"MemberInfoFilter"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if a, ok := checkAccounts(req.Accounts, maxMemberInfo); !ok {
+		return a
+	}
+	if g.Type == typeAV {
+		return fail(10007, "get_specified_group_member_info is not supported for AVChatRoom groups")
+	}
+	want := func(field string) bool { return len(req.Filter) == 0 || slices.Contains(req.Filter, field) }
+	now := s.now()
+	list := make([]map[string]any, 0, len(req.Accounts))
+	for _, id := range req.Accounts {
+		role, ok := g.roles[id]
+		if !ok {
+			continue
+		}
+		m := map[string]any{"Member_Account": id}
+		if want("Role") {
+			m["Role"] = role
+		}
+		if want("NameCard") {
+			m["NameCard"] = g.NameCards[id]
+		}
+		if want("MuteUntil") {
+			until := int64(0)
+			if st := g.muteState(id, now); st.Forever {
+				until = MuteForever
+			} else if st.Muted {
+				until = st.Until.Unix()
+			}
+			m["MuteUntil"] = until
+		}
+		list = append(list, m)
+	}
+	return success(map[string]any{"MemberList": list})
+}
+
+// portraitGet serves profile/portrait_get for the nickname tag: at most
+// 100 accounts (the docs only recommend it; the fake refuses more with
+// 40001, its code for a bad request). An account the app does not know
+// gets ResultCode 40003 in its item, as the profile error table says
+// ("account does not exist").
+func (s *Server) portraitGet(raw []byte) answer {
+	var req struct {
+		To      []string `json:"To_Account"`
+		TagList []string `json:"TagList"`
+	}
+	if !decode(raw, &req) || len(req.To) == 0 || len(req.TagList) == 0 {
+		return fail(40001, "To_Account and TagList are required")
+	}
+	if len(req.To) > maxPortrait {
+		return fail(40001, "too many accounts (limit 100)")
+	}
+	items := make([]map[string]any, 0, len(req.To))
+	for _, id := range req.To {
+		if !s.knownAccount(id) {
+			items = append(items, map[string]any{"To_Account": id, "ResultCode": 40003, "ResultInfo": "account does not exist"})
+			continue
+		}
+		var profile []map[string]any
+		for _, tag := range req.TagList {
+			if tag == tagNick {
+				profile = append(profile, map[string]any{"Tag": tagNick, "Value": s.nicks[id]})
+			}
+		}
+		items = append(items, map[string]any{"To_Account": id, "ProfileItem": profile, "ResultCode": 0, "ResultInfo": ""})
+	}
+	return success(map[string]any{"UserProfileItem": items, "ErrorDisplay": ""})
+}
+
+// MentionText returns what a client inserts in the text when its user
+// picks account from the @ list of a group: '@' and the member's name
+// card, else nickname, else account.
+func (s *Server) MentionText(groupID, account string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.groups[groupID]; ok && g.NameCards[account] != "" {
+		return "@" + g.NameCards[account]
+	}
+	if n := s.nicks[account]; n != "" {
+		return "@" + n
+	}
+	return "@" + account
+}
+
+// At is a member picked from a client's @ list, for Say.
+type At string
+
+// Say returns the Message a client sends when its user types parts in
+// order, separated by spaces: an At part becomes the member's MentionText
+// (name cards and nicknames may hold spaces) and an entry of GroupAtInfo.
+func (s *Server) Say(groupID, from string, parts ...any) Message {
+	m := Message{GroupID: groupID, From: from}
+	words := make([]string, 0, len(parts))
+	for _, p := range parts {
+		switch v := p.(type) {
+		case At:
+			words = append(words, s.MentionText(groupID, string(v)))
+			m.AtAccounts = append(m.AtAccounts, string(v))
+		case string:
+			words = append(words, v)
+		default:
+			panic("timtest: Say takes strings and At values")
+		}
+	}
+	m.Text = strings.Join(words, " ")
+	return m
 }

@@ -16,7 +16,11 @@ import (
 // post calls the fake directly and returns the envelope's ErrorCode.
 func post(t *testing.T, s *Server, command string, q url.Values, body string) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.Post(s.URL+"/v4/group_open_http_svc/"+command+"?"+q.Encode(), "application/json", strings.NewReader(body))
+	path := "/v4/group_open_http_svc/" + command
+	if strings.Contains(command, "/") { // service/command
+		path = "/v4/" + command
+	}
+	resp, err := http.Post(s.URL+path+"?"+q.Encode(), "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,5 +185,51 @@ func TestCallbackHelpers(t *testing.T) {
 	_, _ = got.ReadFrom(req.Body)
 	if req.URL.Query().Get("x") != "1" || req.URL.Query().Get("SdkAppid") != strconv.Itoa(DefaultSDKAppID) || got.String() != string(d.Body) {
 		t.Errorf("request = %s %s", req.URL, got.String())
+	}
+}
+
+func TestServerNameLookups(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	s.AddGroup(Group{ID: "g", Owner: "o", Members: []string{"john_s", "bob_l"}, NameCards: map[string]string{"bob_l": "Bob Lee"}})
+	s.AddGroup(Group{ID: "live", Type: "AVChatRoom", Owner: "o"})
+	s.SetNick("john_s", "John Smith")
+	q := query(t, DefaultAdmin, DefaultSecretKey, 3600)
+	many := func(n int) string {
+		list := make([]string, n)
+		for i := range list {
+			list[i] = `"u` + strconv.Itoa(i) + `"`
+		}
+		return strings.Join(list, ",")
+	}
+	tests := []struct {
+		name, command, body string
+		wantCode            int
+		want                string // a fragment of the answer's JSON
+	}{
+		{"name cards", "get_specified_group_member_info", `{"GroupId":"g","Member_List_Account":["john_s","bob_l","stranger"],"MemberInfoFilter":["NameCard"]}`,
+			0, `"MemberList":[{"Member_Account":"john_s","NameCard":""},{"Member_Account":"bob_l","NameCard":"Bob Lee"}]`},
+		{"member info over 50 accounts", "get_specified_group_member_info", `{"GroupId":"g","Member_List_Account":[` + many(51) + `]}`, 10005, ""},
+		{"member info in AVChatRoom", "get_specified_group_member_info", `{"GroupId":"live","Member_List_Account":["o"]}`, 10007, ""},
+		{"nicknames", "profile/portrait_get", `{"To_Account":["john_s","ghost"],"TagList":["Tag_Profile_IM_Nick"]}`,
+			0, `"UserProfileItem":[{"ProfileItem":[{"Tag":"Tag_Profile_IM_Nick","Value":"John Smith"}],"ResultCode":0,"ResultInfo":"","To_Account":"john_s"},{"ResultCode":40003,"ResultInfo":"account does not exist","To_Account":"ghost"}]`},
+		{"portrait over 100 accounts", "profile/portrait_get", `{"To_Account":[` + many(101) + `],"TagList":["Tag_Profile_IM_Nick"]}`, 40001, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out := post(t, s, tt.command, q, tt.body)
+			if code != tt.wantCode {
+				t.Fatalf("code = %d, want %d (%v)", code, tt.wantCode, out)
+			}
+			b, _ := json.Marshal(out)
+			if !strings.Contains(string(b), tt.want) {
+				t.Errorf("answer %s lacks %s", b, tt.want)
+			}
+		})
+	}
+	if got := s.Say("g", "o", "/mute", At("john_s"), At("bob_l"), "10m"); got.Text != "/mute @John Smith @Bob Lee 10m" ||
+		strings.Join(got.AtAccounts, ",") != "john_s,bob_l" {
+		t.Errorf("Say = %+v", got)
 	}
 }

@@ -1,0 +1,9 @@
+package easemob
+
+// replyLimit bounds a reply's text in bytes. Easemob takes body+ext of at
+// most 5 KB per message (400 message_send_error "message is too large");
+// the ext (em_at_list) and the JSON around the text take the rest.
+const replyLimit = 4000
+
+// ReplyLimit implements moderation.Platform.
+func (c *Client) ReplyLimit() int { return replyLimit }
