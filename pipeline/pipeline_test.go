@@ -327,3 +327,50 @@ func TestTriageLateMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestTriageLateMessages: a late (re-pushed) message meets content rules
+// only; it is neither counted towards nor hit by flood.
+func TestTriageLateMessages(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	clock := func() time.Time { return now }
+	rules, err := automod.New(automod.Config{Enabled: true, Defaults: automod.Rules{
+		Flood:     &automod.FloodRule{Common: automod.Common{Enabled: true, Action: automod.Action{Kind: automod.ActionWarn}}, Messages: 1, Per: time.Hour},
+		Blocklist: &automod.BlocklistRule{Common: automod.Common{Enabled: true, Action: automod.Action{Kind: automod.ActionDelete}}, Words: []string{"casino"}},
+	}}, clock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, _ := policy.New(policy.Config{}, clock)
+	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: pol,
+		Automod: rules, Logger: slog.New(slog.DiscardHandler), Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := func(text string, late bool) moderation.Event {
+		e := message("d-"+text, "u", text)
+		e.Message.SentAt, e.Late = now, late
+		return e
+	}
+	tests := []struct {
+		name     string
+		ev       moderation.Event
+		wantHits []string
+	}{
+		{"late ordinary", ev("hello", true), nil},
+		{"late ordinary again", ev("hello again", true), nil},
+		{"late blocklisted", ev("casino", true), []string{"blocklist"}},
+		{"on time, first counted", ev("one", false), nil},
+		{"on time, second is a flood", ev("two", false), []string{"flood"}},
+	}
+	for _, tt := range tests { // in order: the flood window is shared
+		got, ok := p.Triage(context.Background(), tt.ev)
+		var hits []string
+		for _, h := range got.Hits {
+			hits = append(hits, h.Rule)
+		}
+		if !slices.Equal(hits, tt.wantHits) || ok != (len(tt.wantHits) > 0) {
+			t.Errorf("%s: hits %v (actionable %v), want %v", tt.name, hits, ok, tt.wantHits)
+		}
+	}
+}

@@ -14,8 +14,12 @@
 //   - GET chat omits owner_id (and owner_id_type) when a bot owns the chat
 //     (SDK model comment "当群主是机器人时不返回该字段") and for p2p chats.
 //   - Recalling others' messages is allowed to the chat's owner, managers
-//     and creator (message/delete page); nothing in any API names the
-//     creator, so Chat.BotIsCreator is visible only through recalls.
+//     and creator (message/delete page, "usage limits"); nothing in any API
+//     names the creator, so Chat.BotIsCreator is visible only through
+//     recalls. The same page's opening paragraph (and the SDK comment on
+//     Message.Delete) names only the owner ("群聊的群主可以撤回群内指定的
+//     消息"); the fake follows the fuller list, which the bot must not
+//     under-use.
 //     Removing members as creator needs im:chat:operate_as_owner, which the
 //     fake does not model: creators are refused (232014), the stricter case.
 //   - A reply to a recalled message answers 230011 ("The message is
