@@ -28,8 +28,8 @@ type Config struct {
 	// BodyLimit bounds a webhook body in bytes; default 1 MiB.
 	BodyLimit int64 `yaml:"body_limit"`
 	// DedupTTL is how long the id of a delivery that led to a job is
-	// remembered; default 7h, which covers Feishu's retry schedule (15 s,
-	// 5 min, 1 h, 6 h).
+	// remembered; default 8h (store.DefaultDedupTTL), which outlasts
+	// Feishu's retry schedule (15 s, 5 min, 1 h, 6 h: 7h05m15s in all).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// ShutdownTimeout bounds graceful shutdown; default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -77,7 +77,7 @@ func (c Config) WithDefaults() Config {
 		c.BodyLimit = 1 << 20
 	}
 	if c.DedupTTL == 0 {
-		c.DedupTTL = 7 * time.Hour
+		c.DedupTTL = 8 * time.Hour
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
