@@ -261,7 +261,7 @@ func (s *Store) write(ctx context.Context, fn func(tx txn) error) error {
 
 // WriteCommits returns how many write transactions this Store has
 // committed since Open: what a job's durability costs, counted where it
-// is paid (each commit is an fsync of the WAL under synchronous=FULL).
+// is paid (each takes the write lock and appends a commit to the WAL).
 // Tests pin the count per command with it.
 func (s *Store) WriteCommits() int64 { return s.commits.Load() }
 
