@@ -149,6 +149,14 @@ type Store interface {
 	// If any of ev.DedupKeys is already known (and not expired) nothing is
 	// stored and created is false: a re-delivery never makes a second job.
 	Enqueue(ctx context.Context, ev Event, now time.Time) (created bool, err error)
+	// EnqueueClaim is Enqueue that, in the same transaction, also leases
+	// the new job to worker until now+lease when Claim could take it at
+	// once (no earlier job of its chat is unfinished) and returns it as
+	// Claim would (its first attempt); otherwise job is nil and the job
+	// waits for Claim. The two writes are adjacent — no platform call
+	// between them — and a crash after the commit is a crash after Claim:
+	// the job is claimed again when the lease runs out.
+	EnqueueClaim(ctx context.Context, ev Event, worker string, lease time.Duration, now time.Time) (created bool, job *Job, err error)
 	// Claim leases up to n runnable jobs to worker until now+lease. A job
 	// is runnable when it is unfinished, not leased (or its lease expired)
 	// and its not-before time has come, and no earlier unfinished job of

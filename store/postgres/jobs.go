@@ -27,9 +27,30 @@ import (
 // a concurrent Enqueue of the same key wait for this one and then see the
 // key as live. If any key is live, everything rolls back.
 func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (bool, error) {
+	created, _, err := s.enqueue(ctx, ev, now, "", 0)
+	return created, err
+}
+
+// EnqueueClaim is Enqueue that also leases the new job to worker until
+// now+lease, in the same transaction, when Claim could take it at once:
+// no earlier job of its chat is unfinished (the chat's advisory lock,
+// taken first, makes that answer hold until the commit). The job is then
+// returned, as Claim returns it (first attempt); otherwise job is nil
+// and a worker claims it in turn.
+func (s *Store) EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (bool, *moderation.Job, error) {
+	switch {
+	case worker == "":
+		return false, nil, errors.New("postgres: enqueue-claim: empty worker name")
+	case lease <= 0:
+		return false, nil, fmt.Errorf("postgres: enqueue-claim: lease must be positive, got %s", lease)
+	}
+	return s.enqueue(ctx, ev, now, worker, lease)
+}
+
+func (s *Store) enqueue(ctx context.Context, ev moderation.Event, now time.Time, worker string, lease time.Duration) (bool, *moderation.Job, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return false, fmt.Errorf("postgres: enqueue %s: encode event: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("postgres: enqueue %s: encode event: %w", ev.DeliveryID, err)
 	}
 	keys := dedupKeys(ev)
 	// Sorted, so concurrent Enqueues take the key rows' locks in one order.
@@ -39,9 +60,12 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		ttl = DefaultDedupTTL
 	}
 	chat := chatKey(ev)
-	var created bool
+	var (
+		created bool
+		job     *moderation.Job
+	)
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		created = false
+		created, job = false, nil
 		if chat != nil {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockChat, lockKey(s.schema, *chat)); err != nil {
 				return fmt.Errorf("lock chat: %w", err)
@@ -63,14 +87,41 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 				return errRollback
 			}
 		}
-		var id int64
+		// Leased at once only if Claim could take it now: nothing of its
+		// chat is unfinished (a new job is its chat's latest).
+		leased := worker != ""
+		if leased && chat != nil {
+			var waits bool
+			if err := tx.QueryRow(ctx, `
+				SELECT EXISTS (SELECT 1 FROM jobs WHERE finished_at IS NULL AND chat_key = $1)`,
+				*chat).Scan(&waits); err != nil {
+				return fmt.Errorf("check chat: %w", err)
+			}
+			leased = !waits
+		}
+		var (
+			id       int64
+			owner    string
+			until    int64
+			attempts int
+		)
+		if leased {
+			owner, until, attempts = worker, nanos(now.Add(lease)), 1
+		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO jobs (delivery_id, chat_key, event, created_at)
-			VALUES ($1, $2, $3, $4)
+			INSERT INTO jobs (delivery_id, chat_key, event, created_at, lease_owner, lease_until, attempts)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			RETURNING id`,
-			ev.DeliveryID, chat, body, nanos(now)).Scan(&id)
+			ev.DeliveryID, chat, body, nanos(now), owner, until, attempts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
+		}
+		if leased {
+			// The event as Claim would return it: decoded from what is stored.
+			job = &moderation.Job{ID: id, Attempts: 1, CreatedAt: fromNanos(nanos(now))}
+			if err := json.Unmarshal(body, &job.Event); err != nil {
+				return fmt.Errorf("decode job %d: %w", id, err)
+			}
 		}
 		if s.afterJobInsert != nil {
 			s.afterJobInsert(ev.DeliveryID)
@@ -84,9 +135,9 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("postgres: enqueue %s: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("postgres: enqueue %s: %w", ev.DeliveryID, err)
 	}
-	return created, nil
+	return created, job, nil
 }
 
 // dedupKeys returns ev's delivery id and dedup keys, without blanks or

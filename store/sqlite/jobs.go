@@ -18,22 +18,47 @@ import (
 // re-deliveries until now+DedupTTL. An event with no keys at all is always
 // stored.
 func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (bool, error) {
+	created, _, err := s.enqueue(ctx, ev, now, "", 0)
+	return created, err
+}
+
+// EnqueueClaim is Enqueue that also leases the new job to worker until
+// now+lease, in the same transaction, when Claim could take it at once:
+// no earlier job of its chat is unfinished. The job is then returned, as
+// Claim returns it (first attempt); otherwise job is nil and a worker
+// claims it in turn.
+func (s *Store) EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (bool, *moderation.Job, error) {
+	switch {
+	case worker == "":
+		return false, nil, errors.New("sqlite: enqueue-claim: empty worker name")
+	case lease <= 0:
+		return false, nil, fmt.Errorf("sqlite: enqueue-claim: lease must be positive, got %s", lease)
+	}
+	return s.enqueue(ctx, ev, now, worker, lease)
+}
+
+func (s *Store) enqueue(ctx context.Context, ev moderation.Event, now time.Time, worker string, lease time.Duration) (bool, *moderation.Job, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: encode event: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: encode event: %w", ev.DeliveryID, err)
 	}
 	keys := dedupKeys(ev)
 	// json_each reads a BLOB as JSONB, so the list goes in as text.
 	keysJSON, err := json.Marshal(keys)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: encode keys: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: encode keys: %w", ev.DeliveryID, err)
 	}
 	ttl := s.DedupTTL
 	if ttl <= 0 {
 		ttl = DefaultDedupTTL
 	}
-	var created bool
+	var (
+		created bool
+		job     *moderation.Job
+	)
+	chat := chatKey(ev)
 	err = s.write(ctx, func(tx txn) error {
+		created, job = false, nil
 		if len(keys) > 0 {
 			var seen bool
 			err := tx.QueryRowContext(ctx, `
@@ -48,14 +73,41 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 				return nil
 			}
 		}
-		var id int64
+		// Leased at once only if Claim could take it now: nothing of its
+		// chat is unfinished (a new job is its chat's latest).
+		leased := worker != ""
+		if leased && chat.Valid {
+			var waits bool
+			if err := tx.QueryRowContext(ctx, `
+				SELECT EXISTS (SELECT 1 FROM jobs WHERE finished_at IS NULL AND chat_key = ?)`,
+				chat).Scan(&waits); err != nil {
+				return fmt.Errorf("check chat: %w", err)
+			}
+			leased = !waits
+		}
+		var (
+			id       int64
+			owner    string
+			until    int64
+			attempts int
+		)
+		if leased {
+			owner, until, attempts = worker, nanos(now.Add(lease)), 1
+		}
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO jobs (delivery_id, chat_key, event, created_at)
-			VALUES (?1, ?2, ?3, ?4)
+			INSERT INTO jobs (delivery_id, chat_key, event, created_at, lease_owner, lease_until, attempts)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 			RETURNING id`,
-			ev.DeliveryID, chatKey(ev), string(body), nanos(now)).Scan(&id)
+			ev.DeliveryID, chat, string(body), nanos(now), owner, until, attempts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
+		}
+		if leased {
+			// The event as Claim would return it: decoded from what is stored.
+			job = &moderation.Job{ID: id, Attempts: 1, CreatedAt: fromNanos(nanos(now))}
+			if err := json.Unmarshal(body, &job.Event); err != nil {
+				return fmt.Errorf("decode job %d: %w", id, err)
+			}
 		}
 		if len(keys) > 0 {
 			// WHERE true: an upsert after INSERT … SELECT needs it to parse.
@@ -72,9 +124,9 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: %w", ev.DeliveryID, err)
 	}
-	return created, nil
+	return created, job, nil
 }
 
 // dedupKeys returns ev's delivery id and dedup keys, without blanks or

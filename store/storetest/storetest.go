@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ConcurrentWorkers", testConcurrentWorkers},
 		{"Pending", testPending},
 		{"Results", testResults},
+		{"EnqueueClaim", testEnqueueClaim},
+		{"EnqueueClaimChatOrder", testEnqueueClaimChatOrder},
 		{"Commit", testCommit},
 		{"CommitAllOrNothing", testCommitAllOrNothing},
 		{"CommitLeaseLost", testCommitLeaseLost},
@@ -1176,4 +1178,94 @@ func testCommitCrashReRun(t *testing.T, s moderation.Store) {
 	}
 	wantPending(t, s, t0.Add(4*time.Minute), 0, 0)
 	wantDeliveries(t, "claim after finish", claim(t, s, "w4", 1, time.Minute, t0.Add(time.Hour)))
+}
+
+// testEnqueueClaim: a job enqueued and claimed in one transaction is
+// leased to the worker as Claim would lease it, is Claim's to give again
+// when its lease runs out (the worker crashed), and is de-duplicated as
+// Enqueue de-duplicates.
+func testEnqueueClaim(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name   string
+		worker string
+		lease  time.Duration
+	}{{"no worker", "", time.Minute}, {"no lease", "w1", 0}} {
+		if _, _, err := s.EnqueueClaim(ctx, message("a", "bad"), tt.worker, tt.lease, t0); err == nil {
+			t.Errorf("EnqueueClaim with %s: no error", tt.name)
+		}
+	}
+	wantPending(t, s, t0, 0, 0)
+
+	ev := message("a", "d1", "k1")
+	created, job, err := s.EnqueueClaim(ctx, ev, "w1", time.Minute, t0)
+	if err != nil || !created || job == nil {
+		t.Fatalf("EnqueueClaim = %v, %+v, %v; want a created, leased job", created, job, err)
+	}
+	if job.Attempts != 1 || !job.CreatedAt.Equal(t0) || !reflect.DeepEqual(normEvent(job.Event), normEvent(ev)) {
+		t.Fatalf("EnqueueClaim job = %+v, want attempt 1 of %+v at %s", job, ev, t0)
+	}
+	wantPending(t, s, t0, 1, 0)
+	wantDeliveries(t, "claim while leased", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
+	// A re-delivery, by any of its keys, is neither stored nor leased.
+	for _, again := range []moderation.Event{ev, message("a", "d1-other", "k1")} {
+		created, dup, err := s.EnqueueClaim(ctx, again, "w2", time.Minute, t0.Add(time.Second))
+		if err != nil || created || dup != nil {
+			t.Fatalf("EnqueueClaim of a re-delivery = %v, %+v, %v; want nothing", created, dup, err)
+		}
+	}
+	if err := s.Extend(ctx, job.ID, "w1", t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("Extend by the enqueuing worker: %v", err)
+	}
+	// w1 crashes: at the end of its lease the job is claimed again, as
+	// its second attempt.
+	again := claim(t, s, "w2", 10, time.Minute, t0.Add(3*time.Minute))
+	if len(again) != 1 || again[0].ID != job.ID || again[0].Attempts != 2 {
+		t.Fatalf("claim after the lease = %+v, want job %d, attempt 2", again, job.ID)
+	}
+	wantErr(t, "Finish by the crashed worker", s.Finish(ctx, job.ID, "w1"), moderation.ErrLeaseLost)
+	if err := s.Commit(ctx, job.ID, "w2", moderation.Work{Finish: true}); err != nil {
+		t.Fatalf("Commit with Finish: %v", err)
+	}
+	wantPending(t, s, t0.Add(3*time.Minute), 0, 0)
+
+	// An event naming no chat waits for nothing.
+	join := moderation.Event{Kind: moderation.EventJoin, Platform: "test", DeliveryID: "j1", Join: &moderation.Join{UserIDs: []string{"u1"}}}
+	if created, job, err := s.EnqueueClaim(ctx, join, "w1", time.Minute, t0); err != nil || !created || job == nil {
+		t.Fatalf("EnqueueClaim of a chatless event = %v, %+v, %v", created, job, err)
+	}
+}
+
+// testEnqueueClaimChatOrder: a job whose chat has an unfinished earlier
+// job is stored but not leased: jobs of one chat still run in order.
+func testEnqueueClaimChatOrder(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	created, job, err := s.EnqueueClaim(ctx, message("a", "d2"), "w1", time.Minute, t0.Add(time.Millisecond))
+	if err != nil || !created || job != nil {
+		t.Fatalf("EnqueueClaim behind an unfinished job = %v, %+v, %v; want stored, not leased", created, job, err)
+	}
+	// Another chat is not held up.
+	if _, job, err := s.EnqueueClaim(ctx, message("b", "d3"), "w1", time.Minute, t0.Add(2*time.Millisecond)); err != nil || job == nil {
+		t.Fatalf("EnqueueClaim in another chat = %+v, %v; want leased", job, err)
+	}
+	first := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Second))
+	wantDeliveries(t, "claim", first, "d1")
+	if err := s.Finish(ctx, first[0].ID, "w2"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	next := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Second))
+	wantDeliveries(t, "claim after the earlier job finished", next, "d2")
+	if next[0].Attempts != 1 {
+		t.Fatalf("d2 attempt %d, want 1", next[0].Attempts)
+	}
+	// A job leased at enqueue holds its chat like a claimed one.
+	_, held, err := s.EnqueueClaim(ctx, message("c", "d4"), "w1", time.Minute, t0.Add(time.Second))
+	if err != nil || held == nil {
+		t.Fatalf("EnqueueClaim in chat c = %+v, %v", held, err)
+	}
+	enqueue(t, s, message("c", "d5"), t0.Add(time.Second))
+	wantDeliveries(t, "claim behind a job leased at enqueue", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
+	// Its lease run out, it is claimed again; d5 still waits for it.
+	wantDeliveries(t, "claim after the leases", claim(t, s, "w2", 10, time.Minute, t0.Add(2*time.Minute)), "d2", "d3", "d4")
 }
