@@ -129,6 +129,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 		return res
 	case moderation.VerbDelete:
 		st, reason, detail := moderation.StatusDone, "", ""
+		p.flush(ctx, r)
 		if err := plat.Recall(ctx, chat, messageID); err != nil {
 			st, reason, detail = moderation.StatusFailed, "recall_failed", err.Error()
 		}
