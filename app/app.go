@@ -334,11 +334,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Every adapter tells the pipeline its per-call batch size.
+// Every adapter implements the whole contract: moderation.Platform.
 var (
-	_ pipeline.BatchSizer    = (*feishu.Client)(nil)
-	_ pipeline.BatchSizer    = (*tim.Client)(nil)
-	_ pipeline.BatchSizer    = (*easemob.Client)(nil)
-	_ pipeline.MuteDefaulter = (*easemob.Client)(nil)
-	_ pipeline.RoleBatcher   = (*tim.Client)(nil)
+	_ moderation.Platform = (*feishu.Client)(nil)
+	_ moderation.Platform = (*tim.Client)(nil)
+	_ moderation.Platform = (*easemob.Client)(nil)
 )

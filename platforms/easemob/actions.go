@@ -570,17 +570,3 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	var env envelope
 	return c.callWith(ctx, sender, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
 }
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	switch verb {
-	case moderation.VerbKick:
-		return MaxKickPerCall
-	case moderation.VerbMute:
-		return MaxMutePerCall
-	case moderation.VerbUnmute:
-		return MaxUnmutePerCall
-	}
-	return 0
-}

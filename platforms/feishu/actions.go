@@ -450,12 +450,3 @@ func replyUUID(chatID, messageID, text string) string {
 	sum := sha256.Sum256([]byte(chatID + "\x00" + messageID + "\x00" + text))
 	return "gavel-" + hex.EncodeToString(sum[:16])
 }
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	if verb == moderation.VerbKick {
-		return MaxRemoveBatch
-	}
-	return 0 // emulated mute/unmute: no per-call limit
-}

@@ -484,19 +484,3 @@ func (c *Client) logAction(ctx context.Context, action string, chat moderation.C
 	c.log.WarnContext(ctx, "tim action failed", "action", action, "chat", chat.ID, "users", n,
 		"error", c.sig.redact(err.Error()))
 }
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	switch verb {
-	case moderation.VerbKick:
-		return maxDeletePerCall
-	case moderation.VerbMute, moderation.VerbUnmute:
-		return maxForbidPerCall
-	}
-	return 0
-}
-
-// RoleBatch says how many users one role look-up takes, so that the
-// pipeline can look up a mass action's targets a call ahead of acting.
-func (c *Client) RoleBatch() int { return maxRolePerCall }
