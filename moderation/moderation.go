@@ -221,8 +221,8 @@ type ActionOptions struct {
 // one platform call per invocation (paced to the rate limit, transient
 // errors retried).
 type Platform interface {
-	// Name is the platform's config key: "feishu", "tim", "easemob".
-	Name() string
+	// Receiver: Name, Receive and the named extra Hooks.
+	Receiver
 	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
 	// CanonicalUserID returns the one form of a user id Gavel compares,

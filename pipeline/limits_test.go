@@ -133,3 +133,10 @@ func TestMuteDefaultsFromLimits(t *testing.T) {
 		})
 	}
 }
+
+// Receive: the recorder receives nothing; pipeline tests hand it events.
+func (r *recorder) Receive(context.Context, moderation.Delivery) (moderation.Ack, error) {
+	return moderation.Ack{}, moderation.ErrMalformed
+}
+
+func (r *recorder) Hooks() []moderation.Hook { return nil }
