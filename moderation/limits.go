@@ -61,3 +61,22 @@ func (l Limits) CheckBatch(verb Verb, users []string) error {
 	}
 	return nil
 }
+
+// ReasonBatchTooLarge is the Result.Reason of users an adapter was handed
+// more of than its batch size: refused, no call made.
+const ReasonBatchTooLarge = "batch_too_large"
+
+// Oversized returns, when users exceed l's batch size for verb, one
+// StatusRefused Result per user (ReasonBatchTooLarge); nil when they fit.
+// Adapters' action methods call it before any platform call.
+func (l Limits) Oversized(verb Verb, users []string) []Result {
+	err := l.CheckBatch(verb, users)
+	if err == nil {
+		return nil
+	}
+	out := make([]Result, len(users))
+	for i, u := range users {
+		out[i] = Result{UserID: u, Status: StatusRefused, Reason: ReasonBatchTooLarge, Detail: err.Error()}
+	}
+	return out
+}
