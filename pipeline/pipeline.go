@@ -138,6 +138,9 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		prefixes:  d.Parser.Prefixes(),
 	}
 	for _, pl := range d.Platforms {
+		if err := pl.Limits().Validate(); err != nil {
+			return nil, fmt.Errorf("pipeline: platform %s: %w", pl.Name(), err)
+		}
 		p.platforms[pl.Name()] = pl
 		p.parsers[pl.Name()] = d.Parser.With(commands.WithCanonicalIDs(pl.CanonicalUserID))
 	}
@@ -484,8 +487,8 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	// the current one is acted on: a mass action then starts after one
 	// role call instead of all of them.
 	chunks := [][]string{cmd.Targets}
-	if rb, ok := plat.(RoleBatcher); ok && rb.RoleBatch() > 0 && len(cmd.Targets) > rb.RoleBatch() {
-		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb.RoleBatch()))
+	if rb := plat.Limits().RoleBatch; rb > 0 && len(cmd.Targets) > rb {
+		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb))
 	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, chunks[0]...))
 	if err != nil && p.retryLater(r, err) {
@@ -568,7 +571,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.ReplyLimit()))
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.Limits().Reply))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -600,23 +603,10 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 	return results
 }
 
-// RoleBatcher is implemented by adapters whose role look-up takes a
-// bounded number of users per call (TIM's get_role_in_group: 500).
-type RoleBatcher interface {
-	RoleBatch() int
-}
-
 // withTargets returns cmd naming only targets.
 func withTargets(cmd moderation.Command, targets []string) moderation.Command {
 	cmd.Targets = targets
 	return cmd
-}
-
-// MuteDefaulter is implemented by adapters whose own config overrides the
-// mute defaults (Easemob's default_mute and allow_permanent_mute). A zero
-// duration means "use moderation.default_mute".
-type MuteDefaulter interface {
-	MuteDefaults() (d time.Duration, allowPermanent bool)
 }
 
 // retryLater reports whether err may pass and the job has attempts left;
@@ -639,13 +629,11 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 		return 0
 	}
 	def, permanent := p.cfg.DefaultMute, p.cfg.AllowPermanentMute
-	if md, ok := plat.(MuteDefaulter); ok {
-		d, perm := md.MuteDefaults()
-		if d > 0 {
-			def = d
-		}
-		permanent = permanent || perm
+	// An adapter's own mute settings (Easemob's) override the defaults.
+	if l := plat.Limits(); l.MuteDefault > 0 {
+		def = l.MuteDefault
 	}
+	permanent = permanent || plat.Limits().PermanentMuteDefault
 	switch {
 	case cmd.Duration > 0:
 		return cmd.Duration
@@ -656,17 +644,10 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 	}
 }
 
-// BatchSizer is implemented by adapters to say how many users one call of
-// verb takes. The pipeline hands them that many at a time and records the
+// execute carries the action out for users, one platform batch
+// (Limits().Batch[verb], positive: New checked) at a time, recording the
 // results after each batch, so a job re-run after a crash repeats at most
 // the batch that was in flight.
-type BatchSizer interface {
-	MaxBatch(verb moderation.Verb) int
-}
-
-const defaultBatch = 50
-
-// execute carries the action out for users, one platform batch at a time.
 // In a durable job, users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
 //
@@ -696,9 +677,10 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 			todo = append(todo, u)
 		}
 	}
-	size := defaultBatch
-	if bs, ok := plat.(BatchSizer); ok && bs.MaxBatch(verb) > 0 {
-		size = bs.MaxBatch(verb)
+	size := plat.Limits().Batch[verb]
+	if size <= 0 {
+		// Only a verb outside moderation.ActionVerbs gets here.
+		return moderation.FailAll(users, fmt.Errorf("verb %q: %w", verb, moderation.ErrUnsupported))
 	}
 	got := map[string]moderation.Result{}
 	for start := 0; start < len(todo); start += size {
@@ -876,7 +858,7 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	}
 	// Every reply fits the platform's message limit (summaries shorten
 	// their lists themselves; anything else is cut, never mid-character).
-	text = fitText(text, plat.ReplyLimit())
+	text = fitText(text, plat.Limits().Reply)
 	if err := plat.Reply(ctx, msg, text); err != nil {
 		r.log.Error("reply failed", "err", err)
 		return
