@@ -100,7 +100,7 @@ func (m *Metrics) Case(c *moderation.Case) {
 	outcome, reason, _ := strings.Cut(c.Outcome, ":")
 	m.cases.WithLabelValues(c.Platform, string(c.Verb), outcome, reason).Inc()
 	for _, r := range c.Results {
-		m.actions.WithLabelValues(c.Platform, string(c.Verb), string(r.Status), r.Reason).Inc()
+		m.actions.WithLabelValues(c.Platform, string(c.Verb), string(r.Status), string(r.Reason)).Inc()
 	}
 }
 

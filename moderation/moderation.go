@@ -197,9 +197,9 @@ func (s Status) Succeeded() bool { return s == StatusDone || s == StatusNoop }
 type Result struct {
 	UserID string `json:"user_id"`
 	Status Status `json:"status"`
-	// Reason is a stable machine code ("not_member", "target_owner",
-	// "feishu:232076", …).
-	Reason string `json:"reason,omitempty"`
+	// Reason is a stable machine code (ReasonNotMember,
+	// ReasonTargetOwner, "feishu:232076", …).
+	Reason Reason `json:"reason,omitempty"`
 	// Detail is a human-readable explanation, already free of secrets.
 	Detail string `json:"detail,omitempty"`
 }

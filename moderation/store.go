@@ -10,8 +10,8 @@ import (
 type Decision struct {
 	Target  string `json:"target"`
 	Allowed bool   `json:"allowed"`
-	// Reason is policy's code: "ok", "target_owner", "target_admin", …
-	Reason string `json:"reason"`
+	// Reason is policy's code: ReasonOK, ReasonTargetOwner, …
+	Reason Reason `json:"reason"`
 }
 
 // Case is the audit record of one moderation decision and its outcome.

@@ -94,7 +94,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		p.obs.RuleHit(chat.Platform, h.Rule, h.Action, h.DryRun)
 		if h.DryRun {
 			for _, u := range users {
-				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"})
+				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun})
 			}
 			c.Outcome = "done"
 			p.record(ctx, r, c)
@@ -128,9 +128,9 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 		}
 		return res
 	case moderation.VerbDelete:
-		st, reason, detail := moderation.StatusDone, "", ""
+		st, reason, detail := moderation.StatusDone, moderation.Reason(""), ""
 		if err := plat.Recall(ctx, chat, messageID); err != nil {
-			st, reason, detail = moderation.StatusFailed, "recall_failed", err.Error()
+			st, reason, detail = moderation.StatusFailed, moderation.ReasonRecallFailed, err.Error()
 		}
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
@@ -147,7 +147,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 	if support == moderation.Unsupported || support == "" {
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
-			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "unsupported", Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonUnsupported, Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
 		}
 		return res
 	}
@@ -226,7 +226,7 @@ func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Eve
 	if s.DryRun {
 		st = moderation.StatusSkipped
 	}
-	c.Results = []moderation.Result{{UserID: msg.SenderID, Status: st, Reason: "before_delivery"}}
+	c.Results = []moderation.Result{{UserID: msg.SenderID, Status: st, Reason: moderation.ReasonBeforeDelivery}}
 	p.obs.RuleHit(msg.Chat.Platform, s.Rule, string(moderation.VerbBlock), s.DryRun)
 	p.record(ctx, r, c)
 }

@@ -506,8 +506,8 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 				// retry of the job looks them up again.
 				log.Warn("role lookup failed for a chunk of targets", "targets", len(chunk), "err", got.err)
 				for _, t := range chunk {
-					c.Decisions = append(c.Decisions, moderation.Decision{Target: t, Reason: "roles_unavailable"})
-					results = append(results, moderation.Result{UserID: t, Status: moderation.StatusFailed, Reason: "roles_unavailable", Detail: got.err.Error()})
+					c.Decisions = append(c.Decisions, moderation.Decision{Target: t, Reason: moderation.ReasonRolesUnavailable})
+					results = append(results, moderation.Result{UserID: t, Status: moderation.StatusFailed, Reason: moderation.ReasonRolesUnavailable, Detail: got.err.Error()})
 				}
 				continue
 			}
@@ -554,7 +554,7 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 	switch {
 	case v.DryRun:
 		for _, u := range allowed {
-			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"}
+			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
 		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, verb) {
@@ -685,7 +685,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		} else if x, ok := got[u]; ok {
 			out[i] = x
 		} else {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "no_result", Detail: "the platform adapter reported nothing for this user"}
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonNoResult, Detail: "the platform adapter reported nothing for this user"}
 		}
 	}
 	return out
@@ -725,7 +725,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		if err := p.mutes.Put(ctx, ms...); err != nil {
 			if emulated { // without the record the mute does not exist
 				for _, i := range at {
-					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				}
 				return res
 			}
@@ -753,17 +753,17 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		}
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
-			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: "not_muted"}
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: moderation.ReasonNotMuted}
 			_, active, err := p.mutes.Active(ctx, chat, u, now)
 			if err != nil {
-				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
 			}
 			if !active {
 				continue
 			}
 			if err := p.mutes.Delete(ctx, chat, u); err != nil {
-				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
 			}
 			p.muted.del(chat, u)

@@ -275,12 +275,12 @@ func TestRemoveSingle(t *testing.T) {
 		chat       moderation.ChatRef
 		target     string
 		wantStatus moderation.Status
-		wantReason string
+		wantReason moderation.Reason
 	}{
 		{name: "room member", chat: room(roomID), target: "bob", wantStatus: moderation.StatusDone},
 		{name: "group member", chat: group(roomID), target: "bob", wantStatus: moderation.StatusDone},
-		{name: "room non-member (400)", chat: room(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: "not_member"},
-		{name: "group non-member (403)", chat: group(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: "not_member"},
+		{name: "room non-member (400)", chat: room(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: moderation.ReasonNotMember},
+		{name: "group non-member (403)", chat: group(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: moderation.ReasonNotMember},
 		{name: "group owner", chat: group(roomID), target: "owner1", wantStatus: moderation.StatusRefused, wantReason: "easemob:forbidden_op"},
 	}
 	for _, tc := range tests {

@@ -21,11 +21,9 @@ import (
 // MaxRemoveBatch is the most users one chat-members DELETE may carry.
 const MaxRemoveBatch = 50
 
-// Reason codes of Results built by the adapter itself.
-const (
-	ReasonNotMember     = "not_member"
-	ReasonBotNotManager = Name + ":bot_not_manager"
-)
+// ReasonBotNotManager is the Result reason of an action refused because the
+// bot may not carry it out in the chat (Feishu's own code).
+var ReasonBotNotManager = moderation.PlatformReason(Name, "bot_not_manager")
 
 // chatInfo is what GET /open-apis/im/v1/chats/:chat_id says about who runs
 // a chat.
@@ -245,7 +243,7 @@ func removed(batch, invalid []string) []moderation.Result {
 	out := make([]moderation.Result, len(batch))
 	for i, u := range batch {
 		if bad[u] {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: ReasonNotMember, Detail: "not in this chat"}
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "not in this chat"}
 		} else {
 			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
 		}

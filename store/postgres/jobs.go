@@ -293,7 +293,7 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 		}
 		users = append(users, r.UserID)
 		statuses = append(statuses, string(r.Status))
-		reasons = append(reasons, freeText(r.Reason))
+		reasons = append(reasons, freeText(string(r.Reason)))
 		details = append(details, freeText(r.Detail))
 	}
 	_, err := s.pool.Exec(ctx, `

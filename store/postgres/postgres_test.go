@@ -560,7 +560,7 @@ func TestAwkwardText(t *testing.T) {
 	}
 	bad := "bad \xff utf-8 \x00"
 	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick,
-		[]moderation.Result{{UserID: "u1", Status: moderation.StatusFailed, Reason: bad, Detail: bad}}); err != nil {
+		[]moderation.Result{{UserID: "u1", Status: moderation.StatusFailed, Reason: moderation.Reason(bad), Detail: bad}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Verb: moderation.VerbKick,
