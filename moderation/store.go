@@ -31,9 +31,9 @@ type Case struct {
 	DryRun    bool          `json:"dry_run,omitempty"`
 	Decisions []Decision    `json:"decisions,omitempty"`
 	Results   []Result      `json:"results,omitempty"`
-	// Outcome is "done", "partial", "failed", "unsupported",
-	// "refused:<reason>" or "error:<step>".
-	Outcome string    `json:"outcome"`
+	// Outcome is OutcomeDone, OutcomePartial, OutcomeFailed,
+	// OutcomeUnsupported, RefusedOutcome(reason) or ErrorOutcome(step).
+	Outcome Outcome   `json:"outcome"`
 	At      time.Time `json:"at"`
 }
 

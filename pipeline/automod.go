@@ -96,7 +96,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 			for _, u := range users {
 				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun})
 			}
-			c.Outcome = "done"
+			c.Outcome = moderation.OutcomeDone
 			p.record(ctx, r, c)
 			continue
 		}
@@ -221,7 +221,7 @@ func (p *Pipeline) notice(ctx context.Context, r *run, plat moderation.Platform,
 func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Event) {
 	msg, s := ev.Message, ev.Screening
 	c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: msg.Chat.Platform, ChatID: msg.Chat.ID, Rule: s.Rule,
-		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: "done"}
+		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: moderation.OutcomeDone}
 	st := moderation.StatusDone
 	if s.DryRun {
 		st = moderation.StatusSkipped
@@ -247,7 +247,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 	}
 	v := p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: cmd, Roles: roles})
 	if !v.Allowed {
-		c.Outcome = "refused:" + string(v.Reason)
+		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return

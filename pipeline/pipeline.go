@@ -341,7 +341,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	default:
 		// Replying to a flood of commands would make Gavel the flood.
 		log.Warn("command refused", "actor", msg.SenderID, "reason", reason)
-		c.Outcome = "refused:" + string(reason)
+		c.Outcome = moderation.RefusedOutcome(reason)
 		p.record(ctx, r, c)
 		return
 	}
@@ -373,7 +373,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	// once for every verb: beyond it, a usage reply and nothing else.
 	if !p.policy.TargetsAllowed(len(cmd.Targets)) {
 		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
-		c.Outcome = "refused:" + string(policy.TooManyTargets)
+		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
@@ -411,7 +411,7 @@ func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, ms
 func (p *Pipeline) answerMember(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
 	text := p.text.help(p.prefixes[0])
 	if perr != nil || cmd.Verb != moderation.VerbHelp {
-		c.Outcome = "refused:" + string(policy.ActorNotAdmin)
+		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
 		p.record(ctx, r, c)
 		text = p.text.notModerator(cmd.Verb)
 	}
@@ -433,14 +433,14 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	if err != nil {
 		log.Error("capabilities lookup failed", "err", err)
-		c.Outcome = "error:capabilities"
+		c.Outcome = moderation.OutcomeErrorCapabilities
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
 	if support == moderation.Unsupported || support == "" {
-		c.Outcome = "unsupported"
+		c.Outcome = moderation.OutcomeUnsupported
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
@@ -459,7 +459,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	if err != nil {
 		log.Error("role lookup failed", "err", err)
-		c.Outcome = "error:roles"
+		c.Outcome = moderation.OutcomeErrorRoles
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
@@ -471,7 +471,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	if !v.Allowed {
 		c.Decisions = v.Decisions
 		log.Info("command refused", "reason", v.Reason)
-		c.Outcome = "refused:" + string(v.Reason)
+		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
@@ -774,7 +774,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 	return moderation.FailAll(users, fmt.Errorf("verb %q: %w", verb, moderation.ErrUnsupported))
 }
 
-func outcome(results []moderation.Result) string {
+func outcome(results []moderation.Result) moderation.Outcome {
 	var ok, bad int
 	for _, r := range results {
 		if r.Status.Succeeded() || r.Status == moderation.StatusSkipped {
@@ -785,11 +785,11 @@ func outcome(results []moderation.Result) string {
 	}
 	switch {
 	case bad == 0:
-		return "done"
+		return moderation.OutcomeDone
 	case ok == 0:
-		return "failed"
+		return moderation.OutcomeFailed
 	default:
-		return "partial"
+		return moderation.OutcomePartial
 	}
 }
 

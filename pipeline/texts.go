@@ -396,8 +396,8 @@ func (t *texts) caseText(c moderation.Case) string {
 	case c.Reason != "":
 		fmt.Fprintf(&b, t.pick(" Reason: %s.", " 原因：%s。"), c.Reason)
 	}
-	if reason, ok := strings.CutPrefix(c.Outcome, "refused:"); ok {
-		fmt.Fprintf(&b, t.pick(" Refused because: %s.", " 拒绝原因：%s。"), t.reasonText(moderation.Result{Reason: moderation.Reason(reason)}))
+	if reason := c.Outcome.Reason(); reason != "" {
+		fmt.Fprintf(&b, t.pick(" Refused because: %s.", " 拒绝原因：%s。"), t.reasonText(moderation.Result{Reason: reason}))
 	}
 	var per []string
 	for _, r := range c.Results {

@@ -57,3 +57,30 @@ func TestReasonText(t *testing.T) {
 		})
 	}
 }
+
+// TestCaseTextSaysWhyRefused: /case of a refused command names the reason
+// in words, command-level codes included.
+func TestCaseTextSaysWhyRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		outcome moderation.Outcome
+		want    string
+	}{
+		{"command refused", moderation.RefusedOutcome(moderation.ReasonActorNotAdmin), "Refused because: only the chat owner"},
+		{"too many targets", moderation.RefusedOutcome(moderation.ReasonTooManyTargets), "Refused because: too many targets."},
+		{"done says nothing", moderation.OutcomeDone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := textsFor("en").caseText(moderation.Case{ID: 3, Verb: moderation.VerbKick, Actor: "mod", Outcome: tt.outcome})
+			if !strings.Contains(got, "→ "+string(tt.outcome)+".") {
+				t.Errorf("caseText = %q, want the outcome %q", got, tt.outcome)
+			}
+			if tt.want == "" && strings.Contains(got, "Refused because") || !strings.Contains(got, tt.want) {
+				t.Errorf("caseText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

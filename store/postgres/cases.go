@@ -67,7 +67,7 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 			ON CONFLICT (delivery_id, verb, rule) WHERE delivery_id <> '' DO NOTHING
 			RETURNING id`,
 			c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), targets,
-			freeText(c.Reason), int64(c.Duration), c.DryRun, decisions, results, freeText(c.Outcome), nanos(c.At),
+			freeText(c.Reason), int64(c.Duration), c.DryRun, decisions, results, freeText(string(c.Outcome)), nanos(c.At),
 		).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			found, err := stored()
