@@ -134,11 +134,11 @@ type Store interface {
 	// Pending counts unfinished jobs and returns the oldest one's age.
 	Pending(ctx context.Context, now time.Time) (n int, oldest time.Duration, err error)
 
-	// RecordResults stores per-target results of a job's action, keyed by
-	// (job, verb, user); a later record for the same key replaces it.
-	RecordResults(ctx context.Context, jobID int64, verb Verb, results []Result) error
-	// Results returns the results recorded for a job's verb, by user.
-	Results(ctx context.Context, jobID int64, verb Verb) (map[string]Result, error)
+	// RecordResults stores per-target results of a job's step, keyed by
+	// (job, step, user); a later record for the same key replaces it.
+	RecordResults(ctx context.Context, jobID int64, step StepKey, results []Result) error
+	// Results returns the results recorded for a job's step, by user.
+	Results(ctx context.Context, jobID int64, step StepKey) (map[string]Result, error)
 
 	// AddCase stores c and sets c.ID (numbered from 1, increasing). A case
 	// with the DeliveryID, Verb and Rule of a stored case (a job re-run

@@ -104,7 +104,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		if verb == moderation.VerbMute && h.Duration == 0 {
 			c.Duration = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
 		}
-		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.Verb(h.Rule+":"+string(verb)))
+		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.RuleStep(h.Rule, verb))
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
 		}
@@ -119,7 +119,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 }
 
 // act carries out one verb on users with Gavel's authority.
-func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.Verb) []moderation.Result {
+func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.StepKey) []moderation.Result {
 	switch verb {
 	case moderation.VerbWarn:
 		res := make([]moderation.Result, len(users))
@@ -186,7 +186,7 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	}
 	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
-	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.Verb("ladder:"+string(verb)))
+	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.LadderStep(verb))
 	c.Outcome = outcome(c.Results)
 	p.record(ctx, r, c)
 	p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))

@@ -557,7 +557,7 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
-		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, verb) {
+		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, moderation.ActionStep(verb)) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}
@@ -638,7 +638,7 @@ const defaultBatch = 50
 //
 // key names the action among the job's actions for the recorded results
 // (the verb for a command; rule and verb for an auto-moderation hit).
-func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.Verb) []moderation.Result {
+func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.StepKey) []moderation.Result {
 	settled := map[string]moderation.Result{}
 	if r.jobID != 0 && p.store != nil && !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, key)
@@ -818,9 +818,9 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	r.replies++
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
-	replyVerb := moderation.Verb(fmt.Sprintf("reply#%d", r.replies))
+	replyStep := moderation.ReplyStep(r.replies)
 	if durable && !r.fresh {
-		prior, err := p.store.Results(ctx, r.jobID, replyVerb)
+		prior, err := p.store.Results(ctx, r.jobID, replyStep)
 		if err == nil && len(prior) > 0 {
 			r.log.Info("job re-run: reply already sent")
 			return
@@ -834,7 +834,7 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 		return
 	}
 	if durable {
-		r.fail(p.store.RecordResults(ctx, r.jobID, replyVerb, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}))
+		r.fail(p.store.RecordResults(ctx, r.jobID, replyStep, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}))
 	}
 }
 

@@ -277,7 +277,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time) (int, time.Duration,
 
 // RecordResults upserts the job's results for verb, one row per user; of
 // several results for one user in results the last wins.
-func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.Verb, results []moderation.Result) error {
+func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -313,7 +313,7 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 
 // Results returns the job's recorded results for verb by user; empty when
 // none were recorded.
-func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.Verb) (map[string]moderation.Result, error) {
+func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.StepKey) (map[string]moderation.Result, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT user_id, status, reason, detail FROM job_results
 		WHERE job_id = $1 AND verb = $2`, jobID, string(verb))

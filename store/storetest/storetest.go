@@ -370,9 +370,9 @@ func testMissingJob(t *testing.T, s moderation.Store) {
 	wantErr(t, "Extend", s.Extend(ctx, id, "w1", t0), moderation.ErrNotFound)
 	wantErr(t, "Finish", s.Finish(ctx, id, "w1"), moderation.ErrNotFound)
 	wantErr(t, "Retry", s.Retry(ctx, id, "w1", t0, "x"), moderation.ErrNotFound)
-	wantErr(t, "RecordResults", s.RecordResults(ctx, id, moderation.VerbKick,
+	wantErr(t, "RecordResults", s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick),
 		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}), moderation.ErrNotFound)
-	got, err := s.Results(ctx, id, moderation.VerbKick)
+	got, err := s.Results(ctx, id, moderation.ActionStep(moderation.VerbKick))
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Results of a missing job = %v, %v; want empty, nil", got, err)
 	}
@@ -528,14 +528,14 @@ func testResults(t *testing.T, s moderation.Store) {
 		{UserID: "u1", Status: moderation.StatusDone},
 		{UserID: "u2", Status: moderation.StatusFailed, Reason: "test:500", Detail: "server error"},
 	}
-	if err := s.RecordResults(ctx, id, moderation.VerbKick, first); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick), first); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	retried := []moderation.Result{{UserID: "u2", Status: moderation.StatusNoop, Reason: "not_member"}}
-	if err := s.RecordResults(ctx, id, moderation.VerbKick, retried); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick), retried); err != nil {
 		t.Fatalf("RecordResults again: %v", err)
 	}
-	if err := s.RecordResults(ctx, id, moderation.VerbMute, nil); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbMute), nil); err != nil {
 		t.Fatalf("RecordResults of nothing: %v", err)
 	}
 	tests := []struct {
@@ -552,7 +552,7 @@ func testResults(t *testing.T, s moderation.Store) {
 		{"other job", jobs[1].ID, moderation.VerbKick, map[string]moderation.Result{}},
 	}
 	for _, tt := range tests {
-		got, err := s.Results(ctx, tt.job, tt.verb)
+		got, err := s.Results(ctx, tt.job, moderation.ActionStep(tt.verb))
 		if err != nil {
 			t.Fatalf("%s: Results: %v", tt.name, err)
 		}
@@ -847,7 +847,7 @@ func testPurge(t *testing.T, s moderation.Store) {
 	enqueue(t, s, message("a", "j1"), t0.Add(-3*day))
 	enqueue(t, s, message("b", "j2"), t0.Add(-3*day))
 	jobs := claim(t, s, "w1", 2, time.Minute, t0.Add(-3*day))
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick,
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick),
 		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
@@ -878,7 +878,7 @@ func testPurge(t *testing.T, s moderation.Store) {
 			t.Errorf("Cases(user %s) after purge: %d, want %d", user, len(got), want)
 		}
 	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
 	if err != nil {
 		t.Fatalf("Results: %v", err)
 	}
