@@ -100,8 +100,9 @@ type Event struct {
 // RuleHit is one auto-moderation rule matching an event.
 type RuleHit struct {
 	Rule string `json:"rule"`
-	// Action is "warn", "delete", "kick" or "mute".
-	Action   string        `json:"action"`
+	// Verb is what the rule does: VerbWarn, VerbDelete, VerbKick or
+	// VerbMute. Its JSON key is "action", as queued jobs carry it.
+	Verb     Verb          `json:"action"`
 	Duration time.Duration `json:"duration,omitempty"`
 	DryRun   bool          `json:"dry_run,omitempty"`
 	// Users are the users to act on: the sender, or a raid's joiners.

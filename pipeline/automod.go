@@ -19,7 +19,7 @@ func ruleHits(hits []automod.Hit) []moderation.RuleHit {
 	}
 	out := make([]moderation.RuleHit, len(hits))
 	for i, h := range hits {
-		out[i] = moderation.RuleHit{Rule: h.Rule, Action: string(h.Action.Kind), Duration: h.Action.Duration,
+		out[i] = moderation.RuleHit{Rule: h.Rule, Verb: h.Action.Kind.Verb(), Duration: h.Action.Duration,
 			DryRun: h.DryRun, Users: h.Users, MessageID: h.MessageID, Match: h.Match}
 	}
 	return out
@@ -42,19 +42,6 @@ func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation
 		return moderation.Screening{}, false
 	}
 	return moderation.Screening{Rule: h.Rule, Match: h.Match, DryRun: !reject}, true
-}
-
-func verbOf(action string) moderation.Verb {
-	switch automod.ActionKind(action) {
-	case automod.ActionKick:
-		return moderation.VerbKick
-	case automod.ActionMute:
-		return moderation.VerbMute
-	case automod.ActionDelete:
-		return moderation.VerbDelete
-	default:
-		return moderation.VerbWarn
-	}
 }
 
 // handleHits carries out the auto-moderation hits an event brought: each
@@ -88,10 +75,10 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 			r.log.Debug("rule hit on exempt users only", "rule", h.Rule, "users", h.Users)
 			continue
 		}
-		verb := verbOf(h.Action)
+		verb := h.Verb
 		c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: chat.Platform, ChatID: chat.ID, Rule: h.Rule,
 			Verb: verb, Targets: users, Reason: h.Match, DryRun: h.DryRun, Decisions: decisions, At: p.now()}
-		p.obs.RuleHit(chat.Platform, h.Rule, h.Action, h.DryRun)
+		p.obs.RuleHit(chat.Platform, h.Rule, string(verb), h.DryRun)
 		if h.DryRun {
 			for _, u := range users {
 				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun})
@@ -179,7 +166,7 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	if !ok {
 		return n
 	}
-	verb := verbOf(string(step.Kind))
+	verb := step.Kind.Verb()
 	d := step.Duration
 	if verb == moderation.VerbMute && d == 0 {
 		d = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
