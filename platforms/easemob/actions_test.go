@@ -107,7 +107,7 @@ func TestUnmuteNotMutedIsNoop(t *testing.T) {
 	if res[0].Status != moderation.StatusDone {
 		t.Errorf("bob: %+v, want done", res[0])
 	}
-	if res[1].Status != moderation.StatusNoop || res[1].Reason != "not_muted" {
+	if res[1].Status != moderation.StatusNoop || res[1].Reason != moderation.ReasonNotMuted {
 		t.Errorf("carol: %+v, want noop not_muted", res[1])
 	}
 }
@@ -183,7 +183,7 @@ func TestMuteRefusesNonPositiveDuration(t *testing.T) {
 	e := newEnv(t)
 	e.srv.AddChatRoom(roomID, "owner1", nil, []string{"bob"})
 	res := e.c.Mute(ctx, room(roomID), []string{"bob"}, 0, moderation.ActionOptions{})
-	if res[0].Status != moderation.StatusRefused || res[0].Reason != "invalid_duration" {
+	if res[0].Status != moderation.StatusRefused || res[0].Reason != moderation.ReasonInvalidDuration {
 		t.Fatalf("%+v", res[0])
 	}
 	if n := len(e.srv.CallsTo("mute")); n != 0 {
@@ -205,7 +205,7 @@ func TestMuteNonMembersRetriedWithoutThem(t *testing.T) {
 					t.Errorf("%s: %+v, want %s", r.UserID, r, want[i])
 				}
 			}
-			if res[1].Reason != "not_member" {
+			if res[1].Reason != moderation.ReasonNotMember {
 				t.Errorf("stranger reason %q", res[1].Reason)
 			}
 			if n := len(e.srv.CallsTo("mute")); n != 2 {
@@ -242,7 +242,7 @@ func TestRemoveBatching(t *testing.T) {
 		t.Fatalf("statuses %v, want 123 done + 2 noop", st)
 	}
 	for _, r := range res[123:] {
-		if r.Reason != "not_member" {
+		if r.Reason != moderation.ReasonNotMember {
 			t.Errorf("%s: reason %q", r.UserID, r.Reason)
 		}
 	}

@@ -180,7 +180,7 @@ func (c *Client) refused(chatID string) bool {
 
 // Remove kicks users from the chat in batches of MaxRemoveBatch, one batch at
 // a time per chat (Feishu answers 232019 to parallel removals in one chat).
-// IDs Feishu lists as invalid are StatusNoop "not_member". If a batch holds
+// IDs Feishu lists as invalid are StatusNoop moderation.ReasonNotMember. If a batch holds
 // the owner (232076), the owner is refused and the rest is removed.
 func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
 	out := make([]moderation.Result, 0, len(userIDs))
