@@ -170,6 +170,21 @@ const (
 	ActionMute   ActionKind = "mute"
 )
 
+// Verb is the moderation verb that carries the action out. Config
+// validation admits only the kinds above; anything else is a warning, the
+// mildest action.
+func (k ActionKind) Verb() moderation.Verb {
+	switch k {
+	case ActionDelete:
+		return moderation.VerbDelete
+	case ActionKick:
+		return moderation.VerbKick
+	case ActionMute:
+		return moderation.VerbMute
+	}
+	return moderation.VerbWarn
+}
+
 // Action is a rule's consequence. In YAML it is one string: "warn",
 // "delete", "kick", "mute" (the pipeline's default mute), "mute 10m",
 // "mute 1d" or "mute forever".

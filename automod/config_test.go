@@ -188,3 +188,26 @@ func TestParseAction(t *testing.T) {
 		}
 	}
 }
+
+func TestActionKindVerb(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		kind ActionKind
+		want moderation.Verb
+	}{
+		{ActionWarn, moderation.VerbWarn},
+		{ActionDelete, moderation.VerbDelete},
+		{ActionKick, moderation.VerbKick},
+		{ActionMute, moderation.VerbMute},
+		{"", moderation.VerbWarn},
+		{"ban", moderation.VerbWarn},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			t.Parallel()
+			if got := tt.kind.Verb(); got != tt.want {
+				t.Errorf("%q.Verb() = %q, want %q", tt.kind, got, tt.want)
+			}
+		})
+	}
+}

@@ -238,7 +238,7 @@ func describeCase(c moderation.Case) string {
 	for _, r := range c.Results {
 		s := r.UserID + ":" + string(r.Status)
 		if r.Reason != "" {
-			s += "/" + r.Reason
+			s += "/" + string(r.Reason)
 		}
 		per = append(per, s)
 	}

@@ -97,10 +97,13 @@ func (m *Metrics) Webhook(platform, result string, took time.Duration) {
 
 // Case counts a decision and its per-target results (pipeline.Observer).
 func (m *Metrics) Case(c *moderation.Case) {
-	outcome, reason, _ := strings.Cut(c.Outcome, ":")
-	m.cases.WithLabelValues(c.Platform, string(c.Verb), outcome, reason).Inc()
+	detail := string(c.Outcome.Reason())
+	if detail == "" {
+		detail = c.Outcome.Step()
+	}
+	m.cases.WithLabelValues(c.Platform, string(c.Verb), string(c.Outcome.Kind()), detail).Inc()
 	for _, r := range c.Results {
-		m.actions.WithLabelValues(c.Platform, string(c.Verb), string(r.Status), r.Reason).Inc()
+		m.actions.WithLabelValues(c.Platform, string(c.Verb), string(r.Status), string(r.Reason)).Inc()
 	}
 }
 

@@ -74,14 +74,14 @@ func (e *APIError) Error() string {
 }
 
 // Reason returns the stable reason code used in Results: "platform:code".
-func (e *APIError) Reason() string {
+func (e *APIError) Reason() Reason {
 	if e.Code != 0 {
-		return fmt.Sprintf("%s:%d", e.Platform, e.Code)
+		return PlatformReason(e.Platform, fmt.Sprint(e.Code))
 	}
 	if e.Name != "" {
-		return e.Platform + ":" + e.Name
+		return PlatformReason(e.Platform, e.Name)
 	}
-	return fmt.Sprintf("%s:http_%d", e.Platform, e.HTTPStatus)
+	return PlatformReason(e.Platform, fmt.Sprintf("http_%d", e.HTTPStatus))
 }
 
 // GaveUpError is a call the platform never answered usefully: every try
@@ -100,14 +100,11 @@ func (e *GaveUpError) Error() string {
 
 func (e *GaveUpError) Unwrap() error { return e.Err }
 
-// ReasonGaveUp is the Result reason of a call given up after retries.
-const ReasonGaveUp = "gave_up"
-
 // FailAll returns one Result per user carrying err: StatusRefused for a
 // Permanent APIError, StatusFailed otherwise. Adapters use it when a whole
 // batch fails.
 func FailAll(userIDs []string, err error) []Result {
-	st, reason, detail := StatusFailed, "error", err.Error()
+	st, reason, detail := StatusFailed, ReasonError, err.Error()
 	var apiErr *APIError
 	var gaveUp *GaveUpError
 	switch {

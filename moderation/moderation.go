@@ -100,8 +100,9 @@ type Event struct {
 // RuleHit is one auto-moderation rule matching an event.
 type RuleHit struct {
 	Rule string `json:"rule"`
-	// Action is "warn", "delete", "kick" or "mute".
-	Action   string        `json:"action"`
+	// Verb is what the rule does: VerbWarn, VerbDelete, VerbKick or
+	// VerbMute. Its JSON key is "action", as queued jobs carry it.
+	Verb     Verb          `json:"action"`
 	Duration time.Duration `json:"duration,omitempty"`
 	DryRun   bool          `json:"dry_run,omitempty"`
 	// Users are the users to act on: the sender, or a raid's joiners.
@@ -197,9 +198,9 @@ func (s Status) Succeeded() bool { return s == StatusDone || s == StatusNoop }
 type Result struct {
 	UserID string `json:"user_id"`
 	Status Status `json:"status"`
-	// Reason is a stable machine code ("not_member", "target_owner",
-	// "feishu:232076", …).
-	Reason string `json:"reason,omitempty"`
+	// Reason is a stable machine code (ReasonNotMember,
+	// ReasonTargetOwner, "feishu:232076", …).
+	Reason Reason `json:"reason,omitempty"`
 	// Detail is a human-readable explanation, already free of secrets.
 	Detail string `json:"detail,omitempty"`
 }

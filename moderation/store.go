@@ -10,8 +10,8 @@ import (
 type Decision struct {
 	Target  string `json:"target"`
 	Allowed bool   `json:"allowed"`
-	// Reason is policy's code: "ok", "target_owner", "target_admin", …
-	Reason string `json:"reason"`
+	// Reason is policy's code: ReasonOK, ReasonTargetOwner, …
+	Reason Reason `json:"reason"`
 }
 
 // Case is the audit record of one moderation decision and its outcome.
@@ -31,9 +31,9 @@ type Case struct {
 	DryRun    bool          `json:"dry_run,omitempty"`
 	Decisions []Decision    `json:"decisions,omitempty"`
 	Results   []Result      `json:"results,omitempty"`
-	// Outcome is "done", "partial", "failed", "unsupported",
-	// "refused:<reason>" or "error:<step>".
-	Outcome string    `json:"outcome"`
+	// Outcome is OutcomeDone, OutcomePartial, OutcomeFailed,
+	// OutcomeUnsupported, RefusedOutcome(reason) or ErrorOutcome(step).
+	Outcome Outcome   `json:"outcome"`
 	At      time.Time `json:"at"`
 }
 
@@ -97,7 +97,7 @@ type Job struct {
 // JobResults are the results of one of a job's actions, keyed as
 // RecordResults keys them.
 type JobResults struct {
-	Verb    Verb
+	Step    StepKey
 	Results []Result
 }
 
@@ -171,9 +171,9 @@ type Store interface {
 	// Pending counts unfinished jobs and returns the oldest one's age.
 	Pending(ctx context.Context, now time.Time) (n int, oldest time.Duration, err error)
 
-	// RecordResults stores per-target results of a job's action, keyed by
-	// (job, verb, user); a later record for the same key replaces it.
-	RecordResults(ctx context.Context, jobID int64, verb Verb, results []Result) error
+	// RecordResults stores per-target results of a job's step, keyed by
+	// (job, step, user); a later record for the same key replaces it.
+	RecordResults(ctx context.Context, jobID int64, step StepKey, results []Result) error
 	// Commit writes w for the job in one transaction: all of it or, on an
 	// error, none — except that a Finish whose lease worker lost does not
 	// undo the records (they need no lease, as with RecordResults and
@@ -181,8 +181,8 @@ type Store interface {
 	// adjacent writes go through Commit so that each costs one
 	// transaction; ErrNotFound if the job does not exist.
 	Commit(ctx context.Context, jobID int64, worker string, w Work) error
-	// Results returns the results recorded for a job's verb, by user.
-	Results(ctx context.Context, jobID int64, verb Verb) (map[string]Result, error)
+	// Results returns the results recorded for a job's step, by user.
+	Results(ctx context.Context, jobID int64, step StepKey) (map[string]Result, error)
 
 	// AddCase stores c and sets c.ID (numbered from 1, increasing). A case
 	// with the DeliveryID, Verb and Rule of a stored case (a job re-run

@@ -57,5 +57,5 @@ func logCase(ctx context.Context, log *slog.Logger, c *moderation.Case) {
 		slog.Int64("case", c.ID), slog.String("platform", c.Platform), slog.String("chat", c.ChatID),
 		slog.String("event_id", c.DeliveryID), slog.String("actor", c.Actor), slog.String("action", string(c.Verb)),
 		slog.Int("targets", len(c.Targets)), slog.Int("done", done), slog.Int("not_done", failed),
-		slog.Bool("dry_run", c.DryRun), slog.String("outcome", c.Outcome))
+		slog.Bool("dry_run", c.DryRun), slog.String("outcome", string(c.Outcome)))
 }

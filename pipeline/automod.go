@@ -19,7 +19,7 @@ func ruleHits(hits []automod.Hit) []moderation.RuleHit {
 	}
 	out := make([]moderation.RuleHit, len(hits))
 	for i, h := range hits {
-		out[i] = moderation.RuleHit{Rule: h.Rule, Action: string(h.Action.Kind), Duration: h.Action.Duration,
+		out[i] = moderation.RuleHit{Rule: h.Rule, Verb: h.Action.Kind.Verb(), Duration: h.Action.Duration,
 			DryRun: h.DryRun, Users: h.Users, MessageID: h.MessageID, Match: h.Match}
 	}
 	return out
@@ -42,19 +42,6 @@ func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation
 		return moderation.Screening{}, false
 	}
 	return moderation.Screening{Rule: h.Rule, Match: h.Match, DryRun: !reject}, true
-}
-
-func verbOf(action string) moderation.Verb {
-	switch automod.ActionKind(action) {
-	case automod.ActionKick:
-		return moderation.VerbKick
-	case automod.ActionMute:
-		return moderation.VerbMute
-	case automod.ActionDelete:
-		return moderation.VerbDelete
-	default:
-		return moderation.VerbWarn
-	}
 }
 
 // handleHits carries out the auto-moderation hits an event brought: each
@@ -88,15 +75,15 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 			r.log.Debug("rule hit on exempt users only", "rule", h.Rule, "users", h.Users)
 			continue
 		}
-		verb := verbOf(h.Action)
+		verb := h.Verb
 		c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: chat.Platform, ChatID: chat.ID, Rule: h.Rule,
 			Verb: verb, Targets: users, Reason: h.Match, DryRun: h.DryRun, Decisions: decisions, At: p.now()}
-		p.obs.RuleHit(chat.Platform, h.Rule, h.Action, h.DryRun)
+		p.obs.RuleHit(chat.Platform, h.Rule, string(verb), h.DryRun)
 		if h.DryRun {
 			for _, u := range users {
-				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"})
+				c.Results = append(c.Results, moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun})
 			}
-			c.Outcome = "done"
+			c.Outcome = moderation.OutcomeDone
 			p.record(ctx, r, c)
 			continue
 		}
@@ -104,7 +91,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		if verb == moderation.VerbMute && h.Duration == 0 {
 			c.Duration = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
 		}
-		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.Verb(h.Rule+":"+string(verb)))
+		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.RuleStep(h.Rule, verb))
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
 		}
@@ -119,7 +106,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 }
 
 // act carries out one verb on users with Gavel's authority.
-func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.Verb) []moderation.Result {
+func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.StepKey) []moderation.Result {
 	switch verb {
 	case moderation.VerbWarn:
 		res := make([]moderation.Result, len(users))
@@ -128,10 +115,10 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 		}
 		return res
 	case moderation.VerbDelete:
-		st, reason, detail := moderation.StatusDone, "", ""
+		st, reason, detail := moderation.StatusDone, moderation.Reason(""), ""
 		p.flush(ctx, r)
 		if err := plat.Recall(ctx, chat, messageID); err != nil {
-			st, reason, detail = moderation.StatusFailed, "recall_failed", err.Error()
+			st, reason, detail = moderation.StatusFailed, moderation.ReasonRecallFailed, err.Error()
 		}
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
@@ -148,7 +135,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 	if support == moderation.Unsupported || support == "" {
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
-			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "unsupported", Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonUnsupported, Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
 		}
 		return res
 	}
@@ -180,14 +167,14 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	if !ok {
 		return n
 	}
-	verb := verbOf(string(step.Kind))
+	verb := step.Kind.Verb()
 	d := step.Duration
 	if verb == moderation.VerbMute && d == 0 {
 		d = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
 	}
 	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
-	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.Verb("ladder:"+string(verb)))
+	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.LadderStep(verb))
 	c.Outcome = outcome(c.Results)
 	p.record(ctx, r, c)
 	p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))
@@ -222,12 +209,12 @@ func (p *Pipeline) notice(ctx context.Context, r *run, plat moderation.Platform,
 func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Event) {
 	msg, s := ev.Message, ev.Screening
 	c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: msg.Chat.Platform, ChatID: msg.Chat.ID, Rule: s.Rule,
-		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: "done"}
+		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: moderation.OutcomeDone}
 	st := moderation.StatusDone
 	if s.DryRun {
 		st = moderation.StatusSkipped
 	}
-	c.Results = []moderation.Result{{UserID: msg.SenderID, Status: st, Reason: "before_delivery"}}
+	c.Results = []moderation.Result{{UserID: msg.SenderID, Status: st, Reason: moderation.ReasonBeforeDelivery}}
 	p.obs.RuleHit(msg.Chat.Platform, s.Rule, string(moderation.VerbBlock), s.DryRun)
 	p.record(ctx, r, c)
 }
@@ -248,7 +235,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 	}
 	v := p.policy.Decide(policy.Request{Chat: msg.Chat, ActorID: msg.SenderID, BotID: botID, Command: cmd, Roles: roles})
 	if !v.Allowed {
-		c.Outcome = "refused:" + string(v.Reason)
+		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return

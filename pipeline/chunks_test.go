@@ -69,7 +69,7 @@ func TestMassActionLooksUpRolesByChunk(t *testing.T) {
 	c := cases.got[0]
 	var got []string
 	for _, r := range c.Results {
-		got = append(got, r.UserID+":"+string(r.Status)+":"+r.Reason)
+		got = append(got, r.UserID+":"+string(r.Status)+":"+string(r.Reason))
 	}
 	want := []string{"u1:done:", "u2:done:", "mod2:refused:target_admin", "u4:done:", "u5:done:", "u6:done:",
 		"broken:failed:roles_unavailable", "u8:failed:roles_unavailable"}

@@ -68,7 +68,7 @@ func TestJobReRunSkipsSettledTargets(t *testing.T) {
 	for _, u := range targets[:50] {
 		first = append(first, moderation.Result{UserID: u, Status: moderation.StatusDone})
 	}
-	if err := st.RecordResults(context.Background(), job.ID, moderation.VerbKick, first); err != nil {
+	if err := st.RecordResults(context.Background(), job.ID, moderation.ActionStep(moderation.VerbKick), first); err != nil {
 		t.Fatal(err)
 	}
 	// The worker that recorded those died; the store hands the job out
@@ -205,11 +205,11 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(w.Results) != 1 || w.Results[0].Verb != "reply#1" || len(w.Cases) != 0 {
+	if len(w.Results) != 1 || w.Results[0].Step != moderation.ReplyStep(1) || len(w.Cases) != 0 {
 		t.Fatalf("last unit of work = %+v, want the reply's record only", w)
 	}
 	// The worker dies here: w is never committed.
-	if got, _ := st.Results(ctx, job.ID, moderation.VerbKick); len(got) != 2 {
+	if got, _ := st.Results(ctx, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 {
 		t.Fatalf("kick results before the reply: %+v", got)
 	}
 	job.Attempts++
@@ -231,5 +231,44 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 	}
 	if len(pl.calls) != 1 || len(pl.replies) != 2 {
 		t.Fatalf("third run: calls %v, replies %d", pl.calls, len(pl.replies))
+	}
+}
+
+// TestJobFromEarlierVersionResumes: results an earlier version recorded
+// (under the verb and "reply#n" strings it passed as a Verb) are found by
+// this one, so a job half-done across an upgrade neither acts nor replies
+// twice.
+func TestJobFromEarlierVersionResumes(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	ctx := context.Background()
+	job := claimOne(t, st, message("d1", "mod", "/kick @a @b @c"))
+	done := []moderation.Result{{UserID: "a", Status: moderation.StatusDone}, {UserID: "b", Status: moderation.StatusDone}}
+	if err := st.RecordResults(ctx, job.ID, "kick", done); err != nil {
+		t.Fatal(err)
+	}
+	job.Attempts++
+	if err := p.HandleJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(pl.calls) != "[remove c reason=]" || len(pl.replies) != 1 {
+		t.Fatalf("calls %v, replies %q; want c only and one reply", pl.calls, pl.replies)
+	}
+
+	ev := message("d2", "mod", "/kick @x")
+	ev.Message.Chat.ID = "c2" // job d1 of c1 is unfinished and would hold c2's turn otherwise
+	job2 := claimOne(t, st, ev)
+	if err := st.RecordResults(ctx, job2.ID, "kick", []moderation.Result{{UserID: "x", Status: moderation.StatusDone}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordResults(ctx, job2.ID, "reply#1", []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}); err != nil {
+		t.Fatal(err)
+	}
+	job2.Attempts++
+	if err := p.HandleJob(ctx, job2); err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.calls) != 1 || len(pl.replies) != 1 {
+		t.Fatalf("the finished job acted again: calls %v, replies %q", pl.calls, pl.replies)
 	}
 }

@@ -378,7 +378,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	default:
 		// Replying to a flood of commands would make Gavel the flood.
 		log.Warn("command refused", "actor", msg.SenderID, "reason", reason)
-		c.Outcome = "refused:" + string(reason)
+		c.Outcome = moderation.RefusedOutcome(reason)
 		p.record(ctx, r, c)
 		return
 	}
@@ -410,7 +410,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	// once for every verb: beyond it, a usage reply and nothing else.
 	if !p.policy.TargetsAllowed(len(cmd.Targets)) {
 		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
-		c.Outcome = "refused:" + string(policy.TooManyTargets)
+		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
@@ -448,7 +448,7 @@ func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, ms
 func (p *Pipeline) answerMember(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
 	text := p.text.help(p.prefixes[0])
 	if perr != nil || cmd.Verb != moderation.VerbHelp {
-		c.Outcome = "refused:" + string(policy.ActorNotAdmin)
+		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
 		p.record(ctx, r, c)
 		text = p.text.notModerator(cmd.Verb)
 	}
@@ -470,14 +470,14 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	if err != nil {
 		log.Error("capabilities lookup failed", "err", err)
-		c.Outcome = "error:capabilities"
+		c.Outcome = moderation.OutcomeErrorCapabilities
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
 	if support == moderation.Unsupported || support == "" {
-		c.Outcome = "unsupported"
+		c.Outcome = moderation.OutcomeUnsupported
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
@@ -496,7 +496,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	if err != nil {
 		log.Error("role lookup failed", "err", err)
-		c.Outcome = "error:roles"
+		c.Outcome = moderation.OutcomeErrorRoles
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
 		return
@@ -508,7 +508,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	if !v.Allowed {
 		c.Decisions = v.Decisions
 		log.Info("command refused", "reason", v.Reason)
-		c.Outcome = "refused:" + string(v.Reason)
+		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
@@ -543,8 +543,8 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 				// retry of the job looks them up again.
 				log.Warn("role lookup failed for a chunk of targets", "targets", len(chunk), "err", got.err)
 				for _, t := range chunk {
-					c.Decisions = append(c.Decisions, moderation.Decision{Target: t, Reason: "roles_unavailable"})
-					results = append(results, moderation.Result{UserID: t, Status: moderation.StatusFailed, Reason: "roles_unavailable", Detail: got.err.Error()})
+					c.Decisions = append(c.Decisions, moderation.Decision{Target: t, Reason: moderation.ReasonRolesUnavailable})
+					results = append(results, moderation.Result{UserID: t, Status: moderation.StatusFailed, Reason: moderation.ReasonRolesUnavailable, Detail: got.err.Error()})
 				}
 				continue
 			}
@@ -591,10 +591,10 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 	switch {
 	case v.DryRun:
 		for _, u := range allowed {
-			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: "dry_run"}
+			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
-		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, verb) {
+		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, moderation.ActionStep(verb)) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}
@@ -653,7 +653,7 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 //
 // key names the action among the job's actions for the recorded results
 // (the verb for a command; rule and verb for an auto-moderation hit).
-func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.Verb) []moderation.Result {
+func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.StepKey) []moderation.Result {
 	settled := map[string]moderation.Result{}
 	p.flush(ctx, r) // what this run recorded is read back below
 	if r.jobID != 0 && p.store != nil && !r.fresh {
@@ -701,7 +701,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		} else if x, ok := got[u]; ok {
 			out[i] = x
 		} else {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "no_result", Detail: "the platform adapter reported nothing for this user"}
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonNoResult, Detail: "the platform adapter reported nothing for this user"}
 		}
 	}
 	return out
@@ -741,7 +741,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		if err := p.mutes.Put(ctx, ms...); err != nil {
 			if emulated { // without the record the mute does not exist
 				for _, i := range at {
-					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				}
 				return res
 			}
@@ -769,17 +769,17 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		}
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
-			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: "not_muted"}
+			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: moderation.ReasonNotMuted}
 			_, active, err := p.mutes.Active(ctx, chat, u, now)
 			if err != nil {
-				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
 			}
 			if !active {
 				continue
 			}
 			if err := p.mutes.Delete(ctx, chat, u); err != nil {
-				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
+				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
 			}
 			p.muted.del(chat, u)
@@ -790,7 +790,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 	return moderation.FailAll(users, fmt.Errorf("verb %q: %w", verb, moderation.ErrUnsupported))
 }
 
-func outcome(results []moderation.Result) string {
+func outcome(results []moderation.Result) moderation.Outcome {
 	var ok, bad int
 	for _, r := range results {
 		if r.Status.Succeeded() || r.Status == moderation.StatusSkipped {
@@ -801,11 +801,11 @@ func outcome(results []moderation.Result) string {
 	}
 	switch {
 	case bad == 0:
-		return "done"
+		return moderation.OutcomeDone
 	case ok == 0:
-		return "failed"
+		return moderation.OutcomeFailed
 	default:
-		return "partial"
+		return moderation.OutcomePartial
 	}
 }
 
@@ -846,11 +846,11 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	r.replies++
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
-	replyVerb := moderation.Verb(fmt.Sprintf("reply#%d", r.replies))
+	replyStep := moderation.ReplyStep(r.replies)
 	// Everything the run did commits before the reply tells of it.
 	p.flush(ctx, r)
 	if durable && !r.fresh {
-		prior, err := p.store.Results(ctx, r.jobID, replyVerb)
+		prior, err := p.store.Results(ctx, r.jobID, replyStep)
 		if err == nil && len(prior) > 0 {
 			r.log.Info("job re-run: reply already sent")
 			return
@@ -863,15 +863,15 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 		r.log.Error("reply failed", "err", err)
 		return
 	}
-	p.stage(r, replyVerb, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
+	p.stage(r, replyStep, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
 }
 
 // stage adds a durable job's results to its unit of work (r.work).
-func (p *Pipeline) stage(r *run, key moderation.Verb, res []moderation.Result) {
+func (p *Pipeline) stage(r *run, key moderation.StepKey, res []moderation.Result) {
 	if r.jobID == 0 || p.store == nil || len(res) == 0 {
 		return
 	}
-	r.work.Results = append(r.work.Results, moderation.JobResults{Verb: key, Results: res})
+	r.work.Results = append(r.work.Results, moderation.JobResults{Step: key, Results: res})
 }
 
 // flush commits the job's unit of work (r.work) in one transaction.

@@ -161,51 +161,83 @@ func (t *texts) refused(r policy.Reason, v moderation.Verb) string {
 	return t.pick("Refused: ", "已拒绝：") + fmt.Sprintf(f, v)
 }
 
-var targetReasonEN = map[string]string{
-	string(policy.TargetOwner):     "the chat owner cannot be a target",
-	string(policy.TargetBot):       "Gavel does not act on itself",
-	string(policy.TargetSelf):      "you cannot act on yourself",
-	string(policy.TargetProtected): "protected user",
-	string(policy.TargetAdmin):     "a manager cannot act on another manager",
-	"not_member":                   "not in this chat",
-	"not_muted":                    "not muted",
-}
-
-var targetReasonZH = map[string]string{
-	string(policy.TargetOwner):     "不能对群主操作",
-	string(policy.TargetBot):       "Gavel 不会对自己操作",
-	string(policy.TargetSelf):      "不能对自己操作",
-	string(policy.TargetProtected): "受保护用户",
-	string(policy.TargetAdmin):     "管理员不能对其他管理员操作",
-	"not_member":                   "不在此群",
-	"not_muted":                    "未被禁言",
+// reasonWords is the reply text of each of Gavel's own reason codes, in
+// English and Chinese; the switch covers every moderation.Reasons() entry
+// (TestEveryReasonHasText). detail is true for codes whose Result.Detail is
+// a sentence written for the chat and is shown instead when set. ok is
+// false for a code Gavel does not define: a platform's own
+// ("feishu:232076") or one from a newer version.
+func reasonWords(code moderation.Reason) (en, zh string, detail, ok bool) {
+	const internalEN, internalZH = "internal error: ", "内部错误："
+	switch code {
+	case moderation.ReasonOK:
+		return "allowed", "允许", false, true
+	case moderation.ReasonChatDisabled:
+		return "Gavel is disabled in this chat", "Gavel 在此群已停用", false, true
+	case moderation.ReasonActorRateLimited:
+		return "too many commands", "命令过于频繁", false, true
+	case moderation.ReasonActorNotAdmin:
+		return "only the chat owner, chat managers and Gavel admins may moderate", "只有群主、群管理员或 Gavel 管理员可以操作", false, true
+	case moderation.ReasonTooManyTargets:
+		return "too many targets", "目标过多", false, true
+	case moderation.ReasonTargetOwner:
+		return "the chat owner cannot be a target", "不能对群主操作", false, true
+	case moderation.ReasonTargetBot:
+		return "Gavel does not act on itself", "Gavel 不会对自己操作", false, true
+	case moderation.ReasonTargetSelf:
+		return "you cannot act on yourself", "不能对自己操作", false, true
+	case moderation.ReasonTargetProtected:
+		return "protected user", "受保护用户", false, true
+	case moderation.ReasonTargetAdmin:
+		return "a manager cannot act on another manager", "管理员不能对其他管理员操作", false, true
+	case moderation.ReasonNotMember:
+		return "not in this chat", "不在此群", false, true
+	case moderation.ReasonNotMuted:
+		return "not muted", "未被禁言", false, true
+	case moderation.ReasonInvalidUserID:
+		return "not a valid user id", "用户 ID 无效", false, true
+	case moderation.ReasonInvalidDuration:
+		return "the platform cannot mute for that long", "平台不支持该禁言时长", false, true
+	case moderation.ReasonUnsupported:
+		return "not supported in this chat", "此群不支持该操作", true, true
+	case moderation.ReasonNoResult:
+		return "the platform reported nothing for this user", "平台未报告该用户的结果", true, true
+	case moderation.ReasonGaveUp:
+		// Detail holds the transport error, for the case only.
+		return "the platform did not answer; gave up", "平台未响应，已放弃", false, true
+	case moderation.ReasonDryRun:
+		return "dry run", "演练", false, true
+	case moderation.ReasonBeforeDelivery:
+		return "stopped before delivery", "已在送达前拦截", false, true
+	case moderation.ReasonError, moderation.ReasonStore, moderation.ReasonRolesUnavailable, moderation.ReasonRecallFailed:
+		// Internal failures: the reason code only; the detail is in the
+		// log and the case.
+		return internalEN + string(code), internalZH + string(code), false, true
+	}
+	return "", "", false, false
 }
 
 func (t *texts) reasonText(r moderation.Result) string {
-	m := targetReasonEN
-	if t.zh {
-		m = targetReasonZH
+	if r.Reason == "" {
+		return t.pick("failed", "失败")
 	}
-	if s, ok := m[r.Reason]; ok {
-		return s
-	}
+	en, zh, useDetail, ok := reasonWords(r.Reason)
 	switch {
-	case r.Reason == moderation.ReasonGaveUp:
-		// Detail holds the transport error, for the case only.
-		return t.pick("the platform did not answer; gave up", "平台未响应，已放弃")
-	case strings.Contains(r.Reason, ":") || r.Reason == "no_result" || r.Reason == "unsupported":
-		// A platform's code (its APIError.Message is written for the
-		// chat) or a sentence of Gavel's own.
+	case ok && useDetail && r.Detail != "":
+		return r.Detail
+	case ok:
+		return t.pick(en, zh)
+	}
+	if _, _, scoped := r.Reason.Platform(); scoped {
+		// A platform's code: its APIError.Message is written for the chat.
 		if r.Detail != "" {
 			return r.Detail
 		}
-		return r.Reason
-	case r.Reason == "":
-		return t.pick("failed", "失败")
+		return string(r.Reason)
 	}
-	// Internal failures (store, role lookup, recall, …): the reason code
-	// only; the detail is in the log and the case.
-	return t.pick("internal error: ", "内部错误：") + r.Reason
+	// A code this version does not know: the code only, as for internal
+	// failures (the detail may hold a transport error).
+	return t.pick("internal error: ", "内部错误：") + string(r.Reason)
 }
 
 func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
@@ -364,7 +396,7 @@ func (t *texts) caseText(c moderation.Case) string {
 	case c.Reason != "":
 		fmt.Fprintf(&b, t.pick(" Reason: %s.", " 原因：%s。"), c.Reason)
 	}
-	if reason, ok := strings.CutPrefix(c.Outcome, "refused:"); ok {
+	if reason := c.Outcome.Reason(); reason != "" {
 		fmt.Fprintf(&b, t.pick(" Refused because: %s.", " 拒绝原因：%s。"), t.reasonText(moderation.Result{Reason: reason}))
 	}
 	var per []string

@@ -18,19 +18,21 @@ import (
 )
 
 // Reason is a stable code explaining a decision; shown in replies and logs.
-type Reason string
+// It is moderation.Reason: command-level and per-target codes are one set
+// the reply texts cover.
+type Reason = moderation.Reason
 
 const (
-	OK               Reason = "ok"
-	ChatDisabled     Reason = "chat_disabled"
-	ActorRateLimited Reason = "actor_rate_limited"
-	ActorNotAdmin    Reason = "actor_not_admin"
-	TooManyTargets   Reason = "too_many_targets"
-	TargetOwner      Reason = "target_owner"
-	TargetBot        Reason = "target_bot"
-	TargetSelf       Reason = "target_self"
-	TargetProtected  Reason = "target_protected"
-	TargetAdmin      Reason = "target_admin"
+	OK               = moderation.ReasonOK
+	ChatDisabled     = moderation.ReasonChatDisabled
+	ActorRateLimited = moderation.ReasonActorRateLimited
+	ActorNotAdmin    = moderation.ReasonActorNotAdmin
+	TooManyTargets   = moderation.ReasonTooManyTargets
+	TargetOwner      = moderation.ReasonTargetOwner
+	TargetBot        = moderation.ReasonTargetBot
+	TargetSelf       = moderation.ReasonTargetSelf
+	TargetProtected  = moderation.ReasonTargetProtected
+	TargetAdmin      = moderation.ReasonTargetAdmin
 )
 
 // Config is the policy block of config.yaml.
@@ -273,21 +275,21 @@ func (e *Engine) Decide(req Request) Verdict {
 	}
 	v := Verdict{Allowed: true, Reason: OK, DryRun: e.Chat(req.Chat).DryRun}
 	for _, t := range req.Command.Targets {
-		d := moderation.Decision{Target: t, Allowed: true, Reason: string(OK)}
+		d := moderation.Decision{Target: t, Allowed: true, Reason: OK}
 		role := req.Roles[t]
 		switch {
 		case t == req.BotID:
-			d.Allowed, d.Reason = false, string(TargetBot)
+			d.Allowed, d.Reason = false, TargetBot
 		case t == req.ActorID:
-			d.Allowed, d.Reason = false, string(TargetSelf)
+			d.Allowed, d.Reason = false, TargetSelf
 		case role == moderation.RoleOwner:
-			d.Allowed, d.Reason = false, string(TargetOwner)
+			d.Allowed, d.Reason = false, TargetOwner
 		case e.protected[plat+":"+t]:
-			d.Allowed, d.Reason = false, string(TargetProtected)
+			d.Allowed, d.Reason = false, TargetProtected
 		case role == moderation.RoleAdmin && actorRole != moderation.RoleOwner && !globalAdmin:
 			// A manager may not act on another manager; the owner and
 			// Gavel's configured admins may.
-			d.Allowed, d.Reason = false, string(TargetAdmin)
+			d.Allowed, d.Reason = false, TargetAdmin
 		}
 		v.Decisions = append(v.Decisions, d)
 	}
@@ -300,16 +302,16 @@ func (e *Engine) Decide(req Request) Verdict {
 func (e *Engine) DecideTargets(chat moderation.ChatRef, botID string, targets []string, roles map[string]moderation.Role) []moderation.Decision {
 	out := make([]moderation.Decision, 0, len(targets))
 	for _, t := range targets {
-		d := moderation.Decision{Target: t, Allowed: true, Reason: string(OK)}
+		d := moderation.Decision{Target: t, Allowed: true, Reason: OK}
 		switch {
 		case t == botID:
-			d.Allowed, d.Reason = false, string(TargetBot)
+			d.Allowed, d.Reason = false, TargetBot
 		case roles[t] == moderation.RoleOwner:
-			d.Allowed, d.Reason = false, string(TargetOwner)
+			d.Allowed, d.Reason = false, TargetOwner
 		case roles[t] == moderation.RoleAdmin || e.admins[chat.Platform+":"+t]:
-			d.Allowed, d.Reason = false, string(TargetAdmin)
+			d.Allowed, d.Reason = false, TargetAdmin
 		case e.protected[chat.Platform+":"+t]:
-			d.Allowed, d.Reason = false, string(TargetProtected)
+			d.Allowed, d.Reason = false, TargetProtected
 		}
 		out = append(out, d)
 	}

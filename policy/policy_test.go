@@ -104,7 +104,7 @@ func TestDecide(t *testing.T) {
 			var per []Reason
 			for i, d := range v.Decisions {
 				per = append(per, Reason(d.Reason))
-				if d.Allowed != (d.Reason == string(OK)) || d.Target != tt.req.Command.Targets[i] {
+				if d.Allowed != (d.Reason == OK) || d.Target != tt.req.Command.Targets[i] {
 					t.Errorf("decision %d = %+v inconsistent", i, d)
 				}
 			}

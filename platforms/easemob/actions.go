@@ -61,7 +61,7 @@ func badPath(op, what string, err error) error {
 // badUserResult is the result of a target whose id can never name a user
 // in a request path ("", ".", ".."): refused before any call.
 func badUserResult(u string) moderation.Result {
-	return moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "invalid_user_id", Detail: "Not a valid Easemob user ID."}
+	return moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidUserID, Detail: "Not a valid Easemob user ID."}
 }
 
 // collection is the REST collection of a chat kind.
@@ -374,7 +374,7 @@ func (c *Client) runBatches(ctx context.Context, action string, chat moderation.
 				d, ok = data[0], true
 			}
 			if !ok {
-				results[u] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "easemob:no_result", Detail: "Easemob did not report a result for this user."}
+				results[u] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.PlatformReason(Name, "no_result"), Detail: "Easemob did not report a result for this user."}
 				continue
 			}
 			r := interp(d)
@@ -411,7 +411,7 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 	default:
 		out := make([]moderation.Result, len(userIDs))
 		for i, u := range userIDs {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: "invalid_duration", Detail: "A mute needs a positive duration."}
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidDuration, Detail: "A mute needs a positive duration."}
 		}
 		return out
 	}
@@ -435,9 +435,9 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 		if r.Result {
 			return moderation.Result{Status: moderation.StatusDone}
 		}
-		return moderation.Result{Status: moderation.StatusRefused, Reason: "easemob:mute_refused", Detail: reasonOr(r.Reason, "Easemob did not mute this user.")}
+		return moderation.Result{Status: moderation.StatusRefused, Reason: moderation.PlatformReason(Name, "mute_refused"), Detail: reasonOr(r.Reason, "Easemob did not mute this user.")}
 	}
-	notMember := moderation.Result{Status: moderation.StatusRefused, Reason: "not_member", Detail: "Not a member of this chat."}
+	notMember := moderation.Result{Status: moderation.StatusRefused, Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}
 	return c.runBatches(ctx, "mute", chat, userIDs, MaxMutePerCall, fn, interp, notMember)
 }
 
@@ -471,9 +471,9 @@ func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []
 		if r.Result {
 			return moderation.Result{Status: moderation.StatusDone}
 		}
-		return moderation.Result{Status: moderation.StatusNoop, Reason: "not_muted", Detail: reasonOr(r.Reason, "Not muted.")}
+		return moderation.Result{Status: moderation.StatusNoop, Reason: moderation.ReasonNotMuted, Detail: reasonOr(r.Reason, "Not muted.")}
 	}
-	notMember := moderation.Result{Status: moderation.StatusNoop, Reason: "not_member", Detail: "Not a member of this chat."}
+	notMember := moderation.Result{Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}
 	return c.runBatches(ctx, "unmute", chat, userIDs, MaxUnmutePerCall, fn, interp, notMember)
 }
 
@@ -513,11 +513,11 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 		}
 		lr := strings.ToLower(r.Reason)
 		if strings.Contains(lr, "doesn't exist") || strings.Contains(lr, "not exist") || strings.Contains(lr, "not member") {
-			return moderation.Result{Status: moderation.StatusNoop, Reason: "not_member", Detail: "Not a member of this chat."}
+			return moderation.Result{Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}
 		}
-		return moderation.Result{Status: moderation.StatusRefused, Reason: "easemob:remove_refused", Detail: reasonOr(r.Reason, "Easemob did not remove this user.")}
+		return moderation.Result{Status: moderation.StatusRefused, Reason: moderation.PlatformReason(Name, "remove_refused"), Detail: reasonOr(r.Reason, "Easemob did not remove this user.")}
 	}
-	notMember := moderation.Result{Status: moderation.StatusNoop, Reason: "not_member", Detail: "Not a member of this chat."}
+	notMember := moderation.Result{Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}
 	results := c.runBatches(ctx, "kick", chat, userIDs, MaxKickPerCall, fn, interp, notMember)
 	c.roles.Delete(kind + ":" + chat.ID)
 	return results

@@ -106,7 +106,7 @@ func TestUnmuteNotMutedIsNoop(t *testing.T) {
 	if res[0].Status != moderation.StatusDone {
 		t.Errorf("bob: %+v, want done", res[0])
 	}
-	if res[1].Status != moderation.StatusNoop || res[1].Reason != "not_muted" {
+	if res[1].Status != moderation.StatusNoop || res[1].Reason != moderation.ReasonNotMuted {
 		t.Errorf("carol: %+v, want noop not_muted", res[1])
 	}
 }
@@ -182,7 +182,7 @@ func TestMuteRefusesNonPositiveDuration(t *testing.T) {
 	e := newEnv(t)
 	e.srv.AddChatRoom(roomID, "owner1", nil, []string{"bob"})
 	res := e.c.Mute(ctx, room(roomID), []string{"bob"}, 0, moderation.ActionOptions{})
-	if res[0].Status != moderation.StatusRefused || res[0].Reason != "invalid_duration" {
+	if res[0].Status != moderation.StatusRefused || res[0].Reason != moderation.ReasonInvalidDuration {
 		t.Fatalf("%+v", res[0])
 	}
 	if n := len(e.srv.CallsTo("mute")); n != 0 {
@@ -204,7 +204,7 @@ func TestMuteNonMembersRetriedWithoutThem(t *testing.T) {
 					t.Errorf("%s: %+v, want %s", r.UserID, r, want[i])
 				}
 			}
-			if res[1].Reason != "not_member" {
+			if res[1].Reason != moderation.ReasonNotMember {
 				t.Errorf("stranger reason %q", res[1].Reason)
 			}
 			if n := len(e.srv.CallsTo("mute")); n != 2 {
@@ -242,7 +242,7 @@ func TestRemoveBatching(t *testing.T) {
 		t.Fatalf("statuses %v, want %d done + 2 noop", st, len(members))
 	}
 	for _, r := range res[len(members):] {
-		if r.Reason != "not_member" {
+		if r.Reason != moderation.ReasonNotMember {
 			t.Errorf("%s: reason %q", r.UserID, r.Reason)
 		}
 	}
@@ -275,12 +275,12 @@ func TestRemoveSingle(t *testing.T) {
 		chat       moderation.ChatRef
 		target     string
 		wantStatus moderation.Status
-		wantReason string
+		wantReason moderation.Reason
 	}{
 		{name: "room member", chat: room(roomID), target: "bob", wantStatus: moderation.StatusDone},
 		{name: "group member", chat: group(roomID), target: "bob", wantStatus: moderation.StatusDone},
-		{name: "room non-member (400)", chat: room(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: "not_member"},
-		{name: "group non-member (403)", chat: group(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: "not_member"},
+		{name: "room non-member (400)", chat: room(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: moderation.ReasonNotMember},
+		{name: "group non-member (403)", chat: group(roomID), target: "ghost", wantStatus: moderation.StatusNoop, wantReason: moderation.ReasonNotMember},
 		{name: "group owner", chat: group(roomID), target: "owner1", wantStatus: moderation.StatusRefused, wantReason: "easemob:forbidden_op"},
 	}
 	for _, tc := range tests {

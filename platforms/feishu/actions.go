@@ -21,11 +21,9 @@ import (
 // MaxRemoveBatch is the most users one chat-members DELETE may carry.
 const MaxRemoveBatch = 50
 
-// Reason codes of Results built by the adapter itself.
-const (
-	ReasonNotMember     = "not_member"
-	ReasonBotNotManager = Name + ":bot_not_manager"
-)
+// ReasonBotNotManager is the Result reason of an action refused because the
+// bot may not carry it out in the chat (Feishu's own code).
+var ReasonBotNotManager = moderation.PlatformReason(Name, "bot_not_manager")
 
 // chatInfo is what GET /open-apis/im/v1/chats/:chat_id says about who runs
 // a chat.
@@ -183,7 +181,7 @@ func (c *Client) refused(chatID string) bool {
 // Remove kicks at most MaxRemoveBatch users (the pipeline batches) in one
 // call, one call at a time per chat (Feishu answers 232019 to parallel
 // removals in one chat).
-// IDs Feishu lists as invalid are StatusNoop "not_member". If a batch holds
+// IDs Feishu lists as invalid are StatusNoop moderation.ReasonNotMember. If a batch holds
 // the owner (232076), the owner is refused and the rest is removed.
 func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
 	// The pipeline batches; more than one call takes is refused.
@@ -250,7 +248,7 @@ func removed(batch, invalid []string) []moderation.Result {
 	out := make([]moderation.Result, len(batch))
 	for i, u := range batch {
 		if bad[u] {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: ReasonNotMember, Detail: "not in this chat"}
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "not in this chat"}
 		} else {
 			out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
 		}

@@ -72,7 +72,7 @@ func members(from, to int) []string {
 func statuses(rs []moderation.Result) map[string]string {
 	m := make(map[string]string, len(rs))
 	for _, r := range rs {
-		m[r.UserID] = string(r.Status) + "/" + r.Reason
+		m[r.UserID] = string(r.Status) + "/" + string(r.Reason)
 	}
 	return m
 }

@@ -37,12 +37,6 @@ const maxReplyBytes = 7000
 // itself (error 80002, "message too long"; the APIError is wrapped too).
 var ErrReplyTooLong = errors.New("tim: reply too long for one message")
 
-// Reason codes of Results the adapter refuses itself.
-const (
-	reasonUnsupported     = "unsupported"
-	reasonInvalidDuration = "invalid_duration"
-)
-
 type deleteMemberReq struct {
 	GroupID string   `json:"GroupId"`
 	Members []string `json:"MemberToDel_Account"`
@@ -187,7 +181,7 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 	if !ok {
 		out := make([]moderation.Result, len(userIDs))
 		for i, u := range userIDs {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: reasonInvalidDuration,
+			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidDuration,
 				Detail: "TIM mutes last from 1 second to 4294967294 seconds, or forever"}
 		}
 		return out
@@ -487,7 +481,7 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 func refuseAll(userIDs []string, detail string) []moderation.Result {
 	out := make([]moderation.Result, len(userIDs))
 	for i, u := range userIDs {
-		out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: reasonUnsupported, Detail: detail}
+		out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonUnsupported, Detail: detail}
 	}
 	return out
 }

@@ -120,7 +120,7 @@ func TestRemoveFailures(t *testing.T) {
 		inject    int
 		injectN   int
 		want      moderation.Status
-		reason    string
+		reason    moderation.Reason
 		wantCalls int
 	}{
 		{"transient 10002 then success", moderation.ChatRef{ID: groupPub}, 10002, 1, moderation.StatusDone, "", 2},
@@ -129,7 +129,7 @@ func TestRemoveFailures(t *testing.T) {
 		{"unknown group not retried", moderation.ChatRef{ID: "@TGS#gone"}, 0, 0, moderation.StatusRefused, "tim:10010", 1},
 		{"no permission not retried", moderation.ChatRef{ID: groupPub}, 10007, 1, moderation.StatusRefused, "tim:10007", 1},
 		{"AVChatRoom refused by TIM", moderation.ChatRef{ID: groupAV}, 0, 0, moderation.StatusRefused, "tim:10004", 1},
-		{"AVChatRoom known kind not called", moderation.ChatRef{ID: groupAV, Kind: "AVChatRoom"}, 0, 0, moderation.StatusRefused, reasonUnsupported, 0},
+		{"AVChatRoom known kind not called", moderation.ChatRef{ID: groupAV, Kind: "AVChatRoom"}, 0, 0, moderation.StatusRefused, moderation.ReasonUnsupported, 0},
 		{"transient gives up", moderation.ChatRef{ID: groupPub}, 10002, 10, moderation.StatusFailed, "tim:10002", 5},
 	}
 	for _, tt := range tests {
@@ -279,13 +279,13 @@ func TestMuteBatchesAndRefusals(t *testing.T) {
 		name   string
 		chat   moderation.ChatRef
 		d      time.Duration
-		reason string
+		reason moderation.Reason
 	}{
-		{"zero duration", moderation.ChatRef{ID: groupPub}, 0, reasonInvalidDuration},
-		{"negative duration", moderation.ChatRef{ID: groupPub}, -2 * time.Second, reasonInvalidDuration},
-		{"beyond uint32 seconds", moderation.ChatRef{ID: groupPub}, 4294967295 * time.Second, reasonInvalidDuration},
-		{"work group", moderation.ChatRef{ID: groupWork, Kind: "Work"}, time.Minute, reasonUnsupported},
-		{"legacy private group", moderation.ChatRef{ID: groupWork, Kind: "Private"}, time.Minute, reasonUnsupported},
+		{"zero duration", moderation.ChatRef{ID: groupPub}, 0, moderation.ReasonInvalidDuration},
+		{"negative duration", moderation.ChatRef{ID: groupPub}, -2 * time.Second, moderation.ReasonInvalidDuration},
+		{"beyond uint32 seconds", moderation.ChatRef{ID: groupPub}, 4294967295 * time.Second, moderation.ReasonInvalidDuration},
+		{"work group", moderation.ChatRef{ID: groupWork, Kind: "Work"}, time.Minute, moderation.ReasonUnsupported},
+		{"legacy private group", moderation.ChatRef{ID: groupWork, Kind: "Private"}, time.Minute, moderation.ReasonUnsupported},
 		{"work group unknown kind", moderation.ChatRef{ID: groupWork}, time.Minute, "tim:10004"},
 	}
 	for _, tt := range tests {

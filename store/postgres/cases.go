@@ -94,7 +94,7 @@ func addCase(ctx context.Context, tx pgx.Tx, c *moderation.Case, row caseRow) (i
 		ON CONFLICT (delivery_id, verb, rule) WHERE delivery_id <> '' DO NOTHING
 		RETURNING id`,
 		c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), row.targets,
-		freeText(c.Reason), int64(c.Duration), c.DryRun, row.decisions, row.results, freeText(c.Outcome), nanos(c.At),
+		freeText(c.Reason), int64(c.Duration), c.DryRun, row.decisions, row.results, freeText(string(c.Outcome)), nanos(c.At),
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		found, err := stored()

@@ -329,7 +329,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time) (int, time.Duration,
 
 // RecordResults upserts the job's results for verb, one row per user; of
 // several results for one user in results the last wins.
-func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.Verb, results []moderation.Result) error {
+func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -349,7 +349,7 @@ type execer interface {
 }
 
 // recordResults upserts results in one statement on db.
-func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.Verb, results []moderation.Result) error {
+func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	// One statement may not upsert a row twice: keep each user's last.
 	last := make(map[string]int, len(results))
 	for i, r := range results {
@@ -362,7 +362,7 @@ func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.
 		}
 		users = append(users, r.UserID)
 		statuses = append(statuses, string(r.Status))
-		reasons = append(reasons, freeText(r.Reason))
+		reasons = append(reasons, freeText(string(r.Reason)))
 		details = append(details, freeText(r.Detail))
 	}
 	_, err := db.Exec(ctx, `
@@ -417,8 +417,8 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 			if len(r.Results) == 0 {
 				continue
 			}
-			if err := recordResults(ctx, tx, jobID, r.Verb, r.Results); err != nil {
-				return fmt.Errorf("record %s results: %w", r.Verb, err)
+			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
+				return fmt.Errorf("record %s results: %w", r.Step, err)
 			}
 		}
 		for i, c := range w.Cases {
@@ -454,7 +454,7 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 
 // Results returns the job's recorded results for verb by user; empty when
 // none were recorded.
-func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.Verb) (map[string]moderation.Result, error) {
+func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.StepKey) (map[string]moderation.Result, error) {
 	rows, err := s.pool.Query(ctx, `
 		SELECT user_id, status, reason, detail FROM job_results
 		WHERE job_id = $1 AND verb = $2`, jobID, string(verb))

@@ -357,7 +357,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("Claim = %v, %v", jobs, err)
 	}
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick, []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick), []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Actor: "a", Verb: moderation.VerbKick,
@@ -385,7 +385,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].ID != jobs[0].ID || again[0].Attempts != 2 {
 		t.Fatalf("Claim after restart = %+v, %v; want job %d, attempt 2", again, err, jobs[0].ID)
 	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
 	if err != nil || res["u1"].Status != moderation.StatusDone {
 		t.Fatalf("Results after restart = %v, %v", res, err)
 	}
@@ -559,8 +559,8 @@ func TestAwkwardText(t *testing.T) {
 		t.Errorf("Text = %q, want %q", got, ev.Message.Text)
 	}
 	bad := "bad \xff utf-8 \x00"
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick,
-		[]moderation.Result{{UserID: "u1", Status: moderation.StatusFailed, Reason: bad, Detail: bad}}); err != nil {
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick),
+		[]moderation.Result{{UserID: "u1", Status: moderation.StatusFailed, Reason: moderation.Reason(bad), Detail: bad}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Verb: moderation.VerbKick,
@@ -586,7 +586,7 @@ func TestRecordResultsRepeatedUser(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("Claim = %v, %v", jobs, err)
 	}
-	err = s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick, []moderation.Result{
+	err = s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick), []moderation.Result{
 		{UserID: "u1", Status: moderation.StatusFailed},
 		{UserID: "u2", Status: moderation.StatusDone},
 		{UserID: "u1", Status: moderation.StatusDone},
@@ -594,7 +594,7 @@ func TestRecordResultsRepeatedUser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
-	got, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	got, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
 	if err != nil || len(got) != 2 || got["u1"].Status != moderation.StatusDone {
 		t.Fatalf("Results = %v, %v; want u1 done, u2 done", got, err)
 	}

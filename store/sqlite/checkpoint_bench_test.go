@@ -45,7 +45,7 @@ func BenchmarkCommitTail(b *testing.B) {
 					n++
 				}
 				start := time.Now()
-				if err := s.RecordResults(b.Context(), jobs[0].ID, moderation.VerbKick, res); err != nil {
+				if err := s.RecordResults(b.Context(), jobs[0].ID, moderation.ActionStep(moderation.VerbKick), res); err != nil {
 					b.Fatal(err)
 				}
 				lat = append(lat, time.Since(start))

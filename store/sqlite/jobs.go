@@ -314,7 +314,7 @@ func (s *Store) Pending(ctx context.Context, now time.Time) (int, time.Duration,
 }
 
 // RecordResults upserts the job's results for verb, one row per user.
-func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.Verb, results []moderation.Result) error {
+func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	if len(results) == 0 {
 		return nil
 	}
@@ -335,7 +335,7 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 }
 
 // recordResults upserts results in tx; the job is known to exist.
-func recordResults(ctx context.Context, tx txn, jobID int64, verb moderation.Verb, results []moderation.Result) error {
+func recordResults(ctx context.Context, tx txn, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	stmt, err := tx.PrepareContext(ctx, `
 		INSERT INTO job_results (job_id, verb, user_id, status, reason, detail)
 		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -390,7 +390,7 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 			return moderation.ErrNotFound
 		}
 		for _, r := range w.Results {
-			if err := recordResults(ctx, tx, jobID, r.Verb, r.Results); err != nil {
+			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
 				return err
 			}
 		}
@@ -431,7 +431,7 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 
 // Results returns the job's recorded results for verb by user; empty when
 // none were recorded.
-func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.Verb) (map[string]moderation.Result, error) {
+func (s *Store) Results(ctx context.Context, jobID int64, verb moderation.StepKey) (map[string]moderation.Result, error) {
 	rows, err := s.query(ctx, `
 		SELECT user_id, status, reason, detail FROM job_results
 		WHERE job_id = ? AND verb = ?`, jobID, string(verb))

@@ -67,7 +67,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("Claim = %v, %v", jobs, err)
 	}
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick, []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick), []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Actor: "a", Verb: moderation.VerbKick,
@@ -95,7 +95,7 @@ func TestSurvivesRestart(t *testing.T) {
 	if err != nil || len(again) != 1 || again[0].ID != jobs[0].ID || again[0].Attempts != 2 {
 		t.Fatalf("Claim after restart = %+v, %v; want job %d, attempt 2", again, err, jobs[0].ID)
 	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
 	if err != nil || res["u1"].Status != moderation.StatusDone {
 		t.Fatalf("Results after restart = %v, %v", res, err)
 	}

@@ -377,9 +377,9 @@ func testMissingJob(t *testing.T, s moderation.Store) {
 	wantErr(t, "Extend", s.Extend(ctx, id, "w1", t0), moderation.ErrNotFound)
 	wantErr(t, "Finish", s.Finish(ctx, id, "w1"), moderation.ErrNotFound)
 	wantErr(t, "Retry", s.Retry(ctx, id, "w1", t0, "x"), moderation.ErrNotFound)
-	wantErr(t, "RecordResults", s.RecordResults(ctx, id, moderation.VerbKick,
+	wantErr(t, "RecordResults", s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick),
 		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}), moderation.ErrNotFound)
-	got, err := s.Results(ctx, id, moderation.VerbKick)
+	got, err := s.Results(ctx, id, moderation.ActionStep(moderation.VerbKick))
 	if err != nil || len(got) != 0 {
 		t.Fatalf("Results of a missing job = %v, %v; want empty, nil", got, err)
 	}
@@ -535,14 +535,14 @@ func testResults(t *testing.T, s moderation.Store) {
 		{UserID: "u1", Status: moderation.StatusDone},
 		{UserID: "u2", Status: moderation.StatusFailed, Reason: "test:500", Detail: "server error"},
 	}
-	if err := s.RecordResults(ctx, id, moderation.VerbKick, first); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick), first); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
 	retried := []moderation.Result{{UserID: "u2", Status: moderation.StatusNoop, Reason: "not_member"}}
-	if err := s.RecordResults(ctx, id, moderation.VerbKick, retried); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbKick), retried); err != nil {
 		t.Fatalf("RecordResults again: %v", err)
 	}
-	if err := s.RecordResults(ctx, id, moderation.VerbMute, nil); err != nil {
+	if err := s.RecordResults(ctx, id, moderation.ActionStep(moderation.VerbMute), nil); err != nil {
 		t.Fatalf("RecordResults of nothing: %v", err)
 	}
 	tests := []struct {
@@ -559,7 +559,7 @@ func testResults(t *testing.T, s moderation.Store) {
 		{"other job", jobs[1].ID, moderation.VerbKick, map[string]moderation.Result{}},
 	}
 	for _, tt := range tests {
-		got, err := s.Results(ctx, tt.job, tt.verb)
+		got, err := s.Results(ctx, tt.job, moderation.ActionStep(tt.verb))
 		if err != nil {
 			t.Fatalf("%s: Results: %v", tt.name, err)
 		}
@@ -854,7 +854,7 @@ func testPurge(t *testing.T, s moderation.Store) {
 	enqueue(t, s, message("a", "j1"), t0.Add(-3*day))
 	enqueue(t, s, message("b", "j2"), t0.Add(-3*day))
 	jobs := claim(t, s, "w1", 2, time.Minute, t0.Add(-3*day))
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.VerbKick,
+	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick),
 		[]moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
 		t.Fatalf("RecordResults: %v", err)
 	}
@@ -885,7 +885,7 @@ func testPurge(t *testing.T, s moderation.Store) {
 			t.Errorf("Cases(user %s) after purge: %d, want %d", user, len(got), want)
 		}
 	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.VerbKick)
+	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
 	if err != nil {
 		t.Fatalf("Results: %v", err)
 	}
@@ -1001,7 +1001,7 @@ func testActiveMutes(t *testing.T, s moderation.Store) {
 }
 
 // results returns the job's recorded results for verb.
-func results(t testing.TB, s moderation.Store, job int64, verb moderation.Verb) map[string]moderation.Result {
+func results(t testing.TB, s moderation.Store, job int64, verb moderation.StepKey) map[string]moderation.Result {
 	t.Helper()
 	got, err := s.Results(t.Context(), job, verb)
 	if err != nil {
@@ -1032,7 +1032,7 @@ func testCommit(t *testing.T, s moderation.Store) {
 	kicked := []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}, {UserID: "u2", Status: moderation.StatusRefused, Reason: "target_admin"}}
 	c := sampleCase("d1", "a", "mod", t0, "u1", "u2")
 	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{
-		Results: []moderation.JobResults{{Verb: moderation.VerbKick, Results: kicked}, {Verb: moderation.VerbMute}},
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: kicked}, {Step: moderation.ActionStep(moderation.VerbMute)}},
 		Cases:   []*moderation.Case{&c},
 	}); err != nil {
 		t.Fatalf("Commit: %v", err)
@@ -1043,13 +1043,13 @@ func testCommit(t *testing.T, s moderation.Store) {
 	if got, err := s.Case(ctx, c.ID); err != nil || got.DeliveryID != "d1" || len(got.Results) != 2 {
 		t.Fatalf("Case(%d) = %+v, %v", c.ID, got, err)
 	}
-	if got := results(t, s, job.ID, moderation.VerbKick); len(got) != 2 || got["u1"] != kicked[0] || got["u2"] != kicked[1] {
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 || got["u1"] != kicked[0] || got["u2"] != kicked[1] {
 		t.Fatalf("results = %+v", got)
 	}
 	// Without Finish the job stays leased and pending.
 	wantPending(t, s, t0, 1, 0)
 	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{
-		Results: []moderation.JobResults{{Verb: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ReplyStep(1), Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
 		Finish:  true,
 	}); err != nil {
 		t.Fatalf("Commit with Finish: %v", err)
@@ -1072,7 +1072,7 @@ func testCommitAllOrNothing(t *testing.T, s moderation.Store) {
 	job := claim(t, s, "w1", 1, time.Minute, t0)[0]
 	c := sampleCase("d1", "a", "mod", t0, "u1")
 	w := moderation.Work{
-		Results: []moderation.JobResults{{Verb: moderation.VerbKick, Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
 		Cases:   []*moderation.Case{&c},
 		Finish:  true,
 	}
@@ -1094,7 +1094,7 @@ func testCommitAllOrNothing(t *testing.T, s moderation.Store) {
 	if got := cases(t, s); len(got) != 0 {
 		t.Fatalf("a cancelled Commit stored cases: %+v", got)
 	}
-	if got := results(t, s, job.ID, moderation.VerbKick); len(got) != 0 {
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 0 {
 		t.Fatalf("a cancelled Commit stored results: %+v", got)
 	}
 	wantPending(t, s, t0, 1, 0)
@@ -1111,12 +1111,12 @@ func testCommitLeaseLost(t *testing.T, s moderation.Store) {
 	wantDeliveries(t, "claim after the lease ran out", again, "d1")
 	c := sampleCase("d1", "a", "mod", t0, "u1")
 	err := s.Commit(ctx, job.ID, "w1", moderation.Work{
-		Results: []moderation.JobResults{{Verb: moderation.VerbKick, Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
 		Cases:   []*moderation.Case{&c},
 		Finish:  true,
 	})
 	wantErr(t, "finishing Commit by the old holder", err, moderation.ErrLeaseLost)
-	if got := results(t, s, job.ID, moderation.VerbKick); got["u1"].Status != moderation.StatusDone {
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); got["u1"].Status != moderation.StatusDone {
 		t.Fatalf("the old holder's results were not kept: %+v", got)
 	}
 	if c.ID == 0 || len(cases(t, s)) != 1 {
@@ -1142,7 +1142,7 @@ func testCommitCrashReRun(t *testing.T, s moderation.Store) {
 	c1 := sampleCase("d1", "a", "mod", t0, "u1", "u2")
 	done := []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}, {UserID: "u2", Status: moderation.StatusDone}}
 	if err := s.Commit(ctx, first.ID, "w1", moderation.Work{
-		Results: []moderation.JobResults{{Verb: moderation.VerbKick, Results: done}},
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: done}},
 		Cases:   []*moderation.Case{&c1},
 	}); err != nil {
 		t.Fatalf("Commit: %v", err)
@@ -1153,7 +1153,7 @@ func testCommitCrashReRun(t *testing.T, s moderation.Store) {
 	if len(second) != 1 || second[0].Attempts != 2 {
 		t.Fatalf("re-claim = %+v, want the job's second attempt", second)
 	}
-	if got := results(t, s, first.ID, moderation.VerbKick); len(got) != 2 || !got["u1"].Status.Succeeded() || !got["u2"].Status.Succeeded() {
+	if got := results(t, s, first.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 || !got["u1"].Status.Succeeded() || !got["u2"].Status.Succeeded() {
 		t.Fatalf("a re-run sees results %+v; it would act again", got)
 	}
 	if got := results(t, s, first.ID, "reply#1"); len(got) != 0 {
@@ -1171,7 +1171,7 @@ func testCommitCrashReRun(t *testing.T, s moderation.Store) {
 	third := claim(t, s, "w3", 1, time.Minute, t0.Add(4*time.Minute))
 	wantDeliveries(t, "third claim", third, "d1")
 	if err := s.Commit(ctx, first.ID, "w3", moderation.Work{
-		Results: []moderation.JobResults{{Verb: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ReplyStep(1), Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
 		Finish:  true,
 	}); err != nil {
 		t.Fatalf("finishing Commit: %v", err)

@@ -1,0 +1,86 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+
+	"gavel/moderation"
+)
+
+// TestEveryReasonHasText: each of Gavel's reason codes has its own reply
+// text in English and in Chinese, so adding a code without a text fails
+// here (moderation's TestReasonsListsEveryConstant keeps Reasons() whole).
+func TestEveryReasonHasText(t *testing.T) {
+	t.Parallel()
+	for _, code := range moderation.Reasons() {
+		t.Run(string(code), func(t *testing.T) {
+			t.Parallel()
+			en, zh, _, ok := reasonWords(code)
+			if !ok || en == "" || zh == "" {
+				t.Fatalf("reasonWords(%q) = %q, %q, ok %v; want a text in both languages", code, en, zh, ok)
+			}
+			for _, lang := range []string{"en", "zh"} {
+				got := textsFor(lang).reasonText(moderation.Result{Reason: code, Detail: "detail for the case"})
+				if got == "" || strings.Contains(got, "detail for the case") && code != moderation.ReasonUnsupported && code != moderation.ReasonNoResult {
+					t.Errorf("%s reasonText(%q) = %q", lang, code, got)
+				}
+			}
+		})
+	}
+}
+
+func TestReasonText(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		lang string
+		r    moderation.Result
+		want string
+	}{
+		{"own code en", "en", moderation.Result{Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}, "not in this chat"},
+		{"own code zh", "zh", moderation.Result{Reason: moderation.ReasonNotMember}, "不在此群"},
+		{"detail preferred", "en", moderation.Result{Reason: moderation.ReasonUnsupported, Detail: "mute is not supported in this chat"}, "mute is not supported in this chat"},
+		{"detail missing", "en", moderation.Result{Reason: moderation.ReasonUnsupported}, "not supported in this chat"},
+		{"platform code with message", "en", moderation.Result{Reason: "feishu:232076", Detail: "The bot is not in the chat."}, "The bot is not in the chat."},
+		{"platform code alone", "en", moderation.Result{Reason: "tim:10007"}, "tim:10007"},
+		{"internal failure hides detail", "en", moderation.Result{Reason: moderation.ReasonStore, Detail: "database is locked"}, "internal error: store"},
+		{"unknown code hides detail", "en", moderation.Result{Reason: "from_a_newer_version", Detail: "dial tcp 10.0.0.1:443"}, "internal error: from_a_newer_version"},
+		{"command-level refusal", "en", moderation.Result{Reason: moderation.ReasonActorNotAdmin}, "only the chat owner, chat managers and Gavel admins may moderate"},
+		{"no code", "zh", moderation.Result{}, "失败"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := textsFor(tt.lang).reasonText(tt.r); got != tt.want {
+				t.Errorf("reasonText(%+v) = %q, want %q", tt.r, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestCaseTextSaysWhyRefused: /case of a refused command names the reason
+// in words, command-level codes included.
+func TestCaseTextSaysWhyRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		outcome moderation.Outcome
+		want    string
+	}{
+		{"command refused", moderation.RefusedOutcome(moderation.ReasonActorNotAdmin), "Refused because: only the chat owner"},
+		{"too many targets", moderation.RefusedOutcome(moderation.ReasonTooManyTargets), "Refused because: too many targets."},
+		{"done says nothing", moderation.OutcomeDone, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := textsFor("en").caseText(moderation.Case{ID: 3, Verb: moderation.VerbKick, Actor: "mod", Outcome: tt.outcome})
+			if !strings.Contains(got, "→ "+string(tt.outcome)+".") {
+				t.Errorf("caseText = %q, want the outcome %q", got, tt.outcome)
+			}
+			if tt.want == "" && strings.Contains(got, "Refused because") || !strings.Contains(got, tt.want) {
+				t.Errorf("caseText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
