@@ -244,6 +244,10 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 		p.handleHits(ctx, r, plat, ev, ev.Join.Chat, nil)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		p.recordScreened(ctx, r, ev)
+	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
+		// Only when Triage could not drop the cached roles (Redis down):
+		// the job retries until it can.
+		r.fail(p.rolesChanged(ctx, ev.RolesChanged))
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
 	}
@@ -262,7 +266,23 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	switch {
 	case ev.Kind == moderation.EventScreened:
 		return ev, ev.Message != nil && ev.Screening != nil
+	case ev.Kind == moderation.EventRolesChanged:
+		// Dropped here, before the platform's delivery is answered, so
+		// that a command after the change is decided on fresh roles; a
+		// job only when the cache could not be reached.
+		if ev.RolesChanged == nil {
+			return ev, false
+		}
+		if err := p.rolesChanged(ctx, ev.RolesChanged); err != nil {
+			p.log.Warn("role cache unavailable; dropping the roles in a job", "platform", ev.Platform, "event_id", ev.DeliveryID, "err", err)
+			return ev, true
+		}
+		return ev, false
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
+		// A joiner may be cached as not a member.
+		if err := p.roleCache.Forget(ctx, ev.Join.Chat, ev.Join.UserIDs); err != nil {
+			p.log.Warn("role cache unavailable", "err", err)
+		}
 		if p.rules != nil {
 			ev.Hits = ruleHits(p.rules.Join(ev.Join))
 		}

@@ -29,6 +29,11 @@ const (
 const (
 	eventMessageReceive = "im.message.receive_v1"
 	eventUserAdded      = "im.chat.member.user.added_v1"
+	// Role changes: the owner or the chat's settings changed, users left
+	// or were removed, an invitation was withdrawn.
+	eventChatUpdated    = "im.chat.updated_v1"
+	eventUserDeleted    = "im.chat.member.user.deleted_v1"
+	eventUserWithdrawn  = "im.chat.member.user.withdrawn_v1"
 	typeURLVerification = "url_verification"
 )
 
