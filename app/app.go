@@ -336,9 +336,8 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 
 // Every adapter tells the pipeline its per-call batch size.
 var (
-	_ pipeline.BatchSizer    = (*feishu.Client)(nil)
-	_ pipeline.BatchSizer    = (*tim.Client)(nil)
-	_ pipeline.BatchSizer    = (*easemob.Client)(nil)
-	_ pipeline.MuteDefaulter = (*easemob.Client)(nil)
-	_ pipeline.RoleBatcher   = (*tim.Client)(nil)
+	_ pipeline.BatchSizer  = (*feishu.Client)(nil)
+	_ pipeline.BatchSizer  = (*tim.Client)(nil)
+	_ pipeline.BatchSizer  = (*easemob.Client)(nil)
+	_ pipeline.RoleBatcher = (*tim.Client)(nil)
 )

@@ -187,3 +187,42 @@ platforms:
 		t.Fatalf("err = %v, want moderation.role_cache_ttl named", err)
 	}
 }
+
+// TestMovedMuteDefaults: the Easemob block's mute defaults moved under
+// moderation: (#15.2); they still load, with a warning.
+func TestMovedMuteDefaults(t *testing.T) {
+	t.Parallel()
+	const easemob = `
+platforms:
+  easemob: {base_url: "https://a1.easemob.com", org_name: org, app_name: app, client_id: i, client_secret: s, callback_secret: c, bot_user: gavel%s}
+`
+	tests := []struct {
+		name          string
+		yaml          string
+		wantMute      time.Duration
+		wantPermanent bool
+		wantWarnings  int
+	}{
+		{name: "none", yaml: fmt.Sprintf(easemob, ""), wantMute: 10 * time.Minute},
+		{name: "moved", yaml: fmt.Sprintf(easemob, ", default_mute: 30m, allow_permanent_mute: true"), wantMute: 30 * time.Minute, wantPermanent: true, wantWarnings: 2},
+		{name: "moderation's win", yaml: "moderation: {default_mute: 5m, allow_permanent_mute: false}\n" + fmt.Sprintf(easemob, ", default_mute: 30m, allow_permanent_mute: true"),
+			wantMute: 5 * time.Minute, wantWarnings: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse([]byte(tt.yaml), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Moderation.DefaultMute
+			if got == 0 {
+				got = 10 * time.Minute // the pipeline's default
+			}
+			if got != tt.wantMute || cfg.Moderation.AllowPermanentMute != tt.wantPermanent || len(cfg.Warnings) != tt.wantWarnings {
+				t.Fatalf("default_mute %s, allow_permanent_mute %v, warnings %q; want %s, %v, %d",
+					got, cfg.Moderation.AllowPermanentMute, cfg.Warnings, tt.wantMute, tt.wantPermanent, tt.wantWarnings)
+			}
+		})
+	}
+}

@@ -26,6 +26,11 @@ var movedKeys = []moved{
 	{from: []string{"platforms", "feishu", "role_cache_ttl"}, to: []string{"moderation", "role_cache_ttl"}, merge: shortest},
 	{from: []string{"platforms", "tim", "role_cache_ttl"}, to: []string{"moderation", "role_cache_ttl"}, merge: shortest},
 	{from: []string{"platforms", "easemob", "role_cache_ttl"}, to: []string{"moderation", "role_cache_ttl"}, merge: shortest},
+	// The mute defaults live only under moderation: (the Easemob block had
+	// its own pair, which overrode them for Easemob; moved, they apply to
+	// every platform, which the warning says).
+	{from: []string{"platforms", "easemob", "default_mute"}, to: []string{"moderation", "default_mute"}, merge: first},
+	{from: []string{"platforms", "easemob", "allow_permanent_mute"}, to: []string{"moderation", "allow_permanent_mute"}, merge: first},
 }
 
 // migrate moves deprecated keys of the document root to their new place
@@ -71,7 +76,7 @@ func migrate(root *yaml.Node) []string {
 			if lookup(doc, t.to) != nil {
 				warnings = append(warnings, fmt.Sprintf("%s is deprecated and ignored: %s is the one setting", from, key))
 			} else {
-				warnings = append(warnings, fmt.Sprintf("%s is deprecated: its value now sets %s (move it there)", from, key))
+				warnings = append(warnings, fmt.Sprintf("%s is deprecated: its value now sets %s, for every platform (move it there)", from, key))
 			}
 		}
 		if lookup(doc, t.to) == nil {
@@ -80,6 +85,8 @@ func migrate(root *yaml.Node) []string {
 	}
 	return warnings
 }
+
+func first(vs []*yaml.Node) *yaml.Node { return vs[0] }
 
 // shortest picks the shortest duration (the freshest roles any platform
 // asked for); a value that does not parse is kept, so that the new key

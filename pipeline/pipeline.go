@@ -498,7 +498,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	actorRole := roles[msg.SenderID]
 
-	dur := p.muteDuration(plat, cmd)
+	dur := p.muteDuration(cmd)
 	c.Duration = dur
 	opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
 	results := make([]moderation.Result, 0, len(cmd.Targets))
@@ -598,13 +598,6 @@ func withTargets(cmd moderation.Command, targets []string) moderation.Command {
 	return cmd
 }
 
-// MuteDefaulter is implemented by adapters whose own config overrides the
-// mute defaults (Easemob's default_mute and allow_permanent_mute). A zero
-// duration means "use moderation.default_mute".
-type MuteDefaulter interface {
-	MuteDefaults() (d time.Duration, allowPermanent bool)
-}
-
 // retryLater reports whether err may pass and the job has attempts left;
 // if so it marks the run for a retry.
 func (p *Pipeline) retryLater(r *run, err error) bool {
@@ -620,25 +613,19 @@ func (p *Pipeline) retryLater(r *run, err error) bool {
 	return true
 }
 
-func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command) time.Duration {
-	if cmd.Verb != moderation.VerbMute {
-		return 0
-	}
-	def, permanent := p.cfg.DefaultMute, p.cfg.AllowPermanentMute
-	if md, ok := plat.(MuteDefaulter); ok {
-		d, perm := md.MuteDefaults()
-		if d > 0 {
-			def = d
-		}
-		permanent = permanent || perm
-	}
+// muteDuration is the length of a /mute: the command's, else the mute
+// defaults, which live only under moderation: (default_mute,
+// allow_permanent_mute) for every platform.
+func (p *Pipeline) muteDuration(cmd moderation.Command) time.Duration {
 	switch {
+	case cmd.Verb != moderation.VerbMute:
+		return 0
 	case cmd.Duration > 0:
 		return cmd.Duration
-	case permanent:
+	case p.cfg.AllowPermanentMute:
 		return moderation.MuteForever
 	default:
-		return def
+		return p.cfg.DefaultMute
 	}
 }
 

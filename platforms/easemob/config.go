@@ -60,11 +60,6 @@ type Config struct {
 	// ReplayWindow bounds how far a callback's timestamp may be from now,
 	// in both directions.
 	ReplayWindow time.Duration `yaml:"replay_window"`
-	// AllowPermanentMute lets commands mute without an end (-1).
-	AllowPermanentMute bool `yaml:"allow_permanent_mute"`
-	// DefaultMute is the mute length for a command that gives none; the
-	// pipeline applies it.
-	DefaultMute time.Duration `yaml:"default_mute"`
 	// Rate paces every REST call of this App Key through one limiter,
 	// message sends excepted.
 	Rate egress.Limits `yaml:"rate"`
@@ -147,9 +142,6 @@ func (c Config) Validate() error {
 	}
 	if c.ReplayWindow < 0 {
 		return bad("replay_window", "must be positive")
-	}
-	if c.DefaultMute < 0 {
-		return bad("default_mute", "must be positive")
 	}
 	if c.Rate.PerSecond < 0 {
 		return bad("rate.per_second", "must not be negative")
