@@ -99,10 +99,9 @@ type Pipeline struct {
 	policy    *policy.Engine
 	store     moderation.Store
 	roleCache RoleCache
-	muted     *muteIndex
+	mutes     *muteBook
 	rules     *automod.Engine
 	obs       Observer
-	mutes     MuteStore
 	audit     Auditor
 	text      *texts
 	log       *slog.Logger
@@ -127,10 +126,8 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		policy:    d.Policy,
 		store:     d.Store,
 		roleCache: d.Roles,
-		muted:     newMuteIndex(),
 		rules:     d.Automod,
 		obs:       d.Observer,
-		mutes:     d.Mutes,
 		audit:     d.Audit,
 		log:       d.Logger,
 		now:       d.Now,
@@ -153,12 +150,13 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if p.roleCache == nil {
 		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
+	p.mutes = &muteBook{records: d.Mutes, durable: p.store, index: newMuteIndex(), log: p.log, now: p.now}
 	switch {
-	case p.mutes != nil:
+	case d.Mutes != nil:
 	case p.store != nil:
-		p.mutes = storeMutes{p.store}
+		p.mutes.records = storeMutes{p.store}
 	default:
-		p.mutes = NewMemoryMutes()
+		p.mutes.records = NewMemoryMutes()
 	}
 	switch {
 	case p.audit != nil:
@@ -300,36 +298,28 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())
+	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID)
 }
 
 // RefreshMutes reloads the in-memory index of active emulated mutes from
-// the store (at start, then every few seconds: mutes other replicas
-// imposed come in, ended ones go).
-func (p *Pipeline) RefreshMutes(ctx context.Context) error {
-	if p.store == nil {
-		return nil
-	}
-	ms, err := p.store.ActiveMutes(ctx, p.now(), true)
-	if err != nil {
-		return fmt.Errorf("loading active mutes: %w", err)
-	}
-	p.muted.replace(ms)
-	return nil
+// the store (at start; then MaintainMutes).
+func (p *Pipeline) RefreshMutes(ctx context.Context) error { return p.mutes.refresh(ctx) }
+
+// MaintainMutes ends the mutes that have run out and reloads the index of
+// emulated mutes, so that a mute another replica imposed is enforced here
+// too. The app calls it every second.
+func (p *Pipeline) MaintainMutes(ctx context.Context) error {
+	err := p.mutes.expire(ctx)
+	return errors.Join(err, p.mutes.refresh(ctx))
 }
 
 func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
 	msg := ev.Message
 	log := r.log
 
-	rec, muted, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
+	handled, err := p.mutes.enforce(ctx, log, plat, msg)
 	r.fail(err)
-	if muted && rec.Emulated {
-		if err := plat.Recall(ctx, msg.Chat, msg.MessageID); err != nil {
-			log.Error("recalling a muted user's message failed", "user", msg.SenderID, "message_id", msg.MessageID, "err", err)
-			return
-		}
-		log.Info("recalled message of muted user", "user", msg.SenderID, "message_id", msg.MessageID, "muted_until", rec.Until)
+	if handled {
 		return
 	}
 	parser := p.parsers[plat.Name()]
@@ -729,7 +719,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				at = append(at, i)
 			}
 		}
-		if err := p.mutes.Put(ctx, ms...); err != nil {
+		if err := p.mutes.record(ctx, ms...); err != nil {
 			if emulated { // without the record the mute does not exist
 				for _, i := range at {
 					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
@@ -737,11 +727,6 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				return res
 			}
 			p.log.Error("recording native mutes failed", "users", len(ms), "err", err)
-		}
-		if emulated {
-			for _, m := range ms {
-				p.muted.put(m)
-			}
 		}
 		return res
 	case moderation.VerbUnmute:
@@ -753,7 +738,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 					ended = append(ended, x.UserID)
 				}
 			}
-			if err := p.mutes.Delete(ctx, chat, ended...); err != nil {
+			if err := p.mutes.end(ctx, chat, ended...); err != nil {
 				p.log.Error("deleting mute records failed", "users", len(ended), "err", err)
 			}
 			return res
@@ -761,7 +746,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: "not_muted"}
-			_, active, err := p.mutes.Active(ctx, chat, u, now)
+			_, active, err := p.mutes.active(ctx, chat, u)
 			if err != nil {
 				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
 				continue
@@ -769,11 +754,10 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 			if !active {
 				continue
 			}
-			if err := p.mutes.Delete(ctx, chat, u); err != nil {
+			if err := p.mutes.end(ctx, chat, u); err != nil {
 				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: "store", Detail: err.Error()}
 				continue
 			}
-			p.muted.del(chat, u)
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
 		}
 		return res
