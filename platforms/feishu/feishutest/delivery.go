@@ -142,7 +142,11 @@ func UserDeletedEventAt(token, eventID, chatID, operator string, at time.Time, u
 // ChatUpdatedEventAt returns the v2.0 JSON of an im.chat.updated_v1 event
 // (the chat's owner or settings changed) with header.create_time at:
 // before_change and after_change hold the owner transfer from oldOwner to
-// newOwner (open_ids; both empty: a settings change).
+// newOwner (open_ids; both empty: a settings change). The docs list the
+// event as "owner/permissions changed" and are silent on whether adding or
+// removing a manager (user_manager_id_list) fires it; Gavel drops the
+// whole chat's cached roles on it either way, and a manager change that
+// fires nothing waits for moderation.role_cache_ttl.
 func ChatUpdatedEventAt(token, eventID, chatID, operator, oldOwner, newOwner string, at time.Time) []byte {
 	change := func(owner string) map[string]any {
 		if owner == "" {
