@@ -96,6 +96,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 		log := newLogger(cfg.Log, stderr)
+		for _, w := range cfg.Warnings {
+			log.Warn("config: " + w)
+		}
 		a, err := app.New(ctx, cfg, app.Options{Logger: log})
 		if err != nil {
 			return err
@@ -103,8 +106,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer a.Close()
 		return a.Serve(ctx)
 	case "check-config":
-		if _, err := config.Load(*cfgPath); err != nil {
+		cfg, err := config.Load(*cfgPath)
+		if err != nil {
 			return err
+		}
+		for _, w := range cfg.Warnings {
+			fmt.Fprintf(stdout, "%s: warning: %s\n", *cfgPath, w)
 		}
 		fmt.Fprintf(stdout, "%s: OK\n", *cfgPath)
 		return nil

@@ -262,6 +262,26 @@ func TestSharedRolesAndCommandLimit(t *testing.T) {
 	if got, _ := r.Get(ctx, chat, []string{"b"}); len(got) != 0 {
 		t.Fatalf("forgotten role still cached: %v", got)
 	}
+	// ForgetChat drops the chat's roles for every replica, no other chat's.
+	other := moderation.ChatRef{Platform: "tim", ID: "h"}
+	if err := r.Put(ctx, other, map[string]moderation.Role{"a": moderation.RoleOwner}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Roles(time.Minute).ForgetChat(ctx, chat); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := r.Get(ctx, chat, []string{"a"}); len(got) != 0 {
+		t.Fatalf("role of a forgotten chat still cached: %v", got)
+	}
+	if got, _ := r.Get(ctx, other, []string{"a"}); got["a"] != moderation.RoleOwner {
+		t.Fatalf("other chat's role = %v, want kept", got)
+	}
+	// An entry past its TTL is a miss even while the chat's hash lives.
+	late := c.Roles(time.Minute)
+	late.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if got, _ := late.Get(ctx, other, []string{"a"}); len(got) != 0 {
+		t.Fatalf("expired role still served: %v", got)
+	}
 	allowed := 0
 	for range 5 {
 		if ok, err := c.AllowCommand(ctx, "tim:g|mod", 3); err != nil {

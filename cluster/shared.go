@@ -3,6 +3,8 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -12,17 +14,21 @@ import (
 )
 
 // Roles is a role cache shared by every replica (pipeline.RoleCache), so
-// a user's role looked up by one replica saves the others the call.
+// a user's role looked up by one replica saves the others the call. Each
+// chat is one Redis hash (field: user, value: "<expiry unix ms>:<role>"),
+// so that ForgetChat is one DEL; the hash itself expires ttl after its
+// last write, and a field past its own expiry is a miss.
 type Roles struct {
 	c   *Cluster
 	ttl time.Duration
+	now func() time.Time
 }
 
 // Roles returns the shared role cache; entries live for ttl.
-func (c *Cluster) Roles(ttl time.Duration) *Roles { return &Roles{c: c, ttl: ttl} }
+func (c *Cluster) Roles(ttl time.Duration) *Roles { return &Roles{c: c, ttl: ttl, now: time.Now} }
 
-func (r *Roles) key(chat moderation.ChatRef, user string) string {
-	return r.c.prefix + "role:{" + chat.Platform + ":" + chat.ID + "}:" + user
+func (r *Roles) key(chat moderation.ChatRef) string {
+	return r.c.prefix + "roles:{" + chat.Platform + ":" + chat.ID + "}"
 }
 
 // Get returns the cached roles of the users it knows.
@@ -31,21 +37,23 @@ func (r *Roles) Get(ctx context.Context, chat moderation.ChatRef, users []string
 	if len(users) == 0 {
 		return out, nil
 	}
-	keys := make([]string, len(users))
-	for i, u := range users {
-		keys[i] = r.key(chat, u)
-	}
 	var vals []any
 	err := r.c.bg.do(ctx, func(ctx context.Context) (err error) {
-		vals, err = r.c.rdb.MGet(ctx, keys...).Result()
+		vals, err = r.c.rdb.HMGet(ctx, r.key(chat), users...).Result()
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("redis roles: %w", err)
 	}
+	now := r.now().UnixMilli()
 	for i, v := range vals {
-		if s, ok := v.(string); ok {
-			out[users[i]] = moderation.Role(s)
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		exp, role, ok := strings.Cut(s, ":")
+		if ms, err := strconv.ParseInt(exp, 10, 64); ok && err == nil && now < ms {
+			out[users[i]] = moderation.Role(role)
 		}
 	}
 	return out, nil
@@ -56,11 +64,16 @@ func (r *Roles) Put(ctx context.Context, chat moderation.ChatRef, roles map[stri
 	if len(roles) == 0 {
 		return nil
 	}
+	exp := strconv.FormatInt(r.now().Add(r.ttl).UnixMilli(), 10) + ":"
+	fields := make([]any, 0, 2*len(roles))
+	for u, role := range roles {
+		fields = append(fields, u, exp+string(role))
+	}
+	key := r.key(chat)
 	err := r.c.bg.do(ctx, func(ctx context.Context) error {
-		_, err := r.c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for u, role := range roles {
-				p.Set(ctx, r.key(chat, u), string(role), r.ttl)
-			}
+		_, err := r.c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, key, fields...)
+			p.PExpire(ctx, key, r.ttl)
 			return nil
 		})
 		return err
@@ -76,11 +89,15 @@ func (r *Roles) Forget(ctx context.Context, chat moderation.ChatRef, users []str
 	if len(users) == 0 {
 		return nil
 	}
-	keys := make([]string, len(users))
-	for i, u := range users {
-		keys[i] = r.key(chat, u)
+	if err := r.c.bg.do(ctx, func(ctx context.Context) error { return r.c.rdb.HDel(ctx, r.key(chat), users...).Err() }); err != nil {
+		return fmt.Errorf("redis roles: %w", err)
 	}
-	if err := r.c.bg.do(ctx, func(ctx context.Context) error { return r.c.rdb.Del(ctx, keys...).Err() }); err != nil {
+	return nil
+}
+
+// ForgetChat drops every cached role of the chat, for every replica.
+func (r *Roles) ForgetChat(ctx context.Context, chat moderation.ChatRef) error {
+	if err := r.c.bg.do(ctx, func(ctx context.Context) error { return r.c.rdb.Del(ctx, r.key(chat)).Err() }); err != nil {
 		return fmt.Errorf("redis roles: %w", err)
 	}
 	return nil

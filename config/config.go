@@ -43,6 +43,9 @@ type Config struct {
 	// Redis, when its addr is set, shares de-duplication and rate limits
 	// between replicas.
 	Redis cluster.Config `yaml:"redis"`
+	// Warnings name the deprecated keys the file used (see deprecated.go);
+	// `gavel serve` logs them and `gavel check-config` prints them.
+	Warnings []string `yaml:"-"`
 }
 
 // Log configures logging.
@@ -132,6 +135,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 		return Config{}, fmt.Errorf("parsing YAML: %w", err)
 	}
 	expand(&root, lookup)
+	warnings := migrate(&root)
 	if err := normalizeDurations(&root, reflect.TypeFor[Config](), ""); err != nil {
 		return Config{}, err
 	}
@@ -149,6 +153,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
+	cfg.Warnings = warnings
 	return cfg, nil
 }
 

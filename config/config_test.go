@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -141,4 +142,87 @@ func readFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestMovedKeys: keys that moved to one owner (#15.2) are still accepted
+// with a warning; the old value sets the new key only when that is unset.
+func TestMovedKeys(t *testing.T) {
+	t.Parallel()
+	const plats = `
+platforms:
+  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: admin, callback_token: t%s}
+  feishu: {app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k%s}
+`
+	tests := []struct {
+		name                string
+		yaml                string
+		wantTTL             time.Duration
+		wantWarnings        int
+		wantWarningContains string
+	}{
+		{name: "none", yaml: fmt.Sprintf(plats, "", ""), wantTTL: 0},
+		{name: "one platform's moves", yaml: fmt.Sprintf(plats, ", role_cache_ttl: 30s", ""), wantTTL: 30 * time.Second, wantWarnings: 1, wantWarningContains: "platforms.tim.role_cache_ttl is deprecated: its value now sets moderation.role_cache_ttl"},
+		{name: "the shortest of two moves", yaml: fmt.Sprintf(plats, ", role_cache_ttl: 2m", ", role_cache_ttl: 1分钟"), wantTTL: time.Minute, wantWarnings: 2},
+		{name: "an empty moderation block", yaml: "moderation:\n" + fmt.Sprintf(plats, ", role_cache_ttl: 45s", ""), wantTTL: 45 * time.Second, wantWarnings: 1},
+		{name: "moderation's key wins", yaml: "moderation: {role_cache_ttl: 5m}\n" + fmt.Sprintf(plats, ", role_cache_ttl: 30s", ""), wantTTL: 5 * time.Minute, wantWarnings: 1, wantWarningContains: "platforms.tim.role_cache_ttl is deprecated and ignored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse([]byte(tt.yaml), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Moderation.RoleCacheTTL != tt.wantTTL {
+				t.Errorf("moderation.role_cache_ttl = %s, want %s", cfg.Moderation.RoleCacheTTL, tt.wantTTL)
+			}
+			if len(cfg.Warnings) != tt.wantWarnings || tt.wantWarningContains != "" && !strings.Contains(strings.Join(cfg.Warnings, "\n"), tt.wantWarningContains) {
+				t.Errorf("warnings = %q", cfg.Warnings)
+			}
+		})
+	}
+	// A bad old value is reported under the key it now sets.
+	_, err := Parse([]byte(fmt.Sprintf(plats, ", role_cache_ttl: soon", "")), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "moderation.role_cache_ttl") {
+		t.Fatalf("err = %v, want moderation.role_cache_ttl named", err)
+	}
+}
+
+// TestMovedMuteDefaults: the Easemob block's mute defaults moved under
+// moderation: (#15.2); they still load, with a warning.
+func TestMovedMuteDefaults(t *testing.T) {
+	t.Parallel()
+	const easemob = `
+platforms:
+  easemob: {base_url: "https://a1.easemob.com", org_name: org, app_name: app, client_id: i, client_secret: s, callback_secret: c, bot_user: gavel%s}
+`
+	tests := []struct {
+		name          string
+		yaml          string
+		wantMute      time.Duration
+		wantPermanent bool
+		wantWarnings  int
+	}{
+		{name: "none", yaml: fmt.Sprintf(easemob, ""), wantMute: 10 * time.Minute},
+		{name: "moved", yaml: fmt.Sprintf(easemob, ", default_mute: 30m, allow_permanent_mute: true"), wantMute: 30 * time.Minute, wantPermanent: true, wantWarnings: 2},
+		{name: "moderation's win", yaml: "moderation: {default_mute: 5m, allow_permanent_mute: false}\n" + fmt.Sprintf(easemob, ", default_mute: 30m, allow_permanent_mute: true"),
+			wantMute: 5 * time.Minute, wantWarnings: 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := Parse([]byte(tt.yaml), env(nil))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := cfg.Moderation.DefaultMute
+			if got == 0 {
+				got = 10 * time.Minute // the pipeline's default
+			}
+			if got != tt.wantMute || cfg.Moderation.AllowPermanentMute != tt.wantPermanent || len(cfg.Warnings) != tt.wantWarnings {
+				t.Fatalf("default_mute %s, allow_permanent_mute %v, warnings %q; want %s, %v, %d",
+					got, cfg.Moderation.AllowPermanentMute, cfg.Warnings, tt.wantMute, tt.wantPermanent, tt.wantWarnings)
+			}
+		})
+	}
 }

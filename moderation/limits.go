@@ -3,7 +3,6 @@ package moderation
 import (
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ActionVerbs are the verbs whose Platform methods act on a list of users
@@ -24,12 +23,6 @@ type Limits struct {
 	// Reply is the most bytes of UTF-8 text one Reply may carry; the
 	// pipeline fits every reply to it.
 	Reply int
-	// MuteDefault, when positive, replaces moderation.default_mute for
-	// /mute without a duration on this platform; PermanentMuteDefault
-	// makes such a mute permanent (MuteForever). Easemob's
-	// default_mute / allow_permanent_mute; zero elsewhere.
-	MuteDefault          time.Duration
-	PermanentMuteDefault bool
 }
 
 // ErrBatchTooLarge is an adapter handed more users than Limits.Batch.
@@ -47,8 +40,6 @@ func (l Limits) Validate() error {
 		return fmt.Errorf("limits: role batch must not be negative, got %d", l.RoleBatch)
 	case l.Reply <= 0:
 		return fmt.Errorf("limits: reply limit must be positive, got %d", l.Reply)
-	case l.MuteDefault < 0:
-		return fmt.Errorf("limits: mute default must not be negative, got %s", l.MuteDefault)
 	}
 	return nil
 }

@@ -71,7 +71,19 @@ type EventKind string
 const (
 	EventMessage EventKind = "message"
 	EventJoin    EventKind = "join"
+	// EventRolesChanged reports that who owns or runs a chat changed
+	// (admins added or removed, ownership transferred, members left): the
+	// pipeline drops the roles it cached for the chat, so the next command
+	// is decided on the platform's current answer, not on the cache's.
+	EventRolesChanged EventKind = "roles_changed"
 )
+
+// RolesChange names a chat whose roles changed and, when the platform
+// said, the users whose role changed; no users means every user's.
+type RolesChange struct {
+	Chat    ChatRef  `json:"chat"`
+	UserIDs []string `json:"user_ids,omitempty"`
+}
 
 // Event is one thing that happened on a platform and that Gavel may act on.
 type Event struct {
@@ -85,6 +97,8 @@ type Event struct {
 	DedupKeys []string `json:"dedup_keys"`
 	Message   *Message `json:"message,omitempty"`
 	Join      *Join    `json:"join,omitempty"`
+	// RolesChanged is set for EventRolesChanged.
+	RolesChanged *RolesChange `json:"roles_changed,omitempty"`
 	// Screening is set for EventScreened.
 	Screening *Screening `json:"screening,omitempty"`
 	// Hits are the auto-moderation rules this event matched, decided on

@@ -89,7 +89,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		}
 		c.Duration = h.Duration
 		if verb == moderation.VerbMute && h.Duration == 0 {
-			c.Duration = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
+			c.Duration = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 		}
 		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.RuleStep(h.Rule, verb))
 		if r.err != nil && !r.last {
@@ -170,7 +170,7 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	verb := step.Kind.Verb()
 	d := step.Duration
 	if verb == moderation.VerbMute && d == 0 {
-		d = p.muteDuration(plat, moderation.Command{Verb: moderation.VerbMute})
+		d = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 	}
 	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}

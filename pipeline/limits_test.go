@@ -43,7 +43,6 @@ func TestNewRefusesPlatformWithoutLimits(t *testing.T) {
 		{name: "no batch map", mut: func(l *moderation.Limits) { l.Batch = nil }, want: `"kick" must be positive`},
 		{name: "no reply limit", mut: func(l *moderation.Limits) { l.Reply = 0 }, want: "reply limit"},
 		{name: "negative role batch", mut: func(l *moderation.Limits) { l.RoleBatch = -1 }, want: "role batch"},
-		{name: "negative mute default", mut: func(l *moderation.Limits) { l.MuteDefault = -time.Second }, want: "mute default"},
 	}
 	eng, err := policy.New(policy.Config{}, nil)
 	if err != nil {
@@ -90,23 +89,19 @@ func TestBatchesFollowLimits(t *testing.T) {
 	}
 }
 
-// TestMuteDefaultsFromLimits: /mute without a duration follows the
-// platform's own mute settings when it has them (Easemob's), else
-// moderation.default_mute / allow_permanent_mute.
-func TestMuteDefaultsFromLimits(t *testing.T) {
+// TestMuteDefaults: /mute without a duration follows
+// moderation.default_mute / allow_permanent_mute, on every platform.
+func TestMuteDefaults(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name      string
-		cfg       Config
-		def       time.Duration
-		permanent bool
-		want      string
+		name string
+		cfg  Config
+		want string
 	}{
 		{name: "moderation default", want: "mute a d=10m0s"},
-		{name: "platform default", def: 3 * time.Minute, want: "mute a d=3m0s"},
-		{name: "platform permanent", permanent: true, want: "mute a d=-1ns"},
-		{name: "moderation permanent, platform default", cfg: Config{AllowPermanentMute: true}, def: 3 * time.Minute, want: "mute a d=-1ns"},
-		{name: "explicit duration wins", def: 3 * time.Minute, permanent: true, want: "mute a d=1h0m0s"},
+		{name: "configured default", cfg: Config{DefaultMute: 3 * time.Minute}, want: "mute a d=3m0s"},
+		{name: "permanent", cfg: Config{AllowPermanentMute: true}, want: "mute a d=-1ns"},
+		{name: "explicit duration wins", cfg: Config{AllowPermanentMute: true}, want: "mute a d=1h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,8 +110,7 @@ func TestMuteDefaultsFromLimits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pl := &recorder{caps: native, refuse: map[string]bool{}, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin},
-				muteDefault: tt.def, permanentMute: tt.permanent}
+			pl := &recorder{caps: native, refuse: map[string]bool{}, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}}
 			p, err := New(tt.cfg, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 				Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {

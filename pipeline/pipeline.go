@@ -99,10 +99,9 @@ type Pipeline struct {
 	policy    *policy.Engine
 	store     moderation.Store
 	roleCache RoleCache
-	muted     *muteIndex
+	mutes     *muteBook
 	rules     *automod.Engine
 	obs       Observer
-	mutes     MuteStore
 	audit     Auditor
 	text      *texts
 	log       *slog.Logger
@@ -127,10 +126,8 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		policy:    d.Policy,
 		store:     d.Store,
 		roleCache: d.Roles,
-		muted:     newMuteIndex(),
 		rules:     d.Automod,
 		obs:       d.Observer,
-		mutes:     d.Mutes,
 		audit:     d.Audit,
 		log:       d.Logger,
 		now:       d.Now,
@@ -156,12 +153,13 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if p.roleCache == nil {
 		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
+	p.mutes = &muteBook{records: d.Mutes, durable: p.store, index: newMuteIndex(), log: p.log, now: p.now}
 	switch {
-	case p.mutes != nil:
+	case d.Mutes != nil:
 	case p.store != nil:
-		p.mutes = storeMutes{p.store}
+		p.mutes.records = storeMutes{p.store}
 	default:
-		p.mutes = NewMemoryMutes()
+		p.mutes.records = NewMemoryMutes()
 	}
 	switch {
 	case p.audit != nil:
@@ -277,6 +275,10 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 		p.handleHits(ctx, r, plat, ev, ev.Join.Chat, nil)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		p.recordScreened(ctx, r, ev)
+	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
+		// Only when Triage could not drop the cached roles (Redis down):
+		// the job retries until it can.
+		r.fail(p.rolesChanged(ctx, ev.RolesChanged))
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
 	}
@@ -298,7 +300,23 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	switch {
 	case ev.Kind == moderation.EventScreened:
 		return ev, ev.Message != nil && ev.Screening != nil
+	case ev.Kind == moderation.EventRolesChanged:
+		// Dropped here, before the platform's delivery is answered, so
+		// that a command after the change is decided on fresh roles; a
+		// job only when the cache could not be reached.
+		if ev.RolesChanged == nil {
+			return ev, false
+		}
+		if err := p.rolesChanged(ctx, ev.RolesChanged); err != nil {
+			p.log.Warn("role cache unavailable; dropping the roles in a job", "platform", ev.Platform, "event_id", ev.DeliveryID, "err", err)
+			return ev, true
+		}
+		return ev, false
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
+		// A joiner may be cached as not a member.
+		if err := p.roleCache.Forget(ctx, ev.Join.Chat, ev.Join.UserIDs); err != nil {
+			p.log.Warn("role cache unavailable", "err", err)
+		}
 		if p.rules != nil {
 			ev.Hits = ruleHits(p.rules.Join(ev.Join))
 		}
@@ -316,37 +334,29 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.muted.muted(msg.Chat, msg.SenderID, p.now())
+	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID)
 }
 
 // RefreshMutes reloads the in-memory index of active emulated mutes from
-// the store (at start, then every few seconds: mutes other replicas
-// imposed come in, ended ones go).
-func (p *Pipeline) RefreshMutes(ctx context.Context) error {
-	if p.store == nil {
-		return nil
-	}
-	ms, err := p.store.ActiveMutes(ctx, p.now(), true)
-	if err != nil {
-		return fmt.Errorf("loading active mutes: %w", err)
-	}
-	p.muted.replace(ms)
-	return nil
+// the store (at start; then MaintainMutes).
+func (p *Pipeline) RefreshMutes(ctx context.Context) error { return p.mutes.refresh(ctx) }
+
+// MaintainMutes ends the mutes that have run out and reloads the index of
+// emulated mutes, so that a mute another replica imposed is enforced here
+// too. The app calls it every second.
+func (p *Pipeline) MaintainMutes(ctx context.Context) error {
+	err := p.mutes.expire(ctx)
+	return errors.Join(err, p.mutes.refresh(ctx))
 }
 
 func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
 	msg := ev.Message
 	log := r.log
 
-	rec, muted, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
+	p.flush(ctx, r) // enforcing a mute may recall: nothing staged waits behind it
+	handled, err := p.mutes.enforce(ctx, log, plat, msg)
 	r.fail(err)
-	if muted && rec.Emulated {
-		p.flush(ctx, r)
-		if err := plat.Recall(ctx, msg.Chat, msg.MessageID); err != nil {
-			log.Error("recalling a muted user's message failed", "user", msg.SenderID, "message_id", msg.MessageID, "err", err)
-			return
-		}
-		log.Info("recalled message of muted user", "user", msg.SenderID, "message_id", msg.MessageID, "muted_until", rec.Until)
+	if handled {
 		return
 	}
 	parser := p.parsers[plat.Name()]
@@ -515,7 +525,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	}
 	actorRole := roles[msg.SenderID]
 
-	dur := p.muteDuration(plat, cmd)
+	dur := p.muteDuration(cmd)
 	c.Duration = dur
 	opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
 	results := make([]moderation.Result, 0, len(cmd.Targets))
@@ -624,23 +634,19 @@ func (p *Pipeline) retryLater(r *run, err error) bool {
 	return true
 }
 
-func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command) time.Duration {
-	if cmd.Verb != moderation.VerbMute {
-		return 0
-	}
-	def, permanent := p.cfg.DefaultMute, p.cfg.AllowPermanentMute
-	// An adapter's own mute settings (Easemob's) override the defaults.
-	if l := plat.Limits(); l.MuteDefault > 0 {
-		def = l.MuteDefault
-	}
-	permanent = permanent || plat.Limits().PermanentMuteDefault
+// muteDuration is the length of a /mute: the command's, else the mute
+// defaults, which live only under moderation: (default_mute,
+// allow_permanent_mute) for every platform.
+func (p *Pipeline) muteDuration(cmd moderation.Command) time.Duration {
 	switch {
+	case cmd.Verb != moderation.VerbMute:
+		return 0
 	case cmd.Duration > 0:
 		return cmd.Duration
-	case permanent:
+	case p.cfg.AllowPermanentMute:
 		return moderation.MuteForever
 	default:
-		return def
+		return p.cfg.DefaultMute
 	}
 }
 
@@ -738,7 +744,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				at = append(at, i)
 			}
 		}
-		if err := p.mutes.Put(ctx, ms...); err != nil {
+		if err := p.mutes.record(ctx, ms...); err != nil {
 			if emulated { // without the record the mute does not exist
 				for _, i := range at {
 					res[i] = moderation.Result{UserID: res[i].UserID, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
@@ -746,11 +752,6 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 				return res
 			}
 			p.log.Error("recording native mutes failed", "users", len(ms), "err", err)
-		}
-		if emulated {
-			for _, m := range ms {
-				p.muted.put(m)
-			}
 		}
 		return res
 	case moderation.VerbUnmute:
@@ -762,7 +763,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 					ended = append(ended, x.UserID)
 				}
 			}
-			if err := p.mutes.Delete(ctx, chat, ended...); err != nil {
+			if err := p.mutes.end(ctx, chat, ended...); err != nil {
 				p.log.Error("deleting mute records failed", "users", len(ended), "err", err)
 			}
 			return res
@@ -770,7 +771,7 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusNoop, Reason: moderation.ReasonNotMuted}
-			_, active, err := p.mutes.Active(ctx, chat, u, now)
+			_, active, err := p.mutes.active(ctx, chat, u)
 			if err != nil {
 				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
@@ -778,11 +779,10 @@ func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, c
 			if !active {
 				continue
 			}
-			if err := p.mutes.Delete(ctx, chat, u); err != nil {
+			if err := p.mutes.end(ctx, chat, u); err != nil {
 				res[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonStore, Detail: err.Error()}
 				continue
 			}
-			p.muted.del(chat, u)
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
 		}
 		return res

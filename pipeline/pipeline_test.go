@@ -28,10 +28,8 @@ type recorder struct {
 	refuse  map[string]bool // users the platform refuses
 	fail    map[string]bool // users whose calls fail transiently
 	onRoles func(users []string)
-	// Limits: roleBatch users per Roles call (0: any), mute settings.
-	roleBatch     int
-	muteDefault   time.Duration
-	permanentMute bool
+	// Limits: roleBatch users per Roles call (0: any).
+	roleBatch int
 }
 
 func (r *recorder) Name() string                          { return "fake" }

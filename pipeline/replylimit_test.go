@@ -15,10 +15,9 @@ import (
 )
 
 // Limits: the recorder takes 50 users a call and any reply (tests of
-// other things); its RoleBatch and mute settings are its fields.
+// other things); its RoleBatch is its field.
 func (r *recorder) Limits() moderation.Limits {
-	l := moderation.Limits{Batch: map[moderation.Verb]int{}, Reply: 1 << 20, RoleBatch: r.roleBatch,
-		MuteDefault: r.muteDefault, PermanentMuteDefault: r.permanentMute}
+	l := moderation.Limits{Batch: map[moderation.Verb]int{}, Reply: 1 << 20, RoleBatch: r.roleBatch}
 	for _, v := range moderation.ActionVerbs {
 		l.Batch[v] = 50
 	}

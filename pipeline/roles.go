@@ -2,6 +2,9 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/patrickmn/go-cache"
@@ -11,33 +14,54 @@ import (
 
 // RoleCache remembers users' roles in chats so that a command or a rule
 // hit does not cost a role lookup per target every time. In memory by
-// default; several replicas share one in Redis.
+// default; several replicas share one in Redis. It is the only role cache:
+// adapters ask the platform every time they are asked, and report role
+// changes as moderation.EventRolesChanged, which drops the chat's entries
+// here (ForgetChat) instead of letting them run out their TTL.
 type RoleCache interface {
 	// Get returns the cached roles of those users it knows.
 	Get(ctx context.Context, chat moderation.ChatRef, users []string) (map[string]moderation.Role, error)
 	// Put caches roles.
 	Put(ctx context.Context, chat moderation.ChatRef, roles map[string]moderation.Role) error
-	// Forget drops users' cached roles (after they were removed).
+	// Forget drops users' cached roles (after they were removed, joined,
+	// or the platform said their role changed).
 	Forget(ctx context.Context, chat moderation.ChatRef, users []string) error
+	// ForgetChat drops every cached role of the chat.
+	ForgetChat(ctx context.Context, chat moderation.ChatRef) error
 }
 
-// MemoryRoles is a RoleCache in this process's memory.
-type MemoryRoles struct{ c *cache.Cache }
+// MemoryRoles is a RoleCache in this process's memory. Each chat has a
+// generation that is part of its entries' keys; ForgetChat moves the chat
+// to a new generation, so the old entries are never read again and run
+// out with their TTL.
+type MemoryRoles struct {
+	c    *cache.Cache
+	mu   sync.Mutex
+	gens map[string]uint64 // platform + "\x00" + chat ID → generation
+}
 
 // NewMemoryRoles keeps roles for ttl.
 func NewMemoryRoles(ttl time.Duration) *MemoryRoles {
-	return &MemoryRoles{c: cache.New(ttl, max(ttl, time.Minute))}
+	return &MemoryRoles{c: cache.New(ttl, max(ttl, time.Minute)), gens: map[string]uint64{}}
 }
 
-func roleKey(chat moderation.ChatRef, user string) string {
-	return chat.Platform + "\x00" + chat.ID + "\x00" + user
+func chatKey(chat moderation.ChatRef) string { return chat.Platform + "\x00" + chat.ID }
+
+// prefix is the key prefix of the chat's current generation.
+func (m *MemoryRoles) prefix(chat moderation.ChatRef) string {
+	ck := chatKey(chat)
+	m.mu.Lock()
+	g := m.gens[ck]
+	m.mu.Unlock()
+	return ck + "\x00" + strconv.FormatUint(g, 10) + "\x00"
 }
 
 // Get implements RoleCache.
 func (m *MemoryRoles) Get(_ context.Context, chat moderation.ChatRef, users []string) (map[string]moderation.Role, error) {
+	pre := m.prefix(chat)
 	out := make(map[string]moderation.Role, len(users))
 	for _, u := range users {
-		if v, ok := m.c.Get(roleKey(chat, u)); ok {
+		if v, ok := m.c.Get(pre + u); ok {
 			out[u] = v.(moderation.Role)
 		}
 	}
@@ -46,16 +70,41 @@ func (m *MemoryRoles) Get(_ context.Context, chat moderation.ChatRef, users []st
 
 // Put implements RoleCache.
 func (m *MemoryRoles) Put(_ context.Context, chat moderation.ChatRef, roles map[string]moderation.Role) error {
+	pre := m.prefix(chat)
 	for u, r := range roles {
-		m.c.SetDefault(roleKey(chat, u), r)
+		m.c.SetDefault(pre+u, r)
 	}
 	return nil
 }
 
 // Forget implements RoleCache.
 func (m *MemoryRoles) Forget(_ context.Context, chat moderation.ChatRef, users []string) error {
+	pre := m.prefix(chat)
 	for _, u := range users {
-		m.c.Delete(roleKey(chat, u))
+		m.c.Delete(pre + u)
+	}
+	return nil
+}
+
+// ForgetChat implements RoleCache.
+func (m *MemoryRoles) ForgetChat(_ context.Context, chat moderation.ChatRef) error {
+	m.mu.Lock()
+	m.gens[chatKey(chat)]++
+	m.mu.Unlock()
+	return nil
+}
+
+// rolesChanged drops what the role cache holds about a change: the named
+// users' roles, or the whole chat's when the platform named none.
+func (p *Pipeline) rolesChanged(ctx context.Context, ch *moderation.RolesChange) error {
+	var err error
+	if len(ch.UserIDs) == 0 {
+		err = p.roleCache.ForgetChat(ctx, ch.Chat)
+	} else {
+		err = p.roleCache.Forget(ctx, ch.Chat, ch.UserIDs)
+	}
+	if err != nil {
+		return fmt.Errorf("dropping cached roles of %s: %w", ch.Chat, err)
 	}
 	return nil
 }

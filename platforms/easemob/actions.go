@@ -111,10 +111,9 @@ func (c *Client) kind(ctx context.Context, chat moderation.ChatRef) (string, err
 		return v.(string), nil
 	}
 	for _, k := range []string{KindGroup, KindChatRoom} {
-		rs, err := c.fetchRoles(ctx, k, chat.ID)
+		_, err := c.fetchRoles(ctx, k, chat.ID)
 		if err == nil {
 			c.kinds.SetDefault(chat.ID, k)
-			c.roles.SetDefault(k+":"+chat.ID, rs)
 			return k, nil
 		}
 		if !isNotFound(err) {
@@ -139,14 +138,12 @@ func (c *Client) rememberKind(id, kind string) {
 	}
 }
 
-// roleSet is one chat's owner, admins and members, stamped with when it was
-// fetched (by Options.Now) so the clock decides expiry.
+// roleSet is one chat's owner, admins and members.
 type roleSet struct {
 	owner    string
 	admins   map[string]bool
 	members  map[string]bool
 	complete bool // members lists every member
-	at       time.Time
 }
 
 type detailsData struct {
@@ -196,7 +193,7 @@ func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, err
 	if d.Owner == "" && len(d.Affiliations) == 0 {
 		return nil, notFound
 	}
-	rs := &roleSet{owner: d.Owner, admins: map[string]bool{}, members: map[string]bool{}, at: c.now()}
+	rs := &roleSet{owner: d.Owner, admins: map[string]bool{}, members: map[string]bool{}}
 	for _, a := range d.Affiliations {
 		if o := a["owner"]; o != "" {
 			if rs.owner == "" {
@@ -226,25 +223,18 @@ func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, err
 	return rs, nil
 }
 
-// Roles returns each user's role, from a per-chat cache refreshed after
-// role_cache_ttl.
+// Roles returns each user's role as Easemob tells it now (details and
+// admin list). It caches nothing: the pipeline's role cache is the one
+// cache, and admin, owner and membership changes reach it as
+// EventRolesChanged.
 func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []string) (map[string]moderation.Role, error) {
 	kind, err := c.kind(ctx, chat)
 	if err != nil {
 		return nil, err
 	}
-	key := kind + ":" + chat.ID
-	var rs *roleSet
-	if v, ok := c.roles.Get(key); ok {
-		if cached := v.(*roleSet); c.now().Sub(cached.at) < c.cfg.RoleCacheTTL {
-			rs = cached
-		}
-	}
-	if rs == nil {
-		if rs, err = c.fetchRoles(ctx, kind, chat.ID); err != nil {
-			return nil, err
-		}
-		c.roles.SetDefault(key, rs)
+	rs, err := c.fetchRoles(ctx, kind, chat.ID)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[string]moderation.Role, len(userIDs))
 	for _, u := range userIDs {
@@ -263,12 +253,6 @@ func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []s
 		}
 	}
 	return out, nil
-}
-
-// forgetRoles drops the cached roles of a chat (after ADMIN/OWNER events).
-func (c *Client) forgetRoles(id string) {
-	c.roles.Delete(KindChatRoom + ":" + id)
-	c.roles.Delete(KindGroup + ":" + id)
 }
 
 // memberResult is one entry of a batch answer's data.
@@ -518,9 +502,7 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 		return moderation.Result{Status: moderation.StatusRefused, Reason: moderation.PlatformReason(Name, "remove_refused"), Detail: reasonOr(r.Reason, "Easemob did not remove this user.")}
 	}
 	notMember := moderation.Result{Status: moderation.StatusNoop, Reason: moderation.ReasonNotMember, Detail: "Not a member of this chat."}
-	results := c.runBatches(ctx, "kick", chat, userIDs, MaxKickPerCall, fn, interp, notMember)
-	c.roles.Delete(kind + ":" + chat.ID)
-	return results
+	return c.runBatches(ctx, "kick", chat, userIDs, MaxKickPerCall, fn, interp, notMember)
 }
 
 func reasonOr(reason, fallback string) string {

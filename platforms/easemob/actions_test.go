@@ -2,7 +2,9 @@ package easemob_test
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -579,41 +581,49 @@ func TestRoles(t *testing.T) {
 					}
 				}
 			}
-			if d, a := len(e.srv.CallsTo("details")), len(e.srv.CallsTo("admins")); d != 1 || a != 1 {
-				t.Fatalf("details %d admins %d, want 1/1 (cached)", d, a)
-			}
-			e.clock.Advance(easemob.DefaultRoleCacheTTL + time.Second)
-			if _, err := e.c.Roles(ctx, chat, ids); err != nil {
-				t.Fatal(err)
-			}
-			if d := len(e.srv.CallsTo("details")); d != 2 {
-				t.Fatalf("details %d after TTL, want 2", d)
+			// No cache in the adapter: the pipeline's is the one.
+			if d, a := len(e.srv.CallsTo("details")), len(e.srv.CallsTo("admins")); d != 3 || a != 3 {
+				t.Fatalf("details %d admins %d, want 3/3 (the adapter caches no roles)", d, a)
 			}
 		})
 	}
 }
 
-func TestRolesInvalidatedByAdminEvent(t *testing.T) {
+// TestRoleChangeEvents: the operation callbacks that change who runs a
+// chat become EventRolesChanged naming the users (canonical), so that the
+// pipeline's role cache drops them.
+func TestRoleChangeEvents(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.srv.AddChatRoom(roomID, "owner1", nil, []string{"bob"})
-	if _, err := e.c.Roles(ctx, room(roomID), []string{"bob"}); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name      string
+		fields    map[string]any
+		wantUsers []string
+	}{
+		{name: "admin removed", fields: map[string]any{"operation": "ADMIN", "payload": map[string]any{"admin": []string{"Bob"}, "type": "REMOVE"}}, wantUsers: []string{"bob"}},
+		{name: "admin added", fields: map[string]any{"operation": "ADMIN", "payload": map[string]any{"admin": []string{"ann", "cy"}, "type": "ADD"}}, wantUsers: []string{"ann", "cy"}},
+		{name: "owner transferred", fields: map[string]any{"operation": "UPDATE", "payload": map[string]any{"owner": "owner1", "new_owner": "Ann", "type": "OWNER"}}, wantUsers: []string{"owner1", "ann"}},
+		{name: "member kicked", fields: map[string]any{"operation": "LEAVE", "payload": map[string]any{"member": []string{"bob"}, "type": "KICK"}}, wantUsers: []string{"bob"}},
 	}
-	f := map[string]any{
-		"callId": "k#a_admin-1", "payload": map[string]any{"admin": []string{"bob"}, "type": "ADD"},
-		"id": roomID, "type": "CHATROOM", "event": "group_op_event", "operation": "ADMIN",
-		"operator": "owner1", "timestamp": e.clock.Now().UnixMilli(),
-	}
-	ack, err := e.c.Receive(ctx, e.srv.Delivery(easemobtest.SignFields(f, e.srv.CallbackSecret)))
-	if err != nil || len(ack.Events) != 0 {
-		t.Fatalf("ack %+v err %v", ack, err)
-	}
-	if _, err := e.c.Roles(ctx, room(roomID), []string{"bob"}); err != nil {
-		t.Fatal(err)
-	}
-	if d := len(e.srv.CallsTo("details")); d != 2 {
-		t.Fatalf("details %d, want 2 (cache dropped by the ADMIN event)", d)
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := map[string]any{
+				"callId": fmt.Sprintf("k#a_roles-%d", i), "id": roomID, "type": "CHATROOM", "event": "group_op_event",
+				"operator": "owner1", "timestamp": e.clock.Now().UnixMilli(),
+			}
+			for k, v := range tc.fields {
+				f[k] = v
+			}
+			ack, err := e.c.Receive(ctx, e.srv.Delivery(easemobtest.SignFields(f, e.srv.CallbackSecret)))
+			if err != nil || len(ack.Events) != 1 {
+				t.Fatalf("ack %+v err %v, want one event", ack, err)
+			}
+			ev := ack.Events[0]
+			if ev.Kind != moderation.EventRolesChanged || ev.RolesChanged == nil || ev.RolesChanged.Chat.ID != roomID ||
+				ev.RolesChanged.Chat.Kind != easemob.KindChatRoom || !slices.Equal(ev.RolesChanged.UserIDs, tc.wantUsers) {
+				t.Fatalf("event %+v (%+v), want roles of %v in %s changed", ev, ev.RolesChanged, tc.wantUsers, roomID)
+			}
+		})
 	}
 }
 
@@ -696,7 +706,7 @@ func TestCapabilitiesAndIdentity(t *testing.T) {
 	if id, _ := e.c.BotID(ctx); id != easemobtest.DefaultBotUser {
 		t.Errorf("BotID %q", id)
 	}
-	if e.c.Name() != "easemob" || func() bool { l := e.c.Limits(); return l.MuteDefault != 0 || l.PermanentMuteDefault }() {
+	if e.c.Name() != "easemob" {
 		t.Error("name/default mute/allow permanent mismatch")
 	}
 	if len(e.srv.Calls()) != 0 {

@@ -71,7 +71,6 @@ type Client struct {
 
 	kinds *cache.Cache // chat ID → KindChatRoom / KindGroup
 	nicks *cache.Cache // lower-case user ID → nickname
-	roles *cache.Cache // kind + ":" + chat ID → *roleSet
 }
 
 var _ moderation.Platform = (*Client)(nil)
@@ -96,7 +95,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 		ledger:  opts.Ledger,
 		kinds:   cache.New(24*time.Hour, 10*time.Minute),
 		nicks:   cache.New(NicknameTTL, NicknameTTL),
-		roles:   cache.New(cfg.RoleCacheTTL, max(cfg.RoleCacheTTL, time.Minute)),
 	}
 	if c.log == nil {
 		c.log = slog.Default()

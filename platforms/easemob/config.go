@@ -19,7 +19,6 @@ import (
 // Defaults applied by Config.WithDefaults.
 const (
 	DefaultReplayWindow = 5 * time.Minute
-	DefaultRoleCacheTTL = time.Minute
 	// DefaultRate is Easemob's documented default for the member, mute,
 	// admin and details APIs: 100 calls per second per App Key.
 	DefaultRate = 100
@@ -61,13 +60,6 @@ type Config struct {
 	// ReplayWindow bounds how far a callback's timestamp may be from now,
 	// in both directions.
 	ReplayWindow time.Duration `yaml:"replay_window"`
-	// AllowPermanentMute lets commands mute without an end (-1).
-	AllowPermanentMute bool `yaml:"allow_permanent_mute"`
-	// DefaultMute is the mute length for a command that gives none; the
-	// pipeline applies it.
-	DefaultMute time.Duration `yaml:"default_mute"`
-	// RoleCacheTTL is how long owner/admin lists are cached per chat.
-	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// Rate paces every REST call of this App Key through one limiter,
 	// message sends excepted.
 	Rate egress.Limits `yaml:"rate"`
@@ -92,9 +84,6 @@ func (c Config) WithDefaults() Config {
 	c.BaseURL = strings.TrimRight(strings.TrimSpace(c.BaseURL), "/")
 	if c.ReplayWindow == 0 {
 		c.ReplayWindow = DefaultReplayWindow
-	}
-	if c.RoleCacheTTL == 0 {
-		c.RoleCacheTTL = DefaultRoleCacheTTL
 	}
 	if c.Rate.PerSecond == 0 {
 		c.Rate.PerSecond = DefaultRate
@@ -153,12 +142,6 @@ func (c Config) Validate() error {
 	}
 	if c.ReplayWindow < 0 {
 		return bad("replay_window", "must be positive")
-	}
-	if c.DefaultMute < 0 {
-		return bad("default_mute", "must be positive")
-	}
-	if c.RoleCacheTTL < 0 {
-		return bad("role_cache_ttl", "must be positive")
 	}
 	if c.Rate.PerSecond < 0 {
 		return bad("rate.per_second", "must not be negative")

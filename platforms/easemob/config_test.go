@@ -32,8 +32,6 @@ func TestConfigValidate(t *testing.T) {
 		{name: "no callback_secret", mut: func(c *easemob.Config) { c.CallbackSecret = "" }, wantKey: "callback_secret"},
 		{name: "no bot_user", mut: func(c *easemob.Config) { c.BotUser = "" }, wantKey: "bot_user"},
 		{name: "negative replay_window", mut: func(c *easemob.Config) { c.ReplayWindow = -time.Second }, wantKey: "replay_window"},
-		{name: "negative default_mute", mut: func(c *easemob.Config) { c.DefaultMute = -time.Second }, wantKey: "default_mute"},
-		{name: "negative role_cache_ttl", mut: func(c *easemob.Config) { c.RoleCacheTTL = -time.Second }, wantKey: "role_cache_ttl"},
 		{name: "negative rate", mut: func(c *easemob.Config) { c.Rate.PerSecond = -1 }, wantKey: "rate.per_second"},
 		{name: "presend secret and code", mut: func(c *easemob.Config) { c.PreSendSecret = "p"; c.PreSendCode = "GAVEL:blocked" }},
 		{name: "presend code too long", mut: func(c *easemob.Config) { c.PreSendCode = strings.Repeat("x", 129) }, wantKey: "presend_code"},
@@ -59,7 +57,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := valid.WithDefaults()
-	if d.ReplayWindow != 5*time.Minute || d.DefaultMute != 0 || d.RoleCacheTTL != time.Minute || d.Rate.PerSecond != 100 || d.AllowPermanentMute {
+	if d.ReplayWindow != 5*time.Minute || d.Rate.PerSecond != 100 {
 		t.Fatalf("defaults %+v", d)
 	}
 }

@@ -52,6 +52,8 @@ func FuzzReceive(f *testing.F) {
 	msg.Kind, msg.AtList, msg.AtAll = easemobtest.KindGroup, nil, true
 	f.Add(srv.MessageBody(msg))
 	f.Add(srv.JoinBody(easemobtest.Join{ChatID: "1", Kind: easemobtest.KindGroup, Users: []string{"x"}, CallID: "c", At: fuzzNow}))
+	f.Add(srv.RoleOpBody(easemobtest.RoleOp{ChatID: "1", Kind: easemobtest.KindGroup, Admins: []string{"x"}, CallID: "c2", At: fuzzNow}))
+	f.Add(srv.RoleOpBody(easemobtest.RoleOp{ChatID: "1", Owner: "a", NewOwner: "b", CallID: "c3", At: fuzzNow}))
 	f.Add([]byte(`{"callId":"a","timestamp":"1729499252371","security":"00"}`))
 	f.Add([]byte(`{"callId":"a","timestamp":1729499252371,"security":"x","payload":{"ext":{"em_at_list":[1,2]}}}`))
 	f.Add([]byte(`{}`))
@@ -106,6 +108,7 @@ func checkEvents(t *testing.T, ack moderation.Ack) {
 		}
 		hasMsg := ev.Kind == moderation.EventMessage || ev.Kind == moderation.EventScreened
 		if hasMsg != (ev.Message != nil) || (ev.Kind == moderation.EventJoin) != (ev.Join != nil) ||
+			(ev.Kind == moderation.EventRolesChanged) != (ev.RolesChanged != nil) ||
 			(ev.Kind == moderation.EventScreened) != (ev.Screening != nil) {
 			t.Fatalf("event kind/field mismatch: %+v", ev)
 		}

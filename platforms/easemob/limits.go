@@ -7,9 +7,7 @@ import "gavel/moderation"
 // the ext (em_at_list) and the JSON around the text take the rest.
 const replyLimit = 4000
 
-// Limits implements moderation.Platform. The mute settings are this app's
-// default_mute (zero when unset: moderation.default_mute applies) and
-// allow_permanent_mute, which /mute without a duration follows.
+// Limits implements moderation.Platform.
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
@@ -17,8 +15,6 @@ func (c *Client) Limits() moderation.Limits {
 			moderation.VerbMute:   MaxMutePerCall,
 			moderation.VerbUnmute: MaxUnmutePerCall,
 		},
-		Reply:                replyLimit,
-		MuteDefault:          c.cfg.DefaultMute,
-		PermanentMuteDefault: c.cfg.AllowPermanentMute,
+		Reply: replyLimit,
 	}
 }

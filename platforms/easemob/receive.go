@@ -66,6 +66,11 @@ type messagePayload struct {
 type opPayload struct {
 	Type   string   `json:"type"`
 	Member []string `json:"member"`
+	// Admin lists the users of an ADMIN ADD/REMOVE event.
+	Admin []string `json:"admin"`
+	// Owner and NewOwner are the two sides of an UPDATE OWNER event.
+	Owner    string `json:"owner"`
+	NewOwner string `json:"new_owner"`
 }
 
 type mucPayload struct {
@@ -164,6 +169,11 @@ func canonicalEvents(events []moderation.Event) {
 		if j := events[i].Join; j != nil {
 			for k := range j.UserIDs {
 				j.UserIDs[k] = CanonicalUserID(j.UserIDs[k])
+			}
+		}
+		if rc := events[i].RolesChanged; rc != nil {
+			for k := range rc.UserIDs {
+				rc.UserIDs[k] = CanonicalUserID(rc.UserIDs[k])
 			}
 		}
 	}
@@ -311,8 +321,10 @@ func opKind(t string) string {
 	return ""
 }
 
-// parseOp handles the new operation events: JOIN becomes EventJoin,
-// ADMIN and UPDATE/OWNER invalidate the role cache, the rest is ignored.
+// parseOp handles the new operation events: JOIN becomes EventJoin;
+// ADMIN, UPDATE/OWNER and LEAVE become EventRolesChanged naming the users
+// the payload names (the pipeline drops their cached roles); the rest is
+// ignored.
 func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) {
 	var p opPayload
 	if len(cb.Payload) > 0 && string(cb.Payload) != "null" {
@@ -322,23 +334,21 @@ func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) 
 	}
 	kind := opKind(cb.Type)
 	c.rememberKind(cb.ID, kind)
+	chat := moderation.ChatRef{Platform: Name, ID: cb.ID, Kind: kind}
 	switch strings.ToUpper(cb.Operation) {
 	case "ADMIN":
-		c.forgetRoles(cb.ID)
-		return nil, nil
+		return rolesChanged(cb, chat, p.Admin), nil
 	case "UPDATE":
 		if strings.EqualFold(p.Type, "OWNER") {
-			c.forgetRoles(cb.ID)
+			return rolesChanged(cb, chat, []string{p.Owner, p.NewOwner}), nil
 		}
 		return nil, nil
 	case "LEAVE":
-		c.forgetRoles(cb.ID)
-		return nil, nil
+		return rolesChanged(cb, chat, p.Member), nil
 	case "JOIN":
 	default:
 		return nil, nil
 	}
-	c.forgetRoles(cb.ID)
 	var users []string
 	for _, m := range p.Member {
 		if m != "" && !strings.EqualFold(m, c.cfg.BotUser) {
@@ -361,6 +371,28 @@ func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) 
 			At:       ts,
 		},
 	}}, nil
+}
+
+// rolesChanged is the EventRolesChanged of an operation callback about
+// users (empty ids dropped; none: the whole chat).
+func rolesChanged(cb callback, chat moderation.ChatRef, users []string) []moderation.Event {
+	if chat.ID == "" {
+		return nil
+	}
+	var ids []string
+	for _, u := range users {
+		if u != "" {
+			ids = append(ids, u)
+		}
+	}
+	key := callKey(cb.CallID)
+	return []moderation.Event{{
+		Kind:         moderation.EventRolesChanged,
+		Platform:     Name,
+		DeliveryID:   key,
+		DedupKeys:    []string{key},
+		RolesChanged: &moderation.RolesChange{Chat: chat, UserIDs: ids},
+	}}
 }
 
 // legacyJoinOps are the old-format operations by which `from` joined.
@@ -389,7 +421,9 @@ func (c *Client) parseLegacyOp(cb callback, ts time.Time) ([]moderation.Event, e
 	op := strings.ToLower(p.Operation)
 	switch op {
 	case "add_admin", "remove_admin", "assing_owner", "assign_owner", "leave", "kick", "absence":
-		c.forgetRoles(chatID)
+		// Which user the old format's operation is about is not
+		// documented for every operation: the whole chat's roles go.
+		return rolesChanged(cb, moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind}, nil), nil
 	}
 	if !legacyJoinOps[op] {
 		return nil, nil
@@ -398,7 +432,6 @@ func (c *Client) parseLegacyOp(cb callback, ts time.Time) ([]moderation.Event, e
 	if chatID == "" || user == "" || strings.EqualFold(user, c.cfg.BotUser) {
 		return nil, nil
 	}
-	c.forgetRoles(chatID)
 	key := callKey(cb.CallID)
 	return []moderation.Event{{
 		Kind:       moderation.EventJoin,

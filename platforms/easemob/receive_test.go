@@ -299,12 +299,12 @@ func TestReceiveOtherEventsIgnored(t *testing.T) {
 		wantEvents int
 	}{
 		{name: "mute remove", fields: map[string]any{"callId": "c1", "timestamp": now, "event": "group_op_event", "operation": "MUTE", "type": "CHATROOM", "id": roomID, "payload": map[string]any{"type": "REMOVE", "member": []string{"bob"}}}},
-		{name: "leave kick", fields: map[string]any{"callId": "c2", "timestamp": now, "event": "group_op_event", "operation": "LEAVE", "type": "GROUP", "id": roomID, "payload": map[string]any{"type": "KICK", "member": []string{"bob"}}}},
+		{name: "leave kick changes roles", wantEvents: 1, fields: map[string]any{"callId": "c2", "timestamp": now, "event": "group_op_event", "operation": "LEAVE", "type": "GROUP", "id": roomID, "payload": map[string]any{"type": "KICK", "member": []string{"bob"}}}},
 		{name: "unknown operation", fields: map[string]any{"callId": "c3", "timestamp": now, "event": "group_op_event", "operation": "FUTURE", "id": roomID}},
 		{name: "recall", fields: map[string]any{"callId": "c4", "timestamp": now, "chat_type": "recall", "eventType": "chat", "from": "bob", "to": roomID, "msg_id": "9", "recall_id": "8"}},
 		{name: "image message", fields: map[string]any{"callId": "c5", "timestamp": now, "chat_type": "groupchat", "eventType": "chat", "group_id": roomID, "to": roomID, "from": "bob", "msg_id": "10", "payload": map[string]any{"bodies": []any{map[string]any{"type": "img", "url": "x"}}}}},
 		{name: "legacy muc presence is a join", wantEvents: 1, fields: map[string]any{"callId": "c6", "timestamp": now, "chat_type": "muc", "eventType": "chat", "group_id": roomID, "from": "gavel-org#gavel-app_newbie@easemob.com/android_1", "to": roomID, "msg_id": "11", "payload": map[string]any{"muc_id": "gavel-org#gavel-app_" + roomID + "@conference.easemob.com", "is_chatroom": true, "operation": "presence"}}},
-		{name: "legacy muc kick ignored", fields: map[string]any{"callId": "c7", "timestamp": now, "chat_type": "muc", "eventType": "chat", "group_id": roomID, "from": "x", "payload": map[string]any{"operation": "kick"}}},
+		{name: "legacy muc kick changes roles", wantEvents: 1, fields: map[string]any{"callId": "c7", "timestamp": now, "chat_type": "muc", "eventType": "chat", "group_id": roomID, "from": "x", "payload": map[string]any{"operation": "kick"}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -316,7 +316,11 @@ func TestReceiveOtherEventsIgnored(t *testing.T) {
 			if len(ack.Events) != tc.wantEvents {
 				t.Fatalf("%d events, want %d: %+v", len(ack.Events), tc.wantEvents, ack.Events)
 			}
-			if tc.wantEvents == 1 {
+			if tc.wantEvents == 1 && ack.Events[0].Kind == moderation.EventRolesChanged {
+				if rc := ack.Events[0].RolesChanged; rc == nil || rc.Chat.ID != roomID {
+					t.Fatalf("roles changed %+v", rc)
+				}
+			} else if tc.wantEvents == 1 {
 				j := ack.Events[0].Join
 				if j == nil || j.Chat.ID != roomID || j.Chat.Kind != easemob.KindChatRoom || !reflect.DeepEqual(j.UserIDs, []string{"newbie"}) {
 					t.Fatalf("join %+v", j)

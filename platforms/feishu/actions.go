@@ -26,12 +26,13 @@ const MaxRemoveBatch = 50
 var ReasonBotNotManager = moderation.PlatformReason(Name, "bot_not_manager")
 
 // chatInfo is what GET /open-apis/im/v1/chats/:chat_id says about who runs
-// a chat.
+// a chat. It is not cached: the pipeline's role cache keeps the roles
+// Roles derives from it, and drops them on im.chat.updated_v1 and member
+// removal events (EventRolesChanged).
 type chatInfo struct {
 	ownerID      string          // open_id; empty when the owner is a bot
 	userManagers map[string]bool // open_ids
 	botManagers  map[string]bool // app_ids
-	fetched      time.Time
 }
 
 // pathParam checks an id the SDK puts into a request path (PathParams:
@@ -48,18 +49,10 @@ func pathParam(op, what, id string) error {
 	return nil
 }
 
-// chat returns the chat's owner and managers, from the cache unless fresh.
-func (c *Client) chat(ctx context.Context, chatID string, fresh bool) (*chatInfo, error) {
+// chat returns the chat's owner and managers as Feishu tells them now.
+func (c *Client) chat(ctx context.Context, chatID string) (*chatInfo, error) {
 	if err := pathParam("chat.get", "chat_id", chatID); err != nil {
 		return nil, err
-	}
-	if !fresh {
-		if v, ok := c.chats.Get(chatID); ok {
-			info := v.(*chatInfo)
-			if c.now().Sub(info.fetched) < c.cfg.RoleCacheTTL {
-				return info, nil
-			}
-		}
 	}
 	const op = "chat.get"
 	var info *chatInfo
@@ -75,7 +68,6 @@ func (c *Client) chat(ctx context.Context, chatID string, fresh bool) (*chatInfo
 					ownerID:      larkcore.StringValue(resp.Data.OwnerId),
 					userManagers: set(resp.Data.UserManagerIdList),
 					botManagers:  set(resp.Data.BotManagerIdList),
-					fetched:      c.now(),
 				}
 			}
 			return resp.ApiResp, resp.CodeError, nil
@@ -87,7 +79,6 @@ func (c *Client) chat(ctx context.Context, chatID string, fresh bool) (*chatInfo
 	if info == nil {
 		return nil, &moderation.APIError{Platform: Name, Op: op, Message: "Feishu returned no chat data.", Kind: moderation.Permanent}
 	}
-	c.chats.SetDefault(chatID, info)
 	return info, nil
 }
 
@@ -103,7 +94,7 @@ func set(ids []string) map[string]bool {
 // the bot itself when its app is in bot_manager_id_list) or member. Feishu's
 // chat info does not list members, so unknown users are RoleMember.
 func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []string) (map[string]moderation.Role, error) {
-	info, err := c.chat(ctx, chat.ID, false)
+	info, err := c.chat(ctx, chat.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -151,7 +142,7 @@ const (
 // chat: yes when the chat info shows it owns or manages the chat, refused
 // when Feishu refused a recall there lately, maybe otherwise.
 func (c *Client) recallRight(ctx context.Context, chatID string) (recallRight, error) {
-	info, err := c.chat(ctx, chatID, false)
+	info, err := c.chat(ctx, chatID)
 	if err != nil {
 		return recallMaybe, err
 	}
@@ -192,7 +183,6 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 	for _, batch := range egress.Chunk(userIDs, MaxRemoveBatch) {
 		out = append(out, c.removeBatch(ctx, chat.ID, batch)...)
 	}
-	c.chats.Delete(chat.ID) // a removed manager is no longer one
 	return out
 }
 
@@ -211,7 +201,7 @@ func (c *Client) removeBatch(ctx context.Context, chatID string, batch []string)
 	case codeNoValidMembers:
 		return removed(batch, batch)
 	case codeCannotKickOwner:
-		info, ierr := c.chat(ctx, chatID, true)
+		info, ierr := c.chat(ctx, chatID)
 		if ierr != nil || info.ownerID == "" || !slices.Contains(batch, info.ownerID) {
 			return moderation.FailAll(batch, err)
 		}

@@ -242,7 +242,9 @@ func TestRemoveRateLimitResetHeader(t *testing.T) {
 	}
 }
 
-func TestRolesCached(t *testing.T) {
+// TestRolesNotCached: the adapter asks Feishu on every Roles call; the
+// pipeline's role cache is the only one.
+func TestRolesNotCached(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 2)
 	ctx := context.Background()
@@ -257,21 +259,14 @@ func TestRolesCached(t *testing.T) {
 			t.Fatalf("call %d: roles = %v, want %v", i, got, want)
 		}
 	}
-	if n := len(f.srv.CallsTo(feishutest.OpChatGet)); n != 1 {
-		t.Fatalf("%d chat.get calls for two Roles, want 1 (cached)", n)
+	if n := len(f.srv.CallsTo(feishutest.OpChatGet)); n != 2 {
+		t.Fatalf("%d chat.get calls for two Roles, want 2 (the adapter caches no roles)", n)
 	}
 	if q := f.srv.CallsTo(feishutest.OpChatGet)[0].Query.Get("user_id_type"); q != "open_id" {
 		t.Fatalf("user_id_type = %q", q)
 	}
 	if n := len(f.srv.CallsTo(feishutest.OpBotInfo)); n != 1 {
 		t.Fatalf("%d bot.info calls, want 1", n)
-	}
-	f.clock.advance(2 * feishu.DefaultRoleCacheTTL)
-	if _, err := f.c.Roles(ctx, chat, users); err != nil {
-		t.Fatal(err)
-	}
-	if n := len(f.srv.CallsTo(feishutest.OpChatGet)); n != 2 {
-		t.Fatalf("%d chat.get calls after the TTL, want 2", n)
 	}
 }
 
@@ -359,7 +354,6 @@ func TestMuteEmulated(t *testing.T) {
 				_ = f.c.Recall(ctx, chat, id)
 				mute(moderation.StatusRefused)
 				f.srv.SetBotRights(chatID, false, true)
-				f.clock.advance(feishu.DefaultRoleCacheTTL)
 				mute(moderation.StatusDone)
 			}
 			if n := len(f.srv.CallsTo(feishutest.OpMembersDelete)); n != 0 {

@@ -51,8 +51,7 @@ type Client struct {
 	messageReply  *egress.Caller
 	botInfo       *egress.Caller
 
-	chats    *gocache.Cache // chat_id → *chatInfo
-	chatLock keyedMutex     // serialises member removals per chat (232019)
+	chatLock keyedMutex // serialises member removals per chat (232019)
 	// refusals holds the chats where Feishu refused a recall (230026),
 	// for RefusalCacheTTL.
 	refusals *gocache.Cache
@@ -103,7 +102,6 @@ func New(cfg Config, opts Options) (*Client, error) {
 		messageDelete: opts.Egress.New(Name, "message.delete", cfg.Rate),
 		messageReply:  opts.Egress.New(Name, "message.reply", cfg.Rate),
 		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
-		chats:         gocache.New(cfg.RoleCacheTTL, 10*cfg.RoleCacheTTL),
 		refusals:      gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
 		recalled:      gocache.New(recalledMemory, 10*time.Minute),
 		botID:         cfg.BotOpenID,

@@ -18,8 +18,7 @@ const (
 	RetrySchedule = 15*time.Second + 5*time.Minute + time.Hour + 6*time.Hour
 	// DefaultDedupTTL is server.dedup_ttl's default, with the margin the
 	// de-duplication needs over RetrySchedule.
-	DefaultDedupTTL     = 8 * time.Hour
-	DefaultRoleCacheTTL = time.Minute
+	DefaultDedupTTL = 8 * time.Hour
 	// DefaultRefusalCacheTTL is how long a chat where Feishu refused a
 	// recall (230026) is remembered as one where Gavel cannot mute.
 	DefaultRefusalCacheTTL = 10 * time.Minute
@@ -58,8 +57,6 @@ type Config struct {
 	// InsecureSkipVerify disables the signature, timestamp and token checks.
 	// Only for local development: anyone can then forge deliveries.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
-	// RoleCacheTTL is how long a chat's owner/manager lists are reused.
-	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// RefusalCacheTTL is how long Gavel remembers that Feishu refused to
 	// let it recall others' messages in a chat (230026); meanwhile /mute
 	// there is refused. Feishu lets the owner, managers and the chat's
@@ -76,9 +73,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReplayWindow == 0 {
 		c.ReplayWindow = DefaultReplayWindow
-	}
-	if c.RoleCacheTTL == 0 {
-		c.RoleCacheTTL = DefaultRoleCacheTTL
 	}
 	if c.DedupTTL == 0 {
 		c.DedupTTL = DefaultDedupTTL
@@ -123,9 +117,6 @@ func (c Config) Validate() error {
 	if c.DedupTTL != 0 && c.DedupTTL <= RetrySchedule {
 		errs = append(errs, fmt.Errorf("server.dedup_ttl: %s does not exceed Feishu's retry schedule (%s after a failed delivery); "+
 			"a re-pushed event would run twice (default %s)", c.DedupTTL, RetrySchedule, DefaultDedupTTL))
-	}
-	if c.RoleCacheTTL < 0 {
-		bad("role_cache_ttl", "must not be negative, got %s", c.RoleCacheTTL)
 	}
 	if c.RefusalCacheTTL < 0 {
 		bad("refusal_cache_ttl", "must not be negative, got %s", c.RefusalCacheTTL)

@@ -24,7 +24,6 @@ func TestConfigValidate(t *testing.T) {
 		{name: "empty token allowed when insecure", mutate: func(c *feishu.Config) { c.VerificationToken, c.InsecureSkipVerify = "", true }},
 		{name: "relative base_url", mutate: func(c *feishu.Config) { c.BaseURL = "open.feishu.cn" }, want: "platforms.feishu.base_url:"},
 		{name: "negative replay_window", mutate: func(c *feishu.Config) { c.ReplayWindow = -time.Second }, want: "platforms.feishu.replay_window:"},
-		{name: "negative role_cache_ttl", mutate: func(c *feishu.Config) { c.RoleCacheTTL = -time.Second }, want: "platforms.feishu.role_cache_ttl:"},
 		{name: "negative refusal_cache_ttl", mutate: func(c *feishu.Config) { c.RefusalCacheTTL = -time.Second }, want: "platforms.feishu.refusal_cache_ttl:"},
 		{name: "negative rate", mutate: func(c *feishu.Config) { c.Rate = egress.Limits{PerSecond: -1} }, want: "platforms.feishu.rate.per_second:"},
 	}

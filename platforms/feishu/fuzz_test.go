@@ -3,6 +3,7 @@ package feishu_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -84,6 +85,8 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", MessageType: "post", Content: `{"title":"t"}`}))
 	f.Add(feishutest.UserAddedEvent(testToken, "e", "oc_1", "ou_op", "ou_1", "ou_2"))
 	f.Add(feishutest.Challenge(testToken, "c"))
+	f.Add(feishutest.ChatUpdatedEventAt(testToken, "e2", "oc_1", "ou_op", "ou_a", "ou_b", time.Unix(0, 0)))
+	f.Add(feishutest.UserDeletedEventAt(testToken, "e3", "oc_1", "ou_op", time.Unix(0, 0), "ou_1"))
 	f.Add([]byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `","create_time":"99999999999999999999"},"event":{"message":{"chat_type":"group","message_type":"text","content":"\"x\""}}}`))
 	c := newReceiver(f, func(cfg *feishu.Config) { cfg.EncryptKey = "" })
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -103,6 +106,10 @@ func FuzzParseEvent(f *testing.F) {
 			case moderation.EventJoin:
 				if ev.Join == nil || ev.Join.Chat.ID == "" || len(ev.Join.UserIDs) == 0 {
 					t.Fatalf("bad join %+v", ev.Join)
+				}
+			case moderation.EventRolesChanged:
+				if ev.RolesChanged == nil || ev.RolesChanged.Chat.ID == "" || slices.Contains(ev.RolesChanged.UserIDs, "") {
+					t.Fatalf("bad roles change %+v", ev.RolesChanged)
 				}
 			default:
 				t.Fatalf("unknown kind %q", ev.Kind)

@@ -29,6 +29,11 @@ const (
 const (
 	eventMessageReceive = "im.message.receive_v1"
 	eventUserAdded      = "im.chat.member.user.added_v1"
+	// Role changes: the owner or the chat's settings changed, users left
+	// or were removed, an invitation was withdrawn.
+	eventChatUpdated    = "im.chat.updated_v1"
+	eventUserDeleted    = "im.chat.member.user.deleted_v1"
+	eventUserWithdrawn  = "im.chat.member.user.withdrawn_v1"
 	typeURLVerification = "url_verification"
 )
 
@@ -422,10 +427,60 @@ func (c *Client) parseEvent(ctx context.Context, env *envelope, receivedAt time.
 			DedupKeys:  []string{deliveryID},
 			Join:       join,
 		}}, nil
+	case eventChatUpdated, eventUserDeleted, eventUserWithdrawn:
+		ch, err := parseRolesChanged(h.EventType, env.Event)
+		if err != nil {
+			return nil, err
+		}
+		return []moderation.Event{{
+			Kind:         moderation.EventRolesChanged,
+			Platform:     Name,
+			DeliveryID:   deliveryID,
+			DedupKeys:    []string{deliveryID},
+			RolesChanged: ch,
+		}}, nil
 	default:
 		c.log.DebugContext(ctx, "ignoring event", "event_type", h.EventType, "event_id", h.EventID)
 		return nil, nil
 	}
+}
+
+// chatEvent is what the pipeline needs of im.chat.updated_v1 and the
+// member removal events: the chat and, for the latter, the users.
+type chatEvent struct {
+	ChatID string `json:"chat_id"`
+	Users  []struct {
+		UserID userID `json:"user_id"`
+	} `json:"users"`
+}
+
+// parseRolesChanged normalises the events after which the roles cached for
+// a chat may be wrong. im.chat.updated_v1 says the chat changed (owner
+// transferred, settings; its before/after fields are not documented to
+// carry the manager lists), so the whole chat's roles go; a member event
+// names the users who left.
+func parseRolesChanged(eventType string, raw wirejson.Value) (*moderation.RolesChange, error) {
+	var ev chatEvent
+	if err := wirejson.Unmarshal(raw, &ev); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w: %w", eventType, moderation.ErrMalformed, err)
+	}
+	if ev.ChatID == "" {
+		return nil, fmt.Errorf("%s without chat_id: %w", eventType, moderation.ErrMalformed)
+	}
+	ch := &moderation.RolesChange{Chat: moderation.ChatRef{Platform: Name, ID: ev.ChatID, Kind: "group"}}
+	if eventType == eventChatUpdated {
+		return ch, nil
+	}
+	for _, u := range ev.Users {
+		if u.UserID.OpenID != "" {
+			ch.UserIDs = append(ch.UserIDs, u.UserID.OpenID)
+		}
+	}
+	if len(ch.UserIDs) == 0 {
+		// Users named by other id types only: drop the whole chat's.
+		ch.UserIDs = nil
+	}
+	return ch, nil
 }
 
 // parseMessage normalises an im.message.receive_v1 event. It returns nil for

@@ -342,6 +342,22 @@ func TestReceiveEvents(t *testing.T) {
 			}},
 		},
 		{
+			name:  "chat updated: the chat's roles changed",
+			event: feishutest.ChatUpdatedEventAt(testToken, "ev5", "oc_1", "ou_owner", "ou_owner", "ou_new", testNow),
+			want: []moderation.Event{{
+				Kind: moderation.EventRolesChanged, Platform: "feishu", DeliveryID: "feishu:event:ev5", DedupKeys: []string{"feishu:event:ev5"},
+				RolesChanged: &moderation.RolesChange{Chat: moderation.ChatRef{Platform: "feishu", ID: "oc_1", Kind: "group"}},
+			}},
+		},
+		{
+			name:  "users deleted: their roles changed",
+			event: feishutest.UserDeletedEventAt(testToken, "ev6", "oc_1", "ou_owner", testNow, "ou_mgr"),
+			want: []moderation.Event{{
+				Kind: moderation.EventRolesChanged, Platform: "feishu", DeliveryID: "feishu:event:ev6", DedupKeys: []string{"feishu:event:ev6"},
+				RolesChanged: &moderation.RolesChange{Chat: moderation.ChatRef{Platform: "feishu", ID: "oc_1", Kind: "group"}, UserIDs: []string{"ou_mgr"}},
+			}},
+		},
+		{
 			name:  "other event type ignored",
 			event: feishutest.EventAt(testToken, "ev4", "im.chat.member.bot.added_v1", testNow, map[string]any{"chat_id": "oc_1"}),
 		},
@@ -385,6 +401,7 @@ func TestReceiveMalformedEvents(t *testing.T) {
 		{"event not an object", []byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":[1]}`)},
 		{"missing event_id", []byte(`{"schema":"2.0","header":{"event_type":"im.message.receive_v1","token":"` + testToken + `"},"event":{}}`)},
 		{"challenge without value", feishutest.Challenge(testToken, "")},
+		{"chat updated without chat_id", feishutest.ChatUpdatedEventAt(testToken, "e", "", "ou_a", "", "", testNow)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

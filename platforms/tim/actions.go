@@ -160,7 +160,6 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 			continue
 		}
 		for _, u := range batch {
-			c.cache.Set(roleKey(chat.ID, u), moderation.RoleNotMember, cache.DefaultExpiration)
 			results = append(results, moderation.Result{UserID: u, Status: moderation.StatusDone})
 		}
 	}
@@ -237,7 +236,8 @@ func muteSeconds(d time.Duration) (uint32, bool) {
 }
 
 // Roles returns each user's role with get_role_in_group (at most 500 per
-// call), cached per chat and user. The App admin Gavel acts as has owner
+// call), as TIM tells it now: the pipeline's role cache is the only one.
+// The App admin Gavel acts as has owner
 // rights in every group and is reported as RoleOwner. AVChatRoom groups do
 // not support get_role_in_group; there the owner comes from get_group_info
 // and everyone else is a member.
@@ -250,10 +250,6 @@ func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []s
 		}
 		if u == c.cfg.AdminIdentifier {
 			out[u] = moderation.RoleOwner
-			continue
-		}
-		if v, ok := c.cache.Get(roleKey(chat.ID, u)); ok {
-			out[u] = v.(moderation.Role)
 			continue
 		}
 		out[u] = moderation.RoleUnknown
@@ -289,14 +285,13 @@ func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []s
 				r = moderation.RoleNotMember
 			}
 			out[u] = r
-			c.cache.Set(roleKey(chat.ID, u), r, cache.DefaultExpiration)
 		}
 	}
 	return out, nil
 }
 
 func (c *Client) avRoles(ctx context.Context, chat moderation.ChatRef, users []string, out map[string]moderation.Role) (map[string]moderation.Role, error) {
-	info, err := c.groupInfo(ctx, chat.ID)
+	info, err := c.fetchGroupInfo(ctx, chat.ID) // the owner may have changed
 	if err != nil {
 		return nil, fmt.Errorf("tim roles in %s: %w", chat.ID, err)
 	}
@@ -306,7 +301,6 @@ func (c *Client) avRoles(ctx context.Context, chat moderation.ChatRef, users []s
 			r = moderation.RoleOwner
 		}
 		out[u] = r
-		c.cache.Set(roleKey(chat.ID, u), r, cache.DefaultExpiration)
 	}
 	return out, nil
 }
@@ -326,14 +320,19 @@ func parseRole(s string) moderation.Role {
 	}
 }
 
-func roleKey(chatID, userID string) string { return "role\x00" + chatID + "\x00" + userID }
-func groupKey(chatID string) string        { return "group\x00" + chatID }
+func groupKey(chatID string) string { return "group\x00" + chatID }
 
-// groupInfo returns the group's type and owner from get_group_info, cached.
+// groupInfo returns the group's type and owner from get_group_info, cached
+// for GroupInfoTTL (read the owner with fetchGroupInfo).
 func (c *Client) groupInfo(ctx context.Context, groupID string) (groupInfo, error) {
 	if v, ok := c.cache.Get(groupKey(groupID)); ok {
 		return v.(groupInfo), nil
 	}
+	return c.fetchGroupInfo(ctx, groupID)
+}
+
+// fetchGroupInfo asks get_group_info and caches the answer.
+func (c *Client) fetchGroupInfo(ctx context.Context, groupID string) (groupInfo, error) {
 	var resp groupInfoResp
 	req := groupInfoReq{
 		GroupIDList:    []string{groupID},

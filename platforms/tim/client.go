@@ -85,7 +85,7 @@ type Client struct {
 	now    func() time.Time
 	appID  string
 	sig    *userSigCache
-	cache  *cache.Cache // roles ("role|chat|user") and group info ("group|chat")
+	cache  *cache.Cache // group info ("group|chat"), for its type
 	names  *cache.Cache // name cards ("card|chat|user") and nicknames ("nick|user")
 	groups *cache.Cache // per-group reply pacers
 
@@ -121,7 +121,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		http:     opts.HTTPClient,
 		now:      opts.Now,
 		appID:    strconv.Itoa(cfg.SDKAppID),
-		cache:    cache.New(cfg.RoleCacheTTL, 2*cfg.RoleCacheTTL),
+		cache:    cache.New(GroupInfoTTL, 2*GroupInfoTTL),
 		names:    cache.New(cfg.NameCacheTTL, 2*cfg.NameCacheTTL),
 		groups:   cache.New(time.Minute, 5*time.Minute),
 		callers:  make(map[string]*egress.Caller),

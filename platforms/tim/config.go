@@ -12,8 +12,10 @@ import (
 const (
 	DefaultBaseURL      = "https://console.tim.qq.com"
 	DefaultReplayWindow = 60 * time.Second
-	DefaultRoleCacheTTL = time.Minute
-	DefaultUserSigTTL   = 24 * time.Hour
+	// GroupInfoTTL is how long a group's type (get_group_info) is reused;
+	// roles are not cached here (the pipeline's role cache is the one).
+	GroupInfoTTL      = time.Minute
+	DefaultUserSigTTL = 24 * time.Hour
 	// DefaultRatePerSecond is TIM's default frequency limit per REST API.
 	DefaultRatePerSecond = 200
 	// DefaultNameCacheTTL is how long members' name cards and nicknames
@@ -53,8 +55,6 @@ type Config struct {
 	// SilentKick removes members with Silence=1 even when a command does not
 	// ask for it.
 	SilentKick bool `yaml:"silent_kick"`
-	// RoleCacheTTL is how long roles and group types are cached; default 1m.
-	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// UserSigTTL is the validity of generated UserSigs; default 24h.
 	UserSigTTL time.Duration `yaml:"usersig_ttl"`
 	// Rate overrides the pacing and retry limits of every REST API caller;
@@ -111,9 +111,6 @@ func (c Config) Validate() error {
 	if c.ReplayWindow < 0 {
 		return keyErr("replay_window", "must not be negative")
 	}
-	if c.RoleCacheTTL < 0 {
-		return keyErr("role_cache_ttl", "must not be negative")
-	}
 	if c.UserSigTTL != 0 && (c.UserSigTTL < minUserSigTTL || c.UserSigTTL > maxUserSigTTL) {
 		return keyErr("usersig_ttl", "must be between 1m and 50 years")
 	}
@@ -153,9 +150,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReplayWindow == 0 {
 		c.ReplayWindow = DefaultReplayWindow
-	}
-	if c.RoleCacheTTL == 0 {
-		c.RoleCacheTTL = DefaultRoleCacheTTL
 	}
 	if c.UserSigTTL == 0 {
 		c.UserSigTTL = DefaultUserSigTTL

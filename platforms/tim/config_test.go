@@ -29,7 +29,6 @@ func TestConfigValidate(t *testing.T) {
 		{"admin too long", func(c *Config) { c.AdminIdentifier = strings.Repeat("a", 33) }, "platforms.tim.admin_identifier:"},
 		{"no token not insecure", func(c *Config) { c.CallbackToken = "" }, "platforms.tim.callback_token:"},
 		{"negative replay window", func(c *Config) { c.ReplayWindow = -time.Second }, "platforms.tim.replay_window:"},
-		{"negative role ttl", func(c *Config) { c.RoleCacheTTL = -time.Second }, "platforms.tim.role_cache_ttl:"},
 		{"usersig ttl too short", func(c *Config) { c.UserSigTTL = time.Second }, "platforms.tim.usersig_ttl:"},
 		{"negative rate", func(c *Config) { c.Rate = egress.Limits{PerSecond: -1} }, "platforms.tim.rate.per_second:"},
 		{"negative burst", func(c *Config) { c.Rate = egress.Limits{Burst: -1} }, "platforms.tim.rate.burst:"},
@@ -61,7 +60,7 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigDefaults(t *testing.T) {
 	t.Parallel()
 	c := Config{}.withDefaults()
-	if c.BaseURL != DefaultBaseURL || c.ReplayWindow != 60*time.Second || c.RoleCacheTTL != time.Minute ||
+	if c.BaseURL != DefaultBaseURL || c.ReplayWindow != 60*time.Second ||
 		c.UserSigTTL != 24*time.Hour || c.Rate.PerSecond != 200 || c.PreSendAction != PreSendReject {
 		t.Errorf("defaults = %+v", c)
 	}

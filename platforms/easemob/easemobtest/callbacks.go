@@ -284,6 +284,52 @@ func (s *Server) MessageBody(m Message) []byte {
 	return SignFields(s.MessageFields(m), s.CallbackSecret)
 }
 
+// RoleOp is a group_op_event that changes who runs a chat, with the
+// documented payloads: ADMIN ADD/REMOVE ({"admin":[…],"type":…}) and
+// UPDATE OWNER ({"owner":…,"new_owner":…,"type":"OWNER"}).
+type RoleOp struct {
+	ChatID string
+	Kind   string // KindChatRoom or KindGroup
+	// Promote adds Admins; otherwise they are demoted (REMOVE).
+	Promote bool
+	Admins  []string
+	// NewOwner, when set, makes the event an ownership transfer from
+	// Owner to NewOwner instead.
+	Owner, NewOwner string
+	Operator        string // default "@ppAdmin"
+	CallID          string
+	At              time.Time
+}
+
+// RoleOpBody returns o's callback body signed with the CallbackSecret.
+// It only describes the change; seed the fake's state with AddChat.
+func (s *Server) RoleOpBody(o RoleOp) []byte {
+	if o.CallID == "" {
+		o.CallID = fmt.Sprintf("%s_%d-op", s.appKey(), s.nextID())
+	}
+	if o.At.IsZero() {
+		o.At = s.Now()
+	}
+	if o.Operator == "" {
+		o.Operator = "@ppAdmin"
+	}
+	typ := "CHATROOM"
+	if o.Kind == KindGroup {
+		typ = "GROUP"
+	}
+	op, payload := "ADMIN", map[string]any{"admin": o.Admins, "type": "REMOVE"}
+	if o.Promote {
+		payload["type"] = "ADD"
+	}
+	if o.NewOwner != "" {
+		op, payload = "UPDATE", map[string]any{"owner": o.Owner, "new_owner": o.NewOwner, "type": "OWNER"}
+	}
+	return SignFields(map[string]any{
+		"callId": o.CallID, "payload": payload, "appkey": s.appKey(), "id": o.ChatID, "type": typ,
+		"event": "group_op_event", "operation": op, "operator": o.Operator, "timestamp": o.At.UnixMilli(),
+	}, s.CallbackSecret)
+}
+
 // JoinBody returns j's callback body signed with the CallbackSecret.
 func (s *Server) JoinBody(j Join) []byte {
 	return SignFields(s.JoinFields(j), s.CallbackSecret)

@@ -123,6 +123,43 @@ func UserAddedEventAt(token, eventID, chatID, operator string, at time.Time, use
 	})
 }
 
+// UserDeletedEventAt returns the v2.0 JSON of an
+// im.chat.member.user.deleted_v1 event (users left or were removed) with
+// header.create_time at; the fields are the documented ones, as for
+// im.chat.member.user.added_v1.
+func UserDeletedEventAt(token, eventID, chatID, operator string, at time.Time, users ...string) []byte {
+	list := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		list = append(list, map[string]any{"name": u, "tenant_key": "tenant",
+			"user_id": map[string]string{"open_id": u, "union_id": "on_" + u, "user_id": ""}})
+	}
+	return envelope(token, "", eventID, "im.chat.member.user.deleted_v1", at, map[string]any{
+		"chat_id": chatID, "operator_id": map[string]string{"open_id": operator}, "external": false,
+		"operator_tenant_key": "tenant", "users": list, "name": chatID,
+	})
+}
+
+// ChatUpdatedEventAt returns the v2.0 JSON of an im.chat.updated_v1 event
+// (the chat's owner or settings changed) with header.create_time at:
+// before_change and after_change hold the owner transfer from oldOwner to
+// newOwner (open_ids; both empty: a settings change). The docs list the
+// event as "owner/permissions changed" and are silent on whether adding or
+// removing a manager (user_manager_id_list) fires it; Gavel drops the
+// whole chat's cached roles on it either way, and a manager change that
+// fires nothing waits for moderation.role_cache_ttl.
+func ChatUpdatedEventAt(token, eventID, chatID, operator, oldOwner, newOwner string, at time.Time) []byte {
+	change := func(owner string) map[string]any {
+		if owner == "" {
+			return map[string]any{}
+		}
+		return map[string]any{"owner_id": map[string]string{"open_id": owner, "union_id": "on_" + owner, "user_id": ""}}
+	}
+	return envelope(token, "", eventID, "im.chat.updated_v1", at, map[string]any{
+		"chat_id": chatID, "operator_id": map[string]string{"open_id": operator}, "external": false,
+		"operator_tenant_key": "tenant", "before_change": change(oldOwner), "after_change": change(newOwner),
+	})
+}
+
 // Event returns a v2.0 envelope of any event type around event, created
 // now.
 func Event(token, eventID, eventType string, event any) []byte {
