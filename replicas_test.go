@@ -158,7 +158,7 @@ server: {listen: %q, shutdown_timeout: 2s}
 log: {level: info, format: json}
 moderation: {workers: %d, lease: %s, poll: 50ms}
 storage: {driver: postgres, dsn: %q}
-redis: {addr: %q, prefix: %q}
+redis: {addr: %q, prefix: %q, timeout: 2s}
 policy: {commands_per_minute: 1000}
 platforms:
   tim: {base_url: %q, sdk_app_id: %d, secret_key: %q, admin_identifier: %q, callback_token: tok}

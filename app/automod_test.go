@@ -399,7 +399,10 @@ func TestAutomodFloodAcrossReplicas(t *testing.T) {
 	for range 2 {
 		cfg := timConfig(ts, filepath.Join(t.TempDir(), "gavel.db"), 20)
 		cfg.Automod = rules(nil) // flood: more than 5 in 10 s
-		cfg.Redis = cluster.Config{Addr: addr, Prefix: prefix}
+		// A generous deadline: this test is about two replicas sharing the
+		// flood window, not about a slow Redis (-race on a loaded machine
+		// exceeds the production 50 ms).
+		cfg.Redis = cluster.Config{Addr: addr, Prefix: prefix, Timeout: 2 * time.Second}
 		hs = append(hs, apptest.New(t, cfg))
 	}
 	for i := range 8 {

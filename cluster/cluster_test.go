@@ -66,7 +66,7 @@ func TestDedup(t *testing.T) {
 func TestDedupSharedByReplicas(t *testing.T) {
 	t.Parallel()
 	a := open(t)
-	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func TestFractionalRate(t *testing.T) {
 func TestSharedFloodWindow(t *testing.T) {
 	t.Parallel()
 	a := open(t)
-	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +186,7 @@ func TestSharedFloodWindow(t *testing.T) {
 func TestSharedRaidWindow(t *testing.T) {
 	t.Parallel()
 	a := open(t)
-	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

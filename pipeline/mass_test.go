@@ -37,15 +37,22 @@ func TestMassCommandThroughJobs(t *testing.T) {
 		t.Skip("50,000 targets through SQLite")
 	}
 	t.Parallel()
-	const limit = 50000
+	// 50,000 targets is the figure (#13: a raid clean-up). Under
+	// the race detector the same path runs at 5,000: it checks the
+	// concurrency, not the size, and 50,000 would take minutes there;
+	// .ci/run runs this test without -race at full size as well.
+	limit := 50000
+	if raceEnabled {
+		limit = 5000
+	}
 	for _, tt := range []struct {
 		name    string
 		n       int
 		removed int
 		reply   string
 	}{
-		{"at max_targets", limit, limit, "Removed 50000"},
-		{"one over max_targets", limit + 1, 0, "Too many targets (50001); at most 50000"},
+		{"at max_targets", limit, limit, fmt.Sprintf("Removed %d", limit)},
+		{"one over max_targets", limit + 1, 0, fmt.Sprintf("Too many targets (%d); at most %d", limit+1, limit)},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -72,7 +79,7 @@ func TestMassCommandThroughJobs(t *testing.T) {
 			if stored, err := jobs.Submit(ctx, message("d1", "mod", text)); err != nil || !stored {
 				t.Fatalf("Submit: stored %v, %v", stored, err)
 			}
-			runCtx, stop := context.WithTimeout(ctx, time.Minute)
+			runCtx, stop := context.WithTimeout(ctx, 3*time.Minute)
 			defer stop()
 			go jobs.Run(runCtx)
 			if err := jobs.Wait(runCtx); err != nil {
