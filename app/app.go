@@ -58,19 +58,6 @@ type App struct {
 	stopMaint context.CancelFunc
 }
 
-// receiverFunc adapts a method to handlers.Receiver.
-type receiverFunc func(context.Context, moderation.Delivery) (moderation.Ack, error)
-
-func (f receiverFunc) Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
-	return f(ctx, d)
-}
-
-// receiverPlatform is what a platform package's Client is to the app.
-type receiverPlatform interface {
-	moderation.Platform
-	handlers.Receiver
-}
-
 // New builds an App from cfg and opens its store.
 func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) {
 	if err := cfg.Validate(); err != nil {
@@ -131,8 +118,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		}
 	}
 
-	var plats []receiverPlatform
-	var preSend handlers.Receiver
+	var plats []moderation.Platform
 	if c := cfg.Platforms.Feishu; c != nil {
 		fc := *c
 		fc.DedupTTL = cfg.Server.DedupTTL
@@ -161,8 +147,6 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			return nil, fmt.Errorf("easemob: %w", err)
 		}
 		plats = append(plats, p)
-		// Easemob's pre-send rule posts to a URL of its own.
-		preSend = receiverFunc(p.ReceivePreSend)
 	}
 	var polOpts []policy.Option
 	var roleCache pipeline.RoleCache
@@ -178,14 +162,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err != nil {
 		return nil, err
 	}
-	receivers := map[string]handlers.Receiver{}
+	// Each platform receives at /webhook/<name>, its hooks (Easemob's
+	// pre-send) at /webhook/<name>/<hook>.
+	var receivers []moderation.Receiver
 	for _, p := range plats {
-		a.Platforms = append(a.Platforms, p)
-		receivers[p.Name()] = p
+		receivers = append(receivers, p)
 	}
-	if preSend != nil {
-		receivers["easemob/presend"] = preSend
-	}
+	a.Platforms = plats
 	a.Pipeline, err = pipeline.New(cfg.Moderation, pipeline.Deps{
 		Platforms: a.Platforms,
 		Parser:    commands.New(cfg.Commands),
@@ -334,11 +317,9 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Every adapter tells the pipeline its per-call batch size.
+// Every adapter implements the whole contract: moderation.Platform.
 var (
-	_ pipeline.BatchSizer    = (*feishu.Client)(nil)
-	_ pipeline.BatchSizer    = (*tim.Client)(nil)
-	_ pipeline.BatchSizer    = (*easemob.Client)(nil)
-	_ pipeline.MuteDefaulter = (*easemob.Client)(nil)
-	_ pipeline.RoleBatcher   = (*tim.Client)(nil)
+	_ moderation.Platform = (*feishu.Client)(nil)
+	_ moderation.Platform = (*tim.Client)(nil)
+	_ moderation.Platform = (*easemob.Client)(nil)
 )

@@ -5,11 +5,26 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
-// Claim marks key as taken for ttl across every replica (Redis SET NX PX)
-// and reports whether this call took it: first is true for exactly one
-// caller until the key expires. The key is stored under the cluster's
+// claimScript: KEYS = key; ARGV = value, ttl ms. Sets key to value unless
+// it is held, and answers {1, value} when this call set it, else {0, the
+// value held}.
+var claimScript = redis.NewScript(`
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return {1, ARGV[1]}
+end
+return {0, redis.call('GET', KEYS[1]) or ''}
+`)
+
+// Claim marks key as taken with value for ttl across every replica and
+// reports whether this call took it (first is true for exactly one caller
+// until the key expires) and the value the key holds: value when first,
+// else the first caller's value, so a later caller on any replica can
+// compare what it has with what was claimed (Easemob's callId ledger
+// compares body digests this way). The key is stored under the cluster's
 // prefix and "claim:", so callers name only what they claim (e.g.
 // "easemob:callid:<id>").
 //
@@ -17,19 +32,28 @@ import (
 // (redis.timeout, redis.cool_down). An error means Redis did not answer,
 // or is cooling down after failing (ErrCoolingDown); callers fall back to
 // their durable check then.
-func (c *Cluster) Claim(ctx context.Context, key string, ttl time.Duration) (first bool, err error) {
+func (c *Cluster) Claim(ctx context.Context, key, value string, ttl time.Duration) (held string, first bool, err error) {
 	if key == "" {
-		return false, errors.New("cluster claim: empty key")
+		return "", false, errors.New("cluster claim: empty key")
 	}
 	if ttl <= 0 {
-		return false, fmt.Errorf("cluster claim %q: ttl %v must be positive", key, ttl)
+		return "", false, fmt.Errorf("cluster claim %q: ttl %v must be positive", key, ttl)
 	}
-	err = c.web.do(ctx, func(ctx context.Context) (err error) {
-		first, err = c.rdb.SetNX(ctx, c.prefix+"claim:"+key, "1", ttl).Result()
-		return err
+	err = c.web.do(ctx, func(ctx context.Context) error {
+		res, err := claimScript.Run(ctx, c.rdb, []string{c.prefix + "claim:" + key}, value, ttl.Milliseconds()).Slice()
+		if err != nil {
+			return err
+		}
+		if len(res) != 2 {
+			return fmt.Errorf("claim script answered %d values", len(res))
+		}
+		n, _ := res[0].(int64)
+		held, _ = res[1].(string)
+		first = n == 1
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("redis claim: %w", err)
+		return "", false, fmt.Errorf("redis claim: %w", err)
 	}
-	return first, nil
+	return held, first, nil
 }

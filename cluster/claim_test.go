@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,7 @@ func TestClaim(t *testing.T) {
 		{name: "zero ttl", key: "c", ttl: 0, wantErr: true},
 	}
 	for _, tt := range tests {
-		first, err := c.Claim(ctx, tt.key, tt.ttl)
+		_, first, err := c.Claim(ctx, tt.key, "v", tt.ttl)
 		if (err != nil) != tt.wantErr || first != tt.wantFirst {
 			t.Errorf("%s: Claim(%q) = %v, %v; want first=%v err=%v", tt.name, tt.key, first, err, tt.wantFirst, tt.wantErr)
 		}
@@ -39,11 +40,11 @@ func TestClaimExpires(t *testing.T) {
 	t.Parallel()
 	c := open(t)
 	ctx := context.Background()
-	if first, err := c.Claim(ctx, "k", 50*time.Millisecond); err != nil || !first {
+	if _, first, err := c.Claim(ctx, "k", "v", 50*time.Millisecond); err != nil || !first {
 		t.Fatalf("first claim = %v, %v", first, err)
 	}
 	time.Sleep(120 * time.Millisecond)
-	if first, err := c.Claim(ctx, "k", time.Minute); err != nil || !first {
+	if _, first, err := c.Claim(ctx, "k", "v", time.Minute); err != nil || !first {
 		t.Fatalf("claim after expiry = %v, %v; want first", first, err)
 	}
 }
@@ -55,6 +56,8 @@ func TestClaimOnceAcrossReplicas(t *testing.T) {
 	a := open(t)
 	b := openSamePrefix(t, a)
 	var firsts atomic.Int32
+	var winner atomic.Value
+	helds := make([]string, 20)
 	var wg sync.WaitGroup
 	for i := range 20 {
 		c := a
@@ -64,18 +67,25 @@ func TestClaimOnceAcrossReplicas(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			first, err := c.Claim(context.Background(), "shared", time.Minute)
+			held, first, err := c.Claim(context.Background(), "shared", fmt.Sprint(i), time.Minute)
 			if err != nil {
 				t.Error(err)
 			}
 			if first {
 				firsts.Add(1)
+				winner.Store(held)
 			}
+			helds[i] = held
 		}()
 	}
 	wg.Wait()
 	if n := firsts.Load(); n != 1 {
 		t.Fatalf("%d claims were first, want 1", n)
+	}
+	for i, h := range helds {
+		if h != winner.Load() {
+			t.Fatalf("claim %d saw %q held, the first claimed %q", i, h, winner.Load())
+		}
 	}
 }
 
@@ -83,7 +93,7 @@ func TestClaimOnceAcrossReplicas(t *testing.T) {
 // prefix.
 func openSamePrefix(t *testing.T, a *Cluster) *Cluster {
 	t.Helper()
-	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix})
+	b, err := Open(context.Background(), Config{Addr: os.Getenv("GAVEL_TEST_REDIS"), Prefix: a.prefix, Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

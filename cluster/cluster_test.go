@@ -20,7 +20,9 @@ func open(t *testing.T) *Cluster {
 	if addr == "" {
 		t.Skip("GAVEL_TEST_REDIS not set: skipping Redis tests (e.g. GAVEL_TEST_REDIS=127.0.0.1:6379)")
 	}
-	c, err := Open(context.Background(), Config{Addr: addr, Prefix: fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano())})
+	// A generous deadline: a loaded CI machine (-race) can take more than
+	// the production 50 ms for a first call (dial, script load).
+	c, err := Open(context.Background(), Config{Addr: addr, Prefix: fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano()), Timeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func TestHungRedisWebhookPath(t *testing.T) {
 		if _, err := d.Seen(ctx, keys); err == nil {
 			t.Fatal("Seen on a hung Redis: no error")
 		}
-		if _, err := c.Claim(ctx, "k", time.Minute); !errors.Is(err, ErrCoolingDown) {
+		if _, _, err := c.Claim(ctx, "k", "v", time.Minute); !errors.Is(err, ErrCoolingDown) {
 			t.Fatalf("Claim after a timeout = %v, want ErrCoolingDown", err)
 		}
 		if err := d.Mark(ctx, keys); !errors.Is(err, ErrCoolingDown) {

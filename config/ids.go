@@ -48,31 +48,11 @@ func (c Config) WithCanonicalIDs() Config {
 	c.Policy.Protected = canonicalUsers(c.Policy.Protected)
 	c.Automod.Exempt = canonicalUsers(c.Automod.Exempt)
 	rules := func(r automod.Rules) automod.Rules {
-		if r.Flood != nil {
-			b := *r.Flood
-			b.Exempt = canonicalUsers(b.Exempt)
-			r.Flood = &b
-		}
-		if r.Blocklist != nil {
-			b := *r.Blocklist
-			b.Exempt = canonicalUsers(b.Exempt)
-			r.Blocklist = &b
-		}
-		if r.Mentions != nil {
-			b := *r.Mentions
-			b.Exempt = canonicalUsers(b.Exempt)
-			r.Mentions = &b
-		}
-		if r.Links != nil {
-			b := *r.Links
-			b.Exempt = canonicalUsers(b.Exempt)
-			r.Links = &b
-		}
-		if r.Raid != nil {
-			b := *r.Raid
-			b.Exempt = canonicalUsers(b.Exempt)
-			r.Raid = &b
-		}
+		r.Flood = exemptCanonical(r.Flood, func(b *automod.FloodRule) *[]string { return &b.Exempt })
+		r.Blocklist = exemptCanonical(r.Blocklist, func(b *automod.BlocklistRule) *[]string { return &b.Exempt })
+		r.Mentions = exemptCanonical(r.Mentions, func(b *automod.MentionsRule) *[]string { return &b.Exempt })
+		r.Links = exemptCanonical(r.Links, func(b *automod.LinksRule) *[]string { return &b.Exempt })
+		r.Raid = exemptCanonical(r.Raid, func(b *automod.RaidRule) *[]string { return &b.Exempt })
 		return r
 	}
 	c.Automod.Defaults = rules(c.Automod.Defaults)
@@ -84,4 +64,16 @@ func (c Config) WithCanonicalIDs() Config {
 		c.Automod.Chats = chats
 	}
 	return c
+}
+
+// exemptCanonical returns a copy of rule with its exempt list (reached
+// through exempt) in canonical form; nil stays nil.
+func exemptCanonical[T any](rule *T, exempt func(*T) *[]string) *T {
+	if rule == nil {
+		return nil
+	}
+	b := *rule
+	list := exempt(&b)
+	*list = canonicalUsers(*list)
+	return &b
 }

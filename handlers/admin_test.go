@@ -9,6 +9,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"gavel/moderation"
 )
 
 // TestReadyzHidesErrors: /readyz tells an anonymous caller "not ready"
@@ -37,7 +39,7 @@ func TestAdminListen(t *testing.T) {
 	t.Parallel()
 	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("gavel_up 1\n")) })
 	d := Deps{Ready: func(context.Context) error { return nil }, Metrics: metrics,
-		Receivers: map[string]Receiver{"fake": scriptedReceiver{}}, Queue: &recordingQueue{}}
+		Receivers: []moderation.Receiver{scriptedReceiver{}}, Queue: &recordingQueue{}}
 	tests := []struct {
 		name   string
 		cfg    Config

@@ -28,8 +28,8 @@ type Config struct {
 	// BodyLimit bounds a webhook body in bytes; default 1 MiB.
 	BodyLimit int64 `yaml:"body_limit"`
 	// DedupTTL is how long the id of a delivery that led to a job is
-	// remembered; default 7h, which covers Feishu's retry schedule (15 s,
-	// 5 min, 1 h, 6 h).
+	// remembered; default 8h (store.DefaultDedupTTL), which outlasts
+	// Feishu's retry schedule (15 s, 5 min, 1 h, 6 h: 7h05m15s in all).
 	DedupTTL time.Duration `yaml:"dedup_ttl"`
 	// ShutdownTimeout bounds graceful shutdown; default 15s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -77,17 +77,12 @@ func (c Config) WithDefaults() Config {
 		c.BodyLimit = 1 << 20
 	}
 	if c.DedupTTL == 0 {
-		c.DedupTTL = 7 * time.Hour
+		c.DedupTTL = 8 * time.Hour
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 15 * time.Second
 	}
 	return c
-}
-
-// Receiver verifies and parses one platform's webhook deliveries.
-type Receiver interface {
-	Receive(ctx context.Context, d moderation.Delivery) (moderation.Ack, error)
 }
 
 // Submitter takes accepted events for processing after the answer; stored
@@ -115,9 +110,10 @@ type Observer interface {
 
 // Deps are what the routes need.
 type Deps struct {
-	// Receivers maps a platform name to its receiver; each gets
-	// POST /webhook/<name>.
-	Receivers map[string]Receiver
+	// Receivers are the platforms' receiving halves: each gets POST
+	// /webhook/<Name()>, and each of its hooks POST
+	// /webhook/<Name()>/<hook name>.
+	Receivers []moderation.Receiver
 	Queue     Submitter
 	// Dedup is the de-duplication front; nil → in memory (go-cache).
 	// The store de-duplicates again, durably.
@@ -159,10 +155,22 @@ func New(cfg Config, d Deps) *gin.Engine {
 	if d.Dedup == nil {
 		d.Dedup = NewLocalDedup(cfg.DedupTTL)
 	}
-	for name, rc := range d.Receivers {
-		w := &webhook{platform: name, rc: rc, queue: d.Queue, dedup: d.Dedup,
-			limit: cfg.BodyLimit, log: d.Logger.With("platform", name), now: d.Now, obs: d.Observer}
-		r.POST("/webhook/"+name, w.serve)
+	for _, rc := range d.Receivers {
+		name := rc.Name()
+		route := func(label string, receive receiveFunc, log *slog.Logger) {
+			w := &webhook{platform: label, receive: receive, queue: d.Queue, dedup: d.Dedup,
+				limit: cfg.BodyLimit, log: log, now: d.Now, obs: d.Observer}
+			r.POST("/webhook/"+label, w.serve)
+		}
+		route(name, rc.Receive, d.Logger.With("platform", name))
+		for _, h := range rc.Hooks() {
+			if !moderation.ValidHookName(h.Name) || h.Receive == nil {
+				// An adapter's programming error, met by any test that
+				// builds its routes.
+				panic(fmt.Sprintf("handlers: platform %s: hook %q is not a valid hook", name, h.Name))
+			}
+			route(name+"/"+h.Name, h.Receive, d.Logger.With("platform", name, "hook", h.Name))
+		}
 	}
 	return r
 }
@@ -203,9 +211,14 @@ func adminRoutes(r *gin.Engine, d Deps) {
 	}
 }
 
+// receiveFunc is moderation.Receiver.Receive or a moderation.Hook's Receive.
+type receiveFunc func(ctx context.Context, d moderation.Delivery) (moderation.Ack, error)
+
 type webhook struct {
+	// platform labels the route's metrics: the platform's name, or
+	// "<name>/<hook>" for a hook.
 	platform string
-	rc       Receiver
+	receive  receiveFunc
 	queue    Submitter
 	dedup    Deduper
 	limit    int64
@@ -239,7 +252,7 @@ func (w *webhook) serve(c *gin.Context) {
 	if c.Request.URL.RawQuery != "" {
 		query = c.Request.URL.Query()
 	}
-	ack, err := w.rc.Receive(ctx, moderation.Delivery{
+	ack, err := w.receive(ctx, moderation.Delivery{
 		Header: c.Request.Header, Query: query, Body: body, ReceivedAt: w.now(),
 	})
 	if err != nil {

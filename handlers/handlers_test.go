@@ -27,6 +27,20 @@ var sentinels = map[string]error{
 	"other": errors.New("boom"),
 }
 
+func (scriptedReceiver) Name() string { return "fake" }
+
+// Hooks: one extra webhook, "pre", answering like Receive with "pre:"
+// before the response.
+func (r scriptedReceiver) Hooks() []moderation.Hook {
+	return []moderation.Hook{{Name: "pre", Receive: func(ctx context.Context, d moderation.Delivery) (moderation.Ack, error) {
+		ack, err := r.Receive(ctx, d)
+		if m, ok := ack.Response.(map[string]string); ok {
+			ack.Response = map[string]string{"challenge": "pre:" + m["challenge"]}
+		}
+		return ack, err
+	}}}
+}
+
 func (scriptedReceiver) Receive(_ context.Context, d moderation.Delivery) (moderation.Ack, error) {
 	kind, arg, _ := strings.Cut(string(d.Body), ":")
 	switch kind {
@@ -64,7 +78,7 @@ func newRouter(t *testing.T, q *recordingQueue) (http.Handler, *bytes.Buffer) {
 	t.Helper()
 	var logs bytes.Buffer
 	r := New(Config{BodyLimit: 64}, Deps{
-		Receivers: map[string]Receiver{"fake": scriptedReceiver{}},
+		Receivers: []moderation.Receiver{scriptedReceiver{}},
 		Queue:     q,
 		Logger:    slog.New(slog.NewJSONHandler(&logs, nil)),
 	})

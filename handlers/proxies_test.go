@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"gavel/moderation"
 )
 
 // TestTrustedProxies: X-Forwarded-For names the client only when the TCP
@@ -33,7 +35,7 @@ func TestTrustedProxies(t *testing.T) {
 			if err := cfg.Validate(); err != nil {
 				t.Fatal(err)
 			}
-			r := New(cfg, Deps{Receivers: map[string]Receiver{"fake": scriptedReceiver{}}, Queue: &recordingQueue{},
+			r := New(cfg, Deps{Receivers: []moderation.Receiver{scriptedReceiver{}}, Queue: &recordingQueue{},
 				Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 			req := httptest.NewRequest(http.MethodPost, "/webhook/fake", strings.NewReader("err:sig"))
 			req.RemoteAddr = tt.peer

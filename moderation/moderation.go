@@ -214,14 +214,16 @@ type ActionOptions struct {
 	Silent   bool
 }
 
-// Platform is what Gavel needs from a chat platform. Every action method
-// returns exactly one Result per requested user, in request order; a failed
-// batch marks its users failed and never aborts the other batches.
-// Implementations batch to the platform's per-call limit, pace to its rate
-// limit and retry transient errors.
+// Platform is everything Gavel needs from a chat platform adapter; the
+// compile-time guard `var _ moderation.Platform = (*Client)(nil)` checks the
+// whole contract. Every action method returns exactly one Result per
+// requested user, in request order. The pipeline batches: it hands an
+// action method at most Limits().Batch[verb] users, and the adapter makes
+// one platform call per invocation (paced to the rate limit, transient
+// errors retried).
 type Platform interface {
-	// Name is the platform's config key: "feishu", "tim", "easemob".
-	Name() string
+	// Receiver: Name, Receive and the named extra Hooks.
+	Receiver
 	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
 	// CanonicalUserID returns the one form of a user id Gavel compares,
@@ -247,7 +249,7 @@ type Platform interface {
 	// Reply posts text into the chat of msg, as a reply to it where the
 	// platform supports replies.
 	Reply(ctx context.Context, msg *Message, text string) error
-	// ReplyLimit is the most bytes of UTF-8 text one Reply may carry; the
-	// pipeline fits every reply to it.
-	ReplyLimit() int
+	// Limits are the platform's per-call limits (batch sizes per verb,
+	// role batch, reply size) and mute settings.
+	Limits() Limits
 }

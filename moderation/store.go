@@ -94,6 +94,35 @@ type Job struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
+// JobResults are the results of one of a job's actions, keyed as
+// RecordResults keys them.
+type JobResults struct {
+	Step    StepKey
+	Results []Result
+}
+
+// Work is a unit of work for Store.Commit: a job's writes that are
+// adjacent — no platform call between them — and so may commit together
+// without changing what a crash can repeat.
+type Work struct {
+	// Results are recorded as RecordResults records them.
+	Results []JobResults
+	// Cases are added as AddCase adds them; Commit sets their IDs.
+	Cases []*Case
+	// Finish finishes the job as Finish does, after the writes above.
+	Finish bool
+}
+
+// Empty reports whether w writes nothing.
+func (w Work) Empty() bool {
+	for _, r := range w.Results {
+		if len(r.Results) > 0 {
+			return false
+		}
+	}
+	return len(w.Cases) == 0 && !w.Finish
+}
+
 // CaseFilter selects cases; zero fields match everything.
 type CaseFilter struct {
 	Platform string
@@ -120,6 +149,14 @@ type Store interface {
 	// If any of ev.DedupKeys is already known (and not expired) nothing is
 	// stored and created is false: a re-delivery never makes a second job.
 	Enqueue(ctx context.Context, ev Event, now time.Time) (created bool, err error)
+	// EnqueueClaim is Enqueue that, in the same transaction, also leases
+	// the new job to worker until now+lease when Claim could take it at
+	// once (no earlier job of its chat is unfinished) and returns it as
+	// Claim would (its first attempt); otherwise job is nil and the job
+	// waits for Claim. The two writes are adjacent — no platform call
+	// between them — and a crash after the commit is a crash after Claim:
+	// the job is claimed again when the lease runs out.
+	EnqueueClaim(ctx context.Context, ev Event, worker string, lease time.Duration, now time.Time) (created bool, job *Job, err error)
 	// Claim leases up to n runnable jobs to worker until now+lease. A job
 	// is runnable when it is unfinished, not leased (or its lease expired)
 	// and its not-before time has come, and no earlier unfinished job of
@@ -137,6 +174,13 @@ type Store interface {
 	// RecordResults stores per-target results of a job's step, keyed by
 	// (job, step, user); a later record for the same key replaces it.
 	RecordResults(ctx context.Context, jobID int64, step StepKey, results []Result) error
+	// Commit writes w for the job in one transaction: all of it or, on an
+	// error, none — except that a Finish whose lease worker lost does not
+	// undo the records (they need no lease, as with RecordResults and
+	// AddCase): they commit and the error wraps ErrLeaseLost. A job's
+	// adjacent writes go through Commit so that each costs one
+	// transaction; ErrNotFound if the job does not exist.
+	Commit(ctx context.Context, jobID int64, worker string, w Work) error
 	// Results returns the results recorded for a job's step, by user.
 	Results(ctx context.Context, jobID int64, step StepKey) (map[string]Result, error)
 

@@ -116,6 +116,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 		return res
 	case moderation.VerbDelete:
 		st, reason, detail := moderation.StatusDone, moderation.Reason(""), ""
+		p.flush(ctx, r)
 		if err := plat.Recall(ctx, chat, messageID); err != nil {
 			st, reason, detail = moderation.StatusFailed, moderation.ReasonRecallFailed, err.Error()
 		}

@@ -23,8 +23,6 @@ type chunkedRoles struct {
 	lookups [][]string
 }
 
-func (c *chunkedRoles) RoleBatch() int { return 3 }
-
 func (c *chunkedRoles) Roles(ctx context.Context, chat moderation.ChatRef, ids []string) (map[string]moderation.Role, error) {
 	c.mu.Lock()
 	c.lookups = append(c.lookups, slices.Clone(ids))
@@ -41,7 +39,7 @@ func (c *chunkedRoles) Roles(ctx context.Context, chat moderation.ChatRef, ids [
 // failed, the others are carried out.
 func TestMassActionLooksUpRolesByChunk(t *testing.T) {
 	t.Parallel()
-	pl := &chunkedRoles{recorder: &recorder{caps: native, refuse: map[string]bool{},
+	pl := &chunkedRoles{recorder: &recorder{caps: native, refuse: map[string]bool{}, roleBatch: 3,
 		roles: map[string]moderation.Role{"mod": moderation.RoleAdmin, "mod2": moderation.RoleAdmin}}}
 	eng, err := policy.New(policy.Config{MaxTargets: 50}, nil)
 	if err != nil {

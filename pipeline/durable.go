@@ -234,11 +234,16 @@ func (j *Jobs) runJob(ctx context.Context, worker string, job moderation.Job) {
 		}
 	}()
 
-	err := j.handle(ctx, job)
+	work, err := j.handle(ctx, job)
 	stopHB()
 	hb.Wait()
 	select {
 	case <-lost:
+		// What this run did is recorded all the same (no lease needed),
+		// so the worker that took the job over skips it.
+		if cerr := j.store.Commit(context.WithoutCancel(ctx), job.ID, worker, work); cerr != nil {
+			log.Error("recording the job's last writes failed", "err", cerr)
+		}
 		return
 	default:
 	}
@@ -256,18 +261,25 @@ func (j *Jobs) runJob(ctx context.Context, worker string, job moderation.Job) {
 	if err != nil {
 		log.Error("job failed for good", "err", err)
 	}
-	if ferr := j.store.Finish(context.WithoutCancel(ctx), job.ID, worker); ferr != nil {
+	// The job's last writes (on the happy path the record of its reply,
+	// staged after its last platform call) commit with its finish: one
+	// transaction. A crash before it re-runs the job, which skips what
+	// earlier units recorded and repeats at most that reply — as a crash
+	// between the separate writes did. If the lease was lost meanwhile
+	// the writes still commit and only the finish fails.
+	work.Finish = true
+	if ferr := j.store.Commit(context.WithoutCancel(ctx), job.ID, worker, work); ferr != nil {
 		log.Error("finishing job failed", "err", ferr)
 	}
 }
 
-func (j *Jobs) handle(ctx context.Context, job moderation.Job) (err error) {
+func (j *Jobs) handle(ctx context.Context, job moderation.Job) (w moderation.Work, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("panic handling job: %v", v)
+			w, err = moderation.Work{}, fmt.Errorf("panic handling job: %v", v)
 		}
 	}()
-	return j.pipe.HandleJob(ctx, job)
+	return j.pipe.handleJob(ctx, job)
 }
 
 // Wait blocks until no job is pending in the store or running here.

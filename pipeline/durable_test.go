@@ -147,6 +147,93 @@ func TestCaseCommand(t *testing.T) {
 	}
 }
 
+// TestKickJobWriteTransactions pins how many write transactions a /kick
+// job commits on the happy path, from the webhook's enqueue to the job's
+// finish (#15 item 7: adjacent writes commit together). The count is
+// taken where it is paid, in the SQLite store's commit.
+func TestKickJobWriteTransactions(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	sq := st.(*sqlite.Store)
+	jobs, err := p.NewJobs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); jobs.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	// Let the workers' first look for work pass: claims racing the
+	// enqueue would count, and they are not the job's.
+	time.Sleep(50 * time.Millisecond)
+
+	before := sq.WriteCommits()
+	if stored, err := jobs.Submit(ctx, message("d1", "mod", "/kick @spam ads")); err != nil || !stored {
+		t.Fatalf("submit: stored %v, err %v", stored, err)
+	}
+	if err := jobs.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := sq.WriteCommits() - before
+	pl.mu.Lock()
+	calls, replies := fmt.Sprint(pl.calls), len(pl.replies)
+	pl.mu.Unlock()
+	if calls != "[remove spam reason=ads]" || replies != 1 {
+		t.Fatalf("calls %s, replies %d: not the happy path", calls, replies)
+	}
+	const want = 4 // enqueue; claim; results+case; reply record+finish
+	if got > want {
+		t.Errorf("a /kick job committed %d write transactions, want at most %d", got, want)
+	}
+	t.Logf("a /kick job committed %d write transactions", got)
+}
+
+// TestCrashBeforeLastCommit: a worker that dies after its reply but
+// before the job's last unit of work (the reply's record and the finish)
+// commits leaves the kick and the case committed — the unit before the
+// reply — so the re-run acts on nobody, stores no second case, and only
+// the reply, which nothing recorded, is posted again (as when a crash
+// fell between the reply and its separate record).
+func TestCrashBeforeLastCommit(t *testing.T) {
+	t.Parallel()
+	p, pl, st := durableFixture(t)
+	ctx := context.Background()
+	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
+	w, err := p.handleJob(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Results) != 1 || w.Results[0].Step != moderation.ReplyStep(1) || len(w.Cases) != 0 {
+		t.Fatalf("last unit of work = %+v, want the reply's record only", w)
+	}
+	// The worker dies here: w is never committed.
+	if got, _ := st.Results(ctx, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 {
+		t.Fatalf("kick results before the reply: %+v", got)
+	}
+	job.Attempts++
+	if err := p.HandleJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(pl.calls) != "[remove a,b reason=]" {
+		t.Fatalf("calls = %v: the re-run acted again", pl.calls)
+	}
+	if len(pl.replies) != 2 {
+		t.Fatalf("replies = %q, want the reply again", pl.replies)
+	}
+	if cases, _ := st.Cases(ctx, moderation.CaseFilter{}); len(cases) != 1 {
+		t.Fatalf("%d cases, want 1", len(cases))
+	}
+	// The re-run's reply is recorded now: a third run posts nothing.
+	if err := p.HandleJob(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.calls) != 1 || len(pl.replies) != 2 {
+		t.Fatalf("third run: calls %v, replies %d", pl.calls, len(pl.replies))
+	}
+}
+
 // TestJobFromEarlierVersionResumes: results an earlier version recorded
 // (under the verb and "reply#n" strings it passed as a Verb) are found by
 // this one, so a job half-done across an upgrade neither acts nor replies

@@ -138,6 +138,9 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		prefixes:  d.Parser.Prefixes(),
 	}
 	for _, pl := range d.Platforms {
+		if err := pl.Limits().Validate(); err != nil {
+			return nil, fmt.Errorf("pipeline: platform %s: %w", pl.Name(), err)
+		}
 		p.platforms[pl.Name()] = pl
 		p.parsers[pl.Name()] = d.Parser.With(commands.WithCanonicalIDs(pl.CanonicalUserID))
 	}
@@ -190,6 +193,9 @@ type run struct {
 	// replies counts the replies of this run; the n-th is recorded as
 	// "reply#n", so a re-run skips exactly those already posted.
 	replies int
+	// work is the job's unit of work: its store writes since its last
+	// platform call that acted or posted. See flush.
+	work moderation.Work
 }
 
 func (r *run) fail(err error) {
@@ -200,7 +206,7 @@ func (r *run) fail(err error) {
 
 // Handle acts on one event outside the durable queue (in-memory mode).
 func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
-	_ = p.handle(ctx, ev, 0, true, true)
+	_, _ = p.handle(ctx, ev, 0, true, true)
 }
 
 // ErrIncomplete reports a job some of whose targets failed for a reason
@@ -213,15 +219,28 @@ var ErrIncomplete = errors.New("some targets failed transiently")
 // An error means the job should be retried: a store write failed, or
 // targets failed transiently and this is not the job's last attempt.
 func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
+	w, err := p.handleJob(ctx, job)
+	if err == nil && !w.Empty() {
+		err = p.store.Commit(ctx, job.ID, "", w)
+	}
+	return err
+}
+
+// handleJob is HandleJob except that the job's last unit of work (what
+// it stored after its last platform call: typically the record of its
+// reply) is returned, not committed: the job runner commits it with the
+// job's finish, in one transaction. On an error everything is committed
+// already and the Work is empty.
+func (p *Pipeline) handleJob(ctx context.Context, job moderation.Job) (moderation.Work, error) {
 	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts, job.Attempts == 1)
 }
 
-func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last, fresh bool) error {
+func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last, fresh bool) (_ moderation.Work, err error) {
 	defer p.handled.Add(1)
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
 		p.log.Error("event for a platform that is not configured", "platform", ev.Platform, "event_id", ev.DeliveryID)
-		return nil
+		return moderation.Work{}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
@@ -229,13 +248,27 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	if jobID != 0 {
 		r.log = r.log.With("job", jobID)
 	}
+	defer func() {
+		// Whatever the run did is recorded before it ends badly: the
+		// retry must not repeat it.
+		v := recover()
+		if v != nil || r.err != nil {
+			p.flush(context.WithoutCancel(ctx), r)
+		}
+		if v != nil {
+			panic(v)
+		}
+		if r.err != nil {
+			err = r.err
+		}
+	}()
 	switch {
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
 		r.log = r.log.With("chat", ev.Message.Chat.ID)
 		if len(ev.Hits) > 0 {
 			p.handleHits(ctx, r, plat, ev, ev.Message.Chat, ev.Message)
 			if r.err != nil {
-				return r.err
+				return moderation.Work{}, r.err
 			}
 		}
 		p.handleMessage(ctx, r, plat, ev)
@@ -247,7 +280,10 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
 	}
-	return r.err
+	if r.err != nil {
+		return moderation.Work{}, r.err // flushed by the deferred function
+	}
+	return r.work, nil
 }
 
 // Triage runs on the webhook's path: it evaluates the auto-moderation
@@ -305,6 +341,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 	rec, muted, err := p.mutes.Active(ctx, msg.Chat, msg.SenderID, p.now())
 	r.fail(err)
 	if muted && rec.Emulated {
+		p.flush(ctx, r)
 		if err := plat.Recall(ctx, msg.Chat, msg.MessageID); err != nil {
 			log.Error("recalling a muted user's message failed", "user", msg.SenderID, "message_id", msg.MessageID, "err", err)
 			return
@@ -450,8 +487,8 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	// the current one is acted on: a mass action then starts after one
 	// role call instead of all of them.
 	chunks := [][]string{cmd.Targets}
-	if rb, ok := plat.(RoleBatcher); ok && rb.RoleBatch() > 0 && len(cmd.Targets) > rb.RoleBatch() {
-		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb.RoleBatch()))
+	if rb := plat.Limits().RoleBatch; rb > 0 && len(cmd.Targets) > rb {
+		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb))
 	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, chunks[0]...))
 	if err != nil && p.retryLater(r, err) {
@@ -534,7 +571,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.ReplyLimit()))
+	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.Limits().Reply))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -566,23 +603,10 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 	return results
 }
 
-// RoleBatcher is implemented by adapters whose role look-up takes a
-// bounded number of users per call (TIM's get_role_in_group: 500).
-type RoleBatcher interface {
-	RoleBatch() int
-}
-
 // withTargets returns cmd naming only targets.
 func withTargets(cmd moderation.Command, targets []string) moderation.Command {
 	cmd.Targets = targets
 	return cmd
-}
-
-// MuteDefaulter is implemented by adapters whose own config overrides the
-// mute defaults (Easemob's default_mute and allow_permanent_mute). A zero
-// duration means "use moderation.default_mute".
-type MuteDefaulter interface {
-	MuteDefaults() (d time.Duration, allowPermanent bool)
 }
 
 // retryLater reports whether err may pass and the job has attempts left;
@@ -605,13 +629,11 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 		return 0
 	}
 	def, permanent := p.cfg.DefaultMute, p.cfg.AllowPermanentMute
-	if md, ok := plat.(MuteDefaulter); ok {
-		d, perm := md.MuteDefaults()
-		if d > 0 {
-			def = d
-		}
-		permanent = permanent || perm
+	// An adapter's own mute settings (Easemob's) override the defaults.
+	if l := plat.Limits(); l.MuteDefault > 0 {
+		def = l.MuteDefault
 	}
+	permanent = permanent || plat.Limits().PermanentMuteDefault
 	switch {
 	case cmd.Duration > 0:
 		return cmd.Duration
@@ -622,17 +644,10 @@ func (p *Pipeline) muteDuration(plat moderation.Platform, cmd moderation.Command
 	}
 }
 
-// BatchSizer is implemented by adapters to say how many users one call of
-// verb takes. The pipeline hands them that many at a time and records the
+// execute carries the action out for users, one platform batch
+// (Limits().Batch[verb], positive: New checked) at a time, recording the
 // results after each batch, so a job re-run after a crash repeats at most
 // the batch that was in flight.
-type BatchSizer interface {
-	MaxBatch(verb moderation.Verb) int
-}
-
-const defaultBatch = 50
-
-// execute carries the action out for users, one platform batch at a time.
 // In a durable job, users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
 //
@@ -640,6 +655,7 @@ const defaultBatch = 50
 // (the verb for a command; rule and verb for an auto-moderation hit).
 func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.StepKey) []moderation.Result {
 	settled := map[string]moderation.Result{}
+	p.flush(ctx, r) // what this run recorded is read back below
 	if r.jobID != 0 && p.store != nil && !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, key)
 		if err != nil {
@@ -661,19 +677,19 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 			todo = append(todo, u)
 		}
 	}
-	size := defaultBatch
-	if bs, ok := plat.(BatchSizer); ok && bs.MaxBatch(verb) > 0 {
-		size = bs.MaxBatch(verb)
+	size := plat.Limits().Batch[verb]
+	if size <= 0 {
+		// Only a verb outside moderation.ActionVerbs gets here.
+		return moderation.FailAll(users, fmt.Errorf("verb %q: %w", verb, moderation.ErrUnsupported))
 	}
 	got := map[string]moderation.Result{}
 	for start := 0; start < len(todo); start += size {
 		batch := todo[start:min(start+size, len(todo))]
+		// The previous batch's results commit before this call, so that
+		// a crash repeats at most the batch in flight.
+		p.flush(ctx, r)
 		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
-		// Recorded before the next call, so that a crash repeats at most
-		// the batch in flight.
-		if r.jobID != 0 && p.store != nil {
-			r.fail(p.store.RecordResults(ctx, r.jobID, key, res))
-		}
+		p.stage(r, key, res)
 		for _, x := range res {
 			got[x.UserID] = x
 		}
@@ -805,6 +821,18 @@ func (nopObserver) Case(*moderation.Case)                {}
 func (nopObserver) RuleHit(string, string, string, bool) {}
 
 func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
+	if a, ok := p.audit.(*StoreAuditor); ok && r.jobID != 0 && p.store != nil && a.Store == p.store {
+		// The case commits with the results staged before it (those of
+		// the action it records): one transaction, and c.ID is set.
+		r.work.Cases = append(r.work.Cases, c)
+		if err := p.flush(ctx, r); err != nil {
+			r.log.Error("audit record failed", "err", err)
+			return
+		}
+		logCase(ctx, a.Log, c)
+		p.obs.Case(c)
+		return
+	}
 	if err := p.audit.Record(ctx, c); err != nil {
 		r.log.Error("audit record failed", "err", err)
 		r.fail(err)
@@ -819,6 +847,8 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
 	replyStep := moderation.ReplyStep(r.replies)
+	// Everything the run did commits before the reply tells of it.
+	p.flush(ctx, r)
 	if durable && !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, replyStep)
 		if err == nil && len(prior) > 0 {
@@ -828,14 +858,52 @@ func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, 
 	}
 	// Every reply fits the platform's message limit (summaries shorten
 	// their lists themselves; anything else is cut, never mid-character).
-	text = fitText(text, plat.ReplyLimit())
+	text = fitText(text, plat.Limits().Reply)
 	if err := plat.Reply(ctx, msg, text); err != nil {
 		r.log.Error("reply failed", "err", err)
 		return
 	}
-	if durable {
-		r.fail(p.store.RecordResults(ctx, r.jobID, replyStep, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}))
+	p.stage(r, replyStep, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
+}
+
+// stage adds a durable job's results to its unit of work (r.work).
+func (p *Pipeline) stage(r *run, key moderation.StepKey, res []moderation.Result) {
+	if r.jobID == 0 || p.store == nil || len(res) == 0 {
+		return
 	}
+	r.work.Results = append(r.work.Results, moderation.JobResults{Step: key, Results: res})
+}
+
+// flush commits the job's unit of work (r.work) in one transaction.
+//
+// Writes are staged, not made, because adjacent writes — no platform call
+// between them — may commit together without changing what a crash can
+// repeat: a crash before the commit loses them all, exactly as a crash
+// before the first of the separate writes would have. So the unit is
+// committed before every platform call that acts or posts (Remove, Mute,
+// Unmute via execute; Recall; Reply): the results of a call are durable
+// before the next call, and a re-run repeats at most the call in flight
+// (as before), and before the run reads its own records back. Look-ups
+// (roles, capabilities, the bot's id) change nothing and do not flush.
+// A case commits at once with the results before it (record); what is
+// staged after the last call (the reply's record) commits with the job's
+// finish (Jobs.runJob), or on an error or panic in handle.
+//
+// On an error the run fails (the job is retried) and the unit is dropped:
+// the store has none of it, and the retry repeats what it recorded.
+func (p *Pipeline) flush(ctx context.Context, r *run) error {
+	if r.work.Empty() {
+		r.work = moderation.Work{}
+		return nil
+	}
+	w := r.work
+	r.work = moderation.Work{}
+	err := p.store.Commit(ctx, r.jobID, "", w)
+	if err != nil {
+		r.log.Error("recording the job's progress failed", "err", err)
+		r.fail(err)
+	}
+	return err
 }
 
 func displayNames(msg *moderation.Message) map[string]string {

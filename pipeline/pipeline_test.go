@@ -28,6 +28,10 @@ type recorder struct {
 	refuse  map[string]bool // users the platform refuses
 	fail    map[string]bool // users whose calls fail transiently
 	onRoles func(users []string)
+	// Limits: roleBatch users per Roles call (0: any), mute settings.
+	roleBatch     int
+	muteDefault   time.Duration
+	permanentMute bool
 }
 
 func (r *recorder) Name() string                          { return "fake" }

@@ -14,8 +14,16 @@ import (
 	"gavel/policy"
 )
 
-// ReplyLimit: the recorder takes any reply (tests of other things).
-func (r *recorder) ReplyLimit() int { return 1 << 20 }
+// Limits: the recorder takes 50 users a call and any reply (tests of
+// other things); its RoleBatch and mute settings are its fields.
+func (r *recorder) Limits() moderation.Limits {
+	l := moderation.Limits{Batch: map[moderation.Verb]int{}, Reply: 1 << 20, RoleBatch: r.roleBatch,
+		MuteDefault: r.muteDefault, PermanentMuteDefault: r.permanentMute}
+	for _, v := range moderation.ActionVerbs {
+		l.Batch[v] = 50
+	}
+	return l
+}
 
 // limitedPlatform is a recorder with a platform's reply limit.
 type limitedPlatform struct {
@@ -23,7 +31,11 @@ type limitedPlatform struct {
 	limit int
 }
 
-func (l *limitedPlatform) ReplyLimit() int { return l.limit }
+func (l *limitedPlatform) Limits() moderation.Limits {
+	lim := l.recorder.Limits()
+	lim.Reply = l.limit
+	return lim
+}
 
 // TestMassKickReplyFitsThePlatform: a /kick of 20,000 targets answers
 // within each platform's reply limit (values of platforms/<name>/limits.go),

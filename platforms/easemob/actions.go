@@ -320,9 +320,10 @@ type batchFunc func(ctx context.Context, users []string) ([]memberResult, error)
 // interpret maps one per-user entry to a Result.
 type interpretFunc func(r memberResult) moderation.Result
 
-// runBatches splits users into chunks of size, calls fn for each and
-// returns one Result per user in request order. A batch refused because
-// some users are not members is retried once without them.
+// runBatches calls fn for users, at most size of them (the callers refuse
+// more: the pipeline batches), and returns one Result per user in request
+// order. A batch refused because some users are not members is retried
+// once without them.
 func (c *Client) runBatches(ctx context.Context, action string, chat moderation.ChatRef, users []string, size int, fn batchFunc, interp interpretFunc, notMember moderation.Result) []moderation.Result {
 	results := make(map[string]moderation.Result, len(users))
 	// An id that can never be a path segment is refused before any call;
@@ -397,6 +398,10 @@ func failAllEarly(users []string, err error) []moderation.Result {
 // Mute adds users to the chat's mute list for d (milliseconds on the wire;
 // moderation.MuteForever → -1), at most 60 per call.
 func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, d time.Duration, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbMute, userIDs); refused != nil {
+		return refused
+	}
 	var ms int64
 	switch {
 	case d == moderation.MuteForever:
@@ -439,6 +444,10 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 // Unmute removes users from the chat's mute list:
 // DELETE …/{id}/mute/{u1}%2C{u2}, at most 60 per call.
 func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbUnmute, userIDs); refused != nil {
+		return refused
+	}
 	kind, err := c.kind(ctx, chat)
 	if err != nil {
 		return failAllEarly(userIDs, err)
@@ -470,6 +479,10 @@ func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []
 
 // Remove kicks users: DELETE …/{id}/users/{u1}%2C{u2}, at most 60 per call.
 func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbKick, userIDs); refused != nil {
+		return refused
+	}
 	kind, err := c.kind(ctx, chat)
 	if err != nil {
 		return failAllEarly(userIDs, err)
@@ -569,18 +582,4 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	}
 	var env envelope
 	return c.callWith(ctx, sender, "message."+collection(kind), http.MethodPost, "/messages/"+collection(kind), body, &env)
-}
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	switch verb {
-	case moderation.VerbKick:
-		return MaxKickPerCall
-	case moderation.VerbMute:
-		return MaxMutePerCall
-	case moderation.VerbUnmute:
-		return MaxUnmutePerCall
-	}
-	return 0
 }

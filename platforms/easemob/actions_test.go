@@ -27,9 +27,8 @@ func TestUnmuteSeed(t *testing.T) {
 	}{
 		{name: "one member", n: 1, wantPaths: []string{"/chatrooms/" + roomID + "/mute/u000"}},
 		{name: "two members", n: 2, wantPaths: []string{"/chatrooms/" + roomID + "/mute/u000%2Cu001"}},
-		{name: "61 members split 60+1", n: 61, wantPaths: []string{
+		{name: "60 members (one batch) in one call", n: 60, wantPaths: []string{
 			"/chatrooms/" + roomID + "/mute/" + strings.Join(users("u", 60), "%2C"),
-			"/chatrooms/" + roomID + "/mute/u060",
 		}},
 	}
 	for _, tc := range tests {
@@ -126,7 +125,7 @@ func TestMute(t *testing.T) {
 		{name: "room 10m is 600000 ms", chat: room(roomID), d: 10 * time.Minute, n: 1, wantMS: 600000, wantColl: "chatrooms", calls: 1},
 		{name: "group 1h", chat: group(roomID), d: time.Hour, n: 2, wantMS: 3600000, wantColl: "chatgroups", calls: 1},
 		{name: "forever is -1", chat: room(roomID), d: moderation.MuteForever, n: 1, wantMS: -1, wantColl: "chatrooms", calls: 1},
-		{name: "61 users in two calls", chat: room(roomID), d: 90 * time.Second, n: 61, wantMS: 90000, wantColl: "chatrooms", calls: 2},
+		{name: "60 users (one batch) in one call", chat: room(roomID), d: 90 * time.Second, n: 60, wantMS: 90000, wantColl: "chatrooms", calls: 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -232,25 +231,26 @@ func TestMuteOwnerRefused(t *testing.T) {
 func TestRemoveBatching(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	members := users("k", 123)
+	// One batch (MaxKickPerCall) of members and non-members: one call.
+	members := users("k", easemob.MaxKickPerCall-2)
 	e.srv.AddChatRoom(roomID, "owner1", nil, members)
 	targets := append(append([]string{}, members...), "ghost1", "ghost2")
 	res := e.c.Remove(ctx, room(roomID), targets, moderation.ActionOptions{})
 	checkOrder(t, res, targets)
 	st := statuses(res)
-	if st[moderation.StatusDone] != 123 || st[moderation.StatusNoop] != 2 {
-		t.Fatalf("statuses %v, want 123 done + 2 noop", st)
+	if st[moderation.StatusDone] != len(members) || st[moderation.StatusNoop] != 2 {
+		t.Fatalf("statuses %v, want %d done + 2 noop", st, len(members))
 	}
-	for _, r := range res[123:] {
+	for _, r := range res[len(members):] {
 		if r.Reason != moderation.ReasonNotMember {
 			t.Errorf("%s: reason %q", r.UserID, r.Reason)
 		}
 	}
 	calls := e.srv.CallsTo("kick")
-	if len(calls) != 3 {
-		t.Fatalf("%d kick calls, want 3", len(calls))
+	if len(calls) != 1 {
+		t.Fatalf("%d kick calls, want 1", len(calls))
 	}
-	wantSizes := []int{60, 60, 5}
+	wantSizes := []int{60}
 	for i, c := range calls {
 		if len(c.Users) != wantSizes[i] {
 			t.Errorf("call %d: %d users, want %d", i, len(c.Users), wantSizes[i])
@@ -449,17 +449,18 @@ func TestRetries(t *testing.T) {
 func TestRetriesExhausted(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.srv.AddChatRoom(roomID, "owner1", nil, users("x", 70))
+	e.srv.AddChatRoom(roomID, "owner1", nil, users("x", 60))
 	e.srv.FailNext("kick", 100, http.StatusTooManyRequests)
-	res := e.c.Remove(ctx, room(roomID), users("x", 70), moderation.ActionOptions{})
+	res := e.c.Remove(ctx, room(roomID), users("x", 60), moderation.ActionOptions{})
 	for _, r := range res {
 		if r.Status != moderation.StatusFailed || r.Reason != "easemob:resource_limited" {
 			t.Fatalf("%+v", r)
 		}
 	}
-	// 5 attempts per batch, two batches: a failed batch does not stop the next.
-	if n := len(e.srv.CallsTo("kick")); n != 10 {
-		t.Fatalf("%d kick calls, want 10", n)
+	// 5 attempts for the one batch (the pipeline carries on with the
+	// next batch: pipeline.TestBatchesFollowLimits).
+	if n := len(e.srv.CallsTo("kick")); n != 5 {
+		t.Fatalf("%d kick calls, want 5", n)
 	}
 }
 
@@ -695,10 +696,44 @@ func TestCapabilitiesAndIdentity(t *testing.T) {
 	if id, _ := e.c.BotID(ctx); id != easemobtest.DefaultBotUser {
 		t.Errorf("BotID %q", id)
 	}
-	if e.c.Name() != "easemob" || func() bool { d, perm := e.c.MuteDefaults(); return d != 0 || perm }() {
+	if e.c.Name() != "easemob" || func() bool { l := e.c.Limits(); return l.MuteDefault != 0 || l.PermanentMuteDefault }() {
 		t.Error("name/default mute/allow permanent mismatch")
 	}
 	if len(e.srv.Calls()) != 0 {
 		t.Error("capabilities made API calls")
+	}
+}
+
+// TestOversizedBatchRefused: the pipeline does the batching; handed one
+// user more than Limits says a call takes, each action method refuses
+// them all (batch_too_large) without calling Easemob (not even for a
+// token).
+func TestOversizedBatchRefused(t *testing.T) {
+	t.Parallel()
+	for _, verb := range moderation.ActionVerbs {
+		t.Run(string(verb), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			targets := users("o", e.c.Limits().Batch[verb]+1)
+			e.srv.AddChatRoom(roomID, "owner1", nil, targets)
+			var rs []moderation.Result
+			switch verb {
+			case moderation.VerbKick:
+				rs = e.c.Remove(ctx, room(roomID), targets, moderation.ActionOptions{})
+			case moderation.VerbMute:
+				rs = e.c.Mute(ctx, room(roomID), targets, time.Minute, moderation.ActionOptions{})
+			case moderation.VerbUnmute:
+				rs = e.c.Unmute(ctx, room(roomID), targets, moderation.ActionOptions{})
+			}
+			checkOrder(t, rs, targets)
+			for _, r := range rs {
+				if r.Status != moderation.StatusRefused || r.Reason != moderation.ReasonBatchTooLarge {
+					t.Fatalf("%+v", r)
+				}
+			}
+			if calls := e.srv.Calls(); len(calls) != 0 {
+				t.Fatalf("%d calls to Easemob, want none", len(calls))
+			}
+		})
 	}
 }

@@ -152,13 +152,6 @@ func (c *Client) Name() string { return Name }
 // BotID returns the configured bot_user, canonical (lower case).
 func (c *Client) BotID(context.Context) (string, error) { return CanonicalUserID(c.cfg.BotUser), nil }
 
-// MuteDefaults returns this app's default_mute (zero when unset: the
-// global moderation.default_mute applies) and allow_permanent_mute; the
-// pipeline applies them to /mute without a duration.
-func (c *Client) MuteDefaults() (time.Duration, bool) {
-	return c.cfg.DefaultMute, c.cfg.AllowPermanentMute
-}
-
 // apiURL returns the escaped request URL for rest, which was built by
 // pathseg (or is a constant) and starts with '/'.
 func (c *Client) apiURL(rest string) string {

@@ -34,9 +34,6 @@ const (
 	// ClaimOther: known with another digest — the signature is being
 	// reused on another body.
 	ClaimOther
-	// ClaimSeen: known, but the digest is not known here (another replica
-	// took it); the callback cannot be told from a forgery.
-	ClaimSeen
 )
 
 // CallLedger remembers the callIds of verified callbacks and their body
@@ -65,8 +62,8 @@ type MemoryLedger struct {
 }
 
 type ledgerItem struct {
-	digest [16]byte // zero: not known here (ClaimSeen)
-	exp    int64    // Unix ns
+	digest [16]byte
+	exp    int64 // Unix ns
 }
 
 // NewMemoryLedger returns a MemoryLedger of at most max entries
@@ -101,8 +98,6 @@ func (l *MemoryLedger) Len() int {
 	return len(l.items)
 }
 
-var unknownDigest [16]byte
-
 // lookup returns what is known of k without recording anything.
 func (l *MemoryLedger) lookup(k, d [16]byte) (ClaimResult, bool) {
 	l.mu.Lock()
@@ -115,10 +110,7 @@ func (l *MemoryLedger) lookup(k, d [16]byte) (ClaimResult, bool) {
 }
 
 func compare(held, d [16]byte) ClaimResult {
-	switch held {
-	case unknownDigest:
-		return ClaimSeen
-	case d:
+	if held == d {
 		return ClaimSame
 	}
 	return ClaimOther
@@ -173,19 +165,21 @@ func (l *MemoryLedger) compact() {
 	}
 }
 
-// Claimer takes a key once across replicas for ttl; *cluster.Cluster's
-// Claim (Redis SET NX PX) is one.
+// Claimer takes a key once across replicas for ttl with a value, and
+// answers the value held (the first taker's); *cluster.Cluster's Claim
+// (Redis SET NX PX, then GET) is one.
 type Claimer interface {
-	Claim(ctx context.Context, key string, ttl time.Duration) (first bool, err error)
+	Claim(ctx context.Context, key, value string, ttl time.Duration) (held string, first bool, err error)
 }
 
-// SharedLedger is a CallLedger for several replicas: a Claimer decides
-// which replica took a callId first, and each replica keeps the digests
-// of the callIds it took in a MemoryLedger. A callId another replica took
-// is ClaimSeen here — refused as unverifiable rather than compared — so a
-// re-send that lands on another replica than the first attempt is
-// ignored (answered 200, no event). If the Claimer fails, the replica
-// falls back on its own memory and logs it.
+// SharedLedger is a CallLedger for several replicas: the first replica to
+// see a callId claims it in the Claimer with the body's digest, and every
+// replica compares its body's digest with the one held, so a re-send
+// that lands on another replica than the first attempt is an ordinary
+// duplicate there and a forged body is refused on every replica. Each
+// replica also keeps what it learnt in a MemoryLedger, asked first. If
+// the Claimer fails, the replica falls back on its own memory and logs
+// it.
 type SharedLedger struct {
 	Claimer Claimer
 	Local   *MemoryLedger
@@ -198,7 +192,7 @@ func (l *SharedLedger) Claim(ctx context.Context, key, digest string, ttl time.D
 	if r, ok := l.Local.lookup(k, d); ok {
 		return r, nil
 	}
-	first, err := l.Claimer.Claim(ctx, "easemob:callid:"+key, ttl)
+	held, first, err := l.Claimer.Claim(ctx, "easemob:callid:"+key, digest, ttl)
 	if err != nil {
 		log := l.Log
 		if log == nil {
@@ -207,14 +201,13 @@ func (l *SharedLedger) Claim(ctx context.Context, key, digest string, ttl time.D
 		log.WarnContext(ctx, "shared callId ledger unavailable; this replica's memory decides", slog.String("platform", Name), slog.Any("error", err))
 		return l.Local.claim(k, d, ttl), nil
 	}
-	if !first {
-		d = unknownDigest
+	if first {
+		return l.Local.claim(k, d, ttl), nil
 	}
-	r := l.Local.claim(k, d, ttl)
-	if !first && r == ClaimFirst {
-		r = ClaimSeen
-	}
-	return r, nil
+	// Taken elsewhere: remember the first taker's digest here, then
+	// compare with it.
+	l.Local.claim(k, hash16(held), ttl)
+	return compare(hash16(held), d), nil
 }
 
 // volatileFields may differ between callbacks that share a callId without
@@ -249,18 +242,13 @@ func bodyDigest(body []byte) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// IgnoredSeen is the moderation.Ack.Ignored reason of a callback whose
-// callId another replica took first (see SharedLedger).
-const IgnoredSeen = "callid_seen"
-
 // claimCall remembers a verified callback's callId until its timestamp
 // leaves the replay window. It returns ErrReusedSignature for another
-// body under a known callId, and ignore=true when the callId is known
-// but the body cannot be compared here.
-func (c *Client) claimCall(ctx context.Context, rule string, cb callback, body []byte, ts time.Time) (ignore bool, err error) {
+// body under a known callId (on any replica, through the SharedLedger).
+func (c *Client) claimCall(ctx context.Context, rule string, cb callback, body []byte, ts time.Time) error {
 	digest, err := bodyDigest(body)
 	if err != nil {
-		return false, err
+		return err
 	}
 	ttl := ts.Add(c.cfg.ReplayWindow).Sub(c.now()) + time.Second
 	if ttl < time.Second {
@@ -269,17 +257,14 @@ func (c *Client) claimCall(ctx context.Context, rule string, cb callback, body [
 	r, err := c.ledger.Claim(ctx, rule+":"+cb.CallID, digest, ttl)
 	if err != nil {
 		c.log.WarnContext(ctx, "callId ledger failed; callback accepted unchecked", slog.Any("error", err))
-		return false, nil
+		return nil
 	}
 	switch r {
 	case ClaimOther:
 		c.log.WarnContext(ctx, "callback refused: signature reused on another body", slog.String("reason", "reused_signature"), slog.String("call_id", cb.CallID))
-		return false, fmt.Errorf("easemob: callId %q: %w", cb.CallID, moderation.ErrReusedSignature)
-	case ClaimSeen:
-		c.log.InfoContext(ctx, "callback ignored: callId taken by another replica", slog.String("call_id", cb.CallID))
-		return true, nil
+		return fmt.Errorf("easemob: callId %q: %w", cb.CallID, moderation.ErrReusedSignature)
 	case ClaimSame:
 		c.log.DebugContext(ctx, "callback re-sent", slog.String("call_id", cb.CallID))
 	}
-	return false, nil
+	return nil
 }

@@ -48,29 +48,29 @@ func TestMemoryLedger(t *testing.T) {
 	}
 }
 
-// fakeClaimer is Redis SET NX PX shared by replicas.
+// fakeClaimer is Redis SET NX PX, then GET, shared by replicas.
 type fakeClaimer struct {
 	mu   sync.Mutex
-	keys map[string]bool
+	keys map[string]string
 	err  error
 }
 
-func (f *fakeClaimer) Claim(_ context.Context, key string, _ time.Duration) (bool, error) {
+func (f *fakeClaimer) Claim(_ context.Context, key, value string, _ time.Duration) (string, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.err != nil {
-		return false, f.err
+		return "", false, f.err
 	}
-	if f.keys[key] {
-		return false, nil
+	if held, ok := f.keys[key]; ok {
+		return held, false, nil
 	}
-	f.keys[key] = true
-	return true, nil
+	f.keys[key] = value
+	return value, true, nil
 }
 
 func TestSharedLedger(t *testing.T) {
 	t.Parallel()
-	redis := &fakeClaimer{keys: map[string]bool{}}
+	redis := &fakeClaimer{keys: map[string]string{}}
 	r1 := &easemob.SharedLedger{Claimer: redis, Local: easemob.NewMemoryLedger(0, nil)}
 	r2 := &easemob.SharedLedger{Claimer: redis, Local: easemob.NewMemoryLedger(0, nil)}
 	steps := []struct {
@@ -81,11 +81,12 @@ func TestSharedLedger(t *testing.T) {
 		{r1, "k", "hello", easemob.ClaimFirst},
 		{r1, "k", "hello", easemob.ClaimSame},
 		{r1, "k", "kick", easemob.ClaimOther},
-		{r2, "k", "kick", easemob.ClaimSeen}, // cannot compare: never acted on
-		{r2, "k", "kick", easemob.ClaimSeen}, // and not later either
-		{r2, "k", "hello", easemob.ClaimSeen},
+		{r2, "k", "kick", easemob.ClaimOther}, // the forgery, on another replica
+		{r2, "k", "hello", easemob.ClaimSame}, // a re-send there is a duplicate
+		{r2, "k", "kick", easemob.ClaimOther}, // from r2's own memory now
 		{r2, "k2", "x", easemob.ClaimFirst},
-		{r1, "k2", "x", easemob.ClaimSeen},
+		{r1, "k2", "x", easemob.ClaimSame},
+		{r1, "k2", "y", easemob.ClaimOther},
 	}
 	for i, s := range steps {
 		got, err := s.replica.Claim(ctx, s.key, s.digest, time.Minute)

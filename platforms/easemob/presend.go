@@ -43,10 +43,8 @@ func (c *Client) ReceivePreSend(ctx context.Context, d moderation.Delivery) (mod
 	if err != nil {
 		return moderation.Ack{}, err
 	}
-	if ignore, err := c.claimCall(ctx, "pre", cb, d.Body, ts); err != nil {
+	if err := c.claimCall(ctx, "pre", cb, d.Body, ts); err != nil {
 		return moderation.Ack{}, err
-	} else if ignore {
-		return ignoreAck(true, IgnoredSeen), nil
 	}
 	return c.preSend(ctx, cb, ts)
 }

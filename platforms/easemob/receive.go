@@ -106,10 +106,8 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	if preSend {
 		rule = "pre"
 	}
-	if ignore, err := c.claimCall(ctx, rule, cb, d.Body, ts); err != nil {
+	if err := c.claimCall(ctx, rule, cb, d.Body, ts); err != nil {
 		return moderation.Ack{}, err
-	} else if ignore {
-		return ignoreAck(preSend, IgnoredSeen), nil
 	}
 	if preSend {
 		return c.preSend(ctx, cb, ts)

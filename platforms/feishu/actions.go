@@ -178,11 +178,16 @@ func (c *Client) refused(chatID string) bool {
 	return ok && c.now().Sub(v.(time.Time)) < c.cfg.RefusalCacheTTL
 }
 
-// Remove kicks users from the chat in batches of MaxRemoveBatch, one batch at
-// a time per chat (Feishu answers 232019 to parallel removals in one chat).
+// Remove kicks at most MaxRemoveBatch users (the pipeline batches) in one
+// call, one call at a time per chat (Feishu answers 232019 to parallel
+// removals in one chat).
 // IDs Feishu lists as invalid are StatusNoop moderation.ReasonNotMember. If a batch holds
 // the owner (232076), the owner is refused and the rest is removed.
 func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbKick, userIDs); refused != nil {
+		return refused
+	}
 	out := make([]moderation.Result, 0, len(userIDs))
 	for _, batch := range egress.Chunk(userIDs, MaxRemoveBatch) {
 		out = append(out, c.removeBatch(ctx, chat.ID, batch)...)
@@ -284,6 +289,10 @@ func (c *Client) deleteMembers(ctx context.Context, chatID string, ids []string)
 // omitted) or the bot created it, and a mute the platform would allow is
 // never refused.
 func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, _ time.Duration, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbMute, userIDs); refused != nil {
+		return refused
+	}
 	right, err := c.recallRight(ctx, chat.ID)
 	if err != nil {
 		return moderation.FailAll(userIDs, err)
@@ -306,6 +315,10 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 
 // Unmute is emulated: nothing to call; the pipeline deletes its mute record.
 func (c *Client) Unmute(_ context.Context, _ moderation.ChatRef, userIDs []string, _ moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbUnmute, userIDs); refused != nil {
+		return refused
+	}
 	out := make([]moderation.Result, len(userIDs))
 	for i, u := range userIDs {
 		out[i] = moderation.Result{UserID: u, Status: moderation.StatusDone}
@@ -447,13 +460,4 @@ func (c *Client) wasRecalled(messageID string) bool {
 func replyUUID(chatID, messageID, text string) string {
 	sum := sha256.Sum256([]byte(chatID + "\x00" + messageID + "\x00" + text))
 	return "gavel-" + hex.EncodeToString(sum[:16])
-}
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	if verb == moderation.VerbKick {
-		return MaxRemoveBatch
-	}
-	return 0 // emulated mute/unmute: no per-call limit
 }

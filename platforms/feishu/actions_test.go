@@ -80,10 +80,10 @@ func statuses(rs []moderation.Result) map[string]string {
 func TestRemoveBatches(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, 60)
-	targets := members(0, 51)
+	targets := members(0, feishu.MaxRemoveBatch)
 	rs := f.c.Remove(context.Background(), chat, targets, moderation.ActionOptions{})
-	if len(rs) != 51 {
-		t.Fatalf("%d results, want 51", len(rs))
+	if len(rs) != feishu.MaxRemoveBatch {
+		t.Fatalf("%d results, want %d", len(rs), feishu.MaxRemoveBatch)
 	}
 	for i, r := range rs {
 		if r.UserID != targets[i] || r.Status != moderation.StatusDone {
@@ -91,7 +91,7 @@ func TestRemoveBatches(t *testing.T) {
 		}
 	}
 	batches := f.srv.RemoveBatches()
-	if len(batches) != 2 || len(batches[0]) != 50 || len(batches[1]) != 1 || batches[1][0] != "ou_m50" {
+	if len(batches) != 1 || len(batches[0]) != 50 || batches[0][49] != "ou_m49" {
 		t.Fatalf("batches = %d (%v)", len(batches), batches)
 	}
 	for _, call := range f.srv.CallsTo(feishutest.OpMembersDelete) {
@@ -601,5 +601,41 @@ func TestReplyTooLong(t *testing.T) {
 	var apiErr *moderation.APIError
 	if !errors.As(err, &apiErr) || apiErr.Code != 230025 || apiErr.Kind != moderation.Permanent {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestOversizedBatchRefused: the pipeline does the batching; handed one
+// user more than Limits says a call takes, each action method refuses
+// them all (batch_too_large) without calling Feishu.
+func TestOversizedBatchRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, verb := range moderation.ActionVerbs {
+		t.Run(string(verb), func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, 60)
+			n := f.c.Limits().Batch[verb] + 1
+			targets := members(0, n)
+			var rs []moderation.Result
+			switch verb {
+			case moderation.VerbKick:
+				rs = f.c.Remove(ctx, chat, targets, moderation.ActionOptions{})
+			case moderation.VerbMute:
+				rs = f.c.Mute(ctx, chat, targets, time.Minute, moderation.ActionOptions{})
+			case moderation.VerbUnmute:
+				rs = f.c.Unmute(ctx, chat, targets, moderation.ActionOptions{})
+			}
+			if len(rs) != n {
+				t.Fatalf("%d results, want %d", len(rs), n)
+			}
+			for i, r := range rs {
+				if r.UserID != targets[i] || r.Status != moderation.StatusRefused || r.Reason != moderation.ReasonBatchTooLarge {
+					t.Fatalf("result %d = %+v", i, r)
+				}
+			}
+			if calls := f.srv.Calls(); len(calls) != 0 {
+				t.Fatalf("%d calls to Feishu, want none", len(calls))
+			}
+		})
 	}
 }

@@ -1,5 +1,7 @@
 package feishu
 
+import "gavel/moderation"
+
 // replyLimit bounds a reply's text in bytes. Feishu takes a text message
 // request body of at most 150 KB (im/v1/messages). The text travels as a
 // JSON string inside the JSON string `content`, so escaping can multiply
@@ -7,5 +9,20 @@ package feishu
 // 20,000 bytes stays under 150 KB even if every byte were escaped that way.
 const replyLimit = 20_000
 
-// ReplyLimit implements moderation.Platform.
-func (c *Client) ReplyLimit() int { return replyLimit }
+// emulatedBatch is how many users one Mute or Unmute takes. Feishu mutes
+// are emulated (recorded by Gavel; Mute checks once that the bot may
+// recall), so there is no platform limit; the batch only sets how often a
+// job records its results.
+const emulatedBatch = 50
+
+// Limits implements moderation.Platform.
+func (c *Client) Limits() moderation.Limits {
+	return moderation.Limits{
+		Batch: map[moderation.Verb]int{
+			moderation.VerbKick:   MaxRemoveBatch,
+			moderation.VerbMute:   emulatedBatch,
+			moderation.VerbUnmute: emulatedBatch,
+		},
+		Reply: replyLimit,
+	}
+}

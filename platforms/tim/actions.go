@@ -137,6 +137,10 @@ type groupInfo struct {
 // TIM answers OK whether or not a listed user was a member, so every user
 // of a successful batch is StatusDone.
 func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbKick, userIDs); refused != nil {
+		return refused
+	}
 	if len(userIDs) == 0 {
 		return nil
 	}
@@ -166,6 +170,10 @@ func (c *Client) Remove(ctx context.Context, chat moderation.ChatRef, userIDs []
 // Mute silences members with forbid_send_msg (MuteTime in seconds, at most
 // 500 accounts per call); MuteForever sends TIM's permanent value.
 func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbMute, userIDs); refused != nil {
+		return refused
+	}
 	if len(userIDs) == 0 {
 		return nil
 	}
@@ -183,6 +191,10 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 
 // Unmute lifts mutes with forbid_send_msg and MuteTime 0.
 func (c *Client) Unmute(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
+	// The pipeline batches; more than one call takes is refused.
+	if refused := c.Limits().Oversized(moderation.VerbUnmute, userIDs); refused != nil {
+		return refused
+	}
 	if len(userIDs) == 0 {
 		return nil
 	}
@@ -478,19 +490,3 @@ func (c *Client) logAction(ctx context.Context, action string, chat moderation.C
 	c.log.WarnContext(ctx, "tim action failed", "action", action, "chat", chat.ID, "users", n,
 		"error", c.sig.redact(err.Error()))
 }
-
-// MaxBatch says how many users one call of verb takes; the pipeline hands
-// users over in such batches and records results after each.
-func (c *Client) MaxBatch(verb moderation.Verb) int {
-	switch verb {
-	case moderation.VerbKick:
-		return maxDeletePerCall
-	case moderation.VerbMute, moderation.VerbUnmute:
-		return maxForbidPerCall
-	}
-	return 0
-}
-
-// RoleBatch says how many users one role look-up takes, so that the
-// pipeline can look up a mass action's targets a call ahead of acting.
-func (c *Client) RoleBatch() int { return maxRolePerCall }

@@ -68,15 +68,15 @@ func TestRemoveBatches(t *testing.T) {
 			cfg := testConfig(s.URL)
 			cfg.SilentKick = tt.silentKick
 			c := newClient(t, cfg, Options{Logger: discardLogger()})
-			users := names(150, "u")
+			users := names(maxDeletePerCall, "u")
 			results := c.Remove(context.Background(), moderation.ChatRef{Platform: "tim", ID: groupPub, Kind: "Public"}, users, tt.opts)
 			wantStatus(t, results, users, moderation.StatusDone)
 
 			calls := s.CallsTo("delete_group_member")
-			if len(calls) != 2 {
-				t.Fatalf("calls = %d, want 2", len(calls))
+			if len(calls) != 1 {
+				t.Fatalf("calls = %d, want 1", len(calls))
 			}
-			for i, batch := range [][]string{users[:100], users[100:]} {
+			for i, batch := range [][]string{users} {
 				want := map[string]any{"GroupId": groupPub, "MemberToDel_Account": batch}
 				if tt.wantSilence != nil {
 					want["Silence"] = tt.wantSilence
@@ -158,12 +158,14 @@ func TestPartialBatchFailure(t *testing.T) {
 	s := newFake(t)
 	cfg := testConfig(s.URL)
 	c := newClient(t, cfg, Options{Logger: discardLogger()})
-	// The first batch fails permanently; the second still runs.
+	// A batch that fails permanently is refused; the next call (the
+	// pipeline's next batch) still runs.
 	s.FailNext("delete_group_member", 1, 10004)
 	users := names(120, "p")
-	res := c.Remove(context.Background(), moderation.ChatRef{ID: groupPub}, users, moderation.ActionOptions{})
-	wantStatus(t, res[:100], users[:100], moderation.StatusRefused)
-	wantStatus(t, res[100:], users[100:], moderation.StatusDone)
+	res := c.Remove(context.Background(), moderation.ChatRef{ID: groupPub}, users[:100], moderation.ActionOptions{})
+	wantStatus(t, res, users[:100], moderation.StatusRefused)
+	res = c.Remove(context.Background(), moderation.ChatRef{ID: groupPub}, users[100:], moderation.ActionOptions{})
+	wantStatus(t, res, users[100:], moderation.StatusDone)
 }
 
 func TestUserSigRenewedAfterExpiry(t *testing.T) {
@@ -266,10 +268,10 @@ func TestMuteBatchesAndRefusals(t *testing.T) {
 	s := newFake(t)
 	c := newTestClient(t, s)
 	ctx := context.Background()
-	users := names(501, "m")
+	users := names(maxForbidPerCall, "m")
 	wantStatus(t, c.Mute(ctx, moderation.ChatRef{ID: groupPub}, users, time.Minute, moderation.ActionOptions{}), users, moderation.StatusDone)
 	calls := s.CallsTo("forbid_send_msg")
-	if len(calls) != 2 || len(calls[0].Body["Members_Account"].([]any)) != 500 || len(calls[1].Body["Members_Account"].([]any)) != 1 {
+	if len(calls) != 1 || len(calls[0].Body["Members_Account"].([]any)) != 500 {
 		t.Fatalf("forbid calls = %d", len(calls))
 	}
 
@@ -582,4 +584,39 @@ func TestRatePacing(t *testing.T) {
 			t.Error("the fake did not enforce its rate limit")
 		}
 	})
+}
+
+// TestOversizedBatchRefused: the pipeline does the batching; handed one
+// user more than Limits says a call takes, each action method refuses
+// them all (batch_too_large) without calling TIM.
+func TestOversizedBatchRefused(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	chat := moderation.ChatRef{ID: groupPub, Kind: "Public"}
+	for _, verb := range moderation.ActionVerbs {
+		t.Run(string(verb), func(t *testing.T) {
+			t.Parallel()
+			s := newFake(t)
+			c := newTestClient(t, s)
+			users := names(c.Limits().Batch[verb]+1, "o")
+			var rs []moderation.Result
+			switch verb {
+			case moderation.VerbKick:
+				rs = c.Remove(ctx, chat, users, moderation.ActionOptions{})
+			case moderation.VerbMute:
+				rs = c.Mute(ctx, chat, users, time.Minute, moderation.ActionOptions{})
+			case moderation.VerbUnmute:
+				rs = c.Unmute(ctx, chat, users, moderation.ActionOptions{})
+			}
+			wantStatus(t, rs, users, moderation.StatusRefused)
+			for _, r := range rs {
+				if r.Reason != moderation.ReasonBatchTooLarge {
+					t.Fatalf("%+v", r)
+				}
+			}
+			if calls := s.Calls(); len(calls) != 0 {
+				t.Fatalf("%d calls to TIM, want none", len(calls))
+			}
+		})
+	}
 }

@@ -1,10 +1,23 @@
 package tim
 
+import "gavel/moderation"
+
 // replyLimit bounds a reply's text in bytes. TIM's documentation gives a
 // message body limit of 12 KB on send_group_msg and 8 KB in its error
 // table (80002); the stricter one, less the MsgBody wrapping and the
 // escaping of the text, leaves about 6,000 bytes.
 const replyLimit = 6000
 
-// ReplyLimit implements moderation.Platform.
-func (c *Client) ReplyLimit() int { return replyLimit }
+// Limits implements moderation.Platform: delete_group_member takes 100
+// accounts a call, forbid_send_msg and get_role_in_group 500.
+func (c *Client) Limits() moderation.Limits {
+	return moderation.Limits{
+		Batch: map[moderation.Verb]int{
+			moderation.VerbKick:   maxDeletePerCall,
+			moderation.VerbMute:   maxForbidPerCall,
+			moderation.VerbUnmute: maxForbidPerCall,
+		},
+		RoleBatch: maxRolePerCall,
+		Reply:     replyLimit,
+	}
+}

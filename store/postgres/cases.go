@@ -25,73 +25,94 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	if c == nil {
 		return errors.New("postgres: add case: nil case")
 	}
-	targets, err := json.Marshal(c.Targets)
+	row, err := encodeCase(c)
 	if err != nil {
-		return fmt.Errorf("postgres: add case: encode targets: %w", err)
+		return fmt.Errorf("postgres: add case: %w", err)
 	}
-	decisions, err := json.Marshal(c.Decisions)
-	if err != nil {
-		return fmt.Errorf("postgres: add case: encode decisions: %w", err)
-	}
-	results, err := json.Marshal(c.Results)
-	if err != nil {
-		return fmt.Errorf("postgres: add case: encode results: %w", err)
-	}
-	users := c.Users()
-
 	var id int64
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		stored := func() (bool, error) {
-			if c.DeliveryID == "" {
-				return false, nil
-			}
-			err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE delivery_id = $1 AND delivery_id <> '' AND verb = $2 AND rule = $3`,
-				c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-				return false, nil
-			case err != nil:
-				return false, fmt.Errorf("find by delivery: %w", err)
-			}
-			return true, nil
-		}
-		if found, err := stored(); found || err != nil {
-			return err
-		}
-		// A concurrent AddCase of the same delivery makes this wait for it
-		// and then insert nothing; the case it stored is then visible.
-		err := tx.QueryRow(ctx, `
-			INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
-				reason, duration_ns, dry_run, decisions, results, outcome, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-			ON CONFLICT (delivery_id, verb, rule) WHERE delivery_id <> '' DO NOTHING
-			RETURNING id`,
-			c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), targets,
-			freeText(c.Reason), int64(c.Duration), c.DryRun, decisions, results, freeText(string(c.Outcome)), nanos(c.At),
-		).Scan(&id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			found, err := stored()
-			if err == nil && !found {
-				err = errors.New("insert conflicted but no stored case found")
-			}
-			return err
-		}
-		if err != nil {
-			return fmt.Errorf("insert: %w", err)
-		}
-		if len(users) > 0 {
-			_, err := tx.Exec(ctx, `INSERT INTO case_users (case_id, user_id) SELECT $1, unnest($2::text[])`, id, users)
-			if err != nil {
-				return fmt.Errorf("index users: %w", err)
-			}
-		}
-		return nil
+		var err error
+		id, err = addCase(ctx, tx, c, row)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("postgres: add case for %s: %w", c.DeliveryID, err)
 	}
 	c.ID = id
 	return nil
+}
+
+// caseRow is a case's JSON columns, encoded before the transaction.
+type caseRow struct {
+	targets, decisions, results []byte
+	users                       []string
+}
+
+func encodeCase(c *moderation.Case) (caseRow, error) {
+	targets, err := json.Marshal(c.Targets)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode targets: %w", err)
+	}
+	decisions, err := json.Marshal(c.Decisions)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode decisions: %w", err)
+	}
+	results, err := json.Marshal(c.Results)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode results: %w", err)
+	}
+	return caseRow{targets, decisions, results, c.Users()}, nil
+}
+
+// addCase stores c (encoded as row) in tx unless a case of its delivery,
+// verb and rule is stored, and returns the case's ID.
+func addCase(ctx context.Context, tx pgx.Tx, c *moderation.Case, row caseRow) (int64, error) {
+	var id int64
+	stored := func() (bool, error) {
+		if c.DeliveryID == "" {
+			return false, nil
+		}
+		err := tx.QueryRow(ctx, `SELECT id FROM cases WHERE delivery_id = $1 AND delivery_id <> '' AND verb = $2 AND rule = $3`,
+			c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("find by delivery: %w", err)
+		}
+		return true, nil
+	}
+	if found, err := stored(); found || err != nil {
+		return id, err
+	}
+	// A concurrent AddCase of the same delivery makes this wait for it
+	// and then insert nothing; the case it stored is then visible.
+	err := tx.QueryRow(ctx, `
+		INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
+			reason, duration_ns, dry_run, decisions, results, outcome, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (delivery_id, verb, rule) WHERE delivery_id <> '' DO NOTHING
+		RETURNING id`,
+		c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), row.targets,
+		freeText(c.Reason), int64(c.Duration), c.DryRun, row.decisions, row.results, freeText(string(c.Outcome)), nanos(c.At),
+	).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		found, err := stored()
+		if err == nil && !found {
+			err = errors.New("insert conflicted but no stored case found")
+		}
+		return id, err
+	}
+	if err != nil {
+		return 0, fmt.Errorf("insert: %w", err)
+	}
+	if len(row.users) > 0 {
+		_, err := tx.Exec(ctx, `INSERT INTO case_users (case_id, user_id) SELECT $1, unnest($2::text[])`, id, row.users)
+		if err != nil {
+			return 0, fmt.Errorf("index users: %w", err)
+		}
+	}
+	return id, nil
 }
 
 const caseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targets,

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"gavel/moderation"
 )
@@ -26,9 +27,30 @@ import (
 // a concurrent Enqueue of the same key wait for this one and then see the
 // key as live. If any key is live, everything rolls back.
 func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (bool, error) {
+	created, _, err := s.enqueue(ctx, ev, now, "", 0)
+	return created, err
+}
+
+// EnqueueClaim is Enqueue that also leases the new job to worker until
+// now+lease, in the same transaction, when Claim could take it at once:
+// no earlier job of its chat is unfinished (the chat's advisory lock,
+// taken first, makes that answer hold until the commit). The job is then
+// returned, as Claim returns it (first attempt); otherwise job is nil
+// and a worker claims it in turn.
+func (s *Store) EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (bool, *moderation.Job, error) {
+	switch {
+	case worker == "":
+		return false, nil, errors.New("postgres: enqueue-claim: empty worker name")
+	case lease <= 0:
+		return false, nil, fmt.Errorf("postgres: enqueue-claim: lease must be positive, got %s", lease)
+	}
+	return s.enqueue(ctx, ev, now, worker, lease)
+}
+
+func (s *Store) enqueue(ctx context.Context, ev moderation.Event, now time.Time, worker string, lease time.Duration) (bool, *moderation.Job, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return false, fmt.Errorf("postgres: enqueue %s: encode event: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("postgres: enqueue %s: encode event: %w", ev.DeliveryID, err)
 	}
 	keys := dedupKeys(ev)
 	// Sorted, so concurrent Enqueues take the key rows' locks in one order.
@@ -38,9 +60,12 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		ttl = DefaultDedupTTL
 	}
 	chat := chatKey(ev)
-	var created bool
+	var (
+		created bool
+		job     *moderation.Job
+	)
 	err = s.tx(ctx, func(tx pgx.Tx) error {
-		created = false
+		created, job = false, nil
 		if chat != nil {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockChat, lockKey(s.schema, *chat)); err != nil {
 				return fmt.Errorf("lock chat: %w", err)
@@ -62,14 +87,41 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 				return errRollback
 			}
 		}
-		var id int64
+		// Leased at once only if Claim could take it now: nothing of its
+		// chat is unfinished (a new job is its chat's latest).
+		leased := worker != ""
+		if leased && chat != nil {
+			var waits bool
+			if err := tx.QueryRow(ctx, `
+				SELECT EXISTS (SELECT 1 FROM jobs WHERE finished_at IS NULL AND chat_key = $1)`,
+				*chat).Scan(&waits); err != nil {
+				return fmt.Errorf("check chat: %w", err)
+			}
+			leased = !waits
+		}
+		var (
+			id       int64
+			owner    string
+			until    int64
+			attempts int
+		)
+		if leased {
+			owner, until, attempts = worker, nanos(now.Add(lease)), 1
+		}
 		err := tx.QueryRow(ctx, `
-			INSERT INTO jobs (delivery_id, chat_key, event, created_at)
-			VALUES ($1, $2, $3, $4)
+			INSERT INTO jobs (delivery_id, chat_key, event, created_at, lease_owner, lease_until, attempts)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			RETURNING id`,
-			ev.DeliveryID, chat, body, nanos(now)).Scan(&id)
+			ev.DeliveryID, chat, body, nanos(now), owner, until, attempts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
+		}
+		if leased {
+			// The event as Claim would return it: decoded from what is stored.
+			job = &moderation.Job{ID: id, Attempts: 1, CreatedAt: fromNanos(nanos(now))}
+			if err := json.Unmarshal(body, &job.Event); err != nil {
+				return fmt.Errorf("decode job %d: %w", id, err)
+			}
 		}
 		if s.afterJobInsert != nil {
 			s.afterJobInsert(ev.DeliveryID)
@@ -83,9 +135,9 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("postgres: enqueue %s: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("postgres: enqueue %s: %w", ev.DeliveryID, err)
 	}
-	return created, nil
+	return created, job, nil
 }
 
 // dedupKeys returns ev's delivery id and dedup keys, without blanks or
@@ -281,6 +333,23 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 	if len(results) == 0 {
 		return nil
 	}
+	err := recordResults(ctx, s.pool, jobID, verb, results)
+	if isForeignKeyViolation(err) {
+		err = moderation.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: record %s results of job %d: %w", verb, jobID, err)
+	}
+	return nil
+}
+
+// execer is what recordResults needs of a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// recordResults upserts results in one statement on db.
+func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
 	// One statement may not upsert a row twice: keep each user's last.
 	last := make(map[string]int, len(results))
 	for i, r := range results {
@@ -296,17 +365,89 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 		reasons = append(reasons, freeText(string(r.Reason)))
 		details = append(details, freeText(r.Detail))
 	}
-	_, err := s.pool.Exec(ctx, `
+	_, err := db.Exec(ctx, `
 		INSERT INTO job_results (job_id, verb, user_id, status, reason, detail)
 		SELECT $1, $2, u, st, re, de FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) AS r (u, st, re, de)
 		ON CONFLICT (job_id, verb, user_id) DO UPDATE
 		SET status = excluded.status, reason = excluded.reason, detail = excluded.detail`,
 		jobID, string(verb), users, statuses, reasons, details)
-	if isForeignKeyViolation(err) {
-		err = moderation.ErrNotFound
+	return err
+}
+
+// Commit writes w for the job in one transaction: its results (as
+// RecordResults), its cases (as AddCase, setting their IDs) and, if
+// w.Finish, the job's finish (as Finish). Either all of it is stored or,
+// on an error, none. One exception keeps Finish's meaning: when worker no
+// longer holds the job, the results and cases are still committed (as
+// RecordResults and AddCase would have been, they need no lease) and the
+// error wraps ErrLeaseLost.
+func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
+	if w.Empty() {
+		return nil
 	}
+	if w.Finish && worker == "" {
+		return fmt.Errorf("postgres: commit job %d: empty worker name: %w", jobID, moderation.ErrLeaseLost)
+	}
+	rows := make([]caseRow, len(w.Cases))
+	for i, c := range w.Cases {
+		if c == nil {
+			return fmt.Errorf("postgres: commit job %d: nil case", jobID)
+		}
+		var err error
+		if rows[i], err = encodeCase(c); err != nil {
+			return fmt.Errorf("postgres: commit job %d: case for %s: %w", jobID, c.DeliveryID, err)
+		}
+	}
+	ids := make([]int64, len(w.Cases))
+	var leaseErr error
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		leaseErr = nil
+		// The job's row lock orders this against Claim, Extend and
+		// Finish of the same job, and tells a missing job apart.
+		var owner string
+		var finished bool
+		err := tx.QueryRow(ctx, `SELECT lease_owner, finished_at IS NOT NULL FROM jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&owner, &finished)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return moderation.ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("find job: %w", err)
+		}
+		for _, r := range w.Results {
+			if len(r.Results) == 0 {
+				continue
+			}
+			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
+				return fmt.Errorf("record %s results: %w", r.Step, err)
+			}
+		}
+		for i, c := range w.Cases {
+			id, err := addCase(ctx, tx, c, rows[i])
+			if err != nil {
+				return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+			}
+			ids[i] = id
+		}
+		if !w.Finish {
+			return nil
+		}
+		if owner != worker || finished {
+			leaseErr = moderation.ErrLeaseLost // the records above still commit
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE jobs SET finished_at = lease_until WHERE id = $1`, jobID); err != nil {
+			return fmt.Errorf("finish: %w", err)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("postgres: record %s results of job %d: %w", verb, jobID, err)
+		return fmt.Errorf("postgres: commit job %d: %w", jobID, err)
+	}
+	for i, c := range w.Cases {
+		c.ID = ids[i]
+	}
+	if leaseErr != nil {
+		return fmt.Errorf("postgres: commit job %d: finish for %s: %w", jobID, worker, leaseErr)
 	}
 	return nil
 }

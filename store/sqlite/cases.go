@@ -19,62 +19,84 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	if c == nil {
 		return errors.New("sqlite: add case: nil case")
 	}
-	targets, err := json.Marshal(c.Targets)
+	row, err := encodeCase(c)
 	if err != nil {
-		return fmt.Errorf("sqlite: add case: encode targets: %w", err)
+		return fmt.Errorf("sqlite: add case: %w", err)
 	}
-	decisions, err := json.Marshal(c.Decisions)
-	if err != nil {
-		return fmt.Errorf("sqlite: add case: encode decisions: %w", err)
-	}
-	results, err := json.Marshal(c.Results)
-	if err != nil {
-		return fmt.Errorf("sqlite: add case: encode results: %w", err)
-	}
-	users := c.Users()
-
 	var id int64
 	err = s.write(ctx, func(tx txn) error {
-		if c.DeliveryID != "" {
-			// delivery_id <> '' lets SQLite use the partial index.
-			err := tx.QueryRowContext(ctx, `
-				SELECT id FROM cases WHERE delivery_id = ? AND delivery_id <> '' AND verb = ? AND rule = ?`,
-				c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
-			switch {
-			case err == nil:
-				return nil
-			case !errors.Is(err, sql.ErrNoRows):
-				return fmt.Errorf("find by delivery: %w", err)
-			}
-		}
-		err := tx.QueryRowContext(ctx, `
-			INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
-				reason, duration_ns, dry_run, decisions, results, outcome, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			RETURNING id`,
-			c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), string(targets),
-			c.Reason, int64(c.Duration), c.DryRun, string(decisions), string(results), c.Outcome, nanos(c.At),
-		).Scan(&id)
-		if err != nil {
-			return fmt.Errorf("insert: %w", err)
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO case_users (case_id, user_id) VALUES (?, ?)`)
-		if err != nil {
-			return fmt.Errorf("prepare case users: %w", err)
-		}
-		defer stmt.Close()
-		for _, u := range users {
-			if _, err := stmt.ExecContext(ctx, id, u); err != nil {
-				return fmt.Errorf("index user %s: %w", u, err)
-			}
-		}
-		return nil
+		var err error
+		id, err = addCase(ctx, tx, c, row)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: add case for %s: %w", c.DeliveryID, err)
 	}
 	c.ID = id
 	return nil
+}
+
+// caseRow is a case's JSON columns, encoded before the write lock is
+// taken.
+type caseRow struct {
+	targets, decisions, results string
+	users                       []string
+}
+
+func encodeCase(c *moderation.Case) (caseRow, error) {
+	targets, err := json.Marshal(c.Targets)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode targets: %w", err)
+	}
+	decisions, err := json.Marshal(c.Decisions)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode decisions: %w", err)
+	}
+	results, err := json.Marshal(c.Results)
+	if err != nil {
+		return caseRow{}, fmt.Errorf("encode results: %w", err)
+	}
+	return caseRow{string(targets), string(decisions), string(results), c.Users()}, nil
+}
+
+// addCase stores c (encoded as row) in tx unless a case of its delivery,
+// verb and rule is stored, and returns the case's ID.
+func addCase(ctx context.Context, tx txn, c *moderation.Case, row caseRow) (int64, error) {
+	var id int64
+	if c.DeliveryID != "" {
+		// delivery_id <> '' lets SQLite use the partial index.
+		err := tx.QueryRowContext(ctx, `
+			SELECT id FROM cases WHERE delivery_id = ? AND delivery_id <> '' AND verb = ? AND rule = ?`,
+			c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
+		switch {
+		case err == nil:
+			return id, nil
+		case !errors.Is(err, sql.ErrNoRows):
+			return 0, fmt.Errorf("find by delivery: %w", err)
+		}
+	}
+	err := tx.QueryRowContext(ctx, `
+		INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
+			reason, duration_ns, dry_run, decisions, results, outcome, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`,
+		c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), row.targets,
+		c.Reason, int64(c.Duration), c.DryRun, row.decisions, row.results, c.Outcome, nanos(c.At),
+	).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert: %w", err)
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO case_users (case_id, user_id) VALUES (?, ?)`)
+	if err != nil {
+		return 0, fmt.Errorf("prepare case users: %w", err)
+	}
+	defer stmt.Close()
+	for _, u := range row.users {
+		if _, err := stmt.ExecContext(ctx, id, u); err != nil {
+			return 0, fmt.Errorf("index user %s: %w", u, err)
+		}
+	}
+	return id, nil
 }
 
 const caseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targets,

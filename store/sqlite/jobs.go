@@ -18,22 +18,47 @@ import (
 // re-deliveries until now+DedupTTL. An event with no keys at all is always
 // stored.
 func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (bool, error) {
+	created, _, err := s.enqueue(ctx, ev, now, "", 0)
+	return created, err
+}
+
+// EnqueueClaim is Enqueue that also leases the new job to worker until
+// now+lease, in the same transaction, when Claim could take it at once:
+// no earlier job of its chat is unfinished. The job is then returned, as
+// Claim returns it (first attempt); otherwise job is nil and a worker
+// claims it in turn.
+func (s *Store) EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (bool, *moderation.Job, error) {
+	switch {
+	case worker == "":
+		return false, nil, errors.New("sqlite: enqueue-claim: empty worker name")
+	case lease <= 0:
+		return false, nil, fmt.Errorf("sqlite: enqueue-claim: lease must be positive, got %s", lease)
+	}
+	return s.enqueue(ctx, ev, now, worker, lease)
+}
+
+func (s *Store) enqueue(ctx context.Context, ev moderation.Event, now time.Time, worker string, lease time.Duration) (bool, *moderation.Job, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: encode event: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: encode event: %w", ev.DeliveryID, err)
 	}
 	keys := dedupKeys(ev)
 	// json_each reads a BLOB as JSONB, so the list goes in as text.
 	keysJSON, err := json.Marshal(keys)
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: encode keys: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: encode keys: %w", ev.DeliveryID, err)
 	}
 	ttl := s.DedupTTL
 	if ttl <= 0 {
 		ttl = DefaultDedupTTL
 	}
-	var created bool
+	var (
+		created bool
+		job     *moderation.Job
+	)
+	chat := chatKey(ev)
 	err = s.write(ctx, func(tx txn) error {
+		created, job = false, nil
 		if len(keys) > 0 {
 			var seen bool
 			err := tx.QueryRowContext(ctx, `
@@ -48,14 +73,41 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 				return nil
 			}
 		}
-		var id int64
+		// Leased at once only if Claim could take it now: nothing of its
+		// chat is unfinished (a new job is its chat's latest).
+		leased := worker != ""
+		if leased && chat.Valid {
+			var waits bool
+			if err := tx.QueryRowContext(ctx, `
+				SELECT EXISTS (SELECT 1 FROM jobs WHERE finished_at IS NULL AND chat_key = ?)`,
+				chat).Scan(&waits); err != nil {
+				return fmt.Errorf("check chat: %w", err)
+			}
+			leased = !waits
+		}
+		var (
+			id       int64
+			owner    string
+			until    int64
+			attempts int
+		)
+		if leased {
+			owner, until, attempts = worker, nanos(now.Add(lease)), 1
+		}
 		err := tx.QueryRowContext(ctx, `
-			INSERT INTO jobs (delivery_id, chat_key, event, created_at)
-			VALUES (?1, ?2, ?3, ?4)
+			INSERT INTO jobs (delivery_id, chat_key, event, created_at, lease_owner, lease_until, attempts)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 			RETURNING id`,
-			ev.DeliveryID, chatKey(ev), string(body), nanos(now)).Scan(&id)
+			ev.DeliveryID, chat, string(body), nanos(now), owner, until, attempts).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("insert job: %w", err)
+		}
+		if leased {
+			// The event as Claim would return it: decoded from what is stored.
+			job = &moderation.Job{ID: id, Attempts: 1, CreatedAt: fromNanos(nanos(now))}
+			if err := json.Unmarshal(body, &job.Event); err != nil {
+				return fmt.Errorf("decode job %d: %w", id, err)
+			}
 		}
 		if len(keys) > 0 {
 			// WHERE true: an upsert after INSERT … SELECT needs it to parse.
@@ -72,9 +124,9 @@ func (s *Store) Enqueue(ctx context.Context, ev moderation.Event, now time.Time)
 		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("sqlite: enqueue %s: %w", ev.DeliveryID, err)
+		return false, nil, fmt.Errorf("sqlite: enqueue %s: %w", ev.DeliveryID, err)
 	}
-	return created, nil
+	return created, job, nil
 }
 
 // dedupKeys returns ev's delivery id and dedup keys, without blanks or
@@ -274,24 +326,105 @@ func (s *Store) RecordResults(ctx context.Context, jobID int64, verb moderation.
 		if !exists {
 			return moderation.ErrNotFound
 		}
-		stmt, err := tx.PrepareContext(ctx, `
-			INSERT INTO job_results (job_id, verb, user_id, status, reason, detail)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-			ON CONFLICT (job_id, verb, user_id) DO UPDATE
-			SET status = excluded.status, reason = excluded.reason, detail = excluded.detail`)
-		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
+		return recordResults(ctx, tx, jobID, verb, results)
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: record %s results of job %d: %w", verb, jobID, err)
+	}
+	return nil
+}
+
+// recordResults upserts results in tx; the job is known to exist.
+func recordResults(ctx context.Context, tx txn, jobID int64, verb moderation.StepKey, results []moderation.Result) error {
+	stmt, err := tx.PrepareContext(ctx, `
+		INSERT INTO job_results (job_id, verb, user_id, status, reason, detail)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+		ON CONFLICT (job_id, verb, user_id) DO UPDATE
+		SET status = excluded.status, reason = excluded.reason, detail = excluded.detail`)
+	if err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	defer stmt.Close()
+	for _, r := range results {
+		if _, err := stmt.ExecContext(ctx, jobID, string(verb), r.UserID, string(r.Status), r.Reason, r.Detail); err != nil {
+			return fmt.Errorf("upsert %s %s: %w", verb, r.UserID, err)
 		}
-		defer stmt.Close()
-		for _, r := range results {
-			if _, err := stmt.ExecContext(ctx, jobID, string(verb), r.UserID, string(r.Status), r.Reason, r.Detail); err != nil {
-				return fmt.Errorf("upsert %s: %w", r.UserID, err)
+	}
+	return nil
+}
+
+// Commit writes w for the job in one transaction: its results (as
+// RecordResults), its cases (as AddCase, setting their IDs) and, if
+// w.Finish, the job's finish (as Finish). Either all of it is stored or,
+// on an error, none. One exception keeps Finish's meaning: when worker no
+// longer holds the job, the results and cases are still committed (as
+// RecordResults and AddCase would have been, they need no lease) and the
+// error wraps ErrLeaseLost; the job stays with its new holder, which
+// then skips what they record.
+func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
+	if w.Empty() {
+		return nil
+	}
+	if w.Finish && worker == "" {
+		return fmt.Errorf("sqlite: commit job %d: empty worker name: %w", jobID, moderation.ErrLeaseLost)
+	}
+	rows := make([]caseRow, len(w.Cases))
+	for i, c := range w.Cases {
+		if c == nil {
+			return fmt.Errorf("sqlite: commit job %d: nil case", jobID)
+		}
+		var err error
+		if rows[i], err = encodeCase(c); err != nil {
+			return fmt.Errorf("sqlite: commit job %d: case for %s: %w", jobID, c.DeliveryID, err)
+		}
+	}
+	ids := make([]int64, len(w.Cases))
+	var leaseErr error
+	err := s.write(ctx, func(tx txn) error {
+		leaseErr = nil
+		var exists bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM jobs WHERE id = ?)`, jobID).Scan(&exists); err != nil {
+			return fmt.Errorf("find job: %w", err)
+		}
+		if !exists {
+			return moderation.ErrNotFound
+		}
+		for _, r := range w.Results {
+			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
+				return err
 			}
+		}
+		for i, c := range w.Cases {
+			id, err := addCase(ctx, tx, c, rows[i])
+			if err != nil {
+				return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+			}
+			ids[i] = id
+		}
+		if !w.Finish {
+			return nil
+		}
+		res, err := tx.ExecContext(ctx, `
+			UPDATE jobs SET finished_at = lease_until
+			WHERE id = ?1 AND lease_owner = ?2 AND finished_at IS NULL`, jobID, worker)
+		if err != nil {
+			return fmt.Errorf("finish: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("finish: %w", err)
+		} else if n != 1 {
+			leaseErr = moderation.ErrLeaseLost // the records above still commit
 		}
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("sqlite: record %s results of job %d: %w", verb, jobID, err)
+		return fmt.Errorf("sqlite: commit job %d: %w", jobID, err)
+	}
+	for i, c := range w.Cases {
+		c.ID = ids[i]
+	}
+	if leaseErr != nil {
+		return fmt.Errorf("sqlite: commit job %d: finish for %s: %w", jobID, worker, leaseErr)
 	}
 	return nil
 }

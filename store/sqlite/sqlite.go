@@ -63,6 +63,8 @@ type Store struct {
 	// the last, the WAL's frames and how many of them are in the
 	// database.
 	checkpoints, walFrames, walCopied atomic.Int64
+	// commits counts committed write transactions (WriteCommits).
+	commits atomic.Int64
 	// health checks a file database for Ping; nil in memory.
 	health *health
 }
@@ -252,9 +254,16 @@ func (s *Store) write(ctx context.Context, fn func(tx txn) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.commits.Add(1)
 	s.stmts.fill(ctx)
 	return nil
 }
+
+// WriteCommits returns how many write transactions this Store has
+// committed since Open: what a job's durability costs, counted where it
+// is paid (each takes the write lock and appends a commit to the WAL).
+// Tests pin the count per command with it.
+func (s *Store) WriteCommits() int64 { return s.commits.Load() }
 
 func nanos(t time.Time) int64 { return nanotime.From(t) }
 

@@ -10,6 +10,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -46,6 +47,12 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ConcurrentWorkers", testConcurrentWorkers},
 		{"Pending", testPending},
 		{"Results", testResults},
+		{"EnqueueClaim", testEnqueueClaim},
+		{"EnqueueClaimChatOrder", testEnqueueClaimChatOrder},
+		{"Commit", testCommit},
+		{"CommitAllOrNothing", testCommitAllOrNothing},
+		{"CommitLeaseLost", testCommitLeaseLost},
+		{"CommitCrashReRun", testCommitCrashReRun},
 		{"CaseNumbering", testCaseNumbering},
 		{"CaseIdempotent", testCaseIdempotent},
 		{"CaseFilter", testCaseFilter},
@@ -991,4 +998,274 @@ func testActiveMutes(t *testing.T, s moderation.Store) {
 	if got := users(all); !slices.Equal(got, []string{"a", "b", "d"}) {
 		t.Fatalf("active mutes = %v, want [a b d]", got)
 	}
+}
+
+// results returns the job's recorded results for verb.
+func results(t testing.TB, s moderation.Store, job int64, verb moderation.StepKey) map[string]moderation.Result {
+	t.Helper()
+	got, err := s.Results(t.Context(), job, verb)
+	if err != nil {
+		t.Fatalf("Results(%d, %s): %v", job, verb, err)
+	}
+	return got
+}
+
+func cases(t testing.TB, s moderation.Store) []moderation.Case {
+	t.Helper()
+	got, err := s.Cases(t.Context(), moderation.CaseFilter{})
+	if err != nil {
+		t.Fatalf("Cases: %v", err)
+	}
+	return got
+}
+
+// testCommit: a unit of work stores results of several verbs and cases
+// (setting their IDs) and, when asked, finishes the job, as the separate
+// calls would.
+func testCommit(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	job := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{}); err != nil {
+		t.Fatalf("Commit of nothing: %v", err)
+	}
+	kicked := []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}, {UserID: "u2", Status: moderation.StatusRefused, Reason: "target_admin"}}
+	c := sampleCase("d1", "a", "mod", t0, "u1", "u2")
+	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: kicked}, {Step: moderation.ActionStep(moderation.VerbMute)}},
+		Cases:   []*moderation.Case{&c},
+	}); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	if c.ID != 1 {
+		t.Fatalf("committed case ID = %d, want 1", c.ID)
+	}
+	if got, err := s.Case(ctx, c.ID); err != nil || got.DeliveryID != "d1" || len(got.Results) != 2 {
+		t.Fatalf("Case(%d) = %+v, %v", c.ID, got, err)
+	}
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 || got["u1"] != kicked[0] || got["u2"] != kicked[1] {
+		t.Fatalf("results = %+v", got)
+	}
+	// Without Finish the job stays leased and pending.
+	wantPending(t, s, t0, 1, 0)
+	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{
+		Results: []moderation.JobResults{{Step: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Finish:  true,
+	}); err != nil {
+		t.Fatalf("Commit with Finish: %v", err)
+	}
+	wantPending(t, s, t0, 0, 0)
+	if got := results(t, s, job.ID, "reply#1"); len(got) != 1 {
+		t.Fatalf("reply results = %+v", got)
+	}
+	wantDeliveries(t, "claim after a finishing commit", claim(t, s, "w2", 10, time.Minute, t0.Add(time.Hour)))
+	// Finishing twice is a lost lease, as with Finish.
+	wantErr(t, "second finishing Commit", s.Commit(ctx, job.ID, "w1", moderation.Work{Finish: true}), moderation.ErrLeaseLost)
+	wantErr(t, "Commit with Finish and no worker", s.Commit(ctx, job.ID, "", moderation.Work{Finish: true}), moderation.ErrLeaseLost)
+}
+
+// testCommitAllOrNothing: a unit of work that fails stores nothing of
+// itself — not the results, not the case, not the finish.
+func testCommitAllOrNothing(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	job := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	c := sampleCase("d1", "a", "mod", t0, "u1")
+	w := moderation.Work{
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
+		Cases:   []*moderation.Case{&c},
+		Finish:  true,
+	}
+	wantErr(t, "Commit for a missing job", s.Commit(ctx, job.ID+1000, "w1", w), moderation.ErrNotFound)
+	if got := cases(t, s); len(got) != 0 {
+		t.Fatalf("a failed Commit stored cases: %+v", got)
+	}
+	if c.ID != 0 {
+		t.Fatalf("a failed Commit set the case ID to %d", c.ID)
+	}
+	wantPending(t, s, t0, 1, 0)
+
+	// A cancelled context commits nothing either.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Commit(cctx, job.ID, "w1", w); err == nil {
+		t.Fatal("Commit with a cancelled context succeeded")
+	}
+	if got := cases(t, s); len(got) != 0 {
+		t.Fatalf("a cancelled Commit stored cases: %+v", got)
+	}
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 0 {
+		t.Fatalf("a cancelled Commit stored results: %+v", got)
+	}
+	wantPending(t, s, t0, 1, 0)
+}
+
+// testCommitLeaseLost: a worker whose lease another took over still
+// records what it did (the new holder must skip it), but cannot finish
+// the job.
+func testCommitLeaseLost(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	job := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	again := claim(t, s, "w2", 1, time.Minute, t0.Add(2*time.Minute))
+	wantDeliveries(t, "claim after the lease ran out", again, "d1")
+	c := sampleCase("d1", "a", "mod", t0, "u1")
+	err := s.Commit(ctx, job.ID, "w1", moderation.Work{
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}}},
+		Cases:   []*moderation.Case{&c},
+		Finish:  true,
+	})
+	wantErr(t, "finishing Commit by the old holder", err, moderation.ErrLeaseLost)
+	if got := results(t, s, job.ID, moderation.ActionStep(moderation.VerbKick)); got["u1"].Status != moderation.StatusDone {
+		t.Fatalf("the old holder's results were not kept: %+v", got)
+	}
+	if c.ID == 0 || len(cases(t, s)) != 1 {
+		t.Fatalf("the old holder's case was not kept: ID %d", c.ID)
+	}
+	wantPending(t, s, t0.Add(2*time.Minute), 1, 2*time.Minute)
+	if err := s.Commit(ctx, job.ID, "w2", moderation.Work{Finish: true}); err != nil {
+		t.Fatalf("finishing Commit by the new holder: %v", err)
+	}
+	wantPending(t, s, t0.Add(2*time.Minute), 0, 0)
+}
+
+// testCommitCrashReRun walks a job through a crash at each point between
+// its units of work and checks that what a unit committed is what a
+// re-run sees: a target recorded done is not acted on again, the case is
+// not stored twice, the reply is not posted twice.
+func testCommitCrashReRun(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	first := claim(t, s, "w1", 1, time.Minute, t0)[0]
+	// Run 1 acts on u1 and u2, commits results and case, then dies
+	// before its reply.
+	c1 := sampleCase("d1", "a", "mod", t0, "u1", "u2")
+	done := []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}, {UserID: "u2", Status: moderation.StatusDone}}
+	if err := s.Commit(ctx, first.ID, "w1", moderation.Work{
+		Results: []moderation.JobResults{{Step: moderation.ActionStep(moderation.VerbKick), Results: done}},
+		Cases:   []*moderation.Case{&c1},
+	}); err != nil {
+		t.Fatalf("Commit: %v", err)
+	}
+	// Run 2, after the lease ran out: both targets are settled, the case
+	// is the stored one; it replies, then dies before its last commit.
+	second := claim(t, s, "w2", 1, time.Minute, t0.Add(2*time.Minute))
+	if len(second) != 1 || second[0].Attempts != 2 {
+		t.Fatalf("re-claim = %+v, want the job's second attempt", second)
+	}
+	if got := results(t, s, first.ID, moderation.ActionStep(moderation.VerbKick)); len(got) != 2 || !got["u1"].Status.Succeeded() || !got["u2"].Status.Succeeded() {
+		t.Fatalf("a re-run sees results %+v; it would act again", got)
+	}
+	if got := results(t, s, first.ID, "reply#1"); len(got) != 0 {
+		t.Fatalf("reply recorded before it was posted: %+v", got)
+	}
+	c2 := sampleCase("d1", "a", "mod", t0.Add(2*time.Minute), "u1", "u2")
+	if err := s.Commit(ctx, first.ID, "w2", moderation.Work{Cases: []*moderation.Case{&c2}}); err != nil {
+		t.Fatalf("Commit of the re-run's case: %v", err)
+	}
+	if c2.ID != c1.ID || len(cases(t, s)) != 1 {
+		t.Fatalf("re-run's case got ID %d, want the stored %d (one case)", c2.ID, c1.ID)
+	}
+	// Run 3 posts the reply (run 2's reply record was lost with it: the
+	// one case a reply may repeat) and commits record and finish together.
+	third := claim(t, s, "w3", 1, time.Minute, t0.Add(4*time.Minute))
+	wantDeliveries(t, "third claim", third, "d1")
+	if err := s.Commit(ctx, first.ID, "w3", moderation.Work{
+		Results: []moderation.JobResults{{Step: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Finish:  true,
+	}); err != nil {
+		t.Fatalf("finishing Commit: %v", err)
+	}
+	wantPending(t, s, t0.Add(4*time.Minute), 0, 0)
+	wantDeliveries(t, "claim after finish", claim(t, s, "w4", 1, time.Minute, t0.Add(time.Hour)))
+}
+
+// testEnqueueClaim: a job enqueued and claimed in one transaction is
+// leased to the worker as Claim would lease it, is Claim's to give again
+// when its lease runs out (the worker crashed), and is de-duplicated as
+// Enqueue de-duplicates.
+func testEnqueueClaim(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	for _, tt := range []struct {
+		name   string
+		worker string
+		lease  time.Duration
+	}{{"no worker", "", time.Minute}, {"no lease", "w1", 0}} {
+		if _, _, err := s.EnqueueClaim(ctx, message("a", "bad"), tt.worker, tt.lease, t0); err == nil {
+			t.Errorf("EnqueueClaim with %s: no error", tt.name)
+		}
+	}
+	wantPending(t, s, t0, 0, 0)
+
+	ev := message("a", "d1", "k1")
+	created, job, err := s.EnqueueClaim(ctx, ev, "w1", time.Minute, t0)
+	if err != nil || !created || job == nil {
+		t.Fatalf("EnqueueClaim = %v, %+v, %v; want a created, leased job", created, job, err)
+	}
+	if job.Attempts != 1 || !job.CreatedAt.Equal(t0) || !reflect.DeepEqual(normEvent(job.Event), normEvent(ev)) {
+		t.Fatalf("EnqueueClaim job = %+v, want attempt 1 of %+v at %s", job, ev, t0)
+	}
+	wantPending(t, s, t0, 1, 0)
+	wantDeliveries(t, "claim while leased", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
+	// A re-delivery, by any of its keys, is neither stored nor leased.
+	for _, again := range []moderation.Event{ev, message("a", "d1-other", "k1")} {
+		created, dup, err := s.EnqueueClaim(ctx, again, "w2", time.Minute, t0.Add(time.Second))
+		if err != nil || created || dup != nil {
+			t.Fatalf("EnqueueClaim of a re-delivery = %v, %+v, %v; want nothing", created, dup, err)
+		}
+	}
+	if err := s.Extend(ctx, job.ID, "w1", t0.Add(2*time.Minute)); err != nil {
+		t.Fatalf("Extend by the enqueuing worker: %v", err)
+	}
+	// w1 crashes: at the end of its lease the job is claimed again, as
+	// its second attempt.
+	again := claim(t, s, "w2", 10, time.Minute, t0.Add(3*time.Minute))
+	if len(again) != 1 || again[0].ID != job.ID || again[0].Attempts != 2 {
+		t.Fatalf("claim after the lease = %+v, want job %d, attempt 2", again, job.ID)
+	}
+	wantErr(t, "Finish by the crashed worker", s.Finish(ctx, job.ID, "w1"), moderation.ErrLeaseLost)
+	if err := s.Commit(ctx, job.ID, "w2", moderation.Work{Finish: true}); err != nil {
+		t.Fatalf("Commit with Finish: %v", err)
+	}
+	wantPending(t, s, t0.Add(3*time.Minute), 0, 0)
+
+	// An event naming no chat waits for nothing.
+	join := moderation.Event{Kind: moderation.EventJoin, Platform: "test", DeliveryID: "j1", Join: &moderation.Join{UserIDs: []string{"u1"}}}
+	if created, job, err := s.EnqueueClaim(ctx, join, "w1", time.Minute, t0); err != nil || !created || job == nil {
+		t.Fatalf("EnqueueClaim of a chatless event = %v, %+v, %v", created, job, err)
+	}
+}
+
+// testEnqueueClaimChatOrder: a job whose chat has an unfinished earlier
+// job is stored but not leased: jobs of one chat still run in order.
+func testEnqueueClaimChatOrder(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	enqueue(t, s, message("a", "d1"), t0)
+	created, job, err := s.EnqueueClaim(ctx, message("a", "d2"), "w1", time.Minute, t0.Add(time.Millisecond))
+	if err != nil || !created || job != nil {
+		t.Fatalf("EnqueueClaim behind an unfinished job = %v, %+v, %v; want stored, not leased", created, job, err)
+	}
+	// Another chat is not held up.
+	if _, job, err := s.EnqueueClaim(ctx, message("b", "d3"), "w1", time.Minute, t0.Add(2*time.Millisecond)); err != nil || job == nil {
+		t.Fatalf("EnqueueClaim in another chat = %+v, %v; want leased", job, err)
+	}
+	first := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Second))
+	wantDeliveries(t, "claim", first, "d1")
+	if err := s.Finish(ctx, first[0].ID, "w2"); err != nil {
+		t.Fatalf("Finish: %v", err)
+	}
+	next := claim(t, s, "w2", 10, time.Minute, t0.Add(time.Second))
+	wantDeliveries(t, "claim after the earlier job finished", next, "d2")
+	if next[0].Attempts != 1 {
+		t.Fatalf("d2 attempt %d, want 1", next[0].Attempts)
+	}
+	// A job leased at enqueue holds its chat like a claimed one.
+	_, held, err := s.EnqueueClaim(ctx, message("c", "d4"), "w1", time.Minute, t0.Add(time.Second))
+	if err != nil || held == nil {
+		t.Fatalf("EnqueueClaim in chat c = %+v, %v", held, err)
+	}
+	enqueue(t, s, message("c", "d5"), t0.Add(time.Second))
+	wantDeliveries(t, "claim behind a job leased at enqueue", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
+	// Its lease run out, it is claimed again; d5 still waits for it.
+	wantDeliveries(t, "claim after the leases", claim(t, s, "w2", 10, time.Minute, t0.Add(2*time.Minute)), "d2", "d3", "d4")
 }
