@@ -42,9 +42,11 @@ var layers = []layer{
 	{"platforms/egress", []string{"moderation"}},
 	{"platforms/wirejson", nil},
 	{"platforms/pathseg", nil},
+	// Scaffolding the platform fakes share; it knows no platform.
+	{"platforms/internal/fakekit", nil},
 	// A platform never imports another platform.
 	{"platforms/*", []string{"moderation", "platforms/egress", "platforms/wirejson", "platforms/pathseg"}},
-	{"platforms/*/*test", []string{"moderation", "platforms/pathseg"}},
+	{"platforms/*/*test", []string{"moderation", "platforms/pathseg", "platforms/internal/fakekit"}},
 	{"config", []string{"moderation", "commands", "policy", "automod", "pipeline", "store", "cluster", "handlers", "platforms/*"}},
 	{"app", []string{"ALL"}},
 	{"app/apptest", []string{"ALL"}},

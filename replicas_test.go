@@ -336,7 +336,7 @@ platforms:
 	res.window, res.throttle = map[string]int{}, map[string]int{}
 	byAPI := map[string][]time.Time{}
 	for _, c := range ts.Calls() {
-		byAPI[c.Command] = append(byAPI[c.Command], c.At)
+		byAPI[c.Op] = append(byAPI[c.Op], c.Time)
 	}
 	for api, at := range byAPI {
 		res.window[api] = maxInWindow(at, time.Second)

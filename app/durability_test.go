@@ -124,7 +124,7 @@ func TestLargeJobThroughTransientFailures(t *testing.T) {
 	}
 	failed := 0
 	for _, c := range ts.CallsTo("delete_group_member") {
-		if c.ErrorCode != 0 {
+		if c.Code != 0 {
 			failed++
 		}
 	}

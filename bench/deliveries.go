@@ -262,7 +262,7 @@ func (l *timLoad) apiCalls() int { return len(l.ts.Calls()) }
 func (l *timLoad) callSummary(since int) string {
 	var keys []string
 	for _, c := range l.ts.Calls()[since:] {
-		keys = append(keys, fmt.Sprintf("%s→%d", c.Command, c.ErrorCode))
+		keys = append(keys, fmt.Sprintf("%s→%d", c.Op, c.Code))
 	}
 	return summarize(keys)
 }

@@ -284,15 +284,15 @@ func egressTIM(ctx context.Context, n int, log *slog.Logger) (egressResult, erro
 	calls := ts.CallsTo("delete_group_member")
 	r.calls = len(calls)
 	for i, c := range calls {
-		if c.ErrorCode != 0 {
+		if c.Code != 0 {
 			r.failed++
 		}
 		if i > 0 {
-			r.gaps = append(r.gaps, c.At.Sub(calls[i-1].At))
+			r.gaps = append(r.gaps, c.Time.Sub(calls[i-1].Time))
 		}
 	}
 	if len(calls) > 0 {
-		r.toLast, r.phase = calls[len(calls)-1].At.Sub(start), calls[len(calls)-1].At.Sub(calls[0].At)
+		r.toLast, r.phase = calls[len(calls)-1].Time.Sub(start), calls[len(calls)-1].Time.Sub(calls[0].Time)
 	}
 	var before []string
 	for _, cmd := range []string{"get_role_in_group", "get_group_info", "get_group_muted_account", "delete_group_member", "send_group_msg"} {
@@ -302,7 +302,7 @@ func egressTIM(ctx context.Context, n int, log *slog.Logger) (egressResult, erro
 		}
 		k := 0
 		for _, c := range ts.CallsTo(cmd) {
-			if c.At.Before(calls[0].At) {
+			if c.Time.Before(calls[0].Time) {
 				k++
 			}
 		}
@@ -312,7 +312,7 @@ func egressTIM(ctx context.Context, n int, log *slog.Logger) (egressResult, erro
 	}
 	r.lookups = strings.Join(before, ", ")
 	if len(calls) > 0 {
-		r.lookups += fmt.Sprintf(" (first removal %v after the POST)", calls[0].At.Sub(start).Round(time.Millisecond))
+		r.lookups += fmt.Sprintf(" (first removal %v after the POST)", calls[0].Time.Sub(start).Round(time.Millisecond))
 	}
 	return r, nil
 }

@@ -131,10 +131,10 @@ func (v timView) calls(since int) []string {
 	var out []string
 	for _, c := range v.s.Calls()[since:] {
 		body := c.Body
-		if c.Command == "send_group_msg" {
+		if c.Op == "send_group_msg" {
 			body = nil
 		}
-		out = append(out, fmt.Sprintf("POST /v4/%s/%s%s → %d", c.Service, c.Command, compact(body), c.ErrorCode))
+		out = append(out, fmt.Sprintf("POST /v4/%s/%s%s → %d", c.Service, c.Op, compact(body), c.Code))
 	}
 	return out
 }
@@ -142,7 +142,7 @@ func (v timView) calls(since int) []string {
 func (v timView) replies(since int) []string {
 	var out []string
 	for _, c := range v.s.Calls()[since:] {
-		if c.Command != "send_group_msg" || c.ErrorCode != 0 {
+		if c.Op != "send_group_msg" || c.Code != 0 {
 			continue
 		}
 		if bodies, ok := c.Body["MsgBody"].([]any); ok && len(bodies) > 0 {

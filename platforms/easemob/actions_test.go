@@ -493,7 +493,7 @@ func TestFakeEnforcesRateLimit(t *testing.T) {
 	t.Parallel()
 	// Without pacing the adapter overruns the fake and recovers by retrying.
 	e := newEnv(t, func(c *easemob.Config) { c.Rate.PerSecond = 0; c.Rate.MaxAttempts = 50 })
-	e.srv.SetRateLimit(20)
+	e.srv.SetRate(easemobtest.Every, 20)
 	e.srv.AddChatRoom(roomID, "owner1", nil, users("r", 40))
 	var wg sync.WaitGroup
 	for _, u := range users("r", 40) {

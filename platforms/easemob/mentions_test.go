@@ -50,7 +50,7 @@ func TestMentionNicknames(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t)
 		e.srv.SetNickname("u_smith", "John Smith")
-		e.srv.Delay("metadata", 3*time.Second)
+		e.srv.SetDelay("metadata", 3*time.Second)
 		msg := easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/kick @u_smith", AtList: []string{"u_smith"}, Render: true}
 		start := time.Now()
 		ack, err := e.c.Receive(ctx, e.srv.MessageDelivery(msg))

@@ -87,9 +87,9 @@ func TestRemoveBatches(t *testing.T) {
 				if got, w := bodyJSON(t, calls[i]), mustJSON(t, want); got != w {
 					t.Errorf("call %d body\n got %s\nwant %s", i, got, w)
 				}
-				if calls[i].ErrorCode != 0 || calls[i].Query.Get("identifier") != timtest.DefaultAdmin ||
+				if calls[i].Code != 0 || calls[i].Query.Get("identifier") != timtest.DefaultAdmin ||
 					calls[i].Query.Get("contenttype") != "json" || calls[i].Query.Get("usersig") == "" {
-					t.Errorf("call %d: code %d query %v", i, calls[i].ErrorCode, calls[i].Query)
+					t.Errorf("call %d: code %d query %v", i, calls[i].Code, calls[i].Query)
 				}
 			}
 		})
@@ -177,7 +177,7 @@ func TestUserSigRenewedAfterExpiry(t *testing.T) {
 	users := []string{"flooder_9"}
 	wantStatus(t, c.Remove(context.Background(), moderation.ChatRef{ID: groupPub}, users, moderation.ActionOptions{}), users, moderation.StatusDone)
 	calls := s.CallsTo("delete_group_member")
-	if len(calls) != 2 || calls[0].ErrorCode != 70001 || calls[1].ErrorCode != 0 {
+	if len(calls) != 2 || calls[0].Code != 70001 || calls[1].Code != 0 {
 		t.Fatalf("calls = %+v", calls)
 	}
 	if got := c.sig.generated - before; got != 1 {
@@ -483,7 +483,7 @@ func TestReplyFrequencyControl(t *testing.T) {
 		t.Fatalf("Reply after 10023: %v", err)
 	}
 	calls = s.CallsTo("send_group_msg")
-	if calls[2].ErrorCode != 10023 || calls[3].Body["Random"] != calls[2].Body["Random"] {
+	if calls[2].Code != 10023 || calls[3].Body["Random"] != calls[2].Body["Random"] {
 		t.Errorf("retry after 10023: %+v / %+v", calls[2].Body["Random"], calls[3].Body["Random"])
 	}
 }
@@ -541,10 +541,10 @@ func TestRatePacing(t *testing.T) {
 	}
 	// The fake refuses with 60007 once a command's one-second bucket
 	// (fakeRate calls) is empty.
-	run := func(t *testing.T, limits egress.Limits, fakeRate float64) (*timtest.Server, time.Duration) {
+	run := func(t *testing.T, limits egress.Limits, fakeRate int) (*timtest.Server, time.Duration) {
 		t.Helper()
 		s := newFake(t)
-		s.SetRate(fakeRate)
+		s.SetRate(timtest.Every, fakeRate)
 		cfg := testConfig(s.URL)
 		cfg.Rate = limits
 		c := newClient(t, cfg, Options{Logger: discardLogger()})

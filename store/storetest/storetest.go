@@ -1049,7 +1049,7 @@ func testCommit(t *testing.T, s moderation.Store) {
 	// Without Finish the job stays leased and pending.
 	wantPending(t, s, t0, 1, 0)
 	if err := s.Commit(ctx, job.ID, "w1", moderation.Work{
-		Results: []moderation.JobResults{{Step: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ReplyStep(1), Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
 		Finish:  true,
 	}); err != nil {
 		t.Fatalf("Commit with Finish: %v", err)
@@ -1171,7 +1171,7 @@ func testCommitCrashReRun(t *testing.T, s moderation.Store) {
 	third := claim(t, s, "w3", 1, time.Minute, t0.Add(4*time.Minute))
 	wantDeliveries(t, "third claim", third, "d1")
 	if err := s.Commit(ctx, first.ID, "w3", moderation.Work{
-		Results: []moderation.JobResults{{Step: "reply#1", Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
+		Results: []moderation.JobResults{{Step: moderation.ReplyStep(1), Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}},
 		Finish:  true,
 	}); err != nil {
 		t.Fatalf("finishing Commit: %v", err)

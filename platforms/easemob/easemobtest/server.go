@@ -50,6 +50,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gavel/platforms/internal/fakekit"
 )
 
 // Defaults of a new Server; a Config for the adapter uses these values.
@@ -83,13 +85,22 @@ const (
 	// (403 "message send reach limit" beyond); 20 and 20 for groups, 100
 	// and 100 for chat rooms (an older revision of the room page said 20
 	// calls/s; the fake follows the published page). They apply whatever
-	// SetRateLimit says.
+	// SetRate(Every, n) says; SetRate(RateSendGroup or RateSendRoom, n)
+	// changes the calls-per-second part.
 	GroupMessageRate = 20
 	RoomMessageRate  = 100
 	// MaxMessageBytes bounds body+ext of a sent message: "5 KB", read as
 	// 5,000 bytes of the request's JSON (the stricter reading of KB).
 	MaxMessageBytes   = 5000
 	PermanentMuteTime = int64(4638873600000)
+)
+
+// Rate keys of SetRate and Throttled beyond the ops of Call.Op: message
+// sends are limited per chat kind; Every sets every op without its own.
+const (
+	RateSendGroup = "send.group"
+	RateSendRoom  = "send.room"
+	Every         = fakekit.Every
 )
 
 // Chat kinds.
@@ -109,29 +120,21 @@ type Chat struct {
 	Members []string
 }
 
-// Call is one recorded API request.
+// Call is one recorded API request. Op is "token", "details", "admins",
+// "mute", "mutelist", "unmute", "kick", "send", "recall" or "metadata";
+// "unknown" for anything else. Status is the HTTP status answered (Easemob
+// bodies carry no numeric code: Code stays 0).
 type Call struct {
-	// Op is "token", "details", "admins", "mute", "mutelist", "unmute",
-	// "kick", "send" or "recall"; "unknown" for anything else.
-	Op string
+	fakekit.Call
 	// Kind is KindChatRoom or KindGroup for chat APIs, "" otherwise.
 	Kind   string
 	ChatID string
 	// Users are the user IDs of a mute/unmute/kick call, in order.
-	Users  []string
-	Method string
-	// Path is the decoded path; RawPath the path exactly as sent on the
-	// request line ("/org/app/chatrooms/1/mute/a%2Cb").
-	Path    string
-	RawPath string
-	Query   url.Values
-	// Token is the bearer token presented ("" when none).
-	Token       string
+	Users []string
+	// RawPath is the path exactly as sent on the request line
+	// ("/org/app/chatrooms/1/mute/a%2Cb"); Path is the decoded one.
+	RawPath     string
 	ContentType string
-	// Body is the decoded JSON body (nil when empty).
-	Body   map[string]any
-	Status int
-	Time   time.Time
 }
 
 // SentMessage is a message posted through /messages/chatrooms or
@@ -154,13 +157,19 @@ type chatState struct {
 	created int64
 }
 
-type failure struct {
-	status int
-	left   int
-}
-
 // Server is the fake Easemob REST API.
+//
+// The embedded Kit gives Calls, CallsTo, FailNext, SetFailRate, SetDelay,
+// SetRate and Throttled (Reset is the Server's: it forgets sent messages
+// too). A failure code is an HTTP status, answered with the documented
+// error body for it (400, 401, 403, 404, 429, 5xx); injected failures are
+// taken after the route and method checks, before the rate limit and auth.
+// Rates count in a sliding second on the real clock: every op at
+// DefaultRate, "token" at TokenRate, RateSendGroup and RateSendRoom at the
+// send limits.
 type Server struct {
+	*fakekit.Kit[Call]
+
 	// URL is the base URL to configure as base_url.
 	URL string
 	// Org, App, ClientID, ClientSecret and CallbackSecret are fixed at
@@ -177,15 +186,10 @@ type Server struct {
 	tokenTTL time.Duration
 	tokens   map[string]time.Time // token → expiry
 	chats    map[string]*chatState
-	calls    []Call
-	fails    map[string][]*failure
-	rate     int
-	window   map[string][]time.Time // op → recent call times (real clock)
 	seq      int64
 	sent     []SentMessage
 	stored   []storedCallback
 	nicks    map[string]string // lower-case user ID → nickname
-	delays   map[string]time.Duration
 }
 
 type storedCallback struct {
@@ -196,6 +200,7 @@ type storedCallback struct {
 // NewServer starts a fake on 127.0.0.1 with the Default* credentials.
 func NewServer() *Server {
 	s := &Server{
+		Kit:            fakekit.New[Call](fakekit.Window),
 		Org:            DefaultOrg,
 		App:            DefaultApp,
 		ClientID:       DefaultClientID,
@@ -206,13 +211,13 @@ func NewServer() *Server {
 		tokenTTL:       DefaultTokenTTL,
 		tokens:         map[string]time.Time{},
 		chats:          map[string]*chatState{},
-		fails:          map[string][]*failure{},
-		rate:           DefaultRate,
-		window:         map[string][]time.Time{},
 		nicks:          map[string]string{},
-		delays:         map[string]time.Duration{},
 		seq:            1100000000000000000,
 	}
+	s.SetRate(Every, DefaultRate)
+	s.SetRate("token", TokenRate)
+	s.SetRate(RateSendGroup, GroupMessageRate)
+	s.SetRate(RateSendRoom, RoomMessageRate)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("easemobtest: listen: %v", err))
@@ -256,14 +261,6 @@ func (s *Server) ExpireTokens() {
 	for t := range s.tokens {
 		s.tokens[t] = time.Time{}
 	}
-}
-
-// SetRateLimit sets the per-API limit in calls per second (0 = off); the
-// token API stays at 300/s and group sends at 20/s.
-func (s *Server) SetRateLimit(perSecond int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rate = perSecond
 }
 
 // AddChat seeds (or replaces) a chat room or group.
@@ -331,26 +328,6 @@ func (s *Server) IsMember(chatID, user string) bool {
 	return c != nil && c.members[strings.ToLower(user)]
 }
 
-// Calls returns every recorded request, in arrival order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
-// CallsTo returns the recorded requests of op ("mute", "kick", …).
-func (s *Server) CallsTo(op string) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if c.Op == op {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // Messages returns the messages sent through the REST API.
 func (s *Server) Messages() []SentMessage {
 	s.mu.Lock()
@@ -362,19 +339,8 @@ func (s *Server) Messages() []SentMessage {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.sent = nil, nil
-}
-
-// FailNext makes the next n requests of op fail with status (default 503)
-// and the documented error body for it. Op names are those of Call.Op.
-func (s *Server) FailNext(op string, n int, status ...int) {
-	st := http.StatusServiceUnavailable
-	if len(status) > 0 {
-		st = status[0]
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails[op] = append(s.fails[op], &failure{status: st, left: n})
+	s.Kit.Reset()
+	s.sent = nil
 }
 
 // --- HTTP --------------------------------------------------------------------
@@ -391,7 +357,8 @@ func errf(status int, name, exc, format string, args ...any) *apiError {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	call := Call{Method: r.Method, Path: r.URL.Path, RawPath: r.URL.EscapedPath(), Query: r.URL.Query(), ContentType: r.Header.Get("Content-Type"), Time: time.Now(), Op: "unknown"}
+	call := Call{Call: fakekit.Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Time: time.Now(), Op: "unknown"},
+		RawPath: r.URL.EscapedPath(), ContentType: r.Header.Get("Content-Type")}
 	if uri := r.RequestURI; uri != "" {
 		if i := strings.IndexByte(uri, '?'); i >= 0 {
 			uri = uri[:i]
@@ -402,6 +369,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		call.Token = strings.TrimPrefix(auth, "Bearer ")
 	}
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	call.Raw = raw
 	if len(raw) > 0 {
 		var m map[string]any
 		if json.Unmarshal(raw, &m) == nil {
@@ -410,9 +378,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	status, body := s.handle(&call, r, raw)
 	call.Status = status
-	s.mu.Lock()
-	s.calls = append(s.calls, call)
-	s.mu.Unlock()
+	s.Record(call)
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
@@ -501,7 +467,7 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 	if allowedMethod[call.Op] != r.Method {
 		return s.fail(errf(405, "method_not_allowed", "MethodNotAllowedException", "Request method '%s' not supported", r.Method))
 	}
-	if e := s.injected(call.Op); e != nil {
+	if e := s.injected(r, call.Op); e != nil {
 		return s.fail(e)
 	}
 	if e := s.limit(call); e != nil {
@@ -551,32 +517,14 @@ func (s *Server) fail(e *apiError) (int, any) {
 	}
 }
 
-// Delay makes every request of op wait d before it is answered.
-func (s *Server) Delay(op string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delays[op] = d
-}
-
-func (s *Server) injected(op string) *apiError {
-	s.mu.Lock()
-	d := s.delays[op]
-	s.mu.Unlock()
-	if d > 0 {
-		time.Sleep(d)
+// injected waits op's delay (SetDelay), then takes a failure injected
+// with FailNext or SetFailRate.
+func (s *Server) injected(r *http.Request, op string) *apiError {
+	s.Wait(r.Context(), op)
+	if st, failed := s.Injected(op); failed {
+		return statusError(st)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	q := s.fails[op]
-	if len(q) == 0 {
-		return nil
-	}
-	f := q[0]
-	f.left--
-	if f.left <= 0 {
-		s.fails[op] = q[1:]
-	}
-	return statusError(f.status)
+	return nil
 }
 
 // statusError is the documented body for an injected status.
@@ -599,55 +547,27 @@ func statusError(st int) *apiError {
 	return errf(st, "error", "Exception", "injected failure")
 }
 
-// limit enforces the per-API rate on the real clock with a 1 s sliding
-// window.
+// limit enforces the per-API rate (SetRate; sends by chat kind).
 func (s *Server) limit(call *Call) *apiError {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n, key := s.rate, call.Op
+	key := call.Op
 	switch {
-	case call.Op == "token":
-		n = TokenRate
 	case call.Op == "send" && call.Kind == KindGroup:
-		n, key = GroupMessageRate, "send.group"
+		key = RateSendGroup
 	case call.Op == "send":
-		n, key = RoomMessageRate, "send.room"
+		key = RateSendRoom
 	}
-	if n <= 0 || s.take(key, n, 1) {
+	if s.Allow(key) {
 		return nil
 	}
 	return errf(429, "resource_limited", "EasemobLimitException", "This request has reached api limit")
 }
 
-// take counts k events under key if fewer than n happened in the last
-// second (real clock, sliding window); s.mu is held.
-func (s *Server) take(key string, n, k int) bool {
-	now := time.Now()
-	w := s.window[key]
-	i := 0
-	for i < len(w) && now.Sub(w[i]) >= time.Second {
-		i++
-	}
-	w = w[i:]
-	if len(w)+k > n {
-		s.window[key] = w
-		return false
-	}
-	for range k {
-		w = append(w, now)
-	}
-	s.window[key] = w
-	return true
-}
-
 // SendRejections returns how many message sends were refused for the
 // send-rate limits (429 or 403 "message send reach limit").
 func (s *Server) SendRejections() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	n := 0
-	for _, c := range s.calls {
-		if c.Op == "send" && (c.Status == 429 || c.Status == 403) {
+	for _, c := range s.CallsTo("send") {
+		if c.Status == 429 || c.Status == 403 {
 			n++
 		}
 	}
@@ -1004,7 +924,7 @@ func (s *Server) send(call *Call, size int) (int, any) {
 	if call.Kind == KindGroup {
 		msgLimit, msgKey = GroupMessageRate, "msgs.group"
 	}
-	if !s.take(msgKey, msgLimit, len(to)) {
+	if !s.AllowN(msgKey, msgLimit, len(to)) {
 		return s.fail(errf(403, "forbidden_op", "EasemobForbiddenOpException", "message send reach limit"))
 	}
 	typ, _ := b["type"].(string)

@@ -58,17 +58,22 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"gavel/platforms/internal/fakekit"
 )
 
-// Operation names used by Calls, FailNext and CallsTo.
+// Operation names used by Calls, CallsTo, FailNext, SetDelay and SetRate.
 const (
-	OpToken          = "auth.tenant_access_token"
-	OpBotInfo        = "bot.info"
-	OpChatGet        = "chat.get"
-	OpMembersDelete  = "chat.members.delete"
-	OpMessageCreate  = "message.create"
-	OpMessageReply   = "message.reply"
-	OpMessageDelete  = "message.delete"
+	OpToken         = "auth.tenant_access_token"
+	OpBotInfo       = "bot.info"
+	OpChatGet       = "chat.get"
+	OpMembersDelete = "chat.members.delete"
+	OpMessageCreate = "message.create"
+	OpMessageReply  = "message.reply"
+	OpMessageDelete = "message.delete"
+	// Every is the op of SetRate that sets every API without a rate of
+	// its own.
+	Every            = fakekit.Every
 	opUnknown        = "unknown"
 	maxRemoveBatch   = 50
 	perAPIPerSecond  = 50
@@ -109,19 +114,10 @@ type Chat struct {
 	OwnerIsOtherBot bool
 }
 
-// Call is one API request the fake received.
+// Call is one API request the fake received: Status is the HTTP status,
+// Code the Feishu code answered, Token the bearer token presented.
 type Call struct {
-	Op     string
-	Method string
-	Path   string
-	Query  url.Values
-	// Body is the decoded JSON body (nil when there was none).
-	Body   map[string]any
-	Time   time.Time
-	Status int // HTTP status answered
-	Code   int // Feishu code answered
-	// Token is the bearer token presented ("" when none).
-	Token string
+	fakekit.Call
 }
 
 // Message is a message known to the fake: seeded user messages and the
@@ -148,14 +144,20 @@ func (m Message) Text() string {
 	return c.Text
 }
 
-type failure struct {
-	left int
-	code int
-}
-
 // Server is the fake. Its exported credential fields are random per server,
 // so adapters built for different servers never share tokens.
+//
+// The embedded Kit gives Calls, CallsTo, Reset, FailNext, SetFailRate,
+// SetDelay, SetRate and Throttled. A failure code < 600 is an HTTP status
+// (429 answers code 99991400 with x-ogw-ratelimit-reset; 5xx a server
+// error); anything else is a Feishu code answered with HTTP 400 (99991400
+// with the reset header too, as older APIs do). Injected failures are taken
+// after the token check and before the rate limit. SetRate(Every, n)
+// changes the per-API limit (default 50/s, counted in a sliding second);
+// the 5 messages/s per chat stay whatever it says.
 type Server struct {
+	*fakekit.Kit[Call]
+
 	URL               string
 	AppID             string
 	AppSecret         string
@@ -170,19 +172,16 @@ type Server struct {
 	tokens     map[string]time.Time // token → expiry
 	chats      map[string]*Chat
 	messages   map[string]*Message
-	order      []string // message IDs in creation order
-	calls      []Call
-	fails      map[string]*failure
-	hits       map[string][]time.Time // rate windows per op and per chat
-	inflight   map[string]bool        // chats with a removal in progress
+	order      []string        // message IDs in creation order
+	inflight   map[string]bool // chats with a removal in progress
 	resetAfter int
-	delay      map[string]time.Duration
 	seq        int
 }
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
 func NewServer() *Server {
 	s := &Server{
+		Kit:               fakekit.New[Call](fakekit.Window),
 		AppID:             "cli_" + randomHex(8),
 		AppSecret:         randomHex(16),
 		TenantKey:         "tenant_" + randomHex(4),
@@ -192,12 +191,10 @@ func NewServer() *Server {
 		tokens:            map[string]time.Time{},
 		chats:             map[string]*Chat{},
 		messages:          map[string]*Message{},
-		fails:             map[string]*failure{},
-		hits:              map[string][]time.Time{},
 		inflight:          map[string]bool{},
-		delay:             map[string]time.Duration{},
 		resetAfter:        1,
 	}
+	s.SetRate(Every, perAPIPerSecond)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
@@ -322,24 +319,6 @@ func (s *Server) Replies() []Message {
 	return out
 }
 
-// Calls returns every API request received, in order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
-// CallsTo returns the requests of one operation.
-func (s *Server) CallsTo(op string) []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Op == op {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // RemoveBatches returns the id_list of every accepted or refused
 // chat-members DELETE, in order.
 func (s *Server) RemoveBatches() [][]string {
@@ -350,29 +329,12 @@ func (s *Server) RemoveBatches() [][]string {
 	return out
 }
 
-// FailNext makes the next n calls of op fail. code < 600 is an HTTP status
-// (429 answers code 99991400 with x-ogw-ratelimit-reset; 5xx a server error);
-// anything else is a Feishu code answered with HTTP 400 (99991400 with the
-// reset header too, as older APIs do).
-func (s *Server) FailNext(op string, n int, code int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.fails[op] = &failure{left: n, code: code}
-}
-
 // SetRateLimitReset sets the x-ogw-ratelimit-reset value (seconds) of
 // throttled answers; default 1.
 func (s *Server) SetRateLimitReset(seconds int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.resetAfter = seconds
-}
-
-// SetDelay makes every call of op take at least d (to exercise 232019).
-func (s *Server) SetDelay(op string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay[op] = d
 }
 
 // RevokeTokens invalidates every issued tenant token (a rotated secret or an
@@ -434,7 +396,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 
 	// A removal in a chat where another one is still running answers 232019.
 	s.mu.Lock()
-	d := s.delay[op]
 	busy, mine := false, false
 	if op == OpMembersDelete {
 		busy = s.inflight[params]
@@ -443,18 +404,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Unlock()
-	if d > 0 {
-		time.Sleep(d)
-	}
+	// SetDelay(OpMembersDelete, d) holds the chat busy for d (232019).
+	s.Wait(r.Context(), op)
 
 	s.mu.Lock()
 	if mine {
 		delete(s.inflight, params)
 	}
 	a := s.handleLocked(op, params, r, body, len(raw), busy)
-	s.calls = append(s.calls, Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body,
+	s.Record(Call{fakekit.Call{Op: op, Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Body: body, Raw: raw,
 		Token: strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "),
-		Time:  time.Now(), Status: a.status, Code: codeOf(a.body)})
+		Time:  time.Now(), Status: a.status, Code: codeOf(a.body)}})
 	s.mu.Unlock()
 
 	for k, v := range a.header {
@@ -572,53 +532,36 @@ func (s *Server) authLocked(r *http.Request) (answer, bool) {
 	return answer{}, false
 }
 
+// injectedLocked answers the documented error of a failure injected with
+// FailNext or SetFailRate.
 func (s *Server) injectedLocked(op string) (answer, bool) {
-	f := s.fails[op]
-	if f == nil || f.left <= 0 {
+	code, failed := s.Injected(op)
+	if !failed {
 		return answer{}, false
 	}
-	f.left--
 	switch {
-	case f.code == http.StatusTooManyRequests:
-		return s.rateLimitedLocked(http.StatusTooManyRequests), true
-	case f.code == 99991400:
-		return s.rateLimitedLocked(http.StatusBadRequest), true
-	case f.code < 600:
-		return answer{status: f.code, body: map[string]any{"msg": http.StatusText(f.code)}}, true
+	case code == http.StatusTooManyRequests:
+		return s.rateLimitedLocked(op, http.StatusTooManyRequests), true
+	case code == 99991400:
+		return s.rateLimitedLocked(op, http.StatusBadRequest), true
+	case code < 600:
+		return answer{status: code, body: map[string]any{"msg": http.StatusText(code)}}, true
 	default:
-		return fail(f.code), true
+		return fail(code), true
 	}
 }
 
-func (s *Server) rateLimitedLocked(status int) answer {
+func (s *Server) rateLimitedLocked(op string, status int) answer {
 	return answer{status: status, body: map[string]any{"code": 99991400, "msg": errMsgs[99991400]},
-		header: http.Header{"X-Ogw-Ratelimit-Limit": {strconv.Itoa(perAPIPerSecond)}, "X-Ogw-Ratelimit-Reset": {strconv.Itoa(s.resetAfter)}}}
+		header: http.Header{"X-Ogw-Ratelimit-Limit": {strconv.Itoa(s.Rate(op))}, "X-Ogw-Ratelimit-Reset": {strconv.Itoa(s.resetAfter)}}}
 }
 
 // throttleLocked enforces the per-API limit (tier 4: 50/s).
 func (s *Server) throttleLocked(op string) (answer, bool) {
-	if !s.hitLocked("op:"+op, perAPIPerSecond) {
-		return s.rateLimitedLocked(http.StatusTooManyRequests), true
+	if !s.Allow(op) {
+		return s.rateLimitedLocked(op, http.StatusTooManyRequests), true
 	}
 	return answer{}, false
-}
-
-// hitLocked records one call under key and reports whether it stays within
-// limit calls in the last second.
-func (s *Server) hitLocked(key string, limit int) bool {
-	now := time.Now()
-	w := s.hits[key]
-	i := 0
-	for i < len(w) && now.Sub(w[i]) >= time.Second {
-		i++
-	}
-	w = w[i:]
-	if len(w) >= limit {
-		s.hits[key] = w
-		return false
-	}
-	s.hits[key] = append(w, now)
-	return true
 }
 
 func (s *Server) chatLocked(id string) (*Chat, answer, bool) {
@@ -732,7 +675,7 @@ func (s *Server) sendLocked(chat *Chat, parent string, content string, body map[
 			}
 		}
 	}
-	if !s.hitLocked("chat:"+chat.ID, perChatPerSecond) {
+	if !s.AllowN("chat:"+chat.ID, perChatPerSecond, 1) {
 		return fail(230020)
 	}
 	m := &Message{ChatID: chat.ID, SenderID: s.AppID, FromBot: true, MsgType: "text", Content: content, ParentID: parent, UUID: uuid, Created: time.Now()}

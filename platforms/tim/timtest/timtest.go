@@ -40,10 +40,8 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,6 +49,8 @@ import (
 	"time"
 
 	"github.com/tencentyun/tls-sig-api-v2-golang/tencentyun"
+
+	"gavel/platforms/internal/fakekit"
 )
 
 // Defaults of a new Server.
@@ -62,6 +62,9 @@ const (
 	DefaultRate = 200
 	// DefaultGroupMsgRate is TIM's per-group message limit.
 	DefaultGroupMsgRate = 40
+	// Every is the op of SetRate that sets every command without a rate
+	// of its own.
+	Every = fakekit.Every
 	// MuteForever is MuteTime's permanent value.
 	MuteForever = 4294967295
 )
@@ -110,20 +113,14 @@ type Group struct {
 	Topics []string
 }
 
-// Call is one recorded REST request.
+// Call is one recorded REST request: Op is the command
+// ("delete_group_member"), Code the ErrorCode answered (0 = OK), Status
+// always 200 (TIM answers errors in the body), Body decoded with numbers
+// as json.Number.
 type Call struct {
-	Method  string
-	Path    string
+	fakekit.Call
+	// Service is the path's service ("group_open_http_svc", "profile").
 	Service string
-	Command string
-	Query   url.Values
-	// Body is the decoded JSON body (numbers as json.Number); nil when the
-	// body was not JSON.
-	Body map[string]any
-	Raw  []byte
-	At   time.Time
-	// ErrorCode is what the fake answered (0 = OK).
-	ErrorCode int
 }
 
 // Reply is one message the fake accepted through send_group_msg.
@@ -159,7 +156,6 @@ type group struct {
 	muted   map[string]int64  // account → unix seconds until; -1 forever
 	msgs    map[uint64]*storedMsg
 	nextSeq uint64
-	msgRate *bucket
 	topics  map[string]*topic
 }
 
@@ -171,8 +167,16 @@ type topic struct {
 }
 
 // Server is the fake TIM REST API on 127.0.0.1.
+//
+// The embedded Kit gives Calls, CallsTo, Reset, FailNext, SetFailRate,
+// SetDelay, SetRate and Throttled; ops are commands
+// ("delete_group_member"). A failure code is an ErrorCode, answered with
+// ActionStatus FAIL after authentication and the rate limit passed. Rates
+// are token buckets of one second's worth of calls per command (the
+// documented "calls per second" per API), DefaultRate by default.
 type Server struct {
 	*httptest.Server
+	*fakekit.Kit[Call]
 
 	SDKAppID  int
 	SecretKey string
@@ -181,16 +185,9 @@ type Server struct {
 	now         func() time.Time
 	admins      map[string]bool
 	groups      map[string]*group
-	calls       []Call
-	fail        map[string][]int
 	expireSigs  int
 	dropReplies int
-	failRate    map[string]failRate
-	delay       map[string]time.Duration
-	rate        float64
-	groupRate   float64
-	buckets     map[string]*bucket
-	throttled   map[string]int
+	groupRate   int
 	replies     []Reply
 	recentRand  map[string]uint64 // from+"\x00"+random → MsgSeq
 	recentAt    map[string]time.Time
@@ -202,21 +199,19 @@ type Server struct {
 // DefaultAdmin as the only App admin, at DefaultRate calls/s per API.
 func NewServer() *Server {
 	s := &Server{
+		Kit:        fakekit.New[Call](fakekit.Bucket),
 		SDKAppID:   DefaultSDKAppID,
 		SecretKey:  DefaultSecretKey,
 		now:        time.Now,
 		admins:     map[string]bool{DefaultAdmin: true},
 		groups:     make(map[string]*group),
-		fail:       make(map[string][]int),
-		rate:       DefaultRate,
 		groupRate:  DefaultGroupMsgRate,
-		buckets:    make(map[string]*bucket),
-		throttled:  make(map[string]int),
 		recentRand: make(map[string]uint64),
 		recentAt:   make(map[string]time.Time),
 		nicks:      make(map[string]string),
 		maxMsg:     DefaultMaxMsgBytes,
 	}
+	s.SetRate(Every, DefaultRate)
 	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
 	return s
 }
@@ -254,23 +249,12 @@ func (s *Server) SetNow(now func() time.Time) {
 	s.now = now
 }
 
-// SetRate sets the per-API limit in calls per second (bucket of one
-// second's worth of calls); 0 disables it.
-func (s *Server) SetRate(perSecond float64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rate = perSecond
-	s.buckets = make(map[string]*bucket)
-}
-
-// SetGroupMsgRate sets the per-group message limit; 0 disables it.
-func (s *Server) SetGroupMsgRate(perSecond float64) {
+// SetGroupMsgRate sets the per-group message limit (a token bucket per
+// group, whatever SetRate says); 0 disables it.
+func (s *Server) SetGroupMsgRate(perSecond int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.groupRate = perSecond
-	for _, g := range s.groups {
-		g.msgRate = nil
-	}
 }
 
 // AddGroup seeds or replaces a group.
@@ -311,52 +295,12 @@ func (g *group) join(id, role string) {
 	g.roles[id] = role
 }
 
-// FailNext makes the next n calls of command (e.g. "delete_group_member")
-// answer ErrorCode code, after authentication and rate limiting passed.
-func (s *Server) FailNext(command string, n int, code int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.fail[command] = append(s.fail[command], code)
-	}
-}
-
-// SetFailRate makes each call of command answer ErrorCode code with
-// probability p (after authentication and rate limiting passed), as a
-// platform having a bad day does. p = 0 turns it off.
-func (s *Server) SetFailRate(command string, p float64, code int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failRate == nil {
-		s.failRate = map[string]failRate{}
-	}
-	s.failRate[command] = failRate{p: p, code: code}
-}
-
-type failRate struct {
-	p    float64
-	code int
-}
-
-// SetDelay makes every call of command take at least d before it is
-// processed, as a slow platform does.
-func (s *Server) SetDelay(command string, d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.delay == nil {
-		s.delay = map[string]time.Duration{}
-	}
-	s.delay[command] = d
-}
-
 // Removals returns how many delete_group_member calls named each account
 // and were answered OK.
 func (s *Server) Removals() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := map[string]int{}
-	for _, c := range s.calls {
-		if c.Command != "delete_group_member" || c.ErrorCode != 0 {
+	for _, c := range s.CallsTo("delete_group_member") {
+		if c.Code != 0 {
 			continue
 		}
 		accts, _ := c.Body["MemberToDel_Account"].([]any)
@@ -383,33 +327,6 @@ func (s *Server) DropNextReplies(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.dropReplies += n
-}
-
-// Calls returns every recorded request in arrival order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.calls)
-}
-
-// CallsTo returns the recorded requests of one command.
-func (s *Server) CallsTo(command string) []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Call
-	for _, c := range s.calls {
-		if c.Command == command {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// Throttled returns how many calls of command the rate limit refused.
-func (s *Server) Throttled(command string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled[command]
 }
 
 // Replies returns the delivered send_group_msg messages.
@@ -535,28 +452,6 @@ func (s *Server) Recalled(groupID string) []uint64 {
 	return out
 }
 
-// bucket is a token bucket holding one second's worth of calls.
-type bucket struct {
-	rate   float64
-	tokens float64
-	last   time.Time
-}
-
-func newBucket(rate float64) *bucket {
-	return &bucket{rate: rate, tokens: rate, last: time.Now()}
-}
-
-func (b *bucket) take() bool {
-	now := time.Now()
-	b.tokens = min(b.rate, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-	b.last = now
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
 // answer is one REST answer: the envelope plus command fields.
 type answer struct {
 	code   int
@@ -570,9 +465,9 @@ func success(fields map[string]any) answer { return answer{fields: fields} }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, maxBodyBytes))
-	call := Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Raw: raw, At: time.Now()}
+	call := Call{Call: fakekit.Call{Method: r.Method, Path: r.URL.Path, Query: r.URL.Query(), Raw: raw, Time: time.Now(), Status: http.StatusOK}}
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/v4/"); ok {
-		call.Service, call.Command, _ = strings.Cut(rest, "/")
+		call.Service, call.Op, _ = strings.Cut(rest, "/")
 	}
 	if len(bytes.TrimSpace(raw)) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(raw))
@@ -583,16 +478,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	s.mu.Lock()
-	d := s.delay[call.Command]
-	s.mu.Unlock()
-	if d > 0 {
-		time.Sleep(d)
-	}
+	s.Wait(r.Context(), call.Op)
 	s.mu.Lock()
 	a := s.process(r, call)
-	call.ErrorCode = a.code
-	s.calls = append(s.calls, call)
+	call.Code = a.code
+	s.Record(call)
 	s.mu.Unlock()
 
 	out := map[string]any{"ActionStatus": "OK", "ErrorInfo": "", "ErrorCode": 0}
@@ -612,7 +502,7 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	if r.Method != http.MethodPost {
 		return fail(60002, "HTTP method must be POST")
 	}
-	if call.Service == "" || call.Command == "" || strings.Contains(call.Command, "/") {
+	if call.Service == "" || call.Op == "" || strings.Contains(call.Op, "/") {
 		return fail(60009, "request resource error")
 	}
 	q := call.Query
@@ -635,33 +525,21 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	if !s.admins[q.Get("identifier")] {
 		return fail(60010, "request requires App admin permissions")
 	}
-	if s.rate > 0 {
-		b := s.buckets[call.Command]
-		if b == nil {
-			b = newBucket(s.rate)
-			s.buckets[call.Command] = b
-		}
-		if !b.take() {
-			s.throttled[call.Command]++
-			return fail(60007, "REST API call frequency limit exceeded")
-		}
+	if !s.Allow(call.Op) {
+		return fail(60007, "REST API call frequency limit exceeded")
 	}
-	if queue := s.fail[call.Command]; len(queue) > 0 {
-		s.fail[call.Command] = queue[1:]
-		return fail(queue[0], errInjected)
-	}
-	if fr, ok := s.failRate[call.Command]; ok && fr.p > 0 && rand.Float64() < fr.p {
-		return fail(fr.code, errInjected)
+	if code, failed := s.Injected(call.Op); failed {
+		return fail(code, errInjected)
 	}
 	switch {
-	case call.Service == profileSvc && call.Command == "portrait_get":
+	case call.Service == profileSvc && call.Op == "portrait_get":
 	case call.Service != groupSvc:
 		return fail(60009, "request resource error")
 	}
 	if call.Body == nil {
 		return fail(60003, "Fail to Parse json data of body, Please check it")
 	}
-	switch call.Command {
+	switch call.Op {
 	case "portrait_get":
 		return s.portraitGet(call.Raw)
 	case "get_specified_group_member_info":
@@ -1024,13 +902,8 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if g.muteState(from, now).Muted || t != nil && muteIn(t.muted, from, now).Muted {
 		return fail(10017, "sender is muted")
 	}
-	if s.groupRate > 0 {
-		if g.msgRate == nil {
-			g.msgRate = newBucket(s.groupRate)
-		}
-		if !g.msgRate.take() {
-			return fail(10023, "message frequency limit reached")
-		}
+	if !s.AllowN("group:"+g.ID, s.groupRate, 1) {
+		return fail(10023, "message frequency limit reached")
 	}
 	if s.dropReplies > 0 {
 		s.dropReplies--

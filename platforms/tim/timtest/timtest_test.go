@@ -134,7 +134,7 @@ func TestServerExpiryAndInjection(t *testing.T) {
 		}
 	}
 	calls := s.CallsTo("get_role_in_group")
-	if len(calls) != 4 || calls[3].ErrorCode != 0 || calls[3].Body["GroupId"] != "g" {
+	if len(calls) != 4 || calls[3].Code != 0 || calls[3].Body["GroupId"] != "g" {
 		t.Errorf("calls = %+v", calls)
 	}
 }
@@ -144,7 +144,7 @@ func TestServerRate(t *testing.T) {
 	s := NewServer()
 	defer s.Close()
 	s.AddGroup(Group{ID: "g", Owner: "o"})
-	s.SetRate(5)
+	s.SetRate(Every, 5)
 	q := query(t, DefaultAdmin, DefaultSecretKey, 3600)
 	var codes []int
 	for range 7 {

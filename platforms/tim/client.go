@@ -4,11 +4,17 @@
 package tim
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -173,4 +179,76 @@ func (c *Client) groupPacer(groupID string) *egress.Caller {
 		}
 	}
 	return p
+}
+
+// maxResponseBytes bounds what Gavel reads of a REST answer (TIM's own cap
+// is 1 MB, error 10018).
+const maxResponseBytes = 2 << 20
+
+// envelope is the status part of every REST answer.
+type envelope struct {
+	ActionStatus string `json:"ActionStatus"`
+	ErrorInfo    string `json:"ErrorInfo"`
+	ErrorCode    int    `json:"ErrorCode"`
+}
+
+// call runs one REST command through the API's egress caller: paced,
+// retried when transient, UserSig renewed once on 70001. resp, when not
+// nil, receives the decoded answer of the successful attempt.
+func (c *Client) call(ctx context.Context, op string, req, resp any) error {
+	return c.caller(op).Do(ctx, func(ctx context.Context) error {
+		return c.post(ctx, op, req, resp)
+	})
+}
+
+// post makes one attempt of a REST command.
+func (c *Client) post(ctx context.Context, op string, req, resp any) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("tim %s: encoding request: %w", op, err)
+	}
+	sig, err := c.sig.get()
+	if err != nil {
+		return fmt.Errorf("tim %s: %w", op, err)
+	}
+	q := url.Values{
+		"sdkappid":    {c.appID},
+		"identifier":  {c.cfg.AdminIdentifier},
+		"usersig":     {sig},
+		"random":      {strconv.FormatUint(uint64(rand.Uint32()), 10)},
+		"contenttype": {"json"},
+	}
+	endpoint := strings.TrimRight(c.cfg.BaseURL, "/") + "/v4/" + serviceOf(op) + "/" + op + "?" + q.Encode()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return c.sanitize(fmt.Errorf("tim %s: building request: %w", op, err))
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	hresp, err := c.http.Do(hreq)
+	if err != nil {
+		err = c.sanitize(err)
+		c.log.WarnContext(ctx, "tim call failed", "op", op, "error", err.Error())
+		return fmt.Errorf("tim %s: %w", op, err)
+	}
+	defer hresp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(hresp.Body, maxResponseBytes))
+	if err != nil {
+		err = c.sanitize(err)
+		c.log.WarnContext(ctx, "tim call failed reading answer", "op", op, "error", err.Error())
+		return fmt.Errorf("tim %s: reading response: %w", op, err)
+	}
+	if err := checkResponse(op, hresp.StatusCode, hresp.Header, raw); err != nil {
+		c.log.WarnContext(ctx, "tim call refused", "op", op, "error", c.sig.redact(err.Error()),
+			"elapsed", time.Since(start))
+		return err
+	}
+	c.log.DebugContext(ctx, "tim call", "op", op, "elapsed", time.Since(start))
+	if resp != nil {
+		if err := json.Unmarshal(raw, resp); err != nil {
+			return &moderation.APIError{Platform: Name, Op: op, HTTPStatus: hresp.StatusCode,
+				Message: "TIM answered with a body Gavel could not read", Kind: moderation.Transient}
+		}
+	}
+	return nil
 }
