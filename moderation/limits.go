@@ -55,7 +55,7 @@ func (l Limits) CheckBatch(verb Verb, users []string) error {
 
 // ReasonBatchTooLarge is the Result.Reason of users an adapter was handed
 // more of than its batch size: refused, no call made.
-const ReasonBatchTooLarge = "batch_too_large"
+const ReasonBatchTooLarge Reason = "batch_too_large"
 
 // Oversized returns, when users exceed l's batch size for verb, one
 // StatusRefused Result per user (ReasonBatchTooLarge); nil when they fit.

@@ -56,16 +56,16 @@ const (
 	ReasonBeforeDelivery Reason = "before_delivery"
 )
 
-// Reasons returns every Reason constant above, in declaration order. A
-// test checks it against the declarations, and the pipeline's tests check
-// each has a reply text in every language.
+// Reasons returns every Reason constant of this package (those above and
+// ReasonBatchTooLarge). A test checks it against the declarations, and the
+// pipeline's tests check each has a reply text in every language.
 func Reasons() []Reason {
 	return []Reason{
 		ReasonOK, ReasonChatDisabled, ReasonActorRateLimited, ReasonActorNotAdmin, ReasonTooManyTargets,
 		ReasonTargetOwner, ReasonTargetBot, ReasonTargetSelf, ReasonTargetProtected, ReasonTargetAdmin,
 		ReasonNotMember, ReasonNotMuted, ReasonInvalidUserID, ReasonInvalidDuration, ReasonUnsupported,
 		ReasonGaveUp, ReasonError, ReasonNoResult, ReasonStore, ReasonRolesUnavailable,
-		ReasonRecallFailed, ReasonDryRun, ReasonBeforeDelivery,
+		ReasonRecallFailed, ReasonDryRun, ReasonBeforeDelivery, ReasonBatchTooLarge,
 	}
 }
 

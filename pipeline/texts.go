@@ -209,6 +209,9 @@ func reasonWords(code moderation.Reason) (en, zh string, detail, ok bool) {
 		return "dry run", "演练", false, true
 	case moderation.ReasonBeforeDelivery:
 		return "stopped before delivery", "已在送达前拦截", false, true
+	case moderation.ReasonBatchTooLarge:
+		// The pipeline batches to the adapter's size: an internal fault.
+		return "internal error: " + string(code), "内部错误：" + string(code), false, true
 	case moderation.ReasonError, moderation.ReasonStore, moderation.ReasonRolesUnavailable, moderation.ReasonRecallFailed:
 		// Internal failures: the reason code only; the detail is in the
 		// log and the case.
