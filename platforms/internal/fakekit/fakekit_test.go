@@ -135,8 +135,9 @@ func TestWindowRefills(t *testing.T) {
 	for _, mode := range []Mode{Window, Bucket} {
 		k := New[call](mode)
 		k.SetRate("a", 2)
-		if !k.Allow("a") || !k.Allow("a") || k.Allow("a") {
-			t.Fatalf("mode %d: first second wrong", mode)
+		first, second, third := k.Allow("a"), k.Allow("a"), k.Allow("a")
+		if !first || !second || third {
+			t.Fatalf("mode %d: first second allowed %v %v %v, want true true false", mode, first, second, third)
 		}
 		time.Sleep(1010 * time.Millisecond)
 		if !k.Allow("a") {
