@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"gavel/automod"
 	"gavel/moderation"
@@ -91,7 +90,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		if verb == moderation.VerbMute && h.Duration == 0 {
 			c.Duration = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 		}
-		c.Results = p.act(ctx, r, plat, chat, verb, users, c.Duration, h.MessageID, moderation.RuleStep(h.Rule, verb))
+		c.Results = p.act(ctx, r, plat, action{chat: chat, verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
 		}
@@ -105,8 +104,11 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 	}
 }
 
-// act carries out one verb on users with Gavel's authority.
-func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, users []string, d time.Duration, messageID string, key moderation.StepKey) []moderation.Result {
+// act carries out one verb on users with Gavel's authority (a.support
+// and a.opts are act's to fill: the chat's capabilities, the step as the
+// action id).
+func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, a action, users []string, messageID string) []moderation.Result {
+	chat, verb := a.chat, a.verb
 	switch verb {
 	case moderation.VerbWarn:
 		res := make([]moderation.Result, len(users))
@@ -131,15 +133,16 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, ch
 		p.retryLater(r, err) // the job runs again if it may pass
 		return moderation.FailAll(users, err)
 	}
-	support := caps[verb]
-	if support == moderation.Unsupported || support == "" {
+	a.support = caps[verb]
+	if a.support == moderation.Unsupported || a.support == "" {
 		res := make([]moderation.Result, len(users))
 		for i, u := range users {
 			res[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonUnsupported, Detail: fmt.Sprintf("%s is not supported in this chat", verb)}
 		}
 		return res
 	}
-	res := p.execute(ctx, r, plat, chat, verb, support, users, d, moderation.ActionOptions{ActionID: string(key)}, key)
+	a.opts = moderation.ActionOptions{ActionID: string(a.step)}
+	res := p.execute(ctx, r, plat, a, users)
 	if !r.last {
 		for _, x := range res {
 			if x.Status == moderation.StatusFailed {
@@ -174,7 +177,7 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	}
 	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
-	c.Results = p.act(ctx, r, plat, chat, verb, c.Targets, d, "", moderation.LadderStep(verb))
+	c.Results = p.act(ctx, r, plat, action{chat: chat, verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")
 	c.Outcome = outcome(c.Results)
 	p.record(ctx, r, c)
 	p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))

@@ -228,7 +228,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 			cv = decide(chunk, got.roles)
 		}
 		c.Decisions = append(c.Decisions, cv.Decisions...)
-		results = append(results, p.actOn(ctx, r, plat, msg.Chat, cmd.Verb, support, cv, dur, opts)...)
+		results = append(results, p.actOn(ctx, r, plat, action{chat: msg.Chat, verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
 	}
 
 	if !r.last {
@@ -253,7 +253,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 // actOn carries out one verdict: refused targets keep their reason,
 // allowed ones are skipped in a dry run and acted on otherwise. Results
 // are in the order of v.Decisions.
-func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, v policy.Verdict, dur time.Duration, opts moderation.ActionOptions) []moderation.Result {
+func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, a action, v policy.Verdict) []moderation.Result {
 	results := make([]moderation.Result, len(v.Decisions))
 	var allowed []string
 	idx := map[string]int{}
@@ -270,7 +270,7 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
-		for _, res := range p.execute(ctx, r, plat, chat, verb, support, allowed, dur, opts, moderation.ActionStep(verb)) {
+		for _, res := range p.execute(ctx, r, plat, a, allowed) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}

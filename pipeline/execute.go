@@ -11,6 +11,17 @@ import (
 	"gavel/moderation"
 )
 
+// action is one verb to carry out in one chat: what execute, actOn and
+// act pass along instead of six parameters.
+type action struct {
+	chat    moderation.ChatRef
+	verb    moderation.Verb
+	support moderation.Support // how the chat supports verb
+	d       time.Duration      // a mute's length
+	opts    moderation.ActionOptions
+	step    moderation.StepKey // names the action's recorded results
+}
+
 // execute carries the action out for users, one platform batch
 // (Limits().Batch[verb], positive: New checked) at a time, recording the
 // results after each batch, so a job re-run after a crash repeats at most
@@ -18,13 +29,14 @@ import (
 // In a durable job, users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
 //
-// key names the action among the job's actions for the recorded results
-// (the verb for a command; rule and verb for an auto-moderation hit).
-func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions, key moderation.StepKey) []moderation.Result {
+// a.step names the action among the job's actions for the recorded
+// results (the verb for a command; rule and verb for an auto-moderation
+// hit).
+func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, a action, users []string) []moderation.Result {
 	settled := map[string]moderation.Result{}
 	p.flush(ctx, r) // what this run recorded is read back below
 	if r.jobID != 0 && p.store != nil && !r.fresh {
-		prior, err := p.store.Results(ctx, r.jobID, key)
+		prior, err := p.store.Results(ctx, r.jobID, a.step)
 		if err != nil {
 			r.fail(err)
 			return moderation.FailAll(users, fmt.Errorf("reading recorded results: %w", err))
@@ -44,10 +56,10 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 			todo = append(todo, u)
 		}
 	}
-	size := plat.Limits().Batch[verb]
+	size := plat.Limits().Batch[a.verb]
 	if size <= 0 {
 		// Only a verb outside moderation.ActionVerbs gets here.
-		return moderation.FailAll(users, fmt.Errorf("verb %q: %w", verb, moderation.ErrUnsupported))
+		return moderation.FailAll(users, fmt.Errorf("verb %q: %w", a.verb, moderation.ErrUnsupported))
 	}
 	got := map[string]moderation.Result{}
 	for start := 0; start < len(todo); start += size {
@@ -55,8 +67,8 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 		// The previous batch's results commit before this call, so that
 		// a crash repeats at most the batch in flight.
 		p.flush(ctx, r)
-		res := p.executeBatch(ctx, plat, chat, verb, support, batch, d, opts)
-		p.stage(r, key, res)
+		res := p.executeBatch(ctx, plat, a, batch)
+		p.stage(r, a.step, res)
 		for _, x := range res {
 			got[x.UserID] = x
 		}
@@ -74,8 +86,9 @@ func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform
 	return out
 }
 
-func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, chat moderation.ChatRef, verb moderation.Verb, support moderation.Support, users []string, d time.Duration, opts moderation.ActionOptions) []moderation.Result {
+func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, a action, users []string) []moderation.Result {
 	now := p.now()
+	chat, verb, support, d, opts := a.chat, a.verb, a.support, a.d, a.opts
 	switch verb {
 	case moderation.VerbKick:
 		res := plat.Remove(ctx, chat, users, opts)
