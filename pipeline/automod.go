@@ -47,7 +47,8 @@ func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation
 // on Gavel's own authority (owner, admins, protected users and the bot
 // are never targets), recorded as a case naming the rule and what
 // matched, followed by a warning for each target and the ladder's step.
-func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event, chat moderation.ChatRef, msg *moderation.Message) {
+func (p *Pipeline) handleHits(ctx context.Context, r *run, ev moderation.Event, chat moderation.ChatRef, msg *moderation.Message) {
+	plat := r.plat
 	botID, err := plat.BotID(ctx)
 	if err != nil {
 		if !p.retryLater(r, err) {
@@ -90,15 +91,15 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 		if verb == moderation.VerbMute && h.Duration == 0 {
 			c.Duration = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 		}
-		c.Results = p.act(ctx, r, plat, action{chat: chat, verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
+		c.Results = p.act(ctx, r, action{chat: chat, verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
 		}
 		c.Outcome = outcome(c.Results)
 		p.record(ctx, r, c)
-		p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))
+		p.notice(ctx, r, chat, msg, p.text.ruleNotice(c))
 		for _, u := range users {
-			p.warn(ctx, r, plat, chat, msg, moderation.Warning{Chat: chat, UserID: u, Key: ev.DeliveryID + "/" + h.Rule + "/" + u,
+			p.warn(ctx, r, chat, msg, moderation.Warning{Chat: chat, UserID: u, Key: ev.DeliveryID + "/" + h.Rule + "/" + u,
 				Rule: h.Rule, Reason: h.Match, At: p.now()}, ev.DeliveryID)
 		}
 	}
@@ -107,7 +108,8 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, plat moderation.Platf
 // act carries out one verb on users with Gavel's authority (a.support
 // and a.opts are act's to fill: the chat's capabilities, the step as the
 // action id).
-func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, a action, users []string, messageID string) []moderation.Result {
+func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, messageID string) []moderation.Result {
+	plat := r.plat
 	chat, verb := a.chat, a.verb
 	switch verb {
 	case moderation.VerbWarn:
@@ -142,7 +144,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, a 
 		return res
 	}
 	a.opts = moderation.ActionOptions{ActionID: string(a.step)}
-	res := p.execute(ctx, r, plat, a, users)
+	res := p.execute(ctx, r, a, users)
 	if !r.last {
 		for _, x := range res {
 			if x.Status == moderation.StatusFailed {
@@ -155,7 +157,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, plat moderation.Platform, a 
 }
 
 // warn stores a warning and applies the ladder step its count reaches.
-func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, msg *moderation.Message, w moderation.Warning, deliveryID string) int {
+func (p *Pipeline) warn(ctx context.Context, r *run, chat moderation.ChatRef, msg *moderation.Message, w moderation.Warning, deliveryID string) int {
 	if p.store == nil {
 		return 0
 	}
@@ -177,10 +179,10 @@ func (p *Pipeline) warn(ctx context.Context, r *run, plat moderation.Platform, c
 	}
 	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
-	c.Results = p.act(ctx, r, plat, action{chat: chat, verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")
+	c.Results = p.act(ctx, r, action{chat: chat, verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")
 	c.Outcome = outcome(c.Results)
 	p.record(ctx, r, c)
-	p.notice(ctx, r, plat, chat, msg, p.text.ruleNotice(c))
+	p.notice(ctx, r, chat, msg, p.text.ruleNotice(c))
 	return n
 }
 
@@ -193,7 +195,7 @@ func (p *Pipeline) warnings() automod.WarningsConfig {
 
 // notice posts an automatic notice, at most automod.notices_per_minute per
 // chat: Gavel never floods a chat or gets itself throttled.
-func (p *Pipeline) notice(ctx context.Context, r *run, plat moderation.Platform, chat moderation.ChatRef, msg *moderation.Message, text string) {
+func (p *Pipeline) notice(ctx context.Context, r *run, chat moderation.ChatRef, msg *moderation.Message, text string) {
 	if text == "" {
 		return
 	}
@@ -204,7 +206,7 @@ func (p *Pipeline) notice(ctx context.Context, r *run, plat moderation.Platform,
 	if msg == nil {
 		msg = &moderation.Message{Chat: chat}
 	}
-	p.reply(ctx, r, plat, msg, text)
+	p.reply(ctx, r, msg, text)
 }
 
 // recordScreened records a message a platform's pre-delivery hook
@@ -223,16 +225,17 @@ func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Eve
 }
 
 // warnCommand handles /warn, /unwarn and /warnings from an admin.
-func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+	plat := r.plat
 	names := displayNames(msg)
 	if p.store == nil {
-		p.reply(ctx, r, plat, msg, p.text.pick("Warnings need storage, and this Gavel has none.", "警告需要存储，而此 Gavel 未配置存储。"))
+		p.reply(ctx, r, msg, p.text.pick("Warnings need storage, and this Gavel has none.", "警告需要存储，而此 Gavel 未配置存储。"))
 		return
 	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {
-			p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
+			p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}
@@ -240,7 +243,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 	if !v.Allowed {
 		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
+		p.reply(ctx, r, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
 	since := p.now().Add(-p.warnings().Expiry())
@@ -256,7 +259,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 		}
 		switch cmd.Verb {
 		case moderation.VerbWarn:
-			n := p.warn(ctx, r, plat, msg.Chat, msg, moderation.Warning{Chat: msg.Chat, UserID: d.Target, Key: c.DeliveryID + "/warn/" + d.Target,
+			n := p.warn(ctx, r, msg.Chat, msg, moderation.Warning{Chat: msg.Chat, UserID: d.Target, Key: c.DeliveryID + "/warn/" + d.Target,
 				Actor: msg.SenderID, Reason: cmd.Reason, At: p.now()}, c.DeliveryID)
 			lines = append(lines, p.text.warned(name, n))
 		case moderation.VerbUnwarn:
@@ -287,5 +290,5 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, plat moderation.Plat
 		c.Outcome = outcome(c.Results)
 		p.record(ctx, r, c)
 	}
-	p.reply(ctx, r, plat, msg, strings.Join(lines, "\n"))
+	p.reply(ctx, r, msg, strings.Join(lines, "\n"))
 }

@@ -15,7 +15,8 @@ import (
 	"gavel/policy"
 )
 
-func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Platform, ev moderation.Event) {
+func (p *Pipeline) handleMessage(ctx context.Context, r *run, ev moderation.Event) {
+	plat := r.plat
 	msg := ev.Message
 	log := r.log
 
@@ -69,17 +70,17 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		}
 		log.Error("role lookup failed", "actor", msg.SenderID, "err", err)
 		if p.policy.AllowRefusal(msg.Chat) {
-			p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
+			p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}
 	if !mod {
-		p.answerMember(ctx, r, plat, msg, cmd, perr, c)
+		p.answerMember(ctx, r, msg, cmd, perr, c)
 		return
 	}
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
-		p.reply(ctx, r, plat, msg, p.text.usage(perr))
+		p.reply(ctx, r, msg, p.text.usage(perr))
 		return
 	}
 	// max_targets is the one limit on a command's targets, checked here
@@ -88,18 +89,18 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, plat moderation.Pl
 		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
 		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		p.reply(ctx, r, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
 	switch cmd.Verb {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
-		p.warnCommand(ctx, r, plat, msg, cmd, botID, c)
+		p.warnCommand(ctx, r, msg, cmd, botID, c)
 	case moderation.VerbHelp:
-		p.reply(ctx, r, plat, msg, p.text.help(p.prefixes[0]))
+		p.reply(ctx, r, msg, p.text.help(p.prefixes[0]))
 	case moderation.VerbCase:
-		p.showCase(ctx, r, plat, msg, cmd.CaseID)
+		p.showCase(ctx, r, msg, cmd.CaseID)
 	default:
-		p.runCommand(ctx, r, plat, msg, cmd, botID, c)
+		p.runCommand(ctx, r, msg, cmd, botID, c)
 	}
 }
 
@@ -121,7 +122,7 @@ func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, ms
 // gets the help text, anything else (a malformed command included) a
 // short refusal and a case; either only if the chat's refusal interval
 // has passed, else nothing.
-func (p *Pipeline) answerMember(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
+func (p *Pipeline) answerMember(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
 	text := p.text.help(p.prefixes[0])
 	if perr != nil || cmd.Verb != moderation.VerbHelp {
 		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
@@ -132,10 +133,11 @@ func (p *Pipeline) answerMember(ctx context.Context, r *run, plat moderation.Pla
 		r.log.Debug("no reply: the chat had one within policy.refusal_interval", "actor", msg.SenderID)
 		return
 	}
-	p.reply(ctx, r, plat, msg, text)
+	p.reply(ctx, r, msg, text)
 }
 
-func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
+	plat := r.plat
 	log := r.log.With("action", cmd.Verb, "actor", msg.SenderID)
 	r.log = log
 	names := displayNames(msg)
@@ -148,14 +150,14 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = moderation.OutcomeErrorCapabilities
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
 	if support == moderation.Unsupported || support == "" {
 		c.Outcome = moderation.OutcomeUnsupported
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
+		p.reply(ctx, r, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
 	}
 	// Roles are looked up one chunk of targets at a time when the
@@ -174,7 +176,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = moderation.OutcomeErrorRoles
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
@@ -186,7 +188,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 		log.Info("command refused", "reason", v.Reason)
 		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, plat, msg, p.text.refused(v.Reason, cmd.Verb))
+		p.reply(ctx, r, msg, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
 	actorRole := roles[msg.SenderID]
@@ -228,7 +230,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 			cv = decide(chunk, got.roles)
 		}
 		c.Decisions = append(c.Decisions, cv.Decisions...)
-		results = append(results, p.actOn(ctx, r, plat, action{chat: msg.Chat, verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
+		results = append(results, p.actOn(ctx, r, action{chat: msg.Chat, verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
 	}
 
 	if !r.last {
@@ -247,13 +249,13 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, plat moderation.Platf
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, plat, msg, p.text.summary(cmd.Verb, dur, v.DryRun, results, names, cmd.Reason, plat.Limits().Reply))
+	p.reply(ctx, r, msg, p.text.summary(cmd, dur, v.DryRun, results, names, plat.Limits().Reply))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
 // allowed ones are skipped in a dry run and acted on otherwise. Results
 // are in the order of v.Decisions.
-func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, a action, v policy.Verdict) []moderation.Result {
+func (p *Pipeline) actOn(ctx context.Context, r *run, a action, v policy.Verdict) []moderation.Result {
 	results := make([]moderation.Result, len(v.Decisions))
 	var allowed []string
 	idx := map[string]int{}
@@ -270,7 +272,7 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, plat moderation.Platform, 
 			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
-		for _, res := range p.execute(ctx, r, plat, a, allowed) {
+		for _, res := range p.execute(ctx, r, a, allowed) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}
@@ -328,28 +330,29 @@ func displayNames(msg *moderation.Message) map[string]string {
 
 // showCase answers /case N: the audit record of case N of this chat, to
 // the chat's owner, managers and Gavel admins.
-func (p *Pipeline) showCase(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, id int64) {
+func (p *Pipeline) showCase(ctx context.Context, r *run, msg *moderation.Message, id int64) {
+	plat := r.plat
 	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
 	if err != nil {
-		p.reply(ctx, r, plat, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
 		return
 	}
 	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {
-		p.reply(ctx, r, plat, msg, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
+		p.reply(ctx, r, msg, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
 		return
 	}
 	if p.store == nil {
-		p.reply(ctx, r, plat, msg, p.text.noCase(id))
+		p.reply(ctx, r, msg, p.text.noCase(id))
 		return
 	}
 	c, err := p.store.Case(ctx, id)
 	switch {
 	case errors.Is(err, moderation.ErrNotFound), err == nil && (c.Platform != msg.Chat.Platform || c.ChatID != msg.Chat.ID):
-		p.reply(ctx, r, plat, msg, p.text.noCase(id))
+		p.reply(ctx, r, msg, p.text.noCase(id))
 	case err != nil:
 		r.fail(err)
 		r.log.Error("reading case failed", "case", id, "err", err)
 	default:
-		p.reply(ctx, r, plat, msg, p.text.caseText(c))
+		p.reply(ctx, r, msg, p.text.caseText(c))
 	}
 }

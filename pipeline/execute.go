@@ -32,7 +32,8 @@ type action struct {
 // a.step names the action among the job's actions for the recorded
 // results (the verb for a command; rule and verb for an auto-moderation
 // hit).
-func (p *Pipeline) execute(ctx context.Context, r *run, plat moderation.Platform, a action, users []string) []moderation.Result {
+func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string) []moderation.Result {
+	plat := r.plat
 	settled := map[string]moderation.Result{}
 	p.flush(ctx, r) // what this run recorded is read back below
 	if r.jobID != 0 && p.store != nil && !r.fresh {

@@ -173,10 +173,12 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 // Config returns the effective configuration (defaults applied).
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// run carries what one handling of an event needs: its job (zero when
-// not durable), its logger, and the first store error, which makes a job
-// retry instead of finishing.
+// run carries what one handling of an event needs: its platform, its job
+// (zero when not durable), its logger, and the first store error, which
+// makes a job retry instead of finishing. The flows are methods taking
+// it, so the platform is not threaded through their parameters.
 type run struct {
+	plat  moderation.Platform
 	jobID int64
 	// last is true when no retry follows: in-memory handling, or the
 	// job's final attempt.
@@ -241,7 +243,7 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{jobID: jobID, last: last || jobID == 0, fresh: fresh, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
+	r := &run{plat: plat, jobID: jobID, last: last || jobID == 0, fresh: fresh, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
 	if jobID != 0 {
 		r.log = r.log.With("job", jobID)
 	}
@@ -263,15 +265,15 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
 		r.log = r.log.With("chat", ev.Message.Chat.ID)
 		if len(ev.Hits) > 0 {
-			p.handleHits(ctx, r, plat, ev, ev.Message.Chat, ev.Message)
+			p.handleHits(ctx, r, ev, ev.Message.Chat, ev.Message)
 			if r.err != nil {
 				return moderation.Work{}, r.err
 			}
 		}
-		p.handleMessage(ctx, r, plat, ev)
+		p.handleMessage(ctx, r, ev)
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
 		r.log = r.log.With("chat", ev.Join.Chat.ID)
-		p.handleHits(ctx, r, plat, ev, ev.Join.Chat, nil)
+		p.handleHits(ctx, r, ev, ev.Join.Chat, nil)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		p.recordScreened(ctx, r, ev)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:

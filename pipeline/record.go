@@ -41,7 +41,8 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	p.obs.Case(c)
 }
 
-func (p *Pipeline) reply(ctx context.Context, r *run, plat moderation.Platform, msg *moderation.Message, text string) {
+func (p *Pipeline) reply(ctx context.Context, r *run, msg *moderation.Message, text string) {
+	plat := r.plat
 	durable := r.jobID != 0 && p.store != nil
 	r.replies++
 	// The record of a job's n-th reply, so that a job re-run after a crash

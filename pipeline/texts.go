@@ -262,7 +262,8 @@ func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
 // failed targets, each group with its reasons, in at most limit bytes
 // (no bound if limit ≤ 0). Long groups name their first members and end
 // "and N more"; the case keeps every target.
-func (t *texts) summary(v moderation.Verb, d time.Duration, dry bool, results []moderation.Result, names map[string]string, reason string, limit int) string {
+func (t *texts) summary(cmd moderation.Command, d time.Duration, dry bool, results []moderation.Result, names map[string]string, limit int) string {
+	v, reason := cmd.Verb, cmd.Reason
 	name := func(id string) string {
 		if n := names[id]; n != "" {
 			return n
