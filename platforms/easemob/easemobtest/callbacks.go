@@ -161,19 +161,7 @@ func renderMention(text, id, nick string) string {
 
 // JoinFields returns the unsigned JSON fields of j's group_op_event.
 func (s *Server) JoinFields(j Join) map[string]any {
-	if j.CallID == "" {
-		j.CallID = fmt.Sprintf("%s_%d-op", s.appKey(), s.nextID())
-	}
-	if j.At.IsZero() {
-		j.At = s.Now()
-	}
-	if j.Operator == "" {
-		j.Operator = "@ppAdmin"
-	}
-	typ := "CHATROOM"
-	if j.Kind == KindGroup {
-		typ = "GROUP"
-	}
+	typ := s.opDefaults(&j.CallID, &j.At, &j.Operator, j.Kind)
 	return map[string]any{
 		"callId":       j.CallID,
 		"payload":      map[string]any{"member": j.Users, "type": "DIRECT"},
@@ -304,19 +292,7 @@ type RoleOp struct {
 // RoleOpBody returns o's callback body signed with the CallbackSecret.
 // It only describes the change; seed the fake's state with AddChat.
 func (s *Server) RoleOpBody(o RoleOp) []byte {
-	if o.CallID == "" {
-		o.CallID = fmt.Sprintf("%s_%d-op", s.appKey(), s.nextID())
-	}
-	if o.At.IsZero() {
-		o.At = s.Now()
-	}
-	if o.Operator == "" {
-		o.Operator = "@ppAdmin"
-	}
-	typ := "CHATROOM"
-	if o.Kind == KindGroup {
-		typ = "GROUP"
-	}
+	typ := s.opDefaults(&o.CallID, &o.At, &o.Operator, o.Kind)
 	op, payload := "ADMIN", map[string]any{"admin": o.Admins, "type": "REMOVE"}
 	if o.Promote {
 		payload["type"] = "ADD"
@@ -392,4 +368,23 @@ func (s *Server) StoredRequests(target string) []*http.Request {
 		}
 	}
 	return out
+}
+
+// opDefaults fills an operation event's unset call id, time and operator
+// (the REST API's "@ppAdmin") and returns the chat type Easemob names it
+// by: "GROUP" or "CHATROOM".
+func (s *Server) opDefaults(callID *string, at *time.Time, operator *string, kind string) string {
+	if *callID == "" {
+		*callID = fmt.Sprintf("%s_%d-op", s.appKey(), s.nextID())
+	}
+	if at.IsZero() {
+		*at = s.Now()
+	}
+	if *operator == "" {
+		*operator = "@ppAdmin"
+	}
+	if kind == KindGroup {
+		return "GROUP"
+	}
+	return "CHATROOM"
 }
