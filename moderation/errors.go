@@ -124,3 +124,13 @@ func FailAll(userIDs []string, err error) []Result {
 	}
 	return out
 }
+
+// UnsupportedResults returns one StatusRefused Result per id with
+// ReasonUnsupported and detail, the sentence a reply shows.
+func UnsupportedResults(ids []string, detail string) []Result {
+	out := make([]Result, len(ids))
+	for i, id := range ids {
+		out[i] = Result{UserID: id, Status: StatusRefused, Reason: ReasonUnsupported, Detail: detail}
+	}
+	return out
+}

@@ -5,9 +5,10 @@ import (
 	"fmt"
 )
 
-// ActionVerbs are the verbs whose Platform methods act on a list of users
-// (Remove, Mute, Unmute). Every platform gives each a batch size.
-var ActionVerbs = []Verb{VerbKick, VerbMute, VerbUnmute}
+// ActionVerbs are the verbs whose Platform methods act on a list (Remove,
+// Mute, Unmute, Ban, Unban: users; RecallMessages for VerbPurge:
+// messages). Every platform gives each a batch size.
+var ActionVerbs = []Verb{VerbKick, VerbMute, VerbUnmute, VerbBan, VerbUnban, VerbPurge}
 
 // Limits are a platform's per-call limits and mute settings, in one place.
 // The pipeline batches to them; adapters make one platform call per

@@ -55,6 +55,11 @@ type Message struct {
 	// Mentions are the message's @-mentions in text order.
 	Mentions []Mention `json:"mentions,omitempty"`
 	SentAt   time.Time `json:"sent_at"`
+	// ReplyTo is the message this one replies to, when the platform says
+	// (Feishu parent_id; TIM and Easemob where the client puts a reference
+	// in the message). Its SenderID may be empty: the pipeline then asks
+	// the platform (Sanctioner.MessageSender) before parsing a command.
+	ReplyTo *MessageRef `json:"reply_to,omitempty"`
 }
 
 // Join reports users who joined a chat.
@@ -158,6 +163,12 @@ type Command struct {
 	Silent bool `json:"silent,omitempty"`
 	// CaseID is the case /case asks for.
 	CaseID int64 `json:"case_id,omitempty"`
+	// Count is how many messages /purge recalls (at most the configured
+	// maximum); for /kick -p and /ban -p, how many of the target's.
+	Count int `json:"count,omitempty"`
+	// Purge asks /kick and /ban to recall the targets' recent messages
+	// too (-p).
+	Purge bool `json:"purge,omitempty"`
 }
 
 // Role is a user's standing in a chat.
@@ -184,7 +195,7 @@ const (
 
 // MuteForever asks for a mute with no end: Easemob -1, TIM its maximum
 // MuteTime, Feishu an emulated mute until /unmute.
-const MuteForever time.Duration = -1
+const MuteForever = Forever
 
 // Capabilities says, per verb, how a platform supports it in one chat.
 type Capabilities map[Verb]Support
@@ -238,6 +249,9 @@ type ActionOptions struct {
 type Platform interface {
 	// Receiver: Name, Receive and the named extra Hooks.
 	Receiver
+	// Sanctioner: Ban, Unban, Lock, Unlock, RecallMessages,
+	// RecentMessages, MessageSender.
+	Sanctioner
 	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
 	// CanonicalUserID returns the one form of a user id Gavel compares,

@@ -145,6 +145,8 @@ var ErrLeaseLost = errors.New("job lease lost")
 // concurrent use by several workers and, for shared databases, several
 // processes.
 type Store interface {
+	// SanctionStore keeps bans and locks.
+	SanctionStore
 	// Enqueue stores ev as a job in one transaction with its dedup keys.
 	// If any of ev.DedupKeys is already known (and not expired) nothing is
 	// stored and created is false: a re-delivery never makes a second job.

@@ -11,6 +11,8 @@ const replyLimit = 4000
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			// Placeholders until #16 lands here (the verbs are refused).
+			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
 			moderation.VerbKick:   MaxKickPerCall,
 			moderation.VerbMute:   MaxMutePerCall,
 			moderation.VerbUnmute: MaxUnmutePerCall,

@@ -19,6 +19,8 @@ const emulatedBatch = 50
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			// Placeholders until #16 lands here (the verbs are refused).
+			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
 			moderation.VerbKick:   MaxRemoveBatch,
 			moderation.VerbMute:   emulatedBatch,
 			moderation.VerbUnmute: emulatedBatch,

@@ -13,6 +13,8 @@ const replyLimit = 6000
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			// Placeholders until #16 lands here (the verbs are refused).
+			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
 			moderation.VerbKick:   maxDeletePerCall,
 			moderation.VerbMute:   maxForbidPerCall,
 			moderation.VerbUnmute: maxForbidPerCall,

@@ -1,0 +1,37 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"gavel/moderation"
+)
+
+// The recorder's half of moderation.Sanctioner: calls are recorded like
+// the other verbs.
+
+func (r *recorder) Ban(_ context.Context, _ moderation.ChatRef, u []string, d time.Duration, _ moderation.ActionOptions) []moderation.Result {
+	return r.act("ban", u, " d="+d.String())
+}
+func (r *recorder) Unban(_ context.Context, _ moderation.ChatRef, u []string, _ moderation.ActionOptions) []moderation.Result {
+	return r.act("unban", u, "")
+}
+func (r *recorder) Lock(_ context.Context, _ moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
+	return r.act("lock", []string{""}, "")[0]
+}
+func (r *recorder) Unlock(_ context.Context, _ moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
+	return r.act("unlock", []string{""}, "")[0]
+}
+func (r *recorder) RecallMessages(_ context.Context, _ moderation.ChatRef, msgs []moderation.MessageRef, _ moderation.ActionOptions) []moderation.Result {
+	ids := make([]string, len(msgs))
+	for i, m := range msgs {
+		ids[i] = m.ID
+	}
+	return r.act("recall", ids, "")
+}
+func (r *recorder) RecentMessages(context.Context, moderation.ChatRef, int) ([]moderation.MessageRef, error) {
+	return nil, moderation.ErrUnsupported
+}
+func (r *recorder) MessageSender(context.Context, moderation.ChatRef, string) (string, error) {
+	return "", moderation.ErrUnsupported
+}
