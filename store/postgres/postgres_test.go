@@ -706,3 +706,14 @@ func TestSkipLockedKeepsChatOrder(t *testing.T) {
 		t.Fatalf("claimed %q after a1 was unlocked, want [a1]", got)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	testDSN(b)
+	storetest.Bench(b, func(b *testing.B) moderation.Store {
+		s, err := postgres.Open(b.Context(), newSchema(b))
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}

@@ -319,3 +319,13 @@ func TestOpenDSN(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) moderation.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "gavel.db"))
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
