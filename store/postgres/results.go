@@ -67,68 +67,49 @@ func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.
 // RecordResults and AddCase would have been, they need no lease) and the
 // error wraps ErrLeaseLost.
 func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
-	if w.Empty() {
-		return nil
-	}
-	if w.Finish && worker == "" {
-		return fmt.Errorf("postgres: commit job %d: empty worker name: %w", jobID, moderation.ErrLeaseLost)
-	}
-	rows, err := sqlrow.EncodeCases(w.Cases)
-	if err != nil {
-		return fmt.Errorf("postgres: commit job %d: %w", jobID, err)
-	}
-	ids := make([]int64, len(w.Cases))
-	var leaseErr error
-	err = s.tx(ctx, func(tx pgx.Tx) error {
-		leaseErr = nil
-		// The job's row lock orders this against Claim, Extend and
-		// Finish of the same job, and tells a missing job apart.
-		var owner string
-		var finished bool
-		err := tx.QueryRow(ctx, `SELECT lease_owner, finished_at IS NOT NULL FROM jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&owner, &finished)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return moderation.ErrNotFound
-		}
-		if err != nil {
-			return fmt.Errorf("find job: %w", err)
-		}
-		for _, r := range w.Results {
-			if len(r.Results) == 0 {
-				continue
+	return sqlrow.Commit("postgres", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64) (lost bool, err error) {
+		err = s.tx(ctx, func(tx pgx.Tx) error {
+			lost = false
+			// The job's row lock orders this against Claim, Extend and
+			// Finish of the same job, and tells a missing job apart.
+			var owner string
+			var finished bool
+			err := tx.QueryRow(ctx, `SELECT lease_owner, finished_at IS NOT NULL FROM jobs WHERE id = $1 FOR UPDATE`, jobID).Scan(&owner, &finished)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return moderation.ErrNotFound
 			}
-			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
-				return fmt.Errorf("record %s results: %w", r.Step, err)
-			}
-		}
-		for i, c := range w.Cases {
-			id, err := addCase(ctx, tx, c, rows[i])
 			if err != nil {
-				return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+				return fmt.Errorf("find job: %w", err)
 			}
-			ids[i] = id
-		}
-		if !w.Finish {
+			for _, r := range w.Results {
+				if len(r.Results) == 0 {
+					continue
+				}
+				if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
+					return fmt.Errorf("record %s results: %w", r.Step, err)
+				}
+			}
+			for i, c := range w.Cases {
+				id, err := addCase(ctx, tx, c, rows[i])
+				if err != nil {
+					return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+				}
+				ids[i] = id
+			}
+			if !w.Finish {
+				return nil
+			}
+			if owner != worker || finished {
+				lost = true // the records above still commit
+				return nil
+			}
+			if _, err := tx.Exec(ctx, `UPDATE jobs SET finished_at = lease_until WHERE id = $1`, jobID); err != nil {
+				return fmt.Errorf("finish: %w", err)
+			}
 			return nil
-		}
-		if owner != worker || finished {
-			leaseErr = moderation.ErrLeaseLost // the records above still commit
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `UPDATE jobs SET finished_at = lease_until WHERE id = $1`, jobID); err != nil {
-			return fmt.Errorf("finish: %w", err)
-		}
-		return nil
+		})
+		return lost, err
 	})
-	if err != nil {
-		return fmt.Errorf("postgres: commit job %d: %w", jobID, err)
-	}
-	for i, c := range w.Cases {
-		c.ID = ids[i]
-	}
-	if leaseErr != nil {
-		return fmt.Errorf("postgres: commit job %d: finish for %s: %w", jobID, worker, leaseErr)
-	}
-	return nil
 }
 
 // Results returns the job's recorded results for verb by user; empty when

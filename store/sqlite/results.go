@@ -57,63 +57,44 @@ func recordResults(ctx context.Context, tx txn, jobID int64, verb moderation.Ste
 // error wraps ErrLeaseLost; the job stays with its new holder, which
 // then skips what they record.
 func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
-	if w.Empty() {
-		return nil
-	}
-	if w.Finish && worker == "" {
-		return fmt.Errorf("sqlite: commit job %d: empty worker name: %w", jobID, moderation.ErrLeaseLost)
-	}
-	rows, err := sqlrow.EncodeCases(w.Cases)
-	if err != nil {
-		return fmt.Errorf("sqlite: commit job %d: %w", jobID, err)
-	}
-	ids := make([]int64, len(w.Cases))
-	var leaseErr error
-	err = s.write(ctx, func(tx txn) error {
-		leaseErr = nil
-		var exists bool
-		if err := tx.QueryRowContext(ctx, q.JobExists, jobID).Scan(&exists); err != nil {
-			return fmt.Errorf("find job: %w", err)
-		}
-		if !exists {
-			return moderation.ErrNotFound
-		}
-		for _, r := range w.Results {
-			if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
-				return err
+	return sqlrow.Commit("sqlite", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64) (lost bool, err error) {
+		err = s.write(ctx, func(tx txn) error {
+			lost = false
+			var exists bool
+			if err := tx.QueryRowContext(ctx, q.JobExists, jobID).Scan(&exists); err != nil {
+				return fmt.Errorf("find job: %w", err)
 			}
-		}
-		for i, c := range w.Cases {
-			id, err := addCase(ctx, tx, c, rows[i])
+			if !exists {
+				return moderation.ErrNotFound
+			}
+			for _, r := range w.Results {
+				if err := recordResults(ctx, tx, jobID, r.Step, r.Results); err != nil {
+					return err
+				}
+			}
+			for i, c := range w.Cases {
+				id, err := addCase(ctx, tx, c, rows[i])
+				if err != nil {
+					return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+				}
+				ids[i] = id
+			}
+			if !w.Finish {
+				return nil
+			}
+			res, err := tx.ExecContext(ctx, q.FinishJob, jobID, worker)
 			if err != nil {
-				return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
+				return fmt.Errorf("finish: %w", err)
 			}
-			ids[i] = id
-		}
-		if !w.Finish {
+			n, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("finish: %w", err)
+			}
+			lost = n != 1 // the records above still commit
 			return nil
-		}
-		res, err := tx.ExecContext(ctx, q.FinishJob, jobID, worker)
-		if err != nil {
-			return fmt.Errorf("finish: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("finish: %w", err)
-		} else if n != 1 {
-			leaseErr = moderation.ErrLeaseLost // the records above still commit
-		}
-		return nil
+		})
+		return lost, err
 	})
-	if err != nil {
-		return fmt.Errorf("sqlite: commit job %d: %w", jobID, err)
-	}
-	for i, c := range w.Cases {
-		c.ID = ids[i]
-	}
-	if leaseErr != nil {
-		return fmt.Errorf("sqlite: commit job %d: finish for %s: %w", jobID, worker, leaseErr)
-	}
-	return nil
 }
 
 // Results returns the job's recorded results for verb by user; empty when

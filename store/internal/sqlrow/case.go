@@ -69,19 +69,19 @@ func (d Dialect) CaseArgs(c *moderation.Case, row CaseRow) []any {
 func ScanCase(row Scanner) (moderation.Case, error) {
 	var (
 		c                           moderation.Case
-		verb, outcome               string
+		verb                        string
 		targets, decisions, results []byte
 		duration, at                int64
 	)
 	err := row.Scan(&c.ID, &c.DeliveryID, &c.Platform, &c.ChatID, &c.Actor, &c.Rule, &verb, &targets,
-		&c.Reason, &duration, &c.DryRun, &decisions, &results, &outcome, &at)
+		&c.Reason, &duration, &c.DryRun, &decisions, &results, &c.Outcome, &at)
 	if err != nil {
 		return moderation.Case{}, err
 	}
 	c.Verb = moderation.Verb(verb)
 	c.Duration = time.Duration(duration)
 	c.At = nanotime.To(at)
-	if c.Outcome, err = moderation.ParseOutcome(outcome); err != nil {
+	if _, err := moderation.ParseOutcome(string(c.Outcome)); err != nil {
 		return moderation.Case{}, fmt.Errorf("case %d: outcome: %w", c.ID, err)
 	}
 	if err := json.Unmarshal(targets, &c.Targets); err != nil {

@@ -136,3 +136,34 @@ func ByUser(rs []moderation.Result) map[string]moderation.Result {
 	}
 	return out
 }
+
+// Commit is the part of Store.Commit that knows no database: it refuses
+// a finish without a worker, encodes w's cases, runs tx — which writes
+// everything in one transaction, fills ids with the cases' IDs and
+// reports lost when the finish found the job no longer held by worker —
+// and then sets the cases' IDs. store prefixes the errors.
+func Commit(store string, jobID int64, worker string, w moderation.Work, tx func(rows []CaseRow, ids []int64) (lost bool, err error)) error {
+	if w.Empty() {
+		return nil
+	}
+	if w.Finish && worker == "" {
+		return fmt.Errorf("%s: commit job %d: empty worker name: %w", store, jobID, moderation.ErrLeaseLost)
+	}
+	rows, err := EncodeCases(w.Cases)
+	if err != nil {
+		return fmt.Errorf("%s: commit job %d: %w", store, jobID, err)
+	}
+	ids := make([]int64, len(w.Cases))
+	lost, err := tx(rows, ids)
+	if err != nil {
+		return fmt.Errorf("%s: commit job %d: %w", store, jobID, err)
+	}
+	for i, c := range w.Cases {
+		c.ID = ids[i]
+	}
+	if lost {
+		// The records committed; only the finish did not.
+		return fmt.Errorf("%s: commit job %d: finish for %s: %w", store, jobID, worker, moderation.ErrLeaseLost)
+	}
+	return nil
+}
