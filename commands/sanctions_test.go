@@ -39,6 +39,7 @@ func TestParseSanctions(t *testing.T) {
 			want: moderation.Command{Verb: ban, Targets: []string{"ou_x"}, Duration: 24 * time.Hour, Reason: "广告"}},
 		{name: "拉黑 alias full-width", msg: feishuMsg("／拉黑 ＠ou_x"),
 			want: moderation.Command{Verb: ban, Targets: []string{"ou_x"}}},
+		{name: "ban for a week", msg: feishuMsg("/拉黑 @a 1周"), want: moderation.Command{Verb: ban, Targets: []string{"a"}, Duration: 7 * 24 * time.Hour}},
 		{name: "ban bad duration", msg: feishuMsg("/ban @a 1y"), wantErr: ErrBadDuration},
 		{name: "ban overlong duration", msg: feishuMsg("/ban @a 400d"), wantErr: ErrBadDuration},
 		{name: "ban without target", msg: feishuMsg("/ban spam"), wantErr: ErrNoTargets},
