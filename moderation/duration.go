@@ -39,10 +39,10 @@ var durationUnits = []struct {
 // ParseDuration is Gavel's one duration grammar, used by chat commands,
 // auto-moderation rules, the YAML config and the command line: a sequence
 // of number+unit components, "90s", "10m", "1h30m", "1d", "1.5h", "250ms",
-// "10分钟", "2小时", "1个小时", "1天", "1周", "2w"; full-width digits are read as ASCII; a bare "0"
-// is zero. It accepts zero and rejects negative, unit-less and absurdly
-// long values (over 100 years). Callers that need more (a mute) use
-// ParseMute.
+// "2w", "10分钟", "2小时", "1个小时", "1天", "1周"; full-width digits are
+// read as ASCII; a bare "0" is zero. It accepts zero and rejects
+// negative, unit-less and absurdly long values (over 100 years). Callers
+// that need more (a mute) use ParseMute.
 func ParseDuration(s string) (time.Duration, error) {
 	in := s
 	s = strings.ToLower(strings.TrimSpace(strings.Map(halfWidthDigit, s)))
