@@ -21,7 +21,7 @@ func (s *Store) PutMutes(ctx context.Context, ms ...moderation.Mute) error {
 	}
 	b := &pgx.Batch{}
 	for _, m := range ms {
-		b.Queue(q.PutMute, sqlrow.MuteArgs(m)...)
+		b.Queue(q.PutMute, sqlrow.AppendMuteArgs(nil, m)...) // the batch keeps them
 	}
 	if err := s.tx(ctx, func(tx pgx.Tx) error { return tx.SendBatch(ctx, b).Close() }); err != nil {
 		return fmt.Errorf("postgres: put %d mutes: %w", len(ms), err)

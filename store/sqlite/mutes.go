@@ -19,8 +19,10 @@ func (s *Store) PutMutes(ctx context.Context, ms ...moderation.Mute) error {
 		return nil
 	}
 	err := s.write(ctx, func(tx txn) error {
+		var args []any
 		for _, m := range ms {
-			if _, err := tx.ExecContext(ctx, q.PutMute, sqlrow.MuteArgs(m)...); err != nil {
+			args = sqlrow.AppendMuteArgs(args[:0], m)
+			if _, err := tx.ExecContext(ctx, q.PutMute, args...); err != nil {
 				return fmt.Errorf("%s %s: %w", m.Chat, m.UserID, err)
 			}
 		}

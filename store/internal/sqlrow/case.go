@@ -3,6 +3,7 @@ package sqlrow
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,21 +105,25 @@ func (d Dialect) CasesQuery(f moderation.CaseFilter) (string, []any) {
 		where []string
 		args  []any
 	)
+	// arg adds v and returns its placeholder.
+	arg := func(v any) string {
+		args = append(args, v)
+		if d.Dollar {
+			return "$" + strconv.Itoa(len(args))
+		}
+		return "?"
+	}
 	if f.Platform != "" {
-		where = append(where, "platform = ?")
-		args = append(args, f.Platform)
+		where = append(where, "platform = "+arg(f.Platform))
 	}
 	if f.ChatID != "" {
-		where = append(where, "chat_id = ?")
-		args = append(args, f.ChatID)
+		where = append(where, "chat_id = "+arg(f.ChatID))
 	}
 	if f.UserID != "" {
-		where = append(where, "id IN (SELECT case_id FROM case_users WHERE user_id = ?)")
-		args = append(args, f.UserID)
+		where = append(where, "id IN (SELECT case_id FROM case_users WHERE user_id = "+arg(f.UserID)+")")
 	}
 	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, nanotime.From(f.Since))
+		where = append(where, "at >= "+arg(nanotime.From(f.Since)))
 	}
 	q := `SELECT ` + CaseColumns + ` FROM cases`
 	if len(where) > 0 {
@@ -126,8 +131,7 @@ func (d Dialect) CasesQuery(f moderation.CaseFilter) (string, []any) {
 	}
 	q += ` ORDER BY id DESC`
 	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
+		q += ` LIMIT ` + arg(f.Limit)
 	}
-	return d.Q(q), args
+	return q, args
 }

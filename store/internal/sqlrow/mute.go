@@ -5,9 +5,10 @@ import "gavel/moderation"
 // MuteColumns are the mutes columns ScanMute reads and MuteArgs writes.
 const MuteColumns = `platform, chat_id, chat_kind, user_id, until, emulated, case_id`
 
-// MuteArgs are the arguments of an insert into MuteColumns.
-func MuteArgs(m moderation.Mute) []any {
-	return []any{m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, NullTime(m.Until), m.Emulated, m.CaseID}
+// AppendMuteArgs appends the arguments of an insert into MuteColumns to
+// args, so that a loop of inserts may reuse one slice.
+func AppendMuteArgs(args []any, m moderation.Mute) []any {
+	return append(args, m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, NullTime(m.Until), m.Emulated, m.CaseID)
 }
 
 // ScanMute reads one row of MuteColumns.

@@ -4,6 +4,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"gavel/moderation"
 )
 
 func TestQ(t *testing.T) {
@@ -61,5 +64,25 @@ func TestForRewritesEveryQuery(t *testing.T) {
 		if text == "" || strings.Contains(text, "?") {
 			t.Errorf("Postgres query %s = %q: empty or not rewritten", q.Type().Field(i).Name, text)
 		}
+	}
+}
+
+func TestCasesQuery(t *testing.T) {
+	t.Parallel()
+	f := moderation.CaseFilter{Platform: "p", ChatID: "c", UserID: "u", Since: time.Unix(1, 0), Limit: 5}
+	for _, tt := range []struct {
+		d    Dialect
+		want string
+	}{
+		{SQLite, "platform = ? AND chat_id = ? AND id IN (SELECT case_id FROM case_users WHERE user_id = ?) AND at >= ? ORDER BY id DESC LIMIT ?"},
+		{Postgres, "platform = $1 AND chat_id = $2 AND id IN (SELECT case_id FROM case_users WHERE user_id = $3) AND at >= $4 ORDER BY id DESC LIMIT $5"},
+	} {
+		q, args := tt.d.CasesQuery(f)
+		if !strings.HasSuffix(q, " WHERE "+tt.want) || len(args) != 5 || args[4] != 5 {
+			t.Errorf("CasesQuery = %q, %v; want … WHERE %s and 5 arguments", q, args, tt.want)
+		}
+	}
+	if q, args := Postgres.CasesQuery(moderation.CaseFilter{}); strings.Contains(q, "WHERE") || len(args) != 0 {
+		t.Errorf("CasesQuery of no filter = %q, %v", q, args)
 	}
 }
