@@ -98,7 +98,7 @@ func (s *Store) enqueue(ctx context.Context, ev moderation.Event, now time.Time,
 			owner = worker
 		}
 		var id int64
-		if err := tx.QueryRow(ctx, q.InsertJob, sqlrow.JobArgs(ev, chat, body, now, owner, now.Add(lease))...).Scan(&id); err != nil {
+		if err := tx.QueryRow(ctx, q.InsertJob, dialect.JobArgs(ev, chat, body, now, owner, now.Add(lease))...).Scan(&id); err != nil {
 			return fmt.Errorf("insert job: %w", err)
 		}
 		if leased {

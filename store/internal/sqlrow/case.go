@@ -18,7 +18,7 @@ const CaseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targ
 // CaseRow is a case's JSON columns and user index, encoded before the
 // transaction.
 type CaseRow struct {
-	Targets, Decisions, Results string
+	Targets, Decisions, Results []byte
 	Users                       []string
 }
 
@@ -40,7 +40,7 @@ func EncodeCase(c *moderation.Case) (CaseRow, error) {
 	if err != nil {
 		return CaseRow{}, fmt.Errorf("encode results: %w", err)
 	}
-	return CaseRow{string(targets), string(decisions), string(results), c.Users()}, nil
+	return CaseRow{targets, decisions, results, c.Users()}, nil
 }
 
 // EncodeCases encodes the cases of a Work, refusing a nil one.
@@ -60,8 +60,8 @@ func EncodeCases(cases []*moderation.Case) ([]CaseRow, error) {
 
 // CaseArgs are the arguments of InsertCase.
 func (d Dialect) CaseArgs(c *moderation.Case, row CaseRow) []any {
-	return []any{c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), row.Targets,
-		d.Text(c.Reason), int64(c.Duration), c.DryRun, row.Decisions, row.Results, d.Text(string(c.Outcome)), nanotime.From(c.At)}
+	return []any{c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), d.JSON(row.Targets),
+		d.Text(c.Reason), int64(c.Duration), c.DryRun, d.JSON(row.Decisions), d.JSON(row.Results), d.Text(string(c.Outcome)), nanotime.From(c.At)}
 }
 
 // ScanCase reads one row of CaseColumns. A stored outcome that

@@ -58,7 +58,7 @@ func ChatKey(ev moderation.Event) *string {
 
 // JobArgs are the arguments of InsertJob: the job leased to worker until
 // leaseUntil when worker is set, unleased otherwise.
-func JobArgs(ev moderation.Event, chat *string, body []byte, now time.Time, worker string, leaseUntil time.Time) []any {
+func (d Dialect) JobArgs(ev moderation.Event, chat *string, body []byte, now time.Time, worker string, leaseUntil time.Time) []any {
 	var (
 		until    int64
 		attempts int
@@ -66,7 +66,7 @@ func JobArgs(ev moderation.Event, chat *string, body []byte, now time.Time, work
 	if worker != "" {
 		until, attempts = nanotime.From(leaseUntil), 1
 	}
-	return []any{ev.DeliveryID, chat, string(body), nanotime.From(now), worker, until, attempts}
+	return []any{ev.DeliveryID, chat, d.JSON(body), nanotime.From(now), worker, until, attempts}
 }
 
 // LeasedJob is the job EnqueueClaim returns, as Claim would: decoded from

@@ -74,11 +74,14 @@ type Dialect struct {
 	CleanText bool
 	// NoLimit is the LIMIT argument that limits nothing.
 	NoLimit any
+	// TextJSON passes JSON documents as text: a STRICT SQLite TEXT
+	// column refuses the BLOB a []byte would be.
+	TextJSON bool
 }
 
 // The two dialects.
 var (
-	SQLite   = Dialect{NoLimit: -1}
+	SQLite   = Dialect{NoLimit: -1, TextJSON: true}
 	Postgres = Dialect{Dollar: true, CleanText: true, NoLimit: nil}
 )
 
@@ -116,6 +119,14 @@ func (d Dialect) Limit(limit int) any {
 		return d.NoLimit
 	}
 	return limit
+}
+
+// JSON is the argument for the JSON document doc.
+func (d Dialect) JSON(doc []byte) any {
+	if d.TextJSON {
+		return string(doc)
+	}
+	return doc
 }
 
 // Text is s as d stores free-form text.
