@@ -1,7 +1,10 @@
 // Package easemobtest is an in-memory fake of the Easemob IM REST API
-// (App Token, chat-room and group details/admins/mute/kick, send message,
-// recall) served by httptest on 127.0.0.1, plus helpers that build signed
-// post-send callbacks. It enforces the documented per-call limits, auth,
+// (App Token, chat-room and group details/admins/mute/kick/add member,
+// block lists, mute-all, send message, recall) served by httptest on
+// 127.0.0.1, plus helpers that build signed post-send callbacks and stand
+// in for clients (Send, ClientJoin). The block-list, mute-all and recall
+// behaviour and where their pages are silent are described in
+// sanctions.go. It enforces the documented per-call limits, auth,
 // the 100 calls/s per-API rate limit and answers with the documented error
 // bodies, so the adapter's tests, the demo and benchmarks exercise the real
 // HTTP path.
@@ -121,8 +124,9 @@ type Chat struct {
 }
 
 // Call is one recorded API request. Op is "token", "details", "admins",
-// "mute", "mutelist", "unmute", "kick", "send", "recall" or "metadata";
-// "unknown" for anything else. Status is the HTTP status answered (Easemob
+// "mute", "mutelist", "unmute", "kick", "join", "block", "blocklist",
+// "unblock", "muteall", "unmuteall", "send", "recall", "batch_recall" or
+// "metadata"; "unknown" for anything else. Status is the HTTP status answered (Easemob
 // bodies carry no numeric code: Code stays 0).
 type Call struct {
 	fakekit.Call
