@@ -264,21 +264,10 @@ func (s *Server) join(call *Call) (int, any) {
 
 // block answers POST …/{id}/blocks/users {"usernames": […]}.
 func (s *Server) block(call *Call) (int, any) {
-	var users []string
-	if arr, ok := call.Body["usernames"].([]any); ok {
-		for _, u := range arr {
-			if str, ok := u.(string); ok && str != "" {
-				users = append(users, str)
-			}
-		}
+	if e := usernames(call, MaxBlock, "userNames is more than max limit"); e != nil {
+		return s.fail(e)
 	}
-	call.Users = users
-	if len(users) == 0 {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "usernames must be provided"))
-	}
-	if len(users) > MaxBlock {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "userNames is more than max limit : %d", MaxBlock))
-	}
+	users := call.Users
 	c, e := s.chat(call, false)
 	if e != nil {
 		return s.fail(e)

@@ -802,7 +802,10 @@ func ownerError() *apiError {
 	return errf(403, "forbidden_op", "EasemobForbiddenOpException", "forbidden operation on group owner!")
 }
 
-func (s *Server) mute(call *Call) (int, any) {
+// usernames reads the body's "usernames" into call.Users: none, or more
+// than max, is the documented 400 (tooMany: the page's text, the limit
+// appended).
+func usernames(call *Call, max int, tooMany string) *apiError {
 	var users []string
 	if arr, ok := call.Body["usernames"].([]any); ok {
 		for _, u := range arr {
@@ -813,11 +816,19 @@ func (s *Server) mute(call *Call) (int, any) {
 	}
 	call.Users = users
 	if len(users) == 0 {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "usernames must be provided"))
+		return errf(400, "invalid_parameter", "IllegalArgumentException", "usernames must be provided")
 	}
-	if len(users) > MaxMute {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "userNames size is more than max limit : %d", MaxMute))
+	if len(users) > max {
+		return errf(400, "invalid_parameter", "IllegalArgumentException", "%s : %d", tooMany, max)
 	}
+	return nil
+}
+
+func (s *Server) mute(call *Call) (int, any) {
+	if e := usernames(call, MaxMute, "userNames size is more than max limit"); e != nil {
+		return s.fail(e)
+	}
+	users := call.Users
 	durF, ok := call.Body["mute_duration"].(float64)
 	if !ok || durF != float64(int64(durF)) || durF < -1 {
 		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "mute_duration must be -1, 0 or a positive number of milliseconds"))
