@@ -358,12 +358,14 @@ func (s *Server) Messages() []SentMessage {
 	return slices.Clone(s.sent)
 }
 
-// Reset forgets recorded calls and messages (state and tokens stay).
+// Reset forgets recorded calls, sent messages and fired callbacks (state
+// and tokens stay).
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Kit.Reset()
 	s.sent = nil
+	s.fired = nil
 }
 
 // --- HTTP --------------------------------------------------------------------
