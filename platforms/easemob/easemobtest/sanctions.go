@@ -28,6 +28,10 @@ package easemobtest
 //     chat rooms (room page sample) and "post" for groups; DELETE answers
 //     {"mute": false} (the unmute-all pages). The fake keeps the flag in
 //     the details' "mute" field.
+//   - The chat-room batch block page lists a path parameter "username"
+//     ("up to 60, comma-separated") that its URL does not have; its curl
+//     and body table send {"usernames": […]} in the body, as the group
+//     page does. The fake reads the body.
 //   - msg_recall: the documented 400 message_recall_error for an empty
 //     msg_id, to, chat_type or a missing force; 400 "can't find msg to"
 //     when to is not the message's chat; 403 "not_found msg" for a message
