@@ -86,11 +86,7 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 	case d > 0:
 		ms = max(d.Milliseconds(), 1)
 	default:
-		out := make([]moderation.Result, len(userIDs))
-		for i, u := range userIDs {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidDuration, Detail: "A mute needs a positive duration."}
-		}
-		return out
+		return refuseAll(userIDs, moderation.ReasonInvalidDuration, "A mute needs a positive duration.")
 	}
 	kind, err := c.kind(ctx, chat)
 	if err != nil {

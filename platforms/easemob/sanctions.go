@@ -34,11 +34,7 @@ func (c *Client) Ban(ctx context.Context, chat moderation.ChatRef, userIDs []str
 		return refused
 	}
 	if d <= 0 && d != moderation.Forever {
-		out := make([]moderation.Result, len(userIDs))
-		for i, u := range userIDs {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidDuration, Detail: "A ban needs a positive duration or none."}
-		}
-		return out
+		return refuseAll(userIDs, moderation.ReasonInvalidDuration, "A ban needs a positive duration or none.")
 	}
 	kind, err := c.kind(ctx, chat)
 	if err != nil {

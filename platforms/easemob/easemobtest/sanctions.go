@@ -276,14 +276,9 @@ func (s *Server) block(call *Call) (int, any) {
 	if e != nil {
 		return s.fail(e)
 	}
-	var outsiders []string
-	for _, u := range users {
-		if strings.EqualFold(u, c.Owner) {
-			return s.fail(ownerError())
-		}
-		if !c.members[strings.ToLower(u)] {
-			outsiders = append(outsiders, u)
-		}
+	outsiders, oe := nonMembers(c, users)
+	if oe != nil {
+		return s.fail(oe)
 	}
 	if len(outsiders) == len(users) {
 		return s.fail(errf(403, "forbidden_op", "EasemobForbiddenOpException", "users [%s] are not members of this group!", strings.Join(outsiders, ", ")))

@@ -800,6 +800,21 @@ func notMembers(c *chatState, users []string) *apiError {
 	return errf(st, "forbidden_op", "EasemobForbiddenOpException", "users [%s] are not members of this group!", strings.Join(users, ", "))
 }
 
+// nonMembers returns the users who are not members of c; the owner among
+// users is the documented refusal.
+func nonMembers(c *chatState, users []string) ([]string, *apiError) {
+	var out []string
+	for _, u := range users {
+		if strings.EqualFold(u, c.Owner) {
+			return nil, ownerError()
+		}
+		if !c.members[strings.ToLower(u)] {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 func ownerError() *apiError {
 	return errf(403, "forbidden_op", "EasemobForbiddenOpException", "forbidden operation on group owner!")
 }
@@ -840,14 +855,9 @@ func (s *Server) mute(call *Call) (int, any) {
 	if e != nil {
 		return s.fail(e)
 	}
-	var outsiders []string
-	for _, u := range users {
-		if strings.EqualFold(u, c.Owner) {
-			return s.fail(ownerError())
-		}
-		if !c.members[strings.ToLower(u)] {
-			outsiders = append(outsiders, u)
-		}
+	outsiders, oe := nonMembers(c, users)
+	if oe != nil {
+		return s.fail(oe)
 	}
 	if len(outsiders) > 0 {
 		return s.fail(notMembers(c, outsiders))
