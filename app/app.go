@@ -34,7 +34,8 @@ type Options struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	HTTPClient *http.Client
-	// Auditor receives every case (nil: cases are logged).
+	// Auditor receives every case instead of the store (nil: cases are
+	// stored and logged).
 	Auditor pipeline.Auditor
 }
 
@@ -188,10 +189,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err = a.Pipeline.RefreshMutes(ctx); err != nil {
 		return nil, err
 	}
-	a.Jobs, err = a.Pipeline.NewJobs()
-	if err != nil {
-		return nil, err
-	}
+	a.Jobs = a.Pipeline.NewJobs()
 	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,

@@ -158,9 +158,6 @@ func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, me
 
 // warn stores a warning and applies the ladder step its count reaches.
 func (p *Pipeline) warn(ctx context.Context, r *run, chat moderation.ChatRef, msg *moderation.Message, w moderation.Warning, deliveryID string) int {
-	if p.store == nil {
-		return 0
-	}
 	cfg := p.warnings()
 	n, err := p.store.AddWarning(ctx, w, p.now().Add(-cfg.Expiry()))
 	if err != nil {
@@ -228,10 +225,6 @@ func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Eve
 func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
 	plat := r.plat
 	names := displayNames(msg)
-	if p.store == nil {
-		p.reply(ctx, r, msg, p.text.pick("Warnings need storage, and this Gavel has none.", "警告需要存储，而此 Gavel 未配置存储。"))
-		return
-	}
 	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {

@@ -341,10 +341,6 @@ func (p *Pipeline) showCase(ctx context.Context, r *run, msg *moderation.Message
 		p.reply(ctx, r, msg, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
 		return
 	}
-	if p.store == nil {
-		p.reply(ctx, r, msg, p.text.noCase(id))
-		return
-	}
 	c, err := p.store.Case(ctx, id)
 	switch {
 	case errors.Is(err, moderation.ErrNotFound), err == nil && (c.Platform != msg.Chat.Platform || c.ChatID != msg.Chat.ID):

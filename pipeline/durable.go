@@ -72,16 +72,13 @@ type Jobs struct {
 }
 
 // NewJobs returns a job runner for p on p's store.
-func (p *Pipeline) NewJobs() (*Jobs, error) {
-	if p.store == nil {
-		return nil, errors.New("pipeline: durable jobs need a store")
-	}
+func (p *Pipeline) NewJobs() *Jobs {
 	j := &Jobs{
 		cfg: p.cfg.Jobs, store: p.store, pipe: p, log: p.log, now: p.now,
 		worker: workerID(), wake: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
 	j.idle = sync.NewCond(&j.mu)
-	return j, nil
+	return j
 }
 
 func workerID() string {
@@ -166,24 +163,46 @@ func (j *Jobs) work(ctx context.Context, worker string) {
 		case <-timer.C:
 		}
 		for ctx.Err() == nil && !j.stopped() {
-			jobs, err := j.store.Claim(ctx, worker, 1, j.cfg.Lease, j.now())
+			ran, err := j.runNext(ctx, worker)
 			if err != nil {
 				if ctx.Err() == nil {
 					j.log.Error("claiming jobs failed", "err", err)
 				}
 				break
 			}
-			if len(jobs) == 0 {
+			if !ran {
 				break
 			}
-			// Another worker may find more.
-			select {
-			case j.wake <- struct{}{}:
-			default:
-			}
-			j.runJob(ctx, worker, jobs[0])
 		}
 		timer.Reset(j.cfg.Poll)
+	}
+}
+
+// runNext claims one job and runs it; ran is false when none was due.
+func (j *Jobs) runNext(ctx context.Context, worker string) (ran bool, err error) {
+	jobs, err := j.store.Claim(ctx, worker, 1, j.cfg.Lease, j.now())
+	if err != nil || len(jobs) == 0 {
+		return false, err
+	}
+	// Another worker may find more.
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	j.runJob(ctx, worker, jobs[0])
+	return true, nil
+}
+
+// Drain runs the jobs that are due, one at a time in the calling
+// goroutine, until none is left (a job set to retry later stays
+// pending). Tests use it to take events through the job path one by one.
+func (j *Jobs) Drain(ctx context.Context) error {
+	j.records.Wait()
+	for {
+		ran, err := j.runNext(ctx, j.worker+"/drain")
+		if err != nil || !ran {
+			return err
+		}
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 
 func durableFixture(t testing.TB) (*Pipeline, *recorder, moderation.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gavel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := newTestStore(t)
 	pl := &recorder{caps: native, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}, refuse: map[string]bool{}}
 	eng, err := policy.New(policy.Config{MaxTargets: 200}, nil)
 	if err != nil {
@@ -128,19 +123,16 @@ func TestTransientFailuresRetryTheJob(t *testing.T) {
 
 func TestCaseCommand(t *testing.T) {
 	t.Parallel()
-	p, pl, st := durableFixture(t)
-	ctx := context.Background()
-	if err := p.HandleJob(ctx, claimOne(t, st, message("d1", "mod", "/kick @spam ads"))); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ from, text, want string }{
+	p, pl, _ := durableFixture(t)
+	deliver(t, p, message("d1", "mod", "/kick @spam ads"))
+	for i, tt := range []struct{ from, text, want string }{
 		{"mod", "/case 1", "Case #1"},
 		{"mod", "/case 1", "kick by mod → done"},
 		{"mod", "/case 99", "No case #99"},
 		{"member", "/case 1", "Refused"},
 	} {
 		pl.replies = nil
-		p.Handle(ctx, message("x", tt.from, tt.text))
+		deliver(t, p, message(fmt.Sprint("x", i), tt.from, tt.text))
 		if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], tt.want) {
 			t.Errorf("%s %q: replies %q, want %q", tt.from, tt.text, pl.replies, tt.want)
 		}
@@ -155,10 +147,7 @@ func TestKickJobWriteTransactions(t *testing.T) {
 	t.Parallel()
 	p, pl, st := durableFixture(t)
 	sq := st.(*sqlite.Store)
-	jobs, err := p.NewJobs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := p.NewJobs()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)

@@ -26,7 +26,7 @@ type action struct {
 // (Limits().Batch[verb], positive: New checked) at a time, recording the
 // results after each batch, so a job re-run after a crash repeats at most
 // the batch that was in flight.
-// In a durable job, users whose result is already recorded as settled
+// Users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
 //
 // a.step names the action among the job's actions for the recorded
@@ -36,7 +36,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string
 	plat := r.plat
 	settled := map[string]moderation.Result{}
 	p.flush(ctx, r) // what this run recorded is read back below
-	if r.jobID != 0 && p.store != nil && !r.fresh {
+	if !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, a.step)
 		if err != nil {
 			r.fail(err)

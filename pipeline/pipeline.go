@@ -73,12 +73,14 @@ type Deps struct {
 	Platforms []moderation.Platform
 	Parser    *commands.Parser
 	Policy    *policy.Engine
-	// Store makes jobs durable and idempotent and keeps mutes and cases;
-	// nil runs in memory (mutes and cases lost on restart).
-	Store    moderation.Store
-	Mutes    MuteStore // nil → Store, else in-memory
-	Audit    Auditor   // nil → Store (and a log line), else log-only
-	Observer Observer  // nil → none
+	// Store makes jobs durable and idempotent and keeps mutes, warnings
+	// and cases; required.
+	Store moderation.Store
+	// Audit, when set, receives the cases instead of the store (the demo
+	// keeps its own); nil: each case commits with the job's progress and
+	// is logged.
+	Audit    Auditor
+	Observer Observer // nil → none
 	// Roles caches role lookups; nil → in memory for moderation.role_cache_ttl.
 	Roles RoleCache
 	// Automod, when set, evaluates auto-moderation rules on every message
@@ -115,8 +117,8 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Parser == nil || d.Policy == nil {
-		return nil, errors.New("pipeline: parser and policy are required")
+	if d.Parser == nil || d.Policy == nil || d.Store == nil {
+		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
@@ -152,36 +154,21 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if p.roleCache == nil {
 		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
-	p.mutes = &muteBook{records: d.Mutes, durable: p.store, index: newMuteIndex(), log: p.log, now: p.now}
-	switch {
-	case d.Mutes != nil:
-	case p.store != nil:
-		p.mutes.records = storeMutes{p.store}
-	default:
-		p.mutes.records = NewMemoryMutes()
-	}
-	switch {
-	case p.audit != nil:
-	case p.store != nil:
-		p.audit = &StoreAuditor{Store: p.store, Log: p.log}
-	default:
-		p.audit = NewLogAuditor(p.log)
-	}
+	p.mutes = &muteBook{store: p.store, index: newMuteIndex(), log: p.log, now: p.now}
 	return p, nil
 }
 
 // Config returns the effective configuration (defaults applied).
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// run carries what one handling of an event needs: its platform, its job
-// (zero when not durable), its logger, and the first store error, which
+// run carries what one handling of a job needs: its platform, its job,
+// its logger, and the first store error, which
 // makes a job retry instead of finishing. The flows are methods taking
 // it, so the platform is not threaded through their parameters.
 type run struct {
 	plat  moderation.Platform
 	jobID int64
-	// last is true when no retry follows: in-memory handling, or the
-	// job's final attempt.
+	// last is true when no retry follows: the job's final attempt.
 	last bool
 	// fresh is true on a job's first attempt: the store counts attempts
 	// when a job is claimed, so nothing of this job can be recorded yet
@@ -201,11 +188,6 @@ func (r *run) fail(err error) {
 	if err != nil && r.err == nil {
 		r.err = err
 	}
-}
-
-// Handle acts on one event outside the durable queue (in-memory mode).
-func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
-	_, _ = p.handle(ctx, ev, 0, true, true)
 }
 
 // ErrIncomplete reports a job some of whose targets failed for a reason
@@ -231,11 +213,12 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
 // job's finish, in one transaction. On an error everything is committed
 // already and the Work is empty.
 func (p *Pipeline) handleJob(ctx context.Context, job moderation.Job) (moderation.Work, error) {
-	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts, job.Attempts == 1)
+	return p.handle(ctx, job)
 }
 
-func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last, fresh bool) (_ moderation.Work, err error) {
+func (p *Pipeline) handle(ctx context.Context, job moderation.Job) (_ moderation.Work, err error) {
 	defer p.handled.Add(1)
+	ev := job.Event
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
 		p.log.Error("event for a platform that is not configured", "platform", ev.Platform, "event_id", ev.DeliveryID)
@@ -243,10 +226,8 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{plat: plat, jobID: jobID, last: last || jobID == 0, fresh: fresh, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
-	if jobID != 0 {
-		r.log = r.log.With("job", jobID)
-	}
+	r := &run{plat: plat, jobID: job.ID, last: job.Attempts >= p.cfg.Jobs.MaxAttempts, fresh: job.Attempts == 1,
+		log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID, "job", job.ID)}
 	defer func() {
 		// Whatever the run did is recorded before it ends badly: the
 		// retry must not repeat it.

@@ -67,7 +67,7 @@ func TestRolesChangedCacheDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: eng,
+	p, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: eng,
 		Roles: &downRoles{NewMemoryRoles(time.Minute)}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
