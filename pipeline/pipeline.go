@@ -161,12 +161,18 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 // Config returns the effective configuration (defaults applied).
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// run carries what one handling of a job needs: its platform, its job,
-// its logger, and the first store error, which
-// makes a job retry instead of finishing. The flows are methods taking
-// it, so the platform is not threaded through their parameters.
+// run carries what one handling of a job needs: its platform, its
+// event and the chat and message it is about, its job, its logger, and
+// the first store error, which makes a job retry instead of finishing.
+// The flows are methods taking it, so none of these is threaded through
+// their parameters.
 type run struct {
-	plat  moderation.Platform
+	plat moderation.Platform
+	ev   moderation.Event
+	chat moderation.ChatRef
+	// msg is the message the event is about; nil for a join. Replies
+	// answer it.
+	msg   *moderation.Message
 	jobID int64
 	// last is true when no retry follows: the job's final attempt.
 	last bool
@@ -226,7 +232,7 @@ func (p *Pipeline) handle(ctx context.Context, job moderation.Job) (_ moderation
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{plat: plat, jobID: job.ID, last: job.Attempts >= p.cfg.Jobs.MaxAttempts, fresh: job.Attempts == 1,
+	r := &run{plat: plat, ev: ev, jobID: job.ID, last: job.Attempts >= p.cfg.Jobs.MaxAttempts, fresh: job.Attempts == 1,
 		log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID, "job", job.ID)}
 	defer func() {
 		// Whatever the run did is recorded before it ends badly: the
@@ -244,19 +250,22 @@ func (p *Pipeline) handle(ctx context.Context, job moderation.Job) (_ moderation
 	}()
 	switch {
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
-		r.log = r.log.With("chat", ev.Message.Chat.ID)
+		r.msg, r.chat = ev.Message, ev.Message.Chat
+		r.log = r.log.With("chat", r.chat.ID)
 		if len(ev.Hits) > 0 {
-			p.handleHits(ctx, r, ev, ev.Message.Chat, ev.Message)
+			p.handleHits(ctx, r)
 			if r.err != nil {
 				return moderation.Work{}, r.err
 			}
 		}
-		p.handleMessage(ctx, r, ev)
+		p.handleMessage(ctx, r)
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
-		r.log = r.log.With("chat", ev.Join.Chat.ID)
-		p.handleHits(ctx, r, ev, ev.Join.Chat, nil)
+		r.chat = ev.Join.Chat
+		r.log = r.log.With("chat", r.chat.ID)
+		p.handleHits(ctx, r)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
-		p.recordScreened(ctx, r, ev)
+		r.msg, r.chat = ev.Message, ev.Message.Chat
+		p.recordScreened(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.

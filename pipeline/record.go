@@ -41,8 +41,14 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	p.obs.Case(c)
 }
 
-func (p *Pipeline) reply(ctx context.Context, r *run, msg *moderation.Message, text string) {
+// reply answers the run's message (a join has none: the reply goes to
+// the chat).
+func (p *Pipeline) reply(ctx context.Context, r *run, text string) {
 	plat := r.plat
+	msg := r.msg
+	if msg == nil {
+		msg = &moderation.Message{Chat: r.chat}
+	}
 	r.replies++
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
