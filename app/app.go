@@ -18,6 +18,7 @@ import (
 	"gavel/commands"
 	"gavel/config"
 	"gavel/handlers"
+	"gavel/jobs"
 	"gavel/metrics"
 	"gavel/moderation"
 	"gavel/pipeline"
@@ -48,7 +49,7 @@ type App struct {
 	// Admin serves /readyz and /metrics when server.admin_listen is set.
 	Admin    http.Handler
 	Store    moderation.Store
-	Jobs     *pipeline.Jobs
+	Jobs     *jobs.Runner
 	Pipeline *pipeline.Pipeline
 	Metrics  *metrics.Metrics
 	// Cluster is the shared Redis; nil for a single replica.

@@ -70,7 +70,7 @@ func TestJobReRunSkipsSettledTargets(t *testing.T) {
 	// again as its second attempt.
 	job.Attempts++
 
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -83,7 +83,7 @@ func TestJobReRunSkipsSettledTargets(t *testing.T) {
 	if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], "Removed 120") {
 		t.Fatalf("replies = %q", pl.replies)
 	}
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 2 || len(pl.replies) != 1 {
@@ -103,14 +103,14 @@ func TestTransientFailuresRetryTheJob(t *testing.T) {
 	p, pl, st := durableFixture(t)
 	pl.fail = map[string]bool{"b": true}
 	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
-	if err := p.HandleJob(context.Background(), job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
+	if err := handleJob(p, job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
 		t.Fatalf("err = %v, want ErrIncomplete", err)
 	}
 	if len(pl.replies) != 0 {
 		t.Fatalf("replied before the job was complete: %q", pl.replies)
 	}
 	job.Attempts = p.cfg.Jobs.MaxAttempts
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove a,b reason= remove b reason=]" {
@@ -190,7 +190,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 	p, pl, st := durableFixture(t)
 	ctx := context.Background()
 	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
-	w, err := p.handleJob(ctx, job)
+	w, err := p.HandleJob(ctx, job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 		t.Fatalf("kick results before the reply: %+v", got)
 	}
 	job.Attempts++
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove a,b reason=]" {
@@ -215,7 +215,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 		t.Fatalf("%d cases, want 1", len(cases))
 	}
 	// The re-run's reply is recorded now: a third run posts nothing.
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 1 || len(pl.replies) != 2 {
@@ -237,7 +237,7 @@ func TestJobFromEarlierVersionResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	job.Attempts++
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove c reason=]" || len(pl.replies) != 1 {
@@ -254,7 +254,7 @@ func TestJobFromEarlierVersionResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	job2.Attempts++
-	if err := p.HandleJob(ctx, job2); err != nil {
+	if err := handleJob(p, job2); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 1 || len(pl.replies) != 1 {

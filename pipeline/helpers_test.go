@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"gavel/jobs"
 	"gavel/moderation"
 	"gavel/store/sqlite"
 )
@@ -39,4 +40,16 @@ func deliver(tb testing.TB, p *Pipeline, ev moderation.Event) {
 // oneAttempt makes every job's first attempt its last: a transient
 // failure is reported in the chat at once instead of being retried, so a
 // test sees the final answer after one deliver.
-var oneAttempt = Config{Jobs: DurableConfig{MaxAttempts: 1}}
+var oneAttempt = Config{Jobs: jobs.Config{MaxAttempts: 1}}
+
+// handleJob runs job as a worker that crashed before finishing it would:
+// HandleJob, then its last unit of work committed, the job left
+// unfinished.
+func handleJob(p *Pipeline, job moderation.Job) error {
+	ctx := context.Background()
+	w, err := p.HandleJob(ctx, job)
+	if err == nil && !w.Empty() {
+		err = p.store.Commit(ctx, job.ID, "", w)
+	}
+	return err
+}

@@ -14,6 +14,7 @@ import (
 
 	"gavel/automod"
 	"gavel/commands"
+	"gavel/jobs"
 	"gavel/moderation"
 	"gavel/policy"
 )
@@ -30,7 +31,7 @@ type Config struct {
 	// 1m. With Redis the cache is shared by every replica.
 	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// Jobs tunes the durable job runner.
-	Jobs DurableConfig `yaml:",inline"`
+	Jobs jobs.Config `yaml:",inline"`
 }
 
 // Validate reports the first bad key.
@@ -58,7 +59,7 @@ func (c Config) withDefaults() Config {
 	if c.DefaultMute == 0 {
 		c.DefaultMute = 10 * time.Minute
 	}
-	c.Jobs = c.Jobs.withDefaults()
+	c.Jobs = c.Jobs.WithDefaults()
 	if c.RoleCacheTTL == 0 {
 		c.RoleCacheTTL = time.Minute
 	}
@@ -201,28 +202,21 @@ func (r *run) fail(err error) {
 // run again and only those targets are tried.
 var ErrIncomplete = errors.New("some targets failed transiently")
 
-// HandleJob acts on a durable job. Targets the job already recorded as
-// settled are skipped, so a job re-run after a crash does not repeat them.
-// An error means the job should be retried: a store write failed, or
-// targets failed transiently and this is not the job's last attempt.
-func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
-	w, err := p.handleJob(ctx, job)
-	if err == nil && !w.Empty() {
-		err = p.store.Commit(ctx, job.ID, "", w)
-	}
-	return err
+// NewJobs returns the durable job runner of p's events, on p's store.
+func (p *Pipeline) NewJobs() *jobs.Runner {
+	return jobs.New(p.cfg.Jobs, p.store, p, jobs.Options{Logger: p.log, Now: p.now})
 }
 
-// handleJob is HandleJob except that the job's last unit of work (what
-// it stored after its last platform call: typically the record of its
-// reply) is returned, not committed: the job runner commits it with the
-// job's finish, in one transaction. On an error everything is committed
-// already and the Work is empty.
-func (p *Pipeline) handleJob(ctx context.Context, job moderation.Job) (moderation.Work, error) {
-	return p.handle(ctx, job)
-}
-
-func (p *Pipeline) handle(ctx context.Context, job moderation.Job) (_ moderation.Work, err error) {
+// HandleJob acts on a durable job (jobs.Handler). Targets the job already
+// recorded as settled are skipped, so a job re-run after a crash does not
+// repeat them. An error means the job should be retried: a store write
+// failed, or targets failed transiently and this is not the job's last
+// attempt. The job's last unit of work (what it stored after its last
+// platform call: typically the record of its reply) is returned, not
+// committed: the runner commits it with the job's finish, in one
+// transaction. On an error everything is committed already and the Work
+// is empty.
+func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderation.Work, err error) {
 	defer p.handled.Add(1)
 	ev := job.Event
 	plat, ok := p.platforms[ev.Platform]

@@ -93,7 +93,7 @@ func (p *Pipeline) stage(r *run, key moderation.StepKey, res []moderation.Result
 // (roles, capabilities, the bot's id) change nothing and do not flush.
 // A case commits at once with the results before it (record); what is
 // staged after the last call (the reply's record) commits with the job's
-// finish (Jobs.runJob), or on an error or panic in handle.
+// finish (the jobs.Runner), or on an error or panic in HandleJob.
 //
 // On an error the run fails (the job is retried) and the unit is dropped:
 // the store has none of it, and the retry repeats what it recorded.
