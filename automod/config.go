@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"gavel/moderation"
 )
 
@@ -107,153 +105,6 @@ type RaidRule struct {
 	Per    time.Duration `yaml:"per"`
 }
 
-// WarningsConfig is the warning ladder. Gavel stores warnings (the
-// pipeline's store); this only says when they expire and what they lead to.
-type WarningsConfig struct {
-	// ExpireAfter is how long a warning counts; default 720h (30 days).
-	ExpireAfter time.Duration `yaml:"expire_after"`
-	// Ladder steps, by strictly increasing Count.
-	Ladder []Step `yaml:"ladder"`
-}
-
-// Step is one rung of the ladder: reaching Count active warnings applies
-// Action (mute or kick).
-type Step struct {
-	Count  int    `yaml:"count"`
-	Action Action `yaml:"action"`
-}
-
-// DefaultWarningExpiry is used when warnings.expire_after is unset.
-const DefaultWarningExpiry = 720 * time.Hour
-
-// Expiry returns ExpireAfter or its default.
-func (w WarningsConfig) Expiry() time.Duration {
-	if w.ExpireAfter <= 0 {
-		return DefaultWarningExpiry
-	}
-	return w.ExpireAfter
-}
-
-// Escalation returns the ladder action for a user who has just reached
-// count active warnings. It matches exactly: with steps 3 → mute 1h and
-// 5 → kick, the 3rd warning mutes, the 4th does nothing more, the 5th
-// kicks, and a 6th does nothing (the user is gone or was re-admitted on
-// purpose).
-func (w WarningsConfig) Escalation(count int) (Action, bool) {
-	for _, s := range w.Ladder {
-		if s.Count == count {
-			return s.Action, true
-		}
-	}
-	return Action{}, false
-}
-
-// Active counts the warnings issued within Expiry before now.
-func (w WarningsConfig) Active(issued []time.Time, now time.Time) int {
-	cutoff := now.Add(-w.Expiry())
-	n := 0
-	for _, t := range issued {
-		if t.After(cutoff) && !t.After(now) {
-			n++
-		}
-	}
-	return n
-}
-
-// ActionKind is what a rule does to the offender.
-type ActionKind string
-
-const (
-	ActionWarn   ActionKind = "warn"
-	ActionDelete ActionKind = "delete" // recall the message (where the platform can)
-	ActionKick   ActionKind = "kick"
-	ActionMute   ActionKind = "mute"
-)
-
-// Verb is the moderation verb that carries the action out. Config
-// validation admits only the kinds above; anything else is a warning, the
-// mildest action.
-func (k ActionKind) Verb() moderation.Verb {
-	switch k {
-	case ActionDelete:
-		return moderation.VerbDelete
-	case ActionKick:
-		return moderation.VerbKick
-	case ActionMute:
-		return moderation.VerbMute
-	}
-	return moderation.VerbWarn
-}
-
-// Action is a rule's consequence. In YAML it is one string: "warn",
-// "delete", "kick", "mute" (the pipeline's default mute), "mute 10m",
-// "mute 1d" or "mute forever".
-type Action struct {
-	Kind ActionKind
-	// Duration of a mute: positive, moderation.MuteForever, or zero for the
-	// pipeline's default mute duration.
-	Duration time.Duration
-}
-
-// ParseAction parses the YAML form of an Action.
-func ParseAction(s string) (Action, error) {
-	fields := strings.Fields(strings.ToLower(s))
-	if len(fields) == 0 {
-		return Action{}, errors.New("empty action (want warn, delete, kick or mute [duration])")
-	}
-	kind := ActionKind(fields[0])
-	switch kind {
-	case ActionWarn, ActionDelete, ActionKick:
-		if len(fields) > 1 {
-			return Action{}, fmt.Errorf("%q: %s takes no argument", truncate(s, 64), kind)
-		}
-		return Action{Kind: kind}, nil
-	case ActionMute:
-		switch len(fields) {
-		case 1:
-			return Action{Kind: ActionMute}, nil
-		case 2:
-			if fields[1] == "forever" || fields[1] == "permanent" {
-				return Action{Kind: ActionMute, Duration: moderation.MuteForever}, nil
-			}
-			d, err := moderation.ParseMute(fields[1])
-			if err != nil {
-				return Action{}, fmt.Errorf("%q: %w", truncate(s, 64), err)
-			}
-			return Action{Kind: ActionMute, Duration: d}, nil
-		}
-		return Action{}, fmt.Errorf("%q: want mute [duration]", truncate(s, 64))
-	}
-	return Action{}, fmt.Errorf("%q: unknown action (want warn, delete, kick or mute [duration])", truncate(s, 64))
-}
-
-// String returns the YAML form: "warn", "mute 10m", "mute 1d", "mute forever".
-func (a Action) String() string {
-	switch {
-	case a.Kind != ActionMute || a.Duration == 0:
-		return string(a.Kind)
-	case a.Duration == moderation.MuteForever:
-		return "mute forever"
-	}
-	return "mute " + moderation.FormatDuration(a.Duration)
-}
-
-// UnmarshalYAML decodes the string form.
-func (a *Action) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: action must be a string such as \"mute 10m\"", n.Line)
-	}
-	v, err := ParseAction(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: action %w", n.Line, err)
-	}
-	*a = v
-	return nil
-}
-
-// MarshalText encodes the string form (YAML and JSON).
-func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
-
 // Validate reports the first bad key, naming it.
 func (c Config) Validate() error {
 	if c.NoticesPerMinute < 0 {
@@ -280,26 +131,6 @@ func (c Config) Validate() error {
 		}
 	}
 	return c.Warnings.validate("automod.warnings")
-}
-
-func (w WarningsConfig) validate(prefix string) error {
-	if w.ExpireAfter < 0 {
-		return fmt.Errorf("%s.expire_after: must not be negative", prefix)
-	}
-	last := 0
-	for i, s := range w.Ladder {
-		key := fmt.Sprintf("%s.ladder[%d]", prefix, i)
-		switch {
-		case s.Count < 1:
-			return fmt.Errorf("%s.count: must be at least 1", key)
-		case s.Count <= last:
-			return fmt.Errorf("%s.count: %d must be greater than the previous step's %d", key, s.Count, last)
-		case s.Action.Kind != ActionMute && s.Action.Kind != ActionKick:
-			return fmt.Errorf("%s.action: must be mute [duration] or kick", key)
-		}
-		last = s.Count
-	}
-	return nil
 }
 
 func (r Rules) validate(prefix string) error {
