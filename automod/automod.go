@@ -35,7 +35,9 @@ const (
 // DefaultNoticesPerMinute is used when notices_per_minute is unset.
 const DefaultNoticesPerMinute = 6
 
-// Hit is one rule firing, with what it asks for and why.
+// Hit is one action of a rule firing, with what it asks for and why. A
+// rule with several actions (`actions: [kick, lock 10m]`) fires one hit
+// per action, in the configured order, with the same Match.
 type Hit struct {
 	// Rule is RuleFlood, RuleBlocklist, RuleMentions, RuleLinks or RuleRaid.
 	Rule   string
@@ -44,10 +46,10 @@ type Hit struct {
 	DryRun bool
 	Chat   moderation.ChatRef
 	// Users are the sender, or for a raid the joiners of the burst not hit
-	// before.
+	// before; none for a lock, which acts on the chat.
 	Users []string
-	// MessageID is the offending message (empty for a raid); the pipeline
-	// recalls it when Action is delete.
+	// MessageID is the offending message (empty for a raid and a lock);
+	// the pipeline recalls it when Action is delete.
 	MessageID string
 	// Match says what matched, at most 64 runes: `word "spam"`,
 	// `pattern #3 "fr[e3]{2}"`, "6 messages in 10s", "12 mentions",
@@ -163,10 +165,7 @@ func (e *Engine) message(msg *moderation.Message, rate bool) []Hit {
 	}
 	var hits []Hit
 	add := func(r *rule, match string) {
-		hits = append(hits, Hit{
-			Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: msg.Chat,
-			Users: []string{msg.SenderID}, MessageID: msg.MessageID, Match: truncate(match, 64),
-		})
+		hits = r.appendHits(hits, msg.Chat, []string{msg.SenderID}, msg.MessageID, match)
 	}
 	if b := rs.blocklist; b != nil && b.applies(msg.Chat.Platform, msg.SenderID) {
 		if m, ok := e.matchBlocklist(b, msg.Text); ok {
@@ -188,7 +187,7 @@ func (e *Engine) message(msg *moderation.Message, rate bool) []Hit {
 		t := eventTime(msg.SentAt, now)
 		// One hit per window and user, except delete, which must remove
 		// every message over the limit.
-		n, hit := e.windows.Flood(msg.Chat.Platform, msg.Chat.ID, msg.SenderID, t, f.limit, f.per, f.action.Kind == ActionDelete)
+		n, hit := e.windows.Flood(msg.Chat.Platform, msg.Chat.ID, msg.SenderID, t, f.limit, f.per, f.deletes())
 		if hit {
 			add(&f.rule, fmt.Sprintf("%d messages in %s", n, moderation.FormatDuration(time.Duration(f.per))))
 		}
@@ -212,7 +211,7 @@ func (e *Engine) PreSend(chat moderation.ChatRef, senderID, text string) (hit Hi
 	}
 	var dry Hit
 	mk := func(r *rule, match string) Hit {
-		return Hit{Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: chat, Users: []string{senderID}, Match: truncate(match, 64)}
+		return Hit{Rule: r.name, Action: r.actions[0], DryRun: r.dryRun, Chat: chat, Users: []string{senderID}, Match: truncate(match, 64)}
 	}
 	if b := rs.blocklist; b != nil && b.applies(chat.Platform, senderID) {
 		if m, ok := e.matchBlocklist(b, text); ok {
@@ -263,10 +262,7 @@ func (e *Engine) Join(j *moderation.Join) []Hit {
 	if len(users) == 0 {
 		return nil
 	}
-	return []Hit{{
-		Rule: r.name, Action: r.action, DryRun: r.dryRun, Chat: j.Chat, Users: users,
-		Match: truncate(fmt.Sprintf("%d joins in %s", n, moderation.FormatDuration(time.Duration(r.per))), 64),
-	}}
+	return r.appendHits(nil, j.Chat, users, "", fmt.Sprintf("%d joins in %s", n, moderation.FormatDuration(time.Duration(r.per))))
 }
 
 // AllowNotice reports whether the bot may post one more notice in chat

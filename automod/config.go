@@ -52,9 +52,13 @@ type Rules struct {
 // Common are the keys every rule block has. A block whose Enabled is false
 // is inert; its remaining keys are still checked for syntax.
 type Common struct {
-	Enabled bool   `yaml:"enabled"`
-	DryRun  bool   `yaml:"dry_run"`
-	Action  Action `yaml:"action"`
+	Enabled bool `yaml:"enabled"`
+	DryRun  bool `yaml:"dry_run"`
+	// Action is what the rule does. Actions lists several, carried out in
+	// order, each its own hit: a raid's `actions: [kick, lock 10m]`. Set
+	// one of the two.
+	Action  Action   `yaml:"action,omitempty"`
+	Actions []Action `yaml:"actions,omitempty"`
 	// Exempt lists "platform:user_id" this rule never hits.
 	Exempt []string `yaml:"exempt"`
 }
@@ -98,12 +102,29 @@ type LinksRule struct {
 }
 
 // RaidRule hits the joiners when more than Joins users join one chat
-// within Per.
+// within Per. Its actions may kick or ban the joiners, and lock the chat
+// instead or as well:
+//
+//	raid: {enabled: true, joins: 10, per: 10s, action: lock 10m}
+//	raid: {enabled: true, joins: 10, per: 10s, actions: [kick, lock 10m]}
+//
+// A burst's later joiners get hits of their own, and so does the lock:
+// the engine keeps no lock state, so the pipeline treats a lock of a chat
+// already locked as done (without extending it) — across replicas too.
 type RaidRule struct {
 	Common `yaml:",inline"`
 	Joins  int           `yaml:"joins"`
 	Per    time.Duration `yaml:"per"`
 }
+
+// The actions each kind of rule may take.
+var (
+	messageActions = []ActionKind{ActionWarn, ActionDelete, ActionMute, ActionKick, ActionBan, ActionPurge, ActionLock}
+	raidActions    = []ActionKind{ActionWarn, ActionMute, ActionKick, ActionBan, ActionPurge, ActionLock}
+	// ladderActions: a step acts on the user who reached it; a lock
+	// would act on the whole chat.
+	ladderActions = []ActionKind{ActionMute, ActionKick, ActionBan, ActionPurge}
+)
 
 // Validate reports the first bad key, naming it.
 func (c Config) Validate() error {
@@ -136,7 +157,7 @@ func (c Config) Validate() error {
 func (r Rules) validate(prefix string) error {
 	if f := r.Flood; f != nil {
 		p := prefix + ".flood"
-		if err := f.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := f.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		if err := validateWindow(p, f.Enabled, "messages", f.Messages, MaxFloodMessages, f.Per); err != nil {
@@ -145,7 +166,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if b := r.Blocklist; b != nil {
 		p := prefix + ".blocklist"
-		if err := b.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := b.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		for i, w := range b.Words {
@@ -170,7 +191,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if m := r.Mentions; m != nil {
 		p := prefix + ".mentions"
-		if err := m.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := m.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		if m.Max < 0 || (m.Enabled && m.Max < 1) {
@@ -179,7 +200,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if l := r.Links; l != nil {
 		p := prefix + ".links"
-		if err := l.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := l.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		for i, d := range l.Allow {
@@ -190,7 +211,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if rd := r.Raid; rd != nil {
 		p := prefix + ".raid"
-		if err := rd.Common.validate(p, ActionWarn, ActionMute, ActionKick); err != nil {
+		if err := rd.Common.validate(p, raidActions...); err != nil {
 			return err
 		}
 		if err := validateWindow(p, rd.Enabled, "joins", rd.Joins, MaxRaidJoins, rd.Per); err != nil {
@@ -204,17 +225,64 @@ func (c Common) validate(prefix string, allowed ...ActionKind) error {
 	if err := validateUsers(prefix+".exempt", c.Exempt); err != nil {
 		return err
 	}
-	if c.Action.Kind == "" {
+	switch {
+	case c.Action.Kind != "" && len(c.Actions) > 0:
+		return fmt.Errorf("%s: set action or actions, not both", prefix)
+	case c.Action.Kind == "" && len(c.Actions) == 0:
 		if c.Enabled {
 			return fmt.Errorf("%s.action: must be set (%s)", prefix, kindList(allowed))
 		}
 		return nil
+	case c.Action.Kind != "":
+		return validateAction(prefix+".action", c.Action, allowed)
 	}
-	if !slices.Contains(allowed, c.Action.Kind) {
-		return fmt.Errorf("%s.action: %q is not allowed here (%s)", prefix, c.Action.String(), kindList(allowed))
+	for i, a := range c.Actions {
+		key := fmt.Sprintf("%s.actions[%d]", prefix, i)
+		if err := validateAction(key, a, allowed); err != nil {
+			return err
+		}
+		for _, b := range c.Actions[:i] {
+			if b.Kind == a.Kind {
+				return fmt.Errorf("%s: %s is listed twice", key, a.Kind)
+			}
+		}
 	}
-	if c.Action.Kind == ActionMute && c.Action.Duration < 0 && c.Action.Duration != moderation.MuteForever {
-		return fmt.Errorf("%s.action: negative mute duration", prefix)
+	return nil
+}
+
+// ActionList returns the rule's actions in order: Actions, or Action
+// alone; nil when neither is set.
+func (c Common) ActionList() []Action {
+	if len(c.Actions) > 0 {
+		return c.Actions
+	}
+	if c.Action.Kind == "" {
+		return nil
+	}
+	return []Action{c.Action}
+}
+
+// validateAction checks one action of a rule or ladder step, whether it
+// came from YAML (ParseAction) or was built in code.
+func validateAction(key string, a Action, allowed []ActionKind) error {
+	if a.Kind == "" {
+		return fmt.Errorf("%s: must be set (%s)", key, kindList(allowed))
+	}
+	if !slices.Contains(allowed, a.Kind) {
+		return fmt.Errorf("%s: %q is not allowed here (%s)", key, a.String(), kindList(allowed))
+	}
+	switch a.Kind {
+	case ActionMute, ActionBan, ActionLock:
+		if a.Duration < 0 && a.Duration != moderation.Forever || a.Duration > moderation.MaxMute {
+			return fmt.Errorf("%s: %s duration out of range (positive, at most %s, or forever)", key, a.Kind, moderation.FormatDuration(moderation.MaxMute))
+		}
+		if a.Kind == ActionLock && a.Duration == 0 {
+			return fmt.Errorf("%s: a lock needs a duration, such as lock 10m (or lock forever)", key)
+		}
+	default:
+		if a.Duration != 0 {
+			return fmt.Errorf("%s: %s takes no duration", key, a.Kind)
+		}
 	}
 	return nil
 }

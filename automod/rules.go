@@ -4,14 +4,40 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+
+	"gavel/moderation"
 )
 
 // rule is what every compiled rule has.
 type rule struct {
-	name   string
-	dryRun bool
-	action Action
-	exempt map[userKey]struct{}
+	name    string
+	dryRun  bool
+	actions []Action
+	exempt  map[userKey]struct{}
+}
+
+// appendHits appends one hit per action of r to hits. A lock's hit names
+// no user and no message: it acts on the chat.
+func (r *rule) appendHits(hits []Hit, chat moderation.ChatRef, users []string, messageID, match string) []Hit {
+	match = truncate(match, 64)
+	for _, a := range r.actions {
+		h := Hit{Rule: r.name, Action: a, DryRun: r.dryRun, Chat: chat, Users: users, MessageID: messageID, Match: match}
+		if a.Kind == ActionLock {
+			h.Users, h.MessageID = nil, ""
+		}
+		hits = append(hits, h)
+	}
+	return hits
+}
+
+// deletes reports whether one of r's actions recalls the message.
+func (r *rule) deletes() bool {
+	for _, a := range r.actions {
+		if a.Kind == ActionDelete {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *rule) applies(platform, user string) bool {
@@ -214,7 +240,7 @@ func trimSpace(b []byte) []byte {
 }
 
 func newRule(name string, c Common) rule {
-	return rule{name: name, dryRun: c.DryRun, action: c.Action, exempt: userSet(c.Exempt)}
+	return rule{name: name, dryRun: c.DryRun, actions: c.ActionList(), exempt: userSet(c.Exempt)}
 }
 
 func userSet(users []string) map[userKey]struct{} {

@@ -15,7 +15,7 @@ type WarningsConfig struct {
 }
 
 // Step is one rung of the ladder: reaching Count active warnings applies
-// Action (mute or kick).
+// Action to the user: mute [duration], kick, ban [duration] or purge.
 type Step struct {
 	Count  int    `yaml:"count"`
 	Action Action `yaml:"action"`
@@ -70,8 +70,11 @@ func (w WarningsConfig) validate(prefix string) error {
 			return fmt.Errorf("%s.count: must be at least 1", key)
 		case s.Count <= last:
 			return fmt.Errorf("%s.count: %d must be greater than the previous step's %d", key, s.Count, last)
-		case s.Action.Kind != ActionMute && s.Action.Kind != ActionKick:
-			return fmt.Errorf("%s.action: must be mute [duration] or kick", key)
+		case s.Action.Kind == ActionLock:
+			return fmt.Errorf("%s.action: a lock acts on the whole chat, a ladder step on one user (%s)", key, kindList(ladderActions))
+		}
+		if err := validateAction(key+".action", s.Action, ladderActions); err != nil {
+			return err
 		}
 		last = s.Count
 	}
