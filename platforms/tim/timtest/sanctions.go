@@ -107,14 +107,8 @@ func (s *Server) ban(raw []byte) answer {
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
 	}
-	if s.banOff {
-		return fail(10007, "group member banning is not enabled for this app")
-	}
-	g, a, found := s.lookup(req.GroupID)
-	if !found {
-		return a
-	}
-	if a, ok := checkAccounts(req.Members, maxBan); !ok {
+	g, a, ok := s.banTarget(req.GroupID, req.Members)
+	if !ok {
 		return a
 	}
 	if req.Duration == nil {
@@ -140,6 +134,22 @@ func (s *Server) ban(raw []byte) answer {
 	return success(nil)
 }
 
+// banTarget checks what ban_group_member and unban_group_member share:
+// the ban API is on, the group exists, 1 to 20 accounts.
+func (s *Server) banTarget(groupID string, members []string) (*group, answer, bool) {
+	if s.banOff {
+		return nil, fail(10007, "group member banning is not enabled for this app"), false
+	}
+	g, a, found := s.lookup(groupID)
+	if !found {
+		return nil, a, false
+	}
+	if a, ok := checkAccounts(members, maxBan); !ok {
+		return nil, a, false
+	}
+	return g, answer{}, true
+}
+
 func (s *Server) unban(raw []byte) answer {
 	var req struct {
 		GroupID string   `json:"GroupId"`
@@ -148,14 +158,8 @@ func (s *Server) unban(raw []byte) answer {
 	if !decode(raw, &req) {
 		return fail(10004, "invalid parameter")
 	}
-	if s.banOff {
-		return fail(10007, "group member banning is not enabled for this app")
-	}
-	g, a, found := s.lookup(req.GroupID)
-	if !found {
-		return a
-	}
-	if a, ok := checkAccounts(req.Members, maxBan); !ok {
+	g, a, ok := s.banTarget(req.GroupID, req.Members)
+	if !ok {
 		return a
 	}
 	for _, m := range req.Members {
