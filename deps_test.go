@@ -34,7 +34,7 @@ var layers = []layer{
 	{"store", []string{"moderation", "store/sqlite", "store/postgres"}},
 	{"store/sqlite", []string{"moderation", "store/internal/*"}},
 	{"store/postgres", []string{"moderation", "store/internal/*"}},
-	{"store/internal/*", nil},
+	{"store/internal/*", []string{"moderation", "store/internal/*"}},
 	{"store/storetest", []string{"moderation"}},
 	{"cluster", []string{"moderation", "platforms/egress"}},
 	{"handlers", []string{"moderation"}},

@@ -20,6 +20,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
+	"gavel/platforms/pathseg"
 )
 
 // Name is the platform's config key and the prefix of its reason codes.
@@ -295,4 +296,18 @@ func (l sdkLogger) emit(ctx context.Context, args []any) {
 	if l.log.Enabled(ctx, slog.LevelDebug) {
 		l.log.DebugContext(ctx, "lark sdk", "msg", fmt.Sprint(args...))
 	}
+}
+
+// pathParam checks an id the SDK puts into a request path (PathParams:
+// :chat_id, :message_id). The SDK escapes separators itself but passes
+// "." and ".." through, which a path-normalising hop would resolve into
+// another resource; such an id is a permanent error and nothing is sent.
+func pathParam(op, what, id string) error {
+	if err := pathseg.Check(id); err != nil {
+		return fmt.Errorf("%w (%w)", &moderation.APIError{
+			Platform: Name, Op: op, Name: "invalid_" + what,
+			Message: "The " + what + " cannot be used in a request.", Kind: moderation.Permanent,
+		}, err)
+	}
+	return nil
 }
