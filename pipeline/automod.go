@@ -57,6 +57,13 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run) {
 		return
 	}
 	for _, h := range ev.Hits {
+		if h.Verb == moderation.VerbLock {
+			p.lockHit(ctx, r, h)
+			if r.err != nil && !r.last {
+				return
+			}
+			continue
+		}
 		roles, err := p.roles(ctx, r, h.Users)
 		if err != nil {
 			if !p.retryLater(r, err) {
@@ -87,10 +94,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run) {
 			p.record(ctx, r, c)
 			continue
 		}
-		c.Duration = h.Duration
-		if verb == moderation.VerbMute && h.Duration == 0 {
-			c.Duration = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
-		}
+		c.Duration = p.duration(moderation.Command{Verb: verb, Duration: h.Duration})
 		c.Results = p.act(ctx, r, action{verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
@@ -143,7 +147,12 @@ func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, me
 		return res
 	}
 	a.opts = moderation.ActionOptions{ActionID: string(a.step)}
-	res := p.execute(ctx, r, a, users)
+	var res []moderation.Result
+	if verb == moderation.VerbPurge {
+		res = p.purgeUsers(ctx, r, users, p.parsers[plat.Name()].PurgeUserCount())
+	} else {
+		res = p.execute(ctx, r, a, users)
+	}
 	if !r.last {
 		for _, x := range res {
 			if x.Status == moderation.StatusFailed {
@@ -170,10 +179,7 @@ func (p *Pipeline) warn(ctx context.Context, r *run, w moderation.Warning) int {
 		return n
 	}
 	verb := step.Kind.Verb()
-	d := step.Duration
-	if verb == moderation.VerbMute && d == 0 {
-		d = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
-	}
+	d := p.duration(moderation.Command{Verb: verb, Duration: step.Duration})
 	c := &moderation.Case{DeliveryID: r.ev.DeliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
 	c.Results = p.act(ctx, r, action{verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")

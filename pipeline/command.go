@@ -37,6 +37,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	if msg.SenderID == botID {
 		return
 	}
+	p.resolveReplySender(ctx, r)
 	cmd, perr := parser.Parse(msg, botID)
 	if errors.Is(perr, commands.ErrNotCommand) {
 		return
@@ -94,9 +95,21 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
 		p.warnCommand(ctx, r, cmd, botID, c)
 	case moderation.VerbHelp:
-		p.reply(ctx, r, p.text.help(p.prefixes[0]))
+		text := p.text.help(p.prefixes[0])
+		if caps, err := plat.Capabilities(ctx, r.chat); err == nil {
+			text += "\n" + p.text.capabilities(caps)
+		}
+		p.reply(ctx, r, text)
 	case moderation.VerbCase:
 		p.showCase(ctx, r, cmd.CaseID)
+	case moderation.VerbLock, moderation.VerbUnlock:
+		p.lockCommand(ctx, r, cmd, c)
+	case moderation.VerbPurge:
+		if len(cmd.Targets) == 0 {
+			p.purgeCommand(ctx, r, cmd, c)
+			return
+		}
+		p.runCommand(ctx, r, cmd, botID, c)
 	default:
 		p.runCommand(ctx, r, cmd, botID, c)
 	}
@@ -192,7 +205,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 	}
 	actorRole := roles[msg.SenderID]
 
-	dur := p.muteDuration(cmd)
+	dur := p.duration(cmd)
 	c.Duration = dur
 	opts := moderation.ActionOptions{ActionID: c.DeliveryID + "/" + string(cmd.Verb), Reason: cmd.Reason, Silent: cmd.Silent}
 	results := make([]moderation.Result, 0, len(cmd.Targets))
@@ -229,7 +242,18 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 			cv = decide(chunk, got.roles)
 		}
 		c.Decisions = append(c.Decisions, cv.Decisions...)
-		results = append(results, p.actOn(ctx, r, action{verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
+		results = append(results, p.actOn(ctx, r, action{verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb), count: cmd.Count}, cv)...)
+	}
+	note := ""
+	if cmd.Purge && !v.DryRun {
+		// -p: the messages of the targets the kick or ban reached.
+		var gone []string
+		for _, x := range results {
+			if x.Status.Succeeded() {
+				gone = append(gone, x.UserID)
+			}
+		}
+		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count))
 	}
 
 	if !r.last {
@@ -248,7 +272,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, p.text.summary(cmd, dur, v.DryRun, results, names, plat.Limits().Reply))
+	p.reply(ctx, r, p.text.summary(cmd, dur, v.DryRun, results, names, plat.Limits().Reply-len(note))+note)
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -271,7 +295,13 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, a action, v policy.Verdict
 			results[idx[u]] = moderation.Result{UserID: u, Status: moderation.StatusSkipped, Reason: moderation.ReasonDryRun}
 		}
 	case len(allowed) > 0:
-		for _, res := range p.execute(ctx, r, a, allowed) {
+		act := p.execute
+		if a.verb == moderation.VerbPurge { // /purge @a: their messages, not them
+			act = func(ctx context.Context, r *run, a action, users []string) []moderation.Result {
+				return p.purgeUsers(ctx, r, users, a.count)
+			}
+		}
+		for _, res := range act(ctx, r, a, allowed) {
 			if i, ok := idx[res.UserID]; ok {
 				results[i] = res
 			}
@@ -301,11 +331,14 @@ func (p *Pipeline) retryLater(r *run, err error) bool {
 	return true
 }
 
-// muteDuration is the length of a /mute: the command's, else the mute
-// defaults, which live only under moderation: (default_mute,
-// allow_permanent_mute) for every platform.
-func (p *Pipeline) muteDuration(cmd moderation.Command) time.Duration {
+// duration is the length of a /mute or /ban: a ban's is the command's or
+// until /unban; a mute's is the command's, else the mute defaults, which
+// live only under moderation: (default_mute, allow_permanent_mute) for
+// every platform.
+func (p *Pipeline) duration(cmd moderation.Command) time.Duration {
 	switch {
+	case cmd.Verb == moderation.VerbBan:
+		return sanctionDuration(cmd.Duration)
 	case cmd.Verb != moderation.VerbMute:
 		return 0
 	case cmd.Duration > 0:

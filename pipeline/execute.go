@@ -19,6 +19,11 @@ type action struct {
 	d       time.Duration      // a mute's length
 	opts    moderation.ActionOptions
 	step    moderation.StepKey // names the action's recorded results
+	// msgs are the messages a purge recalls, by id (execute's "users"
+	// are their ids).
+	msgs map[string]moderation.MessageRef
+	// count is how many of each user's messages /purge @a recalls.
+	count int
 }
 
 // execute carries the action out for users, one platform batch
@@ -87,6 +92,9 @@ func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string
 }
 
 func (p *Pipeline) executeBatch(ctx context.Context, r *run, a action, users []string) []moderation.Result {
+	if res, ok := p.sanctionBatch(ctx, r, a, users); ok {
+		return res
+	}
 	now := p.now()
 	plat, chat := r.plat, r.chat
 	verb, support, d, opts := a.verb, a.support, a.d, a.opts

@@ -43,7 +43,7 @@ func TestMemberFloodGetsOneRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	jobs := p.NewJobs()
-	junk := []string{"/asdf", "/ban @x", "/kick@x", "/", "/Gavel pls", "@bot /nope"}
+	junk := []string{"/asdf", "/frobnicate @x", "/kick@x", "/", "/Gavel pls", "@bot /nope"}
 	known := []string{"/kick @x", "/mute", "/help", "/case 1", "/warn @y spam", "/mute @x 5x"}
 	var stored, junkStored int
 	for m := range 4 {

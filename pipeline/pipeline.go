@@ -32,6 +32,10 @@ type Config struct {
 	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// Jobs tunes the durable job runner.
 	Jobs jobs.Config `yaml:",inline"`
+	// Recent bounds the recent-message index /purge reads.
+	Recent RecentConfig `yaml:"recent"`
+	// ScheduledLocks lock chats every day (宵禁).
+	ScheduledLocks []ScheduledLock `yaml:"scheduled_locks"`
 }
 
 // Validate reports the first bad key.
@@ -52,7 +56,11 @@ func (c Config) Validate() error {
 	case c.RoleCacheTTL < 0:
 		return errors.New("moderation.role_cache_ttl: must not be negative")
 	}
-	return nil
+	if err := c.Recent.Validate(); err != nil {
+		return err
+	}
+	_, err := parseSchedules(c.ScheduledLocks)
+	return err
 }
 
 func (c Config) withDefaults() Config {
@@ -66,6 +74,7 @@ func (c Config) withDefaults() Config {
 	if c.ActionTimeout == 0 {
 		c.ActionTimeout = 10 * time.Minute
 	}
+	c.Recent = c.Recent.withDefaults()
 	return c
 }
 
@@ -84,6 +93,12 @@ type Deps struct {
 	Observer Observer // nil → none
 	// Roles caches role lookups; nil → in memory for moderation.role_cache_ttl.
 	Roles RoleCache
+	// Recent is the recent-message index; nil → in memory, bounded by
+	// moderation.recent.
+	Recent RecentIndex
+	// Sanctions is the index of bans and locks, shared with the adapters
+	// that ask it who may join (TIM's JoinGate); nil → a new one.
+	Sanctions *SanctionIndex
 	// Automod, when set, evaluates auto-moderation rules on every message
 	// and join (on the webhook path: it is local and fast).
 	Automod  *automod.Engine
@@ -102,6 +117,10 @@ type Pipeline struct {
 	store     moderation.Store
 	roleCache RoleCache
 	mutes     *muteBook
+	sanctions *sanctionBook
+	recent    RecentIndex
+	schedules []schedule
+	sent      timersSent
 	rules     *automod.Engine
 	obs       Observer
 	audit     Auditor
@@ -156,6 +175,15 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
 	p.mutes = &muteBook{store: p.store, index: newMuteIndex(), log: p.log, now: p.now}
+	if d.Sanctions == nil {
+		d.Sanctions = NewSanctionIndex(p.now)
+	}
+	p.sanctions = &sanctionBook{store: p.store, index: d.Sanctions, log: p.log, now: p.now}
+	p.recent = d.Recent
+	if p.recent == nil {
+		p.recent = NewMemoryRecent(p.cfg.Recent)
+	}
+	p.schedules, _ = parseSchedules(p.cfg.ScheduledLocks) // validated above
 	return p, nil
 }
 
@@ -256,7 +284,15 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
 		r.chat = ev.Join.Chat
 		r.log = r.log.With("chat", r.chat.ID)
+		p.enforceBans(ctx, r)
+		if r.err != nil {
+			return moderation.Work{}, r.err
+		}
 		p.handleHits(ctx, r)
+	case ev.Kind == moderation.EventTimer && ev.Timer != nil:
+		r.chat = ev.Timer.Chat
+		r.log = r.log.With("chat", r.chat.ID, "timer", ev.Timer.Verb)
+		p.handleTimer(ctx, r)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		r.msg, r.chat = ev.Message, ev.Message.Chat
 		p.recordScreened(ctx, r)
@@ -305,11 +341,18 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		if p.rules != nil {
 			ev.Hits = ruleHits(p.rules.Join(ev.Join))
 		}
-		return ev, len(ev.Hits) > 0
+		// A banned user who got in anyway is removed again.
+		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0
+	case ev.Kind == moderation.EventTimer:
+		return ev, ev.Timer != nil
 	case ev.Kind != moderation.EventMessage || ev.Message == nil:
 		return ev, false
 	}
 	msg := ev.Message
+	// Every message is remembered (id, sender, time) for /purge.
+	if err := p.recent.Add(ctx, msg.Chat, moderation.MessageRef{ID: msg.MessageID, SenderID: msg.SenderID, SentAt: msg.SentAt}); err != nil {
+		p.log.Warn("recent-message index unavailable", "err", err)
+	}
 	switch {
 	case p.rules == nil:
 	case ev.Late:

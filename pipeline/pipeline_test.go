@@ -127,7 +127,7 @@ func (f *fixture) say(from, text string) {
 	f.seq++
 	deliver(f.t, f.p, moderation.Event{
 		Kind: moderation.EventMessage, Platform: "fake", DeliveryID: fmt.Sprint("d", f.seq),
-		Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: fmt.Sprint("m", f.seq), SenderID: from, Text: text},
+		Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: fmt.Sprint("m", f.seq), SenderID: from, Text: text, SentAt: f.now},
 	})
 }
 
@@ -168,8 +168,8 @@ func TestCommands(t *testing.T) {
 		{name: "dry run", pol: policy.Config{Chats: map[string]policy.ChatConfig{"fake:c1": {DryRun: true}}}, from: "mod", text: "/kick @a", wantReply: "[dry run] Would remove 1: a"},
 		{name: "disabled chat silent", pol: policy.Config{Chats: map[string]policy.ChatConfig{"fake:c1": {Disabled: true}}}, from: "mod", text: "/kick @a"},
 		{name: "unsupported", caps: moderation.Capabilities{moderation.VerbKick: moderation.Unsupported}, from: "mod", text: "/kick @a", wantReply: "not supported"},
-		{name: "unknown verb: not Gavel's, no reply", from: "a", text: "/ban @x"},
-		{name: "unknown verb from a manager: no reply either", from: "mod", text: "/ban @x"},
+		{name: "unknown verb: not Gavel's, no reply", from: "a", text: "/frobnicate @x"},
+		{name: "unknown verb from a manager: no reply either", from: "mod", text: "/frobnicate @x"},
 		{name: "member's malformed command: short refusal, no usage", from: "a", text: "/mute @x 5x", wantReply: "Refused: only the chat owner"},
 		{name: "bad duration usage", from: "mod", text: "/mute @a 5x", wantReply: "Bad duration"},
 		{name: "no target usage", from: "mod", text: "/kick", wantReply: "Name at least one @user"},

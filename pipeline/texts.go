@@ -31,16 +31,27 @@ func (t *texts) help(prefix string) string {
 /踢 @用户 [原因] — 移出群（也可 /kick、/移出；加 -s 静默移出）
 /禁言 @用户 [时长] [原因] — 禁言，时长如 90s、10分钟、2小时、1天
 /解禁 @用户 — 解除禁言（也可 /解除禁言、/unmute）
+/封禁 @用户 [时长] [原因] — 移出并禁止再次加入（/解封 解除；加 -p 同时撤回其消息）
+/锁群 [时长] — 全员禁言，仅群主和管理员可发言（/解锁 结束）
+/清理 N — 撤回本群最近 N 条消息；/清理 @用户 [N] — 撤回该用户的近期消息
+回复某条消息并发送 /踢、/禁言、/封禁 等，即以其发送者为目标。
 仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
 	}
 	return strings.ReplaceAll(`Gavel commands:
 /kick @user… [reason] — remove from the chat (alias /remove; -s removes silently)
 /mute @user… [duration] [reason] — mute; durations like 90s, 10m, 2h, 1d, 1h30m
 /unmute @user… — lift a mute
+/ban @user… [duration] [reason] — remove and keep out (/unban lifts it; -p also recalls their messages)
+/lock [duration] — only the owner and admins may speak (/unlock ends it)
+/purge N — recall the chat's last N messages; /purge @user [N] — that user's recent ones
+Reply to a message with /kick, /mute, /ban… to act on its sender.
 Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
 }
 
 func (t *texts) usage(err error) string {
+	if s, ok := t.sanctionUsage(err); ok {
+		return s
+	}
 	var what string
 	switch {
 	case errors.Is(err, commands.ErrUnknownVerb):
@@ -243,6 +254,9 @@ func (t *texts) reasonText(r moderation.Result) string {
 }
 
 func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
+	if s, ok := t.sanctionVerbDone(v, d); ok {
+		return s
+	}
 	switch v {
 	case moderation.VerbKick:
 		return t.pick("Removed", "已移出")
@@ -258,6 +272,9 @@ func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
 }
 
 func (t *texts) dryVerb(v moderation.Verb, d time.Duration) string {
+	if s, ok := t.sanctionDryVerb(v, d); ok {
+		return s
+	}
 	switch v {
 	case moderation.VerbKick:
 		return t.pick("remove", "移出")
