@@ -120,6 +120,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		}
 	}
 
+	// Bans and locks: the pipeline keeps them, TIM asks who may join.
+	sanctions := pipeline.NewSanctionIndex(o.Now)
+	var recent pipeline.RecentIndex // nil: this process's memory
+	if a.Cluster != nil {
+		rc := cfg.Moderation.Recent.WithDefaults()
+		recent = a.Cluster.Recent(rc.PerChat, rc.MaxAge)
+	}
 	var plats []moderation.Platform
 	if c := cfg.Platforms.Feishu; c != nil {
 		fc := *c
@@ -132,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 	if c := cfg.Platforms.TIM; c != nil {
 		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules),
-			CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
+			JoinGate: sanctions, CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
 		}
@@ -181,6 +188,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Observer:  a.Metrics,
 		Automod:   rules,
 		Roles:     roleCache,
+		Recent:    recent,
+		Sanctions: sanctions,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
@@ -188,6 +197,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		return nil, err
 	}
 	if err = a.Pipeline.RefreshMutes(ctx); err != nil {
+		return nil, err
+	}
+	if err = a.Pipeline.RefreshSanctions(ctx); err != nil {
 		return nil, err
 	}
 	a.Jobs = a.Pipeline.NewJobs()

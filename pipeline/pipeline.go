@@ -74,7 +74,7 @@ func (c Config) withDefaults() Config {
 	if c.ActionTimeout == 0 {
 		c.ActionTimeout = 10 * time.Minute
 	}
-	c.Recent = c.Recent.withDefaults()
+	c.Recent = c.Recent.WithDefaults()
 	return c
 }
 
@@ -368,6 +368,10 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 // RefreshMutes reloads the in-memory index of active emulated mutes from
 // the store (at start; then MaintainMutes).
 func (p *Pipeline) RefreshMutes(ctx context.Context) error { return p.mutes.refresh(ctx) }
+
+// RefreshSanctions loads the index of bans and locks from the store (at
+// start; then MaintainSanctions every second).
+func (p *Pipeline) RefreshSanctions(ctx context.Context) error { return p.sanctions.refresh(ctx) }
 
 // MaintainMutes ends the mutes that have run out and reloads the index of
 // emulated mutes, so that a mute another replica imposed is enforced here
