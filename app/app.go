@@ -18,6 +18,7 @@ import (
 	"gavel/commands"
 	"gavel/config"
 	"gavel/handlers"
+	"gavel/jobs"
 	"gavel/metrics"
 	"gavel/moderation"
 	"gavel/pipeline"
@@ -34,7 +35,8 @@ type Options struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	HTTPClient *http.Client
-	// Auditor receives every case (nil: cases are logged).
+	// Auditor receives every case instead of the store (nil: cases are
+	// stored and logged).
 	Auditor pipeline.Auditor
 }
 
@@ -47,7 +49,7 @@ type App struct {
 	// Admin serves /readyz and /metrics when server.admin_listen is set.
 	Admin    http.Handler
 	Store    moderation.Store
-	Jobs     *pipeline.Jobs
+	Jobs     *jobs.Runner
 	Pipeline *pipeline.Pipeline
 	Metrics  *metrics.Metrics
 	// Cluster is the shared Redis; nil for a single replica.
@@ -118,6 +120,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		}
 	}
 
+	// Bans and locks: the pipeline keeps them, TIM asks who may join.
+	sanctions := pipeline.NewSanctionIndex(o.Now)
+	var recent pipeline.RecentIndex // nil: this process's memory
+	if a.Cluster != nil {
+		rc := cfg.Moderation.Recent.WithDefaults()
+		recent = a.Cluster.Recent(rc.PerChat, rc.MaxAge)
+	}
 	var plats []moderation.Platform
 	if c := cfg.Platforms.Feishu; c != nil {
 		fc := *c
@@ -130,7 +139,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	}
 	if c := cfg.Platforms.TIM; c != nil {
 		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules),
-			CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
+			JoinGate: sanctions, CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
 		}
@@ -179,6 +188,8 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Observer:  a.Metrics,
 		Automod:   rules,
 		Roles:     roleCache,
+		Recent:    recent,
+		Sanctions: sanctions,
 		Logger:    o.Logger,
 		Now:       o.Now,
 	})
@@ -188,10 +199,10 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err = a.Pipeline.RefreshMutes(ctx); err != nil {
 		return nil, err
 	}
-	a.Jobs, err = a.Pipeline.NewJobs()
-	if err != nil {
+	if err = a.Pipeline.RefreshSanctions(ctx); err != nil {
 		return nil, err
 	}
+	a.Jobs = a.Pipeline.NewJobs()
 	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,

@@ -77,7 +77,7 @@ func TestFeishuCommandsThroughHTTP(t *testing.T) {
 			wantReply: "Bad duration", wantStay: []string{"ou_bob"}},
 		// Not one of Gavel's commands (perhaps another bot's): no job,
 		// no reply, even from a manager.
-		{name: "unknown verb ignored", send: delivery{"ou_mod", "@_user_1 /ban @_user_2", []feishutest.Mention{m("@_user_2", "ou_bob")}},
+		{name: "unknown verb ignored", send: delivery{"ou_mod", "@_user_1 /frobnicate @_user_2", []feishutest.Mention{m("@_user_2", "ou_bob")}},
 			wantStay: []string{"ou_bob"}},
 	}
 	for _, tt := range tests {

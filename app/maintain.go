@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// maintain ends timed mutes and purges old cases until ctx ends. Every
+// maintain ends timed mutes, bans and locks, makes scheduled locks and
+// purges old cases until ctx ends. Every
 // replica runs it; the store makes each deletion happen once.
 func (a *App) maintain(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -29,6 +30,11 @@ func (a *App) maintain(ctx context.Context) {
 		// enforcement, expiry).
 		if err := a.Pipeline.MaintainMutes(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("mute maintenance failed", "err", err)
+		}
+		// Bans and locks: the index reloaded, ended ones and scheduled
+		// locks submitted as timer jobs (once across replicas).
+		if err := a.Pipeline.MaintainSanctions(ctx, a.Jobs.Submit); err != nil && ctx.Err() == nil {
+			a.log.Error("sanction maintenance failed", "err", err)
 		}
 		if ret := a.cfg.Storage.Retention; ret > 0 && now.Sub(lastPurge) >= time.Hour {
 			lastPurge = now

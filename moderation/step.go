@@ -21,3 +21,8 @@ func LadderStep(v Verb) StepKey { return StepKey("ladder:" + string(v)) }
 
 // ReplyStep is the job's n-th reply, from 1: "reply#n".
 func ReplyStep(n int) StepKey { return StepKey(fmt.Sprintf("reply#%d", n)) }
+
+// PurgePlanStep records which messages a purge chose (of sender; empty:
+// anyone's), before any is recalled, so that a re-run recalls the same
+// ones and not older ones: "purge-plan:sender".
+func PurgePlanStep(sender string) StepKey { return StepKey("purge-plan:" + sender) }

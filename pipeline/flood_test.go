@@ -42,11 +42,8 @@ func TestMemberFloodGetsOneRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := p.NewJobs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	junk := []string{"/asdf", "/ban @x", "/kick@x", "/", "/Gavel pls", "@bot /nope"}
+	jobs := p.NewJobs()
+	junk := []string{"/asdf", "/frobnicate @x", "/kick@x", "/", "/Gavel pls", "@bot /nope"}
 	known := []string{"/kick @x", "/mute", "/help", "/case 1", "/warn @y spam", "/mute @x 5x"}
 	var stored, junkStored int
 	for m := range 4 {

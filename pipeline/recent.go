@@ -26,7 +26,8 @@ type RecentConfig struct {
 	MaxChats int `yaml:"max_chats"`
 }
 
-func (c RecentConfig) withDefaults() RecentConfig {
+// WithDefaults fills unset fields.
+func (c RecentConfig) WithDefaults() RecentConfig {
 	if c.PerChat == 0 {
 		c.PerChat = 1000
 	}
@@ -100,7 +101,7 @@ type recentChat struct {
 
 // NewMemoryRecent returns an empty index bounded by cfg.
 func NewMemoryRecent(cfg RecentConfig) *MemoryRecent {
-	return &MemoryRecent{cfg: cfg.withDefaults(), chats: map[string]*list.Element{}, lru: list.New()}
+	return &MemoryRecent{cfg: cfg.WithDefaults(), chats: map[string]*list.Element{}, lru: list.New()}
 }
 
 // Add implements RecentIndex.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"gavel/commands"
 	"gavel/moderation"
@@ -32,16 +31,27 @@ func (t *texts) help(prefix string) string {
 /踢 @用户 [原因] — 移出群（也可 /kick、/移出；加 -s 静默移出）
 /禁言 @用户 [时长] [原因] — 禁言，时长如 90s、10分钟、2小时、1天
 /解禁 @用户 — 解除禁言（也可 /解除禁言、/unmute）
+/封禁 @用户 [时长] [原因] — 移出并禁止再次加入（/解封 解除；加 -p 同时撤回其消息）
+/锁群 [时长] — 全员禁言，仅群主和管理员可发言（/解锁 结束）
+/清理 N — 撤回本群最近 N 条消息；/清理 @用户 [N] — 撤回该用户的近期消息
+回复某条消息并发送 /踢、/禁言、/封禁 等，即以其发送者为目标。
 仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
 	}
 	return strings.ReplaceAll(`Gavel commands:
 /kick @user… [reason] — remove from the chat (alias /remove; -s removes silently)
 /mute @user… [duration] [reason] — mute; durations like 90s, 10m, 2h, 1d, 1h30m
 /unmute @user… — lift a mute
+/ban @user… [duration] [reason] — remove and keep out (/unban lifts it; -p also recalls their messages)
+/lock [duration] — only the owner and admins may speak (/unlock ends it)
+/purge N — recall the chat's last N messages; /purge @user [N] — that user's recent ones
+Reply to a message with /kick, /mute, /ban… to act on its sender.
 Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
 }
 
 func (t *texts) usage(err error) string {
+	if s, ok := t.sanctionUsage(err); ok {
+		return s
+	}
 	var what string
 	switch {
 	case errors.Is(err, commands.ErrUnknownVerb):
@@ -244,6 +254,9 @@ func (t *texts) reasonText(r moderation.Result) string {
 }
 
 func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
+	if s, ok := t.sanctionVerbDone(v, d); ok {
+		return s
+	}
 	switch v {
 	case moderation.VerbKick:
 		return t.pick("Removed", "已移出")
@@ -258,112 +271,10 @@ func (t *texts) verbDone(v moderation.Verb, d time.Duration) string {
 	return string(v)
 }
 
-// summary renders the outcome of one command: done, no-op, refused and
-// failed targets, each group with its reasons, in at most limit bytes
-// (no bound if limit ≤ 0). Long groups name their first members and end
-// "and N more"; the case keeps every target.
-func (t *texts) summary(cmd moderation.Command, d time.Duration, dry bool, results []moderation.Result, names map[string]string, limit int) string {
-	v, reason := cmd.Verb, cmd.Reason
-	name := func(id string) string {
-		if n := names[id]; n != "" {
-			return n
-		}
-		return id
-	}
-	var done, skipped []string
-	var others []string // "name (reason)"
-	var noop, refused, failed int
-	for _, r := range results {
-		switch r.Status {
-		case moderation.StatusDone:
-			done = append(done, name(r.UserID))
-		case moderation.StatusSkipped:
-			skipped = append(skipped, name(r.UserID))
-		default:
-			switch r.Status {
-			case moderation.StatusNoop:
-				noop++
-			case moderation.StatusRefused:
-				refused++
-			default:
-				failed++
-			}
-			others = append(others, fmt.Sprintf("%s (%s)", name(r.UserID), t.reasonText(r)))
-		}
-	}
-	if limit > 0 {
-		// The command's reason is the sender's text: it gets a quarter of
-		// the reply at most, the targets the rest.
-		reason = fitText(reason, limit/4)
-	}
-	// render names at most k members of each group.
-	render := func(k int) string {
-		var b strings.Builder
-		if dry {
-			fmt.Fprintf(&b, t.pick("[dry run] Would %s %d: %s.", "[演练] 将%s %d 人：%s。"), t.dryVerb(v, d), len(skipped), t.firstOf(skipped, k, ", "))
-		} else if len(done) > 0 {
-			fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), t.firstOf(done, k, ", "))
-		}
-		if len(others) > 0 {
-			if b.Len() > 0 {
-				b.WriteString(" ")
-			}
-			fmt.Fprintf(&b, t.pick("Not done %d (not in chat/not muted %d, refused %d, failed %d): %s.", "未执行 %d 人（不在群/未禁言 %d，拒绝 %d，失败 %d）：%s。"),
-				len(others), noop, refused, failed, t.firstOf(others, k, "; "))
-		}
-		if reason != "" {
-			fmt.Fprintf(&b, t.pick(" Reason: %s", " 原因：%s"), reason)
-		}
-		return b.String()
-	}
-	most := max(len(done), len(skipped), len(others))
-	text := render(most)
-	if limit <= 0 || len(text) <= limit {
-		return text
-	}
-	// The most names per group that fit (render's length grows with k).
-	lo, hi := 0, most // render(lo) is the fallback; render(hi) is too long
-	for hi-lo > 1 {
-		mid := (lo + hi) / 2
-		if len(render(mid)) <= limit {
-			lo = mid
-		} else {
-			hi = mid
-		}
-	}
-	return fitText(render(lo), limit)
-}
-
-// firstOf joins the first k items and says how many more there are.
-func (t *texts) firstOf(items []string, k int, sep string) string {
-	if len(items) <= k {
-		return strings.Join(items, sep)
-	}
-	more := fmt.Sprintf(t.pick("and %d more", "等另外 %d 人"), len(items)-k)
-	if k == 0 {
-		return more
-	}
-	return strings.Join(items[:k], sep) + t.pick(" ", "") + more
-}
-
-// fitText cuts text to at most limit bytes (no bound if limit ≤ 0),
-// never inside a UTF-8 character, ending in "…" when cut.
-func fitText(text string, limit int) string {
-	if limit <= 0 || len(text) <= limit {
-		return text
-	}
-	const ellipsis = "…"
-	if limit < len(ellipsis) {
-		return ""
-	}
-	cut := limit - len(ellipsis)
-	for cut > 0 && !utf8.RuneStart(text[cut]) {
-		cut--
-	}
-	return text[:cut] + ellipsis
-}
-
 func (t *texts) dryVerb(v moderation.Verb, d time.Duration) string {
+	if s, ok := t.sanctionDryVerb(v, d); ok {
+		return s
+	}
 	switch v {
 	case moderation.VerbKick:
 		return t.pick("remove", "移出")

@@ -24,12 +24,19 @@ const (
 // (2117-01-01 00:00 UTC+8); any expiry at or after it is permanent.
 const PermanentMuteExpiry int64 = 4638873600000
 
-// Capabilities: kick, mute and unmute are native in chat rooms and groups.
+// Capabilities: every verb is native in chat rooms and groups alike —
+// kick, mute and unmute; ban and unban (block list); lock and unlock
+// (mute-all); purge (msg_recall).
 func (c *Client) Capabilities(context.Context, moderation.ChatRef) (moderation.Capabilities, error) {
 	return moderation.Capabilities{
 		moderation.VerbKick:   moderation.Native,
 		moderation.VerbMute:   moderation.Native,
 		moderation.VerbUnmute: moderation.Native,
+		moderation.VerbBan:    moderation.Native,
+		moderation.VerbUnban:  moderation.Native,
+		moderation.VerbLock:   moderation.Native,
+		moderation.VerbUnlock: moderation.Native,
+		moderation.VerbPurge:  moderation.Native,
 	}, nil
 }
 
@@ -79,11 +86,7 @@ func (c *Client) Mute(ctx context.Context, chat moderation.ChatRef, userIDs []st
 	case d > 0:
 		ms = max(d.Milliseconds(), 1)
 	default:
-		out := make([]moderation.Result, len(userIDs))
-		for i, u := range userIDs {
-			out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidDuration, Detail: "A mute needs a positive duration."}
-		}
-		return out
+		return refuseAll(userIDs, moderation.ReasonInvalidDuration, "A mute needs a positive duration.")
 	}
 	kind, err := c.kind(ctx, chat)
 	if err != nil {

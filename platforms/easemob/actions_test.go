@@ -676,6 +676,7 @@ func TestRecall(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.srv.AddGroup(roomID, "owner1", nil, nil)
+	e.srv.MessageBody(easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "u1", Text: "hi", MsgID: "1028442084794698104"})
 	if err := e.c.Recall(ctx, group(roomID), "1028442084794698104"); err != nil {
 		t.Fatal(err)
 	}
@@ -698,7 +699,8 @@ func TestCapabilitiesAndIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []moderation.Verb{moderation.VerbKick, moderation.VerbMute, moderation.VerbUnmute} {
+	for _, v := range []moderation.Verb{moderation.VerbKick, moderation.VerbMute, moderation.VerbUnmute,
+		moderation.VerbBan, moderation.VerbUnban, moderation.VerbLock, moderation.VerbUnlock, moderation.VerbPurge} {
 		if caps[v] != moderation.Native {
 			t.Errorf("%s: %s", v, caps[v])
 		}
@@ -734,6 +736,18 @@ func TestOversizedBatchRefused(t *testing.T) {
 				rs = e.c.Mute(ctx, room(roomID), targets, time.Minute, moderation.ActionOptions{})
 			case moderation.VerbUnmute:
 				rs = e.c.Unmute(ctx, room(roomID), targets, moderation.ActionOptions{})
+			case moderation.VerbBan:
+				rs = e.c.Ban(ctx, room(roomID), targets, time.Hour, moderation.ActionOptions{})
+			case moderation.VerbUnban:
+				rs = e.c.Unban(ctx, room(roomID), targets, moderation.ActionOptions{})
+			case moderation.VerbPurge:
+				msgs := make([]moderation.MessageRef, len(targets))
+				for i, id := range targets {
+					msgs[i] = moderation.MessageRef{ID: id}
+				}
+				rs = e.c.RecallMessages(ctx, room(roomID), msgs, moderation.ActionOptions{})
+			default:
+				t.Fatalf("no case for action verb %s", verb)
 			}
 			checkOrder(t, rs, targets)
 			for _, r := range rs {

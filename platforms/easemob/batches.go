@@ -146,6 +146,15 @@ func (c *Client) runBatches(ctx context.Context, action string, chat moderation.
 	return out
 }
 
+// refuseAll refuses every user with reason and detail, before any call.
+func refuseAll(users []string, reason moderation.Reason, detail string) []moderation.Result {
+	out := make([]moderation.Result, len(users))
+	for i, u := range users {
+		out[i] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: reason, Detail: detail}
+	}
+	return out
+}
+
 // failAllEarly reports err for every user (used when the chat cannot be
 // resolved, so no batch is attempted).
 func failAllEarly(users []string, err error) []moderation.Result {

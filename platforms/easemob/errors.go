@@ -60,6 +60,8 @@ func checkResponse(op string, resp *http.Response, raw []byte) error {
 			e.Message = "Too many users in one Easemob call."
 		case strings.Contains(lower, "not members"):
 			e.Message = "Some users are not members of this chat."
+		case strings.Contains(lower, "can't find msg to"):
+			e.Message = "The message is not in this chat."
 		case eb.Error == "invalid_grant" || eb.Error == "illegal_argument":
 			e.Message = "Easemob rejected the client_id/client_secret."
 		default:
@@ -67,6 +69,10 @@ func checkResponse(op string, resp *http.Response, raw []byte) error {
 		}
 	case st == http.StatusForbidden:
 		switch {
+		case eb.Error == "message_recall_error" && strings.Contains(lower, "not_found"):
+			e.Message = "The message is gone already (recalled, or expired on Easemob)."
+		case eb.Error == "message_recall_error" && strings.Contains(lower, "time limit"):
+			e.Message = "The message is older than the app's recall time."
 		case strings.Contains(lower, "reach limit"):
 			e.Kind = moderation.RateLimited
 			e.Message = "Easemob's message rate limit was reached; try again shortly."

@@ -23,6 +23,8 @@ type messagePayload struct {
 	Msg  string `json:"msg"`
 	Ext  struct {
 		AtList wirejson.Value `json:"em_at_list"`
+		// Quote is the UIKit's reply reference (quotes.go).
+		Quote wirejson.Value `json:"msgQuote"`
 	} `json:"ext"`
 }
 
@@ -126,6 +128,7 @@ func (c *Client) parseMessage(ctx context.Context, cb callback, ts time.Time) ([
 			Text:      text,
 			Mentions:  c.mentions(ctx, text, p.Ext.AtList),
 			SentAt:    ts,
+			ReplyTo:   replyTo(p.Ext.Quote),
 		},
 	}}, nil
 }

@@ -11,8 +11,9 @@ const replyLimit = 4000
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
-			// Placeholders until #16 lands here (the verbs are refused).
-			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
+			moderation.VerbBan:    MaxBlockPerCall,
+			moderation.VerbUnban:  MaxBlockPerCall,
+			moderation.VerbPurge:  MaxRecallPerCall,
 			moderation.VerbKick:   MaxKickPerCall,
 			moderation.VerbMute:   MaxMutePerCall,
 			moderation.VerbUnmute: MaxUnmutePerCall,

@@ -146,8 +146,12 @@ func muteSeconds(d time.Duration) (uint32, bool) {
 }
 
 // Capabilities follows the group-type table: AVChatRoom groups cannot
-// remove members, Work (Private) groups cannot mute. The type comes from
-// chat.Kind, or from get_group_info when the event did not carry it.
+// remove members or (as Gavel reads the docs) recall messages, Work
+// (Private) groups cannot mute or mute everyone (lock). Ban and unban are
+// native until the ban API was found unavailable (edition, console switch
+// or group type), then emulated by removal — unsupported in AVChatRoom,
+// where nobody can be removed. The type comes from chat.Kind, or from
+// get_group_info when the event did not carry it.
 func (c *Client) Capabilities(ctx context.Context, chat moderation.ChatRef) (moderation.Capabilities, error) {
 	kind := chat.Kind
 	if kind == "" {
@@ -161,13 +165,28 @@ func (c *Client) Capabilities(ctx context.Context, chat moderation.ChatRef) (mod
 		moderation.VerbKick:   moderation.Native,
 		moderation.VerbMute:   moderation.Native,
 		moderation.VerbUnmute: moderation.Native,
+		moderation.VerbBan:    moderation.Native,
+		moderation.VerbUnban:  moderation.Native,
+		moderation.VerbLock:   moderation.Native,
+		moderation.VerbUnlock: moderation.Native,
+		moderation.VerbPurge:  moderation.Native,
+	}
+	if c.banUnavailable(kind) {
+		caps[moderation.VerbBan] = moderation.Emulated
+		caps[moderation.VerbUnban] = moderation.Emulated
 	}
 	switch {
 	case kind == typeAVChatRoom:
 		caps[moderation.VerbKick] = moderation.Unsupported
+		caps[moderation.VerbPurge] = moderation.Unsupported
+		if caps[moderation.VerbBan] == moderation.Emulated {
+			caps[moderation.VerbBan] = moderation.Unsupported
+			caps[moderation.VerbUnban] = moderation.Unsupported
+		}
 	case isWork(kind):
-		caps[moderation.VerbMute] = moderation.Unsupported
-		caps[moderation.VerbUnmute] = moderation.Unsupported
+		for _, v := range []moderation.Verb{moderation.VerbMute, moderation.VerbUnmute, moderation.VerbLock, moderation.VerbUnlock} {
+			caps[v] = moderation.Unsupported
+		}
 	}
 	return caps, nil
 }

@@ -304,9 +304,17 @@ func TestCapabilities(t *testing.T) {
 	t.Parallel()
 	s := newFake(t)
 	c := newTestClient(t, s)
-	all := moderation.Capabilities{moderation.VerbKick: moderation.Native, moderation.VerbMute: moderation.Native, moderation.VerbUnmute: moderation.Native}
-	noKick := moderation.Capabilities{moderation.VerbKick: moderation.Unsupported, moderation.VerbMute: moderation.Native, moderation.VerbUnmute: moderation.Native}
-	noMute := moderation.Capabilities{moderation.VerbKick: moderation.Native, moderation.VerbMute: moderation.Unsupported, moderation.VerbUnmute: moderation.Unsupported}
+	N, U := moderation.Native, moderation.Unsupported
+	caps := func(kick, mute, lock, purge moderation.Support) moderation.Capabilities {
+		return moderation.Capabilities{
+			moderation.VerbKick: kick, moderation.VerbMute: mute, moderation.VerbUnmute: mute,
+			moderation.VerbBan: N, moderation.VerbUnban: N,
+			moderation.VerbLock: lock, moderation.VerbUnlock: lock, moderation.VerbPurge: purge,
+		}
+	}
+	all := caps(N, N, N, N)
+	noKick := caps(U, N, N, U) // AVChatRoom: no removal, no recall
+	noMute := caps(N, U, U, N) // Work: no mute, no all-member mute
 	tests := []struct {
 		name string
 		chat moderation.ChatRef
@@ -608,6 +616,18 @@ func TestOversizedBatchRefused(t *testing.T) {
 				rs = c.Mute(ctx, chat, users, time.Minute, moderation.ActionOptions{})
 			case moderation.VerbUnmute:
 				rs = c.Unmute(ctx, chat, users, moderation.ActionOptions{})
+			case moderation.VerbBan:
+				rs = c.Ban(ctx, chat, users, time.Hour, moderation.ActionOptions{})
+			case moderation.VerbUnban:
+				rs = c.Unban(ctx, chat, users, moderation.ActionOptions{})
+			case moderation.VerbPurge:
+				refs := make([]moderation.MessageRef, len(users))
+				for i, u := range users {
+					refs[i] = moderation.MessageRef{ID: u}
+				}
+				rs = c.RecallMessages(ctx, chat, refs, moderation.ActionOptions{})
+			default:
+				t.Fatalf("verb %s not exercised", verb)
 			}
 			wantStatus(t, rs, users, moderation.StatusRefused)
 			for _, r := range rs {

@@ -40,6 +40,9 @@ const (
 	opRecall       = "group_msg_recall"
 	opMemberInfo   = "get_specified_group_member_info"
 	opPortraitGet  = "portrait_get" // profile service
+	opBan          = "ban_group_member"
+	opUnban        = "unban_group_member"
+	opModifyGroup  = "modify_group_base_info"
 )
 
 // serviceOf returns the REST service a command belongs to.
@@ -75,6 +78,10 @@ type Options struct {
 	// mention name look-ups to messages whose text holds one of them:
 	// only commands need the names, and other text cannot be a command.
 	CommandPrefixes []string
+	// JoinGate answers Group.CallbackBeforeApplyJoinGroup and
+	// Group.CallbackBeforeInviteJoinGroup: a user it says may not join is
+	// refused. nil lets everyone in.
+	JoinGate moderation.JoinGate
 }
 
 // Client is the TIM adapter. It is safe for concurrent use.
@@ -93,6 +100,10 @@ type Client struct {
 	callers map[string]*egress.Caller
 	egress  egress.Shared
 	gate    moderation.Gate
+	join    moderation.JoinGate
+	// noBan records where ban_group_member was found unavailable: "" for
+	// the whole app, else a group type (see banUnavailable); guarded by mu.
+	noBan map[string]bool
 	// prefixes: see Options.CommandPrefixes.
 	prefixes []string
 }
@@ -127,6 +138,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		callers:  make(map[string]*egress.Caller),
 		egress:   opts.Egress,
 		gate:     opts.Gate,
+		join:     opts.JoinGate,
+		noBan:    make(map[string]bool),
 		prefixes: opts.CommandPrefixes,
 	}
 	c.sig = &userSigCache{

@@ -2,6 +2,7 @@ package tim
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strconv"
@@ -31,6 +32,10 @@ func FuzzReceive(f *testing.F) {
 		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: "m", Texts: []string{"sp", "am"}, MsgID: "x-2"}),
 		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: "m", Texts: []string{"hi"}, Custom: true, EventTimeString: true}),
 		s.PreSendDelivery(testToken, testNow, timtest.PreSend{GroupID: groupPub, From: timtest.DefaultAdmin, Texts: []string{"spam"}}),
+		s.ApplyJoinDelivery(testToken, testNow, timtest.ApplyJoin{GroupID: groupPub, Requestor: "raider"}),
+		s.ApplyJoinDelivery(testToken, testNow, timtest.ApplyJoin{GroupID: groupPub, Requestor: "m"}),
+		s.InviteJoinDelivery(testToken, testNow, timtest.InviteJoin{GroupID: groupPub, Operator: "o", Members: []string{"a", "raider"}}),
+		s.MessageDelivery(testToken, testNow, timtest.Message{GroupID: groupPub, From: "o", Text: "/ban", CloudCustomData: timtest.ReplyCustomData("c-1", "M", 3)}),
 	}
 	for _, d := range seeds {
 		f.Add(d.Query.Encode(), d.Body)
@@ -43,6 +48,7 @@ func FuzzReceive(f *testing.F) {
 	}
 
 	c := gateClient(f, &wordGate{word: "spam"}, nil)
+	c.join = banGate{"raider": true}
 	f.Fuzz(func(t *testing.T, rawQuery string, body []byte) {
 		q, err := url.ParseQuery(rawQuery)
 		if err != nil {
@@ -82,11 +88,26 @@ func FuzzReceive(f *testing.F) {
 				}
 			}
 		}
-		switch {
+		cb, _ := decodeCallback(q.Get("CallbackCommand"), body)
+		switch inv, isInvite := ack.Response.(inviteAnswer); {
 		case sameAnswer(ack.Response, callbackOK):
+		case cb != nil && cb.CallbackCommand == cmdBeforeApplyJoin:
+			// applyRefused encodes as preSendReject does.
+			if !sameAnswer(ack.Response, applyRefused) || cb.RequestorAccount != "raider" || len(ack.Events) != 0 {
+				t.Fatalf("apply-join answer %+v for %q, events %+v", ack.Response, cb.RequestorAccount, ack.Events)
+			}
 		case sameAnswer(ack.Response, preSendReject):
 			if screened != 1 || len(ack.Events) != 1 {
 				t.Fatalf("rejected with events %+v", ack.Events)
+			}
+		case isInvite:
+			if cb == nil || cb.CallbackCommand != cmdBeforeInviteJoin || inv.ErrorCode != 0 || len(inv.RefusedMembersAccounts) == 0 || len(ack.Events) != 0 {
+				t.Fatalf("invite answer %+v", inv)
+			}
+			for _, u := range inv.RefusedMembersAccounts {
+				if u != "raider" {
+					t.Fatalf("refused %q", u)
+				}
 			}
 		default:
 			t.Fatalf("response = %+v", ack.Response)
@@ -143,6 +164,11 @@ func checkEvent(t *testing.T, ev moderation.Event) {
 		if _, err := strconv.ParseUint(m.MessageID, 10, 64); err != nil {
 			t.Fatalf("MessageID %q is not a MsgSeq", m.MessageID)
 		}
+		if r := m.ReplyTo; r != nil {
+			if seq, err := strconv.ParseUint(r.ID, 10, 64); err != nil || seq == 0 || r.SenderID != "" {
+				t.Fatalf("ReplyTo %+v", r)
+			}
+		}
 		// A mention's token is its text, or empty when unknown (then
 		// commands refuses rather than guess); @all has no user.
 		for _, mn := range m.Mentions {
@@ -163,4 +189,34 @@ func checkEvent(t *testing.T, ev moderation.Event) {
 	default:
 		t.Fatalf("kind %q", ev.Kind)
 	}
+}
+
+// FuzzReplyRef feeds arbitrary CloudCustomData to the reply-reference
+// parser: it never panics, and a reference it returns is a positive
+// MsgSeq and nothing else.
+func FuzzReplyRef(f *testing.F) {
+	for _, seed := range []string{
+		timtest.ReplyCustomData("144115-1-2", "Spam Bot", 42),
+		`{"messageReply":{"messageSequence":"7"}}`,
+		`{"messageReply":{"messageSequence":-1}}`,
+		`{"messageReply":null}`,
+		`your cloud custom data`,
+		``,
+	} {
+		b, _ := json.Marshal(seed)
+		f.Add(b)
+	}
+	f.Add([]byte(`{"messageReply":{"messageSequence":5}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		r := replyRef(raw)
+		if r == nil {
+			return
+		}
+		if seq, err := strconv.ParseUint(r.ID, 10, 64); err != nil || seq == 0 || r.SenderID != "" || !r.SentAt.IsZero() {
+			t.Fatalf("ReplyTo %+v from %q", r, raw)
+		}
+		if len(raw) > 2*maxCloudCustomData {
+			t.Fatalf("oversized input of %d bytes accepted", len(raw))
+		}
+	})
 }

@@ -9,12 +9,14 @@ import "gavel/moderation"
 const replyLimit = 6000
 
 // Limits implements moderation.Platform: delete_group_member takes 100
-// accounts a call, forbid_send_msg and get_role_in_group 500.
+// accounts a call, forbid_send_msg and get_role_in_group 500,
+// ban_group_member and unban_group_member 20, group_msg_recall 10 MsgSeq.
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
-			// Placeholders until #16 lands here (the verbs are refused).
-			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
+			moderation.VerbBan:    maxBanPerCall,
+			moderation.VerbUnban:  maxBanPerCall,
+			moderation.VerbPurge:  maxRecallPerCall,
 			moderation.VerbKick:   maxDeletePerCall,
 			moderation.VerbMute:   maxForbidPerCall,
 			moderation.VerbUnmute: maxForbidPerCall,

@@ -84,6 +84,10 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		}
 		ev.Message.Mentions = c.mentions(ctx, ev.Message.Chat, ev.Message.Text, body.GroupAtInfo)
 		ack.Events = []moderation.Event{ev}
+	case cmdBeforeApplyJoin:
+		return c.beforeApplyJoin(ctx, body)
+	case cmdBeforeInviteJoin:
+		return c.beforeInviteJoin(ctx, body)
 	case cmdAfterNewMemberJoin:
 		ev, err := joinEvent(body, c.now())
 		if err != nil {
@@ -185,6 +189,13 @@ type callbackBody struct {
 	TopicID       string       `json:"TopicId"`
 	JoinType      string       `json:"JoinType"`
 	NewMemberList []memberItem `json:"NewMemberList"`
+	// CloudCustomData is the client's free-form string; TUIKit clients
+	// put their reply reference there (see replyRef).
+	CloudCustomData wirejson.Value `json:"CloudCustomData"`
+	// RequestorAccount and DestinationMembers are the pre-join
+	// callbacks' applicant and invitees.
+	RequestorAccount   string       `json:"Requestor_Account"`
+	DestinationMembers []memberItem `json:"DestinationMembers"`
 }
 
 type msgElem struct {
@@ -240,6 +251,7 @@ func messageEvent(b *callbackBody, now time.Time) (moderation.Event, error) {
 		Text:      text,
 		Mentions:  atMentions(b.GroupAtInfo), // names: see Client.mentions
 		SentAt:    eventTime(b.MsgTime, b.EventTime, now),
+		ReplyTo:   replyRef(b.CloudCustomData),
 	}
 	// MsgSeq is documented as unique per group, but a topic's messages
 	// have their own sequence (each topic is a conversation of its own);

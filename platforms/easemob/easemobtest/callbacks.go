@@ -40,11 +40,19 @@ type Message struct {
 	// Offline makes it the chat_offline copy for user OfflineTo.
 	Offline   bool
 	OfflineTo string
+	// Quote makes the message a reply: ext.msgQuote as the UIKit writes
+	// it (message_quote pages: msgID, msgPreview, msgSender, msgType).
+	Quote *Quote
 	// MsgID and CallID are generated when empty; At defaults to the
 	// server's clock.
 	MsgID  string
 	CallID string
 	At     time.Time
+}
+
+// Quote is the reference a reply carries in ext.msgQuote.
+type Quote struct {
+	MsgID, Preview, Sender, Type string
 }
 
 // PreSend describes a pre-send callback (发送前回调) to build.
@@ -101,6 +109,7 @@ func (s *Server) MessageFields(m Message) map[string]any {
 	if m.At.IsZero() {
 		m.At = s.Now()
 	}
+	s.recordMessage(m)
 	if m.Render {
 		for _, id := range m.AtList {
 			if n := s.Nickname(id); n != "" {
@@ -114,6 +123,13 @@ func (s *Server) MessageFields(m Message) map[string]any {
 		ext["em_at_list"] = "ALL"
 	case len(m.AtList) > 0:
 		ext["em_at_list"] = m.AtList
+	}
+	if q := m.Quote; q != nil {
+		typ := q.Type
+		if typ == "" {
+			typ = "txt"
+		}
+		ext["msgQuote"] = map[string]any{"msgID": q.MsgID, "msgPreview": q.Preview, "msgSender": q.Sender, "msgType": typ}
 	}
 	f := map[string]any{
 		"callId":          m.CallID,

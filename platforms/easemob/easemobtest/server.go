@@ -1,7 +1,10 @@
 // Package easemobtest is an in-memory fake of the Easemob IM REST API
-// (App Token, chat-room and group details/admins/mute/kick, send message,
-// recall) served by httptest on 127.0.0.1, plus helpers that build signed
-// post-send callbacks. It enforces the documented per-call limits, auth,
+// (App Token, chat-room and group details/admins/mute/kick/add member,
+// block lists, mute-all, send message, recall) served by httptest on
+// 127.0.0.1, plus helpers that build signed post-send callbacks and stand
+// in for clients (Send, ClientJoin). The block-list, mute-all and recall
+// behaviour and where their pages are silent are described in
+// sanctions.go. It enforces the documented per-call limits, auth,
 // the 100 calls/s per-API rate limit and answers with the documented error
 // bodies, so the adapter's tests, the demo and benchmarks exercise the real
 // HTTP path.
@@ -121,8 +124,9 @@ type Chat struct {
 }
 
 // Call is one recorded API request. Op is "token", "details", "admins",
-// "mute", "mutelist", "unmute", "kick", "send", "recall" or "metadata";
-// "unknown" for anything else. Status is the HTTP status answered (Easemob
+// "mute", "mutelist", "unmute", "kick", "join", "block", "blocklist",
+// "unblock", "muteall", "unmuteall", "send", "recall", "batch_recall" or
+// "metadata"; "unknown" for anything else. Status is the HTTP status answered (Easemob
 // bodies carry no numeric code: Code stays 0).
 type Call struct {
 	fakekit.Call
@@ -155,6 +159,13 @@ type chatState struct {
 	admins  map[string]bool
 	mutes   map[string]int64 // lower-case ID → expire (Unix ms)
 	created int64
+	// blocks is the block list (黑名单): lower-case ID → the ID as added.
+	blocks map[string]string
+	// allow is the allow-list (白名单) beyond the owner and admins, who
+	// are on it by default.
+	allow map[string]bool
+	// muteAll is the mute-all switch (POST/DELETE …/ban).
+	muteAll bool
 }
 
 // Server is the fake Easemob REST API.
@@ -190,6 +201,15 @@ type Server struct {
 	sent     []SentMessage
 	stored   []storedCallback
 	nicks    map[string]string // lower-case user ID → nickname
+	// msgs are the chat messages the fake's callbacks carried, by msg_id,
+	// for msg_recall.
+	msgs map[string]*chatMessage
+	// recallWindow is the console's recall time (default 2 minutes);
+	// recallClosed makes msg_recall answer "service is unopened".
+	recallWindow time.Duration
+	recallClosed bool
+	// fired are the post-send operation callbacks REST calls fired.
+	fired [][]byte
 }
 
 type storedCallback struct {
@@ -212,6 +232,8 @@ func NewServer() *Server {
 		tokens:         map[string]time.Time{},
 		chats:          map[string]*chatState{},
 		nicks:          map[string]string{},
+		msgs:           map[string]*chatMessage{},
+		recallWindow:   DefaultRecallWindow,
 		seq:            1100000000000000000,
 	}
 	s.SetRate(Every, DefaultRate)
@@ -270,7 +292,8 @@ func (s *Server) AddChat(c Chat) {
 	if c.Kind != KindGroup {
 		c.Kind = KindChatRoom
 	}
-	st := &chatState{Chat: c, members: map[string]bool{}, admins: map[string]bool{}, mutes: map[string]int64{}, created: s.now().UnixMilli()}
+	st := &chatState{Chat: c, members: map[string]bool{}, admins: map[string]bool{}, mutes: map[string]int64{}, created: s.now().UnixMilli(),
+		blocks: map[string]string{}, allow: map[string]bool{}}
 	if c.Owner != "" {
 		st.members[strings.ToLower(c.Owner)] = true
 	}
@@ -335,12 +358,14 @@ func (s *Server) Messages() []SentMessage {
 	return slices.Clone(s.sent)
 }
 
-// Reset forgets recorded calls and messages (state and tokens stay).
+// Reset forgets recorded calls, sent messages and fired callbacks (state
+// and tokens stay).
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.Kit.Reset()
 	s.sent = nil
+	s.fired = nil
 }
 
 // --- HTTP --------------------------------------------------------------------
@@ -417,6 +442,8 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 		call.Op = "metadata"
 	case len(segs) == 2 && segs[0] == "messages" && segs[1] == "msg_recall":
 		call.Op = "recall"
+	case len(segs) == 2 && segs[0] == "messages" && segs[1] == "batch_recall":
+		call.Op = "batch_recall"
 	case len(segs) == 2 && segs[0] == "messages" && kindOf(segs[1]) != "":
 		call.Op, call.Kind = "send", kindOf(segs[1])
 	case len(segs) >= 2 && kindOf(segs[0]) != "":
@@ -433,8 +460,22 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 			}
 		case len(segs) == 4 && segs[2] == "mute":
 			call.Op, call.Users = "unmute", splitUsers(segs[3])
+		case len(segs) == 4 && segs[2] == "users" && call.Method == http.MethodPost:
+			call.Op, call.Users = "join", []string{segs[3]}
 		case len(segs) == 4 && segs[2] == "users":
 			call.Op, call.Users = "kick", splitUsers(segs[3])
+		case len(segs) == 3 && segs[2] == "ban":
+			call.Op = "muteall"
+			if call.Method == http.MethodDelete {
+				call.Op = "unmuteall"
+			}
+		case len(segs) == 4 && segs[2] == "blocks" && segs[3] == "users":
+			call.Op = "block"
+			if call.Method == http.MethodGet {
+				call.Op = "blocklist"
+			}
+		case len(segs) == 5 && segs[2] == "blocks" && segs[3] == "users":
+			call.Op, call.Users = "unblock", splitUsers(segs[4])
 		default:
 			return segs, false
 		}
@@ -458,6 +499,8 @@ var allowedMethod = map[string]string{
 	"token": http.MethodPost, "recall": http.MethodPost, "send": http.MethodPost, "metadata": http.MethodPost,
 	"details": http.MethodGet, "admins": http.MethodGet, "mutelist": http.MethodGet,
 	"mute": http.MethodPost, "unmute": http.MethodDelete, "kick": http.MethodDelete,
+	"join": http.MethodPost, "block": http.MethodPost, "blocklist": http.MethodGet, "unblock": http.MethodDelete,
+	"muteall": http.MethodPost, "unmuteall": http.MethodDelete, "batch_recall": http.MethodPost,
 }
 
 func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
@@ -501,6 +544,18 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 		return s.send(call, messageSize(raw))
 	case "recall":
 		return s.recall(call)
+	case "batch_recall":
+		return s.batchRecall(call)
+	case "join":
+		return s.join(call)
+	case "block":
+		return s.block(call)
+	case "blocklist":
+		return s.blockList(call)
+	case "unblock":
+		return s.unblock(call)
+	case "muteall", "unmuteall":
+		return s.setMuteAll(call, call.Op == "muteall")
 	case "metadata":
 		return s.metadata(call)
 	}
@@ -522,6 +577,11 @@ func (s *Server) fail(e *apiError) (int, any) {
 func (s *Server) injected(r *http.Request, op string) *apiError {
 	s.Wait(r.Context(), op)
 	if st, failed := s.Injected(op); failed {
+		if op == "recall" && st == http.StatusForbidden {
+			// msg_recall's documented 403 for a message past the
+			// console's recall time.
+			return errf(st, "message_recall_error", "EasemobForbiddenOpException", "exceed recall time limit")
+		}
 		return statusError(st)
 	}
 	return nil
@@ -709,7 +769,7 @@ func (s *Server) detailsData(c *chatState) map[string]any {
 	d := map[string]any{
 		"id": c.ID, "name": c.Name, "description": "", "membersonly": false, "allowinvites": false,
 		"maxusers": 10000, "owner": c.Owner, "created": c.created, "custom": "",
-		"affiliations_count": len(aff), "affiliations": aff, "public": true, "mute": false,
+		"affiliations_count": len(aff), "affiliations": aff, "public": true, "mute": c.muteAll,
 	}
 	return d
 }
@@ -740,11 +800,29 @@ func notMembers(c *chatState, users []string) *apiError {
 	return errf(st, "forbidden_op", "EasemobForbiddenOpException", "users [%s] are not members of this group!", strings.Join(users, ", "))
 }
 
+// nonMembers returns the users who are not members of c; the owner among
+// users is the documented refusal.
+func nonMembers(c *chatState, users []string) ([]string, *apiError) {
+	var out []string
+	for _, u := range users {
+		if strings.EqualFold(u, c.Owner) {
+			return nil, ownerError()
+		}
+		if !c.members[strings.ToLower(u)] {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
 func ownerError() *apiError {
 	return errf(403, "forbidden_op", "EasemobForbiddenOpException", "forbidden operation on group owner!")
 }
 
-func (s *Server) mute(call *Call) (int, any) {
+// usernames reads the body's "usernames" into call.Users: none, or more
+// than max, is the documented 400 (tooMany: the page's text, the limit
+// appended).
+func usernames(call *Call, max int, tooMany string) *apiError {
 	var users []string
 	if arr, ok := call.Body["usernames"].([]any); ok {
 		for _, u := range arr {
@@ -755,11 +833,19 @@ func (s *Server) mute(call *Call) (int, any) {
 	}
 	call.Users = users
 	if len(users) == 0 {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "usernames must be provided"))
+		return errf(400, "invalid_parameter", "IllegalArgumentException", "usernames must be provided")
 	}
-	if len(users) > MaxMute {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "userNames size is more than max limit : %d", MaxMute))
+	if len(users) > max {
+		return errf(400, "invalid_parameter", "IllegalArgumentException", "%s : %d", tooMany, max)
 	}
+	return nil
+}
+
+func (s *Server) mute(call *Call) (int, any) {
+	if e := usernames(call, MaxMute, "userNames size is more than max limit"); e != nil {
+		return s.fail(e)
+	}
+	users := call.Users
 	durF, ok := call.Body["mute_duration"].(float64)
 	if !ok || durF != float64(int64(durF)) || durF < -1 {
 		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "mute_duration must be -1, 0 or a positive number of milliseconds"))
@@ -769,14 +855,9 @@ func (s *Server) mute(call *Call) (int, any) {
 	if e != nil {
 		return s.fail(e)
 	}
-	var outsiders []string
-	for _, u := range users {
-		if strings.EqualFold(u, c.Owner) {
-			return s.fail(ownerError())
-		}
-		if !c.members[strings.ToLower(u)] {
-			outsiders = append(outsiders, u)
-		}
+	outsiders, oe := nonMembers(c, users)
+	if oe != nil {
+		return s.fail(oe)
 	}
 	if len(outsiders) > 0 {
 		return s.fail(notMembers(c, outsiders))
@@ -960,26 +1041,6 @@ func messageSize(raw []byte) int {
 		return len(raw)
 	}
 	return len(m["body"]) + len(m["ext"])
-}
-
-func (s *Server) recall(call *Call) (int, any) {
-	b := call.Body
-	msgID, _ := b["msg_id"].(string)
-	to, _ := b["to"].(string)
-	ct, _ := b["chat_type"].(string)
-	if msgID == "" || to == "" {
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "msg_id and to must be provided"))
-	}
-	switch ct {
-	case "chat", "groupchat", "chatroom":
-	default:
-		return s.fail(errf(400, "invalid_parameter", "IllegalArgumentException", "chat_type must be chat, groupchat or chatroom"))
-	}
-	from, _ := b["from"].(string)
-	if from == "" {
-		from = "admin"
-	}
-	return 200, s.envelope("post", call, map[string]any{"recalled": "yes", "chattype": ct, "from": from, "to": to, "msg_id": msgID}, map[string]any{"path": "/messages/msg_recall"})
 }
 
 // MaxMetadataTargets is the documented limit of users per

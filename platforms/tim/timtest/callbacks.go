@@ -41,6 +41,9 @@ type Message struct {
 	MsgTime time.Time // default: the request time
 	// EventTimeString sends EventTime as a string, as the English samples do.
 	EventTimeString bool
+	// CloudCustomData is the client's free-form string (ReplyCustomData
+	// builds a TUIKit reply reference); empty sends "".
+	CloudCustomData string
 }
 
 // PreSend describes a Group.CallbackBeforeSendMsg callback: the message is
@@ -104,7 +107,7 @@ func MessageBody(m Message, at time.Time) []byte {
 			"MsgType":    "TIMTextElem",
 			"MsgContent": map[string]any{"Text": m.Text},
 		}},
-		"CloudCustomData": "",
+		"CloudCustomData": m.CloudCustomData,
 		"EventTime":       eventTime(at, m.EventTimeString),
 	}
 	if m.MsgID != "" {
@@ -247,7 +250,11 @@ func (s *Server) MessageDelivery(token string, requestTime time.Time, m Message)
 			m.MsgSeq = *next
 		}
 		if _, seen := msgs[m.MsgSeq]; !seen {
-			msgs[m.MsgSeq] = &storedMsg{from: m.From}
+			at := m.MsgTime
+			if at.IsZero() {
+				at = requestTime
+			}
+			msgs[m.MsgSeq] = &storedMsg{from: m.From, at: at}
 			*next = max(*next, m.MsgSeq+1)
 		}
 	} else if m.MsgSeq == 0 {
@@ -290,9 +297,18 @@ func (s *Server) JoinDelivery(token string, requestTime time.Time, j Join) moder
 		if j.GroupType == "" {
 			j.GroupType = g.Type
 		}
+		// A banned user cannot rejoin (tim.md §5.8): they stay out of
+		// the group and of the callback.
+		now := s.now().Unix()
+		kept := j.Members[:0:0]
 		for _, m := range j.Members {
+			if until, banned := g.banned[m]; banned && until > now {
+				continue
+			}
+			kept = append(kept, m)
 			g.join(m, roleMember)
 		}
+		j.Members = kept
 	}
 	appID := s.SDKAppID
 	s.mu.Unlock()

@@ -33,6 +33,17 @@
 // bytes" in the older limits page), the send_group_msg page says 12 KB.
 // The fake refuses text over DefaultMaxMsgBytes (8000, the strictest) with
 // 80002 "message too long"; SetMaxMsgBytes(12*1024) models the newer page.
+//
+// Bans, the all-member mute, add_group_member and the pre-join callbacks
+// are described in sanctions.go. In short: ban_group_member and
+// unban_group_member take at most 20 accounts (10005), SetBanAPI(false)
+// models an edition or console without the ban API (10007), banned users
+// cannot rejoin (add_group_member Result 0, left out of JoinDelivery).
+// modify_group_base_info takes the all-member mute as MuteAllMember
+// ("On"/"Off"), as the current docs and SDKs name it; older docs and
+// client code call it ShutUpAllMember, which the fake ignores. The ban
+// request samples in the docs are not valid JSON (the unban one also has
+// a trailing comma); the fake parses the corrected form.
 package timtest
 
 import (
@@ -146,6 +157,7 @@ type MuteState struct {
 
 type storedMsg struct {
 	from     string
+	at       time.Time // when it was sent, for the recall window
 	recalled bool
 }
 
@@ -157,6 +169,8 @@ type group struct {
 	msgs    map[uint64]*storedMsg
 	nextSeq uint64
 	topics  map[string]*topic
+	banned  map[string]int64 // account → unix seconds the ban ends
+	muteAll bool             // MuteAllMember "On"
 }
 
 // topic is one topic of a Community group: its messages and mutes.
@@ -193,6 +207,8 @@ type Server struct {
 	recentAt    map[string]time.Time
 	nicks       map[string]string // account → Tag_Profile_IM_Nick
 	maxMsg      int
+	banOff      bool          // the edition or console switch lacks the ban API
+	recallAge   time.Duration // group_msg_recall's window; 0: none
 }
 
 // NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
@@ -269,6 +285,7 @@ func (s *Server) AddGroup(g Group) {
 		msgs:    make(map[uint64]*storedMsg),
 		nextSeq: 1,
 		topics:  make(map[string]*topic),
+		banned:  make(map[string]int64),
 	}
 	for _, t := range g.Topics {
 		st.topics[t] = &topic{msgs: make(map[uint64]*storedMsg), nextSeq: 1, muted: make(map[string]int64)}
@@ -558,6 +575,16 @@ func (s *Server) process(r *http.Request, call Call) answer {
 		return s.sendMsg(call.Raw, q.Get("identifier"))
 	case "group_msg_recall":
 		return s.recall(call.Raw)
+	case "ban_group_member":
+		return s.ban(call.Raw)
+	case "unban_group_member":
+		return s.unban(call.Raw)
+	case "get_group_ban_member":
+		return s.banList(call.Raw)
+	case "modify_group_base_info":
+		return s.modifyGroup(call.Raw)
+	case "add_group_member":
+		return s.addMember(call.Raw)
 	default:
 		return fail(10003, "invalid command")
 	}
@@ -771,7 +798,7 @@ func (s *Server) groupInfo(raw []byte) answer {
 		}
 		info := map[string]any{
 			"GroupId": id, "ErrorCode": 0, "ErrorInfo": "", "Type": g.Type,
-			"Owner_Account": g.Owner, "MemberNum": len(g.order), "MuteAllMember": "Off",
+			"Owner_Account": g.Owner, "MemberNum": len(g.order), "MuteAllMember": onOff(g.muteAll),
 		}
 		if g.Type != typeAV {
 			members := make([]map[string]any, 0, len(g.order))
@@ -902,6 +929,9 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if g.muteState(from, now).Muted || t != nil && muteIn(t.muted, from, now).Muted {
 		return fail(10017, "sender is muted")
 	}
+	if g.muteAll && !s.admins[from] && g.roles[from] != roleOwner && g.roles[from] != roleAdmin {
+		return fail(10017, "all members are muted")
+	}
 	if !s.AllowN("group:"+g.ID, s.groupRate, 1) {
 		return fail(10023, "message frequency limit reached")
 	}
@@ -913,7 +943,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
 		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
 	}
-	seq := g.storeIn(t, from)
+	seq := g.storeIn(t, from, now)
 	s.recentAt[key], s.recentRand[key] = now, seq
 	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
 		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
@@ -929,20 +959,20 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 }
 
 // storeIn stores a message in topic t, or in the group when t is nil.
-func (g *group) storeIn(t *topic, from string) uint64 {
+func (g *group) storeIn(t *topic, from string, at time.Time) uint64 {
 	if t == nil {
-		return g.store(from)
+		return g.store(from, at)
 	}
 	seq := t.nextSeq
 	t.nextSeq++
-	t.msgs[seq] = &storedMsg{from: from}
+	t.msgs[seq] = &storedMsg{from: from, at: at}
 	return seq
 }
 
-func (g *group) store(from string) uint64 {
+func (g *group) store(from string, at time.Time) uint64 {
 	seq := g.nextSeq
 	g.nextSeq++
-	g.msgs[seq] = &storedMsg{from: from}
+	g.msgs[seq] = &storedMsg{from: from, at: at}
 	return seq
 }
 
@@ -981,6 +1011,8 @@ func (s *Server) recall(raw []byte) answer {
 			code = 10033
 		case !ok || m.recalled:
 			code = 10030
+		case s.recallAge > 0 && s.now().Sub(m.at) > s.recallAge:
+			code = 10031
 		default:
 			m.recalled = true
 		}
