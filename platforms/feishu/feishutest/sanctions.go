@@ -180,11 +180,17 @@ func pageSize(q url.Values, def, max int) (int, bool) {
 	return n, true
 }
 
-func (s *Server) moderationGetLocked(id string, q url.Values) answer {
+// moderationChatLocked is the chat of a …/moderation request: only
+// open_ids are modelled (232015 for another user_id_type).
+func (s *Server) moderationChatLocked(id string, q url.Values) (*Chat, answer, bool) {
 	if t := q.Get("user_id_type"); t != "" && t != "open_id" {
-		return fail(232015)
+		return nil, fail(232015), false
 	}
-	c, a, found := s.chatLocked(id)
+	return s.chatLocked(id)
+}
+
+func (s *Server) moderationGetLocked(id string, q url.Values) answer {
+	c, a, found := s.moderationChatLocked(id, q)
 	if !found {
 		return a
 	}
@@ -217,10 +223,7 @@ func (s *Server) moderationGetLocked(id string, q url.Values) answer {
 }
 
 func (s *Server) moderationUpdateLocked(id string, q url.Values, body map[string]any) answer {
-	if t := q.Get("user_id_type"); t != "" && t != "open_id" {
-		return fail(232015)
-	}
-	c, a, found := s.chatLocked(id)
+	c, a, found := s.moderationChatLocked(id, q)
 	if !found {
 		return a
 	}

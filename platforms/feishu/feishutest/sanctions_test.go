@@ -14,16 +14,7 @@ import (
 // Feishu code and data.
 func call(t *testing.T, s *Server, method, path string, q url.Values, body any) (int, int, map[string]any) {
 	t.Helper()
-	tb, _ := json.Marshal(map[string]string{"app_id": s.AppID, "app_secret": s.AppSecret})
-	resp, err := http.Post(s.URL+"/open-apis/auth/v3/tenant_access_token/internal", "application/json", bytes.NewReader(tb))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		Token string `json:"tenant_access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
+	tok := tenantToken(t, s)
 	var rd *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -32,9 +23,9 @@ func call(t *testing.T, s *Server, method, path string, q url.Values, body any) 
 		rd = bytes.NewReader(nil)
 	}
 	req, _ := http.NewRequest(method, s.URL+path+"?"+q.Encode(), rd)
-	req.Header.Set("Authorization", "Bearer "+tok.Token)
+	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	resp, err = http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
