@@ -30,11 +30,12 @@ var layers = []layer{
 	{"policy", []string{"moderation"}},
 	{"automod", []string{"moderation"}},
 	{"metrics", []string{"moderation"}},
-	{"pipeline", []string{"moderation", "commands", "policy", "automod"}},
+	{"jobs", []string{"moderation"}},
+	{"pipeline", []string{"moderation", "commands", "policy", "automod", "jobs"}},
 	{"store", []string{"moderation", "store/sqlite", "store/postgres"}},
 	{"store/sqlite", []string{"moderation", "store/internal/*"}},
 	{"store/postgres", []string{"moderation", "store/internal/*"}},
-	{"store/internal/*", nil},
+	{"store/internal/*", []string{"moderation", "store/internal/*"}},
 	{"store/storetest", []string{"moderation"}},
 	{"cluster", []string{"moderation", "platforms/egress"}},
 	{"handlers", []string{"moderation"}},
@@ -171,6 +172,8 @@ func TestDependencyTableMatching(t *testing.T) {
 		{"platforms/egress", "platforms/tim", false},
 		{"moderation", "commands", false},
 		{"pipeline", "store", false},
+		{"pipeline", "jobs", true},
+		{"jobs", "pipeline", false},
 		{"app", "platforms/tim", true},
 	}
 	for _, tt := range tests {

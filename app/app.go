@@ -18,6 +18,7 @@ import (
 	"gavel/commands"
 	"gavel/config"
 	"gavel/handlers"
+	"gavel/jobs"
 	"gavel/metrics"
 	"gavel/moderation"
 	"gavel/pipeline"
@@ -34,7 +35,8 @@ type Options struct {
 	Logger     *slog.Logger
 	Now        func() time.Time
 	HTTPClient *http.Client
-	// Auditor receives every case (nil: cases are logged).
+	// Auditor receives every case instead of the store (nil: cases are
+	// stored and logged).
 	Auditor pipeline.Auditor
 }
 
@@ -47,7 +49,7 @@ type App struct {
 	// Admin serves /readyz and /metrics when server.admin_listen is set.
 	Admin    http.Handler
 	Store    moderation.Store
-	Jobs     *pipeline.Jobs
+	Jobs     *jobs.Runner
 	Pipeline *pipeline.Pipeline
 	Metrics  *metrics.Metrics
 	// Cluster is the shared Redis; nil for a single replica.
@@ -188,10 +190,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if err = a.Pipeline.RefreshMutes(ctx); err != nil {
 		return nil, err
 	}
-	a.Jobs, err = a.Pipeline.NewJobs()
-	if err != nil {
-		return nil, err
-	}
+	a.Jobs = a.Pipeline.NewJobs()
 	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"gavel/moderation"
 )
 
@@ -54,9 +52,13 @@ type Rules struct {
 // Common are the keys every rule block has. A block whose Enabled is false
 // is inert; its remaining keys are still checked for syntax.
 type Common struct {
-	Enabled bool   `yaml:"enabled"`
-	DryRun  bool   `yaml:"dry_run"`
-	Action  Action `yaml:"action"`
+	Enabled bool `yaml:"enabled"`
+	DryRun  bool `yaml:"dry_run"`
+	// Action is what the rule does. Actions lists several, carried out in
+	// order, each its own hit: a raid's `actions: [kick, lock 10m]`. Set
+	// one of the two.
+	Action  Action   `yaml:"action,omitempty"`
+	Actions []Action `yaml:"actions,omitempty"`
 	// Exempt lists "platform:user_id" this rule never hits.
 	Exempt []string `yaml:"exempt"`
 }
@@ -100,159 +102,29 @@ type LinksRule struct {
 }
 
 // RaidRule hits the joiners when more than Joins users join one chat
-// within Per.
+// within Per. Its actions may kick or ban the joiners, and lock the chat
+// instead or as well:
+//
+//	raid: {enabled: true, joins: 10, per: 10s, action: lock 10m}
+//	raid: {enabled: true, joins: 10, per: 10s, actions: [kick, lock 10m]}
+//
+// A burst's later joiners get hits of their own, and so does the lock:
+// the engine keeps no lock state, so the pipeline treats a lock of a chat
+// already locked as done (without extending it) — across replicas too.
 type RaidRule struct {
 	Common `yaml:",inline"`
 	Joins  int           `yaml:"joins"`
 	Per    time.Duration `yaml:"per"`
 }
 
-// WarningsConfig is the warning ladder. Gavel stores warnings (the
-// pipeline's store); this only says when they expire and what they lead to.
-type WarningsConfig struct {
-	// ExpireAfter is how long a warning counts; default 720h (30 days).
-	ExpireAfter time.Duration `yaml:"expire_after"`
-	// Ladder steps, by strictly increasing Count.
-	Ladder []Step `yaml:"ladder"`
-}
-
-// Step is one rung of the ladder: reaching Count active warnings applies
-// Action (mute or kick).
-type Step struct {
-	Count  int    `yaml:"count"`
-	Action Action `yaml:"action"`
-}
-
-// DefaultWarningExpiry is used when warnings.expire_after is unset.
-const DefaultWarningExpiry = 720 * time.Hour
-
-// Expiry returns ExpireAfter or its default.
-func (w WarningsConfig) Expiry() time.Duration {
-	if w.ExpireAfter <= 0 {
-		return DefaultWarningExpiry
-	}
-	return w.ExpireAfter
-}
-
-// Escalation returns the ladder action for a user who has just reached
-// count active warnings. It matches exactly: with steps 3 → mute 1h and
-// 5 → kick, the 3rd warning mutes, the 4th does nothing more, the 5th
-// kicks, and a 6th does nothing (the user is gone or was re-admitted on
-// purpose).
-func (w WarningsConfig) Escalation(count int) (Action, bool) {
-	for _, s := range w.Ladder {
-		if s.Count == count {
-			return s.Action, true
-		}
-	}
-	return Action{}, false
-}
-
-// Active counts the warnings issued within Expiry before now.
-func (w WarningsConfig) Active(issued []time.Time, now time.Time) int {
-	cutoff := now.Add(-w.Expiry())
-	n := 0
-	for _, t := range issued {
-		if t.After(cutoff) && !t.After(now) {
-			n++
-		}
-	}
-	return n
-}
-
-// ActionKind is what a rule does to the offender.
-type ActionKind string
-
-const (
-	ActionWarn   ActionKind = "warn"
-	ActionDelete ActionKind = "delete" // recall the message (where the platform can)
-	ActionKick   ActionKind = "kick"
-	ActionMute   ActionKind = "mute"
+// The actions each kind of rule may take.
+var (
+	messageActions = []ActionKind{ActionWarn, ActionDelete, ActionMute, ActionKick, ActionBan, ActionPurge, ActionLock}
+	raidActions    = []ActionKind{ActionWarn, ActionMute, ActionKick, ActionBan, ActionPurge, ActionLock}
+	// ladderActions: a step acts on the user who reached it; a lock
+	// would act on the whole chat.
+	ladderActions = []ActionKind{ActionMute, ActionKick, ActionBan, ActionPurge}
 )
-
-// Verb is the moderation verb that carries the action out. Config
-// validation admits only the kinds above; anything else is a warning, the
-// mildest action.
-func (k ActionKind) Verb() moderation.Verb {
-	switch k {
-	case ActionDelete:
-		return moderation.VerbDelete
-	case ActionKick:
-		return moderation.VerbKick
-	case ActionMute:
-		return moderation.VerbMute
-	}
-	return moderation.VerbWarn
-}
-
-// Action is a rule's consequence. In YAML it is one string: "warn",
-// "delete", "kick", "mute" (the pipeline's default mute), "mute 10m",
-// "mute 1d" or "mute forever".
-type Action struct {
-	Kind ActionKind
-	// Duration of a mute: positive, moderation.MuteForever, or zero for the
-	// pipeline's default mute duration.
-	Duration time.Duration
-}
-
-// ParseAction parses the YAML form of an Action.
-func ParseAction(s string) (Action, error) {
-	fields := strings.Fields(strings.ToLower(s))
-	if len(fields) == 0 {
-		return Action{}, errors.New("empty action (want warn, delete, kick or mute [duration])")
-	}
-	kind := ActionKind(fields[0])
-	switch kind {
-	case ActionWarn, ActionDelete, ActionKick:
-		if len(fields) > 1 {
-			return Action{}, fmt.Errorf("%q: %s takes no argument", truncate(s, 64), kind)
-		}
-		return Action{Kind: kind}, nil
-	case ActionMute:
-		switch len(fields) {
-		case 1:
-			return Action{Kind: ActionMute}, nil
-		case 2:
-			if fields[1] == "forever" || fields[1] == "permanent" {
-				return Action{Kind: ActionMute, Duration: moderation.MuteForever}, nil
-			}
-			d, err := moderation.ParseMute(fields[1])
-			if err != nil {
-				return Action{}, fmt.Errorf("%q: %w", truncate(s, 64), err)
-			}
-			return Action{Kind: ActionMute, Duration: d}, nil
-		}
-		return Action{}, fmt.Errorf("%q: want mute [duration]", truncate(s, 64))
-	}
-	return Action{}, fmt.Errorf("%q: unknown action (want warn, delete, kick or mute [duration])", truncate(s, 64))
-}
-
-// String returns the YAML form: "warn", "mute 10m", "mute 1d", "mute forever".
-func (a Action) String() string {
-	switch {
-	case a.Kind != ActionMute || a.Duration == 0:
-		return string(a.Kind)
-	case a.Duration == moderation.MuteForever:
-		return "mute forever"
-	}
-	return "mute " + moderation.FormatDuration(a.Duration)
-}
-
-// UnmarshalYAML decodes the string form.
-func (a *Action) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: action must be a string such as \"mute 10m\"", n.Line)
-	}
-	v, err := ParseAction(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: action %w", n.Line, err)
-	}
-	*a = v
-	return nil
-}
-
-// MarshalText encodes the string form (YAML and JSON).
-func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
 
 // Validate reports the first bad key, naming it.
 func (c Config) Validate() error {
@@ -282,30 +154,10 @@ func (c Config) Validate() error {
 	return c.Warnings.validate("automod.warnings")
 }
 
-func (w WarningsConfig) validate(prefix string) error {
-	if w.ExpireAfter < 0 {
-		return fmt.Errorf("%s.expire_after: must not be negative", prefix)
-	}
-	last := 0
-	for i, s := range w.Ladder {
-		key := fmt.Sprintf("%s.ladder[%d]", prefix, i)
-		switch {
-		case s.Count < 1:
-			return fmt.Errorf("%s.count: must be at least 1", key)
-		case s.Count <= last:
-			return fmt.Errorf("%s.count: %d must be greater than the previous step's %d", key, s.Count, last)
-		case s.Action.Kind != ActionMute && s.Action.Kind != ActionKick:
-			return fmt.Errorf("%s.action: must be mute [duration] or kick", key)
-		}
-		last = s.Count
-	}
-	return nil
-}
-
 func (r Rules) validate(prefix string) error {
 	if f := r.Flood; f != nil {
 		p := prefix + ".flood"
-		if err := f.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := f.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		if err := validateWindow(p, f.Enabled, "messages", f.Messages, MaxFloodMessages, f.Per); err != nil {
@@ -314,7 +166,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if b := r.Blocklist; b != nil {
 		p := prefix + ".blocklist"
-		if err := b.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := b.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		for i, w := range b.Words {
@@ -339,7 +191,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if m := r.Mentions; m != nil {
 		p := prefix + ".mentions"
-		if err := m.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := m.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		if m.Max < 0 || (m.Enabled && m.Max < 1) {
@@ -348,7 +200,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if l := r.Links; l != nil {
 		p := prefix + ".links"
-		if err := l.Common.validate(p, ActionWarn, ActionDelete, ActionMute, ActionKick); err != nil {
+		if err := l.Common.validate(p, messageActions...); err != nil {
 			return err
 		}
 		for i, d := range l.Allow {
@@ -359,7 +211,7 @@ func (r Rules) validate(prefix string) error {
 	}
 	if rd := r.Raid; rd != nil {
 		p := prefix + ".raid"
-		if err := rd.Common.validate(p, ActionWarn, ActionMute, ActionKick); err != nil {
+		if err := rd.Common.validate(p, raidActions...); err != nil {
 			return err
 		}
 		if err := validateWindow(p, rd.Enabled, "joins", rd.Joins, MaxRaidJoins, rd.Per); err != nil {
@@ -373,17 +225,64 @@ func (c Common) validate(prefix string, allowed ...ActionKind) error {
 	if err := validateUsers(prefix+".exempt", c.Exempt); err != nil {
 		return err
 	}
-	if c.Action.Kind == "" {
+	switch {
+	case c.Action.Kind != "" && len(c.Actions) > 0:
+		return fmt.Errorf("%s: set action or actions, not both", prefix)
+	case c.Action.Kind == "" && len(c.Actions) == 0:
 		if c.Enabled {
 			return fmt.Errorf("%s.action: must be set (%s)", prefix, kindList(allowed))
 		}
 		return nil
+	case c.Action.Kind != "":
+		return validateAction(prefix+".action", c.Action, allowed)
 	}
-	if !slices.Contains(allowed, c.Action.Kind) {
-		return fmt.Errorf("%s.action: %q is not allowed here (%s)", prefix, c.Action.String(), kindList(allowed))
+	for i, a := range c.Actions {
+		key := fmt.Sprintf("%s.actions[%d]", prefix, i)
+		if err := validateAction(key, a, allowed); err != nil {
+			return err
+		}
+		for _, b := range c.Actions[:i] {
+			if b.Kind == a.Kind {
+				return fmt.Errorf("%s: %s is listed twice", key, a.Kind)
+			}
+		}
 	}
-	if c.Action.Kind == ActionMute && c.Action.Duration < 0 && c.Action.Duration != moderation.MuteForever {
-		return fmt.Errorf("%s.action: negative mute duration", prefix)
+	return nil
+}
+
+// ActionList returns the rule's actions in order: Actions, or Action
+// alone; nil when neither is set.
+func (c Common) ActionList() []Action {
+	if len(c.Actions) > 0 {
+		return c.Actions
+	}
+	if c.Action.Kind == "" {
+		return nil
+	}
+	return []Action{c.Action}
+}
+
+// validateAction checks one action of a rule or ladder step, whether it
+// came from YAML (ParseAction) or was built in code.
+func validateAction(key string, a Action, allowed []ActionKind) error {
+	if a.Kind == "" {
+		return fmt.Errorf("%s: must be set (%s)", key, kindList(allowed))
+	}
+	if !slices.Contains(allowed, a.Kind) {
+		return fmt.Errorf("%s: %q is not allowed here (%s)", key, a.String(), kindList(allowed))
+	}
+	switch a.Kind {
+	case ActionMute, ActionBan, ActionLock:
+		if a.Duration < 0 && a.Duration != moderation.Forever || a.Duration > moderation.MaxMute {
+			return fmt.Errorf("%s: %s duration out of range (positive, at most %s, or forever)", key, a.Kind, moderation.FormatDuration(moderation.MaxMute))
+		}
+		if a.Kind == ActionLock && a.Duration == 0 {
+			return fmt.Errorf("%s: a lock needs a duration, such as lock 10m (or lock forever)", key)
+		}
+	default:
+		if a.Duration != 0 {
+			return fmt.Errorf("%s: %s takes no duration", key, a.Kind)
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package automod
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,8 @@ func FuzzMessage(f *testing.F) {
 }
 
 func FuzzParseAction(f *testing.F) {
-	for _, s := range []string{"warn", "delete", "kick", "mute", "mute 10m", "mute 1d", "mute forever", "mute 1h30m", "", "mute 9999999d", "mute -1s", "MUTE 2H"} {
+	for _, s := range []string{"warn", "delete", "kick", "mute", "mute 10m", "mute 1d", "mute forever", "mute 1h30m", "", "mute 9999999d", "mute -1s", "MUTE 2H",
+		"ban", "ban 1d", "ban forever", "Ban 1天", "lock 10m", "lock 30分钟", "lock", "lock forever", "purge", "purge 5", "ban 1d 2h"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -59,8 +61,13 @@ func FuzzParseAction(f *testing.F) {
 		if err != nil || b != a {
 			t.Fatalf("round trip %q → %+v → %q → %+v, %v", s, a, a.String(), b, err)
 		}
-		if a.Kind == ActionMute && (a.Duration < 0 && a.Duration != moderation.MuteForever || a.Duration > MaxMuteDuration) {
+		if a.Duration < 0 && a.Duration != moderation.Forever || a.Duration > MaxMuteDuration {
 			t.Fatalf("%q: duration %s", s, a.Duration)
+		}
+		// What parses is valid wherever its kind is allowed.
+		all := append(slices.Clone(messageActions), ladderActions...)
+		if err := validateAction("x", a, all); err != nil {
+			t.Fatalf("%q parses to %+v, which validation refuses: %v", s, a, err)
 		}
 	})
 }

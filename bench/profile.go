@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,4 +123,57 @@ func runProfile(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		*plat, len(pool), took.Round(time.Millisecond), float64(len(pool))/took.Seconds(), runtime.GOMAXPROCS(0), bad.Load(), *out)
 	fmt.Fprintf(stdout, "read it with: go tool pprof -top -cum %s\n", *out)
 	return nil
+}
+
+// fetchHeap saves Gavel's heap profile, in text with the runtime's
+// memory statistics, into file, and the profile of every allocation
+// since start-up beside it (.allocs.prof).
+func fetchHeap(ctx context.Context, addr, file string) error {
+	if err := fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/allocs", addr), strings.TrimSuffix(file, ".txt")+".allocs.prof"); err != nil {
+		return err
+	}
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/heap?debug=1", addr), file)
+}
+
+// fetchProfile waits out the warm-up, then records Gavel's CPU profile
+// for d (whole seconds, at least one) into file.
+func fetchProfile(ctx context.Context, addr string, warmup, d time.Duration, file string) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(warmup):
+	}
+	secs := max(1, int(d.Seconds()))
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), file)
+}
+
+// fetchTrace records Gavel's execution trace for d (whole seconds, at
+// least one) into file.
+func fetchTrace(ctx context.Context, addr string, d time.Duration, file string) error {
+	secs := max(1, int(d.Round(time.Second).Seconds()))
+	return fetchTo(ctx, fmt.Sprintf("http://%s/debug/pprof/trace?seconds=%d", addr, secs), file)
+}
+
+func fetchTo(ctx context.Context, url, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", req.URL, resp.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

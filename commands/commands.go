@@ -4,8 +4,15 @@
 //
 //	[@bot] /kick @a @b [reason…]        (alias /remove, 踢, 移出)
 //	[@bot] /kick -s @a [reason…]         (-s: ask the platform not to announce it)
+//	[@bot] /kick -p @a [reason…]         (-p: also recall @a's recent messages)
 //	[@bot] /mute @a [duration] [reason…] (禁言)
 //	[@bot] /unmute @a                    (解禁, 解除禁言)
+//	[@bot] /ban [-p] @a [duration] [reason…] (封禁, 拉黑)
+//	[@bot] /unban @a                     (解封, 解除封禁)
+//	[@bot] /lock [duration] [reason…]    (锁群, 全员禁言): no targets
+//	[@bot] /unlock                       (解锁, 解除全员禁言)
+//	[@bot] /purge N [reason…]            (清理, 批量撤回): the chat's last N messages
+//	[@bot] /purge @a [N] [reason…]       the recent messages of @a (N: commands.purge_user_count)
 //	[@bot] /help                         (帮助)
 //	[@bot] /case 12                      (案例): show audit case 12 to an admin
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
@@ -13,8 +20,14 @@
 // Targets are the leading run of @-tokens: platform mentions (resolved
 // through Message.Mentions, whose tokens may hold spaces: "@John Smith")
 // or, only when the platform listed no mention, raw ids typed after '@'
-// ("@ou_xxx", "@t10"). The first other token starts the duration (for
-// /mute) or the reason.
+// ("@ou_xxx", "@t10"). The flags -s and -p may stand anywhere in that
+// run. The first other token starts the duration (for /mute, /ban and
+// /lock), the count (for /purge) or the reason.
+//
+// A command that names no target but replies to a message targets that
+// message's sender (Message.ReplyTo): replying "/kick spam" kicks whoever
+// sent the message replied to. "/purge N" stays the chat-wide form in a
+// reply; a bare "/purge" in a reply recalls the sender's recent messages.
 package commands
 
 import (
@@ -22,8 +35,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"gavel/moderation"
 )
@@ -42,25 +53,96 @@ var (
 	// could not be found in the message, so the targets cannot be told
 	// apart from the duration and reason (see splitTokens).
 	ErrUnresolvedMention = errors.New("cannot tell where a mention ends")
+	// ErrTargetNotAllowed: a verb that acts on the whole chat (/lock,
+	// /unlock) was given a target.
+	ErrTargetNotAllowed = errors.New("this command takes no target")
+	// ErrBadFlag: a flag the verb does not take (-p is for /kick and /ban).
+	ErrBadFlag = errors.New("flag not allowed here")
+	// ErrBadCount: /purge without a count, or with one that is not a
+	// positive whole number.
+	ErrBadCount = errors.New("bad message count")
+	// ErrPurgeTooMany: /purge asked for more than commands.max_purge
+	// messages. The error is a *PurgeTooManyError naming the maximum.
+	ErrPurgeTooMany = errors.New("too many messages to purge")
+	// ErrReplySenderUnknown: the command replies to a message whose
+	// sender is not known (the pipeline resolves it before parsing; this
+	// is the defensive path).
+	ErrReplySenderUnknown = errors.New("the replied-to message's sender is unknown")
+)
+
+// PurgeTooManyError is the error of a /purge over the maximum; it wraps
+// ErrPurgeTooMany. Nothing is truncated: the command is refused whole.
+type PurgeTooManyError struct {
+	// Asked is the count typed (the largest int when it overflowed).
+	Asked int
+	// Max is commands.max_purge.
+	Max int
+}
+
+func (e *PurgeTooManyError) Error() string {
+	return fmt.Sprintf("%v: %d asked, at most %d (commands.max_purge)", ErrPurgeTooMany, e.Asked, e.Max)
+}
+
+// Unwrap returns ErrPurgeTooMany.
+func (e *PurgeTooManyError) Unwrap() error { return ErrPurgeTooMany }
+
+// Purge counts: the defaults and the largest commands.max_purge accepted.
+const (
+	DefaultMaxPurge       = 200
+	DefaultPurgeUserCount = 50
+	// PurgeLimit bounds commands.max_purge: the recent-message index and
+	// the platforms' history pages are not meant for more.
+	PurgeLimit = 1000
 )
 
 // Config is the command grammar's configuration.
 type Config struct {
 	// Prefix starts every command; default "/".
 	Prefix string `yaml:"prefix"`
+	// MaxPurge is the most messages one /purge may recall; a larger
+	// count is refused (ErrPurgeTooMany), never truncated. Default 200,
+	// at most PurgeLimit.
+	MaxPurge int `yaml:"max_purge"`
+	// PurgeUserCount is how many of a user's recent messages "/purge @a"
+	// (without N) and "/kick -p", "/ban -p" recall. Default 50, at most
+	// MaxPurge.
+	PurgeUserCount int `yaml:"purge_user_count"`
 }
 
 // Validate reports a bad key.
 func (c Config) Validate() error {
-	if strings.ContainsAny(c.Prefix, " \t\n@") {
+	switch {
+	case strings.ContainsAny(c.Prefix, " \t\n@"):
 		return errors.New("commands.prefix: must not contain spaces or '@'")
+	case c.MaxPurge < 0 || c.MaxPurge > PurgeLimit:
+		return fmt.Errorf("commands.max_purge: must be between 1 and %d (0: the default %d)", PurgeLimit, DefaultMaxPurge)
+	case c.PurgeUserCount < 0:
+		return errors.New("commands.purge_user_count: must not be negative (0: the default)")
+	case c.PurgeUserCount > c.maxPurge():
+		return fmt.Errorf("commands.purge_user_count: %d is more than commands.max_purge (%d)", c.PurgeUserCount, c.maxPurge())
 	}
 	return nil
 }
 
+func (c Config) maxPurge() int {
+	if c.MaxPurge == 0 {
+		return DefaultMaxPurge
+	}
+	return c.MaxPurge
+}
+
+func (c Config) purgeUserCount() int {
+	if c.PurgeUserCount == 0 {
+		return min(DefaultPurgeUserCount, c.maxPurge())
+	}
+	return c.PurgeUserCount
+}
+
 // Parser parses command text. The zero value is not ready; use New.
 type Parser struct {
-	prefix string
+	prefix    string
+	maxPurge  int
+	purgeUser int
 	// canon puts a user id in its platform's canonical form; nil keeps
 	// ids as typed.
 	canon func(string) string
@@ -81,8 +163,16 @@ func New(cfg Config, opts ...Option) *Parser {
 	if p == "" {
 		p = "/"
 	}
-	return (&Parser{prefix: p}).With(opts...)
+	return (&Parser{prefix: p, maxPurge: cfg.maxPurge(), purgeUser: cfg.purgeUserCount()}).With(opts...)
 }
+
+// MaxPurge is the most messages one /purge may recall (commands.max_purge
+// with its default applied).
+func (p *Parser) MaxPurge() int { return p.maxPurge }
+
+// PurgeUserCount is how many of a user's messages "/purge @a", "/kick -p"
+// and "/ban -p" recall (commands.purge_user_count with its default).
+func (p *Parser) PurgeUserCount() int { return p.purgeUser }
 
 // With returns a copy of p with opts applied (a parser per platform that
 // shares the grammar of p).
@@ -100,18 +190,6 @@ func (p *Parser) id(id string) string {
 		return id
 	}
 	return p.canon(id)
-}
-
-// verbs maps every accepted spelling to its verb.
-var verbs = map[string]moderation.Verb{
-	"kick": moderation.VerbKick, "remove": moderation.VerbKick, "踢": moderation.VerbKick, "移出": moderation.VerbKick,
-	"mute": moderation.VerbMute, "禁言": moderation.VerbMute,
-	"unmute": moderation.VerbUnmute, "解禁": moderation.VerbUnmute, "解除禁言": moderation.VerbUnmute,
-	"help": moderation.VerbHelp, "帮助": moderation.VerbHelp,
-	"case": moderation.VerbCase, "案例": moderation.VerbCase,
-	"warn": moderation.VerbWarn, "警告": moderation.VerbWarn,
-	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
-	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 }
 
 // There is no bound on the number of targets here: policy.max_targets is
@@ -144,30 +222,79 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	}
 	i++
 	cmd := moderation.Command{Verb: verb}
-	if verb == moderation.VerbHelp {
+	switch verb {
+	case moderation.VerbHelp:
 		return cmd, nil
-	}
-	if verb == moderation.VerbCase {
-		if i >= len(toks) {
-			return moderation.Command{}, fmt.Errorf("%w: missing", ErrBadCaseID)
-		}
-		n, err := strconv.ParseInt(strings.TrimPrefix(toks[i], "#"), 10, 64)
-		if err != nil || n <= 0 {
-			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadCaseID, truncate(toks[i], 32))
-		}
-		cmd.CaseID = n
-		return cmd, nil
+	case moderation.VerbCase:
+		return parseCase(cmd, toks[i:])
 	}
 	if unresolved != nil {
 		return moderation.Command{}, unresolved
 	}
+	i, err := p.targets(&cmd, toks, i, &mentions)
+	if err != nil {
+		return moderation.Command{}, err
+	}
+	if cmd.Purge {
+		if verb != moderation.VerbKick && verb != moderation.VerbBan {
+			return moderation.Command{}, fmt.Errorf("%w: -p is for /kick and /ban", ErrBadFlag)
+		}
+		cmd.Count = p.purgeUser
+	}
+	rest := toks[i:]
+	switch verb {
+	case moderation.VerbLock, moderation.VerbUnlock:
+	case moderation.VerbPurge:
+		return p.parsePurge(cmd, rest, msg.ReplyTo)
+	default:
+		if len(cmd.Targets) == 0 {
+			id, err := p.replyTarget(msg.ReplyTo)
+			if err != nil {
+				return moderation.Command{}, err
+			}
+			cmd.Targets = append(cmd.Targets, id)
+		}
+	}
+	switch verb {
+	case moderation.VerbMute, moderation.VerbBan, moderation.VerbLock:
+		if len(rest) > 0 {
+			d, err := ParseDuration(rest[0])
+			switch {
+			case err == nil:
+				cmd.Duration = d
+				rest = rest[1:]
+			case looksLikeDuration(rest[0]):
+				return moderation.Command{}, err
+			}
+		}
+	}
+	cmd.Reason = strings.Join(rest, " ")
+	return cmd, nil
+}
 
+func parseCase(cmd moderation.Command, rest []string) (moderation.Command, error) {
+	if len(rest) == 0 {
+		return moderation.Command{}, fmt.Errorf("%w: missing", ErrBadCaseID)
+	}
+	n, err := strconv.ParseInt(strings.TrimPrefix(rest[0], "#"), 10, 64)
+	if err != nil || n <= 0 {
+		return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadCaseID, truncate(rest[0], 32))
+	}
+	cmd.CaseID = n
+	return cmd, nil
+}
+
+// targets reads the run of @-tokens and flags from toks[i:] into cmd and
+// returns the index of the first token after it. A verb acting on the
+// whole chat takes no @-token.
+func (p *Parser) targets(cmd *moderation.Command, toks []string, i int, mentions *mentionResolver) (int, error) {
+	chatWide := cmd.Verb == moderation.VerbLock || cmd.Verb == moderation.VerbUnlock
 	// Sized for the run of @-tokens ahead: a mass action names
 	// thousands, and growing the set and the slice step by step cost
 	// more than the rest of the parse.
 	size := 0
 	for _, tok := range toks[i:] {
-		if !isAt(tok) && tok != "-s" && tok != "--silent" {
+		if !isAt(tok) && flag(tok) == "" {
 			break
 		}
 		size++
@@ -176,188 +303,58 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 	cmd.Targets = make([]string, 0, size)
 	for ; i < len(toks); i++ {
 		tok := toks[i]
-		if tok == "-s" || tok == "--silent" {
+		switch flag(tok) {
+		case "s":
 			cmd.Silent = true
+			continue
+		case "p":
+			cmd.Purge = true
 			continue
 		}
 		if !isAt(tok) {
 			break
 		}
+		if chatWide {
+			return 0, fmt.Errorf("%w: /%s acts on the whole chat, not %q", ErrTargetNotAllowed, cmd.Verb, truncate(tok, 32))
+		}
 		id := p.id(mentions.resolve(tok))
 		if !safeTarget(id) {
-			return moderation.Command{}, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
+			return 0, fmt.Errorf("%w: %q", ErrBadTarget, truncate(tok, 32))
 		}
 		if _, dup := seen[id]; !dup {
 			seen[id] = struct{}{}
 			cmd.Targets = append(cmd.Targets, id)
 		}
 	}
-	if len(cmd.Targets) == 0 {
-		return moderation.Command{}, ErrNoTargets
+	if chatWide {
+		cmd.Targets = nil
 	}
-	if verb == moderation.VerbMute && i < len(toks) {
-		d, err := ParseDuration(toks[i])
-		switch {
-		case err == nil:
-			cmd.Duration = d
-			i++
-		case looksLikeDuration(toks[i]):
-			return moderation.Command{}, err
-		}
-	}
-	cmd.Reason = strings.Join(toks[i:], " ")
-	return cmd, nil
+	return i, nil
 }
 
-// IsCommand reports whether text is a Gavel command: after any leading
-// @-mentions, the first word is the prefix and a verb the grammar knows
-// ("/kick", "／禁言"). It is the cheap test on the webhook path, without
-// allocating for ordinary chat: plain text, a URL, a slash mid-sentence
-// or another bot's "/command" is not one, and makes no job. Parse may
-// still find a command IsCommand accepts malformed (a usage reply).
-func (p *Parser) IsCommand(text string) bool {
-	for {
-		text = strings.TrimLeftFunc(text, unicode.IsSpace)
-		if text == "" {
-			return false
-		}
-		if !isAt(text) {
-			break
-		}
-		i := strings.IndexFunc(text, unicode.IsSpace)
-		if i < 0 {
-			return false
-		}
-		text = text[i:]
+// flag names the flag tok spells ("s", "p"), or "" when it is none.
+func flag(tok string) string {
+	switch tok {
+	case "-s", "--silent":
+		return "s"
+	case "-p", "--purge":
+		return "p"
 	}
-	if i := strings.IndexFunc(text, unicode.IsSpace); i >= 0 {
-		text = text[:i]
-	}
-	word, ok := p.cutPrefix(text)
-	if !ok || word == "" {
-		return false
-	}
-	if _, ok := verbs[word]; ok {
-		return true
-	}
-	_, ok = verbs[strings.ToLower(word)] // allocates only for a word with upper case
-	return ok
+	return ""
 }
 
-func (p *Parser) cutPrefix(tok string) (string, bool) {
-	if w, ok := strings.CutPrefix(tok, p.prefix); ok {
-		return w, true
+// replyTarget is the target of a command that names none: the sender of
+// the message it replies to.
+func (p *Parser) replyTarget(r *moderation.MessageRef) (string, error) {
+	if r == nil {
+		return "", ErrNoTargets
 	}
-	if p.prefix == "/" { // full-width solidus, as typed by Chinese IMEs
-		return strings.CutPrefix(tok, "／")
+	if r.SenderID == "" {
+		return "", ErrReplySenderUnknown
 	}
-	return "", false
-}
-
-func isAt(tok string) bool {
-	return strings.HasPrefix(tok, "@") || strings.HasPrefix(tok, "＠")
-}
-
-// mentionResolver pairs @-tokens with the platform's mentions in text order.
-// The mentions of each token are chained by position, so resolving every
-// token of a message costs time linear in the tokens and mentions together
-// (a token with no mention of its own does not rescan the list).
-type mentionResolver struct {
-	mentions []moderation.Mention
-	head     map[string]int    // token → its first unused mention
-	same     []int             // mention → the next mention with its token, or -1
-	next     int               // mentions before next are used up
-	first    map[string]string // token → the user id of its first mention
-	// rawIDs allows "@id" tokens that are no platform mention.
-	rawIDs bool
-}
-
-func newMentionResolver(ms []moderation.Mention, rawIDs bool) mentionResolver {
-	m := mentionResolver{mentions: ms, rawIDs: rawIDs}
-	if len(ms) == 0 {
-		return m
+	id := p.id(r.SenderID)
+	if !safeTarget(id) {
+		return "", fmt.Errorf("%w: the replied-to sender %q", ErrBadTarget, truncate(id, 32))
 	}
-	m.head = make(map[string]int, len(ms))
-	m.first = make(map[string]string, len(ms))
-	m.same = make([]int, len(ms))
-	for j := len(ms) - 1; j >= 0; j-- {
-		m.same[j] = -1
-		if h, ok := m.head[ms[j].Token]; ok {
-			m.same[j] = h
-		}
-		m.head[ms[j].Token] = j
-		m.first[ms[j].Token] = ms[j].UserID
-	}
-	return m
-}
-
-// resolve returns the user id tok stands for: the next platform mention if
-// tok is its token, else the raw id typed after '@' when raw ids are
-// allowed; "" when tok stands for nobody (or for everyone: @all).
-func (m *mentionResolver) resolve(tok string) string {
-	if j, ok := m.head[tok]; ok {
-		for j >= 0 && j < m.next {
-			j = m.same[j]
-		}
-		if j >= 0 {
-			m.head[tok] = m.same[j]
-			m.next = j + 1
-			return m.mentions[j].UserID
-		}
-		delete(m.head, tok)
-	}
-	if id, ok := m.first[tok]; ok { // out of text order, or named again
-		return id
-	}
-	if !m.rawIDs {
-		return ""
-	}
-	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
-	if !validRawID(id) {
-		return ""
-	}
-	return id
-}
-
-// safeTarget refuses what can never be a user id in a request: the empty
-// id, the dot segments "." and ".." (`/kick @..` once sent DELETE
-// …/chatgroups/{id}/users/.., which a normalising proxy reads as "dissolve
-// the group") and ids holding a path separator. It applies to platform
-// mentions as well as raw ids; the adapters refuse them again (pathseg).
-func safeTarget(id string) bool {
-	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
-}
-
-// validRawID accepts ids made of letters, digits and ._-:# as every
-// platform's user ids are, except the dot segments.
-func validRawID(id string) bool {
-	if id == "" || len(id) > 128 || id == "." || id == ".." {
-		return false
-	}
-	for _, r := range id {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case r == '_' || r == '-' || r == '.' || r == ':' || r == '#':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
-// Prefixes returns every spelling of the command prefix the parser accepts,
-// the configured one first. A message containing none of them cannot be a
-// command.
-func (p *Parser) Prefixes() []string {
-	if p.prefix == "/" {
-		return []string{"/", "／"}
-	}
-	return []string{p.prefix}
+	return id, nil
 }

@@ -142,7 +142,7 @@ func TestParse(t *testing.T) {
 		{name: "prefix alone", msg: feishuMsg("/"), wantErr: ErrNotCommand},
 		{name: "leading mention of someone else", msg: feishuMsg("@_user_1 /kick @b", "@_user_1", "ou_other"), wantErr: ErrNotCommand},
 		{name: "custom prefix ignores slash", prefix: "!", msg: feishuMsg("/kick @a"), wantErr: ErrNotCommand},
-		{name: "unknown verb", msg: feishuMsg("/ban @a"), wantErr: ErrUnknownVerb},
+		{name: "unknown verb", msg: feishuMsg("/frobnicate @a"), wantErr: ErrUnknownVerb},
 		{name: "no target", msg: feishuMsg("/kick spammer"), wantErr: ErrNoTargets},
 		{name: "no target at all", msg: feishuMsg("/mute"), wantErr: ErrNoTargets},
 		{name: "bad duration", msg: feishuMsg("/mute @a 10x"), wantErr: ErrBadDuration},
@@ -218,27 +218,59 @@ func FuzzParse(f *testing.F) {
 		"@_user_1 /kick @_user_2 flooding", "/mute @a 1h30m reason", "/禁言 @x 10分钟", "／解禁 ＠x",
 		"/kick -s @a @b @c", "/mute @a 9999999d", "/help", "@ @ @", "/kick @\x00",
 		"/kick @..", "/kick @.", "/mute @a/.. 1h", "/kick @_user_3 @_user_4", "/kick ＠..",
+		"/ban @a 1d spam", "/封禁 @_user_2 1天", "/拉黑 -p @a", "/unban @a", "/解封", "/lock 10m raid", "/锁群 @a",
+		"/全员禁言 30分钟", "/unlock", "/解除全员禁言", "/purge 30", "/清理 ５０", "/purge @a 20", "/purge 201",
+		"/purge -1", "/purge 99999999999999999999", "/purge", "/kick -p @a --purge", "/mute -p @a", "/warn",
 	} {
-		f.Add(s)
+		f.Add(s, "", false)
+		f.Add(s, "ou_parent", true)
 	}
-	p := New(Config{})
-	f.Fuzz(func(t *testing.T, text string) {
+	f.Add("/kick", "..", true)
+	f.Add("/purge", "", true)
+	p := New(Config{MaxPurge: 120, PurgeUserCount: 7})
+	f.Fuzz(func(t *testing.T, text, replySender string, reply bool) {
 		// The platform's own mentions may carry hostile ids too (Easemob
 		// reads "@.." as a mention when em_at_list is absent).
 		msg := &moderation.Message{Text: text, Mentions: []moderation.Mention{{Token: "@_user_1", UserID: bot}, {Token: "@_user_2", UserID: "ou_t"},
 			{Token: "@_user_3", UserID: ".."}, {Token: "@_user_4", UserID: "a/b"}}}
+		if reply {
+			msg.ReplyTo = &moderation.MessageRef{ID: "om_1", SenderID: replySender}
+		}
 		cmd, err := p.Parse(msg, bot)
+		var tooMany *PurgeTooManyError
+		if errors.As(err, &tooMany) && (tooMany.Max != 120 || tooMany.Asked <= 120) {
+			t.Fatalf("Parse(%q): %v names the wrong maximum or count", text, err)
+		}
 		if err != nil {
 			return
 		}
-		if cmd.Verb == "" {
+		switch cmd.Verb {
+		case "":
 			t.Fatalf("Parse(%q) returned no verb and no error", text)
+		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbLock, moderation.VerbUnlock:
+			if len(cmd.Targets) > 0 {
+				t.Fatalf("Parse(%q) returned %s with targets %q", text, cmd.Verb, cmd.Targets)
+			}
+		case moderation.VerbPurge:
+			if cmd.Count < 1 || cmd.Count > 120 {
+				t.Fatalf("Parse(%q) returned a purge of %d messages (maximum 120)", text, cmd.Count)
+			}
+		default:
+			if len(cmd.Targets) == 0 {
+				t.Fatalf("Parse(%q) returned %s without targets", text, cmd.Verb)
+			}
 		}
-		if cmd.Verb != moderation.VerbHelp && cmd.Verb != moderation.VerbCase && len(cmd.Targets) == 0 {
-			t.Fatalf("Parse(%q) returned %s without targets", text, cmd.Verb)
+		if cmd.Purge && (cmd.Verb != moderation.VerbKick && cmd.Verb != moderation.VerbBan || cmd.Count != 7) {
+			t.Fatalf("Parse(%q) returned -p on %s with count %d", text, cmd.Verb, cmd.Count)
+		}
+		if cmd.Count != 0 && !cmd.Purge && cmd.Verb != moderation.VerbPurge {
+			t.Fatalf("Parse(%q) returned a count on %s", text, cmd.Verb)
 		}
 		if cmd.Duration < 0 || cmd.Duration > MaxDuration {
 			t.Fatalf("Parse(%q) duration %v out of range", text, cmd.Duration)
+		}
+		if cmd.Duration != 0 && cmd.Verb != moderation.VerbMute && cmd.Verb != moderation.VerbBan && cmd.Verb != moderation.VerbLock {
+			t.Fatalf("Parse(%q) returned a duration on %s", text, cmd.Verb)
 		}
 		for _, id := range cmd.Targets {
 			if id == "" || id == "." || id == ".." || strings.ContainsAny(id, `/\`) {
@@ -350,7 +382,22 @@ func TestIsCommand(t *testing.T) {
 		"  @bot   ／解禁 @x":                 true,
 		"/help":                           true,
 		"/mute":                           true, // malformed, but Gavel's: a usage reply
-		"/ban @x":                         false,
+		"/ban @x":                         true,
+		"/封禁 @x 1天":                       true,
+		"/拉黑 @x":                          true,
+		"/unban @x":                       true,
+		"/解封 @x":                          true,
+		"/lock":                           true,
+		"/锁群 30分钟":                        true,
+		"/全员禁言":                           true,
+		"/unlock":                         true,
+		"/解锁":                             true,
+		"/解除全员禁言":                         true,
+		"/purge 30":                       true,
+		"/清理 50":                          true,
+		"/批量撤回 @x":                        true,
+		"/撤回":                             false,
+		"/frobnicate @x":                  false,
 		"/asdf":                           false,
 		"/":                               false,
 		"/kick@a":                         false,
@@ -376,7 +423,8 @@ func TestIsCommand(t *testing.T) {
 // mentions of someone other than the bot: IsCommand cannot know the bot's
 // id and says yes; Parse says no.)
 func FuzzIsCommand(f *testing.F) {
-	for _, s := range []string{"/kick @a", "@b /mute", "/ban", "／解禁 ＠x", "/KICK", "x /kick", "@ /mute"} {
+	for _, s := range []string{"/kick @a", "@b /mute", "/ban", "／解禁 ＠x", "/KICK", "x /kick", "@ /mute",
+		"/锁群 30分钟", "/UNLOCK", "/purge 30", "/清理", "/批量撤回 @x", "/解除全员禁言", "/撤回 5"} {
 		f.Add(s)
 	}
 	p := New(Config{})

@@ -12,7 +12,7 @@ const MaxDuration = moderation.MaxMute
 
 // ParseDuration parses a command's mute length with Gavel's one duration
 // grammar (moderation.ParseMute): "90s", "10m", "2h", "1d", "1h30m",
-// "10分钟", "2小时", "1天", "1小时30分钟". It rejects zero, negative,
+// "10分钟", "2小时", "1天", "1周", "1小时30分钟". It rejects zero, negative,
 // unit-less, sub-second and overlong durations (more than MaxDuration).
 func ParseDuration(s string) (time.Duration, error) {
 	return moderation.ParseMute(s)

@@ -105,3 +105,90 @@ func rawIDsAllowed(mentions []moderation.Mention, botID string) bool {
 	}
 	return true
 }
+
+// mentionResolver pairs @-tokens with the platform's mentions in text order.
+// The mentions of each token are chained by position, so resolving every
+// token of a message costs time linear in the tokens and mentions together
+// (a token with no mention of its own does not rescan the list).
+type mentionResolver struct {
+	mentions []moderation.Mention
+	head     map[string]int    // token → its first unused mention
+	same     []int             // mention → the next mention with its token, or -1
+	next     int               // mentions before next are used up
+	first    map[string]string // token → the user id of its first mention
+	// rawIDs allows "@id" tokens that are no platform mention.
+	rawIDs bool
+}
+
+func newMentionResolver(ms []moderation.Mention, rawIDs bool) mentionResolver {
+	m := mentionResolver{mentions: ms, rawIDs: rawIDs}
+	if len(ms) == 0 {
+		return m
+	}
+	m.head = make(map[string]int, len(ms))
+	m.first = make(map[string]string, len(ms))
+	m.same = make([]int, len(ms))
+	for j := len(ms) - 1; j >= 0; j-- {
+		m.same[j] = -1
+		if h, ok := m.head[ms[j].Token]; ok {
+			m.same[j] = h
+		}
+		m.head[ms[j].Token] = j
+		m.first[ms[j].Token] = ms[j].UserID
+	}
+	return m
+}
+
+// resolve returns the user id tok stands for: the next platform mention if
+// tok is its token, else the raw id typed after '@' when raw ids are
+// allowed; "" when tok stands for nobody (or for everyone: @all).
+func (m *mentionResolver) resolve(tok string) string {
+	if j, ok := m.head[tok]; ok {
+		for j >= 0 && j < m.next {
+			j = m.same[j]
+		}
+		if j >= 0 {
+			m.head[tok] = m.same[j]
+			m.next = j + 1
+			return m.mentions[j].UserID
+		}
+		delete(m.head, tok)
+	}
+	if id, ok := m.first[tok]; ok { // out of text order, or named again
+		return id
+	}
+	if !m.rawIDs {
+		return ""
+	}
+	id := strings.TrimPrefix(strings.TrimPrefix(tok, "@"), "＠")
+	if !validRawID(id) {
+		return ""
+	}
+	return id
+}
+
+// safeTarget refuses what can never be a user id in a request: the empty
+// id, the dot segments "." and ".." (`/kick @..` once sent DELETE
+// …/chatgroups/{id}/users/.., which a normalising proxy reads as "dissolve
+// the group") and ids holding a path separator. It applies to platform
+// mentions as well as raw ids; the adapters refuse them again (pathseg).
+func safeTarget(id string) bool {
+	return id != "" && id != "." && id != ".." && !strings.ContainsAny(id, `/\`)
+}
+
+// validRawID accepts ids made of letters, digits and ._-:# as every
+// platform's user ids are, except the dot segments.
+func validRawID(id string) bool {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case r == '_' || r == '-' || r == '.' || r == ':' || r == '#':
+		default:
+			return false
+		}
+	}
+	return true
+}

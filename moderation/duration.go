@@ -17,30 +17,32 @@ const MaxMute = 366 * 24 * time.Hour
 // components overflows; nothing Gavel configures comes near it.
 const maxDuration = 100 * 366 * 24 * time.Hour
 
+const week = 7 * 24 * time.Hour
+
 // durationUnits lists the units, longest spelling first so that "分钟" wins
 // over "分", "min" over "m" and "ms" over "m".
 var durationUnits = []struct {
 	name string
 	d    time.Duration
 }{
-	{"小时", time.Hour}, {"分钟", time.Minute},
-	{"days", 24 * time.Hour}, {"day", 24 * time.Hour},
+	{"个小时", time.Hour}, {"小时", time.Hour}, {"分钟", time.Minute}, {"星期", week},
+	{"weeks", week}, {"week", week}, {"days", 24 * time.Hour}, {"day", 24 * time.Hour},
 	{"hours", time.Hour}, {"hour", time.Hour}, {"hrs", time.Hour}, {"hr", time.Hour},
 	{"mins", time.Minute}, {"min", time.Minute},
 	{"secs", time.Second}, {"sec", time.Second},
 	{"ms", time.Millisecond},
-	{"天", 24 * time.Hour}, {"日", 24 * time.Hour}, {"时", time.Hour},
+	{"周", week}, {"天", 24 * time.Hour}, {"日", 24 * time.Hour}, {"时", time.Hour},
 	{"分", time.Minute}, {"秒", time.Second},
-	{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
+	{"w", week}, {"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second},
 }
 
 // ParseDuration is Gavel's one duration grammar, used by chat commands,
 // auto-moderation rules, the YAML config and the command line: a sequence
 // of number+unit components, "90s", "10m", "1h30m", "1d", "1.5h", "250ms",
-// "10分钟", "2小时", "1天"; full-width digits are read as ASCII; a bare "0"
-// is zero. It accepts zero and rejects negative, unit-less and absurdly
-// long values (over 100 years). Callers that need more (a mute) use
-// ParseMute.
+// "2w", "10分钟", "2小时", "1个小时", "1天", "1周"; full-width digits are
+// read as ASCII; a bare "0" is zero. It accepts zero and rejects
+// negative, unit-less and absurdly long values (over 100 years). Callers
+// that need more (a mute) use ParseMute.
 func ParseDuration(s string) (time.Duration, error) {
 	in := s
 	s = strings.ToLower(strings.TrimSpace(strings.Map(halfWidthDigit, s)))
@@ -61,7 +63,7 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		unit, ok := cutDurationUnit(rest)
 		if !ok {
-			return 0, fmt.Errorf("%w: %q: expected a unit (ms, s, m, h, d, 秒, 分钟, 小时, 天)", ErrBadDuration, clip(in))
+			return 0, fmt.Errorf("%w: %q: expected a unit (ms, s, m, h, d, w, 秒, 分钟, 小时, 天, 周)", ErrBadDuration, clip(in))
 		}
 		n := digitsValue(whole)
 		if n > maxDuration/unit.d {

@@ -23,6 +23,13 @@ func TestParseDuration(t *testing.T) {
 		{"10分钟", 10 * time.Minute, false},
 		{"1小时30分钟", 90 * time.Minute, false},
 		{"１天", 24 * time.Hour, false},
+		{"1个小时", time.Hour, false},
+		{"1周", 7 * 24 * time.Hour, false},
+		{"2星期", 14 * 24 * time.Hour, false},
+		{"2w", 14 * 24 * time.Hour, false},
+		{"1week", 7 * 24 * time.Hour, false},
+		{"1w2d", 9 * 24 * time.Hour, false},
+		{"1个", 0, true},
 		{"2 days", 0, true}, // no spaces inside one duration
 		{"2days", 48 * time.Hour, false},
 		{"0", 0, false},

@@ -106,6 +106,8 @@ type Event struct {
 	RolesChanged *RolesChange `json:"roles_changed,omitempty"`
 	// Screening is set for EventScreened.
 	Screening *Screening `json:"screening,omitempty"`
+	// Timer is set for EventTimer.
+	Timer *Timer `json:"timer,omitempty"`
 	// Hits are the auto-moderation rules this event matched, decided on
 	// the webhook's path and carried into the job.
 	Hits []RuleHit `json:"hits,omitempty"`

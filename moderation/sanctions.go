@@ -116,3 +116,36 @@ type SanctionStore interface {
 	// and not after now, oldest first.
 	ExpiredSanctions(ctx context.Context, now time.Time, limit int) ([]Sanction, error)
 }
+
+// EventTimer is Gavel's own event: a sanction's end or a scheduled lock
+// coming due. The maintenance loop makes it on every replica with the
+// same dedup key (TimerKey), so the durable queue runs it once.
+const EventTimer EventKind = "timer"
+
+// Timer is what came due.
+type Timer struct {
+	// Verb is what to do: VerbUnban or VerbUnlock at a sanction's end,
+	// VerbLock or VerbUnlock for a scheduled lock.
+	Verb   Verb    `json:"verb"`
+	Chat   ChatRef `json:"chat"`
+	UserID string  `json:"user_id,omitempty"`
+	// Due is when it came due: the sanction's Until, or the scheduled
+	// time. A sanction whose Until is no longer Due (it was replaced or
+	// lifted since) is left alone.
+	Due time.Time `json:"due"`
+	// Until, for a scheduled lock, is when it ends.
+	Until time.Time `json:"until,omitempty"`
+	// Rule names the schedule ("schedule") or is empty at an expiry.
+	Rule string `json:"rule,omitempty"`
+}
+
+// TimerKey is the timer's dedup key: the same on every replica.
+func (t Timer) TimerKey() string {
+	return "timer:" + string(t.Verb) + ":" + t.Chat.String() + ":" + t.UserID + ":" + t.Due.UTC().Format(time.RFC3339Nano)
+}
+
+// TimerEvent wraps t as an Event.
+func TimerEvent(t Timer) Event {
+	k := t.TimerKey()
+	return Event{Kind: EventTimer, Platform: t.Chat.Platform, DeliveryID: k, DedupKeys: []string{k}, Timer: &t}
+}

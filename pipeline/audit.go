@@ -3,45 +3,13 @@ package pipeline
 import (
 	"context"
 	"log/slog"
-	"sync/atomic"
 
 	"gavel/moderation"
 )
 
-// Auditor records cases.
+// Auditor receives cases instead of the store (Deps.Audit).
 type Auditor interface {
 	Record(ctx context.Context, c *moderation.Case) error
-}
-
-// StoreAuditor stores cases (numbered by the store) and logs each.
-type StoreAuditor struct {
-	Store moderation.Store
-	Log   *slog.Logger
-}
-
-// Record stores c, setting c.ID.
-func (a *StoreAuditor) Record(ctx context.Context, c *moderation.Case) error {
-	if err := a.Store.AddCase(ctx, c); err != nil {
-		return err
-	}
-	logCase(ctx, a.Log, c)
-	return nil
-}
-
-// LogAuditor numbers cases and writes each as one structured log line.
-type LogAuditor struct {
-	log  *slog.Logger
-	next atomic.Int64
-}
-
-// NewLogAuditor returns a LogAuditor writing to log.
-func NewLogAuditor(log *slog.Logger) *LogAuditor { return &LogAuditor{log: log} }
-
-// Record assigns c an ID and logs it.
-func (a *LogAuditor) Record(ctx context.Context, c *moderation.Case) error {
-	c.ID = a.next.Add(1)
-	logCase(ctx, a.log, c)
-	return nil
 }
 
 func logCase(ctx context.Context, log *slog.Logger, c *moderation.Case) {

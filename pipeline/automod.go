@@ -47,8 +47,8 @@ func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation
 // on Gavel's own authority (owner, admins, protected users and the bot
 // are never targets), recorded as a case naming the rule and what
 // matched, followed by a warning for each target and the ladder's step.
-func (p *Pipeline) handleHits(ctx context.Context, r *run, ev moderation.Event, chat moderation.ChatRef, msg *moderation.Message) {
-	plat := r.plat
+func (p *Pipeline) handleHits(ctx context.Context, r *run) {
+	plat, ev, chat := r.plat, r.ev, r.chat
 	botID, err := plat.BotID(ctx)
 	if err != nil {
 		if !p.retryLater(r, err) {
@@ -57,7 +57,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, ev moderation.Event, 
 		return
 	}
 	for _, h := range ev.Hits {
-		roles, err := p.roles(ctx, plat, chat, h.Users)
+		roles, err := p.roles(ctx, r, h.Users)
 		if err != nil {
 			if !p.retryLater(r, err) {
 				r.log.Error("role lookup for a rule hit failed", "rule", h.Rule, "err", err)
@@ -91,16 +91,16 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, ev moderation.Event, 
 		if verb == moderation.VerbMute && h.Duration == 0 {
 			c.Duration = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 		}
-		c.Results = p.act(ctx, r, action{chat: chat, verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
+		c.Results = p.act(ctx, r, action{verb: verb, d: c.Duration, step: moderation.RuleStep(h.Rule, verb)}, users, h.MessageID)
 		if r.err != nil && !r.last {
 			return // the job runs again; settled targets are skipped
 		}
 		c.Outcome = outcome(c.Results)
 		p.record(ctx, r, c)
-		p.notice(ctx, r, chat, msg, p.text.ruleNotice(c))
+		p.notice(ctx, r, p.text.ruleNotice(c))
 		for _, u := range users {
-			p.warn(ctx, r, chat, msg, moderation.Warning{Chat: chat, UserID: u, Key: ev.DeliveryID + "/" + h.Rule + "/" + u,
-				Rule: h.Rule, Reason: h.Match, At: p.now()}, ev.DeliveryID)
+			p.warn(ctx, r, moderation.Warning{Chat: chat, UserID: u, Key: ev.DeliveryID + "/" + h.Rule + "/" + u,
+				Rule: h.Rule, Reason: h.Match, At: p.now()})
 		}
 	}
 }
@@ -109,8 +109,7 @@ func (p *Pipeline) handleHits(ctx context.Context, r *run, ev moderation.Event, 
 // and a.opts are act's to fill: the chat's capabilities, the step as the
 // action id).
 func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, messageID string) []moderation.Result {
-	plat := r.plat
-	chat, verb := a.chat, a.verb
+	plat, chat, verb := r.plat, r.chat, a.verb
 	switch verb {
 	case moderation.VerbWarn:
 		res := make([]moderation.Result, len(users))
@@ -157,10 +156,8 @@ func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, me
 }
 
 // warn stores a warning and applies the ladder step its count reaches.
-func (p *Pipeline) warn(ctx context.Context, r *run, chat moderation.ChatRef, msg *moderation.Message, w moderation.Warning, deliveryID string) int {
-	if p.store == nil {
-		return 0
-	}
+func (p *Pipeline) warn(ctx context.Context, r *run, w moderation.Warning) int {
+	chat := r.chat
 	cfg := p.warnings()
 	n, err := p.store.AddWarning(ctx, w, p.now().Add(-cfg.Expiry()))
 	if err != nil {
@@ -177,12 +174,12 @@ func (p *Pipeline) warn(ctx context.Context, r *run, chat moderation.ChatRef, ms
 	if verb == moderation.VerbMute && d == 0 {
 		d = p.muteDuration(moderation.Command{Verb: moderation.VerbMute})
 	}
-	c := &moderation.Case{DeliveryID: deliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
+	c := &moderation.Case{DeliveryID: r.ev.DeliveryID + "/ladder/" + w.UserID, Platform: chat.Platform, ChatID: chat.ID, Rule: "warnings",
 		Verb: verb, Targets: []string{w.UserID}, Reason: fmt.Sprintf("%d warnings", n), Duration: d, At: p.now()}
-	c.Results = p.act(ctx, r, action{chat: chat, verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")
+	c.Results = p.act(ctx, r, action{verb: verb, d: d, step: moderation.LadderStep(verb)}, c.Targets, "")
 	c.Outcome = outcome(c.Results)
 	p.record(ctx, r, c)
-	p.notice(ctx, r, chat, msg, p.text.ruleNotice(c))
+	p.notice(ctx, r, p.text.ruleNotice(c))
 	return n
 }
 
@@ -195,24 +192,21 @@ func (p *Pipeline) warnings() automod.WarningsConfig {
 
 // notice posts an automatic notice, at most automod.notices_per_minute per
 // chat: Gavel never floods a chat or gets itself throttled.
-func (p *Pipeline) notice(ctx context.Context, r *run, chat moderation.ChatRef, msg *moderation.Message, text string) {
+func (p *Pipeline) notice(ctx context.Context, r *run, text string) {
 	if text == "" {
 		return
 	}
-	if p.rules != nil && !p.rules.AllowNotice(chat) {
+	if p.rules != nil && !p.rules.AllowNotice(r.chat) {
 		r.log.Debug("notice suppressed by the per-chat notice limit")
 		return
 	}
-	if msg == nil {
-		msg = &moderation.Message{Chat: chat}
-	}
-	p.reply(ctx, r, msg, text)
+	p.reply(ctx, r, text)
 }
 
 // recordScreened records a message a platform's pre-delivery hook
 // stopped (or, in dry run, let through).
-func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Event) {
-	msg, s := ev.Message, ev.Screening
+func (p *Pipeline) recordScreened(ctx context.Context, r *run) {
+	ev, msg, s := r.ev, r.msg, r.ev.Screening
 	c := &moderation.Case{DeliveryID: ev.DeliveryID, Platform: msg.Chat.Platform, ChatID: msg.Chat.ID, Rule: s.Rule,
 		Verb: moderation.VerbBlock, Targets: []string{msg.SenderID}, Reason: s.Match, DryRun: s.DryRun, At: p.now(), Outcome: moderation.OutcomeDone}
 	st := moderation.StatusDone
@@ -225,17 +219,13 @@ func (p *Pipeline) recordScreened(ctx context.Context, r *run, ev moderation.Eve
 }
 
 // warnCommand handles /warn, /unwarn and /warnings from an admin.
-func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
-	plat := r.plat
+func (p *Pipeline) warnCommand(ctx context.Context, r *run, cmd moderation.Command, botID string, c *moderation.Case) {
+	plat, msg := r.plat, r.msg
 	names := displayNames(msg)
-	if p.store == nil {
-		p.reply(ctx, r, msg, p.text.pick("Warnings need storage, and this Gavel has none.", "警告需要存储，而此 Gavel 未配置存储。"))
-		return
-	}
-	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, cmd.Targets...))
+	roles, err := p.roles(ctx, r, append([]string{msg.SenderID}, cmd.Targets...))
 	if err != nil {
 		if !p.retryLater(r, err) {
-			p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
+			p.reply(ctx, r, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}
@@ -243,7 +233,7 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Mess
 	if !v.Allowed {
 		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.refused(v.Reason, cmd.Verb))
+		p.reply(ctx, r, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
 	since := p.now().Add(-p.warnings().Expiry())
@@ -259,8 +249,8 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Mess
 		}
 		switch cmd.Verb {
 		case moderation.VerbWarn:
-			n := p.warn(ctx, r, msg.Chat, msg, moderation.Warning{Chat: msg.Chat, UserID: d.Target, Key: c.DeliveryID + "/warn/" + d.Target,
-				Actor: msg.SenderID, Reason: cmd.Reason, At: p.now()}, c.DeliveryID)
+			n := p.warn(ctx, r, moderation.Warning{Chat: msg.Chat, UserID: d.Target, Key: c.DeliveryID + "/warn/" + d.Target,
+				Actor: msg.SenderID, Reason: cmd.Reason, At: p.now()})
 			lines = append(lines, p.text.warned(name, n))
 		case moderation.VerbUnwarn:
 			removed, err := p.store.RemoveLastWarning(ctx, msg.Chat, d.Target, since)
@@ -290,5 +280,5 @@ func (p *Pipeline) warnCommand(ctx context.Context, r *run, msg *moderation.Mess
 		c.Outcome = outcome(c.Results)
 		p.record(ctx, r, c)
 	}
-	p.reply(ctx, r, msg, strings.Join(lines, "\n"))
+	p.reply(ctx, r, strings.Join(lines, "\n"))
 }

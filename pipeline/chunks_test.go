@@ -46,13 +46,13 @@ func TestMassActionLooksUpRolesByChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	cases := &caseSink{}
-	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+	p, err := New(oneAttempt, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 		Observer: cases, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	p.Handle(context.Background(), message("d1", "mod", "/kick @u1 @u2 @mod2 @u4 @u5 @u6 @broken @u8"))
+	deliver(t, p, message("d1", "mod", "/kick @u1 @u2 @mod2 @u4 @u5 @u6 @broken @u8"))
 
 	// The actor first (may they moderate? then cached), then the targets
 	// chunk by chunk.

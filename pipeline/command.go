@@ -15,10 +15,8 @@ import (
 	"gavel/policy"
 )
 
-func (p *Pipeline) handleMessage(ctx context.Context, r *run, ev moderation.Event) {
-	plat := r.plat
-	msg := ev.Message
-	log := r.log
+func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
+	plat, msg, log := r.plat, r.msg, r.log
 
 	p.flush(ctx, r) // enforcing a mute may recall: nothing staged waits behind it
 	handled, err := p.mutes.enforce(ctx, log, plat, msg)
@@ -44,7 +42,7 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, ev moderation.Even
 		return
 	}
 	c := &moderation.Case{
-		DeliveryID: ev.DeliveryID, Platform: ev.Platform, ChatID: msg.Chat.ID, Actor: msg.SenderID,
+		DeliveryID: r.ev.DeliveryID, Platform: r.ev.Platform, ChatID: msg.Chat.ID, Actor: msg.SenderID,
 		Verb: cmd.Verb, Targets: cmd.Targets, Reason: cmd.Reason, Duration: cmd.Duration, At: p.now(),
 	}
 	switch reason := p.policy.AllowCommand(msg.Chat, msg.SenderID); reason {
@@ -63,24 +61,24 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, ev moderation.Even
 	// moderate it gives at most one short reply per chat per
 	// policy.refusal_interval, never a usage lesson, so that a few
 	// members cannot make Gavel the flood.
-	mod, err := p.mayModerate(ctx, plat, msg)
+	mod, err := p.mayModerate(ctx, r)
 	if err != nil {
 		if p.retryLater(r, err) {
 			return
 		}
 		log.Error("role lookup failed", "actor", msg.SenderID, "err", err)
 		if p.policy.AllowRefusal(msg.Chat) {
-			p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
+			p.reply(ctx, r, p.text.platformError(plat.Name(), err))
 		}
 		return
 	}
 	if !mod {
-		p.answerMember(ctx, r, msg, cmd, perr, c)
+		p.answerMember(ctx, r, cmd, perr, c)
 		return
 	}
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
-		p.reply(ctx, r, msg, p.text.usage(perr))
+		p.reply(ctx, r, p.text.usage(perr))
 		return
 	}
 	// max_targets is the one limit on a command's targets, checked here
@@ -89,29 +87,30 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run, ev moderation.Even
 		log.Info("command names too many targets", "actor", msg.SenderID, "targets", len(cmd.Targets))
 		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		p.reply(ctx, r, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
 	switch cmd.Verb {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
-		p.warnCommand(ctx, r, msg, cmd, botID, c)
+		p.warnCommand(ctx, r, cmd, botID, c)
 	case moderation.VerbHelp:
-		p.reply(ctx, r, msg, p.text.help(p.prefixes[0]))
+		p.reply(ctx, r, p.text.help(p.prefixes[0]))
 	case moderation.VerbCase:
-		p.showCase(ctx, r, msg, cmd.CaseID)
+		p.showCase(ctx, r, cmd.CaseID)
 	default:
-		p.runCommand(ctx, r, msg, cmd, botID, c)
+		p.runCommand(ctx, r, cmd, botID, c)
 	}
 }
 
-// mayModerate reports whether the sender of msg may moderate its chat:
-// one of Gavel's configured admins (no platform call), else by the chat
-// role (cached).
-func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, msg *moderation.Message) (bool, error) {
+// mayModerate reports whether the sender of the run's message may
+// moderate its chat: one of Gavel's configured admins (no platform call),
+// else by the chat role (cached).
+func (p *Pipeline) mayModerate(ctx context.Context, r *run) (bool, error) {
+	msg := r.msg
 	if p.policy.IsConfiguredAdmin(msg.Chat, msg.SenderID) {
 		return true, nil
 	}
-	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
+	roles, err := p.roles(ctx, r, []string{msg.SenderID})
 	if err != nil {
 		return false, err
 	}
@@ -122,22 +121,22 @@ func (p *Pipeline) mayModerate(ctx context.Context, plat moderation.Platform, ms
 // gets the help text, anything else (a malformed command included) a
 // short refusal and a case; either only if the chat's refusal interval
 // has passed, else nothing.
-func (p *Pipeline) answerMember(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, perr error, c *moderation.Case) {
+func (p *Pipeline) answerMember(ctx context.Context, r *run, cmd moderation.Command, perr error, c *moderation.Case) {
 	text := p.text.help(p.prefixes[0])
 	if perr != nil || cmd.Verb != moderation.VerbHelp {
 		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
 		p.record(ctx, r, c)
 		text = p.text.notModerator(cmd.Verb)
 	}
-	if !p.policy.AllowRefusal(msg.Chat) {
-		r.log.Debug("no reply: the chat had one within policy.refusal_interval", "actor", msg.SenderID)
+	if !p.policy.AllowRefusal(r.chat) {
+		r.log.Debug("no reply: the chat had one within policy.refusal_interval", "actor", r.msg.SenderID)
 		return
 	}
-	p.reply(ctx, r, msg, text)
+	p.reply(ctx, r, text)
 }
 
-func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Message, cmd moderation.Command, botID string, c *moderation.Case) {
-	plat := r.plat
+func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Command, botID string, c *moderation.Case) {
+	plat, msg := r.plat, r.msg
 	log := r.log.With("action", cmd.Verb, "actor", msg.SenderID)
 	r.log = log
 	names := displayNames(msg)
@@ -150,14 +149,14 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 		log.Error("capabilities lookup failed", "err", err)
 		c.Outcome = moderation.OutcomeErrorCapabilities
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, p.text.platformError(plat.Name(), err))
 		return
 	}
 	support := caps[cmd.Verb]
 	if support == moderation.Unsupported || support == "" {
 		c.Outcome = moderation.OutcomeUnsupported
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
+		p.reply(ctx, r, p.text.unsupported(cmd.Verb, msg.Chat.Kind))
 		return
 	}
 	// Roles are looked up one chunk of targets at a time when the
@@ -168,7 +167,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 	if rb := plat.Limits().RoleBatch; rb > 0 && len(cmd.Targets) > rb {
 		chunks = slices.Collect(slices.Chunk(cmd.Targets, rb))
 	}
-	roles, err := p.roles(ctx, plat, msg.Chat, append([]string{msg.SenderID}, chunks[0]...))
+	roles, err := p.roles(ctx, r, append([]string{msg.SenderID}, chunks[0]...))
 	if err != nil && p.retryLater(r, err) {
 		return
 	}
@@ -176,7 +175,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 		log.Error("role lookup failed", "err", err)
 		c.Outcome = moderation.OutcomeErrorRoles
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, p.text.platformError(plat.Name(), err))
 		return
 	}
 	decide := func(targets []string, roles map[string]moderation.Role) policy.Verdict {
@@ -188,7 +187,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 		log.Info("command refused", "reason", v.Reason)
 		c.Outcome = moderation.RefusedOutcome(v.Reason)
 		p.record(ctx, r, c)
-		p.reply(ctx, r, msg, p.text.refused(v.Reason, cmd.Verb))
+		p.reply(ctx, r, p.text.refused(v.Reason, cmd.Verb))
 		return
 	}
 	actorRole := roles[msg.SenderID]
@@ -205,7 +204,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 	fetch := func(i int) {
 		if i < len(chunks) {
 			go func() {
-				rs, err := p.roles(ctx, plat, msg.Chat, chunks[i])
+				rs, err := p.roles(ctx, r, chunks[i])
 				ahead <- lookup{rs, err}
 			}()
 		}
@@ -230,7 +229,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 			cv = decide(chunk, got.roles)
 		}
 		c.Decisions = append(c.Decisions, cv.Decisions...)
-		results = append(results, p.actOn(ctx, r, action{chat: msg.Chat, verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
+		results = append(results, p.actOn(ctx, r, action{verb: cmd.Verb, support: support, d: dur, opts: opts, step: moderation.ActionStep(cmd.Verb)}, cv)...)
 	}
 
 	if !r.last {
@@ -249,7 +248,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, msg *moderation.Messa
 	c.Results = results
 	c.Outcome = outcome(results)
 	p.record(ctx, r, c)
-	p.reply(ctx, r, msg, p.text.summary(cmd, dur, v.DryRun, results, names, plat.Limits().Reply))
+	p.reply(ctx, r, p.text.summary(cmd, dur, v.DryRun, results, names, plat.Limits().Reply))
 }
 
 // actOn carries out one verdict: refused targets keep their reason,
@@ -330,29 +329,25 @@ func displayNames(msg *moderation.Message) map[string]string {
 
 // showCase answers /case N: the audit record of case N of this chat, to
 // the chat's owner, managers and Gavel admins.
-func (p *Pipeline) showCase(ctx context.Context, r *run, msg *moderation.Message, id int64) {
-	plat := r.plat
-	roles, err := p.roles(ctx, plat, msg.Chat, []string{msg.SenderID})
+func (p *Pipeline) showCase(ctx context.Context, r *run, id int64) {
+	plat, msg := r.plat, r.msg
+	roles, err := p.roles(ctx, r, []string{msg.SenderID})
 	if err != nil {
-		p.reply(ctx, r, msg, p.text.platformError(plat.Name(), err))
+		p.reply(ctx, r, p.text.platformError(plat.Name(), err))
 		return
 	}
 	if !p.policy.MayModerate(msg.Chat, msg.SenderID, roles[msg.SenderID]) {
-		p.reply(ctx, r, msg, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
-		return
-	}
-	if p.store == nil {
-		p.reply(ctx, r, msg, p.text.noCase(id))
+		p.reply(ctx, r, p.text.refused(policy.ActorNotAdmin, moderation.VerbCase))
 		return
 	}
 	c, err := p.store.Case(ctx, id)
 	switch {
 	case errors.Is(err, moderation.ErrNotFound), err == nil && (c.Platform != msg.Chat.Platform || c.ChatID != msg.Chat.ID):
-		p.reply(ctx, r, msg, p.text.noCase(id))
+		p.reply(ctx, r, p.text.noCase(id))
 	case err != nil:
 		r.fail(err)
 		r.log.Error("reading case failed", "case", id, "err", err)
 	default:
-		p.reply(ctx, r, msg, p.text.caseText(c))
+		p.reply(ctx, r, p.text.caseText(c))
 	}
 }

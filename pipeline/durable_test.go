@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -17,11 +16,7 @@ import (
 
 func durableFixture(t testing.TB) (*Pipeline, *recorder, moderation.Store) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gavel.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := newTestStore(t)
 	pl := &recorder{caps: native, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}, refuse: map[string]bool{}}
 	eng, err := policy.New(policy.Config{MaxTargets: 200}, nil)
 	if err != nil {
@@ -75,7 +70,7 @@ func TestJobReRunSkipsSettledTargets(t *testing.T) {
 	// again as its second attempt.
 	job.Attempts++
 
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -88,7 +83,7 @@ func TestJobReRunSkipsSettledTargets(t *testing.T) {
 	if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], "Removed 120") {
 		t.Fatalf("replies = %q", pl.replies)
 	}
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 2 || len(pl.replies) != 1 {
@@ -108,14 +103,14 @@ func TestTransientFailuresRetryTheJob(t *testing.T) {
 	p, pl, st := durableFixture(t)
 	pl.fail = map[string]bool{"b": true}
 	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
-	if err := p.HandleJob(context.Background(), job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
+	if err := handleJob(p, job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
 		t.Fatalf("err = %v, want ErrIncomplete", err)
 	}
 	if len(pl.replies) != 0 {
 		t.Fatalf("replied before the job was complete: %q", pl.replies)
 	}
 	job.Attempts = p.cfg.Jobs.MaxAttempts
-	if err := p.HandleJob(context.Background(), job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove a,b reason= remove b reason=]" {
@@ -128,19 +123,16 @@ func TestTransientFailuresRetryTheJob(t *testing.T) {
 
 func TestCaseCommand(t *testing.T) {
 	t.Parallel()
-	p, pl, st := durableFixture(t)
-	ctx := context.Background()
-	if err := p.HandleJob(ctx, claimOne(t, st, message("d1", "mod", "/kick @spam ads"))); err != nil {
-		t.Fatal(err)
-	}
-	for _, tt := range []struct{ from, text, want string }{
+	p, pl, _ := durableFixture(t)
+	deliver(t, p, message("d1", "mod", "/kick @spam ads"))
+	for i, tt := range []struct{ from, text, want string }{
 		{"mod", "/case 1", "Case #1"},
 		{"mod", "/case 1", "kick by mod → done"},
 		{"mod", "/case 99", "No case #99"},
 		{"member", "/case 1", "Refused"},
 	} {
 		pl.replies = nil
-		p.Handle(ctx, message("x", tt.from, tt.text))
+		deliver(t, p, message(fmt.Sprint("x", i), tt.from, tt.text))
 		if len(pl.replies) != 1 || !strings.Contains(pl.replies[0], tt.want) {
 			t.Errorf("%s %q: replies %q, want %q", tt.from, tt.text, pl.replies, tt.want)
 		}
@@ -155,10 +147,7 @@ func TestKickJobWriteTransactions(t *testing.T) {
 	t.Parallel()
 	p, pl, st := durableFixture(t)
 	sq := st.(*sqlite.Store)
-	jobs, err := p.NewJobs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := p.NewJobs()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	runCtx, stop := context.WithCancel(ctx)
@@ -201,7 +190,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 	p, pl, st := durableFixture(t)
 	ctx := context.Background()
 	job := claimOne(t, st, message("d1", "mod", "/kick @a @b"))
-	w, err := p.handleJob(ctx, job)
+	w, err := p.HandleJob(ctx, job)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +202,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 		t.Fatalf("kick results before the reply: %+v", got)
 	}
 	job.Attempts++
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove a,b reason=]" {
@@ -226,7 +215,7 @@ func TestCrashBeforeLastCommit(t *testing.T) {
 		t.Fatalf("%d cases, want 1", len(cases))
 	}
 	// The re-run's reply is recorded now: a third run posts nothing.
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 1 || len(pl.replies) != 2 {
@@ -248,7 +237,7 @@ func TestJobFromEarlierVersionResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	job.Attempts++
-	if err := p.HandleJob(ctx, job); err != nil {
+	if err := handleJob(p, job); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(pl.calls) != "[remove c reason=]" || len(pl.replies) != 1 {
@@ -265,7 +254,7 @@ func TestJobFromEarlierVersionResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	job2.Attempts++
-	if err := p.HandleJob(ctx, job2); err != nil {
+	if err := handleJob(p, job2); err != nil {
 		t.Fatal(err)
 	}
 	if len(pl.calls) != 1 || len(pl.replies) != 1 {

@@ -75,11 +75,11 @@ func TestTransportErrorsStayOutOfTheChat(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Policy: eng, Audit: audit, Now: time.Now, Logger: slog.New(slog.DiscardHandler), Parser: commands.New(commands.Config{})})
+			p, err := New(oneAttempt, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Policy: eng, Audit: audit, Now: time.Now, Logger: slog.New(slog.DiscardHandler), Parser: commands.New(commands.Config{})})
 			if err != nil {
 				t.Fatal(err)
 			}
-			p.Handle(context.Background(), moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "d1",
+			deliver(t, p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "d1",
 				Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: "m1", SenderID: "owner", Text: "/kick @spammer"}})
 			if len(pl.replies) != 1 {
 				t.Fatalf("replies %q, want one", pl.replies)

@@ -11,10 +11,9 @@ import (
 	"gavel/moderation"
 )
 
-// action is one verb to carry out in one chat: what execute, actOn and
-// act pass along instead of six parameters.
+// action is one verb to carry out in the run's chat: what execute, actOn
+// and act pass along instead of five parameters.
 type action struct {
-	chat    moderation.ChatRef
 	verb    moderation.Verb
 	support moderation.Support // how the chat supports verb
 	d       time.Duration      // a mute's length
@@ -26,7 +25,7 @@ type action struct {
 // (Limits().Batch[verb], positive: New checked) at a time, recording the
 // results after each batch, so a job re-run after a crash repeats at most
 // the batch that was in flight.
-// In a durable job, users whose result is already recorded as settled
+// Users whose result is already recorded as settled
 // (done, no-op or refused for good) are not acted on again.
 //
 // a.step names the action among the job's actions for the recorded
@@ -36,7 +35,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string
 	plat := r.plat
 	settled := map[string]moderation.Result{}
 	p.flush(ctx, r) // what this run recorded is read back below
-	if r.jobID != 0 && p.store != nil && !r.fresh {
+	if !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, a.step)
 		if err != nil {
 			r.fail(err)
@@ -68,7 +67,7 @@ func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string
 		// The previous batch's results commit before this call, so that
 		// a crash repeats at most the batch in flight.
 		p.flush(ctx, r)
-		res := p.executeBatch(ctx, plat, a, batch)
+		res := p.executeBatch(ctx, r, a, batch)
 		p.stage(r, a.step, res)
 		for _, x := range res {
 			got[x.UserID] = x
@@ -87,9 +86,10 @@ func (p *Pipeline) execute(ctx context.Context, r *run, a action, users []string
 	return out
 }
 
-func (p *Pipeline) executeBatch(ctx context.Context, plat moderation.Platform, a action, users []string) []moderation.Result {
+func (p *Pipeline) executeBatch(ctx context.Context, r *run, a action, users []string) []moderation.Result {
 	now := p.now()
-	chat, verb, support, d, opts := a.chat, a.verb, a.support, a.d, a.opts
+	plat, chat := r.plat, r.chat
+	verb, support, d, opts := a.verb, a.support, a.d, a.opts
 	switch verb {
 	case moderation.VerbKick:
 		res := plat.Remove(ctx, chat, users, opts)

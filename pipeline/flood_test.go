@@ -42,10 +42,7 @@ func TestMemberFloodGetsOneRefusal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := p.NewJobs()
-	if err != nil {
-		t.Fatal(err)
-	}
+	jobs := p.NewJobs()
 	junk := []string{"/asdf", "/ban @x", "/kick@x", "/", "/Gavel pls", "@bot /nope"}
 	known := []string{"/kick @x", "/mute", "/help", "/case 1", "/warn @y spam", "/mute @x 5x"}
 	var stored, junkStored int

@@ -52,7 +52,7 @@ func TestNewRefusesPlatformWithoutLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			pl := &badLimits{recorder: &recorder{}, mut: tt.mut}
-			_, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+			_, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 				Logger: slog.New(slog.DiscardHandler)})
 			switch {
 			case tt.want == "" && err != nil:
@@ -76,13 +76,13 @@ func TestBatchesFollowLimits(t *testing.T) {
 	}
 	pl := &badLimits{recorder: &recorder{caps: native, refuse: map[string]bool{}, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}},
 		mut: func(l *moderation.Limits) { l.Batch[moderation.VerbKick] = 2; l.Batch[moderation.VerbMute] = 3 }}
-	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+	p, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.Handle(context.Background(), message("d1", "mod", "/kick @a @b @c @d @e"))
-	p.Handle(context.Background(), message("d2", "mod", "/mute @a @b @c @d @e 5m"))
+	deliver(t, p, message("d1", "mod", "/kick @a @b @c @d @e"))
+	deliver(t, p, message("d2", "mod", "/mute @a @b @c @d @e 5m"))
 	want := []string{"remove a,b reason=", "remove c,d reason=", "remove e reason=", "mute a,b,c d=5m0s", "mute d,e d=5m0s"}
 	if got := pl.calls; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("calls\n got %q\nwant %q", got, want)
@@ -111,7 +111,7 @@ func TestMuteDefaults(t *testing.T) {
 				t.Fatal(err)
 			}
 			pl := &recorder{caps: native, refuse: map[string]bool{}, roles: map[string]moderation.Role{"mod": moderation.RoleAdmin}}
-			p, err := New(tt.cfg, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+			p, err := New(tt.cfg, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 				Logger: slog.New(slog.DiscardHandler)})
 			if err != nil {
 				t.Fatal(err)
@@ -120,7 +120,7 @@ func TestMuteDefaults(t *testing.T) {
 			if strings.HasPrefix(tt.name, "explicit") {
 				text += " 1h"
 			}
-			p.Handle(context.Background(), message("d1", "mod", text))
+			deliver(t, p, message("d1", "mod", text))
 			if len(pl.calls) != 1 || pl.calls[0] != tt.want {
 				t.Fatalf("calls %q, want %q", pl.calls, tt.want)
 			}

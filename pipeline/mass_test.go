@@ -71,10 +71,7 @@ func TestMassCommandThroughJobs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jobs, err := p.NewJobs()
-			if err != nil {
-				t.Fatal(err)
-			}
+			jobs := p.NewJobs()
 			text, ids := massKick(tt.n)
 			if stored, err := jobs.Submit(ctx, message("d1", "mod", text)); err != nil || !stored {
 				t.Fatalf("Submit: stored %v, %v", stored, err)

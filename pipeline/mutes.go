@@ -10,82 +10,9 @@ import (
 	"gavel/moderation"
 )
 
-// MuteStore keeps active mutes.
-type MuteStore interface {
-	// Put records mutes, all or none.
-	Put(ctx context.Context, ms ...moderation.Mute) error
-	Delete(ctx context.Context, chat moderation.ChatRef, userIDs ...string) error
-	// Active returns the user's mute in chat if it has not ended at now.
-	Active(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error)
-}
-
-// storeMutes keeps mutes in the durable store.
-type storeMutes struct{ s moderation.Store }
-
-func (m storeMutes) Put(ctx context.Context, ms ...moderation.Mute) error {
-	return m.s.PutMutes(ctx, ms...)
-}
-func (m storeMutes) Delete(ctx context.Context, chat moderation.ChatRef, users ...string) error {
-	return m.s.DeleteMutes(ctx, chat, users...)
-}
-func (m storeMutes) Active(ctx context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool, error) {
-	return m.s.ActiveMute(ctx, chat, user, now)
-}
-
-// MemoryMutes is a MuteStore in memory: mutes are lost on restart.
-type MemoryMutes struct {
-	mu sync.RWMutex
-	m  map[muteKey]moderation.Mute
-}
-
 type muteKey struct{ platform, chat, user string }
 
-// NewMemoryMutes returns an empty MemoryMutes.
-func NewMemoryMutes() *MemoryMutes { return &MemoryMutes{m: map[muteKey]moderation.Mute{}} }
-
 func key(chat moderation.ChatRef, user string) muteKey { return muteKey{chat.Platform, chat.ID, user} }
-
-// Put records ms, each replacing any earlier mute of the same user in
-// the chat.
-func (s *MemoryMutes) Put(_ context.Context, ms ...moderation.Mute) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, r := range ms {
-		s.m[key(r.Chat, r.UserID)] = r
-	}
-	return nil
-}
-
-// Delete ends the users' mutes.
-func (s *MemoryMutes) Delete(_ context.Context, chat moderation.ChatRef, users ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, u := range users {
-		delete(s.m, key(chat, u))
-	}
-	return nil
-}
-
-// Active reports the user's mute if it is still running at now; an ended
-// mute is dropped.
-func (s *MemoryMutes) Active(_ context.Context, chat moderation.ChatRef, user string, now time.Time) (moderation.Mute, bool, error) {
-	k := key(chat, user)
-	s.mu.RLock()
-	r, ok := s.m[k]
-	s.mu.RUnlock()
-	if !ok {
-		return moderation.Mute{}, false, nil
-	}
-	if !r.Until.IsZero() && !now.Before(r.Until) {
-		s.mu.Lock()
-		if cur, still := s.m[k]; still && cur == r {
-			delete(s.m, k)
-		}
-		s.mu.Unlock()
-		return moderation.Mute{}, false, nil
-	}
-	return r, true, nil
-}
 
 // muteIndex mirrors the active emulated mutes in memory so that the
 // webhook path can tell whether a message must be recalled without a
@@ -128,18 +55,15 @@ func (x *muteIndex) replace(ms []moderation.Mute) {
 	x.mu.Unlock()
 }
 
-// muteBook is the one owner of mutes: the records (MuteStore), the index
+// muteBook is the one owner of mutes: the records (in the store), the index
 // of the emulated ones the webhook path reads, their enforcement (a muted
 // user's message is recalled) and their end (expiry). Nothing else reads
 // or writes mutes; app's maintenance loop calls Pipeline.MaintainMutes.
 type muteBook struct {
-	records MuteStore
-	// durable lists and ends expired mutes and reloads the index; nil in
-	// memory, where MemoryMutes drops an ended mute when it is read.
-	durable moderation.Store
-	index   *muteIndex
-	log     *slog.Logger
-	now     func() time.Time
+	store moderation.Store
+	index *muteIndex
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // suspect reports, from memory, whether user may be under an emulated mute
@@ -150,12 +74,12 @@ func (b *muteBook) suspect(chat moderation.ChatRef, user string) bool {
 
 // active returns the user's mute in chat if it still runs.
 func (b *muteBook) active(ctx context.Context, chat moderation.ChatRef, user string) (moderation.Mute, bool, error) {
-	return b.records.Active(ctx, chat, user, b.now())
+	return b.store.ActiveMute(ctx, chat, user, b.now())
 }
 
 // record stores mutes in one write; emulated ones enter the index.
 func (b *muteBook) record(ctx context.Context, ms ...moderation.Mute) error {
-	if err := b.records.Put(ctx, ms...); err != nil {
+	if err := b.store.PutMutes(ctx, ms...); err != nil {
 		return err
 	}
 	for _, m := range ms {
@@ -168,7 +92,7 @@ func (b *muteBook) record(ctx context.Context, ms ...moderation.Mute) error {
 
 // end drops the users' mutes in chat.
 func (b *muteBook) end(ctx context.Context, chat moderation.ChatRef, users ...string) error {
-	if err := b.records.Delete(ctx, chat, users...); err != nil {
+	if err := b.store.DeleteMutes(ctx, chat, users...); err != nil {
 		return err
 	}
 	for _, u := range users {
@@ -195,10 +119,7 @@ func (b *muteBook) enforce(ctx context.Context, log *slog.Logger, plat moderatio
 // refresh reloads the index from the store (mutes other replicas imposed
 // come in, ended ones go).
 func (b *muteBook) refresh(ctx context.Context) error {
-	if b.durable == nil {
-		return nil
-	}
-	ms, err := b.durable.ActiveMutes(ctx, b.now(), true)
+	ms, err := b.store.ActiveMutes(ctx, b.now(), true)
 	if err != nil {
 		return fmt.Errorf("loading active mutes: %w", err)
 	}
@@ -211,12 +132,9 @@ func (b *muteBook) refresh(ctx context.Context) error {
 // platform itself and the record only served /unmute and the audit. Every
 // replica may run it; the store makes each deletion happen once.
 func (b *muteBook) expire(ctx context.Context) error {
-	if b.durable == nil {
-		return nil
-	}
 	const page = 100
 	for {
-		mutes, err := b.durable.ExpiredMutes(ctx, b.now(), page)
+		mutes, err := b.store.ExpiredMutes(ctx, b.now(), page)
 		if err != nil {
 			return fmt.Errorf("listing expired mutes: %w", err)
 		}

@@ -50,11 +50,11 @@ func TestEmulatedMuteLifecycle(t *testing.T) {
 		return job
 	}
 
-	a.Handle(ctx, message("m1", "mod", "/mute @bob 1m"))
+	deliver(t, a, message("m1", "mod", "/mute @bob 1m"))
 	if !triaged(a, "m2") {
 		t.Fatal("replica a: the muted user's message is not triaged")
 	}
-	a.Handle(ctx, message("m2", "bob", "hello"))
+	deliver(t, a, message("m2", "bob", "hello"))
 	if len(pa.recalls) != 1 || pa.recalls[0] != "m2" {
 		t.Fatalf("recalls %v, want m2", pa.recalls)
 	}
@@ -79,8 +79,8 @@ func TestEmulatedMuteLifecycle(t *testing.T) {
 	if ms, _ := st.ExpiredMutes(ctx, clock(), 10); len(ms) != 0 {
 		t.Fatalf("expired mutes left: %v", ms)
 	}
-	a.Handle(ctx, message("m4", "bob", "hello again"))
-	b.Handle(ctx, message("m5", "bob", "hello again"))
+	deliver(t, a, message("m4", "bob", "hello again"))
+	deliver(t, b, message("m5", "bob", "hello again"))
 	if len(pa.recalls) != 1 || len(pb.recalls) != 0 {
 		t.Fatalf("recalls after the end: a %v, b %v", pa.recalls, pb.recalls)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"gavel/automod"
 	"gavel/commands"
+	"gavel/jobs"
 	"gavel/moderation"
 	"gavel/policy"
 )
@@ -30,7 +31,7 @@ type Config struct {
 	// 1m. With Redis the cache is shared by every replica.
 	RoleCacheTTL time.Duration `yaml:"role_cache_ttl"`
 	// Jobs tunes the durable job runner.
-	Jobs DurableConfig `yaml:",inline"`
+	Jobs jobs.Config `yaml:",inline"`
 }
 
 // Validate reports the first bad key.
@@ -58,7 +59,7 @@ func (c Config) withDefaults() Config {
 	if c.DefaultMute == 0 {
 		c.DefaultMute = 10 * time.Minute
 	}
-	c.Jobs = c.Jobs.withDefaults()
+	c.Jobs = c.Jobs.WithDefaults()
 	if c.RoleCacheTTL == 0 {
 		c.RoleCacheTTL = time.Minute
 	}
@@ -73,12 +74,14 @@ type Deps struct {
 	Platforms []moderation.Platform
 	Parser    *commands.Parser
 	Policy    *policy.Engine
-	// Store makes jobs durable and idempotent and keeps mutes and cases;
-	// nil runs in memory (mutes and cases lost on restart).
-	Store    moderation.Store
-	Mutes    MuteStore // nil → Store, else in-memory
-	Audit    Auditor   // nil → Store (and a log line), else log-only
-	Observer Observer  // nil → none
+	// Store makes jobs durable and idempotent and keeps mutes, warnings
+	// and cases; required.
+	Store moderation.Store
+	// Audit, when set, receives the cases instead of the store (the demo
+	// keeps its own); nil: each case commits with the job's progress and
+	// is logged.
+	Audit    Auditor
+	Observer Observer // nil → none
 	// Roles caches role lookups; nil → in memory for moderation.role_cache_ttl.
 	Roles RoleCache
 	// Automod, when set, evaluates auto-moderation rules on every message
@@ -115,8 +118,8 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if d.Parser == nil || d.Policy == nil {
-		return nil, errors.New("pipeline: parser and policy are required")
+	if d.Parser == nil || d.Policy == nil || d.Store == nil {
+		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
@@ -152,36 +155,27 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if p.roleCache == nil {
 		p.roleCache = NewMemoryRoles(p.cfg.RoleCacheTTL)
 	}
-	p.mutes = &muteBook{records: d.Mutes, durable: p.store, index: newMuteIndex(), log: p.log, now: p.now}
-	switch {
-	case d.Mutes != nil:
-	case p.store != nil:
-		p.mutes.records = storeMutes{p.store}
-	default:
-		p.mutes.records = NewMemoryMutes()
-	}
-	switch {
-	case p.audit != nil:
-	case p.store != nil:
-		p.audit = &StoreAuditor{Store: p.store, Log: p.log}
-	default:
-		p.audit = NewLogAuditor(p.log)
-	}
+	p.mutes = &muteBook{store: p.store, index: newMuteIndex(), log: p.log, now: p.now}
 	return p, nil
 }
 
 // Config returns the effective configuration (defaults applied).
 func (p *Pipeline) Config() Config { return p.cfg }
 
-// run carries what one handling of an event needs: its platform, its job
-// (zero when not durable), its logger, and the first store error, which
-// makes a job retry instead of finishing. The flows are methods taking
-// it, so the platform is not threaded through their parameters.
+// run carries what one handling of a job needs: its platform, its
+// event and the chat and message it is about, its job, its logger, and
+// the first store error, which makes a job retry instead of finishing.
+// The flows are methods taking it, so none of these is threaded through
+// their parameters.
 type run struct {
-	plat  moderation.Platform
+	plat moderation.Platform
+	ev   moderation.Event
+	chat moderation.ChatRef
+	// msg is the message the event is about; nil for a join. Replies
+	// answer it.
+	msg   *moderation.Message
 	jobID int64
-	// last is true when no retry follows: in-memory handling, or the
-	// job's final attempt.
+	// last is true when no retry follows: the job's final attempt.
 	last bool
 	// fresh is true on a job's first attempt: the store counts attempts
 	// when a job is claimed, so nothing of this job can be recorded yet
@@ -203,39 +197,28 @@ func (r *run) fail(err error) {
 	}
 }
 
-// Handle acts on one event outside the durable queue (in-memory mode).
-func (p *Pipeline) Handle(ctx context.Context, ev moderation.Event) {
-	_, _ = p.handle(ctx, ev, 0, true, true)
-}
-
 // ErrIncomplete reports a job some of whose targets failed for a reason
 // that may pass (the platform stayed busy through every retry); the job is
 // run again and only those targets are tried.
 var ErrIncomplete = errors.New("some targets failed transiently")
 
-// HandleJob acts on a durable job. Targets the job already recorded as
-// settled are skipped, so a job re-run after a crash does not repeat them.
-// An error means the job should be retried: a store write failed, or
-// targets failed transiently and this is not the job's last attempt.
-func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) error {
-	w, err := p.handleJob(ctx, job)
-	if err == nil && !w.Empty() {
-		err = p.store.Commit(ctx, job.ID, "", w)
-	}
-	return err
+// NewJobs returns the durable job runner of p's events, on p's store.
+func (p *Pipeline) NewJobs() *jobs.Runner {
+	return jobs.New(p.cfg.Jobs, p.store, p, jobs.Options{Logger: p.log, Now: p.now})
 }
 
-// handleJob is HandleJob except that the job's last unit of work (what
-// it stored after its last platform call: typically the record of its
-// reply) is returned, not committed: the job runner commits it with the
-// job's finish, in one transaction. On an error everything is committed
-// already and the Work is empty.
-func (p *Pipeline) handleJob(ctx context.Context, job moderation.Job) (moderation.Work, error) {
-	return p.handle(ctx, job.Event, job.ID, job.Attempts >= p.cfg.Jobs.MaxAttempts, job.Attempts == 1)
-}
-
-func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64, last, fresh bool) (_ moderation.Work, err error) {
+// HandleJob acts on a durable job (jobs.Handler). Targets the job already
+// recorded as settled are skipped, so a job re-run after a crash does not
+// repeat them. An error means the job should be retried: a store write
+// failed, or targets failed transiently and this is not the job's last
+// attempt. The job's last unit of work (what it stored after its last
+// platform call: typically the record of its reply) is returned, not
+// committed: the runner commits it with the job's finish, in one
+// transaction. On an error everything is committed already and the Work
+// is empty.
+func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderation.Work, err error) {
 	defer p.handled.Add(1)
+	ev := job.Event
 	plat, ok := p.platforms[ev.Platform]
 	if !ok {
 		p.log.Error("event for a platform that is not configured", "platform", ev.Platform, "event_id", ev.DeliveryID)
@@ -243,10 +226,8 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.ActionTimeout)
 	defer cancel()
-	r := &run{plat: plat, jobID: jobID, last: last || jobID == 0, fresh: fresh, log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID)}
-	if jobID != 0 {
-		r.log = r.log.With("job", jobID)
-	}
+	r := &run{plat: plat, ev: ev, jobID: job.ID, last: job.Attempts >= p.cfg.Jobs.MaxAttempts, fresh: job.Attempts == 1,
+		log: p.log.With("platform", ev.Platform, "event_id", ev.DeliveryID, "job", job.ID)}
 	defer func() {
 		// Whatever the run did is recorded before it ends badly: the
 		// retry must not repeat it.
@@ -263,19 +244,22 @@ func (p *Pipeline) handle(ctx context.Context, ev moderation.Event, jobID int64,
 	}()
 	switch {
 	case ev.Kind == moderation.EventMessage && ev.Message != nil:
-		r.log = r.log.With("chat", ev.Message.Chat.ID)
+		r.msg, r.chat = ev.Message, ev.Message.Chat
+		r.log = r.log.With("chat", r.chat.ID)
 		if len(ev.Hits) > 0 {
-			p.handleHits(ctx, r, ev, ev.Message.Chat, ev.Message)
+			p.handleHits(ctx, r)
 			if r.err != nil {
 				return moderation.Work{}, r.err
 			}
 		}
-		p.handleMessage(ctx, r, ev)
+		p.handleMessage(ctx, r)
 	case ev.Kind == moderation.EventJoin && ev.Join != nil:
-		r.log = r.log.With("chat", ev.Join.Chat.ID)
-		p.handleHits(ctx, r, ev, ev.Join.Chat, nil)
+		r.chat = ev.Join.Chat
+		r.log = r.log.With("chat", r.chat.ID)
+		p.handleHits(ctx, r)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
-		p.recordScreened(ctx, r, ev)
+		r.msg, r.chat = ev.Message, ev.Message.Chat
+		p.recordScreened(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.

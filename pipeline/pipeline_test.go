@@ -95,6 +95,7 @@ func (r *recorder) Reply(_ context.Context, _ *moderation.Message, text string) 
 }
 
 type fixture struct {
+	t   testing.TB
 	p   *Pipeline
 	pl  *recorder
 	now time.Time
@@ -103,7 +104,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, cfg Config, pol policy.Config, lang string, caps moderation.Capabilities) *fixture {
 	t.Helper()
-	f := &fixture{now: time.Unix(1_700_000_000, 0)}
+	f := &fixture{t: t, now: time.Unix(1_700_000_000, 0)}
 	f.pl = &recorder{caps: caps, roles: map[string]moderation.Role{
 		"owner": moderation.RoleOwner, "mod": moderation.RoleAdmin, "mod2": moderation.RoleAdmin,
 	}, refuse: map[string]bool{}}
@@ -112,7 +113,7 @@ func newFixture(t *testing.T, cfg Config, pol policy.Config, lang string, caps m
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.p, err = New(cfg, Deps{
+	f.p, err = New(cfg, Deps{Store: newTestStore(t),
 		Platforms: []moderation.Platform{f.pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 		Language: lang, Logger: slog.New(slog.DiscardHandler), Now: clock,
 	})
@@ -124,7 +125,7 @@ func newFixture(t *testing.T, cfg Config, pol policy.Config, lang string, caps m
 
 func (f *fixture) say(from, text string) {
 	f.seq++
-	f.p.Handle(context.Background(), moderation.Event{
+	deliver(f.t, f.p, moderation.Event{
 		Kind: moderation.EventMessage, Platform: "fake", DeliveryID: fmt.Sprint("d", f.seq),
 		Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: fmt.Sprint("m", f.seq), SenderID: from, Text: text},
 	})
@@ -297,7 +298,7 @@ func TestTriageLateMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	pol, _ := policy.New(policy.Config{}, clock)
-	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: pol,
+	p, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: pol,
 		Automod: rules, Logger: slog.New(slog.DiscardHandler), Now: clock})
 	if err != nil {
 		t.Fatal(err)

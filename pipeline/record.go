@@ -21,7 +21,7 @@ func (nopObserver) Case(*moderation.Case)                {}
 func (nopObserver) RuleHit(string, string, string, bool) {}
 
 func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
-	if a, ok := p.audit.(*StoreAuditor); ok && r.jobID != 0 && p.store != nil && a.Store == p.store {
+	if p.audit == nil {
 		// The case commits with the results staged before it (those of
 		// the action it records): one transaction, and c.ID is set.
 		r.work.Cases = append(r.work.Cases, c)
@@ -29,7 +29,7 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 			r.log.Error("audit record failed", "err", err)
 			return
 		}
-		logCase(ctx, a.Log, c)
+		logCase(ctx, p.log, c)
 		p.obs.Case(c)
 		return
 	}
@@ -41,16 +41,21 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 	p.obs.Case(c)
 }
 
-func (p *Pipeline) reply(ctx context.Context, r *run, msg *moderation.Message, text string) {
+// reply answers the run's message (a join has none: the reply goes to
+// the chat).
+func (p *Pipeline) reply(ctx context.Context, r *run, text string) {
 	plat := r.plat
-	durable := r.jobID != 0 && p.store != nil
+	msg := r.msg
+	if msg == nil {
+		msg = &moderation.Message{Chat: r.chat}
+	}
 	r.replies++
 	// The record of a job's n-th reply, so that a job re-run after a crash
 	// does not post the same reply twice.
 	replyStep := moderation.ReplyStep(r.replies)
 	// Everything the run did commits before the reply tells of it.
 	p.flush(ctx, r)
-	if durable && !r.fresh {
+	if !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, replyStep)
 		if err == nil && len(prior) > 0 {
 			r.log.Info("job re-run: reply already sent")
@@ -67,9 +72,9 @@ func (p *Pipeline) reply(ctx context.Context, r *run, msg *moderation.Message, t
 	p.stage(r, replyStep, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
 }
 
-// stage adds a durable job's results to its unit of work (r.work).
+// stage adds a job's results to its unit of work (r.work).
 func (p *Pipeline) stage(r *run, key moderation.StepKey, res []moderation.Result) {
-	if r.jobID == 0 || p.store == nil || len(res) == 0 {
+	if len(res) == 0 {
 		return
 	}
 	r.work.Results = append(r.work.Results, moderation.JobResults{Step: key, Results: res})
@@ -88,7 +93,7 @@ func (p *Pipeline) stage(r *run, key moderation.StepKey, res []moderation.Result
 // (roles, capabilities, the bot's id) change nothing and do not flush.
 // A case commits at once with the results before it (record); what is
 // staged after the last call (the reply's record) commits with the job's
-// finish (Jobs.runJob), or on an error or panic in handle.
+// finish (the jobs.Runner), or on an error or panic in HandleJob.
 //
 // On an error the run fails (the job is retried) and the unit is dropped:
 // the store has none of it, and the retry repeats what it recorded.

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -73,13 +72,13 @@ func TestMassKickReplyFitsThePlatform(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			p, err := New(Config{}, Deps{Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
+			p, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{pl}, Parser: commands.New(commands.Config{}), Policy: eng,
 				Language: tt.lang, Audit: audit, Logger: slog.New(slog.DiscardHandler), Now: time.Now})
 			if err != nil {
 				t.Fatal(err)
 			}
 			text := "/kick @" + strings.Join(targets, " @") + " " + strings.Repeat("spam ", 2000)
-			p.Handle(context.Background(), moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "d1",
+			deliver(t, p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "d1",
 				Message: &moderation.Message{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: "m1", SenderID: "owner", Text: text}})
 			if len(rec.replies) != 1 {
 				t.Fatalf("%d replies, want 1", len(rec.replies))

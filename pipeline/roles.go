@@ -109,10 +109,11 @@ func (p *Pipeline) rolesChanged(ctx context.Context, ch *moderation.RolesChange)
 	return nil
 }
 
-// roles returns the roles of users in chat: cached ones from the cache,
-// the rest from the platform (then cached). A cache failure only costs a
-// lookup.
-func (p *Pipeline) roles(ctx context.Context, plat moderation.Platform, chat moderation.ChatRef, users []string) (map[string]moderation.Role, error) {
+// roles returns the roles of users in the run's chat: cached ones from
+// the cache, the rest from the platform (then cached). A cache failure
+// only costs a lookup.
+func (p *Pipeline) roles(ctx context.Context, r *run, users []string) (map[string]moderation.Role, error) {
+	plat, chat := r.plat, r.chat
 	out, err := p.roleCache.Get(ctx, chat, users)
 	if err != nil {
 		p.log.Warn("role cache unavailable", "err", err)

@@ -67,7 +67,7 @@ func TestRolesChangedCacheDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := New(Config{}, Deps{Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: eng,
+	p, err := New(Config{}, Deps{Store: newTestStore(t), Platforms: []moderation.Platform{&recorder{}}, Parser: commands.New(commands.Config{}), Policy: eng,
 		Roles: &downRoles{NewMemoryRoles(time.Minute)}, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func TestRolesChangedCacheDown(t *testing.T) {
 	if !job {
 		t.Fatal("Triage: no job although the cache was down")
 	}
-	if err := p.HandleJob(context.Background(), moderation.Job{ID: 1, Event: ev, Attempts: 1}); !errors.Is(err, errDown) {
-		t.Fatalf("HandleJob = %v, want the cache's error (retry)", err)
+	if err := handleJob(p, moderation.Job{ID: 1, Event: ev, Attempts: 1}); !errors.Is(err, errDown) {
+		t.Fatalf("handleJob = %v, want the cache's error (retry)", err)
 	}
 }

@@ -94,7 +94,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 		gate:    opts.Gate,
 		ledger:  opts.Ledger,
 		kinds:   cache.New(24*time.Hour, 10*time.Minute),
-		nicks:   cache.New(NicknameTTL, NicknameTTL),
+		nicks:   cache.New(cfg.NameCacheTTL, cfg.NameCacheTTL),
 	}
 	if c.log == nil {
 		c.log = slog.Default()

@@ -26,6 +26,16 @@ const (
 	// documented 20 and 100 messages per second.
 	DefaultGroupSendRate = 18
 	DefaultRoomSendRate  = 90
+	// DefaultNameCacheTTL is how long a looked-up nickname is cached.
+	DefaultNameCacheTTL = 10 * time.Minute
+	// DefaultMentionLookupTimeout bounds the nickname look-ups of one
+	// callback, which is answered only after them.
+	DefaultMentionLookupTimeout = 500 * time.Millisecond
+	// maxMentionLookupTimeout keeps the callback's answer prompt: Easemob
+	// documents no post-send deadline, but a slow answer holds the
+	// delivery and repeated over-long responses count towards the
+	// suspension of the app's callback rules.
+	maxMentionLookupTimeout = 2 * time.Second
 )
 
 // Config is the `platforms.easemob` section of config.yaml.
@@ -70,6 +80,13 @@ type Config struct {
 	// beyond; the defaults keep a margin.
 	GroupSendRate float64 `yaml:"group_send_rate"`
 	RoomSendRate  float64 `yaml:"room_send_rate"`
+	// NameCacheTTL is how long a user's nickname (POST /metadata/user/get)
+	// is cached; mentions are placed in the text by them. Default 10m.
+	NameCacheTTL time.Duration `yaml:"name_cache_ttl"`
+	// MentionLookupTimeout bounds the nickname look-ups made while
+	// answering one callback; a mention whose nickname is not known by
+	// then stays unplaced in the text. Default 500ms, at most 2s.
+	MentionLookupTimeout time.Duration `yaml:"mention_lookup_timeout"`
 }
 
 // maxPreSendCode keeps the pre-send answer, JSON-escaped, far below
@@ -93,6 +110,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.RoomSendRate == 0 {
 		c.RoomSendRate = DefaultRoomSendRate
+	}
+	if c.NameCacheTTL == 0 {
+		c.NameCacheTTL = DefaultNameCacheTTL
+	}
+	if c.MentionLookupTimeout == 0 {
+		c.MentionLookupTimeout = DefaultMentionLookupTimeout
 	}
 	return c
 }
@@ -151,6 +174,12 @@ func (c Config) Validate() error {
 	}
 	if c.RoomSendRate < 0 {
 		return bad("room_send_rate", "must not be negative")
+	}
+	if c.NameCacheTTL < 0 {
+		return bad("name_cache_ttl", "must not be negative")
+	}
+	if c.MentionLookupTimeout < 0 || c.MentionLookupTimeout > maxMentionLookupTimeout {
+		return bad("mention_lookup_timeout", "must be between 0 and 2s (the callback is answered only after the look-ups)")
 	}
 	if c.Rate.Burst < 0 {
 		return bad("rate.burst", "must not be negative")

@@ -34,6 +34,10 @@ func TestConfigValidate(t *testing.T) {
 		{name: "negative replay_window", mut: func(c *easemob.Config) { c.ReplayWindow = -time.Second }, wantKey: "replay_window"},
 		{name: "negative rate", mut: func(c *easemob.Config) { c.Rate.PerSecond = -1 }, wantKey: "rate.per_second"},
 		{name: "presend secret and code", mut: func(c *easemob.Config) { c.PreSendSecret = "p"; c.PreSendCode = "GAVEL:blocked" }},
+		{name: "name cache and lookup timeout", mut: func(c *easemob.Config) { c.NameCacheTTL = time.Hour; c.MentionLookupTimeout = 2 * time.Second }},
+		{name: "negative name_cache_ttl", mut: func(c *easemob.Config) { c.NameCacheTTL = -time.Second }, wantKey: "name_cache_ttl"},
+		{name: "negative mention_lookup_timeout", mut: func(c *easemob.Config) { c.MentionLookupTimeout = -time.Millisecond }, wantKey: "mention_lookup_timeout"},
+		{name: "mention_lookup_timeout too long", mut: func(c *easemob.Config) { c.MentionLookupTimeout = 3 * time.Second }, wantKey: "mention_lookup_timeout"},
 		{name: "presend code too long", mut: func(c *easemob.Config) { c.PreSendCode = strings.Repeat("x", 129) }, wantKey: "presend_code"},
 	}
 	for _, tc := range tests {
@@ -57,7 +61,8 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	d := valid.WithDefaults()
-	if d.ReplayWindow != 5*time.Minute || d.Rate.PerSecond != 100 {
+	if d.ReplayWindow != 5*time.Minute || d.Rate.PerSecond != 100 ||
+		d.NameCacheTTL != 10*time.Minute || d.MentionLookupTimeout != 500*time.Millisecond {
 		t.Fatalf("defaults %+v", d)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -21,11 +20,6 @@ import (
 // mentioned and the nicknames, read with the user-attribute API, say where
 // each mention stands in the text.
 const (
-	// NicknameTTL is how long a looked-up nickname is cached.
-	NicknameTTL = 10 * time.Minute
-	// NicknameTimeout bounds the lookups of one callback, which is
-	// answered only after them.
-	NicknameTimeout = 500 * time.Millisecond
 	// MaxMetadataTargets is the documented limit of users per
 	// POST /metadata/user/get.
 	MaxMetadataTargets = 100
@@ -133,7 +127,7 @@ func findMention(text, tok string, fold bool, claimed map[int]bool) (int, bool) 
 
 // nicknames returns the nicknames of ids (lower-case ID → nickname, ""
 // for a user without one) from the cache or POST /metadata/user/get
-// (≤100 targets per call), within NicknameTimeout. Failures are logged
+// (≤100 targets per call), within mention_lookup_timeout. Failures are logged
 // and leave those IDs out.
 func (c *Client) nicknames(ctx context.Context, ids []string) map[string]string {
 	out := map[string]string{}
@@ -149,7 +143,7 @@ func (c *Client) nicknames(ctx context.Context, ids []string) map[string]string 
 	if len(missing) == 0 {
 		return out
 	}
-	ctx, cancel := context.WithTimeout(ctx, NicknameTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.MentionLookupTimeout)
 	defer cancel()
 	for _, batch := range egress.Chunk(missing, MaxMetadataTargets) {
 		var env envelope
@@ -174,7 +168,7 @@ func (c *Client) nicknames(ctx context.Context, ids []string) map[string]string 
 		for _, id := range batch {
 			l := strings.ToLower(id)
 			out[l] = byUser[l] // "" when the user has no nickname
-			c.nicks.Set(l, byUser[l], NicknameTTL)
+			c.nicks.Set(l, byUser[l], c.cfg.NameCacheTTL)
 		}
 	}
 	return out

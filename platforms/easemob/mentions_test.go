@@ -13,7 +13,7 @@ import (
 
 // TestMentionNicknames: nicknames come from POST /metadata/user/get, at
 // most 100 targets a call, cached; a slow lookup does not hold the
-// callback past NicknameTimeout.
+// callback past mention_lookup_timeout.
 func TestMentionNicknames(t *testing.T) {
 	t.Parallel()
 	t.Run("batched and cached", func(t *testing.T) {
@@ -46,24 +46,33 @@ func TestMentionNicknames(t *testing.T) {
 			}
 		}
 	})
-	t.Run("slow lookup bounded", func(t *testing.T) {
-		t.Parallel()
-		e := newEnv(t)
-		e.srv.SetNickname("u_smith", "John Smith")
-		e.srv.SetDelay("metadata", 3*time.Second)
-		msg := easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/kick @u_smith", AtList: []string{"u_smith"}, Render: true}
-		start := time.Now()
-		ack, err := e.c.Receive(ctx, e.srv.MessageDelivery(msg))
-		if took := time.Since(start); took > easemob.NicknameTimeout+300*time.Millisecond {
-			t.Fatalf("callback held %s", took)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ms := ack.Events[0].Message.Mentions; len(ms) != 1 || ms[0].Token != "" || ms[0].UserID != "u_smith" {
-			t.Fatalf("mentions %+v, want one unresolved", ms)
-		}
-	})
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration // 0: the default
+		want    time.Duration
+	}{
+		{name: "slow lookup bounded by default", want: easemob.DefaultMentionLookupTimeout},
+		{name: "slow lookup bounded by mention_lookup_timeout", timeout: 100 * time.Millisecond, want: 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, func(c *easemob.Config) { c.MentionLookupTimeout = tc.timeout })
+			e.srv.SetNickname("u_smith", "John Smith")
+			e.srv.SetDelay("metadata", 3*time.Second)
+			msg := easemobtest.Message{ChatID: roomID, Kind: easemobtest.KindGroup, From: "owner1", Text: "/kick @u_smith", AtList: []string{"u_smith"}, Render: true}
+			start := time.Now()
+			ack, err := e.c.Receive(ctx, e.srv.MessageDelivery(msg))
+			if took := time.Since(start); took > tc.want+300*time.Millisecond || took < tc.want {
+				t.Fatalf("callback held %s, want about %s", took, tc.want)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ms := ack.Events[0].Message.Mentions; len(ms) != 1 || ms[0].Token != "" || ms[0].UserID != "u_smith" {
+				t.Fatalf("mentions %+v, want one unresolved", ms)
+			}
+		})
+	}
 }
 
 // TestE2EMentionNicknameWithSpaces: "/mute @John Smith 10m" as a client

@@ -2,40 +2,13 @@ package tim
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
-
-	"github.com/patrickmn/go-cache"
 
 	"gavel/moderation"
 	"gavel/platforms/egress"
 )
-
-// Group type IDs, new names first; TIM still reports legacy IDs in places.
-const (
-	typeWork       = "Work"
-	typePrivate    = "Private" // legacy name of Work
-	typePublic     = "Public"
-	typeMeeting    = "Meeting"
-	typeChatRoom   = "ChatRoom" // legacy name of Meeting
-	typeAVChatRoom = "AVChatRoom"
-	typeCommunity  = "Community"
-)
-
-// maxReplyBytes keeps replies under the smallest documented message limit
-// (8 KB, "8000 bytes" in the error table; newer pages say 12 KB), leaving
-// room for the JSON around the text. Reply refuses longer text with
-// ErrReplyTooLong instead of cutting it.
-const maxReplyBytes = 7000
-
-// ErrReplyTooLong is returned by Reply for a text longer than one TIM
-// message may be: refused before the call (over maxReplyBytes), or by TIM
-// itself (error 80002, "message too long"; the APIError is wrapped too).
-var ErrReplyTooLong = errors.New("tim: reply too long for one message")
 
 type deleteMemberReq struct {
 	GroupID string   `json:"GroupId"`
@@ -53,37 +26,6 @@ type forbidSendReq struct {
 	TopicID string `json:"TopicId,omitempty"`
 }
 
-type roleReq struct {
-	GroupID  string   `json:"GroupId"`
-	Accounts []string `json:"User_Account"`
-}
-
-type roleResp struct {
-	UserIDList []struct {
-		MemberAccount string `json:"Member_Account"`
-		Role          string `json:"Role"`
-	} `json:"UserIdList"`
-}
-
-type groupInfoReq struct {
-	GroupIDList    []string            `json:"GroupIdList"`
-	ResponseFilter groupInfoRespFilter `json:"ResponseFilter"`
-}
-
-type groupInfoRespFilter struct {
-	GroupBaseInfoFilter []string `json:"GroupBaseInfoFilter"`
-}
-
-type groupInfoResp struct {
-	GroupInfo []struct {
-		GroupID      string `json:"GroupId"`
-		ErrorCode    int    `json:"ErrorCode"`
-		ErrorInfo    string `json:"ErrorInfo"`
-		Type         string `json:"Type"`
-		OwnerAccount string `json:"Owner_Account"`
-	} `json:"GroupInfo"`
-}
-
 type recallReq struct {
 	GroupID    string      `json:"GroupId"`
 	MsgSeqList []msgSeqRef `json:"MsgSeqList"`
@@ -99,38 +41,6 @@ type recallResp struct {
 		MsgSeq  uint64 `json:"MsgSeq"`
 		RetCode int    `json:"RetCode"`
 	} `json:"RecallRetList"`
-}
-
-type sendMsgReq struct {
-	GroupID               string      `json:"GroupId"`
-	Random                uint32      `json:"Random"`
-	FromAccount           string      `json:"From_Account"`
-	MsgBody               []textElem  `json:"MsgBody"`
-	ForbidCallbackControl []string    `json:"ForbidCallbackControl"`
-	GroupAtInfo           []atAccount `json:"GroupAtInfo,omitempty"`
-	TopicID               string      `json:"TopicId,omitempty"`
-}
-
-type textElem struct {
-	MsgType    string      `json:"MsgType"`
-	MsgContent textContent `json:"MsgContent"`
-}
-
-type atAccount struct {
-	GroupAtAllFlag int    `json:"GroupAtAllFlag"`
-	GroupAtAccount string `json:"GroupAt_Account"`
-}
-
-type sendMsgResp struct {
-	MsgSeq        uint64 `json:"MsgSeq"`
-	MsgTime       int64  `json:"MsgTime"`
-	MsgDropReason string `json:"MsgDropReason"`
-}
-
-// groupInfo is what Gavel keeps about a group.
-type groupInfo struct {
-	Type  string
-	Owner string
 }
 
 // Remove deletes members with delete_group_member, at most 100 per call.
@@ -235,135 +145,6 @@ func muteSeconds(d time.Duration) (uint32, bool) {
 	return uint32(secs), true
 }
 
-// Roles returns each user's role with get_role_in_group (at most 500 per
-// call), as TIM tells it now: the pipeline's role cache is the only one.
-// The App admin Gavel acts as has owner
-// rights in every group and is reported as RoleOwner. AVChatRoom groups do
-// not support get_role_in_group; there the owner comes from get_group_info
-// and everyone else is a member.
-func (c *Client) Roles(ctx context.Context, chat moderation.ChatRef, userIDs []string) (map[string]moderation.Role, error) {
-	out := make(map[string]moderation.Role, len(userIDs))
-	var missing []string
-	for _, u := range userIDs {
-		if _, seen := out[u]; seen {
-			continue
-		}
-		if u == c.cfg.AdminIdentifier {
-			out[u] = moderation.RoleOwner
-			continue
-		}
-		out[u] = moderation.RoleUnknown
-		missing = append(missing, u)
-	}
-	if len(missing) == 0 {
-		return out, nil
-	}
-	if kindOf(chat.Kind, c.cachedType(chat.ID)) == typeAVChatRoom {
-		return c.avRoles(ctx, chat, missing, out)
-	}
-	for _, batch := range egress.Chunk(missing, maxRolePerCall) {
-		var resp roleResp
-		err := c.call(ctx, opRoleInGroup, roleReq{GroupID: chat.ID, Accounts: batch}, &resp)
-		var apiErr *moderation.APIError
-		if errors.As(err, &apiErr) && apiErr.Code == 10007 {
-			// 10007 is also what AVChatRoom groups answer; check the type.
-			info, ierr := c.groupInfo(ctx, chat.ID)
-			if ierr == nil && info.Type == typeAVChatRoom {
-				return c.avRoles(ctx, chat, missing, out)
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("tim roles in %s: %w", chat.ID, err)
-		}
-		got := make(map[string]moderation.Role, len(resp.UserIDList))
-		for _, item := range resp.UserIDList {
-			got[item.MemberAccount] = parseRole(item.Role)
-		}
-		for _, u := range batch {
-			r, ok := got[u]
-			if !ok || r == moderation.RoleUnknown {
-				r = moderation.RoleNotMember
-			}
-			out[u] = r
-		}
-	}
-	return out, nil
-}
-
-func (c *Client) avRoles(ctx context.Context, chat moderation.ChatRef, users []string, out map[string]moderation.Role) (map[string]moderation.Role, error) {
-	info, err := c.fetchGroupInfo(ctx, chat.ID) // the owner may have changed
-	if err != nil {
-		return nil, fmt.Errorf("tim roles in %s: %w", chat.ID, err)
-	}
-	for _, u := range users {
-		r := moderation.RoleMember
-		if u == info.Owner {
-			r = moderation.RoleOwner
-		}
-		out[u] = r
-	}
-	return out, nil
-}
-
-func parseRole(s string) moderation.Role {
-	switch strings.TrimSpace(s) { // the docs' own sample has "Member "
-	case "Owner":
-		return moderation.RoleOwner
-	case "Admin":
-		return moderation.RoleAdmin
-	case "Member":
-		return moderation.RoleMember
-	case "NotMember":
-		return moderation.RoleNotMember
-	default:
-		return moderation.RoleUnknown
-	}
-}
-
-func groupKey(chatID string) string { return "group\x00" + chatID }
-
-// groupInfo returns the group's type and owner from get_group_info, cached
-// for GroupInfoTTL (read the owner with fetchGroupInfo).
-func (c *Client) groupInfo(ctx context.Context, groupID string) (groupInfo, error) {
-	if v, ok := c.cache.Get(groupKey(groupID)); ok {
-		return v.(groupInfo), nil
-	}
-	return c.fetchGroupInfo(ctx, groupID)
-}
-
-// fetchGroupInfo asks get_group_info and caches the answer.
-func (c *Client) fetchGroupInfo(ctx context.Context, groupID string) (groupInfo, error) {
-	var resp groupInfoResp
-	req := groupInfoReq{
-		GroupIDList:    []string{groupID},
-		ResponseFilter: groupInfoRespFilter{GroupBaseInfoFilter: []string{"Type", "Owner_Account"}},
-	}
-	if err := c.call(ctx, opGroupInfo, req, &resp); err != nil {
-		return groupInfo{}, err
-	}
-	for _, g := range resp.GroupInfo {
-		if g.GroupID != groupID {
-			continue
-		}
-		if g.ErrorCode != 0 {
-			return groupInfo{}, codeError(opGroupInfo, 200, g.ErrorCode, g.ErrorInfo)
-		}
-		info := groupInfo{Type: g.Type, Owner: g.OwnerAccount}
-		c.cache.Set(groupKey(groupID), info, cache.DefaultExpiration)
-		return info, nil
-	}
-	return groupInfo{}, &moderation.APIError{Platform: Name, Op: opGroupInfo, HTTPStatus: 200,
-		Message: "TIM's answer did not describe the group", Kind: moderation.Permanent}
-}
-
-// cachedType returns the group type when get_group_info was cached.
-func (c *Client) cachedType(groupID string) string {
-	if v, ok := c.cache.Get(groupKey(groupID)); ok {
-		return v.(groupInfo).Type
-	}
-	return ""
-}
-
 // Capabilities follows the group-type table: AVChatRoom groups cannot
 // remove members, Work (Private) groups cannot mute. The type comes from
 // chat.Kind, or from get_group_info when the event did not carry it.
@@ -391,17 +172,6 @@ func (c *Client) Capabilities(ctx context.Context, chat moderation.ChatRef) (mod
 	return caps, nil
 }
 
-func kindOf(kinds ...string) string {
-	for _, k := range kinds {
-		if k != "" {
-			return k
-		}
-	}
-	return ""
-}
-
-func isWork(kind string) bool { return kind == typeWork || kind == typePrivate }
-
 // Recall recalls one message with group_msg_recall; messageID is the
 // message's MsgSeq. Recall in AVChatRoom groups is treated as unsupported
 // (the docs disagree on it).
@@ -425,56 +195,6 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 		}
 	}
 	return nil
-}
-
-// Reply posts text into the message's group as the App admin with
-// send_group_msg, with callbacks suppressed so the reply does not come
-// back as a webhook. TIM's "MsgFreqCtrl" drop (OK answer, message not
-// delivered) is retried as a rate limit with a fresh Random.
-func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string) error {
-	if msg == nil || msg.Chat.ID == "" {
-		return fmt.Errorf("tim reply: no chat to reply in: %w", moderation.ErrMalformed)
-	}
-	if strings.TrimSpace(text) == "" {
-		return fmt.Errorf("tim reply: empty text: %w", moderation.ErrMalformed)
-	}
-	if len(text) > maxReplyBytes {
-		return fmt.Errorf("tim reply: %d bytes, at most %d: %w", len(text), maxReplyBytes, ErrReplyTooLong)
-	}
-	req := sendMsgReq{
-		GroupID:               msg.Chat.ID,
-		Random:                rand.Uint32(),
-		FromAccount:           c.cfg.AdminIdentifier,
-		MsgBody:               []textElem{{MsgType: "TIMTextElem", MsgContent: textContent{Text: text}}},
-		ForbidCallbackControl: []string{"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"},
-		TopicID:               msg.Chat.Thread, // answer in the topic the command came from
-	}
-	pacer := c.groupPacer(msg.Chat.ID)
-	err := c.caller(opSendMsg).Do(ctx, func(ctx context.Context) error {
-		if err := pacer.Do(ctx, func(context.Context) error { return nil }); err != nil {
-			return err
-		}
-		var resp sendMsgResp
-		if err := c.post(ctx, opSendMsg, req, &resp); err != nil {
-			return err
-		}
-		if resp.MsgDropReason == "MsgFreqCtrl" {
-			// Not stored, so the same Random would not dedupe anything; a
-			// fresh one keeps the retry from being taken for a duplicate.
-			req.Random = rand.Uint32()
-			return &moderation.APIError{Platform: Name, Op: opSendMsg, HTTPStatus: 200, Name: "MsgFreqCtrl",
-				Message: "TIM dropped the reply: the group's message rate limit was reached", Kind: moderation.RateLimited}
-		}
-		return nil
-	})
-	if err != nil {
-		c.logAction(ctx, "reply", msg.Chat, 1, err)
-	}
-	var apiErr *moderation.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == 80002 {
-		return fmt.Errorf("tim reply: %w: %w", ErrReplyTooLong, err)
-	}
-	return err
 }
 
 func refuseAll(userIDs []string, detail string) []moderation.Result {

@@ -114,6 +114,20 @@ CREATE TABLE warnings (
 );
 CREATE INDEX warnings_user ON warnings (platform, chat_id, user_id, at);
 `,
+	// 3: bans and locks (issue #16).
+	`
+CREATE TABLE sanctions (
+	verb      text   NOT NULL, -- ban or lock
+	platform  text   NOT NULL,
+	chat_id   text   NOT NULL,
+	chat_kind text   NOT NULL DEFAULT '',
+	user_id   text   NOT NULL, -- '' for a lock
+	until     bigint,          -- Unix ns; NULL: until /unban or /unlock
+	case_id   bigint NOT NULL DEFAULT 0, -- no foreign key: PurgeCases leaves sanctions alone
+	PRIMARY KEY (verb, platform, chat_id, user_id)
+);
+CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
+`,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

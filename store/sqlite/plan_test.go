@@ -73,12 +73,13 @@ func TestQueriesUseIndexes(t *testing.T) {
 
 // scanAllowed tells the statements that read a table in full by design:
 // the operator's case listing (newest first, stopped by its limit) and the
-// list of active mutes (expired rows are deleted, so the table holds only
-// what the list returns).
+// lists of active mutes and sanctions (expired rows are deleted, so the
+// tables hold only what the lists return).
 func scanAllowed(q string) bool {
 	q = strings.Join(strings.Fields(q), " ")
 	return strings.Contains(q, "FROM cases") && strings.HasSuffix(strings.TrimSuffix(q, " LIMIT ?"), "ORDER BY id DESC") ||
-		strings.Contains(q, "FROM mutes WHERE (until IS NULL OR until > ?) AND (emulated OR NOT ?)")
+		strings.Contains(q, "FROM mutes WHERE (until IS NULL OR until > ?) AND (emulated OR NOT ?)") ||
+		strings.Contains(q, "FROM sanctions WHERE until IS NULL OR until > ? ORDER BY")
 }
 
 // placeholders returns a NULL argument for each parameter of q, which

@@ -107,6 +107,20 @@ CREATE TABLE warnings (
 ) STRICT;
 CREATE INDEX warnings_user ON warnings (platform, chat_id, user_id, at);
 `,
+	// 3: bans and locks (issue #16).
+	`
+CREATE TABLE sanctions (
+	verb      TEXT    NOT NULL, -- ban or lock
+	platform  TEXT    NOT NULL,
+	chat_id   TEXT    NOT NULL,
+	chat_kind TEXT    NOT NULL DEFAULT '',
+	user_id   TEXT    NOT NULL, -- '' for a lock
+	until     INTEGER,          -- NULL: until /unban or /unlock
+	case_id   INTEGER NOT NULL DEFAULT 0, -- no foreign key: PurgeCases leaves sanctions alone
+	PRIMARY KEY (verb, platform, chat_id, user_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
+`,
 }
 
 // migrate applies the migrations the database lacks, all in one IMMEDIATE

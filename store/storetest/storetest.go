@@ -61,6 +61,10 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"Purge", testPurge},
 		{"Warnings", testWarnings},
 		{"ActiveMutes", testActiveMutes},
+		{"Sanctions", testSanctions},
+		{"SanctionsRefused", testSanctionsRefused},
+		{"ActiveSanctions", testActiveSanctions},
+		{"ExpiredSanctions", testExpiredSanctions},
 		{"Ping", testPing},
 	}
 	for _, tt := range tests {
@@ -847,6 +851,9 @@ func testPurge(t *testing.T, s moderation.Store) {
 	ctx := t.Context()
 	day := 24 * time.Hour
 	old1 := addCase(t, s, sampleCase("d1", "c1", "alice", t0.Add(-3*day), "bob"))
+	// A ban imposed by a case that is purged outlives the case.
+	ban := moderation.Sanction{Verb: moderation.VerbBan, Chat: moderation.ChatRef{Platform: "test", ID: "c1"}, UserID: "bob", CaseID: old1}
+	putSanction(t, s, ban)
 	old2 := addCase(t, s, sampleCase("d2", "c1", "alice", t0.Add(-2*day), "carol"))
 	keep := addCase(t, s, sampleCase("d3", "c1", "alice", t0, "bob"))
 
@@ -907,6 +914,9 @@ func testPurge(t *testing.T, s moderation.Store) {
 	}
 	if n, err := s.PurgeCases(ctx, t0.Add(-day)); err != nil || n != 0 {
 		t.Fatalf("second PurgeCases = %d, %v; want 0, nil", n, err)
+	}
+	if got, ok, err := s.ActiveSanction(ctx, ban.Verb, ban.Chat, ban.UserID, t0); err != nil || !ok || !sameSanction(got, ban) {
+		t.Fatalf("ban of a purged case: ActiveSanction = %+v, %v, %v; want %+v", got, ok, err, ban)
 	}
 }
 

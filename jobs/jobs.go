@@ -1,4 +1,9 @@
-package pipeline
+// Package jobs is Gavel's durable job runner: Submit stores an
+// actionable event as a job before the webhook is answered, and Run's
+// workers claim jobs with a lease, keep it with a heartbeat, hand each
+// job to a Handler and finish it or set it to retry. It knows nothing of
+// commands or policy: what an event means is the Handler's.
+package jobs
 
 import (
 	"context"
@@ -14,8 +19,8 @@ import (
 	"gavel/moderation"
 )
 
-// DurableConfig tunes the job runner.
-type DurableConfig struct {
+// Config tunes the runner (keys under moderation: in config.yaml).
+type Config struct {
 	// Workers claiming jobs; default 8.
 	Workers int `yaml:"workers"`
 	// Lease is how long a claimed job stays with its worker without a
@@ -29,7 +34,8 @@ type DurableConfig struct {
 	MaxAttempts int `yaml:"max_attempts"`
 }
 
-func (c DurableConfig) withDefaults() DurableConfig {
+// WithDefaults fills in the defaults of unset fields.
+func (c Config) WithDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = 8
 	}
@@ -45,16 +51,43 @@ func (c DurableConfig) withDefaults() DurableConfig {
 	return c
 }
 
-// Jobs is the durable front of the pipeline: Submit stores an actionable
-// event as a job before the webhook is answered (so an acknowledged
-// command is never lost), and Run's workers claim jobs with a lease, hand
-// them to the pipeline and finish them. A job whose worker died is claimed
-// again when its lease runs out; the pipeline skips targets already
-// recorded as done, so nothing is done twice.
-type Jobs struct {
-	cfg    DurableConfig
-	store  moderation.Store
-	pipe   *Pipeline
+// Handler is what the runner hands events and jobs to (the pipeline).
+type Handler interface {
+	// Triage runs on the webhook's path and reports whether ev may lead
+	// to an action and so deserves a job; it may annotate ev (rule hits).
+	Triage(ctx context.Context, ev moderation.Event) (moderation.Event, bool)
+	// HandleJob acts on a claimed job. It returns the job's last unit of
+	// work uncommitted, to commit with the job's finish; an error means
+	// the job should run again (everything it did is committed already).
+	HandleJob(ctx context.Context, job moderation.Job) (moderation.Work, error)
+}
+
+// Queue is the part of moderation.Store the runner uses.
+type Queue interface {
+	Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (created bool, err error)
+	Claim(ctx context.Context, worker string, n int, lease time.Duration, now time.Time) ([]moderation.Job, error)
+	Extend(ctx context.Context, jobID int64, worker string, until time.Time) error
+	Retry(ctx context.Context, jobID int64, worker string, notBefore time.Time, errMsg string) error
+	Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error
+	Pending(ctx context.Context, now time.Time) (n int, oldest time.Duration, err error)
+}
+
+// Options carry what the environment supplies.
+type Options struct {
+	Logger *slog.Logger     // nil → slog.Default()
+	Now    func() time.Time // nil → time.Now
+}
+
+// Runner is the durable front of the pipeline: Submit stores an
+// actionable event as a job before the webhook is answered (so an
+// acknowledged command is never lost), and Run's workers claim jobs with
+// a lease, hand them to the Handler and finish them. A job whose worker
+// died is claimed again when its lease runs out; the Handler skips what
+// the job already recorded as done, so nothing is done twice.
+type Runner struct {
+	cfg    Config
+	store  Queue
+	h      Handler
 	log    *slog.Logger
 	now    func() time.Time
 	worker string
@@ -71,17 +104,20 @@ type Jobs struct {
 	records sync.WaitGroup
 }
 
-// NewJobs returns a job runner for p on p's store.
-func (p *Pipeline) NewJobs() (*Jobs, error) {
-	if p.store == nil {
-		return nil, errors.New("pipeline: durable jobs need a store")
+// New returns a runner of the jobs in q, handled by h.
+func New(cfg Config, q Queue, h Handler, o Options) *Runner {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
 	}
-	j := &Jobs{
-		cfg: p.cfg.Jobs, store: p.store, pipe: p, log: p.log, now: p.now,
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	j := &Runner{
+		cfg: cfg.WithDefaults(), store: q, h: h, log: o.Logger, now: o.Now,
 		worker: workerID(), wake: make(chan struct{}, 1), stop: make(chan struct{}),
 	}
 	j.idle = sync.NewCond(&j.mu)
-	return j, nil
+	return j
 }
 
 func workerID() string {
@@ -96,8 +132,8 @@ func workerID() string {
 // store. Events that cannot lead to an action (ordinary chat from users
 // who are not muted) cost no write. A re-delivery of a stored event is
 // not stored again.
-func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) (stored bool, err error) {
-	ev, ok := j.pipe.Triage(ctx, ev)
+func (j *Runner) Submit(ctx context.Context, ev moderation.Event) (stored bool, err error) {
+	ev, ok := j.h.Triage(ctx, ev)
 	if !ok {
 		return false, nil
 	}
@@ -118,7 +154,7 @@ func (j *Jobs) Submit(ctx context.Context, ev moderation.Event) (stored bool, er
 	return j.enqueue(ctx, ev)
 }
 
-func (j *Jobs) enqueue(ctx context.Context, ev moderation.Event) (bool, error) {
+func (j *Runner) enqueue(ctx context.Context, ev moderation.Event) (bool, error) {
 	created, err := j.store.Enqueue(ctx, ev, j.now())
 	if err != nil {
 		return false, fmt.Errorf("storing job: %w", err)
@@ -136,11 +172,11 @@ func (j *Jobs) enqueue(ctx context.Context, ev moderation.Event) (bool, error) {
 
 // Stop makes the workers return after the job each holds; Run then
 // returns. Jobs not started stay in the store for the next start.
-func (j *Jobs) Stop() { j.once.Do(func() { close(j.stop) }) }
+func (j *Runner) Stop() { j.once.Do(func() { close(j.stop) }) }
 
 // Run works until Stop is called or ctx ends (a job cut off by ctx is
 // claimed again once its lease runs out).
-func (j *Jobs) Run(ctx context.Context) {
+func (j *Runner) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i := range j.cfg.Workers {
 		wg.Add(1)
@@ -153,7 +189,7 @@ func (j *Jobs) Run(ctx context.Context) {
 	j.records.Wait()
 }
 
-func (j *Jobs) work(ctx context.Context, worker string) {
+func (j *Runner) work(ctx context.Context, worker string) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -166,28 +202,50 @@ func (j *Jobs) work(ctx context.Context, worker string) {
 		case <-timer.C:
 		}
 		for ctx.Err() == nil && !j.stopped() {
-			jobs, err := j.store.Claim(ctx, worker, 1, j.cfg.Lease, j.now())
+			ran, err := j.runNext(ctx, worker)
 			if err != nil {
 				if ctx.Err() == nil {
 					j.log.Error("claiming jobs failed", "err", err)
 				}
 				break
 			}
-			if len(jobs) == 0 {
+			if !ran {
 				break
 			}
-			// Another worker may find more.
-			select {
-			case j.wake <- struct{}{}:
-			default:
-			}
-			j.runJob(ctx, worker, jobs[0])
 		}
 		timer.Reset(j.cfg.Poll)
 	}
 }
 
-func (j *Jobs) stopped() bool {
+// runNext claims one job and runs it; ran is false when none was due.
+func (j *Runner) runNext(ctx context.Context, worker string) (ran bool, err error) {
+	jobs, err := j.store.Claim(ctx, worker, 1, j.cfg.Lease, j.now())
+	if err != nil || len(jobs) == 0 {
+		return false, err
+	}
+	// Another worker may find more.
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+	j.runJob(ctx, worker, jobs[0])
+	return true, nil
+}
+
+// Drain runs the jobs that are due, one at a time in the calling
+// goroutine, until none is left (a job set to retry later stays
+// pending). Tests use it to take events through the job path one by one.
+func (j *Runner) Drain(ctx context.Context) error {
+	j.records.Wait()
+	for {
+		ran, err := j.runNext(ctx, j.worker+"/drain")
+		if err != nil || !ran {
+			return err
+		}
+	}
+}
+
+func (j *Runner) stopped() bool {
 	select {
 	case <-j.stop:
 		return true
@@ -196,7 +254,7 @@ func (j *Jobs) stopped() bool {
 	}
 }
 
-func (j *Jobs) runJob(ctx context.Context, worker string, job moderation.Job) {
+func (j *Runner) runJob(ctx context.Context, worker string, job moderation.Job) {
 	j.mu.Lock()
 	j.running++
 	j.mu.Unlock()
@@ -273,18 +331,18 @@ func (j *Jobs) runJob(ctx context.Context, worker string, job moderation.Job) {
 	}
 }
 
-func (j *Jobs) handle(ctx context.Context, job moderation.Job) (w moderation.Work, err error) {
+func (j *Runner) handle(ctx context.Context, job moderation.Job) (w moderation.Work, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			w, err = moderation.Work{}, fmt.Errorf("panic handling job: %v", v)
 		}
 	}()
-	return j.pipe.handleJob(ctx, job)
+	return j.h.HandleJob(ctx, job)
 }
 
 // Wait blocks until no job is pending in the store or running here.
 // Tests and the demo use it; it polls the store.
-func (j *Jobs) Wait(ctx context.Context) error {
+func (j *Runner) Wait(ctx context.Context) error {
 	j.records.Wait()
 	for {
 		n, _, err := j.store.Pending(ctx, j.now())
