@@ -61,6 +61,7 @@ func TestBan(t *testing.T) {
 	tests := []struct {
 		name      string
 		chat      *feishutest.Chat // nil: the fixture's (bot is a manager)
+		fail      func(*feishutest.Server)
 		users     []string
 		want      map[string]string // user → status/reason
 		wantCalls int
@@ -88,6 +89,12 @@ func TestBan(t *testing.T) {
 			wantCalls: 2, gone: []string{"ou_m0"}, stillIn: []string{owner},
 		},
 		{
+			name:      "a throttled removal is retried",
+			fail:      func(s *feishutest.Server) { s.FailNext(feishutest.OpMembersDelete, 1, 99991400) },
+			users:     []string{"ou_m0"},
+			wantCalls: 2, gone: []string{"ou_m0"},
+		},
+		{
 			name:      "a bot without rights is refused",
 			chat:      &feishutest.Chat{ID: chatID, OwnerID: owner, Members: members(0, 3)},
 			users:     []string{"ou_m0"},
@@ -101,6 +108,9 @@ func TestBan(t *testing.T) {
 			f := newFixture(t, 60)
 			if tt.chat != nil {
 				f.srv.AddChat(*tt.chat)
+			}
+			if tt.fail != nil {
+				tt.fail(f.srv)
 			}
 			rs := f.c.Ban(context.Background(), chat, tt.users, time.Hour, moderation.ActionOptions{})
 			if len(rs) != len(tt.users) {
@@ -302,9 +312,14 @@ func TestLockUnlock(t *testing.T) {
 			if len(puts) != tt.wantPuts {
 				t.Fatalf("%d PUTs, want %d", len(puts), tt.wantPuts)
 			}
+			wantSetting := "only_owner"
+			if tt.unlock {
+				wantSetting = "all_members"
+			}
 			for _, p := range puts {
-				if p.Query.Get("user_id_type") != "open_id" || p.Path != "/open-apis/im/v1/chats/"+chatID+"/moderation" {
-					t.Errorf("PUT %s?%s", p.Path, p.Query.Encode())
+				if p.Query.Get("user_id_type") != "open_id" || p.Path != "/open-apis/im/v1/chats/"+chatID+"/moderation" ||
+					p.Body["moderation_setting"] != wantSetting || len(p.Body) != 1 {
+					t.Errorf("PUT %s?%s %v", p.Path, p.Query.Encode(), p.Body)
 				}
 			}
 		})
