@@ -232,14 +232,9 @@ func (c *Client) logAction(ctx context.Context, action string, chat moderation.C
 		"error", c.sig.redact(err.Error()))
 }
 
-// maxReplyBytes keeps replies under the smallest documented message limit
-// (8 KB, "8000 bytes" in the error table; newer pages say 12 KB), leaving
-// room for the JSON around the text. Reply refuses longer text with
-// ErrReplyTooLong instead of cutting it.
-const maxReplyBytes = 7000
-
 // ErrReplyTooLong is returned by Reply for a text longer than one TIM
-// message may be: refused before the call (over maxReplyBytes), or by TIM
+// message may be: refused before the call (over replyLimit, the Limits().Reply the
+// pipeline fits every reply to), or by TIM
 // itself (error 80002, "message too long"; the APIError is wrapped too).
 var ErrReplyTooLong = errors.New("tim: reply too long for one message")
 
@@ -280,8 +275,8 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if strings.TrimSpace(text) == "" {
 		return fmt.Errorf("tim reply: empty text: %w", moderation.ErrMalformed)
 	}
-	if len(text) > maxReplyBytes {
-		return fmt.Errorf("tim reply: %d bytes, at most %d: %w", len(text), maxReplyBytes, ErrReplyTooLong)
+	if len(text) > replyLimit {
+		return fmt.Errorf("tim reply: %d bytes, at most %d: %w", len(text), replyLimit, ErrReplyTooLong)
 	}
 	req := sendMsgReq{
 		GroupID:               msg.Chat.ID,
