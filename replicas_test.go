@@ -256,7 +256,10 @@ platforms:
 		}
 	}
 
-	waitFor(t, 45*time.Second, "every removal and reply", func() bool {
+	// A bound on a correctness test, not a speed target (the summary
+	// logs the figure): on this shared machine one replica's run of the
+	// same code took 12 s at one time and 32 s ten minutes later.
+	waitFor(t, 150*time.Second, "every removal and reply", func() bool {
 		return len(ts.Removals()) == repCommands && len(ts.Replies()) >= repCommands
 	})
 	res.took = time.Since(start)
