@@ -585,3 +585,59 @@ func TestTIMRaidLockAcrossReplicas(t *testing.T) {
 		t.Errorf("cases %v, want one raid lock and one expiry unlock", count)
 	}
 }
+
+// TestTIMBanHoldsRightAfterRestart: a restarted Gavel refuses a banned
+// user's join request from its first callback, before any maintenance
+// tick reloaded its index.
+func TestTIMBanHoldsRightAfterRestart(t *testing.T) {
+	t.Parallel()
+	e := newTIMSanc(t, timtest.Group{Members: []string{"a"}}, nil)
+	e.ts.SetBanAPI(false) // only Gavel keeps a out
+	e.command("/ban @a", "a")
+	e.h.Close()
+	e.start()
+	if got := e.answer(e.ts.ApplyJoinDelivery(timToken, time.Now(), timtest.ApplyJoin{GroupID: sancGroup, Requestor: "a"})); got["ErrorCode"] != float64(1) {
+		t.Errorf("apply-join of banned a right after a restart answered %v, want ErrorCode 1", got)
+	}
+}
+
+// TestTIMLiftBeforeExpiry: /unban and /unlock before a timed ban or lock
+// ends lift it at once, and its timer then does nothing: no second
+// unban_group_member or MuteAllMember Off, no expiry case.
+func TestTIMLiftBeforeExpiry(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, impose, lift string
+		at                 []string
+		end                string
+		wantEnd            int // calls of end, all told
+	}{
+		{name: "unban", impose: "/ban @a 2s", lift: "/unban @a", at: []string{"a"}, end: "unban_group_member", wantEnd: 1},
+		{name: "unlock", impose: "/lock 2s", lift: "/unlock", end: "modify_group_base_info", wantEnd: 2}, // On, then Off
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newTIMSanc(t, timtest.Group{Members: []string{"a"}}, nil)
+			e.command(tt.impose, tt.at...)
+			e.command(tt.lift, tt.at...)
+			if n := len(e.ts.CallsTo(tt.end)); n != tt.wantEnd {
+				t.Fatalf("%d %s calls after %s, want %d", n, tt.end, tt.lift, tt.wantEnd)
+			}
+			time.Sleep(3500 * time.Millisecond) // past the expiry, and a few maintenance ticks
+			e.h.Wait()
+			if n := len(e.ts.CallsTo(tt.end)); n != tt.wantEnd {
+				t.Errorf("%d %s calls after the lifted sanction's expiry, want %d", n, tt.end, tt.wantEnd)
+			}
+			cs, err := e.h.App.Store.Cases(context.Background(), moderation.CaseFilter{Platform: "tim", ChatID: sancGroup})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				if c.Rule == "expiry" {
+					t.Errorf("expiry case of a lifted sanction: %+v", c)
+				}
+			}
+		})
+	}
+}
