@@ -255,6 +255,7 @@ func TestTIMSanctionsEndAtExpiry(t *testing.T) {
 		{name: "temp ban", command: "/ban @a 2s", at: []string{"a"}, start: "ban_group_member", end: "unban_group_member"},
 		{name: "temp ban across restart", command: "/ban @a 2s", at: []string{"a"}, start: "ban_group_member", end: "unban_group_member", restart: true},
 		{name: "timed lock", command: "/lock 2s", start: "modify_group_base_info", end: "modify_group_base_info"},
+		{name: "timed lock in Chinese", command: "/锁群 2秒", start: "modify_group_base_info", end: "modify_group_base_info"},
 		{name: "timed lock across restart", command: "/lock 2s", start: "modify_group_base_info", end: "modify_group_base_info", restart: true},
 	}
 	for _, tt := range tests {
@@ -639,5 +640,85 @@ func TestTIMLiftBeforeExpiry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTIMSanctionRefusals: what TIM cannot do is refused with its reason
+// and without a call that would fail: no purge in a live-stream
+// (AVChatRoom) group, no ban there without the ban API (its fallback, a
+// removal, does not exist for live-stream groups), no lock of a Work group.
+func TestTIMSanctionRefusals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		typ       string
+		banAPI    bool
+		command   string
+		at        []string
+		noCalls   []string // REST commands that must not succeed
+		wantReply string
+	}{
+		{name: "purge in AVChatRoom", typ: "AVChatRoom", banAPI: true, command: "/purge 5",
+			noCalls: []string{"group_msg_recall"}, wantReply: "/purge is not supported in AVChatRoom chats"},
+		{name: "ban in AVChatRoom without ban API", typ: "AVChatRoom", command: "/ban @a", at: []string{"a"},
+			noCalls: []string{"ban_group_member", "delete_group_member"}, wantReply: "live-stream"},
+		{name: "lock of a Work group", typ: "Work", banAPI: true, command: "/lock 10m",
+			noCalls: []string{"modify_group_base_info"}, wantReply: "/lock is not supported in Work chats"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// TIM has no roles in live-stream groups: the moderator is
+			// one of policy.admins.
+			e := newTIMSanc(t, timtest.Group{Type: tt.typ, Members: []string{"a", "alice"}}, func(c *config.Config) { c.Policy.Admins = []string{"tim:mod"} })
+			e.ts.SetBanAPI(tt.banAPI)
+			for i := range 6 {
+				e.say(timtest.Message{From: "alice", Text: fmt.Sprint("hi ", i)})
+			}
+			e.command(tt.command, tt.at...)
+			for _, op := range tt.noCalls {
+				for _, c := range e.ts.CallsTo(op) {
+					if c.Code == 0 {
+						t.Errorf("%s succeeded: %+v", op, c)
+					}
+				}
+			}
+			if len(e.ts.Recalled(sancGroup)) != 0 || !slices.Contains(e.ts.Members(sancGroup), "a") || e.ts.MutedAll(sancGroup) {
+				t.Error("the refused command acted")
+			}
+			r := e.lastReply()
+			if !strings.Contains(r, tt.wantReply) {
+				t.Errorf("reply %q, want it to contain %q", r, tt.wantReply)
+			}
+			t.Logf("reply: %s", r)
+		})
+	}
+}
+
+// TestTIMEmulatedTempBanEnds: without TIM's ban API a timed ban is
+// Gavel's alone; at its end Gavel lets the user back (join requests
+// pass, a join is not undone) without calling unban_group_member.
+func TestTIMEmulatedTempBanEnds(t *testing.T) {
+	t.Parallel()
+	e := newTIMSanc(t, timtest.Group{Members: []string{"a"}}, nil)
+	e.ts.SetBanAPI(false)
+	e.command("/ban @a 2s", "a")
+	apply := func() any {
+		return e.answer(e.ts.ApplyJoinDelivery(timToken, time.Now(), timtest.ApplyJoin{GroupID: sancGroup, Requestor: "a"}))["ErrorCode"]
+	}
+	if got := apply(); got != float64(1) {
+		t.Fatalf("apply-join during the ban answered ErrorCode %v, want 1", got)
+	}
+	eventually(t, "the ban's end", func() bool { return apply() == float64(0) })
+	post(t, e.h, e.ts.JoinDelivery(timToken, time.Now(), timtest.Join{GroupID: sancGroup, Members: []string{"a"}}))
+	e.h.Wait()
+	if n := e.ts.Removals()["a"]; n != 1 {
+		t.Errorf("a removed %d times, want 1 (the ban's removal, not the rejoin after it ended)", n)
+	}
+	if !slices.Contains(e.ts.Members(sancGroup), "a") {
+		t.Error("a could not rejoin after the ban ended")
+	}
+	for _, c := range e.ts.CallsTo("unban_group_member") {
+		t.Errorf("unban_group_member called for an emulated ban: %+v", c)
 	}
 }
