@@ -522,7 +522,7 @@ func pgSchema(t *testing.T, dsn string) string {
 	return u.String()
 }
 
-// TestTIMRaidLockAcrossReplicas: the raid rule with `action: lock 3s`
+// TestTIMRaidLockAcrossReplicas: the raid rule with `action: lock 5s`
 // (10m in production; short here so the unlock comes within the test),
 // joins spread over two Gavel replicas sharing PostgreSQL and Redis:
 // the group is locked once and unlocked once, at the lock's end.
@@ -532,7 +532,7 @@ func TestTIMRaidLockAcrossReplicas(t *testing.T) {
 		t.Skip("needs GAVEL_TEST_POSTGRES and GAVEL_TEST_REDIS")
 	}
 	t.Parallel()
-	const lockFor = 3 * time.Second
+	const lockFor = 5 * time.Second
 	ts := timtest.NewServer()
 	t.Cleanup(ts.Close)
 	ts.AddGroup(timtest.Group{ID: sancGroup, Owner: "owner", Admins: []string{"mod"}, Members: []string{"alice"}})
@@ -544,7 +544,7 @@ func TestTIMRaidLockAcrossReplicas(t *testing.T) {
 		cfg.Storage = store.Config{Driver: store.DriverPostgres, DSN: dsn}
 		cfg.Redis = cluster.Config{Addr: rd, Prefix: prefix, Timeout: 2 * time.Second}
 		cfg.Automod = rules(func(r *automod.Rules) {
-			r.Raid.Action, r.Raid.Joins = act("lock 3s"), 5
+			r.Raid.Action, r.Raid.Joins = act("lock 5s"), 5
 		})
 		hs = append(hs, apptest.New(t, cfg))
 	}
