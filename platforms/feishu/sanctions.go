@@ -332,6 +332,11 @@ func (c *Client) MessageSender(ctx context.Context, chat moderation.ChatRef, mes
 		if in := larkcore.StringValue(m.ChatId); in != "" && chat.ID != "" && in != chat.ID {
 			return "", &moderation.APIError{Platform: Name, Op: op, Message: "The replied-to message is not in this chat.", Kind: moderation.Permanent}
 		}
+		if m.Sender != nil && larkcore.StringValue(m.Sender.SenderType) == "app" {
+			// An app's id (cli_…) is no member: the member APIs take
+			// open_ids only.
+			return "", &moderation.APIError{Platform: Name, Op: op, Message: "The replied-to message was sent by a bot, which cannot be a target.", Kind: moderation.Permanent}
+		}
 		if m.Sender != nil && larkcore.StringValue(m.Sender.Id) != "" {
 			return larkcore.StringValue(m.Sender.Id), nil
 		}

@@ -531,7 +531,7 @@ func TestMessageSender(t *testing.T) {
 		calls    int
 	}{
 		{name: "a user's message", id: userMsg, want: "ou_m1", calls: 1},
-		{name: "the bot's message names its app", id: botMsg, want: f.srv.AppID, calls: 1},
+		{name: "a bot's message: no target", id: botMsg, wantCode: -1, calls: 1},
 		{name: "a recalled message still names its sender", id: recalled, want: "ou_m0", calls: 1},
 		{name: "unknown message", id: "om_unknown", wantCode: 230001, calls: 1},
 		{name: "another chat's message", id: elsewhere, wantCode: -1, calls: 1},
