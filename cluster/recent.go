@@ -29,8 +29,14 @@ func (c *Cluster) Recent(perChat int, maxAge time.Duration) *Recent {
 	return &Recent{c: c, perChat: perChat, maxAge: maxAge}
 }
 
+// key is the chat's list; a thread (a TIM topic, with its own MsgSeq
+// sequence) has a list of its own, in the same hash slot.
 func (r *Recent) key(chat moderation.ChatRef) string {
-	return r.c.prefix + "recent:{" + chat.Platform + ":" + chat.ID + "}"
+	k := r.c.prefix + "recent:{" + chat.Platform + ":" + chat.ID + "}"
+	if chat.Thread != "" {
+		k += ":" + chat.Thread
+	}
+	return k
 }
 
 func encodeRef(m moderation.MessageRef) string {

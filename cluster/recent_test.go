@@ -45,6 +45,19 @@ func TestRecentSharedIndex(t *testing.T) {
 	if got, _ := a.Recent(ctx, moderation.ChatRef{Platform: "tim", ID: "other"}); len(got) != 0 {
 		t.Errorf("another chat = %v", got)
 	}
+	// A TIM topic numbers its messages on its own: its index is apart
+	// from the group's and from the other topics'.
+	topic := chat
+	topic.Thread = "@TGS#_@TGS#1@TOPIC#_a"
+	if err := a.Add(ctx, topic, moderation.MessageRef{ID: "3", SenderID: "t", SentAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := b.Recent(ctx, topic); refIDs(got) != "3" || got[0].SenderID != "t" {
+		t.Errorf("topic = %+v, want only its own message", got)
+	}
+	if got, _ := b.Recent(ctx, chat); refIDs(got) != "3" || got[0].SenderID != "u1" {
+		t.Errorf("group after a topic's message = %+v", got)
+	}
 }
 
 func refIDs(ms []moderation.MessageRef) string {

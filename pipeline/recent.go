@@ -106,7 +106,7 @@ func NewMemoryRecent(cfg RecentConfig) *MemoryRecent {
 
 // Add implements RecentIndex.
 func (x *MemoryRecent) Add(_ context.Context, chat moderation.ChatRef, m moderation.MessageRef) error {
-	k := chatKey(chat)
+	k := recentKey(chat)
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	el, ok := x.chats[k]
@@ -145,7 +145,7 @@ func (c *recentChat) newestFirst() []moderation.MessageRef {
 func (x *MemoryRecent) Recent(_ context.Context, chat moderation.ChatRef) ([]moderation.MessageRef, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	if el, ok := x.chats[chatKey(chat)]; ok {
+	if el, ok := x.chats[recentKey(chat)]; ok {
 		return el.Value.(*recentChat).newestFirst(), nil
 	}
 	return nil, nil
@@ -159,7 +159,7 @@ func (x *MemoryRecent) Forget(_ context.Context, chat moderation.ChatRef, ms []m
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	el, ok := x.chats[chatKey(chat)]
+	el, ok := x.chats[recentKey(chat)]
 	if !ok {
 		return nil
 	}
@@ -174,6 +174,13 @@ func (x *MemoryRecent) Forget(_ context.Context, chat moderation.ChatRef, ms []m
 	}
 	c.next = c.n % x.cfg.PerChat
 	return nil
+}
+
+// recentKey is the index's key of chat: a thread (a TIM topic) is a
+// chat of its own, with its own message sequence, so two topics' MsgSeqs
+// never mix.
+func recentKey(chat moderation.ChatRef) string {
+	return chatKey(chat) + "\x00" + chat.Thread
 }
 
 // selectRecent applies q to all (newest first): messages after q.Before

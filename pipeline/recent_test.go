@@ -55,6 +55,38 @@ func TestMemoryRecentBounds(t *testing.T) {
 	}
 }
 
+// TestMemoryRecentTopicsApart: each TIM topic has its own MsgSeq
+// sequence, so its messages are indexed apart from the group's and the
+// other topics'; a purge in one never names another's sequence numbers.
+func TestMemoryRecentTopicsApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	x := NewMemoryRecent(RecentConfig{PerChat: 10})
+	group := moderation.ChatRef{Platform: "tim", ID: "@TGS#c"}
+	a, b := group, group
+	a.Thread, b.Thread = "@TGS#_@TGS#c@TOPIC#_a", "@TGS#_@TGS#c@TOPIC#_b"
+	for i := 1; i <= 3; i++ {
+		for _, c := range []moderation.ChatRef{a, b} {
+			x.Add(ctx, c, moderation.MessageRef{ID: fmt.Sprint(i), SenderID: c.Thread})
+		}
+	}
+	x.Forget(ctx, b, []moderation.MessageRef{{ID: "3"}})
+	for _, tt := range []struct {
+		chat moderation.ChatRef
+		want string
+	}{{a, "3,2,1"}, {b, "2,1"}, {group, ""}} {
+		got, _ := x.Recent(ctx, tt.chat)
+		if ids(got) != tt.want {
+			t.Errorf("Recent(%q) = %s, want %s", tt.chat.Thread, ids(got), tt.want)
+		}
+		for _, m := range got {
+			if m.SenderID != tt.chat.Thread {
+				t.Errorf("Recent(%q) holds %+v of another topic", tt.chat.Thread, m)
+			}
+		}
+	}
+}
+
 func TestSelectRecent(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)

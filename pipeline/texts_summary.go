@@ -5,6 +5,7 @@ package pipeline
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -26,11 +27,17 @@ func (t *texts) summary(cmd moderation.Command, d time.Duration, dry bool, resul
 	}
 	var done, skipped []string
 	var others []string // "name (reason)"
+	// notes are what adapters say of how a ban was done (TIM without its
+	// ban API: removed, kept out by Gavel), once each.
+	var notes []string
 	var noop, refused, failed int
 	for _, r := range results {
 		switch r.Status {
 		case moderation.StatusDone:
 			done = append(done, name(r.UserID))
+			if (v == moderation.VerbBan || v == moderation.VerbUnban) && r.Detail != "" && !slices.Contains(notes, r.Detail) {
+				notes = append(notes, r.Detail)
+			}
 		case moderation.StatusSkipped:
 			skipped = append(skipped, name(r.UserID))
 		default:
@@ -57,6 +64,9 @@ func (t *texts) summary(cmd moderation.Command, d time.Duration, dry bool, resul
 			fmt.Fprintf(&b, t.pick("[dry run] Would %s %d: %s.", "[演练] 将%s %d 人：%s。"), t.dryVerb(v, d), len(skipped), t.firstOf(skipped, k, ", "))
 		} else if len(done) > 0 {
 			fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), t.firstOf(done, k, ", "))
+			for _, n := range notes {
+				b.WriteString(" " + n + t.pick(".", "。"))
+			}
 		}
 		if len(others) > 0 {
 			if b.Len() > 0 {

@@ -84,3 +84,32 @@ func TestCaseTextSaysWhyRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestSummaryNotesHowABanWasDone: a ban the adapter carried out another
+// way (TIM without its ban API: a removal, Gavel keeping the user out)
+// says so in the reply, once however many users; a plain ban and other
+// verbs add nothing.
+func TestSummaryNotesHowABanWasDone(t *testing.T) {
+	t.Parallel()
+	const note = "ban emulated"
+	two := []moderation.Result{{UserID: "a", Status: moderation.StatusDone, Detail: note}, {UserID: "b", Status: moderation.StatusDone, Detail: note}}
+	tests := []struct {
+		name    string
+		verb    moderation.Verb
+		results []moderation.Result
+		notes   int
+	}{
+		{"emulated ban", moderation.VerbBan, two, 1},
+		{"native ban", moderation.VerbBan, []moderation.Result{{UserID: "a", Status: moderation.StatusDone}}, 0},
+		{"kick ignores details", moderation.VerbKick, two, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := textsFor("en").summary(moderation.Command{Verb: tt.verb}, 0, false, tt.results, nil, 0)
+			if n := strings.Count(got, note); n != tt.notes {
+				t.Errorf("summary %q mentions %q %d times, want %d", got, note, n, tt.notes)
+			}
+		})
+	}
+}

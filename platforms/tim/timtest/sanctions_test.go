@@ -172,3 +172,33 @@ func TestPreJoinDeliveries(t *testing.T) {
 		t.Fatalf("invite: %s", d.Body)
 	}
 }
+
+// TestServerCallHelpers: Call, AddGroupMember and SendAs go through the
+// REST path (signature, limits, the group's rules) like any client.
+func TestServerCallHelpers(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	s.AddGroup(Group{ID: "g", Owner: "o", Admins: []string{"adm"}, Members: []string{"m", "x"}})
+	if code, _, err := s.Call("ban_group_member", map[string]any{"GroupId": "g", "Members_Account": []string{"x"}, "Duration": 60}); err != nil || code != 0 {
+		t.Fatalf("ban: %d %v", code, err)
+	}
+	res, err := s.AddGroupMember("g", "x", "new", "m")
+	if err != nil || res["x"] != 0 || res["new"] != 1 || res["m"] != 2 {
+		t.Fatalf("AddGroupMember = %v, %v; want x 0, new 1, m 2", res, err)
+	}
+	if _, err := s.AddGroupMember("nosuch", "y"); err == nil {
+		t.Error("AddGroupMember to a missing group: no error")
+	}
+	if code, _, _ := s.Call("modify_group_base_info", map[string]any{"GroupId": "g", "MuteAllMember": "On"}); code != 0 {
+		t.Fatal(code)
+	}
+	for from, want := range map[string]int{"adm": 0, "o": 0, "m": 10017} {
+		if code, err := s.SendAs("g", "", from, "hi"); err != nil || code != want {
+			t.Errorf("SendAs(%s) while muted = %d, %v; want %d", from, code, err, want)
+		}
+	}
+	if code, _, _ := s.Call("profile/portrait_get", map[string]any{"To_Account": []string{"m"}, "TagList": []string{"Tag_Profile_IM_Nick"}}); code != 0 {
+		t.Errorf("profile/portrait_get through Call: %d", code)
+	}
+}
