@@ -20,7 +20,6 @@ import (
 	"hash/fnv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,6 +27,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/store/internal/nanotime"
+	"gavel/store/internal/sqlrow"
 )
 
 // DefaultDedupTTL is how long dedup keys block re-deliveries unless
@@ -157,16 +157,27 @@ func lockKey(parts ...string) int32 {
 	return int32(h.Sum32()) // wraps: any 32 bits will do
 }
 
+// q are the statements the stores share, in PostgreSQL's placeholders.
+var (
+	dialect = sqlrow.Postgres
+	q       = sqlrow.For(dialect)
+)
+
 func nanos(t time.Time) int64 { return nanotime.From(t) }
 
 func fromNanos(n int64) time.Time { return nanotime.To(n) }
 
-// freeText makes s storable in a text column: PostgreSQL rejects NUL and
-// invalid UTF-8, which free-form text from platforms (error messages,
-// reasons) may carry. Both become U+FFFD.
-func freeText(s string) string {
-	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
-		return s
+// querier is what collect needs of a pool or a transaction.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// collect runs query on db and reads every row with scan.
+func collect[T any](ctx context.Context, db querier, scan func(sqlrow.Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+	defer rows.Close()
+	return sqlrow.Collect(rows, scan)
 }

@@ -340,71 +340,14 @@ func TestChatOrderUnderConcurrentEnqueue(t *testing.T) {
 
 func TestSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	dsn := newSchema(t)
-	chat := moderation.ChatRef{Platform: "test", ID: "c1"}
-
-	s, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	for _, d := range []string{"d1", "d2"} {
-		if _, err := s.Enqueue(ctx, event("c1", d), t0); err != nil {
-			t.Fatalf("Enqueue: %v", err)
+	storetest.Restart(t, func(t *testing.T) moderation.Store {
+		s, err := postgres.Open(t.Context(), dsn)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	jobs, err := s.Claim(ctx, "w1", 1, time.Minute, t0)
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("Claim = %v, %v", jobs, err)
-	}
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick), []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
-		t.Fatalf("RecordResults: %v", err)
-	}
-	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Actor: "a", Verb: moderation.VerbKick,
-		Targets: []string{"u1"}, Outcome: "done", At: t0}
-	if err := s.AddCase(ctx, &c); err != nil {
-		t.Fatalf("AddCase: %v", err)
-	}
-	if err := s.PutMutes(ctx, moderation.Mute{Chat: chat, UserID: "u2", Until: t0.Add(time.Hour)}); err != nil {
-		t.Fatalf("PutMutes: %v", err)
-	}
-	// The worker crashes: no Finish. Gavel restarts.
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s = open(t, dsn)
-	if n, _, err := s.Pending(ctx, t0); err != nil || n != 2 {
-		t.Fatalf("Pending after restart = %d, %v; want 2", n, err)
-	}
-	if created, err := s.Enqueue(ctx, event("c1", "d1"), t0.Add(time.Minute)); err != nil || created {
-		t.Fatalf("re-delivery after restart: created %v, %v; want false", created, err)
-	}
-	// The crashed worker's job comes back when its lease ends, first in its chat.
-	again, err := s.Claim(ctx, "w2", 10, time.Minute, t0.Add(time.Minute))
-	if err != nil || len(again) != 1 || again[0].ID != jobs[0].ID || again[0].Attempts != 2 {
-		t.Fatalf("Claim after restart = %+v, %v; want job %d, attempt 2", again, err, jobs[0].ID)
-	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
-	if err != nil || res["u1"].Status != moderation.StatusDone {
-		t.Fatalf("Results after restart = %v, %v", res, err)
-	}
-	got, err := s.Case(ctx, c.ID)
-	if err != nil || got.DeliveryID != "d1" || !got.At.Equal(t0) {
-		t.Fatalf("Case after restart = %+v, %v", got, err)
-	}
-	// A re-run stores nothing and uses no number.
-	rerun := c
-	if err := s.AddCase(ctx, &rerun); err != nil || rerun.ID != c.ID {
-		t.Fatalf("AddCase re-run after restart: ID %d, %v; want %d", rerun.ID, err, c.ID)
-	}
-	c2 := moderation.Case{DeliveryID: "d2", Platform: "test", ChatID: "c1", Verb: moderation.VerbKick, Outcome: "done", At: t0}
-	if err := s.AddCase(ctx, &c2); err != nil || c2.ID != c.ID+1 {
-		t.Fatalf("AddCase after restart: ID %d, %v; want %d", c2.ID, err, c.ID+1)
-	}
-	if m, ok, err := s.ActiveMute(ctx, chat, "u2", t0); err != nil || !ok || !m.Until.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("ActiveMute after restart = %+v, %v, %v", m, ok, err)
-	}
+		return s
+	})
 }
 
 // schemaVersions returns the versions recorded in the schema dsn names.
@@ -705,4 +648,29 @@ func TestSkipLockedKeepsChatOrder(t *testing.T) {
 	if got := claimDeliveries(t, s, "w2"); !slices.Equal(got, []string{"a1"}) {
 		t.Fatalf("claimed %q after a1 was unlocked, want [a1]", got)
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	testDSN(b)
+	storetest.Bench(b, func(b *testing.B) moderation.Store {
+		s, err := postgres.Open(b.Context(), newSchema(b))
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+// TestBadOutcomeOnRead: a case whose stored outcome no Gavel version
+// writes is an error on read, not a string passed on.
+func TestBadOutcomeOnRead(t *testing.T) {
+	t.Parallel()
+	dsn := newSchema(t)
+	s := open(t, dsn)
+	for i, outcome := range []string{"done", "bogus"} {
+		admin(t, dsn, `
+			INSERT INTO cases (delivery_id, platform, chat_id, verb, targets, decisions, results, outcome, at)
+			VALUES ($1, 'test', 'c1', 'kick', '[]', '[]', '[]', $2, 1)`, fmt.Sprint("d", i), outcome)
+	}
+	storetest.WantBadOutcome(t, s, 1, 2)
 }

@@ -3,13 +3,12 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gavel/moderation"
+	"gavel/store/internal/sqlrow"
 )
 
 // AddCase stores c and sets c.ID. When a case with c's DeliveryID, Verb
@@ -19,7 +18,7 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	if c == nil {
 		return errors.New("sqlite: add case: nil case")
 	}
-	row, err := encodeCase(c)
+	row, err := sqlrow.EncodeCase(c)
 	if err != nil {
 		return fmt.Errorf("sqlite: add case: %w", err)
 	}
@@ -36,38 +35,16 @@ func (s *Store) AddCase(ctx context.Context, c *moderation.Case) error {
 	return nil
 }
 
-// caseRow is a case's JSON columns, encoded before the write lock is
-// taken.
-type caseRow struct {
-	targets, decisions, results string
-	users                       []string
-}
-
-func encodeCase(c *moderation.Case) (caseRow, error) {
-	targets, err := json.Marshal(c.Targets)
-	if err != nil {
-		return caseRow{}, fmt.Errorf("encode targets: %w", err)
-	}
-	decisions, err := json.Marshal(c.Decisions)
-	if err != nil {
-		return caseRow{}, fmt.Errorf("encode decisions: %w", err)
-	}
-	results, err := json.Marshal(c.Results)
-	if err != nil {
-		return caseRow{}, fmt.Errorf("encode results: %w", err)
-	}
-	return caseRow{string(targets), string(decisions), string(results), c.Users()}, nil
-}
+// insertCase adds the new case's ID to the shared insert.
+var insertCase = q.InsertCase + ` RETURNING id`
 
 // addCase stores c (encoded as row) in tx unless a case of its delivery,
-// verb and rule is stored, and returns the case's ID.
-func addCase(ctx context.Context, tx txn, c *moderation.Case, row caseRow) (int64, error) {
+// verb and rule is stored, and returns the case's ID. The write lock
+// keeps a concurrent AddCase of the same delivery out between the two.
+func addCase(ctx context.Context, tx txn, c *moderation.Case, row sqlrow.CaseRow) (int64, error) {
 	var id int64
 	if c.DeliveryID != "" {
-		// delivery_id <> '' lets SQLite use the partial index.
-		err := tx.QueryRowContext(ctx, `
-			SELECT id FROM cases WHERE delivery_id = ? AND delivery_id <> '' AND verb = ? AND rule = ?`,
-			c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
+		err := tx.QueryRowContext(ctx, q.CaseByDelivery, c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
 		switch {
 		case err == nil:
 			return id, nil
@@ -75,15 +52,7 @@ func addCase(ctx context.Context, tx txn, c *moderation.Case, row caseRow) (int6
 			return 0, fmt.Errorf("find by delivery: %w", err)
 		}
 	}
-	err := tx.QueryRowContext(ctx, `
-		INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
-			reason, duration_ns, dry_run, decisions, results, outcome, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id`,
-		c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), row.targets,
-		c.Reason, int64(c.Duration), c.DryRun, row.decisions, row.results, c.Outcome, nanos(c.At),
-	).Scan(&id)
-	if err != nil {
+	if err := tx.QueryRowContext(ctx, insertCase, dialect.CaseArgs(c, row)...).Scan(&id); err != nil {
 		return 0, fmt.Errorf("insert: %w", err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO case_users (case_id, user_id) VALUES (?, ?)`)
@@ -91,7 +60,7 @@ func addCase(ctx context.Context, tx txn, c *moderation.Case, row caseRow) (int6
 		return 0, fmt.Errorf("prepare case users: %w", err)
 	}
 	defer stmt.Close()
-	for _, u := range row.users {
+	for _, u := range row.Users {
 		if _, err := stmt.ExecContext(ctx, id, u); err != nil {
 			return 0, fmt.Errorf("index user %s: %w", u, err)
 		}
@@ -99,13 +68,9 @@ func addCase(ctx context.Context, tx txn, c *moderation.Case, row caseRow) (int6
 	return id, nil
 }
 
-const caseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targets,
-	reason, duration_ns, dry_run, decisions, results, outcome, at`
-
 // Case returns the case with id, or an error wrapping ErrNotFound.
 func (s *Store) Case(ctx context.Context, id int64) (moderation.Case, error) {
-	row := s.queryRow(ctx, `SELECT `+caseColumns+` FROM cases WHERE id = ?`, id)
-	c, err := scanCase(row)
+	c, err := sqlrow.ScanCase(s.queryRow(ctx, q.CaseByID, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = moderation.ErrNotFound
 	}
@@ -118,86 +83,18 @@ func (s *Store) Case(ctx context.Context, id int64) (moderation.Case, error) {
 // Cases returns the cases f selects, newest first. UserID matches the
 // actor or any target; Since is inclusive; Limit ≤ 0 means no limit.
 func (s *Store) Cases(ctx context.Context, f moderation.CaseFilter) ([]moderation.Case, error) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.Platform != "" {
-		where = append(where, "platform = ?")
-		args = append(args, f.Platform)
-	}
-	if f.ChatID != "" {
-		where = append(where, "chat_id = ?")
-		args = append(args, f.ChatID)
-	}
-	if f.UserID != "" {
-		where = append(where, "id IN (SELECT case_id FROM case_users WHERE user_id = ?)")
-		args = append(args, f.UserID)
-	}
-	if !f.Since.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, nanos(f.Since))
-	}
-	q := `SELECT ` + caseColumns + ` FROM cases`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY id DESC`
-	if f.Limit > 0 {
-		q += ` LIMIT ?`
-		args = append(args, f.Limit)
-	}
-	rows, err := s.query(ctx, q, args...)
+	query, args := dialect.CasesQuery(f)
+	out, err := collect(ctx, s, sqlrow.ScanCase, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: cases: %w", err)
-	}
-	defer rows.Close()
-	var out []moderation.Case
-	for rows.Next() {
-		c, err := scanCase(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: cases: %w", err)
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: cases: %w", err)
 	}
 	return out, nil
 }
 
-// scanCase reads one row of caseColumns.
-func scanCase(row interface{ Scan(...any) error }) (moderation.Case, error) {
-	var (
-		c                           moderation.Case
-		verb                        string
-		targets, decisions, results string
-		duration, at                int64
-	)
-	err := row.Scan(&c.ID, &c.DeliveryID, &c.Platform, &c.ChatID, &c.Actor, &c.Rule, &verb, &targets,
-		&c.Reason, &duration, &c.DryRun, &decisions, &results, &c.Outcome, &at)
-	if err != nil {
-		return moderation.Case{}, err
-	}
-	c.Verb = moderation.Verb(verb)
-	c.Duration = time.Duration(duration)
-	c.At = fromNanos(at)
-	if err := json.Unmarshal([]byte(targets), &c.Targets); err != nil {
-		return moderation.Case{}, fmt.Errorf("case %d: decode targets: %w", c.ID, err)
-	}
-	if err := json.Unmarshal([]byte(decisions), &c.Decisions); err != nil {
-		return moderation.Case{}, fmt.Errorf("case %d: decode decisions: %w", c.ID, err)
-	}
-	if err := json.Unmarshal([]byte(results), &c.Results); err != nil {
-		return moderation.Case{}, fmt.Errorf("case %d: decode results: %w", c.ID, err)
-	}
-	return c, nil
-}
-
 // PurgeCases deletes, in one transaction, the cases from before `before`,
 // the jobs finished before it (with their results) and the dedup keys that
 // expired by then. It returns how many cases went. Case IDs are never
-// reused.
+// reused; mutes and sanctions stay, whatever their case.
 func (s *Store) PurgeCases(ctx context.Context, before time.Time) (int, error) {
 	cut := nanos(before)
 	var n int64

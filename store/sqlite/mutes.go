@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/store/internal/sqlrow"
 )
 
 // PutMutes records ms in one transaction, each replacing the user's
@@ -18,15 +19,10 @@ func (s *Store) PutMutes(ctx context.Context, ms ...moderation.Mute) error {
 		return nil
 	}
 	err := s.write(ctx, func(tx txn) error {
+		var args []any
 		for _, m := range ms {
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO mutes (platform, chat_id, chat_kind, user_id, until, emulated, case_id)
-				VALUES (?, ?, ?, ?, ?, ?, ?)
-				ON CONFLICT (platform, chat_id, user_id) DO UPDATE SET
-					chat_kind = excluded.chat_kind, until = excluded.until,
-					emulated = excluded.emulated, case_id = excluded.case_id`,
-				m.Chat.Platform, m.Chat.ID, m.Chat.Kind, m.UserID, nullTime(m.Until), m.Emulated, m.CaseID)
-			if err != nil {
+			args = sqlrow.AppendMuteArgs(args[:0], m)
+			if _, err := tx.ExecContext(ctx, q.PutMute, args...); err != nil {
 				return fmt.Errorf("%s %s: %w", m.Chat, m.UserID, err)
 			}
 		}
@@ -59,16 +55,10 @@ func (s *Store) DeleteMutes(ctx context.Context, chat moderation.ChatRef, userID
 	return nil
 }
 
-const muteColumns = `platform, chat_id, chat_kind, user_id, until, emulated, case_id`
-
 // ActiveMute returns the user's mute in chat if it has no end or ends
 // after now.
 func (s *Store) ActiveMute(ctx context.Context, chat moderation.ChatRef, userID string, now time.Time) (moderation.Mute, bool, error) {
-	row := s.queryRow(ctx, `
-		SELECT `+muteColumns+` FROM mutes
-		WHERE platform = ? AND chat_id = ? AND user_id = ? AND (until IS NULL OR until > ?)`,
-		chat.Platform, chat.ID, userID, nanos(now))
-	m, err := scanMute(row)
+	m, err := sqlrow.ScanMute(s.queryRow(ctx, q.ActiveMute, chat.Platform, chat.ID, userID, nanos(now)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return moderation.Mute{}, false, nil
@@ -81,74 +71,18 @@ func (s *Store) ActiveMute(ctx context.Context, chat moderation.ChatRef, userID 
 // ExpiredMutes returns up to limit mutes (all when limit ≤ 0) whose Until
 // is set and not after now, earliest end first.
 func (s *Store) ExpiredMutes(ctx context.Context, now time.Time, limit int) ([]moderation.Mute, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := s.query(ctx, `
-		SELECT `+muteColumns+` FROM mutes
-		WHERE until IS NOT NULL AND until <= ?
-		ORDER BY until, platform, chat_id, user_id
-		LIMIT ?`, nanos(now), limit)
+	out, err := collect(ctx, s, sqlrow.ScanMute, q.ExpiredMutes, nanos(now), dialect.Limit(limit))
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
-	}
-	defer rows.Close()
-	var out []moderation.Mute
-	for rows.Next() {
-		m, err := scanMute(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: expired mutes: %w", err)
 	}
 	return out, nil
 }
 
-func scanMute(row interface{ Scan(...any) error }) (moderation.Mute, error) {
-	var (
-		m     moderation.Mute
-		until sql.NullInt64
-	)
-	if err := row.Scan(&m.Chat.Platform, &m.Chat.ID, &m.Chat.Kind, &m.UserID, &until, &m.Emulated, &m.CaseID); err != nil {
-		return moderation.Mute{}, err
-	}
-	if until.Valid {
-		m.Until = fromNanos(until.Int64)
-	}
-	return m, nil
-}
-
-// nullTime is t in Unix nanoseconds, NULL for the zero time.
-func nullTime(t time.Time) sql.NullInt64 {
-	if t.IsZero() {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: nanos(t), Valid: true}
-}
-
 // ActiveMutes returns every mute not ended at now, emulated only when
 // emulatedOnly.
 func (s *Store) ActiveMutes(ctx context.Context, now time.Time, emulatedOnly bool) ([]moderation.Mute, error) {
-	rows, err := s.query(ctx, `
-		SELECT `+muteColumns+` FROM mutes
-		WHERE (until IS NULL OR until > ?) AND (emulated OR NOT ?)
-		ORDER BY platform, chat_id, user_id`, nanos(now), emulatedOnly)
+	out, err := collect(ctx, s, sqlrow.ScanMute, q.ActiveMutes, nanos(now), emulatedOnly)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: active mutes: %w", err)
-	}
-	defer rows.Close()
-	var out []moderation.Mute
-	for rows.Next() {
-		m, err := scanMute(rows)
-		if err != nil {
-			return nil, fmt.Errorf("sqlite: active mutes: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: active mutes: %w", err)
 	}
 	return out, nil

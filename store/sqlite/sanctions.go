@@ -18,12 +18,7 @@ func (s *Store) PutSanction(ctx context.Context, sn moderation.Sanction) error {
 		return fmt.Errorf("sqlite: put sanction: %w", err)
 	}
 	err := s.write(ctx, func(tx txn) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO sanctions (`+sqlrow.SanctionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (verb, platform, chat_id, user_id) DO UPDATE SET
-				chat_kind = excluded.chat_kind, until = excluded.until, case_id = excluded.case_id`,
-			sqlrow.SanctionArgs(sn)...)
+		_, err := tx.ExecContext(ctx, q.PutSanction, sqlrow.SanctionArgs(sn)...)
 		return err
 	})
 	if err != nil {
@@ -36,9 +31,7 @@ func (s *Store) PutSanction(ctx context.Context, sn moderation.Sanction) error {
 // in chat; deleting none is not an error.
 func (s *Store) DeleteSanction(ctx context.Context, verb moderation.Verb, chat moderation.ChatRef, userID string) error {
 	err := s.write(ctx, func(tx txn) error {
-		_, err := tx.ExecContext(ctx, `
-			DELETE FROM sanctions WHERE verb = ? AND platform = ? AND chat_id = ? AND user_id = ?`,
-			string(verb), chat.Platform, chat.ID, userID)
+		_, err := tx.ExecContext(ctx, q.DeleteSanction, string(verb), chat.Platform, chat.ID, userID)
 		return err
 	})
 	if err != nil {
@@ -50,10 +43,7 @@ func (s *Store) DeleteSanction(ctx context.Context, verb moderation.Verb, chat m
 // ActiveSanction returns the sanction of verb for userID (empty: the
 // lock) in chat if it has no end or ends after now.
 func (s *Store) ActiveSanction(ctx context.Context, verb moderation.Verb, chat moderation.ChatRef, userID string, now time.Time) (moderation.Sanction, bool, error) {
-	sn, err := sqlrow.ScanSanction(s.queryRow(ctx, `
-		SELECT `+sqlrow.SanctionColumns+` FROM sanctions
-		WHERE verb = ? AND platform = ? AND chat_id = ? AND user_id = ? AND (until IS NULL OR until > ?)`,
-		string(verb), chat.Platform, chat.ID, userID, nanos(now)))
+	sn, err := sqlrow.ScanSanction(s.queryRow(ctx, q.ActiveSanction, string(verb), chat.Platform, chat.ID, userID, nanos(now)))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return moderation.Sanction{}, false, nil
@@ -65,14 +55,7 @@ func (s *Store) ActiveSanction(ctx context.Context, verb moderation.Verb, chat m
 
 // ActiveSanctions returns every sanction not ended at now.
 func (s *Store) ActiveSanctions(ctx context.Context, now time.Time) ([]moderation.Sanction, error) {
-	rows, err := s.query(ctx, `
-		SELECT `+sqlrow.SanctionColumns+` FROM sanctions
-		WHERE until IS NULL OR until > ?
-		ORDER BY verb, platform, chat_id, user_id`, nanos(now))
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: active sanctions: %w", err)
-	}
-	out, err := scanSanctions(rows)
+	out, err := collect(ctx, s, sqlrow.ScanSanction, q.ActiveSanctions, nanos(now))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: active sanctions: %w", err)
 	}
@@ -82,33 +65,9 @@ func (s *Store) ActiveSanctions(ctx context.Context, now time.Time) ([]moderatio
 // ExpiredSanctions returns up to limit sanctions (all when limit ≤ 0)
 // whose Until is set and not after now, earliest end first.
 func (s *Store) ExpiredSanctions(ctx context.Context, now time.Time, limit int) ([]moderation.Sanction, error) {
-	if limit <= 0 {
-		limit = -1 // SQLite: no limit
-	}
-	rows, err := s.query(ctx, `
-		SELECT `+sqlrow.SanctionColumns+` FROM sanctions
-		WHERE until IS NOT NULL AND until <= ?
-		ORDER BY until, verb, platform, chat_id, user_id
-		LIMIT ?`, nanos(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: expired sanctions: %w", err)
-	}
-	out, err := scanSanctions(rows)
+	out, err := collect(ctx, s, sqlrow.ScanSanction, q.ExpiredSanctions, nanos(now), dialect.Limit(limit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: expired sanctions: %w", err)
 	}
 	return out, nil
-}
-
-func scanSanctions(rows *sql.Rows) ([]moderation.Sanction, error) {
-	defer rows.Close()
-	var out []moderation.Sanction
-	for rows.Next() {
-		sn, err := sqlrow.ScanSanction(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sn)
-	}
-	return out, rows.Err()
 }

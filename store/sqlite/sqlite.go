@@ -31,6 +31,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/store/internal/nanotime"
+	"gavel/store/internal/sqlrow"
 )
 
 // DefaultDedupTTL is how long dedup keys block re-deliveries unless
@@ -264,6 +265,12 @@ func (s *Store) write(ctx context.Context, fn func(tx txn) error) error {
 // is paid (each takes the write lock and appends a commit to the WAL).
 // Tests pin the count per command with it.
 func (s *Store) WriteCommits() int64 { return s.commits.Load() }
+
+// q are the statements the stores share, in SQLite's placeholders.
+var (
+	dialect = sqlrow.SQLite
+	q       = sqlrow.For(dialect)
+)
 
 func nanos(t time.Time) int64 { return nanotime.From(t) }
 

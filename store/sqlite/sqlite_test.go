@@ -50,66 +50,14 @@ func event(chat, delivery string) moderation.Event {
 
 func TestSurvivesRestart(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "gavel.db")
-	chat := moderation.ChatRef{Platform: "test", ID: "c1"}
-
-	s, err := sqlite.Open(ctx, path)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	for _, d := range []string{"d1", "d2"} {
-		if _, err := s.Enqueue(ctx, event("c1", d), t0); err != nil {
-			t.Fatalf("Enqueue: %v", err)
+	storetest.Restart(t, func(t *testing.T) moderation.Store {
+		s, err := sqlite.Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
 		}
-	}
-	jobs, err := s.Claim(ctx, "w1", 1, time.Minute, t0)
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("Claim = %v, %v", jobs, err)
-	}
-	if err := s.RecordResults(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick), []moderation.Result{{UserID: "u1", Status: moderation.StatusDone}}); err != nil {
-		t.Fatalf("RecordResults: %v", err)
-	}
-	c := moderation.Case{DeliveryID: "d1", Platform: "test", ChatID: "c1", Actor: "a", Verb: moderation.VerbKick,
-		Targets: []string{"u1"}, Outcome: "done", At: t0}
-	if err := s.AddCase(ctx, &c); err != nil {
-		t.Fatalf("AddCase: %v", err)
-	}
-	if err := s.PutMutes(ctx, moderation.Mute{Chat: chat, UserID: "u2", Until: t0.Add(time.Hour)}); err != nil {
-		t.Fatalf("PutMutes: %v", err)
-	}
-	// The worker crashes: no Finish. Gavel restarts.
-	if err := s.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-
-	s = openFile(t, path)
-	if n, _, err := s.Pending(ctx, t0); err != nil || n != 2 {
-		t.Fatalf("Pending after restart = %d, %v; want 2", n, err)
-	}
-	if created, err := s.Enqueue(ctx, event("c1", "d1"), t0.Add(time.Minute)); err != nil || created {
-		t.Fatalf("re-delivery after restart: created %v, %v; want false", created, err)
-	}
-	// The crashed worker's job comes back when its lease ends, first in its chat.
-	again, err := s.Claim(ctx, "w2", 10, time.Minute, t0.Add(time.Minute))
-	if err != nil || len(again) != 1 || again[0].ID != jobs[0].ID || again[0].Attempts != 2 {
-		t.Fatalf("Claim after restart = %+v, %v; want job %d, attempt 2", again, err, jobs[0].ID)
-	}
-	res, err := s.Results(ctx, jobs[0].ID, moderation.ActionStep(moderation.VerbKick))
-	if err != nil || res["u1"].Status != moderation.StatusDone {
-		t.Fatalf("Results after restart = %v, %v", res, err)
-	}
-	got, err := s.Case(ctx, c.ID)
-	if err != nil || got.DeliveryID != "d1" || !got.At.Equal(t0) {
-		t.Fatalf("Case after restart = %+v, %v", got, err)
-	}
-	c2 := moderation.Case{DeliveryID: "d2", Platform: "test", ChatID: "c1", Verb: moderation.VerbKick, Outcome: "done", At: t0}
-	if err := s.AddCase(ctx, &c2); err != nil || c2.ID != c.ID+1 {
-		t.Fatalf("AddCase after restart: ID %d, %v; want %d", c2.ID, err, c.ID+1)
-	}
-	if m, ok, err := s.ActiveMute(ctx, chat, "u2", t0); err != nil || !ok || !m.Until.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("ActiveMute after restart = %+v, %v, %v", m, ok, err)
-	}
+		return s
+	})
 }
 
 func userVersion(t testing.TB, path string) int {
@@ -318,4 +266,35 @@ func TestOpenDSN(t *testing.T) {
 			}
 		})
 	}
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) moderation.Store {
+		s, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "gavel.db"))
+		if err != nil {
+			b.Fatalf("Open: %v", err)
+		}
+		return s
+	})
+}
+
+// TestBadOutcomeOnRead: a case whose stored outcome no Gavel version
+// writes is an error on read, not a string passed on.
+func TestBadOutcomeOnRead(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "gavel.db")
+	s := openFile(t, path)
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatalf("sql.Open: %v", err)
+	}
+	defer db.Close()
+	for i, outcome := range []string{"done", "bogus"} {
+		if _, err := db.ExecContext(t.Context(), `
+			INSERT INTO cases (delivery_id, platform, chat_id, verb, targets, decisions, results, outcome, at)
+			VALUES (?, 'test', 'c1', 'kick', '[]', '[]', '[]', ?, 1)`, fmt.Sprint("d", i), outcome); err != nil {
+			t.Fatalf("insert: %v", err)
+		}
+	}
+	storetest.WantBadOutcome(t, s, 1, 2)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+
+	"gavel/store/internal/sqlrow"
 )
 
 // stmtCache holds one prepared statement per query text. The driver
@@ -138,4 +140,14 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 		return s.db.QueryRowContext(ctx, query, args...)
 	}
 	return st.QueryRowContext(ctx, args...)
+}
+
+// collect runs query as a cached statement and reads every row with scan.
+func collect[T any](ctx context.Context, s *Store, scan func(sqlrow.Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return sqlrow.Collect(rows, scan)
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"CaseNumbering", testCaseNumbering},
 		{"CaseIdempotent", testCaseIdempotent},
 		{"CaseFilter", testCaseFilter},
+		{"CaseBadOutcome", testCaseBadOutcome},
 		{"Mutes", testMutes},
 		{"ExpiredMutes", testExpiredMutes},
 		{"Purge", testPurge},
@@ -1278,4 +1279,29 @@ func testEnqueueClaimChatOrder(t *testing.T, s moderation.Store) {
 	wantDeliveries(t, "claim behind a job leased at enqueue", claim(t, s, "w2", 10, time.Minute, t0.Add(30*time.Second)))
 	// Its lease run out, it is claimed again; d5 still waits for it.
 	wantDeliveries(t, "claim after the leases", claim(t, s, "w2", 10, time.Minute, t0.Add(2*time.Minute)), "d2", "d3", "d4")
+}
+
+// testCaseBadOutcome: a case whose outcome could not be read back is
+// refused, by AddCase and by Commit, and nothing of it is stored.
+func testCaseBadOutcome(t *testing.T, s moderation.Store) {
+	ctx := t.Context()
+	for _, outcome := range []moderation.Outcome{"", "bogus", "done:detail", moderation.OutcomeRefused} {
+		c := sampleCase("d-"+string(outcome), "c1", "alice", t0, "bob")
+		c.Outcome = outcome
+		if err := s.AddCase(ctx, &c); !errors.Is(err, moderation.ErrBadOutcome) {
+			t.Errorf("AddCase with outcome %q = %v, want ErrBadOutcome", outcome, err)
+		}
+	}
+	enqueue(t, s, message("c1", "j1"), t0)
+	jobs := claim(t, s, "w1", 1, time.Minute, t0)
+	bad := sampleCase("j1", "c1", "alice", t0, "bob")
+	bad.Outcome = "bogus"
+	err := s.Commit(ctx, jobs[0].ID, "w1", moderation.Work{Cases: []*moderation.Case{&bad}, Finish: true})
+	if !errors.Is(err, moderation.ErrBadOutcome) {
+		t.Errorf("Commit of a case with outcome %q = %v, want ErrBadOutcome", bad.Outcome, err)
+	}
+	if got := cases(t, s); len(got) != 0 {
+		t.Fatalf("refused cases were stored: %+v", got)
+	}
+	wantPending(t, s, t0, 1, 0)
 }
