@@ -22,26 +22,6 @@ import (
 // the Easemob fake answers the REST calls and keeps the block lists,
 // mute-all switches and messages the assertions read.
 
-// emClock is the clock Gavel and the fake share, moved by the test.
-type emClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newEMClock() *emClock { return &emClock{t: time.Now()} }
-
-func (c *emClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *emClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // emRun is one Gavel on an Easemob fake with one chat: owner "owner",
 // admin "mod", members a, b, c.
 type emRun struct {
@@ -49,7 +29,7 @@ type emRun struct {
 	es    *easemobtest.Server
 	h     *apptest.Harness
 	dsn   string
-	clock *emClock
+	clock *apptest.Clock
 	chat  string
 	kind  string
 	fired int // how many of the fake's operation callbacks were delivered
@@ -61,7 +41,7 @@ func newEMRun(t *testing.T, kind string) *emRun {
 	t.Helper()
 	es := easemobtest.NewServer()
 	t.Cleanup(es.Close)
-	r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: newEMClock(), chat: "c16", kind: kind}
+	r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: apptest.NewClock(time.Now()), chat: "c16", kind: kind}
 	es.SetNow(r.clock.Now)
 	es.AddChat(easemobtest.Chat{ID: r.chat, Kind: kind, Owner: "owner", Admins: []string{"mod"}, Members: []string{"a", "b", "c"}})
 	r.start()
