@@ -15,6 +15,7 @@ import (
 	"gavel/config"
 	"gavel/platforms/easemob"
 	"gavel/platforms/easemob/easemobtest"
+	"gavel/policy"
 	"gavel/store"
 )
 
@@ -23,7 +24,8 @@ import (
 // mute-all switches and messages the assertions read.
 
 // emRun is one Gavel on an Easemob fake with one chat: owner "owner",
-// admin "mod", members a, b, c.
+// admin "mod", members a, b, c and extra; a command may name up to 100
+// targets.
 type emRun struct {
 	t     *testing.T
 	es    *easemobtest.Server
@@ -37,13 +39,13 @@ type emRun struct {
 
 var emKinds = []string{easemobtest.KindGroup, easemobtest.KindChatRoom}
 
-func newEMRun(t *testing.T, kind string) *emRun {
+func newEMRun(t *testing.T, kind string, extra ...string) *emRun {
 	t.Helper()
 	es := easemobtest.NewServer()
 	t.Cleanup(es.Close)
 	r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: apptest.NewClock(time.Now()), chat: "c16", kind: kind}
 	es.SetNow(r.clock.Now)
-	es.AddChat(easemobtest.Chat{ID: r.chat, Kind: kind, Owner: "owner", Admins: []string{"mod"}, Members: []string{"a", "b", "c"}})
+	es.AddChat(easemobtest.Chat{ID: r.chat, Kind: kind, Owner: "owner", Admins: []string{"mod"}, Members: append([]string{"a", "b", "c"}, extra...)})
 	r.start()
 	return r
 }
@@ -53,6 +55,7 @@ func (r *emRun) start() {
 	r.h = apptest.New(r.t, config.Config{
 		Platforms: config.Platforms{Easemob: &easemob.Config{BaseURL: r.es.URL, OrgName: r.es.Org, AppName: r.es.App,
 			ClientID: r.es.ClientID, ClientSecret: r.es.ClientSecret, CallbackSecret: r.es.CallbackSecret, BotUser: "gavel"}},
+		Policy:  policy.Config{MaxTargets: 100},
 		Storage: store.Config{Driver: store.DriverSQLite, DSN: r.dsn},
 	}, apptest.WithNow(r.clock.Now))
 }
@@ -230,6 +233,47 @@ func TestEasemobBan(t *testing.T) {
 			r.h.Wait()
 			if n := len(r.calls("kick")); n != 1 || !r.es.IsMember(r.chat, "y") {
 				t.Fatalf("y joined: %d kicks, member %v", n, r.es.IsMember(r.chat, "y"))
+			}
+		})
+	}
+}
+
+// TestEasemobBanBatches: Easemob block-lists at most 60 users a call, so
+// a /ban of 61 makes two calls; /unban of them two more.
+func TestEasemobBanBatches(t *testing.T) {
+	t.Parallel()
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			var users []string
+			for i := range 61 {
+				users = append(users, fmt.Sprintf("raider%02d", i))
+			}
+			r := newEMRun(t, kind, users...)
+			if got := r.command("/ban @"+strings.Join(users, " @"), users...); !strings.HasPrefix(got, "Banned until unbanned 61: ") {
+				t.Fatalf("/ban reply %q", got)
+			}
+			batches := func(op string) {
+				t.Helper()
+				var sizes []int
+				var all []string
+				for _, c := range r.calls(op) {
+					sizes = append(sizes, len(c.Users))
+					all = append(all, c.Users...)
+				}
+				if !slices.Equal(sizes, []int{60, 1}) || !slices.Equal(all, users) {
+					t.Fatalf("%s calls of %v users, want 60 then 1, every user once in order", op, sizes)
+				}
+			}
+			batches("block")
+			if got := r.command("/unban @"+strings.Join(users, " @"), users...); !strings.HasPrefix(got, "Unbanned 61: ") {
+				t.Fatalf("/unban reply %q", got)
+			}
+			batches("unblock")
+			for _, u := range users {
+				if r.es.IsBlocked(r.chat, u) {
+					t.Fatalf("%s still block-listed after /unban", u)
+				}
 			}
 		})
 	}
