@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"gavel/app/apptest"
+	"gavel/automod"
 	"gavel/config"
 	"gavel/platforms/easemob"
 	"gavel/platforms/easemob/easemobtest"
@@ -35,15 +36,22 @@ type emRun struct {
 	chat  string
 	kind  string
 	fired int // how many of the fake's operation callbacks were delivered
+	// automod is the auto-moderation config start gives Gavel.
+	automod automod.Config
 }
 
 var emKinds = []string{easemobtest.KindGroup, easemobtest.KindChatRoom}
 
 func newEMRun(t *testing.T, kind string, extra ...string) *emRun {
 	t.Helper()
+	return newEMRunWith(t, kind, automod.Config{}, extra...)
+}
+
+func newEMRunWith(t *testing.T, kind string, am automod.Config, extra ...string) *emRun {
+	t.Helper()
 	es := easemobtest.NewServer()
 	t.Cleanup(es.Close)
-	r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: apptest.NewClock(time.Now()), chat: "c16", kind: kind}
+	r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: apptest.NewClock(time.Now()), chat: "c16", kind: kind, automod: am}
 	es.SetNow(r.clock.Now)
 	es.AddChat(easemobtest.Chat{ID: r.chat, Kind: kind, Owner: "owner", Admins: []string{"mod"}, Members: append([]string{"a", "b", "c"}, extra...)})
 	r.start()
@@ -56,6 +64,7 @@ func (r *emRun) start() {
 		Platforms: config.Platforms{Easemob: &easemob.Config{BaseURL: r.es.URL, OrgName: r.es.Org, AppName: r.es.App,
 			ClientID: r.es.ClientID, ClientSecret: r.es.ClientSecret, CallbackSecret: r.es.CallbackSecret, BotUser: "gavel"}},
 		Policy:  policy.Config{MaxTargets: 100},
+		Automod: r.automod,
 		Storage: store.Config{Driver: store.DriverSQLite, DSN: r.dsn},
 	}, apptest.WithNow(r.clock.Now))
 }
@@ -587,5 +596,54 @@ func TestEasemobRecallRefusalsAreSpecific(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestEasemobRaidLocks: a raid rule with actions [kick, lock 10m] removes
+// every joiner of the burst once, locks the chat once however many
+// joiners follow, and unlocks it once at the end.
+func TestEasemobRaidLocks(t *testing.T) {
+	t.Parallel()
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			am := rules(func(r *automod.Rules) {
+				r.Raid.Action, r.Raid.Actions = automod.Action{}, []automod.Action{act("kick"), act("lock 10m")}
+			})
+			r := newEMRunWith(t, kind, am)
+			var joiners []string
+			for i := range 15 {
+				u := fmt.Sprintf("raid%02d", i)
+				joiners = append(joiners, u)
+				if err := r.es.ClientJoin(r.chat, u); err != nil {
+					t.Fatal(err)
+				}
+				r.post(r.es.JoinBody(easemobtest.Join{ChatID: r.chat, Kind: kind, Users: []string{u}}))
+			}
+			r.h.Wait()
+			removed := map[string]int{}
+			for _, c := range r.calls("kick") {
+				for _, u := range c.Users {
+					removed[u]++
+				}
+			}
+			for _, u := range joiners {
+				if removed[u] != 1 || r.es.IsMember(r.chat, u) {
+					t.Errorf("%s removed %d times, member %v", u, removed[u], r.es.IsMember(r.chat, u))
+				}
+			}
+			if n := len(r.calls("muteall")); n != 1 || !r.es.MutedAll(r.chat) {
+				t.Fatalf("muteall calls %d, muted-all %v; want one lock", n, r.es.MutedAll(r.chat))
+			}
+			if _, err := r.es.Send(easemobtest.Message{ChatID: r.chat, Kind: kind, From: "a", Text: "?"}); !errors.Is(err, easemobtest.ErrMutedAll) {
+				t.Fatalf("a member speaking during the raid lock: %v", err)
+			}
+			r.clock.Advance(10*time.Minute + time.Second)
+			r.eventually("the raid lock ended", func() bool { return !r.es.MutedAll(r.chat) })
+			r.settle()
+			if n := len(r.calls("unmuteall")); n != 1 {
+				t.Fatalf("unmuteall calls %d, want 1", n)
+			}
+		})
 	}
 }
