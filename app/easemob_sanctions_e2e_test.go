@@ -1,9 +1,14 @@
 package app_test
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"gavel/app/apptest"
 	"gavel/automod"
+	"gavel/cluster"
 	"gavel/config"
 	"gavel/platforms/easemob"
 	"gavel/platforms/easemob/easemobtest"
@@ -38,6 +46,9 @@ type emRun struct {
 	fired int // how many of the fake's operation callbacks were delivered
 	// automod is the auto-moderation config start gives Gavel.
 	automod automod.Config
+	// storage and redis, when set, replace the SQLite file (replicas).
+	storage store.Config
+	redis   cluster.Config
 }
 
 var emKinds = []string{easemobtest.KindGroup, easemobtest.KindChatRoom}
@@ -65,8 +76,16 @@ func (r *emRun) start() {
 			ClientID: r.es.ClientID, ClientSecret: r.es.ClientSecret, CallbackSecret: r.es.CallbackSecret, BotUser: "gavel"}},
 		Policy:  policy.Config{MaxTargets: 100},
 		Automod: r.automod,
-		Storage: store.Config{Driver: store.DriverSQLite, DSN: r.dsn},
+		Storage: r.storeConfig(),
+		Redis:   r.redis,
 	}, apptest.WithNow(r.clock.Now))
+}
+
+func (r *emRun) storeConfig() store.Config {
+	if r.storage.DSN != "" {
+		return r.storage
+	}
+	return store.Config{Driver: store.DriverSQLite, DSN: r.dsn}
 }
 
 func (r *emRun) post(body []byte) {
@@ -646,4 +665,109 @@ func TestEasemobRaidLocks(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEasemobSanctionsAcrossReplicas: two Gavel replicas sharing
+// PostgreSQL and Redis both run the maintenance loop; a timed ban and a
+// timed lock end once, and a raid whose joins land on both replicas
+// locks once and unlocks once. It needs GAVEL_TEST_POSTGRES and
+// GAVEL_TEST_REDIS.
+func TestEasemobSanctionsAcrossReplicas(t *testing.T) {
+	pg, rd := os.Getenv("GAVEL_TEST_POSTGRES"), os.Getenv("GAVEL_TEST_REDIS")
+	if pg == "" || rd == "" {
+		t.Skip("needs GAVEL_TEST_POSTGRES and GAVEL_TEST_REDIS")
+	}
+	t.Parallel()
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			am := rules(func(r *automod.Rules) { r.Raid.Action = act("lock 10m") })
+			first := newEMRunWith(t, kind, am, "x")
+			first.h.Close() // restarted below on the shared stores
+			first.storage = store.Config{Driver: "postgres", DSN: emSchema(t, pg)}
+			first.redis = cluster.Config{Addr: rd, Prefix: fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano()), Timeout: 2 * time.Second}
+			first.start()
+			second := *first
+			second.start()
+			rs := []*emRun{first, &second}
+
+			// A ban through one replica, a lock through the other.
+			if got := rs[0].command("/ban @a 1h", "a"); got != "Banned for 1h 1: a." {
+				t.Fatalf("/ban reply %q", got)
+			}
+			if got := rs[1].command("/lock 1h"); !strings.Contains(got, "Chat locked for 1h") {
+				t.Fatalf("/lock reply %q", got)
+			}
+			first.clock.Advance(time.Hour + time.Second)
+			first.eventually("the ban and the lock ended", func() bool {
+				return !first.es.IsBlocked(first.chat, "a") && !first.es.MutedAll(first.chat)
+			})
+			second.h.Wait()
+			first.settle()
+			second.h.Wait()
+			for op, want := range map[string]int{"unblock": 1, "unmuteall": 1} {
+				if n := len(first.calls(op)); n != want {
+					t.Fatalf("%s called %d times across two replicas, want %d", op, n, want)
+				}
+			}
+			if n := emNotices(first, "ended"); n != 2 {
+				t.Fatalf("%d expiry notices, want 2 (ban and lock): %+v", n, first.es.Messages())
+			}
+
+			// A raid: 12 joins alternating between the replicas.
+			for i := range 12 {
+				u := fmt.Sprintf("raid%02d", i)
+				if err := first.es.ClientJoin(first.chat, u); err != nil {
+					t.Fatal(err)
+				}
+				rs[i%2].post(first.es.JoinBody(easemobtest.Join{ChatID: first.chat, Kind: kind, Users: []string{u}}))
+			}
+			for _, r := range rs {
+				r.h.Wait()
+			}
+			if n := len(first.calls("muteall")); n != 2 || !first.es.MutedAll(first.chat) {
+				t.Fatalf("muteall calls %d (one /lock, one raid), muted-all %v", n, first.es.MutedAll(first.chat))
+			}
+			first.clock.Advance(10*time.Minute + time.Second)
+			first.eventually("the raid lock ended", func() bool { return !first.es.MutedAll(first.chat) })
+			second.h.Wait()
+			first.settle()
+			if n := len(first.calls("unmuteall")); n != 2 {
+				t.Fatalf("unmuteall calls %d, want 2 (the /lock's end, the raid lock's end)", n)
+			}
+		})
+	}
+}
+
+// emSchema creates a PostgreSQL schema for one test (dropped at its end)
+// and returns dsn with its search_path.
+func emSchema(t *testing.T, dsn string) string {
+	t.Helper()
+	var b [6]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	schema := "gavel_test_em_" + hex.EncodeToString(b[:])
+	exec := func(sql string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		conn, err := pgx.Connect(ctx, dsn)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`CREATE SCHEMA ` + schema)
+	t.Cleanup(func() { exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("GAVEL_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
