@@ -771,3 +771,43 @@ func emSchema(t *testing.T, dsn string) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// TestEasemobChineseSanctionCommands: the Chinese names of the verbs and
+// durations do on Easemob what the English ones do.
+func TestEasemobChineseSanctionCommands(t *testing.T) {
+	t.Parallel()
+	steps := []struct {
+		text  string
+		at    []string
+		reply string // the reply language is the config's (English)
+		check func(r *emRun) bool
+	}{
+		{"/封禁 @a 1天 广告", []string{"a"}, "Banned for 1d 1: a. Reason: 广告", func(r *emRun) bool { return r.es.IsBlocked(r.chat, "a") }},
+		{"/解封 @a", []string{"a"}, "Unbanned 1: a.", func(r *emRun) bool { return !r.es.IsBlocked(r.chat, "a") }},
+		{"/拉黑 @b", []string{"b"}, "Banned until unbanned 1: b.", func(r *emRun) bool { return r.es.IsBlocked(r.chat, "b") }},
+		{"/锁群 30分钟", nil, "Chat locked for 30m: only the owner and admins may speak.", func(r *emRun) bool { return r.es.MutedAll(r.chat) }},
+		{"/解锁", nil, "Chat unlocked: everyone may speak again.", func(r *emRun) bool { return !r.es.MutedAll(r.chat) }},
+		{"/全员禁言", nil, "Chat locked until /unlock: only the owner and admins may speak.", func(r *emRun) bool { return r.es.MutedAll(r.chat) }},
+		{"/解除全员禁言", nil, "Chat unlocked: everyone may speak again.", func(r *emRun) bool { return !r.es.MutedAll(r.chat) }},
+		{"/清理 2", nil, "Recalled 2 message(s).", func(r *emRun) bool { return len(r.recalled()) == 2 }},
+	}
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			r := newEMRun(t, kind)
+			for _, st := range steps {
+				if strings.HasPrefix(st.text, "/清理") {
+					r.send("c", "一", nil, nil)
+					r.send("c", "二", nil, nil)
+				}
+				got := r.command(st.text, st.at...)
+				if got != st.reply {
+					t.Fatalf("%s: reply %q, want %q", st.text, got, st.reply)
+				}
+				if !st.check(r) {
+					t.Fatalf("%s did not take (reply %q)", st.text, got)
+				}
+			}
+		})
+	}
+}
