@@ -811,3 +811,47 @@ func TestEasemobChineseSanctionCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestEasemobEmulatedTempBan: a timed ban of a user who is not in the
+// chat (Gavel's own record, Easemob block-lists members only) keeps them
+// out until it ends, and not after.
+func TestEasemobEmulatedTempBan(t *testing.T) {
+	t.Parallel()
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			r := newEMRun(t, kind)
+			if got := r.command("/ban @x 1h", "x"); got != "Banned for 1h 1: x." {
+				t.Fatalf("/ban reply %q", got)
+			}
+			join := func() {
+				t.Helper()
+				if err := r.es.ClientJoin(r.chat, "x"); err != nil {
+					t.Fatal(err)
+				}
+				r.post(r.es.JoinBody(easemobtest.Join{ChatID: r.chat, Kind: kind, Users: []string{"x"}}))
+				r.h.Wait()
+			}
+			join()
+			if r.es.IsMember(r.chat, "x") {
+				t.Fatal("x joined during the ban and stayed")
+			}
+			r.clock.Advance(time.Hour + time.Second)
+			r.settle()
+			if n := emNotices(r, "The ban of x ended"); n != 1 || len(r.calls("unblock")) != 0 {
+				t.Fatalf("%d end notices, %d unblock calls; want 1 and 0 (Easemob never blocked x)", n, len(r.calls("unblock")))
+			}
+			join()
+			if !r.es.IsMember(r.chat, "x") {
+				t.Fatal("x removed after the ban ended")
+			}
+			if n := len(r.calls("kick")); n != 1 {
+				t.Fatalf("%d kicks, want 1 (during the ban)", n)
+			}
+			// /unban now: the record is gone, Easemob has no block.
+			if got := r.command("/unban @x", "x"); !strings.Contains(got, "x (Not banned here.)") {
+				t.Fatalf("/unban after the end: reply %q", got)
+			}
+		})
+	}
+}
