@@ -855,3 +855,36 @@ func TestEasemobEmulatedTempBan(t *testing.T) {
 		})
 	}
 }
+
+// TestEasemobPurgeLimits: a /purge never silently does less than asked —
+// fewer known messages are said, more than commands.max_purge is refused.
+func TestEasemobPurgeLimits(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, cmd   string
+		wantRecalls int
+		wantReply   string
+	}{
+		{name: "more than Gavel saw", cmd: "/purge 10", wantRecalls: 3,
+			wantReply: "Recalled 3 message(s). Only 3 of the 10 asked for were known to Gavel (it sees messages sent since it joined, within moderation.recent)."},
+		{name: "over the maximum", cmd: "/purge 201",
+			wantReply: "/purge takes at most 200 messages (you asked for 201). Nothing was done."},
+	}
+	for _, kind := range emKinds {
+		for _, tt := range tests {
+			t.Run(kind+"/"+tt.name, func(t *testing.T) {
+				t.Parallel()
+				r := newEMRun(t, kind)
+				for i := range 3 {
+					r.send("a", fmt.Sprint("m", i), nil, nil)
+				}
+				if got := r.command(tt.cmd); got != tt.wantReply {
+					t.Fatalf("reply %q\nwant  %q", got, tt.wantReply)
+				}
+				if n := len(r.recalled()); n != tt.wantRecalls {
+					t.Fatalf("%d recalls, want %d", n, tt.wantRecalls)
+				}
+			})
+		}
+	}
+}
