@@ -140,11 +140,11 @@ func (r *emRun) commandFrom(from, text string, quote *easemobtest.Quote, at ...s
 	return ms[before].Text
 }
 
-// eventually polls cond for up to 10 s (the maintenance loop ticks every
+// eventually polls cond for up to 20 s (the maintenance loop ticks every
 // second in real time).
 func (r *emRun) eventually(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("timed out waiting for %s", what)
@@ -445,7 +445,7 @@ func TestEasemobPurge(t *testing.T) {
 			// The command's job waits on its role lookup while later
 			// messages arrive: they are in the index when the purge
 			// chooses, and must not be taken.
-			r.es.SetDelay("details", time.Second)
+			r.es.SetDelay("details", 2*time.Second)
 			before := len(r.es.Messages())
 			cmd := r.send("mod", "/purge 30", nil, nil)
 			var later []string
