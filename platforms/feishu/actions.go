@@ -207,6 +207,20 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 	if messageID == "" {
 		return fmt.Errorf("feishu recall in %s: empty message id", chat)
 	}
+	err := c.deleteMessage(ctx, chat.ID, messageID)
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted {
+		return nil
+	}
+	return err
+}
+
+// deleteMessage is one paced, retried DELETE /im/v1/messages/:message_id.
+// It remembers recalled messages (Reply posts to the chat instead of
+// replying to them) and chats where Feishu refused a recall (230026: Mute
+// is refused there for RefusalCacheTTL). A message already deleted is the
+// 230110 APIError: Recall takes it as done, RecallMessages as a no-op.
+func (c *Client) deleteMessage(ctx context.Context, chatID, messageID string) error {
 	if err := pathParam("message.delete", "message_id", messageID); err != nil {
 		return err
 	}
@@ -222,15 +236,14 @@ func (c *Client) Recall(ctx context.Context, chat moderation.ChatRef, messageID 
 	var apiErr *moderation.APIError
 	switch {
 	case err == nil:
-		c.refusals.Delete(chat.ID)
+		c.refusals.Delete(chatID)
 		c.rememberRecalled(messageID)
 	case errors.As(err, &apiErr) && apiErr.Code == codeMessageDeleted:
 		c.rememberRecalled(messageID)
-		return nil
 	case errors.As(err, &apiErr) && apiErr.Code == codeRecallRefused:
-		c.refusals.SetDefault(chat.ID, c.now())
+		c.refusals.SetDefault(chatID, c.now())
 		c.log.WarnContext(ctx, "Feishu refused a recall: Gavel is not owner, manager or creator of this chat; mutes there are refused for a while",
-			"chat", chat.ID, "refusal_cache_ttl", c.cfg.RefusalCacheTTL)
+			"chat", chatID, "refusal_cache_ttl", c.cfg.RefusalCacheTTL)
 	}
 	return err
 }

@@ -618,6 +618,18 @@ func TestOversizedBatchRefused(t *testing.T) {
 				rs = f.c.Mute(ctx, chat, targets, time.Minute, moderation.ActionOptions{})
 			case moderation.VerbUnmute:
 				rs = f.c.Unmute(ctx, chat, targets, moderation.ActionOptions{})
+			case moderation.VerbBan:
+				rs = f.c.Ban(ctx, chat, targets, time.Hour, moderation.ActionOptions{})
+			case moderation.VerbUnban:
+				rs = f.c.Unban(ctx, chat, targets, moderation.ActionOptions{})
+			case moderation.VerbPurge:
+				refs := make([]moderation.MessageRef, len(targets))
+				for i, id := range targets {
+					refs[i] = moderation.MessageRef{ID: id}
+				}
+				rs = f.c.RecallMessages(ctx, chat, refs, moderation.ActionOptions{})
+			default:
+				t.Fatalf("no case for verb %q", verb)
 			}
 			if len(rs) != n {
 				t.Fatalf("%d results, want %d", len(rs), n)

@@ -51,6 +51,11 @@ type Client struct {
 	messageDelete *egress.Caller
 	messageReply  *egress.Caller
 	botInfo       *egress.Caller
+	// Sanctions (#16): the speech mode, chat history, one message.
+	moderationGet    *egress.Caller
+	moderationUpdate *egress.Caller
+	messageList      *egress.Caller
+	messageGet       *egress.Caller
 
 	chatLock keyedMutex // serialises member removals per chat (232019)
 	// refusals holds the chats where Feishu refused a recall (230026),
@@ -94,24 +99,29 @@ func New(cfg Config, opts Options) (*Client, error) {
 		lark.WithLogLevel(larkcore.LogLevelDebug),
 	)
 	c := &Client{
-		cfg:           cfg,
-		log:           log,
-		now:           now,
-		sdk:           sdk,
-		chatGet:       opts.Egress.New(Name, "chat.get", cfg.Rate),
-		membersDelete: opts.Egress.New(Name, "chat.members.delete", cfg.Rate),
-		messageDelete: opts.Egress.New(Name, "message.delete", cfg.Rate),
-		messageReply:  opts.Egress.New(Name, "message.reply", cfg.Rate),
-		botInfo:       opts.Egress.New(Name, "bot.info", cfg.Rate),
-		refusals:      gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
-		recalled:      gocache.New(recalledMemory, 10*time.Minute),
-		botID:         cfg.BotOpenID,
+		cfg:              cfg,
+		log:              log,
+		now:              now,
+		sdk:              sdk,
+		chatGet:          opts.Egress.New(Name, "chat.get", cfg.Rate),
+		membersDelete:    opts.Egress.New(Name, "chat.members.delete", cfg.Rate),
+		messageDelete:    opts.Egress.New(Name, "message.delete", cfg.Rate),
+		messageReply:     opts.Egress.New(Name, "message.reply", cfg.Rate),
+		botInfo:          opts.Egress.New(Name, "bot.info", cfg.Rate),
+		moderationGet:    opts.Egress.New(Name, "chat.moderation.get", cfg.Rate),
+		moderationUpdate: opts.Egress.New(Name, "chat.moderation.update", cfg.Rate),
+		messageList:      opts.Egress.New(Name, "message.list", cfg.Rate),
+		messageGet:       opts.Egress.New(Name, "message.get", cfg.Rate),
+		refusals:         gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
+		recalled:         gocache.New(recalledMemory, 10*time.Minute),
+		botID:            cfg.BotOpenID,
 	}
 	if cfg.EncryptKey != "" {
 		c.events = eventCipher(cfg.EncryptKey)
 	}
 	c.tokens = &tokenSource{sdk: sdk, appID: cfg.AppID, appSecret: cfg.AppSecret, now: now}
-	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo} {
+	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo,
+		c.moderationGet, c.moderationUpdate, c.messageList, c.messageGet} {
 		caller.Renew = c.tokens.renew
 	}
 	switch {
@@ -129,13 +139,27 @@ func New(cfg Config, opts Options) (*Client, error) {
 func (c *Client) Name() string { return Name }
 
 // Capabilities: Feishu removes members natively; it has no per-member mute,
-// so Gavel emulates mute by recalling the muted user's messages.
-func (c *Client) Capabilities(context.Context, moderation.ChatRef) (moderation.Capabilities, error) {
-	return moderation.Capabilities{
+// so Gavel emulates mute by recalling the muted user's messages. It has no
+// ban either: Gavel bans by removing and removing again on rejoin (and
+// unbans by forgetting). Locks (the speech mode) and purges (recall, chat
+// history) are native in group chats; a direct (p2p) chat has none of them.
+func (c *Client) Capabilities(_ context.Context, chat moderation.ChatRef) (moderation.Capabilities, error) {
+	caps := moderation.Capabilities{
 		moderation.VerbKick:   moderation.Native,
 		moderation.VerbMute:   moderation.Emulated,
 		moderation.VerbUnmute: moderation.Emulated,
-	}, nil
+		moderation.VerbBan:    moderation.Emulated,
+		moderation.VerbUnban:  moderation.Emulated,
+		moderation.VerbLock:   moderation.Native,
+		moderation.VerbUnlock: moderation.Native,
+		moderation.VerbPurge:  moderation.Native,
+	}
+	if isP2P(chat) {
+		for _, v := range []moderation.Verb{moderation.VerbBan, moderation.VerbUnban, moderation.VerbLock, moderation.VerbUnlock, moderation.VerbPurge} {
+			caps[v] = moderation.Unsupported
+		}
+	}
+	return caps, nil
 }
 
 // BotID returns the bot's open_id: bot_open_id from the config, else the

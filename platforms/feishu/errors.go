@@ -28,6 +28,7 @@ const (
 	codeMessageRecalled      = 230011
 	codeMessageInvisible     = 230050
 	codeMessageSelfDestructs = 230111
+	codeNotChatOwner         = 232017
 	headerRateLimitReset     = "x-ogw-ratelimit-reset"
 	maxPlatformMessageSize   = 200
 )
@@ -62,13 +63,17 @@ var codes = map[int]codeInfo{
 	232010: {moderation.Permanent, "Gavel's app and this chat belong to different tenants."},
 	232011: {moderation.Permanent, "Gavel is not a member of this chat."},
 	232014: {moderation.Permanent, "Gavel lacks permission: it must be the chat owner or a chat manager to remove members."},
+	232015: {moderation.Permanent, "Feishu does not support the user ID type of the request (a Gavel bug)."},
+	232017: {moderation.Permanent, "Gavel's bot must own this chat to lock or unlock it (or be the bot that created it, holding the im:chat:operate_as_owner scope); being a chat manager is not enough."},
 	232019: {moderation.RateLimited, "Feishu is rate-limiting changes to this chat; retrying."},
 	232025: {moderation.Permanent, "The bot ability of Gavel's Feishu app is not enabled."},
 	232027: {moderation.Permanent, "None of these users are members of this chat."},
 	232029: {moderation.Permanent, "Feishu found no available candidate for chat owner."},
 	232033: {moderation.Permanent, "This is an external chat and Gavel's app lacks the scope to manage external chats."},
 	232034: {moderation.Permanent, "Gavel's app is not installed or has been disabled in this tenant."},
+	232060: {moderation.Permanent, "Feishu has banned this chat."},
 	232076: {moderation.Permanent, "The chat owner cannot be removed."},
+	232092: {moderation.Permanent, "A meeting is in progress in this chat: Feishu does not let its speech settings change now."},
 
 	// Messages.
 	230001: {moderation.Permanent, "Feishu rejected the message request as invalid."},

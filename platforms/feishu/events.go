@@ -225,6 +225,11 @@ func parseMessage(raw wirejson.Value, fallback time.Time) (*moderation.Message, 
 	if t, ok := parseTimestamp(m.CreateTime); ok {
 		msg.SentAt = t
 	}
+	// A reply names the message it answers (parent_id), not its sender:
+	// the pipeline asks MessageSender.
+	if m.ParentID != "" {
+		msg.ReplyTo = &moderation.MessageRef{ID: m.ParentID}
+	}
 	if m.MessageType == "text" {
 		var content struct {
 			Text string `json:"text"`

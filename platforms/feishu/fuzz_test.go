@@ -21,6 +21,7 @@ func FuzzReceiveSigned(f *testing.F) {
 	event := feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "@_user_1 /kick", Mentions: []feishutest.Mention{{Key: "@_user_1", OpenID: "ou_b"}}})
 	for _, d := range []moderation.Delivery{
 		feishutest.SignedDelivery(testKey, ts(testNow), "n", event),
+		feishutest.SignedDelivery(testKey, ts(testNow), "n", feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "/ban", ParentID: "om_parent"})),
 		feishutest.SignedDelivery(testKey, ts(testNow), "n", feishutest.Challenge(testToken, "c")),
 		feishutest.SignedDelivery(testKey, ts(testNow), "n", []byte("{}")),
 		feishutest.SignedDelivery("other", ts(testNow), "n", event),
@@ -83,6 +84,7 @@ func FuzzParseEvent(f *testing.F) {
 	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "@_user_1 /mute @_user_2 10m",
 		Mentions: []feishutest.Mention{{Key: "@_user_1", OpenID: "ou_bot"}, {Key: "@_user_2", OpenID: "ou_x", Name: "X"}}}))
 	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", MessageType: "post", Content: `{"title":"t"}`}))
+	f.Add(feishutest.MessageEvent(testToken, feishutest.TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "/ban 1d", ParentID: "om_parent"}))
 	f.Add(feishutest.UserAddedEvent(testToken, "e", "oc_1", "ou_op", "ou_1", "ou_2"))
 	f.Add(feishutest.Challenge(testToken, "c"))
 	f.Add(feishutest.ChatUpdatedEventAt(testToken, "e2", "oc_1", "ou_op", "ou_a", "ou_b", time.Unix(0, 0)))
@@ -102,6 +104,11 @@ func FuzzParseEvent(f *testing.F) {
 			case moderation.EventMessage:
 				if ev.Message == nil || ev.Message.MessageID == "" || ev.Message.Chat.ID == "" || ev.Message.SenderID == "" {
 					t.Fatalf("bad message %+v", ev.Message)
+				}
+				// A reply reference names a message, never a sender (the
+				// event does not carry the parent's sender).
+				if r := ev.Message.ReplyTo; r != nil && (r.ID == "" || r.SenderID != "") {
+					t.Fatalf("bad reply reference %+v", r)
 				}
 			case moderation.EventJoin:
 				if ev.Join == nil || ev.Join.Chat.ID == "" || len(ev.Join.UserIDs) == 0 {

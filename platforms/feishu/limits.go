@@ -9,18 +9,21 @@ import "gavel/moderation"
 // 20,000 bytes stays under 150 KB even if every byte were escaped that way.
 const replyLimit = 20_000
 
-// emulatedBatch is how many users one Mute or Unmute takes. Feishu mutes
-// are emulated (recorded by Gavel; Mute checks once that the bot may
-// recall), so there is no platform limit; the batch only sets how often a
-// job records its results.
+// emulatedBatch is how many users one Mute, Unmute or Unban takes. Feishu
+// mutes and unbans are emulated (recorded by Gavel; Mute checks once that
+// the bot may recall, Unban calls nothing), so there is no platform limit;
+// the batch only sets how often a job records its results.
 const emulatedBatch = 50
 
 // Limits implements moderation.Platform.
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
-			// Placeholders until #16 lands here (the verbs are refused).
-			moderation.VerbBan: 1, moderation.VerbUnban: 1, moderation.VerbPurge: 1,
+			// Ban is emulated by a removal: the same call, the same limit.
+			moderation.VerbBan: MaxRemoveBatch,
+			// Unban calls nothing (Feishu keeps no ban list).
+			moderation.VerbUnban:  emulatedBatch,
+			moderation.VerbPurge:  MaxRecallBatch,
 			moderation.VerbKick:   MaxRemoveBatch,
 			moderation.VerbMute:   emulatedBatch,
 			moderation.VerbUnmute: emulatedBatch,

@@ -51,17 +51,16 @@ type TextMessage struct {
 	Mentions   []Mention
 	CreateTime time.Time
 	AppID      string
+	// ParentID makes the message a reply: message.parent_id (and root_id,
+	// the same message for a reply to a thread's first message).
+	ParentID string
 }
 
 // MessageEvent returns the v2.0 JSON of an im.message.receive_v1 event
 // carrying verification token token.
 func MessageEvent(token string, m TextMessage) []byte {
 	m = m.withDefaults()
-	content := m.Content
-	if content == "" {
-		b, _ := json.Marshal(map[string]string{"text": m.Text})
-		content = string(b)
-	}
+	content := m.content()
 	mentions := make([]map[string]any, 0, len(m.Mentions))
 	for _, mn := range m.Mentions {
 		mentions = append(mentions, map[string]any{
@@ -70,15 +69,19 @@ func MessageEvent(token string, m TextMessage) []byte {
 		})
 	}
 	ms := strconv.FormatInt(m.CreateTime.UnixMilli(), 10)
+	message := map[string]any{
+		"message_id": m.MessageID, "create_time": ms, "update_time": ms, "chat_id": m.ChatID,
+		"chat_type": m.ChatType, "message_type": m.MessageType, "content": content, "mentions": mentions,
+	}
+	if m.ParentID != "" {
+		message["parent_id"], message["root_id"] = m.ParentID, m.ParentID
+	}
 	return envelope(token, m.AppID, m.EventID, "im.message.receive_v1", m.CreateTime, map[string]any{
 		"sender": map[string]any{
 			"sender_id":   map[string]string{"open_id": m.SenderID, "union_id": "on_" + m.SenderID, "user_id": ""},
 			"sender_type": m.SenderType, "tenant_key": "tenant",
 		},
-		"message": map[string]any{
-			"message_id": m.MessageID, "create_time": ms, "update_time": ms, "chat_id": m.ChatID,
-			"chat_type": m.ChatType, "message_type": m.MessageType, "content": content, "mentions": mentions,
-		},
+		"message": message,
 	})
 }
 

@@ -1,12 +1,16 @@
 // Package feishutest is an in-memory fake of the Feishu Open Platform APIs
 // Gavel calls (tenant token, bot info, chat info, chat member removal,
-// message reply/create/recall), served over real HTTP by httptest, plus
-// builders of signed, encrypted webhook deliveries.
+// message reply/create/recall, the chat's speech mode, chat history, one
+// message), served over real HTTP by httptest, plus builders of signed,
+// encrypted webhook deliveries and the client-side acts tests need (a user
+// sending, users rejoining): see sanctions.go for the routes of issue #16.
 //
 // The fake enforces what the documentation states: Bearer tenant tokens on
 // every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
 // protection (232076), tenant isolation (232010), the bot's rights (232014,
-// 230026), 232019 for parallel removals in one chat, and a per-API limit of
+// 230026, 232017 for a speech-mode change by a bot that does not own the
+// chat, 230018 for a bot the speech mode silences), recalls within a year
+// (230009), 232019 for parallel removals in one chat, and a per-API limit of
 // 50 calls/s (HTTP 429, code 99991400, x-ogw-ratelimit-reset) plus 5 messages/s
 // per chat. Every answer has Content-Type: application/json.
 //
@@ -71,6 +75,11 @@ const (
 	OpMessageCreate = "message.create"
 	OpMessageReply  = "message.reply"
 	OpMessageDelete = "message.delete"
+	// Sanctions (issue #16): speech mode, chat history, one message.
+	OpModerationGet    = "chat.moderation.get"
+	OpModerationUpdate = "chat.moderation.update"
+	OpMessageList      = "message.list"
+	OpMessageGet       = "message.get"
 	// Every is the op of SetRate that sets every API without a rate of
 	// its own.
 	Every            = fakekit.Every
@@ -112,6 +121,15 @@ type Chat struct {
 	// OwnerIsOtherBot: another app's bot owns the chat; owner_id is
 	// omitted as for BotIsOwner, but Gavel's bot has no rights from it.
 	OwnerIsOtherBot bool
+	// CreatorOperateAsOwner: the app holds im:chat:operate_as_owner, so a
+	// creator bot (BotIsCreator) may change the speech mode as the owner
+	// may (PUT …/moderation).
+	CreatorOperateAsOwner bool
+	// Moderation is the speech mode (moderation_setting): all_members
+	// (default), only_owner (owner and managers) or moderator_list.
+	Moderation string
+	// Moderators are the open_ids on the moderator_list whitelist.
+	Moderators []string
 }
 
 // Call is one API request the fake received: Status is the HTTP status,
@@ -176,6 +194,8 @@ type Server struct {
 	inflight   map[string]bool // chats with a removal in progress
 	resetAfter int
 	seq        int
+	// recallLimit is how old a message may be to be recalled (230009).
+	recallLimit time.Duration
 }
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
@@ -193,6 +213,7 @@ func NewServer() *Server {
 		messages:          map[string]*Message{},
 		inflight:          map[string]bool{},
 		resetAfter:        1,
+		recallLimit:       maxRecallAge,
 	}
 	s.SetRate(Every, perAPIPerSecond)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -222,6 +243,10 @@ func (s *Server) AddChat(c Chat) {
 	}
 	cc.Managers = slices.Clone(c.Managers)
 	cc.Members = slices.Clone(c.Members)
+	cc.Moderators = slices.Clone(c.Moderators)
+	if cc.Moderation == "" {
+		cc.Moderation = moderationAll
+	}
 	staff := slices.Clone(cc.Managers)
 	if !cc.botOwned() && cc.OwnerID != "" {
 		staff = append(staff, cc.OwnerID)
@@ -249,6 +274,7 @@ func (s *Server) Chat(id string) (Chat, bool) {
 	cc := *c
 	cc.Managers = slices.Clone(c.Managers)
 	cc.Members = slices.Clone(c.Members)
+	cc.Moderators = slices.Clone(c.Moderators)
 	return cc, true
 }
 
@@ -362,6 +388,10 @@ var errMsgs = map[int]string{
 	230001:   "Your request contains an invalid request parameter.",
 	230002:   "The bot can not be outside the group.",
 	230011:   "The message is recalled.",
+	230009:   "Message has expired when recall message.",
+	230018:   "These operations are NOT allowed at current group settings.",
+	232015:   "Your request specifies a member_id_type which is NOT supported.",
+	232017:   "No Permission: If the operator is NOT owner or creator with the scope, the operator can NOT complete the request.",
 	230020:   "This operation triggers the frequency limit.",
 	230025:   "The length of the message content reaches its limit.",
 	230026:   "No permission to recall this message.",
@@ -443,10 +473,20 @@ func route(method, path string) (op, param string) {
 		return OpBotInfo, ""
 	case method == http.MethodPost && path == im+"messages":
 		return OpMessageCreate, ""
+	case method == http.MethodGet && path == im+"messages":
+		return OpMessageList, ""
 	case strings.HasPrefix(path, im+"chats/"):
 		rest := strings.TrimPrefix(path, im+"chats/")
 		if id, ok := strings.CutSuffix(rest, "/members"); ok && method == http.MethodDelete && !strings.Contains(id, "/") {
 			return OpMembersDelete, id
+		}
+		if id, ok := strings.CutSuffix(rest, "/moderation"); ok && id != "" && !strings.Contains(id, "/") {
+			switch method {
+			case http.MethodGet:
+				return OpModerationGet, id
+			case http.MethodPut:
+				return OpModerationUpdate, id
+			}
 		}
 		if method == http.MethodGet && rest != "" && !strings.Contains(rest, "/") {
 			return OpChatGet, rest
@@ -458,6 +498,9 @@ func route(method, path string) (op, param string) {
 		}
 		if method == http.MethodDelete && rest != "" && !strings.Contains(rest, "/") {
 			return OpMessageDelete, rest
+		}
+		if method == http.MethodGet && rest != "" && !strings.Contains(rest, "/") {
+			return OpMessageGet, rest
 		}
 	}
 	return opUnknown, ""
@@ -502,6 +545,14 @@ func (s *Server) handleLocked(op, param string, r *http.Request, body map[string
 		return s.createLocked(r.URL.Query(), body)
 	case OpMessageDelete:
 		return s.deleteMessageLocked(param)
+	case OpModerationGet:
+		return s.moderationGetLocked(param, r.URL.Query())
+	case OpModerationUpdate:
+		return s.moderationUpdateLocked(param, r.URL.Query(), body)
+	case OpMessageList:
+		return s.messageListLocked(r.URL.Query())
+	case OpMessageGet:
+		return s.messageGetLocked(param, r.URL.Query())
 	}
 	return answer{status: http.StatusNotFound, body: map[string]any{"code": 404, "msg": "404 page not found"}}
 }
@@ -587,7 +638,7 @@ func (s *Server) chatGetLocked(id string, q url.Values) answer {
 	}
 	data := map[string]any{
 		"name": c.Name, "description": "", "chat_mode": c.Mode, "chat_type": "private", "external": false,
-		"tenant_key": c.Tenant, "chat_status": "normal", "moderation_permission": "all_members",
+		"tenant_key": c.Tenant, "chat_status": "normal", "moderation_permission": c.Moderation,
 		"add_member_permission": "all_members", "at_all_permission": "all_members", "edit_permission": "all_members",
 		"user_manager_id_list": nonNil(c.Managers), "bot_manager_id_list": []string{},
 		"user_count": strconv.Itoa(len(c.Members)), "bot_count": "1",
@@ -675,6 +726,9 @@ func (s *Server) sendLocked(chat *Chat, parent string, content string, body map[
 			}
 		}
 	}
+	if !s.botMaySpeakLocked(chat) {
+		return fail(230018)
+	}
 	if !s.AllowN("chat:"+chat.ID, perChatPerSecond, 1) {
 		return fail(230020)
 	}
@@ -688,7 +742,7 @@ func (s *Server) messageData(m *Message) map[string]any {
 	return map[string]any{
 		"message_id": m.ID, "root_id": m.ParentID, "parent_id": m.ParentID, "msg_type": m.MsgType,
 		"create_time": ms, "update_time": ms, "deleted": m.Deleted, "updated": false, "chat_id": m.ChatID,
-		"sender":   map[string]any{"id": s.AppID, "id_type": "app_id", "sender_type": "app", "tenant_key": s.TenantKey},
+		"sender":   s.senderData(m),
 		"body":     map[string]any{"content": m.Content},
 		"mentions": []any{},
 	}
@@ -750,6 +804,9 @@ func (s *Server) deleteMessageLocked(id string) answer {
 	// Others' messages: only the owner, managers and the chat's creator.
 	if !m.FromBot && !chat.BotIsOwner && !chat.BotIsManager && !chat.BotIsCreator {
 		return fail(230026)
+	}
+	if time.Since(m.Created) > s.recallLimit {
+		return fail(230009)
 	}
 	m.Deleted = true
 	return ok(map[string]any{})

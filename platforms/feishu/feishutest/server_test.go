@@ -14,21 +14,12 @@ func TestKit(t *testing.T) {
 	t.Parallel()
 	s := NewServer()
 	defer s.Close()
-	body, _ := json.Marshal(map[string]string{"app_id": s.AppID, "app_secret": s.AppSecret})
-	resp, err := http.Post(s.URL+"/open-apis/auth/v3/tenant_access_token/internal", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tok struct {
-		Token string `json:"tenant_access_token"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&tok)
-	resp.Body.Close()
+	tok := tenantToken(t, s)
 
 	botInfo := func() (int, http.Header) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/open-apis/bot/v3/info", nil)
-		req.Header.Set("Authorization", "Bearer "+tok.Token)
+		req.Header.Set("Authorization", "Bearer "+tok)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -61,11 +52,29 @@ func TestKit(t *testing.T) {
 		t.Fatalf("Throttled = %d, want 1", n)
 	}
 	calls := s.CallsTo(OpBotInfo)
-	if len(calls) != 5 || calls[1].Code != 99991400 || calls[4].Status != 429 || calls[4].Token != tok.Token {
+	if len(calls) != 5 || calls[1].Code != 99991400 || calls[4].Status != 429 || calls[4].Token != tok {
 		t.Fatalf("calls = %+v", calls)
 	}
 	s.Reset()
 	if n := len(s.Calls()); n != 0 {
 		t.Fatalf("%d calls after Reset", n)
 	}
+}
+
+// tenantToken fetches a tenant_access_token from the fake.
+func tenantToken(t *testing.T, s *Server) string {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"app_id": s.AppID, "app_secret": s.AppSecret})
+	resp, err := http.Post(s.URL+"/open-apis/auth/v3/tenant_access_token/internal", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		Token string `json:"tenant_access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.Token == "" {
+		t.Fatalf("no token: %v", err)
+	}
+	return tok.Token
 }
