@@ -1,13 +1,9 @@
 package app_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +11,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"gavel/app/apptest"
 	"gavel/automod"
@@ -684,7 +678,7 @@ func TestEasemobSanctionsAcrossReplicas(t *testing.T) {
 			am := rules(func(r *automod.Rules) { r.Raid.Action = act("lock 10m") })
 			first := newEMRunWith(t, kind, am, "x")
 			first.h.Close() // restarted below on the shared stores
-			first.storage = store.Config{Driver: "postgres", DSN: emSchema(t, pg)}
+			first.storage = store.Config{Driver: "postgres", DSN: apptest.PostgresSchema(t, pg)}
 			first.redis = cluster.Config{Addr: rd, Prefix: fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano()), Timeout: 2 * time.Second}
 			first.start()
 			second := *first
@@ -737,39 +731,6 @@ func TestEasemobSanctionsAcrossReplicas(t *testing.T) {
 			}
 		})
 	}
-}
-
-// emSchema creates a PostgreSQL schema for one test (dropped at its end)
-// and returns dsn with its search_path.
-func emSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "gavel_test_em_" + hex.EncodeToString(b[:])
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatalf("connect: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`CREATE SCHEMA ` + schema)
-	t.Cleanup(func() { exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("GAVEL_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // TestEasemobChineseSanctionCommands: the Chinese names of the verbs and
