@@ -80,7 +80,7 @@ func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res 
 		if v == moderation.VerbUnlock {
 			what = t.pick("unlock", "解锁")
 		}
-		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, t.reasonText(res))
+		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, clause(t.reasonText(res)))
 	}
 	var b strings.Builder
 	switch {
@@ -118,10 +118,14 @@ func (t *texts) purged(asked int, results []moderation.Result) string {
 			" 所要求的 %[2]d 条中 Gavel 只知道 %[1]d 条（它只看到加入后、moderation.recent 范围内的消息）。"), len(results), asked)
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(&b, t.pick(" %d could not be recalled: %s.", " %d 条无法撤回：%s。"), len(bad), t.reasonText(bad[0]))
+		fmt.Fprintf(&b, t.pick(" %d could not be recalled: %s.", " %d 条无法撤回：%s。"), len(bad), clause(t.reasonText(bad[0])))
 	}
 	return b.String()
 }
+
+// clause drops the full stop a platform's message ends with, so that a
+// reply that ends its sentence itself does not end it twice ("..").
+func clause(s string) string { return strings.TrimRight(s, ".。") }
 
 // purgedNote adds to a /kick -p or /ban -p summary how many messages of
 // the targets were recalled.

@@ -113,3 +113,24 @@ func TestSummaryNotesHowABanWasDone(t *testing.T) {
 		})
 	}
 }
+
+// TestSanctionRepliesEndOnce: a platform's message that ends with its own
+// full stop is not followed by a second one in the purge and lock replies.
+func TestSanctionRepliesEndOnce(t *testing.T) {
+	refused := moderation.Result{UserID: "m1", Status: moderation.StatusRefused,
+		Reason: moderation.PlatformReason("easemob", "exceed_recall_time_limit"), Detail: "The message is older than the recall time."}
+	for _, lang := range []string{"en", "zh"} {
+		tx := textsFor(lang)
+		for name, got := range map[string]string{
+			"purged": tx.purged(1, []moderation.Result{refused}),
+			"lock":   tx.lockDone(moderation.VerbLock, 0, "", moderation.Result{Status: moderation.StatusFailed, Reason: refused.Reason, Detail: "The bot is not allowed。"}),
+		} {
+			if strings.Contains(got, "..") || strings.Contains(got, "。。") || strings.Contains(got, ".。") || strings.Contains(got, "。.") {
+				t.Errorf("%s %s: %q ends a sentence twice", lang, name, got)
+			}
+			if !strings.Contains(got, "The message is older than the recall time") && !strings.Contains(got, "The bot is not allowed") {
+				t.Errorf("%s %s: %q lost the platform's reason", lang, name, got)
+			}
+		}
+	}
+}
