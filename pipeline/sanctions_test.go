@@ -216,3 +216,43 @@ func TestRaidLockOnce(t *testing.T) {
 		t.Errorf("notice = %q", got)
 	}
 }
+
+// TestPurgePastLaterMessages: /purge N reads the platform's history
+// (newest first); messages sent after the command are in it before the
+// job runs, and the purge still recalls the N messages before the
+// command, not fewer.
+func TestPurgePastLaterMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		n, later  int
+		wantCalls []string
+	}{
+		{name: "none later", n: 3, later: 0, wantCalls: []string{"recall h5,h4,h3"}},
+		{name: "two later", n: 3, later: 2, wantCalls: []string{"recall h5,h4,h3"}},
+		{name: "more later than asked", n: 2, later: 7, wantCalls: []string{"recall h5,h4"}},
+		{name: "fewer before than asked", n: 8, later: 4, wantCalls: []string{"recall h5,h4,h3,h2,h1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, Config{}, policy.Config{}, "en", sanctionCaps)
+			// h1…h5 before the command (m1), then the later ones.
+			at := func(i int) time.Time { return f.now.Add(time.Duration(i-10) * time.Second) }
+			var hist []moderation.MessageRef
+			for i := 1; i <= 5; i++ {
+				hist = append(hist, moderation.MessageRef{ID: fmt.Sprint("h", i), SenderID: "a", SentAt: at(i)})
+			}
+			hist = append(hist, moderation.MessageRef{ID: "m1", SenderID: "mod", SentAt: f.now})
+			for i := 1; i <= tt.later; i++ {
+				hist = append(hist, moderation.MessageRef{ID: fmt.Sprint("l", i), SenderID: "a", SentAt: f.now.Add(time.Duration(i) * time.Second)})
+			}
+			slices.Reverse(hist)
+			f.pl.history = hist
+			f.say("mod", fmt.Sprint("/purge ", tt.n))
+			if !slices.Equal(f.pl.calls, tt.wantCalls) {
+				t.Errorf("calls = %q, want %q", f.pl.calls, tt.wantCalls)
+			}
+		})
+	}
+}
