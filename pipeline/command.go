@@ -255,6 +255,11 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 		}
 		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count))
 	}
+	if cmd.Verb == moderation.VerbBan && support == moderation.Emulated && !v.DryRun && slices.ContainsFunc(results, func(x moderation.Result) bool {
+		return x.Status == moderation.StatusDone
+	}) {
+		note = p.text.banEmulated(plat.Name()) + note
+	}
 
 	if !r.last {
 		var failed int

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,13 @@ var sanctionCaps = moderation.Capabilities{
 	moderation.VerbBan: moderation.Native, moderation.VerbUnban: moderation.Native, moderation.VerbLock: moderation.Native,
 	moderation.VerbUnlock: moderation.Native, moderation.VerbPurge: moderation.Native,
 }
+
+// emulatedBan is sanctionCaps with the ban emulated (Feishu's).
+var emulatedBan = func() moderation.Capabilities {
+	c := maps.Clone(sanctionCaps)
+	c[moderation.VerbBan] = moderation.Emulated
+	return c
+}()
 
 var chat1 = moderation.ChatRef{Platform: "fake", ID: "c1"}
 
@@ -36,6 +44,8 @@ func TestSanctionCommands(t *testing.T) {
 	}{
 		{name: "timed ban", text: "/ban @a 1d spam", wantCalls: []string{"ban a d=24h0m0s"}, wantReply: "Banned for 1d 1: a. Reason: spam", sanction: moderation.VerbBan, user: "a", timed: true},
 		{name: "ban until lifted", text: "/ban @a", wantCalls: []string{"ban a d=-1ns"}, wantReply: "Banned until unbanned 1: a", sanction: moderation.VerbBan, user: "a"},
+		{name: "emulated ban says so", caps: emulatedBan, text: "/ban @a", wantCalls: []string{"ban a d=-1ns"},
+			wantReply: "Banned until unbanned 1: a. fake has no ban: Gavel emulates it", sanction: moderation.VerbBan, user: "a"},
 		{name: "ban and purge", text: "/ban -p @a", wantCalls: []string{"ban a d=-1ns", "recall m3,m1"}, wantReply: "Recalled 2 of their recent message(s)."},
 		{name: "kick and purge", text: "/kick -p @b", wantCalls: []string{"remove b reason=", "recall m2"}, wantReply: "Recalled 1 of their recent message(s)."},
 		{name: "unban", text: "/unban @a", wantCalls: []string{"unban a"}, wantReply: "Unbanned 1: a"},
@@ -254,5 +264,20 @@ func TestPurgePastLaterMessages(t *testing.T) {
 				t.Errorf("calls = %q, want %q", f.pl.calls, tt.wantCalls)
 			}
 		})
+	}
+}
+
+// TestLockRefusalText: a platform's refusal, a sentence of its own, is
+// quoted without a doubled full stop.
+func TestLockRefusalText(t *testing.T) {
+	t.Parallel()
+	res := moderation.Result{Status: moderation.StatusRefused, Reason: "feishu:232017", Detail: "Gavel's bot must own this chat."}
+	for lang, want := range map[string]string{
+		"en": "Could not lock the chat: Gavel's bot must own this chat.",
+		"zh": "无法锁群：Gavel's bot must own this chat。",
+	} {
+		if got := textsFor(lang).lockDone(moderation.VerbLock, time.Minute, "", res); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
 	}
 }

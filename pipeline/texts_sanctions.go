@@ -80,7 +80,8 @@ func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res 
 		if v == moderation.VerbUnlock {
 			what = t.pick("unlock", "解锁")
 		}
-		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, t.reasonText(res))
+		// A platform's reason is a sentence with its own full stop.
+		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, strings.TrimRight(t.reasonText(res), ".。"))
 	}
 	var b strings.Builder
 	switch {
@@ -121,6 +122,13 @@ func (t *texts) purged(asked int, results []moderation.Result) string {
 		fmt.Fprintf(&b, t.pick(" %d could not be recalled: %s.", " %d 条无法撤回：%s。"), len(bad), t.reasonText(bad[0]))
 	}
 	return b.String()
+}
+
+// banEmulated adds to a ban's summary that the platform has no ban of
+// its own and Gavel keeps the banned out.
+func (t *texts) banEmulated(platform string) string {
+	return fmt.Sprintf(t.pick(" %s has no ban: Gavel emulates it, removing them again if they rejoin while the ban lasts.",
+		" %s 没有封禁功能：由 Gavel 模拟，封禁期间重新入群会被再次移出。"), t.platformName(platform))
 }
 
 // purgedNote adds to a /kick -p or /ban -p summary how many messages of
