@@ -79,6 +79,10 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	}
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
+		if r.replyToBot && errors.Is(perr, commands.ErrReplySenderUnknown) {
+			p.reply(ctx, r, p.text.replyToBot())
+			return
+		}
 		p.reply(ctx, r, p.text.usage(perr))
 		return
 	}

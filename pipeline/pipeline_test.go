@@ -33,6 +33,8 @@ type recorder struct {
 	// history, newest first, is the platform's chat history
 	// (RecentMessages); nil: the platform has none.
 	history []moderation.MessageRef
+	// sender answers MessageSender; nil: ErrUnsupported.
+	sender func(id string) (string, error)
 }
 
 func (r *recorder) Name() string                          { return "fake" }

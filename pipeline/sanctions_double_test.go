@@ -38,6 +38,9 @@ func (r *recorder) RecentMessages(_ context.Context, _ moderation.ChatRef, n int
 	}
 	return slices.Clone(r.history[:min(n, len(r.history))]), nil
 }
-func (r *recorder) MessageSender(context.Context, moderation.ChatRef, string) (string, error) {
-	return "", moderation.ErrUnsupported
+func (r *recorder) MessageSender(_ context.Context, _ moderation.ChatRef, id string) (string, error) {
+	if r.sender == nil {
+		return "", moderation.ErrUnsupported
+	}
+	return r.sender(id)
 }

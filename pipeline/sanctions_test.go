@@ -281,3 +281,20 @@ func TestLockRefusalText(t *testing.T) {
 		}
 	}
 }
+
+// TestReplyToBotRefused: a /kick replying to a bot's message (the
+// platform says so) acts on nobody and says why.
+func TestReplyToBotRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, policy.Config{}, "en", sanctionCaps)
+	f.pl.sender = func(string) (string, error) { return "", fmt.Errorf("%w: cli_x", moderation.ErrBotSender) }
+	deliver(t, f.p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "reply",
+		Message: &moderation.Message{Chat: chat1, MessageID: "r1", SenderID: "mod", Text: "/kick", SentAt: f.now,
+			ReplyTo: &moderation.MessageRef{ID: "bm1"}}})
+	if len(f.pl.calls) != 0 {
+		t.Errorf("calls = %q, want none", f.pl.calls)
+	}
+	if got := f.lastReply(t); !strings.Contains(got, "You replied to a bot's message") {
+		t.Errorf("reply = %q", got)
+	}
+}

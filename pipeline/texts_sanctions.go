@@ -73,6 +73,12 @@ func (t *texts) sanctionUsage(err error) (string, bool) {
 	return "", false
 }
 
+// replyToBot answers a command replying to a bot's message.
+func (t *texts) replyToBot() string {
+	return t.pick("You replied to a bot's message, and a bot cannot be a target: reply to the user's message, or name them with @user. Nothing was done.",
+		"你回复的是机器人的消息，机器人不能作为目标：请回复该用户的消息，或用 @用户 指明。未执行任何操作。")
+}
+
 // lockDone answers /lock and /unlock.
 func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res moderation.Result) string {
 	if !res.Status.Succeeded() {

@@ -395,7 +395,8 @@ func (p *Pipeline) resolveReplySender(ctx context.Context, r *run) {
 	}
 	if sender == "" {
 		s, err := r.plat.MessageSender(ctx, r.chat, rt.ID)
-		if err != nil && !errors.Is(err, moderation.ErrUnsupported) {
+		r.replyToBot = errors.Is(err, moderation.ErrBotSender)
+		if err != nil && !errors.Is(err, moderation.ErrUnsupported) && !r.replyToBot {
 			r.log.Warn("cannot learn who sent the replied-to message", "message_id", rt.ID, "err", err)
 		}
 		sender = s
