@@ -501,7 +501,7 @@ func TestFeishuReplyTargetThroughHTTP(t *testing.T) {
 				t.Fatalf("bot messages after /help: %+v", r)
 			}
 			return r[0].ID
-		}, wantGets: 1, wantReply: "Could not tell who sent the message you replied to; name them with @user. Nothing was done."},
+		}, wantGets: 1, wantReply: "You replied to a bot's message, and a bot cannot be a target"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
