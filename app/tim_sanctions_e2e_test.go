@@ -118,18 +118,6 @@ func (e *timSanc) lastReply() string {
 	return rs[len(rs)-1].Text
 }
 
-// eventually polls cond every 100 ms for up to 15 s.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after 15 s: %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 // bodyStrings reads a string list field of a recorded call's body.
 func bodyStrings(c timtest.Call, field string) []string {
 	var out []string
@@ -299,7 +287,7 @@ func TestTIMSanctionsEndAtExpiry(t *testing.T) {
 				}
 				e.start()
 			}
-			eventually(t, tt.end+" at expiry", func() bool { return len(ended()) > 0 })
+			eventually(t, 15*time.Second, tt.end+" at expiry", func() bool { return len(ended()) > 0 })
 			time.Sleep(2 * time.Second) // a second end would come within a few maintenance ticks
 			end := ended()
 			if len(end) != 1 || end[0].Code != 0 {
@@ -567,7 +555,7 @@ func TestTIMRaidLockAcrossReplicas(t *testing.T) {
 	if n := len(ts.CallsTo("delete_group_member")); n != 0 {
 		t.Errorf("%d removals: the raid rule only locks", n)
 	}
-	eventually(t, "the unlock", func() bool { return len(ts.CallsTo("modify_group_base_info")) > 1 })
+	eventually(t, 15*time.Second, "the unlock", func() bool { return len(ts.CallsTo("modify_group_base_info")) > 1 })
 	time.Sleep(2 * time.Second) // a second unlock would come within a few maintenance ticks
 	calls = ts.CallsTo("modify_group_base_info")
 	if len(calls) != 2 || calls[1].Body["MuteAllMember"] != "Off" || ts.MutedAll(sancGroup) {
@@ -711,7 +699,7 @@ func TestTIMEmulatedTempBanEnds(t *testing.T) {
 	if got := apply(); got != float64(1) {
 		t.Fatalf("apply-join during the ban answered ErrorCode %v, want 1", got)
 	}
-	eventually(t, "the ban's end", func() bool { return apply() == float64(0) })
+	eventually(t, 15*time.Second, "the ban's end", func() bool { return apply() == float64(0) })
 	post(t, e.h, e.ts.JoinDelivery(timToken, time.Now(), timtest.Join{GroupID: sancGroup, Members: []string{"a"}}))
 	e.h.Wait()
 	if n := e.ts.Removals()["a"]; n != 1 {

@@ -2,8 +2,13 @@ package moderation
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrBotSender is MessageSender's answer (wrapped) for a message a bot
+// sent: a bot is no member, so a command replying to it has no target.
+var ErrBotSender = errors.New("the message was sent by a bot")
 
 // The verbs of bans, locks and purges (issue #16).
 const (
@@ -85,7 +90,8 @@ type Sanctioner interface {
 	RecentMessages(ctx context.Context, chat ChatRef, n int) ([]MessageRef, error)
 	// MessageSender returns who sent a message, for a command replying to
 	// a message whose sender the event did not carry (Feishu parent_id);
-	// ErrUnsupported where the platform cannot tell.
+	// ErrBotSender (wrapped) for a bot's message; ErrUnsupported where the
+	// platform cannot tell.
 	MessageSender(ctx context.Context, chat ChatRef, messageID string) (string, error)
 }
 

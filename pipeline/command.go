@@ -79,6 +79,10 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	}
 	if perr != nil {
 		log.Info("bad command", "actor", msg.SenderID, "err", perr)
+		if r.replyToBot && errors.Is(perr, commands.ErrReplySenderUnknown) {
+			p.reply(ctx, r, p.text.replyToBot())
+			return
+		}
 		p.reply(ctx, r, p.text.usage(perr))
 		return
 	}
@@ -254,6 +258,11 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 			}
 		}
 		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count, false))
+	}
+	if cmd.Verb == moderation.VerbBan && support == moderation.Emulated && !v.DryRun && slices.ContainsFunc(results, func(x moderation.Result) bool {
+		return x.Status == moderation.StatusDone
+	}) {
+		note = p.text.banEmulated(plat.Name()) + note
 	}
 
 	if !r.last {

@@ -217,6 +217,8 @@ type run struct {
 	// work is the job's unit of work: its store writes since its last
 	// platform call that acted or posted. See flush.
 	work moderation.Work
+	// replyToBot: the command replies to a bot's message (no target).
+	replyToBot bool
 }
 
 func (r *run) fail(err error) {

@@ -30,6 +30,11 @@ type recorder struct {
 	onRoles func(users []string)
 	// Limits: roleBatch users per Roles call (0: any).
 	roleBatch int
+	// history, newest first, is the platform's chat history
+	// (RecentMessages); nil: the platform has none.
+	history []moderation.MessageRef
+	// sender answers MessageSender; nil: ErrUnsupported.
+	sender func(id string) (string, error)
 }
 
 func (r *recorder) Name() string                          { return "fake" }

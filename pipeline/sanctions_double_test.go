@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"gavel/moderation"
@@ -29,9 +30,17 @@ func (r *recorder) RecallMessages(_ context.Context, _ moderation.ChatRef, msgs 
 	}
 	return r.act("recall", ids, "")
 }
-func (r *recorder) RecentMessages(context.Context, moderation.ChatRef, int) ([]moderation.MessageRef, error) {
-	return nil, moderation.ErrUnsupported
+func (r *recorder) RecentMessages(_ context.Context, _ moderation.ChatRef, n int) ([]moderation.MessageRef, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.history == nil {
+		return nil, moderation.ErrUnsupported
+	}
+	return slices.Clone(r.history[:min(n, len(r.history))]), nil
 }
-func (r *recorder) MessageSender(context.Context, moderation.ChatRef, string) (string, error) {
-	return "", moderation.ErrUnsupported
+func (r *recorder) MessageSender(_ context.Context, _ moderation.ChatRef, id string) (string, error) {
+	if r.sender == nil {
+		return "", moderation.ErrUnsupported
+	}
+	return r.sender(id)
 }

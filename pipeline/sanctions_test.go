@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -17,6 +18,13 @@ var sanctionCaps = moderation.Capabilities{
 	moderation.VerbBan: moderation.Native, moderation.VerbUnban: moderation.Native, moderation.VerbLock: moderation.Native,
 	moderation.VerbUnlock: moderation.Native, moderation.VerbPurge: moderation.Native,
 }
+
+// emulatedBan is sanctionCaps with the ban emulated (Feishu's).
+var emulatedBan = func() moderation.Capabilities {
+	c := maps.Clone(sanctionCaps)
+	c[moderation.VerbBan] = moderation.Emulated
+	return c
+}()
 
 var chat1 = moderation.ChatRef{Platform: "fake", ID: "c1"}
 
@@ -36,6 +44,8 @@ func TestSanctionCommands(t *testing.T) {
 	}{
 		{name: "timed ban", text: "/ban @a 1d spam", wantCalls: []string{"ban a d=24h0m0s"}, wantReply: "Banned for 1d 1: a. Reason: spam", sanction: moderation.VerbBan, user: "a", timed: true},
 		{name: "ban until lifted", text: "/ban @a", wantCalls: []string{"ban a d=-1ns"}, wantReply: "Banned until unbanned 1: a", sanction: moderation.VerbBan, user: "a"},
+		{name: "emulated ban says so", caps: emulatedBan, text: "/ban @a", wantCalls: []string{"ban a d=-1ns"},
+			wantReply: "Banned until unbanned 1: a. fake has no ban: Gavel emulates it", sanction: moderation.VerbBan, user: "a"},
 		{name: "ban and purge", text: "/ban -p @a", wantCalls: []string{"ban a d=-1ns", "recall m3,m1"}, wantReply: "Recalled 2 of their recent message(s)."},
 		{name: "kick and purge", text: "/kick -p @b", wantCalls: []string{"remove b reason=", "recall m2"}, wantReply: "Recalled 1 of their recent message(s)."},
 		{name: "unban", text: "/unban @a", wantCalls: []string{"unban a"}, wantReply: "Unbanned 1: a"},
@@ -214,6 +224,78 @@ func TestRaidLockOnce(t *testing.T) {
 	}
 	if got := f.lastReply(t); !strings.Contains(got, "Chat locked (10m) — rule raid") {
 		t.Errorf("notice = %q", got)
+	}
+}
+
+// TestPurgePastLaterMessages: /purge N reads the platform's history
+// (newest first); messages sent after the command are in it before the
+// job runs, and the purge still recalls the N messages before the
+// command, not fewer.
+func TestPurgePastLaterMessages(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		n, later  int
+		wantCalls []string
+	}{
+		{name: "none later", n: 3, later: 0, wantCalls: []string{"recall h5,h4,h3"}},
+		{name: "two later", n: 3, later: 2, wantCalls: []string{"recall h5,h4,h3"}},
+		{name: "more later than asked", n: 2, later: 7, wantCalls: []string{"recall h5,h4"}},
+		{name: "fewer before than asked", n: 8, later: 4, wantCalls: []string{"recall h5,h4,h3,h2,h1"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, Config{}, policy.Config{}, "en", sanctionCaps)
+			// h1…h5 before the command (m1), then the later ones.
+			at := func(i int) time.Time { return f.now.Add(time.Duration(i-10) * time.Second) }
+			var hist []moderation.MessageRef
+			for i := 1; i <= 5; i++ {
+				hist = append(hist, moderation.MessageRef{ID: fmt.Sprint("h", i), SenderID: "a", SentAt: at(i)})
+			}
+			hist = append(hist, moderation.MessageRef{ID: "m1", SenderID: "mod", SentAt: f.now})
+			for i := 1; i <= tt.later; i++ {
+				hist = append(hist, moderation.MessageRef{ID: fmt.Sprint("l", i), SenderID: "a", SentAt: f.now.Add(time.Duration(i) * time.Second)})
+			}
+			slices.Reverse(hist)
+			f.pl.history = hist
+			f.say("mod", fmt.Sprint("/purge ", tt.n))
+			if !slices.Equal(f.pl.calls, tt.wantCalls) {
+				t.Errorf("calls = %q, want %q", f.pl.calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+// TestLockRefusalText: a platform's refusal, a sentence of its own, is
+// quoted without a doubled full stop.
+func TestLockRefusalText(t *testing.T) {
+	t.Parallel()
+	res := moderation.Result{Status: moderation.StatusRefused, Reason: "feishu:232017", Detail: "Gavel's bot must own this chat."}
+	for lang, want := range map[string]string{
+		"en": "Could not lock the chat: Gavel's bot must own this chat.",
+		"zh": "无法锁群：Gavel's bot must own this chat。",
+	} {
+		if got := textsFor(lang).lockDone(moderation.VerbLock, time.Minute, "", res); got != want {
+			t.Errorf("%s: %q, want %q", lang, got, want)
+		}
+	}
+}
+
+// TestReplyToBotRefused: a /kick replying to a bot's message (the
+// platform says so) acts on nobody and says why.
+func TestReplyToBotRefused(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, policy.Config{}, "en", sanctionCaps)
+	f.pl.sender = func(string) (string, error) { return "", fmt.Errorf("%w: cli_x", moderation.ErrBotSender) }
+	deliver(t, f.p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "reply",
+		Message: &moderation.Message{Chat: chat1, MessageID: "r1", SenderID: "mod", Text: "/kick", SentAt: f.now,
+			ReplyTo: &moderation.MessageRef{ID: "bm1"}}})
+	if len(f.pl.calls) != 0 {
+		t.Errorf("calls = %q, want none", f.pl.calls)
+	}
+	if got := f.lastReply(t); !strings.Contains(got, "You replied to a bot's message") {
+		t.Errorf("reply = %q", got)
 	}
 }
 

@@ -73,6 +73,12 @@ func (t *texts) sanctionUsage(err error) (string, bool) {
 	return "", false
 }
 
+// replyToBot answers a command replying to a bot's message.
+func (t *texts) replyToBot() string {
+	return t.pick("You replied to a bot's message, and a bot cannot be a target: reply to the user's message, or name them with @user. Nothing was done.",
+		"你回复的是机器人的消息，机器人不能作为目标：请回复该用户的消息，或用 @用户 指明。未执行任何操作。")
+}
+
 // lockDone answers /lock and /unlock.
 func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res moderation.Result) string {
 	if !res.Status.Succeeded() {
@@ -126,6 +132,13 @@ func (t *texts) purged(asked int, results []moderation.Result) string {
 // clause drops the full stop a platform's message ends with, so that a
 // reply that ends its sentence itself does not end it twice ("..").
 func clause(s string) string { return strings.TrimRight(s, ".。") }
+
+// banEmulated adds to a ban's summary that the platform has no ban of
+// its own and Gavel keeps the banned out.
+func (t *texts) banEmulated(platform string) string {
+	return fmt.Sprintf(t.pick(" %s has no ban: Gavel emulates it, removing them again if they rejoin while the ban lasts.",
+		" %s 没有封禁功能：由 Gavel 模拟，封禁期间重新入群会被再次移出。"), t.platformName(platform))
+}
 
 // purgedNote adds to a /kick -p or /ban -p summary how many messages of
 // the targets were recalled.

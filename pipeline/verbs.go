@@ -246,6 +246,33 @@ func (p *Pipeline) purgePlan(ctx context.Context, r *run, q RecentQuery) ([]mode
 		want = p.cfg.Recent.PerChat
 	}
 	all, err := r.plat.RecentMessages(ctx, r.chat, want)
+	// The history is newest first: messages sent after the command take
+	// places in it, so a full list may hold fewer than N before the
+	// command. Read further past them: exactly as far as needed once
+	// the command is in the list, twice as far while it is not (a few
+	// times: more may come meanwhile).
+	for range 5 {
+		if err != nil || q.Sender != "" || q.Before.ID == "" || len(all) < want || len(selectRecent(all, q, p.cfg.Recent.MaxAge)) >= q.N {
+			break
+		}
+		later, reached := 0, false // the command and what came after it
+		for _, m := range all {
+			if m.ID == q.Before.ID || m.SentAt.After(q.Before.SentAt) {
+				later++
+			} else {
+				reached = true
+			}
+		}
+		next := q.N + later
+		if !reached {
+			next = max(next, 2*want)
+		}
+		if next <= want {
+			break // the rest are too old (moderation.recent.max_age)
+		}
+		want = next
+		all, err = r.plat.RecentMessages(ctx, r.chat, want)
+	}
 	if errors.Is(err, moderation.ErrUnsupported) {
 		all, err = p.recent.Recent(ctx, r.chat)
 	}
@@ -370,7 +397,8 @@ func (p *Pipeline) resolveReplySender(ctx context.Context, r *run) {
 	}
 	if sender == "" {
 		s, err := r.plat.MessageSender(ctx, r.chat, rt.ID)
-		if err != nil && !errors.Is(err, moderation.ErrUnsupported) {
+		r.replyToBot = errors.Is(err, moderation.ErrBotSender)
+		if err != nil && !errors.Is(err, moderation.ErrUnsupported) && !r.replyToBot {
 			r.log.Warn("cannot learn who sent the replied-to message", "message_id", rt.ID, "err", err)
 		}
 		sender = s

@@ -7,6 +7,7 @@ package feishu
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
@@ -335,7 +336,8 @@ func (c *Client) MessageSender(ctx context.Context, chat moderation.ChatRef, mes
 		if m.Sender != nil && larkcore.StringValue(m.Sender.SenderType) == "app" {
 			// An app's id (cli_…) is no member: the member APIs take
 			// open_ids only.
-			return "", &moderation.APIError{Platform: Name, Op: op, Message: "The replied-to message was sent by a bot, which cannot be a target.", Kind: moderation.Permanent}
+			return "", fmt.Errorf("%w: %w", moderation.ErrBotSender,
+				&moderation.APIError{Platform: Name, Op: op, Message: "The replied-to message was sent by a bot, which cannot be a target.", Kind: moderation.Permanent})
 		}
 		if m.Sender != nil && larkcore.StringValue(m.Sender.Id) != "" {
 			return larkcore.StringValue(m.Sender.Id), nil

@@ -528,10 +528,11 @@ func TestMessageSender(t *testing.T) {
 		id       string
 		want     string
 		wantCode int // an APIError's code; -1 any error
+		wantBot  bool
 		calls    int
 	}{
 		{name: "a user's message", id: userMsg, want: "ou_m1", calls: 1},
-		{name: "a bot's message: no target", id: botMsg, wantCode: -1, calls: 1},
+		{name: "a bot's message: no target", id: botMsg, wantCode: -1, wantBot: true, calls: 1},
 		{name: "a recalled message still names its sender", id: recalled, want: "ou_m0", calls: 1},
 		{name: "unknown message", id: "om_unknown", wantCode: 230001, calls: 1},
 		{name: "another chat's message", id: elsewhere, wantCode: -1, calls: 1},
@@ -548,6 +549,9 @@ func TestMessageSender(t *testing.T) {
 				var apiErr *moderation.APIError
 				if err == nil || (tt.wantCode > 0 && (!errors.As(err, &apiErr) || apiErr.Code != tt.wantCode)) {
 					t.Fatalf("sender %q, err %v; want code %d", got, err, tt.wantCode)
+				}
+				if errors.Is(err, moderation.ErrBotSender) != tt.wantBot {
+					t.Fatalf("err %v: ErrBotSender %v, want %v", err, !tt.wantBot, tt.wantBot)
 				}
 				return
 			}
