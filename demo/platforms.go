@@ -39,7 +39,7 @@ func (v feishuView) calls(since int) []string {
 			continue
 		}
 		body := c.Body
-		if c.Op == feishutest.OpMessageReply {
+		if c.Op == feishutest.OpMessageReply || c.Op == feishutest.OpMessageCreate {
 			body = nil // shown as the reply
 		}
 		path := c.Path
@@ -54,7 +54,7 @@ func (v feishuView) calls(since int) []string {
 func (v feishuView) replies(since int) []string {
 	var out []string
 	for _, c := range v.s.Calls()[since:] {
-		if c.Op != feishutest.OpMessageReply {
+		if c.Op != feishutest.OpMessageReply && c.Op != feishutest.OpMessageCreate {
 			continue
 		}
 		var content struct{ Text string }
