@@ -21,7 +21,7 @@ import (
 // expiry, the next maintenance tick and the timer job.
 const sanctionTimeout = 8 * time.Second
 
-// countCalls counts the calls of op a view's calls made since mark.
+// countOps counts the calls since the index since for which op is true.
 func countOps[C any](calls []C, since int, op func(C) bool) int {
 	n := 0
 	for _, c := range calls[since:] {
@@ -138,13 +138,7 @@ func (d *director) timSanctions(ts *timtest.Server, token string) {
 	d.section("Tencent Cloud Chat — Public group @TGS#mod (owner owner1, admin mod1): ban, lock, purge")
 	v := timView{ts}
 	target := d.gavel + "/webhook/tim"
-	send := func(m timtest.Message) *http.Request {
-		req, err := timtest.CallbackRequest(target, ts.MessageDelivery(token, now(), m))
-		if err != nil {
-			panic(err)
-		}
-		return req
-	}
+	send := timSender(ts, target, token)
 	member := func(id string) bool { return slices.Contains(ts.Members(group), id) }
 	recalls := func(since int) int {
 		return countOps(ts.Calls(), since, func(c timtest.Call) bool { return c.Op == "group_msg_recall" })
