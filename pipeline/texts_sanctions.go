@@ -80,7 +80,7 @@ func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res 
 		if v == moderation.VerbUnlock {
 			what = t.pick("unlock", "解锁")
 		}
-		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, t.reasonText(res))
+		return fmt.Sprintf(t.pick("Could not %s the chat: %s.", "无法%s：%s。"), what, clause(t.reasonText(res)))
 	}
 	var b strings.Builder
 	switch {
@@ -118,13 +118,18 @@ func (t *texts) purged(asked int, results []moderation.Result) string {
 			" 所要求的 %[2]d 条中 Gavel 只知道 %[1]d 条（它只看到加入后、moderation.recent 范围内的消息）。"), len(results), asked)
 	}
 	if len(bad) > 0 {
-		fmt.Fprintf(&b, t.pick(" %d could not be recalled: %s.", " %d 条无法撤回：%s。"), len(bad), t.reasonText(bad[0]))
+		fmt.Fprintf(&b, t.pick(" %d could not be recalled: %s.", " %d 条无法撤回：%s。"), len(bad), clause(t.reasonText(bad[0])))
 	}
 	return b.String()
 }
 
+// clause makes a reason text (a platform's message may be a whole
+// sentence) fit before the period of the sentence it is put in.
+func clause(s string) string { return strings.TrimRight(s, ".。") }
+
 // purgedNote adds to a /kick -p or /ban -p summary how many messages of
-// the targets were recalled.
+// the targets were recalled, on a line of its own: the summary may end
+// with the moderator's reason, which has no period.
 func (t *texts) purgedNote(results []moderation.Result) string {
 	total, failed := 0, 0
 	for _, r := range results {
@@ -132,7 +137,7 @@ func (t *texts) purgedNote(results []moderation.Result) string {
 		total += n
 		failed += found - n
 	}
-	s := fmt.Sprintf(t.pick(" Recalled %d of their recent message(s).", " 已撤回其近期消息 %d 条。"), total)
+	s := fmt.Sprintf(t.pick("\nRecalled %d of their recent message(s).", "\n已撤回其近期消息 %d 条。"), total)
 	if failed > 0 {
 		s += fmt.Sprintf(t.pick(" %d could not be recalled.", " %d 条无法撤回。"), failed)
 	}
