@@ -262,7 +262,7 @@ func (d *director) report(v view, m, c int, wantReply string, check func() error
 	}
 	replies := v.replies(m)
 	for _, r := range replies {
-		fmt.Fprintf(d.out, "    reply     %s\n", r)
+		fmt.Fprintf(d.out, "    reply     %s\n", strings.ReplaceAll(r, "\n", "\n              "))
 	}
 	switch {
 	case wantReply == "" && len(replies) > 0:

@@ -122,6 +122,14 @@ func (d *director) feishuSanctions(fs *feishutest.Server) {
 	d.wait(v, waitStep{who: "(time passes)", text: "the 3s lock ends", wantReply: "The lock ended", timeout: sanctionTimeout,
 		until: func() error { return expect(mode() == "all_members", "speech mode %q, want all_members", mode()) }})
 
+	// In oc_demo Gavel's bot is only a manager: Feishu answers 232017.
+	m = fs.NewMessage("oc_demo", "ou_admin", "@_user_1 /lock 10m", bot)
+	d.run(v, step{who: "ou_admin (manager) in oc_demo, where Gavel's bot is a manager, not the owner", text: "@Gavel /lock 10m", req: request(m),
+		wantReply: "Gavel's bot must own this chat to lock or unlock it", check: func() error {
+			c, _ := fs.Chat("oc_demo")
+			return expect(c.Moderation != "only_owner", "oc_demo was locked")
+		}})
+
 	spam := say("ou_bob", "cheap followers, DM me")
 	d.run(v, step{who: "ou_bob (member)", text: spam.Text, req: request(spam)})
 	m = say("ou_admin", "@_user_1 /kick advertising", bot)
@@ -133,8 +141,9 @@ func (d *director) feishuSanctions(fs *feishutest.Server) {
 func (d *director) timSanctions(ts *timtest.Server, token string) {
 	const group = "@TGS#mod"
 	ts.AddGroup(timtest.Group{ID: group, Type: "Public", Owner: "owner1", Admins: []string{"mod1"},
-		Members: []string{"alice", "bob", "carol", "troll"}})
+		Members: []string{"alice", "bob", "carol", "troll", "dave"}})
 	ts.SetNick("troll", "Troll")
+	ts.SetNick("dave", "Dave")
 	d.section("Tencent Cloud Chat — Public group @TGS#mod (owner owner1, admin mod1): ban, lock, purge")
 	v := timView{ts}
 	target := d.gavel + "/webhook/tim"
@@ -164,6 +173,21 @@ func (d *director) timSanctions(ts *timtest.Server, token string) {
 		wantReply: "Banned for 2s", check: func() error {
 			_, banned := ts.Banned(group)["troll"]
 			return expect(banned && !member("troll"), "troll not banned and out: banned %v, member %v", banned, member("troll"))
+		}})
+
+	// dave's two messages are in Gavel's recent-message index: /ban -p
+	// bans him and recalls them.
+	for _, x := range []string{"join my channel", "join my channel!!"} {
+		d.run(v, step{who: "dave (member)", text: x, req: send(timtest.Message{GroupID: group, From: "dave", Text: x})})
+	}
+	daveFrom := len(ts.Recalled(group))
+	text = "/ban -p @Dave advertising"
+	d.run(v, step{who: "mod1 (admin)", text: text, req: send(timtest.Message{GroupID: group, From: "mod1", Text: text, AtAccounts: []string{"dave"}}),
+		wantReply: "Recalled 2 of their recent message(s).", check: func() error {
+			_, banned := ts.Banned(group)["dave"]
+			recalled := len(ts.Recalled(group)) - daveFrom
+			return errors.Join(expect(banned && !member("dave"), "dave not banned and out"),
+				expect(recalled == 2, "%d of dave's messages recalled, want 2", recalled))
 		}})
 
 	text = "/lock 3s"
