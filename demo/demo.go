@@ -300,13 +300,20 @@ func (d *director) post(req *http.Request) (int, error) {
 
 func describeCase(c moderation.Case) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s → %s", c.Verb, strings.Join(c.Targets, ","), c.Outcome)
+	b.WriteString(string(c.Verb))
+	if len(c.Targets) > 0 { // a lock or /purge N names no user
+		b.WriteString(" " + strings.Join(c.Targets, ","))
+	}
+	fmt.Fprintf(&b, " → %s", c.Outcome)
 	if c.Duration > 0 {
 		fmt.Fprintf(&b, " (for %s)", c.Duration)
 	}
 	var per []string
 	for _, r := range c.Results {
-		s := r.UserID + ":" + string(r.Status)
+		s := string(r.Status)
+		if r.UserID != "" {
+			s = r.UserID + ":" + s
+		}
 		if r.Reason != "" {
 			s += "/" + string(r.Reason)
 		}
