@@ -149,7 +149,7 @@ func (p *Pipeline) act(ctx context.Context, r *run, a action, users []string, me
 	a.opts = moderation.ActionOptions{ActionID: string(a.step)}
 	var res []moderation.Result
 	if verb == moderation.VerbPurge {
-		res = p.purgeUsers(ctx, r, users, p.parsers[plat.Name()].PurgeUserCount())
+		res = p.purgeUsers(ctx, r, users, p.parsers[plat.Name()].PurgeUserCount(), true)
 	} else {
 		res = p.execute(ctx, r, a, users)
 	}

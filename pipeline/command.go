@@ -253,7 +253,7 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 				gone = append(gone, x.UserID)
 			}
 		}
-		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count))
+		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count, false))
 	}
 
 	if !r.last {
@@ -298,7 +298,7 @@ func (p *Pipeline) actOn(ctx context.Context, r *run, a action, v policy.Verdict
 		act := p.execute
 		if a.verb == moderation.VerbPurge { // /purge @a: their messages, not them
 			act = func(ctx context.Context, r *run, a action, users []string) []moderation.Result {
-				return p.purgeUsers(ctx, r, users, a.count)
+				return p.purgeUsers(ctx, r, users, a.count, false)
 			}
 		}
 		for _, res := range act(ctx, r, a, allowed) {

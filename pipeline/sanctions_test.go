@@ -216,3 +216,20 @@ func TestRaidLockOnce(t *testing.T) {
 		t.Errorf("notice = %q", got)
 	}
 }
+
+// TestRulePurgeIncludesTheMatch: a rule's purge recalls the offender's
+// latest messages, the one that matched included.
+func TestRulePurgeIncludesTheMatch(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, policy.Config{}, "en", sanctionCaps)
+	f.say("a", "hello")
+	f.say("b", "hi")
+	f.pl.calls = nil
+	ev := moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "spam",
+		Message: &moderation.Message{Chat: chat1, MessageID: "m3", SenderID: "a", Text: "buy now", SentAt: f.now},
+		Hits:    []moderation.RuleHit{{Rule: "blocklist", Verb: moderation.VerbPurge, Users: []string{"a"}, MessageID: "m3", Match: `word "buy"`}}}
+	deliver(t, f.p, ev)
+	if want := []string{"recall m3,m1"}; !slices.Equal(f.pl.calls, want) {
+		t.Errorf("calls = %q, want %q", f.pl.calls, want)
+	}
+}

@@ -152,7 +152,7 @@ func (p *Pipeline) purgeCommand(ctx context.Context, r *run, cmd moderation.Comm
 	if _, ok := p.supported(ctx, r, moderation.VerbPurge, c); !ok {
 		return
 	}
-	results, err := p.purge(ctx, r, "", cmd.Count)
+	results, err := p.purge(ctx, r, "", cmd.Count, false)
 	if err != nil {
 		if p.retryLater(r, err) {
 			return
@@ -190,13 +190,15 @@ func incomplete(r *run, results []moderation.Result) bool {
 	return false
 }
 
-// purge recalls up to n of the chat's messages received before the
-// run's message (sent by sender when set): from the platform's history
-// when it has one Gavel may read, else from the messages Gavel saw.
-// Results are per message, in the order recalled (newest first).
-func (p *Pipeline) purge(ctx context.Context, r *run, sender string, n int) ([]moderation.Result, error) {
+// purge recalls up to n of the chat's latest messages (sent by sender
+// when set): from the platform's history when it has one Gavel may read,
+// else from the messages Gavel saw. A command's purge takes those before
+// the command (which stays); a rule's takes the offender's latest, the
+// one that matched included. Results are per message, in the order
+// recalled (newest first).
+func (p *Pipeline) purge(ctx context.Context, r *run, sender string, n int, byRule bool) ([]moderation.Result, error) {
 	q := RecentQuery{N: n, Sender: sender, Now: p.now()}
-	if r.msg != nil {
+	if r.msg != nil && !byRule {
 		q.Before = moderation.MessageRef{ID: r.msg.MessageID, SenderID: r.msg.SenderID, SentAt: r.msg.SentAt}
 	}
 	msgs, err := p.purgePlan(ctx, r, q)
@@ -262,10 +264,10 @@ func (p *Pipeline) purgePlan(ctx context.Context, r *run, q RecentQuery) ([]mode
 // purgeUsers recalls each user's last n messages (/purge @a, /kick -p,
 // /ban -p, a rule's purge) and returns one Result per user: done when
 // all were recalled (Detail counts them), no-op when there were none.
-func (p *Pipeline) purgeUsers(ctx context.Context, r *run, users []string, n int) []moderation.Result {
+func (p *Pipeline) purgeUsers(ctx context.Context, r *run, users []string, n int, byRule bool) []moderation.Result {
 	out := make([]moderation.Result, len(users))
 	for i, u := range users {
-		res, err := p.purge(ctx, r, u, n)
+		res, err := p.purge(ctx, r, u, n, byRule)
 		if err != nil {
 			p.retryLater(r, err)
 			out[i] = moderation.Result{UserID: u, Status: moderation.StatusFailed, Reason: moderation.ReasonRecallFailed, Detail: err.Error()}

@@ -22,9 +22,9 @@ func TestReplyTooLong(t *testing.T) {
 		wantCalls int
 		wantCode  int // the APIError code wrapped, if any
 	}{
-		{"at the adapter's limit", strings.Repeat("a", maxReplyBytes), 0, false, 1, 0},
-		{"one byte over, refused before the call", strings.Repeat("a", maxReplyBytes+1), 0, true, 0, 0},
-		{"multi-byte text counted in bytes", strings.Repeat("禁", maxReplyBytes/3+1), 0, true, 0, 0},
+		{"at the adapter's limit", strings.Repeat("a", replyLimit), 0, false, 1, 0},
+		{"one byte over, refused before the call", strings.Repeat("a", replyLimit+1), 0, true, 0, 0},
+		{"multi-byte text counted in bytes", strings.Repeat("禁", replyLimit/3+1), 0, true, 0, 0},
 		{"TIM refuses with 80002", strings.Repeat("a", 200), 100, true, 1, 80002},
 	}
 	for _, tt := range tests {

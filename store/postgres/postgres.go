@@ -165,8 +165,6 @@ var (
 
 func nanos(t time.Time) int64 { return nanotime.From(t) }
 
-func fromNanos(n int64) time.Time { return nanotime.To(n) }
-
 // querier is what collect needs of a pool or a transaction.
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)

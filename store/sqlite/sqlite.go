@@ -273,5 +273,3 @@ var (
 )
 
 func nanos(t time.Time) int64 { return nanotime.From(t) }
-
-func fromNanos(n int64) time.Time { return nanotime.To(n) }

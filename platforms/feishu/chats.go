@@ -1,6 +1,6 @@
 package feishu
 
-// chatinfo.go: what GET chat says about who runs a chat, and the bot's
+// chats.go: what GET chat says about who runs a chat, and the bot's
 // right to recall there (Roles, Mute and the sanctions read it).
 
 import (
