@@ -17,15 +17,17 @@ import (
 	"gavel/platforms/tim/timtest"
 )
 
-// sanctionTimeout bounds a wait for a two-second sanction to end: its
-// expiry, the next maintenance tick and the timer job.
+// sanctionTimeout bounds a wait for a sanction of a few seconds to end:
+// its expiry, the next maintenance tick and the timer job. The locks last
+// a second longer than the bans, so each ends on a later tick than the
+// ban before it and every wait step shows one timer.
 const sanctionTimeout = 8 * time.Second
 
-// countOps counts the calls since the index since for which op is true.
-func countOps[C any](calls []C, since int, op func(C) bool) int {
+// countOps counts the calls from index since on that match.
+func countOps[C any](calls []C, since int, match func(C) bool) int {
 	n := 0
 	for _, c := range calls[since:] {
-		if op(c) {
+		if match(c) {
 			n++
 		}
 	}
