@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,8 +93,11 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	d := &director{out: w, gavel: "http://" + ln.Addr().String(), app: a, cases: cases}
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
 	d.feishu(fs)
+	d.feishuSanctions(fs)
 	d.tim(ts, timToken)
+	d.timSanctions(ts, timToken)
 	d.easemob(es)
+	d.easemobSanctions(es)
 
 	fmt.Fprintf(w, "\n%d steps, %d failed.\n", d.steps, d.failed)
 	if d.failed > 0 {
@@ -120,6 +124,17 @@ func (l *caseLog) since(n int) []moderation.Case {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]moderation.Case(nil), l.cases[n:]...)
+}
+
+// has reports whether a case since the first n recorded verb on target
+// and succeeded.
+func (l *caseLog) has(n int, verb moderation.Verb, target string) bool {
+	for _, c := range l.since(n) {
+		if c.Verb == verb && slices.Contains(c.Targets, target) && len(c.Results) > 0 && c.Results[0].Status.Succeeded() {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *caseLog) len() int {
@@ -180,6 +195,61 @@ func (d *director) run(v view, s step) {
 	if status != s.wantStatus {
 		problems = append(problems, fmt.Sprintf("webhook answered %d, want %d", status, s.wantStatus))
 	}
+	d.report(v, m, c, s.wantReply, s.check, problems)
+}
+
+// waitStep is a step without a delivery: time passes until the platform
+// shows what a timer of Gavel's should have done.
+type waitStep struct {
+	who, text string
+	// until returns nil once the platform is in the expected state.
+	until func() error
+	// wantReply must appear in what Gavel posted meanwhile ("" means: no
+	// message expected).
+	wantReply string
+	timeout   time.Duration
+}
+
+// wait plays a waitStep: it polls until the condition holds and the
+// expected message was posted, or the timeout passes, then prints what
+// Gavel decided and called meanwhile, as run does.
+func (d *director) wait(v view, s waitStep) {
+	d.steps++
+	fmt.Fprintf(d.out, "\n[%d] %s: %s\n", d.steps, s.who, s.text)
+	m, c := v.mark(), d.cases.len()
+	if s.timeout == 0 {
+		s.timeout = 10 * time.Second
+	}
+	start := time.Now()
+	deadline := start.Add(s.timeout)
+	var err error
+	for {
+		err = s.until()
+		if err == nil && (s.wantReply == "" || strings.Contains(strings.Join(v.replies(m), "\n"), s.wantReply)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	waited := time.Since(start)
+	var problems []string
+	waitCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if werr := d.app.Jobs.Wait(waitCtx); werr != nil {
+		problems = append(problems, "jobs still pending: "+werr.Error())
+	}
+	cancel()
+	fmt.Fprintf(d.out, "    waited    %.1fs\n", waited.Seconds())
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("after %s: %v", s.timeout, err))
+	}
+	d.report(v, m, c, s.wantReply, nil, problems)
+}
+
+// report prints the decisions, API calls and replies since mark m and
+// case count c, checks them, and counts the step.
+func (d *director) report(v view, m, c int, wantReply string, check func() error, problems []string) {
 	for _, cs := range d.cases.since(c) {
 		fmt.Fprintf(d.out, "    decision  case #%d %s\n", cs.ID, describeCase(cs))
 	}
@@ -192,16 +262,16 @@ func (d *director) run(v view, s step) {
 	}
 	replies := v.replies(m)
 	for _, r := range replies {
-		fmt.Fprintf(d.out, "    reply     %s\n", r)
+		fmt.Fprintf(d.out, "    reply     %s\n", strings.ReplaceAll(r, "\n", "\n              "))
 	}
 	switch {
-	case s.wantReply == "" && len(replies) > 0:
+	case wantReply == "" && len(replies) > 0:
 		problems = append(problems, "unexpected reply")
-	case s.wantReply != "" && !strings.Contains(strings.Join(replies, "\n"), s.wantReply):
-		problems = append(problems, fmt.Sprintf("reply should contain %q", s.wantReply))
+	case wantReply != "" && !strings.Contains(strings.Join(replies, "\n"), wantReply):
+		problems = append(problems, fmt.Sprintf("reply should contain %q", wantReply))
 	}
-	if s.check != nil {
-		if err := s.check(); err != nil {
+	if check != nil {
+		if err := check(); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}
@@ -230,13 +300,20 @@ func (d *director) post(req *http.Request) (int, error) {
 
 func describeCase(c moderation.Case) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s → %s", c.Verb, strings.Join(c.Targets, ","), c.Outcome)
+	b.WriteString(string(c.Verb))
+	if len(c.Targets) > 0 { // a lock or /purge N names no user
+		b.WriteString(" " + strings.Join(c.Targets, ","))
+	}
+	fmt.Fprintf(&b, " → %s", c.Outcome)
 	if c.Duration > 0 {
 		fmt.Fprintf(&b, " (for %s)", c.Duration)
 	}
 	var per []string
 	for _, r := range c.Results {
-		s := r.UserID + ":" + string(r.Status)
+		s := string(r.Status)
+		if r.UserID != "" {
+			s = r.UserID + ":" + s
+		}
 		if r.Reason != "" {
 			s += "/" + string(r.Reason)
 		}

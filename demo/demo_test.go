@@ -14,7 +14,8 @@ func TestDemo(t *testing.T) {
 	if err := Run(context.Background(), &out, Options{}); err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"== Feishu/Lark", "== Tencent Cloud Chat", "== Easemob", ", 0 failed."} {
+	for _, want := range []string{"== Feishu/Lark", "== Tencent Cloud Chat", "== Easemob", ", 0 failed.",
+		"ban, lock, purge", "(time passes)", "waited"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q:\n%s", want, out.String())
 		}

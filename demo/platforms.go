@@ -39,7 +39,7 @@ func (v feishuView) calls(since int) []string {
 			continue
 		}
 		body := c.Body
-		if c.Op == feishutest.OpMessageReply {
+		if c.Op == feishutest.OpMessageReply || c.Op == feishutest.OpMessageCreate {
 			body = nil // shown as the reply
 		}
 		path := c.Path
@@ -54,7 +54,7 @@ func (v feishuView) calls(since int) []string {
 func (v feishuView) replies(since int) []string {
 	var out []string
 	for _, c := range v.s.Calls()[since:] {
-		if c.Op != feishutest.OpMessageReply {
+		if c.Op != feishutest.OpMessageReply && c.Op != feishutest.OpMessageCreate {
 			continue
 		}
 		var content struct{ Text string }
@@ -155,6 +155,18 @@ func (v timView) replies(since int) []string {
 	return out
 }
 
+// timSender returns a function building the signed after-send callback
+// of a message, posted to target.
+func timSender(ts *timtest.Server, target, token string) func(timtest.Message) *http.Request {
+	return func(m timtest.Message) *http.Request {
+		req, err := timtest.CallbackRequest(target, ts.MessageDelivery(token, now(), m))
+		if err != nil {
+			panic(err) // building a request from constants cannot fail
+		}
+		return req
+	}
+}
+
 func (d *director) tim(ts *timtest.Server, token string) {
 	const group, live = "@TGS#demo", "@TGS#live"
 	ts.AddGroup(timtest.Group{ID: group, Type: "Public", Owner: "owner1", Admins: []string{"mod1"},
@@ -170,13 +182,7 @@ func (d *director) tim(ts *timtest.Server, token string) {
 	d.section("Tencent Cloud Chat — Public group @TGS#demo (owner owner1, admin mod1) and AVChatRoom @TGS#live; signed callbacks")
 	v := timView{ts}
 	target := d.gavel + "/webhook/tim"
-	send := func(m timtest.Message) *http.Request {
-		req, err := timtest.CallbackRequest(target, ts.MessageDelivery(token, now(), m))
-		if err != nil {
-			panic(err)
-		}
-		return req
-	}
+	send := timSender(ts, target, token)
 	member := func(id string) bool { return slices.Contains(ts.Members(group), id) }
 
 	text := "/kick @Spam1 @Spam2 advertising"

@@ -141,7 +141,8 @@ func (t *texts) banEmulated(platform string) string {
 }
 
 // purgedNote adds to a /kick -p or /ban -p summary how many messages of
-// the targets were recalled.
+// the targets were recalled, on a line of its own: the summary may end
+// with the moderator's reason, which has no period.
 func (t *texts) purgedNote(results []moderation.Result) string {
 	total, failed := 0, 0
 	for _, r := range results {
@@ -149,7 +150,7 @@ func (t *texts) purgedNote(results []moderation.Result) string {
 		total += n
 		failed += found - n
 	}
-	s := fmt.Sprintf(t.pick(" Recalled %d of their recent message(s).", " 已撤回其近期消息 %d 条。"), total)
+	s := fmt.Sprintf(t.pick("\nRecalled %d of their recent message(s).", "\n已撤回其近期消息 %d 条。"), total)
 	if failed > 0 {
 		s += fmt.Sprintf(t.pick(" %d could not be recalled.", " %d 条无法撤回。"), failed)
 	}

@@ -60,6 +60,24 @@ func TestReasonText(t *testing.T) {
 
 // TestCaseTextSaysWhyRefused: /case of a refused command names the reason
 // in words, command-level codes included.
+// TestSanctionTextsPunctuation: a platform's message that is a sentence
+// gets no second period, and a -p note does not run into the reason.
+func TestSanctionTextsPunctuation(t *testing.T) {
+	t.Parallel()
+	refused := moderation.Result{Status: moderation.StatusRefused, Reason: "feishu:232017", Detail: "Gavel's bot must own this chat."}
+	tests := []struct{ name, got, want string }{
+		{"lock refused en", textsFor("en").lockDone(moderation.VerbLock, 0, "", refused), "Could not lock the chat: Gavel's bot must own this chat."},
+		{"purge failed en", textsFor("en").purged(1, []moderation.Result{refused}), "Recalled 0 message(s). 1 could not be recalled: Gavel's bot must own this chat."},
+		{"-p note en", "Banned 1: a. Reason: spam" + textsFor("en").purgedNote([]moderation.Result{{Status: moderation.StatusDone, Detail: "2/2"}}),
+			"Banned 1: a. Reason: spam\nRecalled 2 of their recent message(s)."},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, tt.got, tt.want)
+		}
+	}
+}
+
 func TestCaseTextSaysWhyRefused(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
