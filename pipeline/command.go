@@ -259,8 +259,12 @@ func (p *Pipeline) runCommand(ctx context.Context, r *run, cmd moderation.Comman
 		}
 		note = p.text.purgedNote(p.purgeUsers(ctx, r, gone, cmd.Count, false))
 	}
+	// An emulated ban says so: in the adapter's words when it gave some
+	// (the summary shows them), else in Gavel's.
 	if cmd.Verb == moderation.VerbBan && support == moderation.Emulated && !v.DryRun && slices.ContainsFunc(results, func(x moderation.Result) bool {
 		return x.Status == moderation.StatusDone
+	}) && !slices.ContainsFunc(results, func(x moderation.Result) bool {
+		return x.Status == moderation.StatusDone && x.Detail != ""
 	}) {
 		note = p.text.banEmulated(plat.Name()) + note
 	}
