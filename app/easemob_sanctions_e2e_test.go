@@ -227,9 +227,8 @@ func TestEasemobBan(t *testing.T) {
 
 			// x is not a member: Easemob block-lists members only.
 			got := r.command("/ban @x", "x")
-			// The adapter's note that the ban is Gavel's own record is in
-			// the case, not in the reply (see the report).
-			if got != "Banned until unbanned 1: x." {
+			// The reply says the ban is Gavel's own record.
+			if got != "Banned until unbanned 1: x. Not in the chat now, and Easemob block-lists members only: the ban is Gavel's record, which removes them if they join." {
 				t.Fatalf("/ban of a non-member: reply %q", got)
 			}
 			if r.es.IsBlocked(r.chat, "x") {
@@ -782,7 +781,7 @@ func TestEasemobEmulatedTempBan(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			r := newEMRun(t, kind)
-			if got := r.command("/ban @x 1h", "x"); got != "Banned for 1h 1: x." {
+			if got := r.command("/ban @x 1h", "x"); got != "Banned for 1h 1: x. Not in the chat now, and Easemob block-lists members only: the ban is Gavel's record, which removes them if they join." {
 				t.Fatalf("/ban reply %q", got)
 			}
 			join := func() {

@@ -2,20 +2,15 @@ package app_test
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"gavel/app/apptest"
 	"gavel/automod"
@@ -477,39 +472,6 @@ func TestTIMRemoveAndPurge(t *testing.T) {
 	})
 }
 
-// pgSchema creates a schema of its own in GAVEL_TEST_POSTGRES, dropped
-// at the end of the test, and returns the DSN with it as search_path.
-func pgSchema(t *testing.T, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	if _, err := crand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "gavel_e2etim_" + hex.EncodeToString(b[:])
-	exec := func(sql string) {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Fatalf("GAVEL_TEST_POSTGRES: %v", err)
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return dsn + " search_path=" + schema
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 // TestTIMRaidLockAcrossReplicas: the raid rule with `action: lock 5s`
 // (10m in production; short here so the unlock comes within the test),
 // joins spread over two Gavel replicas sharing PostgreSQL and Redis:
@@ -524,7 +486,7 @@ func TestTIMRaidLockAcrossReplicas(t *testing.T) {
 	ts := timtest.NewServer()
 	t.Cleanup(ts.Close)
 	ts.AddGroup(timtest.Group{ID: sancGroup, Owner: "owner", Admins: []string{"mod"}, Members: []string{"alice"}})
-	dsn := pgSchema(t, pg)
+	dsn := apptest.PostgresSchema(t, pg)
 	prefix := fmt.Sprintf("gaveltest:%s:%d:", t.Name(), time.Now().UnixNano())
 	var hs []*apptest.Harness
 	for range 2 {

@@ -65,6 +65,7 @@ type Handler interface {
 // Queue is the part of moderation.Store the runner uses.
 type Queue interface {
 	Enqueue(ctx context.Context, ev moderation.Event, now time.Time) (created bool, err error)
+	EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (created bool, job *moderation.Job, err error)
 	Claim(ctx context.Context, worker string, n int, lease time.Duration, now time.Time) ([]moderation.Job, error)
 	Extend(ctx context.Context, jobID int64, worker string, until time.Time) error
 	Retry(ctx context.Context, jobID int64, worker string, notBefore time.Time, errMsg string) error
@@ -93,6 +94,11 @@ type Runner struct {
 	worker string
 	wake   chan struct{}
 	stop   chan struct{}
+	// offers are idle workers: Submit takes one, when there is one, and
+	// stores the job leased to it in the same transaction (EnqueueClaim),
+	// which saves the worker's claim — a write transaction — on the
+	// common path of a quiet chat.
+	offers chan offer
 	once   sync.Once
 
 	mu      sync.Mutex
@@ -114,7 +120,7 @@ func New(cfg Config, q Queue, h Handler, o Options) *Runner {
 	}
 	j := &Runner{
 		cfg: cfg.WithDefaults(), store: q, h: h, log: o.Logger, now: o.Now,
-		worker: workerID(), wake: make(chan struct{}, 1), stop: make(chan struct{}),
+		worker: workerID(), wake: make(chan struct{}, 1), stop: make(chan struct{}), offers: make(chan offer),
 	}
 	j.idle = sync.NewCond(&j.mu)
 	return j
@@ -154,8 +160,29 @@ func (j *Runner) Submit(ctx context.Context, ev moderation.Event) (stored bool, 
 	return j.enqueue(ctx, ev)
 }
 
+// offer is an idle worker waiting on job for a job leased to it (nil:
+// none; it then looks for work itself).
+type offer struct {
+	worker string
+	job    chan *moderation.Job
+}
+
 func (j *Runner) enqueue(ctx context.Context, ev moderation.Event) (bool, error) {
-	created, err := j.store.Enqueue(ctx, ev, j.now())
+	var (
+		created bool
+		err     error
+	)
+	select {
+	case o := <-j.offers:
+		var job *moderation.Job
+		created, job, err = j.store.EnqueueClaim(ctx, ev, o.worker, j.cfg.Lease, j.now())
+		o.job <- job // always answered: the worker waits for it
+		if job != nil {
+			return true, nil
+		}
+	default:
+		created, err = j.store.Enqueue(ctx, ev, j.now())
+	}
 	if err != nil {
 		return false, fmt.Errorf("storing job: %w", err)
 	}
@@ -192,12 +219,17 @@ func (j *Runner) Run(ctx context.Context) {
 func (j *Runner) work(ctx context.Context, worker string) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	me := offer{worker: worker, job: make(chan *moderation.Job, 1)}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-j.stop:
 			return
+		case j.offers <- me:
+			if job := <-me.job; job != nil {
+				j.runJob(ctx, worker, *job)
+			}
 		case <-j.wake:
 		case <-timer.C:
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -157,5 +158,58 @@ func TestRunAndStop(t *testing.T) {
 	defer h.mu.Unlock()
 	if len(h.attempts) != 5 {
 		t.Fatalf("%d jobs handled, want 5", len(h.attempts))
+	}
+}
+
+// claimCounter counts the store's claims, to tell a job handed to an
+// idle worker (stored leased to it: no claim) from one claimed.
+type claimCounter struct {
+	moderation.Store
+	claimed, handed atomic.Int32
+}
+
+func (c *claimCounter) Claim(ctx context.Context, worker string, n int, lease time.Duration, now time.Time) ([]moderation.Job, error) {
+	js, err := c.Store.Claim(ctx, worker, n, lease, now)
+	c.claimed.Add(int32(len(js)))
+	return js, err
+}
+
+func (c *claimCounter) EnqueueClaim(ctx context.Context, ev moderation.Event, worker string, lease time.Duration, now time.Time) (bool, *moderation.Job, error) {
+	created, job, err := c.Store.EnqueueClaim(ctx, ev, worker, lease, now)
+	if job != nil {
+		c.handed.Add(1)
+	}
+	return created, job, err
+}
+
+// TestSubmitHandsToAnIdleWorker: with a worker idle, a job of a quiet
+// chat is stored leased to it (one transaction) and run without a claim.
+func TestSubmitHandsToAnIdleWorker(t *testing.T) {
+	t.Parallel()
+	_, h, st, now := setup(t)
+	q := &claimCounter{Store: st}
+	r := jobs.New(jobs.Config{Workers: 1, MaxAttempts: 3}, q, h, jobs.Options{Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return *now }})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	time.Sleep(50 * time.Millisecond) // the worker's first look for work
+
+	if _, err := r.Submit(ctx, message("d1", "c1", "!x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if q.handed.Load() != 1 || q.claimed.Load() != 0 {
+		t.Fatalf("handed %d, claimed %d: want the job handed over, no claim", q.handed.Load(), q.claimed.Load())
+	}
+	if got := fmt.Sprint(h.attempts["d1"]); got != "[1]" {
+		t.Fatalf("d1 attempts %s, want [1]", got)
+	}
+	if n, _, _ := st.Pending(ctx, *now); n != 0 {
+		t.Fatalf("pending %d, want 0", n)
 	}
 }

@@ -65,7 +65,7 @@ func (t *texts) summary(cmd moderation.Command, d time.Duration, dry bool, resul
 		} else if len(done) > 0 {
 			fmt.Fprintf(&b, t.pick("%s %d: %s.", "%s %d 人：%s。"), t.verbDone(v, d), len(done), t.firstOf(done, k, ", "))
 			for _, n := range notes {
-				b.WriteString(" " + n + t.pick(".", "。"))
+				b.WriteString(" " + clause(n) + t.pick(".", "。"))
 			}
 		}
 		if len(others) > 0 {
