@@ -139,44 +139,59 @@ func TestCaseCommand(t *testing.T) {
 	}
 }
 
-// TestKickJobWriteTransactions pins how many write transactions a /kick
-// job commits on the happy path, from the webhook's enqueue to the job's
-// finish (#15 item 7: adjacent writes commit together). The count is
-// taken where it is paid, in the SQLite store's commit.
-func TestKickJobWriteTransactions(t *testing.T) {
+// TestCommandWriteTransactions pins how many write transactions a
+// command's job commits on the happy path, from the webhook's enqueue to
+// the job's finish (#15 item 7: adjacent writes commit together; an idle
+// worker takes the job in the enqueue's transaction). The count is taken
+// where it is paid, in the SQLite store's commit.
+func TestCommandWriteTransactions(t *testing.T) {
 	t.Parallel()
-	p, pl, st := durableFixture(t)
-	sq := st.(*sqlite.Store)
-	jobs := p.NewJobs()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); jobs.Run(runCtx) }()
-	defer func() { stop(); <-done }()
-	// Let the workers' first look for work pass: claims racing the
-	// enqueue would count, and they are not the job's.
-	time.Sleep(50 * time.Millisecond)
+	tests := []struct {
+		text  string
+		calls string
+		want  int
+		why   string
+	}{
+		{"/kick @spam ads", "[remove spam reason=ads]", 3, "enqueue+claim; results+case; reply record+finish"},
+		{"/mute @spam 10m", "[mute spam d=10m0s]", 4, "enqueue+claim; the mute's record; results+case; reply record+finish"},
+		{"/help", "[]", 2, "enqueue+claim; reply record+finish"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			t.Parallel()
+			p, pl, st := durableFixture(t)
+			sq := st.(*sqlite.Store)
+			jobs := p.NewJobs()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			runCtx, stop := context.WithCancel(ctx)
+			done := make(chan struct{})
+			go func() { defer close(done); jobs.Run(runCtx) }()
+			defer func() { stop(); <-done }()
+			// Let the workers' first look for work pass: claims racing the
+			// enqueue would count, and they are not the job's.
+			time.Sleep(50 * time.Millisecond)
 
-	before := sq.WriteCommits()
-	if stored, err := jobs.Submit(ctx, message("d1", "mod", "/kick @spam ads")); err != nil || !stored {
-		t.Fatalf("submit: stored %v, err %v", stored, err)
+			before := sq.WriteCommits()
+			if stored, err := jobs.Submit(ctx, message("d1", "mod", tt.text)); err != nil || !stored {
+				t.Fatalf("submit: stored %v, err %v", stored, err)
+			}
+			if err := jobs.Wait(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := sq.WriteCommits() - before
+			pl.mu.Lock()
+			calls, replies := fmt.Sprint(pl.calls), len(pl.replies)
+			pl.mu.Unlock()
+			if calls != tt.calls || replies != 1 {
+				t.Fatalf("calls %s, replies %d: not the happy path", calls, replies)
+			}
+			if got > int64(tt.want) {
+				t.Errorf("%s committed %d write transactions, want at most %d (%s)", tt.text, got, tt.want, tt.why)
+			}
+			t.Logf("%s committed %d write transactions", tt.text, got)
+		})
 	}
-	if err := jobs.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	got := sq.WriteCommits() - before
-	pl.mu.Lock()
-	calls, replies := fmt.Sprint(pl.calls), len(pl.replies)
-	pl.mu.Unlock()
-	if calls != "[remove spam reason=ads]" || replies != 1 {
-		t.Fatalf("calls %s, replies %d: not the happy path", calls, replies)
-	}
-	const want = 3 // enqueue+claim; results+case; reply record+finish
-	if got > want {
-		t.Errorf("a /kick job committed %d write transactions, want at most %d", got, want)
-	}
-	t.Logf("a /kick job committed %d write transactions", got)
 }
 
 // TestCrashBeforeLastCommit: a worker that dies after its reply but
