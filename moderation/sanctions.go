@@ -71,10 +71,13 @@ type Sanctioner interface {
 	Ban(ctx context.Context, chat ChatRef, userIDs []string, d time.Duration, opts ActionOptions) []Result
 	// Unban lets users rejoin; a user who is not banned is StatusNoop.
 	Unban(ctx context.Context, chat ChatRef, userIDs []string, opts ActionOptions) []Result
-	// Lock lets only the owner and admins speak in chat (all-member mute).
-	// The Result's UserID is empty; a refusal names the platform's reason
-	// (Feishu 232017: the bot is not the chat's owner).
-	Lock(ctx context.Context, chat ChatRef, opts ActionOptions) Result
+	// Lock lets only the owner, the admins and speakers speak in chat
+	// (all-member mute). speakers are Gavel's own admins (policy.admins)
+	// who are members but not the chat's admins; a platform that cannot
+	// exempt them says so in the Result's Detail. The Result's UserID is
+	// empty; a refusal names the platform's reason (Feishu 232017: the bot
+	// is not the chat's owner).
+	Lock(ctx context.Context, chat ChatRef, speakers []string, opts ActionOptions) Result
 	// Unlock ends a lock.
 	Unlock(ctx context.Context, chat ChatRef, opts ActionOptions) Result
 	// RecallMessages recalls messages of chat, at most

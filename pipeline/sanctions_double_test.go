@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"strings"
 	"context"
 	"slices"
 	"time"
@@ -17,8 +18,12 @@ func (r *recorder) Ban(_ context.Context, _ moderation.ChatRef, u []string, d ti
 func (r *recorder) Unban(_ context.Context, _ moderation.ChatRef, u []string, _ moderation.ActionOptions) []moderation.Result {
 	return r.act("unban", u, "")
 }
-func (r *recorder) Lock(_ context.Context, _ moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
-	return r.act("lock", []string{""}, "")[0]
+func (r *recorder) Lock(_ context.Context, _ moderation.ChatRef, speakers []string, _ moderation.ActionOptions) moderation.Result {
+	extra := ""
+	if len(speakers) > 0 {
+		extra = "speakers=" + strings.Join(speakers, ",")
+	}
+	return r.act("lock", []string{""}, extra)[0]
 }
 func (r *recorder) Unlock(_ context.Context, _ moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
 	return r.act("unlock", []string{""}, "")[0]

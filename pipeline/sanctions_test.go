@@ -315,3 +315,15 @@ func TestRulePurgeIncludesTheMatch(t *testing.T) {
 		t.Errorf("calls = %q, want %q", f.pl.calls, want)
 	}
 }
+
+// TestLockKeepsGavelAdminsSpeaking: policy.admins who are plain members
+// of the chat are handed to the platform as speakers; those who are its
+// admins already, or not in it, are not.
+func TestLockKeepsGavelAdminsSpeaking(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, policy.Config{Admins: []string{"fake:boss", "fake:mod2", "tim:other"}}, "en", sanctionCaps)
+	f.say("mod", "/lock 10m")
+	if want := []string{"lock speakers=boss"}; !slices.Equal(f.pl.calls, want) {
+		t.Errorf("calls = %q, want %q", f.pl.calls, want)
+	}
+}

@@ -100,6 +100,11 @@ func (t *texts) lockDone(v moderation.Verb, d time.Duration, reason string, res 
 	if reason != "" {
 		fmt.Fprintf(&b, t.pick(" Reason: %s", " 原因：%s"), reason)
 	}
+	if v == moderation.VerbLock && strings.Contains(res.Detail, "Gavel's admins") {
+		// Whether policy.admins who are plain members may speak: the
+		// platform's word (TIM cannot exempt them).
+		b.WriteString(" (" + clause(res.Detail) + t.pick(".)", "。）"))
+	}
 	if res.Detail != "" && res.Status.Succeeded() && strings.Contains(res.Detail, "could not be recorded") {
 		b.WriteString(t.pick(" (Its end could not be recorded: /unlock ends it.)", "（未能记录结束时间，请用 /解锁 结束。）"))
 	}

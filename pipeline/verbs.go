@@ -87,7 +87,7 @@ func (p *Pipeline) setLock(ctx context.Context, r *run, verb moderation.Verb, d 
 	var res moderation.Result
 	var err error
 	if verb == moderation.VerbLock {
-		if res = r.plat.Lock(ctx, r.chat, opts); res.Status.Succeeded() {
+		if res = r.plat.Lock(ctx, r.chat, p.lockSpeakers(ctx, r), opts); res.Status.Succeeded() {
 			err = p.sanctions.record(ctx, moderation.Sanction{Verb: moderation.VerbLock, Chat: r.chat, Until: p.sanctions.until(d)})
 		}
 	} else if res = r.plat.Unlock(ctx, r.chat, opts); res.Status.Succeeded() {
@@ -100,6 +100,31 @@ func (p *Pipeline) setLock(ctx context.Context, r *run, verb moderation.Verb, d 
 		}
 	}
 	return res
+}
+
+// lockSpeakers are the policy.admins of the run's platform who are
+// members of its chat but not its owner or admins: a lock must leave them
+// speaking too. Unknown roles leave a user out (the lock still holds).
+func (p *Pipeline) lockSpeakers(ctx context.Context, r *run) []string {
+	admins := p.policy.Admins(r.plat.Name())
+	if len(admins) == 0 {
+		return nil
+	}
+	for i, a := range admins {
+		admins[i] = r.plat.CanonicalUserID(a)
+	}
+	roles, err := p.roles(ctx, r, admins)
+	if err != nil {
+		r.log.Warn("roles of policy.admins unknown; the lock exempts none of them", "err", err)
+		return nil
+	}
+	var out []string
+	for _, a := range admins {
+		if roles[a] == moderation.RoleMember {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // lockCommand answers /lock and /unlock.

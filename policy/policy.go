@@ -256,6 +256,17 @@ func (e *Engine) IsConfiguredAdmin(chat moderation.ChatRef, actorID string) bool
 	return e.admins[chat.Platform+":"+actorID]
 }
 
+// Admins returns Gavel's configured admins (policy.admins) on platform.
+func (e *Engine) Admins(platform string) []string {
+	var out []string
+	for _, a := range e.cfg.Admins {
+		if p, id, ok := strings.Cut(a, ":"); ok && p == platform && id != "" {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // MayModerate reports whether actor, with role in chat, may use
 // moderation commands there.
 func (e *Engine) MayModerate(chat moderation.ChatRef, actorID string, role moderation.Role) bool {

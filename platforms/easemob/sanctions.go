@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -119,8 +120,42 @@ func (c *Client) Unban(ctx context.Context, chat moderation.ChatRef, userIDs []s
 // it by default (the allow-list pages of both kinds), so no allow-list
 // call is needed. Easemob does not say whether the chat was muted
 // already: a Lock is always StatusDone.
-func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
-	return c.setMuteAll(ctx, chat, true)
+//
+// speakers (Gavel's admins who are not the chat's admins) are put on the
+// chat's allow-list, at most 60 a call (POST …/{id}/white/users), so that
+// they keep speaking; the owner and admins are on it by default.
+func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, speakers []string, _ moderation.ActionOptions) moderation.Result {
+	res := c.setMuteAll(ctx, chat, true)
+	if !res.Status.Succeeded() || len(speakers) == 0 {
+		return res
+	}
+	if err := c.allow(ctx, chat, speakers); err != nil {
+		res.Detail = "locked, but Gavel's admins could not be put on the allow-list and cannot speak: " + err.Error()
+	}
+	return res
+}
+
+// allowListBatch is how many users one allow-list call takes.
+const allowListBatch = 60
+
+// allow puts users on the chat's allow-list.
+func (c *Client) allow(ctx context.Context, chat moderation.ChatRef, users []string) error {
+	kind, err := c.kind(ctx, chat)
+	if err != nil {
+		return err
+	}
+	op := kind + ".allow"
+	path, err := chatPath(op, kind, chat.ID, "white", "users")
+	if err != nil {
+		return err
+	}
+	for batch := range slices.Chunk(users, allowListBatch) {
+		var env envelope
+		if err := c.call(ctx, op, http.MethodPost, path, map[string]any{"usernames": batch}, &env); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Unlock switches mute-all off: DELETE …/{id}/ban.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -249,7 +250,7 @@ func TestLock(t *testing.T) {
 			e.srv.AddChat(easemobtest.Chat{ID: roomID, Kind: k.kind, Owner: "owner1", Admins: []string{"adm"}, Members: []string{"a", "vip"}})
 			e.srv.AddToAllowList(roomID, "vip")
 			e.srv.FailNext("muteall", 1, http.StatusServiceUnavailable)
-			if r := e.c.Lock(ctx, k.ref(roomID), moderation.ActionOptions{}); r.Status != moderation.StatusDone || r.UserID != "" {
+			if r := e.c.Lock(ctx, k.ref(roomID), nil, moderation.ActionOptions{}); r.Status != moderation.StatusDone || r.UserID != "" {
 				t.Fatalf("lock %+v", r)
 			}
 			if n := len(e.srv.CallsTo("muteall")); n != 2 || !e.srv.MutedAll(roomID) {
@@ -301,7 +302,7 @@ func TestLockRefused(t *testing.T) {
 			if tc.fail != 0 {
 				e.srv.SetFailRate("muteall", 1, tc.fail)
 			}
-			r := e.c.Lock(ctx, tc.chat, moderation.ActionOptions{})
+			r := e.c.Lock(ctx, tc.chat, nil, moderation.ActionOptions{})
 			if r.Status != tc.status || r.Reason != tc.reason || r.Detail == "" {
 				t.Fatalf("%+v", r)
 			}
@@ -416,5 +417,43 @@ func TestHistoryUnsupported(t *testing.T) {
 	}
 	if len(e.srv.Calls()) != 0 {
 		t.Fatal("calls made")
+	}
+}
+
+// TestLockKeepsSpeakers: Gavel's admins who are plain members go on the
+// allow-list, in calls of at most 60, and keep speaking under mute-all;
+// a non-member among them is answered per user and does not fail the lock.
+func TestLockKeepsSpeakers(t *testing.T) {
+	t.Parallel()
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			members := []string{"a", "gavel_admin"}
+			var speakers []string
+			for i := range 60 {
+				u := fmt.Sprintf("m%02d", i)
+				members = append(members, u)
+				speakers = append(speakers, u)
+			}
+			speakers = append(speakers, "gavel_admin", "stranger")
+			e.srv.AddChat(easemobtest.Chat{ID: roomID, Kind: k.kind, Owner: "owner1", Admins: []string{"adm"}, Members: members})
+			r := e.c.Lock(ctx, k.ref(roomID), speakers, moderation.ActionOptions{})
+			if r.Status != moderation.StatusDone || r.Detail != "" {
+				t.Fatalf("lock %+v", r)
+			}
+			calls := e.srv.CallsTo("allow")
+			if len(calls) != 2 || len(calls[0].Users) != 60 || len(calls[1].Users) != 2 {
+				t.Fatalf("%d allow-list calls, want 2 of 60 and 2", len(calls))
+			}
+			for _, tc := range []struct {
+				user string
+				want error
+			}{{"a", easemobtest.ErrMutedAll}, {"gavel_admin", nil}, {"m07", nil}, {"adm", nil}} {
+				if _, err := e.srv.Send(easemobtest.Message{ChatID: roomID, Kind: k.kind, From: tc.user, Text: "hi"}); !errors.Is(err, tc.want) {
+					t.Errorf("%s sends under lock: %v, want %v", tc.user, err, tc.want)
+				}
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
@@ -87,20 +88,46 @@ func (c *Client) Unban(_ context.Context, chat moderation.ChatRef, userIDs []str
 // managers may speak. Feishu lets only the owner change it, or the bot
 // that created the chat holding im:chat:operate_as_owner; a manager bot is
 // refused with 232017 (StatusRefused, Reason feishu:232017).
-func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
-	return c.setModeration(ctx, chat, moderationOwner)
+//
+// With speakers (Gavel's admins who are plain members) the mode is
+// moderator_list instead, listing the owner, the managers and them: the
+// one mode that lets chosen members speak.
+func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, speakers []string, _ moderation.ActionOptions) moderation.Result {
+	if len(speakers) == 0 || isP2P(chat) {
+		return c.setModeration(ctx, chat, moderationOwner, nil)
+	}
+	info, err := c.chat(ctx, chat.ID)
+	if err != nil {
+		return moderation.FailAll([]string{""}, err)[0]
+	}
+	list := map[string]bool{}
+	if info.ownerID != "" {
+		list[info.ownerID] = true
+	}
+	for u := range info.userManagers {
+		list[u] = true
+	}
+	for _, u := range speakers {
+		list[u] = true
+	}
+	ids := make([]string, 0, len(list))
+	for u := range list {
+		ids = append(ids, u)
+	}
+	slices.Sort(ids)
+	return c.setModeration(ctx, chat, moderationList, ids)
 }
 
 // Unlock sets the speech mode back to all_members.
 func (c *Client) Unlock(ctx context.Context, chat moderation.ChatRef, _ moderation.ActionOptions) moderation.Result {
-	return c.setModeration(ctx, chat, moderationAll)
+	return c.setModeration(ctx, chat, moderationAll, nil)
 }
 
 // setModeration reads the speech mode (GET …/moderation: StatusNoop when
 // it is already setting) and changes it (PUT …/moderation). A failed read
 // does not stop the change: the PUT gives Feishu's own answer (a missing
 // read scope must not block a lock).
-func (c *Client) setModeration(ctx context.Context, chat moderation.ChatRef, setting string) moderation.Result {
+func (c *Client) setModeration(ctx context.Context, chat moderation.ChatRef, setting string, moderators []string) moderation.Result {
 	verb := "lock"
 	if setting == moderationAll {
 		verb = "unlock"
@@ -115,6 +142,8 @@ func (c *Client) setModeration(ctx context.Context, chat moderation.ChatRef, set
 	switch {
 	case err != nil:
 		c.log.InfoContext(ctx, "cannot read the chat's speech mode; changing it anyway", "chat", chat.ID, "err", err)
+	case current == setting && setting == moderationList:
+		// The list may differ: set it again.
 	case current == setting && setting == moderationOwner:
 		return moderation.Result{Status: moderation.StatusNoop, Detail: "the chat already lets only its owner and managers speak"}
 	case current == setting:
@@ -126,7 +155,7 @@ func (c *Client) setModeration(ctx context.Context, chat moderation.ChatRef, set
 			req := larkim.NewUpdateChatModerationReqBuilder().
 				ChatId(chat.ID).
 				UserIdType(larkim.UpdateModerationUserIDTypeOpenId).
-				Body(larkim.NewUpdateChatModerationReqBodyBuilder().ModerationSetting(setting).Build()).
+				Body(moderationBody(setting, moderators)).
 				Build()
 			resp, err := c.sdk.Im.V1.ChatModeration.Update(ctx, req, tok)
 			if err != nil {
@@ -139,8 +168,11 @@ func (c *Client) setModeration(ctx context.Context, chat moderation.ChatRef, set
 		return moderation.FailAll([]string{""}, err)[0]
 	}
 	detail := "everyone may speak again"
-	if setting == moderationOwner {
+	switch setting {
+	case moderationOwner:
 		detail = "only the owner and the managers may speak now"
+	case moderationList:
+		detail = "only the owner, the managers and Gavel's admins may speak now"
 	}
 	if current == moderationList {
 		detail += " (the chat was limited to a list of members)"
@@ -344,4 +376,14 @@ func (c *Client) MessageSender(ctx context.Context, chat moderation.ChatRef, mes
 		}
 	}
 	return "", &moderation.APIError{Platform: Name, Op: op, Message: "Feishu did not say who sent the message.", Kind: moderation.Permanent}
+}
+
+// moderationBody is the PUT …/moderation body: the setting and, for
+// moderator_list, who may speak.
+func moderationBody(setting string, moderators []string) *larkim.UpdateChatModerationReqBody {
+	b := larkim.NewUpdateChatModerationReqBodyBuilder().ModerationSetting(setting)
+	if setting == moderationList && len(moderators) > 0 {
+		b = b.ModeratorAddedList(moderators)
+	}
+	return b.Build()
 }

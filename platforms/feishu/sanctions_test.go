@@ -205,7 +205,7 @@ func TestSanctionsRefusedInDirectChats(t *testing.T) {
 	var rs []moderation.Result
 	rs = append(rs, f.c.Ban(ctx, p2pChat, []string{"ou_m0"}, time.Hour, moderation.ActionOptions{})...)
 	rs = append(rs, f.c.Unban(ctx, p2pChat, []string{"ou_m0"}, moderation.ActionOptions{})...)
-	rs = append(rs, f.c.Lock(ctx, p2pChat, moderation.ActionOptions{}), f.c.Unlock(ctx, p2pChat, moderation.ActionOptions{}))
+	rs = append(rs, f.c.Lock(ctx, p2pChat, nil, moderation.ActionOptions{}), f.c.Unlock(ctx, p2pChat, moderation.ActionOptions{}))
 	rs = append(rs, f.c.RecallMessages(ctx, p2pChat, []moderation.MessageRef{{ID: "om_1"}}, moderation.ActionOptions{})...)
 	for i, r := range rs {
 		if r.Status != moderation.StatusRefused || r.Reason != moderation.ReasonUnsupported {
@@ -297,7 +297,7 @@ func TestLockUnlock(t *testing.T) {
 			if tt.unlock {
 				r = f.c.Unlock(context.Background(), chat, moderation.ActionOptions{})
 			} else {
-				r = f.c.Lock(context.Background(), chat, moderation.ActionOptions{})
+				r = f.c.Lock(context.Background(), chat, nil, moderation.ActionOptions{})
 			}
 			if got := string(r.Status) + "/" + string(r.Reason); got != tt.want || r.UserID != "" {
 				t.Errorf("result = %+v, want %s", r, tt.want)
@@ -333,7 +333,7 @@ func TestLockSilencesMembers(t *testing.T) {
 	f := newFixture(t, 0)
 	f.srv.AddChat(feishutest.Chat{ID: chatID, Managers: []string{manager}, Members: members(0, 2), BotIsOwner: true})
 	ctx := context.Background()
-	if r := f.c.Lock(ctx, chat, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
+	if r := f.c.Lock(ctx, chat, nil, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
 		t.Fatalf("lock = %+v", r)
 	}
 	if _, _, err := f.srv.Send(feishutest.TextMessage{ChatID: chatID, SenderID: "ou_m0", Text: "hi"}); !errors.Is(err, feishutest.ErrMayNotSpeak) {
@@ -601,5 +601,36 @@ func TestReplyToParsed(t *testing.T) {
 				t.Fatalf("ReplyTo = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLockKeepsSpeakers: with Gavel's admins to keep speaking, the lock
+// is moderator_list naming the managers and them; members stay silent,
+// the admins and managers speak.
+func TestLockKeepsSpeakers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 0)
+	f.srv.AddChat(feishutest.Chat{ID: chatID, Managers: []string{manager}, Members: members(0, 3), BotIsOwner: true})
+	ctx := context.Background()
+	if r := f.c.Lock(ctx, chat, []string{"ou_m2"}, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
+		t.Fatalf("lock = %+v", r)
+	}
+	c, _ := f.srv.Chat(chatID)
+	if c.Moderation != "moderator_list" {
+		t.Fatalf("speech mode %q, want moderator_list", c.Moderation)
+	}
+	for _, tc := range []struct {
+		user string
+		want error
+	}{{"ou_m0", feishutest.ErrMayNotSpeak}, {"ou_m2", nil}, {manager, nil}} {
+		if _, _, err := f.srv.Send(feishutest.TextMessage{ChatID: chatID, SenderID: tc.user, Text: "hi"}); !errors.Is(err, tc.want) {
+			t.Errorf("%s sends under lock: %v, want %v", tc.user, err, tc.want)
+		}
+	}
+	if r := f.c.Unlock(ctx, chat, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
+		t.Fatalf("unlock = %+v", r)
+	}
+	if _, _, err := f.srv.Send(feishutest.TextMessage{ChatID: chatID, SenderID: "ou_m0", Text: "hi"}); err != nil {
+		t.Errorf("member silenced after unlock: %v", err)
 	}
 }

@@ -181,8 +181,16 @@ func (c *Client) Unban(ctx context.Context, chat moderation.ChatRef, userIDs []s
 // (MuteAllMember "On"): only the owner, admins and App admins may speak.
 // Work groups cannot mute. TIM does not say whether the mute was already
 // on, so the result is StatusDone either way.
-func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, opts moderation.ActionOptions) moderation.Result {
-	return c.muteAll(ctx, chat, "On", "lock")
+//
+// TIM's all-member mute exempts the owner, the group admins and App
+// admins only: speakers (Gavel's admins who are plain members) cannot be
+// exempted, and the Result's Detail says so.
+func (c *Client) Lock(ctx context.Context, chat moderation.ChatRef, speakers []string, opts moderation.ActionOptions) moderation.Result {
+	res := c.muteAll(ctx, chat, "On", "lock")
+	if res.Status.Succeeded() && len(speakers) > 0 {
+		res.Detail = "TIM's all-member mute exempts only the owner, group admins and App admins: Gavel's admins who are none of these cannot speak while the group is locked"
+	}
+	return res
 }
 
 // Unlock turns the all-member mute off (MuteAllMember "Off").

@@ -245,7 +245,7 @@ func TestLockUnlock(t *testing.T) {
 	c := newTestClient(t, s)
 	chat := moderation.ChatRef{ID: groupPub, Kind: "Public"}
 
-	r := c.Lock(ctx, chat, moderation.ActionOptions{})
+	r := c.Lock(ctx, chat, nil, moderation.ActionOptions{})
 	if r.Status != moderation.StatusDone || r.UserID != "" || !s.MutedAll(groupPub) {
 		t.Fatalf("lock: %+v, muted %v", r, s.MutedAll(groupPub))
 	}
@@ -262,7 +262,7 @@ func TestLockUnlock(t *testing.T) {
 	}
 
 	// Work groups cannot mute: refused without a call.
-	r = c.Lock(ctx, moderation.ChatRef{ID: groupWork, Kind: "Work"}, moderation.ActionOptions{})
+	r = c.Lock(ctx, moderation.ChatRef{ID: groupWork, Kind: "Work"}, nil, moderation.ActionOptions{})
 	if r.Status != moderation.StatusRefused || r.Reason != moderation.ReasonUnsupported {
 		t.Fatalf("work: %+v", r)
 	}
@@ -271,7 +271,7 @@ func TestLockUnlock(t *testing.T) {
 	}
 	// Errors: retried when transient, refused with TIM's reason.
 	s.FailNext("modify_group_base_info", 1, 10002)
-	if r := c.Lock(ctx, chat, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
+	if r := c.Lock(ctx, chat, nil, moderation.ActionOptions{}); r.Status != moderation.StatusDone {
 		t.Fatalf("retry: %+v", r)
 	}
 	s.FailNext("modify_group_base_info", 1, 10007)
@@ -419,5 +419,17 @@ func TestSanctionLimits(t *testing.T) {
 		if l.Batch[v] != want {
 			t.Errorf("%s batch %d, want %d", v, l.Batch[v], want)
 		}
+	}
+}
+
+// TestLockSaysSpeakersStaySilent: TIM cannot exempt Gavel's admins who
+// are plain members from the all-member mute; the lock holds and says so.
+func TestLockSaysSpeakersStaySilent(t *testing.T) {
+	t.Parallel()
+	s := newFake(t)
+	c := newTestClient(t, s)
+	r := c.Lock(context.Background(), moderation.ChatRef{ID: groupPub, Kind: "Public"}, []string{"alice"}, moderation.ActionOptions{})
+	if r.Status != moderation.StatusDone || !s.MutedAll(groupPub) || !strings.Contains(r.Detail, "cannot speak") {
+		t.Fatalf("lock with speakers: %+v, muted %v", r, s.MutedAll(groupPub))
 	}
 }

@@ -304,6 +304,36 @@ func (s *Server) block(call *Call) (int, any) {
 	return 200, s.envelope("post", call, data, nil)
 }
 
+// MaxAllow is the most users one allow-list add takes (批量添加用户至
+// 聊天室白名单 / 群组白名单: "每次最多可传 60 个").
+const MaxAllow = 60
+
+// allowUsers answers POST …/{id}/white/users {"usernames": […]}: each
+// member goes on the allow-list (result true); a non-member's row says
+// why not (result false).
+func (s *Server) allowUsers(call *Call) (int, any) {
+	if e := usernames(call, MaxAllow, "usernames size is more than max limit"); e != nil {
+		return s.fail(e)
+	}
+	c, e := s.chat(call, false)
+	if e != nil {
+		return s.fail(e)
+	}
+	data := make([]map[string]any, 0, len(call.Users))
+	for _, u := range call.Users {
+		row := map[string]any{"action": "add_user_whitelist", "user": u, idKey(c): c.ID}
+		if lu := strings.ToLower(u); c.members[lu] || c.admins[lu] || strings.EqualFold(u, c.Owner) {
+			c.allow[lu] = true
+			row["result"] = true
+		} else {
+			row["result"] = false
+			row["reason"] = fmt.Sprintf("user: %s doesn't exist in %s: %s", u, kindWord(c), c.ID)
+		}
+		data = append(data, row)
+	}
+	return 200, s.envelope("post", call, data, nil)
+}
+
 // blockList answers GET …/{id}/blocks/users: data is the user IDs.
 func (s *Server) blockList(call *Call) (int, any) {
 	c, e := s.chat(call, false)

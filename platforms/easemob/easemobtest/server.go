@@ -474,6 +474,8 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 			if call.Method == http.MethodGet {
 				call.Op = "blocklist"
 			}
+		case len(segs) == 4 && segs[2] == "white" && segs[3] == "users":
+			call.Op = "allow"
 		case len(segs) == 5 && segs[2] == "blocks" && segs[3] == "users":
 			call.Op, call.Users = "unblock", splitUsers(segs[4])
 		default:
@@ -501,6 +503,7 @@ var allowedMethod = map[string]string{
 	"mute": http.MethodPost, "unmute": http.MethodDelete, "kick": http.MethodDelete,
 	"join": http.MethodPost, "block": http.MethodPost, "blocklist": http.MethodGet, "unblock": http.MethodDelete,
 	"muteall": http.MethodPost, "unmuteall": http.MethodDelete, "batch_recall": http.MethodPost,
+	"allow": http.MethodPost,
 }
 
 func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
@@ -554,6 +557,8 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 		return s.blockList(call)
 	case "unblock":
 		return s.unblock(call)
+	case "allow":
+		return s.allowUsers(call)
 	case "muteall", "unmuteall":
 		return s.setMuteAll(call, call.Op == "muteall")
 	case "metadata":
