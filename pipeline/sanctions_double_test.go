@@ -1,9 +1,9 @@
 package pipeline
 
 import (
-	"strings"
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"gavel/moderation"
