@@ -180,19 +180,14 @@ func (c *Client) parseOp(cb callback, ts time.Time) ([]moderation.Event, error) 
 	if cb.ID == "" || len(users) == 0 {
 		return nil, nil
 	}
-	key := callKey(cb.CallID)
-	return []moderation.Event{{
-		Kind:       moderation.EventJoin,
-		Platform:   Name,
-		DeliveryID: key,
-		DedupKeys:  []string{key},
-		Join: &moderation.Join{
-			Chat:     moderation.ChatRef{Platform: Name, ID: cb.ID, Kind: kind},
-			UserIDs:  users,
-			Operator: cb.Operator,
-			At:       ts,
-		},
-	}}, nil
+	return joinEvent(cb.CallID, moderation.Join{Chat: moderation.ChatRef{Platform: Name, ID: cb.ID, Kind: kind},
+		UserIDs: users, Operator: cb.Operator, At: ts}), nil
+}
+
+// joinEvent is the EventJoin of a callback, keyed by its callId.
+func joinEvent(callID string, j moderation.Join) []moderation.Event {
+	key := callKey(callID)
+	return []moderation.Event{{Kind: moderation.EventJoin, Platform: Name, DeliveryID: key, DedupKeys: []string{key}, Join: &j}}
 }
 
 // rolesChanged is the EventRolesChanged of an operation callback about
@@ -254,18 +249,8 @@ func (c *Client) parseLegacyOp(cb callback, ts time.Time) ([]moderation.Event, e
 	if chatID == "" || user == "" || strings.EqualFold(user, c.cfg.BotUser) {
 		return nil, nil
 	}
-	key := callKey(cb.CallID)
-	return []moderation.Event{{
-		Kind:       moderation.EventJoin,
-		Platform:   Name,
-		DeliveryID: key,
-		DedupKeys:  []string{key},
-		Join: &moderation.Join{
-			Chat:    moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind},
-			UserIDs: []string{user},
-			At:      ts,
-		},
-	}}, nil
+	return joinEvent(cb.CallID, moderation.Join{Chat: moderation.ChatRef{Platform: Name, ID: chatID, Kind: kind},
+		UserIDs: []string{user}, At: ts}), nil
 }
 
 // legacyID strips the JID decoration of old-format IDs:
