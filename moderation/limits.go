@@ -6,9 +6,9 @@ import (
 )
 
 // ActionVerbs are the verbs whose Platform methods act on a list (Remove,
-// Mute, Unmute, Ban, Unban: users; RecallMessages for VerbPurge:
+// Mute, Unmute, Ban, Unban, Add: users; RecallMessages for VerbPurge:
 // messages). Every platform gives each a batch size.
-var ActionVerbs = []Verb{VerbKick, VerbMute, VerbUnmute, VerbBan, VerbUnban, VerbPurge}
+var ActionVerbs = []Verb{VerbKick, VerbMute, VerbUnmute, VerbBan, VerbUnban, VerbPurge, VerbAdd}
 
 // Limits are a platform's per-call limits and mute settings, in one place.
 // The pipeline batches to them; adapters make one platform call per

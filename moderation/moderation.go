@@ -254,6 +254,9 @@ type Platform interface {
 	// Sanctioner: Ban, Unban, Lock, Unlock, RecallMessages,
 	// RecentMessages, MessageSender.
 	Sanctioner
+	// Poster: Post, UpdatePost (the mod-log, confirmations, challenges)
+	// and Add (how /undo reverses a kick).
+	Poster
 	// BotID is the user id the bot acts and replies as, in canonical form.
 	BotID(ctx context.Context) (string, error)
 	// CanonicalUserID returns the one form of a user id Gavel compares,

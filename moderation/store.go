@@ -35,6 +35,10 @@ type Case struct {
 	// OutcomeUnsupported, RefusedOutcome(reason) or ErrorOutcome(step).
 	Outcome Outcome   `json:"outcome"`
 	At      time.Time `json:"at"`
+	// Related is the case this one follows from: the case an undo
+	// reverses, the confirmation request a confirmed command answers, the
+	// report a button acted on; zero when none.
+	Related int64 `json:"related,omitempty"`
 }
 
 // Users returns the distinct, non-empty users c concerns — the actor

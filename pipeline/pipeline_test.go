@@ -35,6 +35,8 @@ type recorder struct {
 	history []moderation.MessageRef
 	// sender answers MessageSender; nil: ErrUnsupported.
 	sender func(id string) (string, error)
+	// posts and updates are what Post and UpdatePost were given.
+	posts, updates []moderation.Post
 }
 
 func (r *recorder) Name() string                          { return "fake" }

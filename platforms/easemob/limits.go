@@ -11,6 +11,7 @@ const replyLimit = 4000
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			moderation.VerbAdd:    MaxAddPerCall,
 			moderation.VerbBan:    MaxBlockPerCall,
 			moderation.VerbUnban:  MaxBlockPerCall,
 			moderation.VerbPurge:  MaxRecallPerCall,
@@ -21,3 +22,6 @@ func (c *Client) Limits() moderation.Limits {
 		Reply: replyLimit,
 	}
 }
+
+// MaxAddPerCall is how many users one add call takes (POST …/chatgroups/{id}/users: usernames ≤ 60).
+const MaxAddPerCall = 60

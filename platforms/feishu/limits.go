@@ -19,6 +19,7 @@ const emulatedBatch = 50
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			moderation.VerbAdd: maxAddPerCall,
 			// Ban is emulated by a removal: the same call, the same limit.
 			moderation.VerbBan: MaxRemoveBatch,
 			// Unban calls nothing (Feishu keeps no ban list).
@@ -31,3 +32,6 @@ func (c *Client) Limits() moderation.Limits {
 		Reply: replyLimit,
 	}
 }
+
+// maxAddPerCall is how many users one add call takes (POST /open-apis/im/v1/chats/:chat_id/members: id_list ≤ 50 users).
+const maxAddPerCall = 50

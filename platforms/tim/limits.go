@@ -14,6 +14,7 @@ const replyLimit = 6000
 func (c *Client) Limits() moderation.Limits {
 	return moderation.Limits{
 		Batch: map[moderation.Verb]int{
+			moderation.VerbAdd:    maxAddPerCall,
 			moderation.VerbBan:    maxBanPerCall,
 			moderation.VerbUnban:  maxBanPerCall,
 			moderation.VerbPurge:  maxRecallPerCall,
@@ -25,3 +26,6 @@ func (c *Client) Limits() moderation.Limits {
 		Reply:     replyLimit,
 	}
 }
+
+// maxAddPerCall is how many users one add call takes (add_group_member: MemberList ≤ 300 accounts).
+const maxAddPerCall = 300

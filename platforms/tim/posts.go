@@ -1,0 +1,26 @@
+package tim
+
+import (
+	"context"
+	"fmt"
+
+	"gavel/moderation"
+)
+
+// The moderation.Poster half of the contract. Transitional (#17): the
+// calls are being written from the platform's documents.
+
+// Post posts p into chat.
+func (c *Client) Post(ctx context.Context, chat moderation.ChatRef, p moderation.Post) (string, error) {
+	return "", fmt.Errorf("tim post: %w", moderation.ErrUnsupported)
+}
+
+// UpdatePost replaces a posted message's content.
+func (c *Client) UpdatePost(ctx context.Context, ref moderation.PostRef, p moderation.Post) error {
+	return fmt.Errorf("tim update: %w", moderation.ErrUnsupported)
+}
+
+// Add adds users to chat.
+func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
+	return moderation.FailAll(userIDs, fmt.Errorf("tim add: %w", moderation.ErrUnsupported))
+}
