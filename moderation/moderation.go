@@ -108,6 +108,8 @@ type Event struct {
 	Screening *Screening `json:"screening,omitempty"`
 	// Timer is set for EventTimer.
 	Timer *Timer `json:"timer,omitempty"`
+	// Action is set for EventAction.
+	Action *Action `json:"action,omitempty"`
 	// Hits are the auto-moderation rules this event matched, decided on
 	// the webhook's path and carried into the job.
 	Hits []RuleHit `json:"hits,omitempty"`
