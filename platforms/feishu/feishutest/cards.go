@@ -18,7 +18,8 @@ package feishutest
 //     answers 230001), only interactive messages (path parameter: "仅支持
 //     更新消息卡片(interactive类型)"; no code is given: 230001), recalled
 //     messages 230011, older than 14 days 230031, more than 5 updates a
-//     second of one message 230020 ("单条消息更新频控为 5 QPS"), a body
+//     second of one message 230020 ("单条消息更新频控为 5 QPS"; refused
+//     patches count too, which the page does not say), a body
 //     over 30 KB 230025, unbuildable card 230099. Both the card as sent and
 //     the new one must declare config.update_multi true ("更新前后卡片的
 //     config 属性中，均显式声明 update_multi:true"); the page names no code:
