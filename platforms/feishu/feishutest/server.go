@@ -3,7 +3,9 @@
 // message reply/create/recall, the chat's speech mode, chat history, one
 // message), served over real HTTP by httptest, plus builders of signed,
 // encrypted webhook deliveries and the client-side acts tests need (a user
-// sending, users rejoining): see sanctions.go for the routes of issue #16.
+// sending, users rejoining): see sanctions.go for the routes of issue #16,
+// cards.go (interactive cards, their patches and button presses) and
+// members.go (members added) for those of issue #17.
 //
 // The fake enforces what the documentation states: Bearer tenant tokens on
 // every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
