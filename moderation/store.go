@@ -155,7 +155,6 @@ type CaseLink struct {
 // LinkUndo is the kind of the link an undo takes on the case it undoes.
 const LinkUndo = "undo"
 
-
 // ErrNotFound is returned for a missing case or job.
 var ErrNotFound = errors.New("not found")
 
