@@ -27,9 +27,6 @@ type ModLogConfig struct {
 	Chats map[string]string `yaml:"chats"`
 }
 
-// modLogPlatforms are the platforms a mod-log chat may be named for.
-var modLogPlatforms = []string{"feishu", "tim", "easemob"}
-
 // Validate reports the first bad key.
 func (c ModLogConfig) Validate() error {
 	for name, id := range map[string]string{"feishu": c.Feishu, "tim": c.TIM, "easemob": c.Easemob} {
@@ -40,10 +37,26 @@ func (c ModLogConfig) Validate() error {
 	for k, v := range c.Chats {
 		plat, id, ok := strings.Cut(k, ":")
 		switch {
-		case !ok || id == "" || !slices.Contains(modLogPlatforms, plat):
-			return fmt.Errorf("modlog.chats: key %q is not platform:chat_id (platform feishu, tim or easemob)", k)
+		case !ok || id == "" || plat == "":
+			return fmt.Errorf("modlog.chats: key %q is not platform:chat_id", k)
 		case v == "" || strings.TrimSpace(v) != v:
 			return fmt.Errorf("modlog.chats.%s: must name a chat id", k)
+		}
+	}
+	return nil
+}
+
+// CheckPlatforms reports a mod-log chat named for a platform that is not
+// configured (a typo would otherwise leave its chats without a mod-log).
+func (c ModLogConfig) CheckPlatforms(configured func(platform string) bool) error {
+	for name, id := range map[string]string{"feishu": c.Feishu, "tim": c.TIM, "easemob": c.Easemob} {
+		if id != "" && !configured(name) {
+			return fmt.Errorf("modlog.%s: platforms.%s is not configured", name, name)
+		}
+	}
+	for k := range c.Chats {
+		if plat, _, _ := strings.Cut(k, ":"); !configured(plat) {
+			return fmt.Errorf("modlog.chats: key %q names platform %q, which is not configured", k, plat)
 		}
 	}
 	return nil

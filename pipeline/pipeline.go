@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -144,6 +145,11 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
 	if err := d.ModLog.Validate(); err != nil {
+		return nil, err
+	}
+	if err := d.ModLog.CheckPlatforms(func(name string) bool {
+		return slices.ContainsFunc(d.Platforms, func(pl moderation.Platform) bool { return pl.Name() == name })
+	}); err != nil {
 		return nil, err
 	}
 	p := &Pipeline{
