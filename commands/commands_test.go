@@ -227,6 +227,7 @@ func FuzzParse(f *testing.F) {
 		"/ban @a 1d spam", "/封禁 @_user_2 1天", "/拉黑 -p @a", "/unban @a", "/解封", "/lock 10m raid", "/锁群 @a",
 		"/全员禁言 30分钟", "/unlock", "/解除全员禁言", "/purge 30", "/清理 ５０", "/purge @a 20", "/purge 201",
 		"/purge -1", "/purge 99999999999999999999", "/purge", "/kick -p @a --purge", "/mute -p @a", "/warn",
+		"/undo 7", "/撤销 #12 wrong", "/undo -3", "/undo 99999999999999999999", "/undo @a",
 	} {
 		f.Add(s, "", false)
 		f.Add(s, "ou_parent", true)
