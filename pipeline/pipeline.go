@@ -121,6 +121,7 @@ type Pipeline struct {
 	recent    RecentIndex
 	schedules []schedule
 	sent      timersSent
+	held      heldScan
 	rules     *automod.Engine
 	obs       Observer
 	audit     Auditor
