@@ -236,3 +236,19 @@ type textOnly struct{ *recorder }
 func (textOnly) Post(context.Context, moderation.ChatRef, moderation.Post) (string, error) {
 	return "", fmt.Errorf("no cards: %w", moderation.ErrUnsupported)
 }
+
+func TestHeldPostText(t *testing.T) {
+	t.Parallel()
+	c := &moderation.Case{ID: 7, Actor: "mod", Verb: moderation.VerbKick, Targets: []string{"a", "b"}, Reason: "spam"}
+	tests := []struct {
+		lang, want string
+	}{
+		{"en", "Case #7: /kick of 2 user(s) by mod awaits an admin's confirmation. Send /confirm 7 to carry it out or /cancel 7 to drop it; it expires in 5m. Targets: a, b. Reason: spam."},
+		{"zh", "案例 #7：mod 发起的 /kick 2 人需管理员确认。发送 /确认 7 执行，或 /取消 7 放弃；5m 后失效。 目标：a, b。 原因：spam。"},
+	}
+	for _, tt := range tests {
+		if got := textsFor(tt.lang).heldPost(c, 5*time.Minute, "/").Text; got != tt.want {
+			t.Errorf("%s: %q\nwant %q", tt.lang, got, tt.want)
+		}
+	}
+}

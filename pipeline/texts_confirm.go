@@ -29,9 +29,10 @@ func (t *texts) heldPost(c *moderation.Case, timeout time.Duration, prefix strin
 	confirm, cancel := prefix+t.pick("confirm ", "确认 ")+id, prefix+t.pick("cancel ", "取消 ")+id
 	targets := t.firstOf(c.Targets, 10, ", ")
 	var b strings.Builder
-	fmt.Fprintf(&b, t.pick("Case #%s: %s by %s awaits an admin's confirmation. Send %s to carry it out or %s to drop it; it expires in %s.",
-		"案例 #%s：%s 发起的 %s 需管理员确认。发送 %s 执行，或 %s 放弃；%s 后失效。"),
-		id, t.orderWho(c), t.heldWhat(c), confirm, cancel, moderation.FormatDuration(timeout))
+	fmt.Fprintf(&b, t.pick("Case #%s: ", "案例 #%s："), id)
+	fmt.Fprintf(&b, t.pick("%s by %s", "%s 发起的 %s"), t.orderArgs(t.heldWhat(c), t.orderWho(c))...)
+	fmt.Fprintf(&b, t.pick(" awaits an admin's confirmation. Send %s to carry it out or %s to drop it; it expires in %s.",
+		"需管理员确认。发送 %s 执行，或 %s 放弃；%s 后失效。"), confirm, cancel, moderation.FormatDuration(timeout))
 	if targets != "" {
 		fmt.Fprintf(&b, t.pick(" Targets: %s.", " 目标：%s。"), targets)
 	}
