@@ -252,3 +252,34 @@ func TestHeldPostText(t *testing.T) {
 		}
 	}
 }
+
+// TestConfirmReRunKeepsItsClaim: a confirmation whose job must run again
+// (a target failed transiently) keeps its claim on the re-run and acts
+// only on what is left; another admin's Confirm in between does nothing.
+func TestConfirmReRunKeepsItsClaim(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{}, confirmPolicy, "", confirmCaps)
+	f.say("mod", "/kick @a @b @c @d")
+	id := f.heldID(t)
+	f.pl.fail = map[string]bool{"b": true}
+	job := claimOne(t, f.p.store, message("dc1", "mod", fmt.Sprintf("/confirm %d", id)))
+	if err := handleJob(f.p, job); err == nil || !strings.Contains(err.Error(), ErrIncomplete.Error()) {
+		t.Fatalf("first run: %v, want ErrIncomplete", err)
+	}
+	// The chat's next message waits for this job; a press does not.
+	f.press(t, "mod2", moderation.VerbConfirm, id)
+	if got := f.lastReply(t); !strings.Contains(got, "already confirmed by mod") {
+		t.Fatalf("other admin's press = %q", got)
+	}
+	f.pl.fail = nil
+	job.Attempts++
+	if err := handleJob(f.p, job); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	if got := f.actions("remove"); fmt.Sprint(got) != "[remove a,b,c,d reason= remove b reason=]" {
+		t.Fatalf("removals = %v", got)
+	}
+	if got := f.lastReply(t); !strings.Contains(got, "Removed 4") {
+		t.Fatalf("re-run reply = %q", got)
+	}
+}
