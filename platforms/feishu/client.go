@@ -125,6 +125,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		caller.Renew = c.tokens.renew
 	}
 	switch {
+	case cfg.WebSocket():
+		log.Info("events arrive over the long connection (mode: websocket); no webhook route")
 	case cfg.InsecureSkipVerify:
 		log.Warn("webhook verification disabled (insecure_skip_verify): anyone can forge deliveries")
 	case cfg.EncryptKey == "":
