@@ -348,3 +348,44 @@ func TestFeishuLongConnLatency(t *testing.T) {
 	}
 	t.Logf("drop → connected again (fake's ClientConfig: ReconnectNonce 1 s, ReconnectInterval 1 s): %v", recon)
 }
+
+// TestFeishuLongConnReadiness: /readyz answers 503 once the long
+// connection has been down longer than disconnected_grace, 200 again
+// once it is back.
+func TestFeishuLongConnReadiness(t *testing.T) {
+	t.Parallel()
+	fs := newLongConnFake(t)
+	cfg := longConnConfig(fs)
+	cfg.Platforms.Feishu.DisconnectedGrace = 200 * time.Millisecond
+	h := apptest.New(t, cfg)
+	waitConns(t, fs, 1)
+	status := func() int {
+		resp, err := http.Get(h.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	waitStatus := func(want int) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for status() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("/readyz never answered %d", want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitStatus(http.StatusOK)
+	fs.SetLongConnDown(true)
+	waitStatus(http.StatusServiceUnavailable)
+	if !strings.Contains(get(t, h.URL+"/metrics"), `gavel_longconn_connected{platform="feishu"} 0`) {
+		t.Error("/metrics does not show the connection down")
+	}
+	fs.SetLongConnDown(false)
+	waitStatus(http.StatusOK)
+	if !strings.Contains(get(t, h.URL+"/metrics"), `gavel_longconn_reconnects_total{platform="feishu"} 1`) {
+		t.Error("/metrics does not count the reconnect")
+	}
+}

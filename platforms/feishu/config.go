@@ -91,6 +91,22 @@ type Config struct {
 	DisconnectedGrace time.Duration `yaml:"disconnected_grace"`
 }
 
+// ModeSummary says how events arrive in c's mode and which keys that mode
+// uses, for `gavel check-config`.
+func (c Config) ModeSummary() string {
+	if c.WebSocket() {
+		return "platforms.feishu: mode websocket: Gavel opens the long connection (长连接) to " + c.withDefaults().BaseURL +
+			" with app_id and app_secret; no public URL, verification_token or encrypt_key is needed " +
+			"(developer console: 事件与回调 → 使用长连接接收事件/回调)"
+	}
+	keys := "app_id, app_secret, verification_token"
+	if c.EncryptKey != "" {
+		keys += ", encrypt_key"
+	}
+	return "platforms.feishu: mode webhook: Feishu POSTs events to /webhook/feishu (a public URL); uses " + keys +
+		"; mode: websocket would need only app_id and app_secret"
+}
+
 // WebSocket reports whether events arrive over the long connection.
 func (c Config) WebSocket() bool { return c.Mode == ModeWebSocket }
 
