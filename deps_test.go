@@ -63,7 +63,8 @@ var exclusive = map[string][]string{
 	"github.com/jackc/pgx":                        {"store/postgres"},
 	"modernc.org/sqlite":                          {"store/sqlite"},
 	"github.com/redis/go-redis":                   {"cluster"},
-	"github.com/larksuite/oapi-sdk-go":            {"platforms/feishu"},
+	"github.com/larksuite/oapi-sdk-go":            {"platforms/feishu", "platforms/feishu/feishutest"},
+	"github.com/gorilla/websocket":                {"platforms/feishu", "platforms/feishu/feishutest"},
 	"github.com/tencentyun/tls-sig-api-v2-golang": {"platforms/tim", "platforms/tim/timtest"},
 	"github.com/prometheus/client_golang":         {"metrics"},
 }

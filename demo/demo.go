@@ -1,6 +1,6 @@
 // Package demo runs Gavel against in-process fakes of its three platforms
 // and plays scripted group conversations through signed webhooks over real
-// HTTP. Each step prints message → decision → API calls → reply and checks
+// HTTP, and Feishu's long connection over a real WebSocket. Each step prints message → decision → API calls → reply and checks
 // what the fake platform saw; Run fails if any step misbehaved.
 package demo
 
@@ -94,6 +94,11 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
+	if err := d.feishuLongConn(ctx, logger, dir); err != nil {
+		d.steps++
+		d.failed++
+		fmt.Fprintf(w, "    FAILED    %v\n", err)
+	}
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
 	d.timConfirm(ts, timToken)
