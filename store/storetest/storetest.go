@@ -67,6 +67,9 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ActiveSanctions", testActiveSanctions},
 		{"ExpiredSanctions", testExpiredSanctions},
 		{"Ping", testPing},
+		{"ConsoleUsers", testConsoleUsers},
+		{"SearchCases", testSearchCases},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
