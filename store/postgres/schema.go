@@ -147,6 +147,9 @@ CREATE TABLE console_sessions (
 	seen_at    bigint NOT NULL
 );
 CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
 CREATE TABLE console_stats (
 	series text   NOT NULL,
 	key    text   NOT NULL,

@@ -140,6 +140,9 @@ CREATE TABLE console_sessions (
 	seen_at    INTEGER NOT NULL
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
 CREATE TABLE console_stats (
 	series TEXT    NOT NULL,
 	key    TEXT    NOT NULL,
