@@ -16,6 +16,7 @@
 //	[@bot] /help                         (帮助)
 //	[@bot] /case 12                      (案例): show audit case 12 to an admin
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
+//	[@bot] /report [@a] [reason…]        (举报): any member reports a message (in a reply) or @a
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
 // through Message.Mentions, whose tokens may hold spaces: "@John Smith")
