@@ -9,6 +9,8 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gavel/moderation"
@@ -64,13 +66,17 @@ func (p *Pipeline) report(ctx context.Context, r *run, cmd moderation.Command, p
 		r.fail(err)
 		return
 	}
-	key := "report:" + r.chat.String() + ":" + reporter + ":" + subject
+	// One case per (reporter, subject): a repeat within the look-back is
+	// found below; the key's window bucket keeps a report made again
+	// later from mapping onto the old case (AddCase's idempotency).
+	prefix := "report:" + r.chat.String() + ":" + reporter + ":" + subject + "@"
+	key := prefix + strconv.FormatInt(now.Truncate(cfg.Window).Unix(), 10)
 	recent := 0
 	for _, c := range mine {
 		if c.Verb != moderation.VerbReport || c.Actor != reporter {
 			continue
 		}
-		if c.DeliveryID == key {
+		if strings.HasPrefix(c.DeliveryID, prefix) && !c.At.Before(now.Add(-cfg.Window)) {
 			r.log.Info("repeated report counts once", "actor", reporter, "subject", subject)
 			return
 		}
