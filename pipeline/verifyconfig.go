@@ -93,8 +93,8 @@ func (c VerifyConfig) validate(key string) error {
 	switch {
 	case c.Timeout < 0:
 		return fmt.Errorf("%s.timeout: must not be negative", key)
-	case c.Timeout > 0 && c.Timeout < 10*time.Second:
-		return fmt.Errorf("%s.timeout: at least 10s", key)
+	case c.Timeout > 0 && c.Timeout < time.Second:
+		return fmt.Errorf("%s.timeout: at least 1s", key)
 	case c.Timeout > 24*time.Hour:
 		return fmt.Errorf("%s.timeout: at most 1d", key)
 	case c.OnWrongAnswers < 0:
