@@ -65,6 +65,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		},
 		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
 	}
+	verifyConfig(&cfg)
 	logger := slog.New(slog.DiscardHandler)
 	if o.Verbose {
 		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -81,6 +82,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		return fmt.Errorf("building gavel: %w", err)
 	}
 	defer a.Close()
+	cases.store = a.Store
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -96,6 +98,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	d.feishuSanctions(fs)
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
+	d.timVerify(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
@@ -106,16 +109,25 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	return nil
 }
 
-// caseLog is the demo's auditor: it numbers cases and keeps them.
+// caseLog is the demo's auditor: it keeps the cases it prints, and
+// stores them too (numbered by the store), as reports read them back.
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case
+	store moderation.Store
 }
 
-func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
+func (l *caseLog) Record(ctx context.Context, c *moderation.Case) error {
+	if l.store != nil {
+		if err := l.store.AddCase(ctx, c); err != nil {
+			return err
+		}
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c.ID = int64(len(l.cases) + 1)
+	if l.store == nil {
+		c.ID = int64(len(l.cases) + 1)
+	}
 	l.cases = append(l.cases, *c)
 	return nil
 }
