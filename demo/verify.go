@@ -107,7 +107,9 @@ func (d *director) timVerify(ts *timtest.Server, token string) {
 		check: func() error { return mayspeak("newbie", true) }})
 
 	d.wait(v, waitStep{who: "(time passes)", text: "bot1 never answers: removed at the 3s timeout", timeout: 10 * time.Second,
-		until: func() error { return expect(!member("bot1") && member("newbie"), "bot1 member %v, newbie member %v", member("bot1"), member("newbie")) }})
+		until: func() error {
+			return expect(!member("bot1") && member("newbie"), "bot1 member %v, newbie member %v", member("bot1"), member("newbie"))
+		}})
 
 	mutes := func() int {
 		return countOps(ts.Calls(), 0, func(c timtest.Call) bool { return c.Op == "forbid_send_msg" && c.Body["GroupId"] == verifyGroup })
@@ -123,7 +125,9 @@ func (d *director) timVerify(ts *timtest.Server, token string) {
 			s.check = func() error { return expect(mutes() == 0, "spammer muted after two reporters") }
 		case 3:
 			s.who, s.wantReply = from+" (member), the third distinct reporter", "rule reports"
-			s.check = func() error { return expect(mutes() == 1 && ts.Mute(verifyGroup, "spammer").Muted, "spammer not muted once: %d calls", mutes()) }
+			s.check = func() error {
+				return expect(mutes() == 1 && ts.Mute(verifyGroup, "spammer").Muted, "spammer not muted once: %d calls", mutes())
+			}
 		}
 		d.run(v, s)
 	}
