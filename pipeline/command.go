@@ -95,6 +95,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		p.reply(ctx, r, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
+	if p.confirmation(ctx, r, cmd, botID, c) { // confirm.go: /confirm, /cancel, held commands
+		return
+	}
 	switch cmd.Verb {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
 		p.warnCommand(ctx, r, cmd, botID, c)
@@ -106,6 +109,8 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		p.reply(ctx, r, text)
 	case moderation.VerbCase:
 		p.showCase(ctx, r, cmd.CaseID)
+	case moderation.VerbUndo:
+		p.undoCommand(ctx, r, cmd)
 	case moderation.VerbLock, moderation.VerbUnlock:
 		p.lockCommand(ctx, r, cmd, c)
 	case moderation.VerbPurge:

@@ -33,6 +33,8 @@ type Options struct {
 	Now        func() time.Time // nil → time.Now
 	// Egress observes API calls and may supply shared rate limiters.
 	Egress egress.Shared
+	// LongConn observes the long connection (mode: websocket); nil: none.
+	LongConn LongConnObserver
 }
 
 // Client is the Feishu adapter. It is safe for concurrent use.
@@ -41,7 +43,10 @@ type Client struct {
 	log    *slog.Logger
 	now    func() time.Time
 	sdk    *lark.Client
+	hc     *http.Client
 	tokens *tokenSource
+	// conn is the long connection's state (longconn.go).
+	conn *connState
 	// events decrypts deliveries; nil without an Encrypt Key.
 	events cipher.Block
 
@@ -56,6 +61,9 @@ type Client struct {
 	moderationUpdate *egress.Caller
 	messageList      *egress.Caller
 	messageGet       *egress.Caller
+	// Posts (#17): card patches, members added back.
+	messagePatch *egress.Caller
+	membersAdd   *egress.Caller
 
 	chatLock keyedMutex // serialises member removals per chat (232019)
 	// refusals holds the chats where Feishu refused a recall (230026),
@@ -103,6 +111,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		log:              log,
 		now:              now,
 		sdk:              sdk,
+		hc:               hc,
+		conn:             newConnState(opts.LongConn, now),
 		chatGet:          opts.Egress.New(Name, "chat.get", cfg.Rate),
 		membersDelete:    opts.Egress.New(Name, "chat.members.delete", cfg.Rate),
 		messageDelete:    opts.Egress.New(Name, "message.delete", cfg.Rate),
@@ -112,6 +122,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		moderationUpdate: opts.Egress.New(Name, "chat.moderation.update", cfg.Rate),
 		messageList:      opts.Egress.New(Name, "message.list", cfg.Rate),
 		messageGet:       opts.Egress.New(Name, "message.get", cfg.Rate),
+		messagePatch:     opts.Egress.New(Name, "message.patch", cfg.Rate),
+		membersAdd:       opts.Egress.New(Name, "chat.members.create", cfg.Rate),
 		refusals:         gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
 		recalled:         gocache.New(recalledMemory, 10*time.Minute),
 		botID:            cfg.BotOpenID,
@@ -121,10 +133,12 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c.tokens = &tokenSource{sdk: sdk, appID: cfg.AppID, appSecret: cfg.AppSecret, now: now}
 	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo,
-		c.moderationGet, c.moderationUpdate, c.messageList, c.messageGet} {
+		c.moderationGet, c.moderationUpdate, c.messageList, c.messageGet, c.messagePatch, c.membersAdd} {
 		caller.Renew = c.tokens.renew
 	}
 	switch {
+	case cfg.WebSocket():
+		log.Info("events arrive over the long connection (mode: websocket); no webhook route")
 	case cfg.InsecureSkipVerify:
 		log.Warn("webhook verification disabled (insecure_skip_verify): anyone can forge deliveries")
 	case cfg.EncryptKey == "":
