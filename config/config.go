@@ -18,6 +18,7 @@ import (
 	"gavel/automod"
 	"gavel/cluster"
 	"gavel/commands"
+	"gavel/console"
 	"gavel/handlers"
 	"gavel/pipeline"
 	"gavel/platforms/easemob"
@@ -39,10 +40,14 @@ type Config struct {
 	Policy     policy.Config   `yaml:"policy"`
 	// Automod configures auto-moderation rules.
 	Automod automod.Config `yaml:"automod"`
-	Storage store.Config   `yaml:"storage"`
+	// ModLog names the chats every case is posted to (the mod-log).
+	ModLog  pipeline.ModLogConfig `yaml:"modlog"`
+	Storage store.Config          `yaml:"storage"`
 	// Redis, when its addr is set, shares de-duplication and rate limits
 	// between replicas.
 	Redis cluster.Config `yaml:"redis"`
+	// Console is the web console; off unless console.listen is set.
+	Console console.Config `yaml:"console"`
 	// Warnings name the deprecated keys the file used (see deprecated.go);
 	// `gavel serve` logs them and `gavel check-config` prints them.
 	Warnings []string `yaml:"-"`
@@ -62,6 +67,19 @@ type Platforms struct {
 	Feishu  *feishu.Config  `yaml:"feishu"`
 	TIM     *tim.Config     `yaml:"tim"`
 	Easemob *easemob.Config `yaml:"easemob"`
+}
+
+// configured reports whether the platform's block is present.
+func (p Platforms) configured(name string) bool {
+	switch name {
+	case "feishu":
+		return p.Feishu != nil
+	case "tim":
+		return p.TIM != nil
+	case "easemob":
+		return p.Easemob != nil
+	}
+	return false
 }
 
 // Validate reports the first bad key, naming it.
@@ -84,7 +102,8 @@ func (c Config) Validate() error {
 	if c.Platforms.Feishu == nil && c.Platforms.TIM == nil && c.Platforms.Easemob == nil {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
-	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate}
+	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate,
+		c.Console.Validate, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
 	if p := c.Platforms.Feishu; p != nil {
 		fc := *p
 		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices

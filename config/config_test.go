@@ -71,9 +71,18 @@ platforms:
 		{"bad duration in a map", base + "server: {dedup_ttl: 3x}\n", "server.dedup_ttl"},
 		{"tim without token", "platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a}\n", "platforms.tim.callback_token"},
 		{"not yaml", "platforms: [", "parsing YAML"},
+		{"confirmation", base + "policy: {max_targets: 500, confirm_above: 50, confirm_verbs: [ban, lock], confirm_timeout: 10分钟}\n", ""},
+		{"confirm_above at max_targets", base + "policy: {confirm_above: 20}\n", "policy.confirm_above: 20 is not below policy.max_targets (20)"},
+		{"confirm verb unknown", base + "policy: {confirm_verbs: [ban, nuke]}\n", "policy.confirm_verbs[1]"},
+		{"confirm timeout bad", base + "policy: {confirm_timeout: soon}\n", "policy.confirm_timeout"},
 		{"short dedup_ttl without feishu", base + "server: {dedup_ttl: 1h}\n", ""},
 		{"feishu with default dedup_ttl", feishuBase, ""},
 		{"feishu with 8h dedup_ttl", feishuBase + "server: {dedup_ttl: 8h}\n", ""},
+		{"modlog", base + "modlog: {tim: \"@TGS#ml\", chats: {\"tim:@TGS#g1\": \"@TGS#ml1\"}}\n", ""},
+		{"modlog of a platform not configured", base + "modlog: {feishu: oc_ml}\n", "modlog.feishu: platforms.feishu is not configured"},
+		{"modlog chat key without platform", base + "modlog: {chats: {g1: ml}}\n", "modlog.chats: key \"g1\""},
+		{"modlog chat of a platform not configured", base + "modlog: {chats: {\"easemob:1\": \"2\"}}\n", "names platform \"easemob\""},
+		{"modlog unknown key", base + "modlog: {slack: x}\n", "field slack not found"},
 		{"feishu with dedup_ttl inside its retries", feishuBase + "server: {dedup_ttl: 7h}\n", "server.dedup_ttl: 7h0m0s does not exceed Feishu's retry schedule"},
 	}
 	for _, tt := range tests {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,11 @@ type Config struct {
 	Recent RecentConfig `yaml:"recent"`
 	// ScheduledLocks lock chats every day (宵禁).
 	ScheduledLocks []ScheduledLock `yaml:"scheduled_locks"`
+	// Verification of new joiners, per chat ("platform:chat_id"); off
+	// for chats not named.
+	Verification map[string]VerifyConfig `yaml:"verification"`
+	// Reports are members' /report.
+	Reports ReportsConfig `yaml:"reports"`
 }
 
 // Validate reports the first bad key.
@@ -59,6 +65,12 @@ func (c Config) Validate() error {
 	if err := c.Recent.Validate(); err != nil {
 		return err
 	}
+	if err := validateVerification(c.Verification); err != nil {
+		return err
+	}
+	if err := c.Reports.validate(); err != nil {
+		return err
+	}
 	_, err := parseSchedules(c.ScheduledLocks)
 	return err
 }
@@ -75,6 +87,7 @@ func (c Config) withDefaults() Config {
 		c.ActionTimeout = 10 * time.Minute
 	}
 	c.Recent = c.Recent.WithDefaults()
+	c.Reports = c.Reports.withDefaults()
 	return c
 }
 
@@ -101,7 +114,9 @@ type Deps struct {
 	Sanctions *SanctionIndex
 	// Automod, when set, evaluates auto-moderation rules on every message
 	// and join (on the webhook path: it is local and fast).
-	Automod  *automod.Engine
+	Automod *automod.Engine
+	// ModLog names the chats cases are posted to (config.yaml's modlog:).
+	ModLog   ModLogConfig
 	Language string // "en" (default) or "zh"
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -121,7 +136,9 @@ type Pipeline struct {
 	recent    RecentIndex
 	schedules []schedule
 	sent      timersSent
+	held      heldScan
 	rules     *automod.Engine
+	modlog    ModLogConfig
 	obs       Observer
 	audit     Auditor
 	text      *texts
@@ -140,6 +157,14 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if d.Parser == nil || d.Policy == nil || d.Store == nil {
 		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
+	if err := d.ModLog.Validate(); err != nil {
+		return nil, err
+	}
+	if err := d.ModLog.CheckPlatforms(func(name string) bool {
+		return slices.ContainsFunc(d.Platforms, func(pl moderation.Platform) bool { return pl.Name() == name })
+	}); err != nil {
+		return nil, err
+	}
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
 		platforms: map[string]moderation.Platform{},
@@ -148,6 +173,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		store:     d.Store,
 		roleCache: d.Roles,
 		rules:     d.Automod,
+		modlog:    d.ModLog,
 		obs:       d.Observer,
 		audit:     d.Audit,
 		log:       d.Logger,
@@ -219,6 +245,13 @@ type run struct {
 	work moderation.Work
 	// replyToBot: the command replies to a bot's message (no target).
 	replyToBot bool
+	// logged are the cases recorded by this run that go to the mod-log,
+	// posted when the run's work is done (postModLog).
+	logged []*moderation.Case
+	// answers, when not nil, collect the run's replies instead of posting
+	// them: a card press or a console action has no message to answer,
+	// and says what happened on the card (actions.go).
+	answers *[]string
 }
 
 func (r *run) fail(err error) {
@@ -291,19 +324,39 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 			return moderation.Work{}, r.err
 		}
 		p.handleHits(ctx, r)
+		if r.err == nil {
+			p.markNewcomers(ctx, r)
+		}
+		if r.err == nil {
+			p.verifyJoin(ctx, r)
+		}
 	case ev.Kind == moderation.EventTimer && ev.Timer != nil:
 		r.chat = ev.Timer.Chat
 		r.log = r.log.With("chat", r.chat.ID, "timer", ev.Timer.Verb)
 		p.handleTimer(ctx, r)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		r.msg, r.chat = ev.Message, ev.Message.Chat
+		if ev.Screening.Rule == verifyRule {
+			p.verifyAnswer(ctx, r, false) // held before delivery: an answer
+			break
+		}
 		p.recordScreened(ctx, r)
+	case ev.Kind == moderation.EventAction && ev.Action != nil && ev.Action.Verb == moderation.VerbVerify:
+		r.chat = ev.Action.Chat
+		r.log = r.log.With("chat", r.chat.ID, "action", ev.Action.Verb)
+		p.verifyButton(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.
 		r.fail(p.rolesChanged(ctx, ev.RolesChanged))
+	case ev.Kind == moderation.EventAction && ev.Action != nil:
+		p.handleAction(ctx, r)
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
+	}
+	if r.err == nil {
+		// After the action and its reply: the mod-log never holds them up.
+		p.postModLog(ctx, r)
 	}
 	if r.err != nil {
 		return moderation.Work{}, r.err // flushed by the deferred function
@@ -315,7 +368,7 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 // rules (recording their hits on the event) and reports whether the event
 // may lead to an action and so deserves a durable job: a rule hit, a
 // message that may be a command, one sent by a user under an emulated
-// mute, a screened message. Cheap checks first; the rules are local.
+// mute, a screened message, a card press or console action. Cheap checks first; the rules are local.
 func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.Event, bool) {
 	if _, ok := p.platforms[ev.Platform]; !ok {
 		return ev, false
@@ -343,10 +396,18 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		if p.rules != nil {
 			ev.Hits = ruleHits(p.rules.Join(ev.Join))
 		}
-		// A banned user who got in anyway is removed again.
-		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0
+		// A banned user who got in anyway is removed again; a joiner
+		// may have to verify, or be marked a newcomer for reports.
+		_, verifies := p.cfg.Verification[ev.Join.Chat.String()]
+		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0 ||
+			verifies || p.marksNewcomers()
+	case ev.Kind == moderation.EventAction:
+		return ev, ev.Action != nil
 	case ev.Kind == moderation.EventTimer:
 		return ev, ev.Timer != nil
+	case ev.Kind == moderation.EventAction:
+		// A card press or a console action: policy decides when it runs.
+		return ev, ev.Action != nil
 	case ev.Kind != moderation.EventMessage || ev.Message == nil:
 		return ev, false
 	}
@@ -364,7 +425,8 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID)
+	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID) ||
+		p.sanctions.index.pending(msg.Chat, msg.SenderID)
 }
 
 // RefreshMutes reloads the in-memory index of active emulated mutes from

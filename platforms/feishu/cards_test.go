@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"gavel/moderation"
+	"gavel/platforms/feishu"
 	"gavel/platforms/feishu/feishutest"
 )
 
@@ -121,7 +122,7 @@ func TestCardActionDecoded(t *testing.T) {
 
 // TestCardPressRoundTrip: a card Post rendered, pressed in the fake (which
 // echoes the button's value), comes back through the webhook and through
-// the long-connection entry as the button's Action.
+// the long connection's decoding as the button's Action.
 func TestCardPressRoundTrip(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -141,12 +142,12 @@ func TestCardPressRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s via webhook: %v", verb, err)
 		}
-		socket, err := f.c.DecodeCallback(ctx, f.srv.PressPayload(p), f.clock.now())
+		socket, err := feishu.SocketEvents(f.c, f.srv.PressPayload(p))
 		if err != nil {
 			t.Fatalf("%s via long connection: %v", verb, err)
 		}
-		for _, ack := range []moderation.Ack{webhook, socket} {
-			a := ack.Events[0].Action
+		for _, evs := range [][]moderation.Event{webhook.Events, socket} {
+			a := evs[0].Action
 			wantTargets := targets
 			if verb == moderation.VerbDismiss {
 				wantTargets = nil
@@ -162,9 +163,9 @@ func TestCardPressRoundTrip(t *testing.T) {
 	}
 }
 
-// TestDecodeCallbackRefuses: the long-connection entry refuses what is not
-// a schema 2.0 envelope, another app's payload and malformed presses.
-func TestDecodeCallbackRefuses(t *testing.T) {
+// TestSocketCardActionRefused: the long connection's decoding refuses
+// another app's press and malformed ones.
+func TestSocketCardActionRefused(t *testing.T) {
 	t.Parallel()
 	c := newReceiver(t, nil)
 	tests := []struct {
@@ -173,7 +174,6 @@ func TestDecodeCallbackRefuses(t *testing.T) {
 		err     error
 	}{
 		{"not JSON", []byte("{"), moderation.ErrMalformed},
-		{"v1 envelope", []byte(`{"type":"event_callback","token":"t","event":{}}`), moderation.ErrMalformed},
 		{"another app", feishutest.CardActionEvent("", feishutest.CardPress{EventID: "e", MessageID: "om", ChatID: "oc", Operator: "ou",
 			AppID: "cli_other", At: testNow, Value: json.RawMessage(`{"g":1,"v":"undo","c":1}`)}), moderation.ErrUnknownApp},
 		{"unknown verb", feishutest.CardActionEvent("", feishutest.CardPress{EventID: "e", MessageID: "om", ChatID: "oc", Operator: "ou",
@@ -182,7 +182,7 @@ func TestDecodeCallbackRefuses(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := c.DecodeCallback(context.Background(), tt.payload, testNow); !errors.Is(err, tt.err) {
+			if _, err := feishu.SocketEvents(c, tt.payload); !errors.Is(err, tt.err) {
 				t.Fatalf("err = %v, want %v", err, tt.err)
 			}
 		})

@@ -183,8 +183,9 @@ func checkAction(t *testing.T, a *moderation.Action) {
 	}
 }
 
-// FuzzCardAction feeds card.action.trigger payloads to the long-connection
-// entry (the webhook decodes the same way after decryption): never a
+// FuzzCardAction feeds card.action.trigger payloads to the long
+// connection's decoding (the webhook's, after decryption, is the same
+// envelopeEvents): never a
 // panic; a refusal wraps a moderation sentinel; an accepted press names
 // its presser, its card and a pressable verb, and no more targets than a
 // button carries.
@@ -204,14 +205,14 @@ func FuzzCardAction(f *testing.F) {
 		`"event":{"operator":{"open_id":"ou"},"action":{"tag":"button","value":{"g":1,"v":"undo","c":1,"c":2}},"context":{"open_message_id":"om","open_chat_id":"oc"}}}`))
 	c := newReceiver(f, nil)
 	f.Fuzz(func(t *testing.T, payload []byte) {
-		ack, err := c.DecodeCallback(context.Background(), payload, testNow)
+		events, err := feishu.SocketEvents(c, payload)
 		if err != nil {
 			if !errors.Is(err, moderation.ErrMalformed) && !errors.Is(err, moderation.ErrStaleTimestamp) && !errors.Is(err, moderation.ErrUnknownApp) {
 				t.Fatalf("unexpected error kind: %v", err)
 			}
 			return
 		}
-		for _, ev := range ack.Events {
+		for _, ev := range events {
 			if ev.Kind == moderation.EventAction {
 				checkAction(t, ev.Action)
 			}

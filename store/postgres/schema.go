@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"gavel/store/internal/sqlrow"
 )
 
 // migrations[i] takes the schema from version i to i+1; the table
@@ -128,6 +130,53 @@ CREATE TABLE sanctions (
 );
 CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
 `,
+	// 4: the mod-log and /undo (issue #17): the case a case follows from,
+	// the mod-log message posted for a case, and the links that make an
+	// undo happen once.
+	`
+ALTER TABLE cases ADD COLUMN related bigint NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN post text NOT NULL DEFAULT ''; -- moderation.PostRef as JSON
+CREATE INDEX cases_related ON cases (related) WHERE related <> 0;
+
+-- case_links: at most one delivery answers a case in each kind ("undo"):
+-- the primary key makes a second undo of a case, from another chat or
+-- another replica, do nothing.
+CREATE TABLE case_links (
+	case_id     bigint NOT NULL,
+	kind        text   NOT NULL,
+	delivery_id text   NOT NULL,
+	at          bigint NOT NULL, -- Unix ns
+	PRIMARY KEY (case_id, kind)
+);
+`,
+	// 5: the console (issue #18): accounts, sessions, hourly figures and
+	// the indexes its pages query by.
+	`
+CREATE TABLE console_users (
+	name       text   PRIMARY KEY,
+	hash       text   NOT NULL, -- argon2id, PHC form
+	grants     json   NOT NULL, -- array
+	created_at bigint NOT NULL  -- Unix ns
+);
+CREATE TABLE console_sessions (
+	id         text   PRIMARY KEY, -- SHA-256 of the cookie's token
+	user_name  text   NOT NULL REFERENCES console_users (name) ON DELETE CASCADE,
+	csrf       text   NOT NULL,
+	created_at bigint NOT NULL,
+	seen_at    bigint NOT NULL
+);
+CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
+CREATE TABLE console_stats (
+	series text   NOT NULL,
+	key    text   NOT NULL,
+	hour   bigint NOT NULL, -- start of the hour, Unix ns
+	n      bigint NOT NULL,
+	PRIMARY KEY (series, hour, key)
+);
+` + sqlrow.ConsoleIndexes,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+
+	"gavel/store/internal/sqlrow"
 )
 
 // migrations[i] takes the schema from version i to i+1; PRAGMA
@@ -121,6 +123,53 @@ CREATE TABLE sanctions (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
 `,
+	// 4: the mod-log and /undo (issue #17): the case a case follows from,
+	// the mod-log message posted for a case, and the links that make an
+	// undo happen once.
+	`
+ALTER TABLE cases ADD COLUMN related INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN post TEXT NOT NULL DEFAULT ''; -- moderation.PostRef as JSON
+CREATE INDEX cases_related ON cases (related) WHERE related <> 0;
+
+-- case_links: at most one delivery answers a case in each kind ("undo"):
+-- the primary key makes a second undo of a case, from another chat or
+-- another replica, do nothing.
+CREATE TABLE case_links (
+	case_id     INTEGER NOT NULL, -- no foreign key: the link outlives nothing it needs
+	kind        TEXT    NOT NULL,
+	delivery_id TEXT    NOT NULL,
+	at          INTEGER NOT NULL,
+	PRIMARY KEY (case_id, kind)
+) STRICT, WITHOUT ROWID;
+`,
+	// 5: the console (issue #18): accounts, sessions, hourly figures and
+	// the indexes its pages query by.
+	`
+CREATE TABLE console_users (
+	name       TEXT    PRIMARY KEY,
+	hash       TEXT    NOT NULL, -- argon2id, PHC form
+	grants     TEXT    NOT NULL, -- JSON array
+	created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE console_sessions (
+	id         TEXT    PRIMARY KEY, -- SHA-256 of the cookie's token
+	user_name  TEXT    NOT NULL REFERENCES console_users (name) ON DELETE CASCADE,
+	csrf       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
+CREATE TABLE console_stats (
+	series TEXT    NOT NULL,
+	key    TEXT    NOT NULL,
+	hour   INTEGER NOT NULL, -- start of the hour, Unix ns
+	n      INTEGER NOT NULL,
+	PRIMARY KEY (series, hour, key)
+) STRICT, WITHOUT ROWID;
+` + sqlrow.ConsoleIndexes,
 }
 
 // migrate applies the migrations the database lacks, all in one IMMEDIATE

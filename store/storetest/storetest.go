@@ -57,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"CaseIdempotent", testCaseIdempotent},
 		{"CaseFilter", testCaseFilter},
 		{"CaseBadOutcome", testCaseBadOutcome},
+		{"Claims", testClaims},
+		{"ClaimsConcurrent", testClaimsConcurrent},
+		{"CaseFilterOutcome", testCaseFilterOutcome},
 		{"Mutes", testMutes},
 		{"ExpiredMutes", testExpiredMutes},
 		{"Purge", testPurge},
@@ -67,6 +70,14 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ActiveSanctions", testActiveSanctions},
 		{"ExpiredSanctions", testExpiredSanctions},
 		{"Ping", testPing},
+		{"Related", testRelated},
+		{"CaseLinks", testCaseLinks},
+		{"CaseLinkRace", testCaseLinkRace},
+		{"CasePost", testCasePost},
+		{"RemoveWarning", testRemoveWarning},
+		{"ConsoleUsers", testConsoleUsers},
+		{"SearchCases", testSearchCases},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

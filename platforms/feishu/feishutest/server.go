@@ -5,7 +5,9 @@
 // encrypted webhook deliveries and the client-side acts tests need (a user
 // sending, users rejoining): see sanctions.go for the routes of issue #16,
 // cards.go (interactive cards, their patches and button presses) and
-// members.go (members added) for those of issue #17.
+// members.go (members added) for those of issue #17, and ws.go for the
+// long connection (endpoint discovery and the SDK's WebSocket frames:
+// Push, DropConns, Acks, Redeliver).
 //
 // The fake enforces what the documentation states: Bearer tenant tokens on
 // every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
@@ -206,6 +208,7 @@ type Server struct {
 	EncryptKey        string
 
 	srv *httptest.Server
+	lc  *longConn // the long connection (ws.go)
 
 	mu         sync.Mutex
 	tokens     map[string]time.Time // token → expiry
@@ -239,6 +242,7 @@ func NewServer() *Server {
 		resetAfter:        1,
 		recallLimit:       maxRecallAge,
 		users:             map[string]UserState{},
+		lc:                newLongConn(),
 	}
 	s.SetRate(Every, perAPIPerSecond)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -246,8 +250,11 @@ func NewServer() *Server {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down, long connections included.
+func (s *Server) Close() {
+	s.DropConns()
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -453,6 +460,9 @@ func fail(code int) answer {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveLongConn(w, r) {
+		return
+	}
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var body map[string]any
 	if len(raw) > 0 {
