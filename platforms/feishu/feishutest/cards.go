@@ -38,6 +38,7 @@ package feishutest
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"gavel/moderation"
@@ -249,4 +250,47 @@ func (s *Server) PressPayload(p CardPress) []byte {
 // encrypted and signed with the server's Encrypt Key.
 func (s *Server) PressDelivery(p CardPress, at time.Time) moderation.Delivery {
 	return s.Delivery(CardActionEvent(s.VerificationToken, p), at)
+}
+
+// cardText is what a card shows as text, one line per text element in
+// document order: the header's title, each div's text and fields (a pair
+// of short fields on one line), button labels, the note.
+func cardText(content string) string {
+	card, ok := parseCard(content)
+	if !ok {
+		return ""
+	}
+	var lines []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if c, isText := x["content"].(string); isText && (x["tag"] == "plain_text" || x["tag"] == "lark_md" || x["tag"] == "markdown") {
+				lines = append(lines, c)
+				return
+			}
+			if fields, isDiv := x["fields"].([]any); isDiv {
+				var parts []string
+				for _, f := range fields {
+					if t, _ := f.(map[string]any)["text"].(map[string]any); t != nil {
+						if c, _ := t["content"].(string); c != "" {
+							parts = append(parts, strings.Trim(c, "*"))
+						}
+					}
+				}
+				lines = append(lines, strings.Join(parts, ": "))
+			}
+			for _, k := range []string{"header", "title", "text", "body", "elements", "actions", "columns"} {
+				if c, has := x[k]; has {
+					walk(c)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(card)
+	return strings.Join(lines, "\n")
 }

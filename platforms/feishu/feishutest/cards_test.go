@@ -130,3 +130,17 @@ func TestCardRoutes(t *testing.T) {
 		t.Fatalf("patch of a user's card: code %d", code)
 	}
 }
+
+// TestCardText: a card's Text is what it shows, line by line.
+func TestCardText(t *testing.T) {
+	t.Parallel()
+	content := `{"config":{"update_multi":true},"header":{"title":{"tag":"plain_text","content":"Case 3: kick"},"template":"red"},` +
+		`"elements":[{"tag":"div","fields":[{"is_short":true,"text":{"tag":"lark_md","content":"**Targets**"}},` +
+		`{"is_short":true,"text":{"tag":"plain_text","content":"ou_a"}}]},` +
+		`{"tag":"action","actions":[{"tag":"button","text":{"tag":"plain_text","content":"Undo"},"value":{}}]},` +
+		`{"tag":"note","elements":[{"tag":"plain_text","content":"case #3"}]}]}`
+	m := Message{MsgType: msgInteractive, Content: content}
+	if got, want := m.Text(), "Case 3: kick\nTargets: ou_a\nUndo\ncase #3"; got != want {
+		t.Fatalf("Text() = %q, want %q", got, want)
+	}
+}

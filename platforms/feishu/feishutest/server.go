@@ -176,8 +176,12 @@ type Message struct {
 	Updated bool
 }
 
-// Text returns the "text" of a text message's content.
+// Text returns the "text" of a text message's content, and for a card
+// (msg_type interactive) what it shows as text (cardText).
 func (m Message) Text() string {
+	if m.MsgType == msgInteractive {
+		return cardText(m.Content)
+	}
 	var c struct {
 		Text string `json:"text"`
 	}
