@@ -179,3 +179,26 @@ func TestModLogConfig(t *testing.T) {
 		t.Errorf("the platform's mod-log: %v", got)
 	}
 }
+
+// The mod-log costs one write transaction per case (its post's record),
+// and none when it is off; an undo of a kick is measured too.
+func TestModLogWriteTransactions(t *testing.T) {
+	t.Parallel()
+	commits := func(f *fixture) int64 { return f.p.store.(interface{ WriteCommits() int64 }).WriteCommits() }
+	off := newFixture(t, oneAttempt, policy.Config{}, "", allNative)
+	on := newModLogFixture(t, oneAttempt, policy.Config{})
+	count := func(f *fixture, from, text string) int64 {
+		before := commits(f)
+		f.say(from, text)
+		return commits(f) - before
+	}
+	kickOff, kickOn := count(off, "mod", "/kick @a"), count(on, "mod", "/kick @a")
+	if kickOn != kickOff+1 {
+		t.Errorf("/kick committed %d write transactions with the mod-log, %d without: want one more (the post's record)", kickOn, kickOff)
+	}
+	undoOff, undoOn := count(off, "mod", "/undo 1"), count(on, "mod", "/undo 1")
+	t.Logf("write transactions: /kick %d (mod-log off) %d (on); /undo 1 of it %d (off) %d (on)", kickOff, kickOn, undoOff, undoOn)
+	if undoOn > undoOff+1 {
+		t.Errorf("/undo committed %d with the mod-log, %d without", undoOn, undoOff)
+	}
+}
