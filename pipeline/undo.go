@@ -109,6 +109,9 @@ func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, rea
 		caseChat = here // with its kind and thread
 	}
 	r.chat = caseChat
+	if p.policy.Chat(caseChat).Disabled {
+		return p.text.refused(policy.ChatDisabled, moderation.VerbUndo), nil
+	}
 	c := &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: caseChat.Platform, ChatID: caseChat.ID, Actor: actor,
 		Verb: moderation.VerbUndo, Reason: reason, Related: id, At: p.now()}
 	ok, role, err := p.mayAct(ctx, r, actor)
