@@ -27,6 +27,8 @@ var verbs = map[string]moderation.Verb{
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
+	"confirm": moderation.VerbConfirm, "确认": moderation.VerbConfirm,
+	"cancel": moderation.VerbCancel, "取消": moderation.VerbCancel,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English

@@ -63,7 +63,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
-		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
+		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
 	logger := slog.New(slog.DiscardHandler)
 	if o.Verbose {
@@ -96,6 +96,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	d.feishuSanctions(fs)
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
+	d.timConfirm(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
@@ -115,7 +116,9 @@ type caseLog struct {
 func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c.ID = int64(len(l.cases) + 1)
+	if c.ID == 0 { // a case the store numbered (a held command, its answer) keeps its number
+		c.ID = int64(len(l.cases) + 1)
+	}
 	l.cases = append(l.cases, *c)
 	return nil
 }
