@@ -22,6 +22,7 @@ import (
 	"gavel/app"
 	"gavel/config"
 	"gavel/moderation"
+	"gavel/pipeline"
 	"gavel/platforms/easemob"
 	"gavel/platforms/easemob/easemobtest"
 	"gavel/platforms/feishu"
@@ -63,6 +64,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
+		// The mod-log of one Feishu chat (modlog.go).
+		ModLog: pipeline.ModLogConfig{Chats: map[string]string{"feishu:" + undoChat: modLogChat}},
 		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
 	logger := slog.New(slog.DiscardHandler)
@@ -81,6 +84,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		return fmt.Errorf("building gavel: %w", err)
 	}
 	defer a.Close()
+	cases.store = a.Store
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -94,6 +98,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
+	d.feishuModLog(fs)
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
 	d.timConfirm(ts, timToken)
@@ -107,17 +112,21 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	return nil
 }
 
-// caseLog is the demo's auditor: it numbers cases and keeps them.
+// caseLog is the demo's auditor: it keeps the cases, stored and numbered
+// by the store (an /undo and a card press read them back from it).
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case
+	store moderation.Store
 }
 
-func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
+func (l *caseLog) Record(ctx context.Context, c *moderation.Case) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c.ID == 0 { // a case the store numbered (a held command, its answer) keeps its number
-		c.ID = int64(len(l.cases) + 1)
+		if err := l.store.AddCase(ctx, c); err != nil {
+			return err
+		}
 	}
 	l.cases = append(l.cases, *c)
 	return nil

@@ -11,7 +11,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"gavel/moderation"
@@ -75,20 +74,21 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 		return
 	}
 	if a.Verb == moderation.VerbUndo {
-		text, c := p.undo(ctx, r, a.Actor, a.CaseID, "")
+		text, c, undone := p.undo(ctx, r, a.Actor, a.CaseID, "")
 		if text == "" {
 			return // the job runs again
 		}
 		orig, err := p.store.Case(ctx, a.CaseID)
-		if err != nil {
+		switch {
+		case err != nil:
 			p.answerPress(ctx, r, a, nil, text, false)
-			return
-		}
-		if c != nil && c.ID > 0 && slices.ContainsFunc(c.Results, func(x moderation.Result) bool { return x.Status.Succeeded() }) {
+		case undone && c != nil:
 			p.answerPress(ctx, r, a, &orig, p.text.undoNote(a.Actor, c)+" "+text, false)
-			return
+		default:
+			// Refused (the card keeps its buttons), or undone already
+			// (an undone case's card has none).
+			p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), !undone)
 		}
-		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), true)
 		return
 	}
 	orig, err := p.store.Case(ctx, a.CaseID)
