@@ -84,10 +84,13 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 			p.answerPress(ctx, r, a, nil, text, false)
 		case undone && c != nil:
 			p.answerPress(ctx, r, a, &orig, p.text.undoNote(a.Actor, c)+" "+text, false)
+		case undone:
+			// Undone by another press or command: that undo updates the
+			// card, and this press must not overwrite what it says (two
+			// presses may run at once).
+			r.log.Info("press on a case undone already; the card is the other undo's", "answer", text)
 		default:
-			// Refused (the card keeps its buttons), or undone already
-			// (an undone case's card has none).
-			p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), !undone)
+			p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), true)
 		}
 		return
 	}
