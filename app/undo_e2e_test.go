@@ -16,8 +16,11 @@ import (
 	"gavel/app/apptest"
 	"gavel/config"
 	"gavel/pipeline"
+	"gavel/platforms/easemob"
+	"gavel/platforms/easemob/easemobtest"
 	"gavel/platforms/feishu"
 	"gavel/platforms/feishu/feishutest"
+	"gavel/platforms/tim/timtest"
 	"gavel/store"
 )
 
@@ -140,5 +143,130 @@ func TestFeishuUndoFromTheModLogCard(t *testing.T) {
 	replies := w.fs.Replies()
 	if last := replies[len(replies)-1]; !strings.Contains(last.Content, "undone already (case #3)") {
 		t.Fatalf("second undo's reply %q", last.Content)
+	}
+}
+
+const timModLog = "@TGS#modlog"
+
+// On TIM: the mod-log entry is text ending "/undo 1"; /undo typed in the
+// mod-log group adds back exactly the members the kick removed (one
+// add_group_member), the entry is edited to say who undid it, and a
+// second /undo in the case's group does nothing.
+func TestTIMUndoOfAKick(t *testing.T) {
+	t.Parallel()
+	e := newTIMSanc(t, timtest.Group{Members: []string{"spam", "bob", "alice"}}, func(c *config.Config) {
+		c.ModLog = pipeline.ModLogConfig{TIM: timModLog}
+	})
+	e.ts.AddGroup(timtest.Group{ID: timModLog, Owner: "mod", Members: []string{"alice"}})
+	e.command("/kick @spam @bob @owner raid", "spam", "bob", "owner") // the owner is refused by policy
+	if got := e.ts.Members(sancGroup); slices.Contains(got, "spam") || slices.Contains(got, "bob") {
+		t.Fatalf("members after the kick: %v", got)
+	}
+	var entry timtest.Reply
+	for _, r := range e.ts.Replies() {
+		if r.GroupID == timModLog {
+			entry = r
+		}
+	}
+	if !strings.Contains(entry.Text, "Case #1 · Kick") || !strings.HasSuffix(entry.Text, "/undo 1") {
+		t.Fatalf("mod-log entry %q", entry.Text)
+	}
+
+	// alice, a member of the mod-log group only, may not undo.
+	e.say(timtest.Message{GroupID: timModLog, From: "alice", Text: "/undo 1"})
+	e.h.Wait()
+	if n := len(e.ts.CallsTo("add_group_member")); n != 0 {
+		t.Fatalf("a member's /undo added (%d calls)", n)
+	}
+
+	e.say(timtest.Message{GroupID: timModLog, From: "mod", Text: "/undo 1 wrong group"})
+	e.h.Wait()
+	adds := e.ts.CallsTo("add_group_member")
+	if len(adds) != 1 {
+		t.Fatalf("%d add_group_member calls, want 1", len(adds))
+	}
+	var added []string
+	list, _ := adds[0].Body["MemberList"].([]any)
+	for _, m := range list {
+		if a, ok := m.(map[string]any)["Member_Account"].(string); ok {
+			added = append(added, a)
+		}
+	}
+	if !slices.Equal(added, []string{"spam", "bob"}) {
+		t.Fatalf("added %v, want exactly spam and bob", added)
+	}
+	if got := e.ts.Members(sancGroup); !slices.Contains(got, "spam") || !slices.Contains(got, "bob") || !slices.Contains(got, "owner") {
+		t.Fatalf("members after the undo: %v", got)
+	}
+	if text, edits, ok := e.ts.MessageText(timModLog, "", entry.MsgSeq); !ok || edits != 1 || !strings.Contains(text, "Undone by mod (case #") || strings.Contains(text, "/undo 1") {
+		t.Fatalf("mod-log entry after the undo: %q (%d edits)", text, edits)
+	}
+
+	e.say(timtest.Message{From: "owner", Text: "/undo 1"})
+	e.h.Wait()
+	if n := len(e.ts.CallsTo("add_group_member")); n != 1 {
+		t.Fatalf("a second undo added again (%d calls)", n)
+	}
+	if r := e.lastReply(); !strings.Contains(r, "undone already (case #") {
+		t.Fatalf("second undo's reply %q", r)
+	}
+}
+
+const emModLog = "ml17"
+
+// On Easemob (a group and a chat room): the mod-log entry is text ending
+// "/undo 1"; /undo adds back exactly the users the kick removed, in one
+// call, and the entry is rewritten to say who undid it.
+func TestEasemobUndoOfAKick(t *testing.T) {
+	t.Parallel()
+	for _, kind := range emKinds {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			es := easemobtest.NewServer()
+			t.Cleanup(es.Close)
+			r := &emRun{t: t, es: es, dsn: filepath.Join(t.TempDir(), "gavel.db"), clock: apptest.NewClock(time.Now()), chat: "c17", kind: kind}
+			es.SetNow(r.clock.Now)
+			es.AddChat(easemobtest.Chat{ID: r.chat, Kind: kind, Owner: "owner", Admins: []string{"mod"}, Members: []string{"a", "b", "c"}})
+			es.AddChat(easemobtest.Chat{ID: emModLog, Kind: easemobtest.KindGroup, Owner: "mod", Members: []string{"c"}})
+			r.h = apptest.New(t, config.Config{
+				Platforms: config.Platforms{Easemob: &easemob.Config{BaseURL: es.URL, OrgName: es.Org, AppName: es.App,
+					ClientID: es.ClientID, ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel"}},
+				Storage: r.storeConfig(),
+				ModLog:  pipeline.ModLogConfig{Easemob: emModLog},
+			}, apptest.WithNow(r.clock.Now))
+
+			r.send("mod", "/kick @a @b @owner raid", []string{"a", "b", "owner"}, nil) // the owner is refused by policy
+			r.h.Wait()
+			if es.IsMember(r.chat, "a") || es.IsMember(r.chat, "b") || !es.IsMember(r.chat, "owner") {
+				t.Fatalf("members after the kick: %s", es.Describe(r.chat))
+			}
+			var entry easemobtest.SentMessage
+			for _, m := range es.Messages() {
+				if slices.Contains(m.To, emModLog) {
+					entry = m
+				}
+			}
+			if !strings.Contains(entry.Text, "Case #1 · Kick") || !strings.HasSuffix(entry.Text, "/undo 1") {
+				t.Fatalf("mod-log entry %+v", entry)
+			}
+
+			r.send("mod", "/undo 1", nil, nil)
+			r.h.Wait()
+			adds := es.CallsTo("add")
+			if len(adds) != 1 || !slices.Equal(adds[0].Users, []string{"a", "b"}) {
+				t.Fatalf("add calls %+v, want one adding exactly a and b", adds)
+			}
+			if !es.IsMember(r.chat, "a") || !es.IsMember(r.chat, "b") {
+				t.Fatalf("members after the undo: %s", es.Describe(r.chat))
+			}
+			if text, edits, ok := es.MessageText(entry.MsgID); !ok || edits != 1 || !strings.Contains(text, "Undone by mod (case #2)") {
+				t.Fatalf("mod-log entry after the undo: %q (%d edits, found %v)", text, edits, ok)
+			}
+			r.send("owner", "/undo 1", nil, nil)
+			r.h.Wait()
+			if n := len(es.CallsTo("add")); n != 1 {
+				t.Fatalf("a second undo added again (%d calls)", n)
+			}
+		})
 	}
 }
