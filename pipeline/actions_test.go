@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gavel/moderation"
 	"gavel/policy"
@@ -140,5 +143,44 @@ func TestTriageAction(t *testing.T) {
 	}
 	if _, ok := f.p.Triage(t.Context(), moderation.Event{Kind: moderation.EventAction, Platform: "fake"}); ok {
 		t.Fatal("an action without payload makes a job")
+	}
+}
+
+// Two presses of Undo running at once (two workers or replicas on one
+// store) reverse the case once.
+func TestConcurrentUndoPressesActOnce(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, oneAttempt, policy.Config{})
+	f.say("mod", "/kick @a @b")
+	ctx := t.Context()
+	for i, who := range []string{"mod", "mod2", "owner"} {
+		ev := moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("race", i),
+			Action: &moderation.Action{Actor: who, Verb: moderation.VerbUndo, CaseID: 1, Card: &moderation.PostRef{Chat: modlog, MessageID: "post-1"}, At: f.now}}
+		if _, err := f.p.store.Enqueue(ctx, ev, f.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := f.p.store.Claim(ctx, "w", 3, time.Minute, f.now)
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("claimed %d jobs: %v", len(jobs), err)
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			if err := handleJob(f.p, j); err != nil {
+				t.Errorf("job %d: %v", j.ID, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := f.callsOf("add"); len(got) != 1 {
+		t.Fatalf("adds %v, want one", got)
+	}
+	undos, err := f.p.store.Cases(ctx, moderation.CaseFilter{Related: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(undos) != 1 || undos[0].Verb != moderation.VerbUndo {
+		t.Fatalf("cases following case 1: %+v, want one undo", undos)
 	}
 }
