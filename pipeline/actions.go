@@ -42,8 +42,8 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		a.Targets[i] = r.plat.CanonicalUserID(t)
 	}
 	switch a.Verb {
-	// HOOK(wt-verify): moderation.VerbVerify is a joiner's verification
-	// button; the verification flow adds its case here.
+	// moderation.VerbVerify (a joiner's verification button) never gets
+	// here: HandleJob gives it to verifyButton (verify.go).
 	case moderation.VerbConfirm, moderation.VerbCancel:
 		// A confirmation card's buttons (pipeline/confirm.go).
 		p.confirmAction(ctx, r)
