@@ -180,7 +180,12 @@ func (p *Pipeline) modLogButtons(c *moderation.Case) []moderation.Button {
 	}
 	switch c.Verb {
 	case moderation.VerbKick, moderation.VerbMute, moderation.VerbWarn, moderation.VerbDelete, moderation.VerbBlock:
-		if ts := actedOn(c); len(ts) > 0 && c.Outcome.Kind() != moderation.OutcomeRefused {
+		// Only for what was done (or would have been, in a dry run): not
+		// a refused, failed or held command.
+		if k := c.Outcome.Kind(); k != moderation.OutcomeDone && k != moderation.OutcomePartial {
+			break
+		}
+		if ts := actedOn(c); len(ts) > 0 {
 			bs = append(bs, moderation.Button{Label: p.text.pick("Ban", "封禁"), Verb: moderation.VerbBan, CaseID: c.ID, Targets: ts, Style: "danger"})
 		}
 	}
