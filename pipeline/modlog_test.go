@@ -36,6 +36,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 		wantPost    bool
 		wantButtons []moderation.Verb
 		wantText    []string // substrings of the text version
+		pol         policy.Config
 	}{
 		{name: "kick", from: "mod", text: "/kick @a spam", wantPost: true, wantButtons: []moderation.Verb{undo, ban, dismiss},
 			wantText: []string{"Case #1 · Kick", "By: mod", "Targets: a", "Reason: spam", "\n/undo 1"}},
@@ -43,6 +44,8 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 		{name: "purge: no undo", from: "mod", text: "/purge @a", wantPost: true, wantButtons: nil, wantText: []string{"Purge"}},
 		{name: "admin refused by policy", from: "mod", text: "/kick @owner", wantPost: true, wantButtons: nil, wantText: []string{"the chat owner cannot be a target"}},
 		{name: "member refused: not posted", from: "b", text: "/kick @a"},
+		{name: "held for confirmation: no buttons", from: "mod", text: "/kick @a @b", pol: policy.Config{ConfirmAbove: 1},
+			wantPost: true, wantButtons: nil, wantText: []string{"Case #1 · Kick"}},
 		{name: "rule hit", hit: &moderation.RuleHit{Rule: "flood", Verb: moderation.VerbMute, Users: []string{"a"}, Match: "12 messages in 10s"},
 			wantPost: true, wantButtons: []moderation.Verb{undo, ban, dismiss}, wantText: []string{"By: Gavel, rule flood", "Rule: flood matched 12 messages in 10s"}},
 		{name: "dry-run rule hit: ban only", hit: &moderation.RuleHit{Rule: "links", Verb: moderation.VerbDelete, Users: []string{"a"}, MessageID: "m0", Match: "link", DryRun: true},
@@ -51,7 +54,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newModLogFixture(t, oneAttempt, policy.Config{})
+			f := newModLogFixture(t, oneAttempt, tt.pol)
 			if tt.hit != nil {
 				f.seq++
 				deliver(t, f.p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "hit",
@@ -67,10 +70,13 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 				}
 				return
 			}
-			if !slices.Equal(posts, []string{"post ml"}) {
+			if len(posts) == 0 || posts[len(posts)-1] != "post ml" {
 				t.Fatalf("posts %v (calls %v), want one to ml", posts, f.pl.calls)
 			}
-			p := f.pl.posts[0]
+			if n := len(posts); n != 1 && tt.pol.ConfirmAbove == 0 {
+				t.Fatalf("posts %v, want one", posts)
+			}
+			p := f.pl.posts[len(f.pl.posts)-1] // after a held command's own request
 			if got := buttonVerbs(p); !slices.Equal(got, tt.wantButtons) {
 				t.Fatalf("buttons %v, want %v", got, tt.wantButtons)
 			}
@@ -83,7 +89,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 				t.Errorf("text %q: ends with /undo 1 iff undoable", p.Text)
 			}
 			ref, err := f.p.store.CasePost(context.Background(), 1)
-			if err != nil || ref.MessageID != "post-1" || ref.Chat.ID != "ml" {
+			if err != nil || ref.MessageID != fmt.Sprint("post-", len(f.pl.posts)) || ref.Chat.ID != "ml" {
 				t.Fatalf("recorded post %+v, %v", ref, err)
 			}
 		})
