@@ -156,7 +156,7 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 			continue
 		case err != nil:
 			r.log.Error("mod-log post failed", "case", c.ID, "modlog", dest.ID, "last_attempt", r.last, "err", err)
-			if !r.last {
+			if !r.last && !permanent(err) {
 				r.fail(fmt.Errorf("%w: case %d: %w", ErrModLog, c.ID, err))
 				return
 			}
@@ -168,6 +168,14 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 			return
 		}
 	}
+}
+
+// permanent reports whether retrying a call that failed with err cannot
+// help: the platform refused it for good, or it was refused before any
+// call.
+func permanent(err error) bool {
+	var apiErr *moderation.APIError
+	return errors.As(err, &apiErr) && apiErr.Kind == moderation.Permanent || errors.Is(err, moderation.ErrMalformed)
 }
 
 // modLogButtons are the buttons of c's card, only those that make sense:

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"gavel/moderation"
 	"gavel/policy"
@@ -206,5 +207,32 @@ func TestModLogWriteTransactions(t *testing.T) {
 	t.Logf("write transactions: /kick %d (mod-log off) %d (on); /undo 1 of it %d (off) %d (on)", kickOff, kickOn, undoOff, undoOn)
 	if undoOn > undoOff+1 {
 		t.Errorf("/undo committed %d with the mod-log, %d without", undoOn, undoOff)
+	}
+}
+
+// A very long reason is shortened on the card, visibly, so the card stays
+// within the platform's size; a post the platform refuses for good is not
+// retried.
+func TestModLogLongReasonAndPermanentFailure(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, Config{}, policy.Config{})
+	f.pl.failPermanent = true
+	f.say("mod", "/kick @a "+strings.Repeat("spam ", 2000))
+	if got := f.callsOf("post-failed"); len(got) != 1 {
+		t.Fatalf("failed posts %v, want one (a permanent refusal is not retried)", got)
+	}
+	if n, _, _ := f.p.store.Pending(context.Background(), f.now); n != 0 {
+		t.Fatalf("%d jobs pending after a permanent refusal", n)
+	}
+	f.pl.failPermanent = false
+	f.say("mod", "/kick @b "+strings.Repeat("spam ", 2000))
+	p := f.pl.posts[len(f.pl.posts)-1]
+	for _, fl := range p.Card.Fields {
+		if utf8.RuneCountInString(fl.Value) > maxFieldRunes+40 {
+			t.Fatalf("field %s holds %d runes", fl.Label, utf8.RuneCountInString(fl.Value))
+		}
+		if fl.Label == "Reason" && !strings.Contains(fl.Value, "(whole: /case 2)") {
+			t.Fatalf("shortened reason %q does not say so", fl.Value)
+		}
 	}
 }
