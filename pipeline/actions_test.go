@@ -126,11 +126,19 @@ func TestConsoleActions(t *testing.T) {
 	if got := f.callsOf("unlock"); len(got) != 1 {
 		t.Fatalf("calls %v", f.pl.calls)
 	}
+	// The console may undo a case (its grants were checked there).
+	f.say("mod", "/ban @b")
+	banCase := int64(len(f.pl.posts)) // one post per case so far
+	deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: "console-3",
+		Action: &moderation.Action{Actor: "console:alice", Verb: moderation.VerbUndo, CaseID: banCase, Chat: c1, At: f.now}})
+	if got := f.callsOf("unban"); !slices.Equal(got, []string{"unban b"}) {
+		t.Fatalf("calls %v, want b unbanned by the console's undo", f.pl.calls)
+	}
 	// A lift from a card (not the console) is refused.
 	deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: "card-lift",
 		Action: &moderation.Action{Actor: "mod", Verb: moderation.VerbUnban, Chat: c1, Targets: []string{"a"}, At: f.now}})
-	if got := f.callsOf("unban"); len(got) != 0 {
-		t.Fatalf("calls %v", f.pl.calls)
+	if got := f.callsOf("unban"); len(got) != 1 {
+		t.Fatalf("a card's lift acted: %v", f.pl.calls)
 	}
 }
 
