@@ -28,6 +28,7 @@ var verbs = map[string]moderation.Verb{
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 	"confirm": moderation.VerbConfirm, "确认": moderation.VerbConfirm,
 	"cancel": moderation.VerbCancel, "取消": moderation.VerbCancel,
+	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English
