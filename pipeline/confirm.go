@@ -275,6 +275,7 @@ func (p *Pipeline) claim(ctx context.Context, r *run, a *moderation.Case) bool {
 		logCase(ctx, p.log, a)
 		p.obs.Case(a)
 		p.audited(ctx, a)
+		p.queueModLog(r, a)
 	}
 	return won || cl.Added
 }
@@ -290,6 +291,7 @@ func (p *Pipeline) recordStored(ctx context.Context, r *run, c *moderation.Case)
 	logCase(ctx, p.log, c)
 	p.obs.Case(c)
 	p.audited(ctx, c)
+	p.queueModLog(r, c)
 }
 
 // audited hands a copy of a stored case to Deps.Audit, if set, which

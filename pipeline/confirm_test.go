@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -284,5 +285,32 @@ func TestConfirmReRunKeepsItsClaim(t *testing.T) {
 	}
 	if got := f.lastReply(t); !strings.Contains(got, "Removed 4") {
 		t.Fatalf("re-run reply = %q", got)
+	}
+}
+
+// TestConfirmFromTheModLog: a held command goes to the mod-log too, with
+// Confirm and Cancel (not Undo or Ban: nothing was done); a press there
+// answers it, and the confirmed run and the answer are logged.
+func TestConfirmFromTheModLog(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, Config{}, confirmPolicy)
+	f.say("mod", "/kick @a @b @c @d")
+	if len(f.pl.posts) != 2 || !slices.Equal(f.actions("post"), []string{"post c1", "post ml"}) || f.pl.posts[1].Card == nil {
+		t.Fatalf("posts %v = %+v; want the request in the chat, then in the mod-log", f.actions("post"), f.pl.posts)
+	}
+	logged := f.pl.posts[1].Card
+	var verbs []moderation.Verb
+	for _, b := range logged.Buttons {
+		verbs = append(verbs, b.Verb)
+	}
+	if fmt.Sprint(verbs) != "[confirm cancel]" {
+		t.Fatalf("mod-log buttons = %v, want [confirm cancel]", verbs)
+	}
+	f.press("mod2", moderation.VerbConfirm, 1, "post-2")
+	if got := f.actions("remove"); fmt.Sprint(got) != "[remove a,b,c,d reason=]" {
+		t.Fatalf("removals after a mod-log press = %v", got)
+	}
+	if card := f.lastCard(t); !strings.Contains(card.Note, "Confirmed by mod2") {
+		t.Fatalf("mod-log card after the press = %+v", card)
 	}
 }
