@@ -177,6 +177,8 @@ var ErrLeaseLost = errors.New("job lease lost")
 type Store interface {
 	// SanctionStore keeps bans and locks.
 	SanctionStore
+	// ConsoleStore keeps the console's accounts, sessions and figures.
+	ConsoleStore
 	// Enqueue stores ev as a job in one transaction with its dedup keys.
 	// If any of ev.DedupKeys is already known (and not expired) nothing is
 	// stored and created is false: a re-delivery never makes a second job.
