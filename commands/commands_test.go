@@ -255,7 +255,7 @@ func FuzzParse(f *testing.F) {
 		switch cmd.Verb {
 		case "":
 			t.Fatalf("Parse(%q) returned no verb and no error", text)
-		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbUndo, moderation.VerbLock, moderation.VerbUnlock:
+		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbUndo, moderation.VerbConfirm, moderation.VerbCancel, moderation.VerbLock, moderation.VerbUnlock:
 			if len(cmd.Targets) > 0 {
 				t.Fatalf("Parse(%q) returned %s with targets %q", text, cmd.Verb, cmd.Targets)
 			}
