@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		}
 	}
 	if c := cfg.Platforms.TIM; c != nil {
-		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules),
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules, sanctions),
 			JoinGate: sanctions, CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			// Every replica must know every verified callId (#14.3).
 			ledger = &easemob.SharedLedger{Claimer: a.Cluster, Local: easemob.NewMemoryLedger(0, o.Now), Log: o.Logger}
 		}
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules), Ledger: ledger})
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules, sanctions), Ledger: ledger})
 		if err != nil {
 			return nil, fmt.Errorf("easemob: %w", err)
 		}

@@ -67,6 +67,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		},
 		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
+	verifyConfig(&cfg)
 	logger := slog.New(slog.DiscardHandler)
 	if o.Verbose {
 		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -114,6 +115,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
 	d.timConfirm(ts, timToken)
+	d.timVerify(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
@@ -128,7 +130,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	return nil
 }
 
-// caseLog is the demo's auditor: it numbers cases and keeps them.
+// caseLog is the demo's auditor: it keeps the cases it prints, and
+// stores them too (numbered by the store), as reports read them back.
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case

@@ -19,6 +19,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	plat, msg, log := r.plat, r.msg, r.log
 
 	p.flush(ctx, r) // enforcing a mute may recall: nothing staged waits behind it
+	if p.verifyAnswer(ctx, r, true) {
+		return // an unverified joiner's message: held, and maybe an answer
+	}
 	handled, err := p.mutes.enforce(ctx, log, plat, msg)
 	r.fail(err)
 	if handled {
@@ -56,6 +59,10 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		log.Warn("command refused", "actor", msg.SenderID, "reason", reason)
 		c.Outcome = moderation.RefusedOutcome(reason)
 		p.record(ctx, r, c)
+		return
+	}
+	if v, _ := parser.VerbOf(msg.Text); v == moderation.VerbReport && p.cfg.Reports.Enabled {
+		p.report(ctx, r, cmd, perr, botID) // any member may report
 		return
 	}
 	// Who asks decides how much Gavel says: to users who may not

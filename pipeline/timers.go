@@ -56,6 +56,10 @@ func (p *Pipeline) handleTimer(ctx context.Context, r *run) {
 		c.Targets = []string{t.UserID}
 	}
 	opts := moderation.ActionOptions{ActionID: r.ev.DeliveryID}
+	if t.Verb == moderation.VerbVerify {
+		p.verifyTimer(ctx, r)
+		return
+	}
 	switch t.Verb {
 	case moderation.VerbUnban, moderation.VerbUnlock:
 		held := moderation.VerbBan

@@ -44,6 +44,12 @@ func ChatKey(ev moderation.Event) *string {
 		chat = ev.Message.Chat
 	case ev.Join != nil:
 		chat = ev.Join.Chat
+	case ev.Timer != nil:
+		// A timer acts on its chat (a ban's end, a joiner's verification
+		// deadline): it runs in order with the chat's other jobs.
+		chat = ev.Timer.Chat
+	case ev.Action != nil:
+		chat = ev.Action.Chat
 	}
 	if chat.ID == "" {
 		return nil
