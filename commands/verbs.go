@@ -26,6 +26,7 @@ var verbs = map[string]moderation.Verb{
 	"warn": moderation.VerbWarn, "警告": moderation.VerbWarn,
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
+	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -101,7 +102,9 @@ type Deps struct {
 	Sanctions *SanctionIndex
 	// Automod, when set, evaluates auto-moderation rules on every message
 	// and join (on the webhook path: it is local and fast).
-	Automod  *automod.Engine
+	Automod *automod.Engine
+	// ModLog names the chats cases are posted to (config.yaml's modlog:).
+	ModLog   ModLogConfig
 	Language string // "en" (default) or "zh"
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -122,6 +125,7 @@ type Pipeline struct {
 	schedules []schedule
 	sent      timersSent
 	rules     *automod.Engine
+	modlog    ModLogConfig
 	obs       Observer
 	audit     Auditor
 	text      *texts
@@ -140,6 +144,14 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if d.Parser == nil || d.Policy == nil || d.Store == nil {
 		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
+	if err := d.ModLog.Validate(); err != nil {
+		return nil, err
+	}
+	if err := d.ModLog.CheckPlatforms(func(name string) bool {
+		return slices.ContainsFunc(d.Platforms, func(pl moderation.Platform) bool { return pl.Name() == name })
+	}); err != nil {
+		return nil, err
+	}
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
 		platforms: map[string]moderation.Platform{},
@@ -148,6 +160,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		store:     d.Store,
 		roleCache: d.Roles,
 		rules:     d.Automod,
+		modlog:    d.ModLog,
 		obs:       d.Observer,
 		audit:     d.Audit,
 		log:       d.Logger,
@@ -219,6 +232,13 @@ type run struct {
 	work moderation.Work
 	// replyToBot: the command replies to a bot's message (no target).
 	replyToBot bool
+	// logged are the cases recorded by this run that go to the mod-log,
+	// posted when the run's work is done (postModLog).
+	logged []*moderation.Case
+	// answers, when not nil, collect the run's replies instead of posting
+	// them: a card press or a console action has no message to answer,
+	// and says what happened on the card (actions.go).
+	answers *[]string
 }
 
 func (r *run) fail(err error) {
@@ -302,8 +322,14 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.
 		r.fail(p.rolesChanged(ctx, ev.RolesChanged))
+	case ev.Kind == moderation.EventAction && ev.Action != nil:
+		p.handleAction(ctx, r)
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
+	}
+	if r.err == nil {
+		// After the action and its reply: the mod-log never holds them up.
+		p.postModLog(ctx, r)
 	}
 	if r.err != nil {
 		return moderation.Work{}, r.err // flushed by the deferred function
@@ -315,7 +341,7 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 // rules (recording their hits on the event) and reports whether the event
 // may lead to an action and so deserves a durable job: a rule hit, a
 // message that may be a command, one sent by a user under an emulated
-// mute, a screened message. Cheap checks first; the rules are local.
+// mute, a screened message, a card press or console action. Cheap checks first; the rules are local.
 func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.Event, bool) {
 	if _, ok := p.platforms[ev.Platform]; !ok {
 		return ev, false
@@ -347,6 +373,9 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0
 	case ev.Kind == moderation.EventTimer:
 		return ev, ev.Timer != nil
+	case ev.Kind == moderation.EventAction:
+		// A card press or a console action: policy decides when it runs.
+		return ev, ev.Action != nil
 	case ev.Kind != moderation.EventMessage || ev.Message == nil:
 		return ev, false
 	}

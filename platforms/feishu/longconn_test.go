@@ -145,6 +145,42 @@ func TestLongConnFrames(t *testing.T) {
 	}
 }
 
+// TestLongConnCardCallback: a card.action.trigger frame reaches the same
+// decoding as the webhook's (an EventAction) and is answered with the
+// webhook's toast.
+func TestLongConnCardCallback(t *testing.T) {
+	t.Parallel()
+	fs := feishutest.NewServer()
+	t.Cleanup(fs.Close)
+	rec := &sinkRecorder{}
+	connect(t, fs, rec.sink)
+	payload := fs.PressPayload(feishutest.CardPress{MessageID: "om_card", ChatID: "oc_1", Operator: "ou_mod", AppID: fs.AppID,
+		Value: []byte(`{"g":1,"v":"undo","case":7}`)})
+	id := fs.Push(payload)
+	if err := fs.WaitAnswered(within(t, 10*time.Second), id, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.Acks(id); !slices.Equal(got, []int{200}) {
+		t.Fatalf("answers %v, want [200]", got)
+	}
+	if data := string(fs.AckData(id)); !strings.Contains(data, `"toast"`) {
+		t.Errorf("answer data %q, want the toast", data)
+	}
+	hook, err := feishu.New(feishu.Config{BaseURL: fs.URL, AppID: fs.AppID, AppSecret: fs.AppSecret, VerificationToken: fs.VerificationToken},
+		feishu.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := hook.Receive(context.Background(), feishutest.PlainDelivery(payload))
+	if err != nil {
+		t.Fatalf("webhook: %v", err)
+	}
+	got := rec.events()
+	if len(got) != 1 || got[0].Kind != moderation.EventAction || len(ack.Events) != 1 || !slices.Equal(got[0].DedupKeys, ack.Events[0].DedupKeys) {
+		t.Errorf("socket events %+v\nwebhook events %+v", got, ack.Events)
+	}
+}
+
 // TestLongConnSameEventsAsWebhook: one event JSON through Receive and
 // through the socket gives the same events (same DedupKeys), so the
 // de-duplication treats a webhook copy and a socket copy as one.

@@ -92,7 +92,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 	if err != nil {
 		return moderation.Ack{}, err
 	}
-	return moderation.Ack{Response: eventAck, Events: events}, nil
+	return moderation.Ack{Response: answerFor(env), Events: events}, nil
 }
 
 // envelopeEvents is what a verified delivery's envelope means, whichever
@@ -124,6 +124,15 @@ func (c *Client) envelopeEvents(ctx context.Context, env *envelope, late bool, r
 		}
 	}
 	return events, nil
+}
+
+// answerFor is the body answered to a verified delivery: a card callback
+// gets "{}" or a toast (cardAck), every event what the SDK sends.
+func answerFor(env *envelope) json.RawMessage {
+	if env.isV2() && env.Header.EventType == eventCardAction {
+		return cardAck
+	}
+	return eventAck
 }
 
 // eventAge checks an event's header.create_time against now: older than

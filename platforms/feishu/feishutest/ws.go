@@ -94,6 +94,7 @@ type longConn struct {
 	pushed   map[string]*pushedEvent
 	order    []string // message ids in push order
 	acks     map[string][]int
+	ackData  map[string][]byte
 	loseAcks int
 	fragment int
 	seq      uint64
@@ -117,7 +118,7 @@ type pushedEvent struct {
 
 func newLongConn() *longConn {
 	return &longConn{cfg: DefaultLongConnConfig, tickets: map[string]bool{}, conns: map[string]*wsConn{},
-		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, changed: make(chan struct{})}
+		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, ackData: map[string][]byte{}, changed: make(chan struct{})}
 }
 
 // changedLocked wakes every waiter.
@@ -265,12 +266,12 @@ func (s *Server) readLoop(c *wsConn) {
 			if json.Unmarshal(f.Payload, &resp) != nil {
 				continue
 			}
-			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode)
+			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode, resp.Data)
 		}
 	}
 }
 
-func (s *Server) ack(id string, code int) {
+func (s *Server) ack(id string, code int, data []byte) {
 	l := s.lc
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -279,6 +280,9 @@ func (s *Server) ack(id string, code int) {
 		return
 	}
 	l.acks[id] = append(l.acks[id], code)
+	if data != nil {
+		l.ackData[id] = data
+	}
 	if p := l.pushed[id]; p != nil && code == http.StatusOK {
 		p.acked = true
 	}
