@@ -24,13 +24,9 @@ import (
 	"gavel/store"
 )
 
-// longConnWorld is Gavel in websocket mode against the Feishu fake: the
+// These tests run Gavel in websocket mode against the Feishu fake: the
 // SDK client connects to the fake's long-connection endpoint over
 // 127.0.0.1, and commands are pushed as event frames.
-type longConnWorld struct {
-	fs *feishutest.Server
-	h  *apptest.Harness
-}
 
 const lcChat = "oc_longconn"
 
