@@ -191,6 +191,13 @@ func TestFeishuLongConnDropMidStream(t *testing.T) {
 	if st := h.App.Platforms[0].(*feishu.Client).ConnState(); st.Reconnects < 1 {
 		t.Errorf("state %+v: no reconnect counted", st)
 	}
+	// Debug logs of connects, drops and reconnects: no app secret, and no
+	// connection URL with its one-time ticket.
+	for _, secret := range []string{fs.AppSecret, "ticket="} {
+		if strings.Contains(h.Logs(), secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
+	}
 }
 
 // removed returns every user the fake was asked to remove.

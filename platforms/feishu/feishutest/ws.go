@@ -90,6 +90,7 @@ type longConn struct {
 	down     bool
 	tickets  map[string]bool
 	conns    map[string]*wsConn
+	opening  int // handshakes admitted and not yet registered
 	connects int
 	pushed   map[string]*pushedEvent
 	order    []string // message ids in push order
@@ -186,8 +187,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !l.tickets[q.Get("ticket")] || l.down:
 		refuse = "ticket is invalid or used"
-	case len(l.conns) >= maxConnsPerApp:
+	case len(l.conns)+l.opening >= maxConnsPerApp:
 		refuse, authCode = "exceed connection limit", strconv.Itoa(codeExceedConns)
+	default:
+		l.opening++
 	}
 	delete(l.tickets, q.Get("ticket"))
 	l.mu.Unlock()
@@ -202,11 +205,15 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		l.mu.Lock()
+		l.opening--
+		l.mu.Unlock()
 		return
 	}
 	service, _ := strconv.ParseInt(q.Get("service_id"), 10, 32)
 	c := &wsConn{id: q.Get("device_id"), service: int32(service), ws: ws}
 	l.mu.Lock()
+	l.opening--
 	l.conns[c.id] = c
 	l.connects++
 	// Events whose connection went away before they were acknowledged
