@@ -110,7 +110,9 @@ func TestLongConnLimit(t *testing.T) {
 			t.Errorf("connection 51 accepted or refused without the limit's code: %v", err)
 		}
 	}
-	if n := len(s.Conns()); n != maxConnsPerApp {
-		t.Errorf("%d connections open, want %d", n, maxConnsPerApp)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.WaitConns(ctx, maxConnsPerApp); err != nil || len(s.Conns()) != maxConnsPerApp {
+		t.Errorf("%d connections open, want %d (%v)", len(s.Conns()), maxConnsPerApp, err)
 	}
 }
