@@ -25,6 +25,11 @@ package feishu
 //     sample registers them on this dispatcher) and reach the same
 //     decoding as the webhook's, answered with the same toast; the old
 //     card callbacks are, per the documentation, webhook-only.
+//   - Split events (headers sum/seq) are reassembled in one goroutine per
+//     frame sharing a buffer without a lock (ws/client_message.go
+//     combine): a data race (go test -race reports it). A part lost to
+//     it leaves the event unanswered, so Feishu re-sends it; a double
+//     completion hands it over twice and de-duplication keeps one.
 //   - Reconnects: on by default. The server's ClientConfig (discovery
 //     answer and every pong) sets them: the first attempt after a drop
 //     waits a random 0..ReconnectNonce s (the only jitter), later ones

@@ -93,14 +93,12 @@ func TestLongConnFrames(t *testing.T) {
 		name      string
 		payload   []byte
 		sinkErr   error
-		fragment  int
 		wantCode  int
 		wantSunk  int
 		wantState string
 	}{
 		{name: "message stored then acknowledged", payload: msg(), wantCode: 200, wantSunk: 1},
 		{name: "store failure not acknowledged", payload: msg(), sinkErr: errors.New("disk full"), wantCode: 500},
-		{name: "fragmented payload reassembled", payload: msg(), fragment: 64, wantCode: 200, wantSunk: 1},
 		{name: "ignored type acknowledged", payload: feishutest.Event("", "ev_bot", "im.chat.member.bot.added_v1", map[string]any{"chat_id": "oc_1"}), wantCode: 200},
 		{name: "malformed event not acknowledged", payload: feishutest.Event("", "ev_bad", "im.message.receive_v1",
 			map[string]any{"message": map[string]any{"chat_type": "group"}}), wantCode: 500},
@@ -115,7 +113,6 @@ func TestLongConnFrames(t *testing.T) {
 			t.Parallel()
 			fs := feishutest.NewServer()
 			t.Cleanup(fs.Close)
-			fs.SetFragmentSize(tt.fragment)
 			rec := &sinkRecorder{fail: tt.sinkErr}
 			connect(t, fs, rec.sink)
 			id := fs.Push(tt.payload)
