@@ -17,6 +17,7 @@ import (
 	"gavel/cluster"
 	"gavel/commands"
 	"gavel/config"
+	"gavel/console"
 	"gavel/handlers"
 	"gavel/jobs"
 	"gavel/metrics"
@@ -57,6 +58,10 @@ type App struct {
 	// Cluster is the shared Redis; nil for a single replica.
 	Cluster   *cluster.Cluster
 	Platforms []moderation.Platform
+	// Console is the web console; nil unless console.listen is set.
+	Console *console.Server
+	// Figures records webhook counts and queue depth for the console.
+	Figures *console.Recorder
 
 	stopMu    sync.Mutex
 	stopMaint context.CancelFunc
@@ -153,7 +158,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		}
 	}
 	if c := cfg.Platforms.TIM; c != nil {
-		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules),
+		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules, sanctions),
 			JoinGate: sanctions, CommandPrefixes: commands.New(cfg.Commands).Prefixes()})
 		if err != nil {
 			return nil, fmt.Errorf("tim: %w", err)
@@ -166,7 +171,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 			// Every replica must know every verified callId (#14.3).
 			ledger = &easemob.SharedLedger{Claimer: a.Cluster, Local: easemob.NewMemoryLedger(0, o.Now), Log: o.Logger}
 		}
-		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules), Ledger: ledger})
+		p, err := easemob.New(*c, easemob.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules, sanctions), Ledger: ledger})
 		if err != nil {
 			return nil, fmt.Errorf("easemob: %w", err)
 		}
@@ -238,6 +243,17 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Logger:    o.Logger,
 		Now:       o.Now,
 	}
+	if cfg.Console.Enabled() {
+		a.Figures = console.NewRecorder(a.Store, o.Now, o.Logger)
+		deps.Observer = observers{a.Metrics, a.Figures}
+		a.Console, err = console.New(cfg.Console, console.Deps{
+			Store: a.Store, Jobs: a.Jobs, Platforms: a.Platforms, Policy: cfg.Policy, Automod: cfg.Automod,
+			Language: cfg.Language, Health: a.health, Logger: o.Logger, Now: o.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
 	a.Router = handlers.New(cfg.Server, deps)
 	if cfg.Server.AdminListen != "" {
 		a.Admin = handlers.NewAdmin(cfg.Server, deps)
@@ -295,6 +311,10 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		}()
 		stopConn = func() { cancelConn(); <-done }
 	}
+	if a.Figures != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runConsole(ctx) }()
+	}
 	return func() {
 		stopConn()
 		a.Jobs.Stop()
@@ -351,6 +371,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer stopPprof()
+	}
+	if a.Console != nil {
+		stopConsole, err := a.Console.Serve(ctx)
+		if err != nil {
+			_ = srv.Close()
+			stopWork()
+			return err
+		}
+		defer stopConsole()
 	}
 	if a.Admin != nil {
 		stopAdmin, err := serveAdmin(srvCfg.AdminListen, a.Admin, a.log)

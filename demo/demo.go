@@ -36,6 +36,8 @@ import (
 type Options struct {
 	// Verbose also prints Gavel's own log lines.
 	Verbose bool
+	// KeepConsole keeps the console open after the demo until ctx ends.
+	KeepConsole bool
 }
 
 // Run plays the demo, writing the transcript to w.
@@ -63,8 +65,9 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
-		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
+		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
+	verifyConfig(&cfg)
 	logger := slog.New(slog.DiscardHandler)
 	if o.Verbose {
 		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -75,12 +78,20 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Storage = store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(dir, "gavel.db")}
+	if cfg.Console.Listen, err = freeAddr(); err != nil {
+		return err
+	}
 	cases := &caseLog{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Auditor: cases})
 	if err != nil {
 		return fmt.Errorf("building gavel: %w", err)
 	}
 	defer a.Close()
+	cases.store = a.Store
+	password, err := addDemoUser(ctx, a.Store)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -92,6 +103,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 
 	d := &director{out: w, gavel: "http://" + ln.Addr().String(), app: a, cases: cases}
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
+	fmt.Fprintf(w, "Console: %s  (sign in as %s, password %s; run `gavel demo -console` to keep it open)\n",
+		a.Console.BaseURL(), demoUser, password)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
 	if err := d.feishuLongConn(ctx, logger, dir); err != nil {
@@ -101,26 +114,43 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
+	d.timConfirm(ts, timToken)
+	d.timVerify(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
 	fmt.Fprintf(w, "\n%d steps, %d failed.\n", d.steps, d.failed)
+	if o.KeepConsole {
+		fmt.Fprintf(w, "\nThe console stays open at %s (user %s, password %s) until Ctrl-C.\n", a.Console.BaseURL(), demoUser, password)
+		<-ctx.Done()
+	}
 	if d.failed > 0 {
 		return fmt.Errorf("demo: %d of %d steps did not behave as expected", d.failed, d.steps)
 	}
 	return nil
 }
 
-// caseLog is the demo's auditor: it numbers cases and keeps them.
+// caseLog is the demo's auditor: it keeps the cases it prints, and
+// stores them too (numbered by the store), as reports read them back.
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case
+	// store, once set, keeps the cases too, for the console to show.
+	store moderation.Store
 }
 
-func (l *caseLog) Record(_ context.Context, c *moderation.Case) error {
+func (l *caseLog) Record(ctx context.Context, c *moderation.Case) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c.ID = int64(len(l.cases) + 1)
+	if c.ID == 0 { // a case the store numbered (a held command, its answer) keeps its number
+		if l.store != nil {
+			if err := l.store.AddCase(ctx, c); err != nil {
+				return err
+			}
+		} else {
+			c.ID = int64(len(l.cases) + 1)
+		}
+	}
 	l.cases = append(l.cases, *c)
 	return nil
 }
