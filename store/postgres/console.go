@@ -128,8 +128,12 @@ func (s *Store) CountCases(ctx context.Context, scope []string, since time.Time,
 
 // ChatsSeen lists the chats of scope with a case, mute or sanction.
 func (s *Store) ChatsSeen(ctx context.Context, scope []string) ([]moderation.ChatSeen, error) {
-	query, args := dialect.ChatsQuery(scope)
-	out, err := collect(ctx, s.pool, sqlrow.ScanChat, query, args...)
+	others, err := collect(ctx, s.pool, sqlrow.ScanChatRef, sqlrow.OtherChats)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chats seen: %w", err)
+	}
+	row := func(query string, args ...any) sqlrow.Scanner { return s.pool.QueryRow(ctx, query, args...) }
+	out, err := dialect.WalkChats(row, scope, others)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: chats seen: %w", err)
 	}

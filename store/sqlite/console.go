@@ -169,8 +169,12 @@ func (s *Store) CountCases(ctx context.Context, scope []string, since time.Time,
 
 // ChatsSeen lists the chats of scope with a case, mute or sanction.
 func (s *Store) ChatsSeen(ctx context.Context, scope []string) ([]moderation.ChatSeen, error) {
-	query, args := dialect.ChatsQuery(scope)
-	out, err := uncached(ctx, s, sqlrow.ScanChat, query, args...)
+	others, err := uncached(ctx, s, sqlrow.ScanChatRef, sqlrow.OtherChats)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: chats seen: %w", err)
+	}
+	row := func(query string, args ...any) sqlrow.Scanner { return s.queryRow(ctx, query, args...) }
+	out, err := dialect.WalkChats(row, scope, others)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: chats seen: %w", err)
 	}

@@ -3,6 +3,7 @@ package sqlrow
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -231,39 +232,73 @@ func (d Dialect) CountQuery(scope []string, since time.Time, by string) (string,
 		strings.Join(where, " AND ") + ` GROUP BY h, ` + by + ` ORDER BY h, ` + by, a.list, nil
 }
 
-// ChatsQuery lists the chats of scope with a case, a mute or a sanction,
-// with their newest case. The chats of the cases are read by skipping
-// through cases_chat (one index probe per chat, not a scan of every
-// case), which a recursive query does in both databases.
-func (d Dialect) ChatsQuery(scope []string) (string, []any) {
-	a := &args{d: d}
-	s := a.scope(scope)
-	filter := ""
-	if s != "" {
-		filter = " WHERE " + s
-	}
-	q := `
-WITH RECURSIVE seen (platform, chat_id) AS (
-	SELECT * FROM (SELECT platform, chat_id FROM cases ORDER BY platform, chat_id LIMIT 1) f0
-	UNION ALL
-	SELECT (SELECT c.platform FROM cases c WHERE (c.platform, c.chat_id) > (seen.platform, seen.chat_id) ORDER BY c.platform, c.chat_id LIMIT 1),
-	       (SELECT c.chat_id FROM cases c WHERE (c.platform, c.chat_id) > (seen.platform, seen.chat_id) ORDER BY c.platform, c.chat_id LIMIT 1)
-	FROM seen WHERE seen.platform IS NOT NULL
-),
-chats AS (
-	SELECT platform, chat_id FROM seen WHERE platform IS NOT NULL
-	UNION SELECT platform, chat_id FROM mutes
-	UNION SELECT platform, chat_id FROM sanctions
+// RowFunc runs a query that returns one row.
+type RowFunc func(query string, args ...any) Scanner
+
+// Statements of WalkChats; each is an index probe of cases_chat.
+var (
+	nextChat     = `SELECT min(chat_id) FROM cases WHERE platform = ? AND chat_id > ?`
+	firstChat    = `SELECT min(chat_id) FROM cases WHERE platform = ?`
+	nextPlatform = `SELECT min(platform) FROM cases WHERE platform > ?`
+	lastCase     = `SELECT coalesce(max(id), 0) FROM cases WHERE platform = ? AND chat_id = ?`
+	// OtherChats are the chats with a mute or a sanction: small tables,
+	// holding only what is in force.
+	OtherChats = `SELECT platform, chat_id FROM mutes UNION SELECT platform, chat_id FROM sanctions`
 )
-SELECT platform, chat_id,
-	coalesce((SELECT max(id) FROM cases c WHERE c.platform = chats.platform AND c.chat_id = chats.chat_id), 0)
-FROM chats` + filter + ` ORDER BY platform, chat_id`
-	return q, a.list
+
+// WalkChats lists the chats of scope that have a case, a mute or a
+// sanction (others: the chats of OtherChats, read by the caller), with
+// each one's newest case. The chats of the cases are found by skipping
+// through cases_chat, two index probes per chat, not by reading every
+// case.
+func (d Dialect) WalkChats(row RowFunc, scope []string, others []moderation.ChatRef) ([]moderation.ChatSeen, error) {
+	seen := map[moderation.ChatRef]bool{}
+	var out []moderation.ChatSeen
+	add := func(c moderation.ChatRef) error {
+		if seen[c] || !moderation.ScopeAllows(scope, c) {
+			return nil
+		}
+		seen[c] = true
+		cs := moderation.ChatSeen{Chat: c}
+		if err := row(d.Q(lastCase), c.Platform, c.ID).Scan(&cs.LastCase); err != nil {
+			return fmt.Errorf("newest case of %s: %w", c, err)
+		}
+		out = append(out, cs)
+		return nil
+	}
+	var platform *string
+	if err := row(d.Q(`SELECT min(platform) FROM cases`)).Scan(&platform); err != nil {
+		return nil, fmt.Errorf("first platform: %w", err)
+	}
+	for platform != nil {
+		var chat *string
+		if err := row(d.Q(firstChat), *platform).Scan(&chat); err != nil {
+			return nil, fmt.Errorf("first chat of %s: %w", *platform, err)
+		}
+		for chat != nil {
+			if err := add(moderation.ChatRef{Platform: *platform, ID: *chat}); err != nil {
+				return nil, err
+			}
+			if err := row(d.Q(nextChat), *platform, *chat).Scan(&chat); err != nil {
+				return nil, fmt.Errorf("next chat of %s: %w", *platform, err)
+			}
+		}
+		if err := row(d.Q(nextPlatform), *platform).Scan(&platform); err != nil {
+			return nil, fmt.Errorf("next platform: %w", err)
+		}
+	}
+	for _, c := range others {
+		if err := add(c); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(out, func(a, b moderation.ChatSeen) int { return strings.Compare(a.Chat.String(), b.Chat.String()) })
+	return out, nil
 }
 
-// ScanChat reads a row of ChatsQuery.
-func ScanChat(row Scanner) (moderation.ChatSeen, error) {
-	var c moderation.ChatSeen
-	err := row.Scan(&c.Chat.Platform, &c.Chat.ID, &c.LastCase)
+// ScanChatRef reads a row of OtherChats.
+func ScanChatRef(row Scanner) (moderation.ChatRef, error) {
+	var c moderation.ChatRef
+	err := row.Scan(&c.Platform, &c.ID)
 	return c, err
 }
