@@ -66,7 +66,7 @@ func TestBrowserLiftThroughPipeline(t *testing.T) {
 	dir := console.Artifacts(t)
 	shot := func(name string) {
 		t.Helper()
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot: %v", err)
 		}
