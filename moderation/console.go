@@ -47,6 +47,9 @@ type CaseQuery struct {
 	Outcome string
 	// Since is inclusive, Until exclusive.
 	Since, Until time.Time
+	// Related selects the cases that follow from this case (its undo, a
+	// confirmation's answer); 0: any.
+	Related int64
 	// Before pages: only cases with an id below it (0: from the newest).
 	Before int64
 	Limit  int

@@ -108,6 +108,12 @@ func testSearchCases(t *testing.T, s moderation.Store) {
 			t.Errorf("%s: got %v, want %v", tt.name, dels, tt.want)
 		}
 	}
+	undo := sampleCase("d5", "c1", "alice", t0.Add(4*time.Hour), "bob")
+	undo.Verb, undo.Related = moderation.VerbUnmute, ids["d1"]
+	addCase(t, s, undo)
+	if got, err := s.SearchCases(ctx, moderation.CaseQuery{Scope: all, Related: ids["d1"]}); err != nil || len(got) != 1 || got[0].DeliveryID != "d5" {
+		t.Errorf("cases following d1 = %v, %v; want d5", got, err)
+	}
 	next, err := s.SearchCases(ctx, moderation.CaseQuery{Scope: all, Before: ids["d3"], Limit: 2})
 	if err != nil || len(next) != 2 || next[0].DeliveryID != "d2" || next[1].DeliveryID != "d1" {
 		t.Errorf("second page = %v, %v; want d2, d1", next, err)
@@ -124,8 +130,8 @@ func testSearchCases(t *testing.T, s moderation.Store) {
 			t.Errorf("count %+v before since", c)
 		}
 	}
-	if total != 3 {
-		t.Errorf("CountCases by verb since t0+1h: %d cases in %+v, want 3", total, counts)
+	if total != 4 {
+		t.Errorf("CountCases by verb since t0+1h: %d cases in %+v, want 4 (d2, d3, d4, d5)", total, counts)
 	}
 	rules, err := s.CountCases(ctx, []string{"test:*"}, t0, "rule")
 	if err != nil || len(rules) != 0 {

@@ -194,6 +194,9 @@ func (d Dialect) SearchQuery(q moderation.CaseQuery) (string, []any) {
 	if !q.Until.IsZero() {
 		where = append(where, "at < "+a.add(nanotime.From(q.Until)))
 	}
+	if q.Related > 0 {
+		where = append(where, "related = "+a.add(q.Related))
+	}
 	if q.Before > 0 {
 		where = append(where, "id < "+a.add(q.Before))
 	}
