@@ -127,6 +127,11 @@ type ConsoleStore interface {
 	// CountCases counts the cases of scope at or after since per hour and
 	// per by ("verb" or "rule"; rule counts leave out cases of no rule).
 	CountCases(ctx context.Context, scope []string, since time.Time, by string) ([]CaseCount, error)
+	// RollupCases adds the settled cases not yet counted to the hourly
+	// counts CountCases reads, a bounded chunk per call, once across
+	// replicas; it returns how many case numbers it covered. The console
+	// calls it every minute.
+	RollupCases(ctx context.Context, now time.Time) (int, error)
 	// ChatsSeen lists the chats of scope that have a case, a mute or a
 	// sanction.
 	ChatsSeen(ctx context.Context, scope []string) ([]ChatSeen, error)
