@@ -122,4 +122,17 @@ func TestBrowserLiftThroughPipeline(t *testing.T) {
 	if !strings.Contains(list, "console:ann") || !strings.Contains(list, "unmute") {
 		t.Fatalf("the case list does not show the lift:\n%s", list)
 	}
+	// The chat's page asks the platform what it can do there.
+	var caps string
+	err = chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/chats/tim/"+strings.ReplaceAll(group, "#", "%23")), chromedp.WaitVisible(css("table.caps")))
+	if err == nil {
+		caps, err = chromedp.Run(ctx, chromedp.Text(css("table.caps")))
+	}
+	if err != nil {
+		t.Fatalf("chat page: %v", err)
+	}
+	shot("e2e-chat")
+	if !strings.Contains(caps, "mute") || !strings.Contains(caps, "native") {
+		t.Fatalf("the chat page's capability matrix:\n%s", caps)
+	}
 }
