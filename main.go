@@ -121,6 +121,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, w := range cfg.Warnings {
 			fmt.Fprintf(stdout, "%s: warning: %s\n", *cfgPath, w)
 		}
+		if f := cfg.Platforms.Feishu; f != nil {
+			fmt.Fprintf(stdout, "%s: %s\n", *cfgPath, f.ModeSummary())
+		}
 		fmt.Fprintf(stdout, "%s: OK\n", *cfgPath)
 		return nil
 	case "cases":

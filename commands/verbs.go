@@ -27,6 +27,9 @@ var verbs = map[string]moderation.Verb{
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
+	"confirm": moderation.VerbConfirm, "确认": moderation.VerbConfirm,
+	"cancel": moderation.VerbCancel, "取消": moderation.VerbCancel,
+	"report": moderation.VerbReport, "举报": moderation.VerbReport,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English
@@ -62,17 +65,24 @@ func sortByLen(s []string) {
 // or another bot's "/command" is not one, and makes no job. Parse may
 // still find a command IsCommand accepts malformed (a usage reply).
 func (p *Parser) IsCommand(text string) bool {
+	_, ok := p.VerbOf(text)
+	return ok
+}
+
+// VerbOf returns the verb of the command text is, as IsCommand finds it:
+// what a malformed command asked for (Parse returns no command then).
+func (p *Parser) VerbOf(text string) (moderation.Verb, bool) {
 	for {
 		text = strings.TrimLeftFunc(text, unicode.IsSpace)
 		if text == "" {
-			return false
+			return "", false
 		}
 		if !isAt(text) {
 			break
 		}
 		i := strings.IndexFunc(text, unicode.IsSpace)
 		if i < 0 {
-			return false
+			return "", false
 		}
 		text = text[i:]
 	}
@@ -81,13 +91,13 @@ func (p *Parser) IsCommand(text string) bool {
 	}
 	word, ok := p.cutPrefix(text)
 	if !ok || word == "" {
-		return false
+		return "", false
 	}
-	if _, ok := verbs[word]; ok {
-		return true
+	if v, ok := verbs[word]; ok {
+		return v, true
 	}
-	_, ok = verbs[strings.ToLower(word)] // allocates only for a word with upper case
-	return ok
+	v, ok := verbs[strings.ToLower(word)] // allocates only for a word with upper case
+	return v, ok
 }
 
 func (p *Parser) cutPrefix(tok string) (string, bool) {

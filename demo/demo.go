@@ -1,6 +1,6 @@
 // Package demo runs Gavel against in-process fakes of its three platforms
 // and plays scripted group conversations through signed webhooks over real
-// HTTP. Each step prints message → decision → API calls → reply and checks
+// HTTP, and Feishu's long connection over a real WebSocket. Each step prints message → decision → API calls → reply and checks
 // what the fake platform saw; Run fails if any step misbehaved.
 package demo
 
@@ -65,8 +65,9 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
-		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
+		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
+	verifyConfig(&cfg)
 	logger := slog.New(slog.DiscardHandler)
 	if o.Verbose {
 		logger = slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -106,8 +107,15 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		a.Console.BaseURL(), demoUser, password)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
+	if err := d.feishuLongConn(ctx, logger, dir); err != nil {
+		d.steps++
+		d.failed++
+		fmt.Fprintf(w, "    FAILED    %v\n", err)
+	}
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
+	d.timConfirm(ts, timToken)
+	d.timVerify(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
@@ -127,7 +135,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	return nil
 }
 
-// caseLog is the demo's auditor: it numbers cases and keeps them.
+// caseLog is the demo's auditor: it keeps the cases it prints, and
+// stores them too (numbered by the store), as reports read them back.
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case
@@ -138,10 +147,13 @@ type caseLog struct {
 func (l *caseLog) Record(ctx context.Context, c *moderation.Case) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c.ID = int64(len(l.cases) + 1)
-	if l.store != nil {
-		if err := l.store.AddCase(ctx, c); err != nil {
-			return err
+	if c.ID == 0 { // a case the store numbered (a held command, its answer) keeps its number
+		if l.store != nil {
+			if err := l.store.AddCase(ctx, c); err != nil {
+				return err
+			}
+		} else {
+			c.ID = int64(len(l.cases) + 1)
 		}
 	}
 	l.cases = append(l.cases, *c)

@@ -54,6 +54,9 @@ const (
 	ReasonDryRun Reason = "dry_run"
 	// ReasonBeforeDelivery: a pre-send hook stopped the message.
 	ReasonBeforeDelivery Reason = "before_delivery"
+	// ReasonNewcomer: a report by a user who joined recently, recorded
+	// but not counted towards a report threshold.
+	ReasonNewcomer Reason = "newcomer"
 )
 
 // Reasons returns every Reason constant of this package (those above and
@@ -65,7 +68,7 @@ func Reasons() []Reason {
 		ReasonTargetOwner, ReasonTargetBot, ReasonTargetSelf, ReasonTargetProtected, ReasonTargetAdmin,
 		ReasonNotMember, ReasonNotMuted, ReasonInvalidUserID, ReasonInvalidDuration, ReasonUnsupported,
 		ReasonGaveUp, ReasonError, ReasonNoResult, ReasonStore, ReasonRolesUnavailable,
-		ReasonRecallFailed, ReasonDryRun, ReasonBeforeDelivery, ReasonBatchTooLarge,
+		ReasonRecallFailed, ReasonDryRun, ReasonBeforeDelivery, ReasonNewcomer, ReasonBatchTooLarge,
 	}
 }
 

@@ -24,18 +24,29 @@ func ruleHits(hits []automod.Hit) []moderation.RuleHit {
 	return out
 }
 
-// NewGate adapts the rule engine to moderation.Gate for the platforms'
-// pre-delivery hooks; nil when auto-moderation is off.
-func NewGate(e *automod.Engine) moderation.Gate {
-	if e == nil {
+// NewGate adapts the rule engine and the index of joiners awaiting
+// verification to moderation.Gate for the platforms' pre-delivery hooks:
+// an unverified joiner's message is held (the pipeline reads it as an
+// answer), then the rules screen the rest. Nil when there is neither.
+func NewGate(e *automod.Engine, held *SanctionIndex) moderation.Gate {
+	if e == nil && held == nil {
 		return nil
 	}
-	return gate{e}
+	return gate{e, held}
 }
 
-type gate struct{ e *automod.Engine }
+type gate struct {
+	e    *automod.Engine
+	held *SanctionIndex
+}
 
 func (g gate) Screen(chat moderation.ChatRef, senderID, text string) (moderation.Screening, bool) {
+	if g.held != nil && g.held.pending(chat, senderID) {
+		return moderation.Screening{Rule: verifyRule, Match: "not verified yet"}, true
+	}
+	if g.e == nil {
+		return moderation.Screening{}, false
+	}
 	h, reject := g.e.PreSend(chat, senderID, text)
 	if h.Rule == "" {
 		return moderation.Screening{}, false

@@ -19,6 +19,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 	plat, msg, log := r.plat, r.msg, r.log
 
 	p.flush(ctx, r) // enforcing a mute may recall: nothing staged waits behind it
+	if p.verifyAnswer(ctx, r, true) {
+		return // an unverified joiner's message: held, and maybe an answer
+	}
 	handled, err := p.mutes.enforce(ctx, log, plat, msg)
 	r.fail(err)
 	if handled {
@@ -58,6 +61,10 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		p.record(ctx, r, c)
 		return
 	}
+	if v, _ := parser.VerbOf(msg.Text); v == moderation.VerbReport && p.cfg.Reports.Enabled {
+		p.report(ctx, r, cmd, perr, botID) // any member may report
+		return
+	}
 	// Who asks decides how much Gavel says: to users who may not
 	// moderate it gives at most one short reply per chat per
 	// policy.refusal_interval, never a usage lesson, so that a few
@@ -93,6 +100,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
 		p.record(ctx, r, c)
 		p.reply(ctx, r, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		return
+	}
+	if p.confirmation(ctx, r, cmd, botID, c) { // confirm.go: /confirm, /cancel, held commands
 		return
 	}
 	switch cmd.Verb {

@@ -37,6 +37,11 @@ type Config struct {
 	Recent RecentConfig `yaml:"recent"`
 	// ScheduledLocks lock chats every day (宵禁).
 	ScheduledLocks []ScheduledLock `yaml:"scheduled_locks"`
+	// Verification of new joiners, per chat ("platform:chat_id"); off
+	// for chats not named.
+	Verification map[string]VerifyConfig `yaml:"verification"`
+	// Reports are members' /report.
+	Reports ReportsConfig `yaml:"reports"`
 }
 
 // Validate reports the first bad key.
@@ -60,6 +65,12 @@ func (c Config) Validate() error {
 	if err := c.Recent.Validate(); err != nil {
 		return err
 	}
+	if err := validateVerification(c.Verification); err != nil {
+		return err
+	}
+	if err := c.Reports.validate(); err != nil {
+		return err
+	}
 	_, err := parseSchedules(c.ScheduledLocks)
 	return err
 }
@@ -76,6 +87,7 @@ func (c Config) withDefaults() Config {
 		c.ActionTimeout = 10 * time.Minute
 	}
 	c.Recent = c.Recent.WithDefaults()
+	c.Reports = c.Reports.withDefaults()
 	return c
 }
 
@@ -124,6 +136,7 @@ type Pipeline struct {
 	recent    RecentIndex
 	schedules []schedule
 	sent      timersSent
+	held      heldScan
 	rules     *automod.Engine
 	modlog    ModLogConfig
 	obs       Observer
@@ -311,13 +324,27 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 			return moderation.Work{}, r.err
 		}
 		p.handleHits(ctx, r)
+		if r.err == nil {
+			p.markNewcomers(ctx, r)
+		}
+		if r.err == nil {
+			p.verifyJoin(ctx, r)
+		}
 	case ev.Kind == moderation.EventTimer && ev.Timer != nil:
 		r.chat = ev.Timer.Chat
 		r.log = r.log.With("chat", r.chat.ID, "timer", ev.Timer.Verb)
 		p.handleTimer(ctx, r)
 	case ev.Kind == moderation.EventScreened && ev.Message != nil && ev.Screening != nil:
 		r.msg, r.chat = ev.Message, ev.Message.Chat
+		if ev.Screening.Rule == verifyRule {
+			p.verifyAnswer(ctx, r, false) // held before delivery: an answer
+			break
+		}
 		p.recordScreened(ctx, r)
+	case ev.Kind == moderation.EventAction && ev.Action != nil && ev.Action.Verb == moderation.VerbVerify:
+		r.chat = ev.Action.Chat
+		r.log = r.log.With("chat", r.chat.ID, "action", ev.Action.Verb)
+		p.verifyButton(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.
@@ -369,8 +396,13 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		if p.rules != nil {
 			ev.Hits = ruleHits(p.rules.Join(ev.Join))
 		}
-		// A banned user who got in anyway is removed again.
-		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0
+		// A banned user who got in anyway is removed again; a joiner
+		// may have to verify, or be marked a newcomer for reports.
+		_, verifies := p.cfg.Verification[ev.Join.Chat.String()]
+		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0 ||
+			verifies || p.marksNewcomers()
+	case ev.Kind == moderation.EventAction:
+		return ev, ev.Action != nil
 	case ev.Kind == moderation.EventTimer:
 		return ev, ev.Timer != nil
 	case ev.Kind == moderation.EventAction:
@@ -393,7 +425,8 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 	default:
 		ev.Hits = ruleHits(p.rules.Message(msg))
 	}
-	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID)
+	return ev, len(ev.Hits) > 0 || p.parsers[ev.Platform].IsCommand(msg.Text) || p.mutes.suspect(msg.Chat, msg.SenderID) ||
+		p.sanctions.index.pending(msg.Chat, msg.SenderID)
 }
 
 // RefreshMutes reloads the in-memory index of active emulated mutes from

@@ -153,6 +153,14 @@ func (b *sanctionBook) due(ctx context.Context) ([]moderation.Timer, error) {
 			t.Verb = moderation.VerbUnban
 		case moderation.VerbLock:
 			t.Verb = moderation.VerbUnlock
+		case moderation.VerbVerify:
+			t.Verb = moderation.VerbVerify
+		case moderation.VerbNewcomer:
+			// No action: the mark just ends (every replica may).
+			if err := b.end(ctx, s.Verb, s.Chat, s.UserID); err != nil {
+				return ts, err
+			}
+			continue
 		default:
 			b.log.Error("stored sanction of an unknown verb", "verb", s.Verb, "chat", s.Chat.String())
 			continue

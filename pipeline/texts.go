@@ -221,6 +221,8 @@ func reasonWords(code moderation.Reason) (en, zh string, detail, ok bool) {
 		return "dry run", "演练", false, true
 	case moderation.ReasonBeforeDelivery:
 		return "stopped before delivery", "已在送达前拦截", false, true
+	case moderation.ReasonNewcomer:
+		return "reported by a newcomer: not counted", "举报人刚入群：不计入", false, true
 	case moderation.ReasonBatchTooLarge:
 		// The pipeline batches to the adapter's size: an internal fault.
 		return "internal error: " + string(code), "内部错误：" + string(code), false, true

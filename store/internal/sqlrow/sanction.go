@@ -10,15 +10,16 @@ import (
 const SanctionColumns = `verb, platform, chat_id, chat_kind, user_id, until, case_id`
 
 // CheckSanction refuses a sanction no store should keep: a verb other than
-// ban or lock, a ban of nobody, a lock of a user.
+// ban, lock, verify (a joiner's pending verification) or newcomer, a ban
+// or newcomer mark of nobody, a lock of a user.
 func CheckSanction(s moderation.Sanction) error {
 	switch {
-	case s.Verb == moderation.VerbBan && s.UserID == "":
-		return fmt.Errorf("ban in %s names no user", s.Chat)
+	case (s.Verb == moderation.VerbBan || s.Verb == moderation.VerbNewcomer) && s.UserID == "":
+		return fmt.Errorf("%s in %s names no user", s.Verb, s.Chat)
 	case s.Verb == moderation.VerbLock && s.UserID != "":
 		return fmt.Errorf("lock in %s names user %q; a lock holds the whole chat", s.Chat, s.UserID)
-	case s.Verb != moderation.VerbBan && s.Verb != moderation.VerbLock:
-		return fmt.Errorf("sanction verb %q is neither %s nor %s", s.Verb, moderation.VerbBan, moderation.VerbLock)
+	case s.Verb != moderation.VerbBan && s.Verb != moderation.VerbLock && s.Verb != moderation.VerbVerify && s.Verb != moderation.VerbNewcomer:
+		return fmt.Errorf("sanction verb %q is none of %s, %s, %s, %s", s.Verb, moderation.VerbBan, moderation.VerbLock, moderation.VerbVerify, moderation.VerbNewcomer)
 	case s.Chat.Platform == "" || s.Chat.ID == "":
 		return fmt.Errorf("%s of %q names no chat", s.Verb, s.UserID)
 	}

@@ -86,3 +86,32 @@ func TestCasesQuery(t *testing.T) {
 		t.Errorf("CasesQuery of no filter = %q, %v", q, args)
 	}
 }
+
+// TestChatKey: every event that acts on a chat is ordered with the chat's
+// other jobs — timers and card presses included (a joiner's deadline must
+// not run beside the job that verifies them).
+func TestChatKey(t *testing.T) {
+	t.Parallel()
+	chat := moderation.ChatRef{Platform: "tim", ID: "@TGS#1"}
+	tests := []struct {
+		name string
+		ev   moderation.Event
+		want string
+	}{
+		{"message", moderation.Event{Message: &moderation.Message{Chat: chat}}, "tim:@TGS#1"},
+		{"join", moderation.Event{Join: &moderation.Join{Chat: chat}}, "tim:@TGS#1"},
+		{"timer", moderation.TimerEvent(moderation.Timer{Verb: moderation.VerbVerify, Chat: chat, UserID: "u"}), "tim:@TGS#1"},
+		{"action", moderation.Event{Action: &moderation.Action{Chat: chat}}, "tim:@TGS#1"},
+		{"action without chat", moderation.Event{Action: &moderation.Action{}}, ""},
+		{"roles changed", moderation.Event{RolesChanged: &moderation.RolesChange{Chat: chat}}, ""},
+	}
+	for _, tt := range tests {
+		got := ""
+		if k := ChatKey(tt.ev); k != nil {
+			got = *k
+		}
+		if got != tt.want {
+			t.Errorf("%s: ChatKey = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
