@@ -2,6 +2,7 @@ package sqlrow
 
 import (
 	"cmp"
+	"math"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -235,15 +236,21 @@ func (d Dialect) searchQuery(q moderation.CaseQuery, grant *[2]string) (string, 
 	if q.Outcome != "" {
 		where = append(where, "(outcome = "+a.add(q.Outcome)+" OR outcome LIKE "+a.add(likePrefix(q.Outcome)+":%")+")")
 	}
+	// "+at" keeps SQLite off cases_at, which would read every case of the
+	// range and sort them: walking the ids down from the range's newest
+	// stops at the page's end. (PostgreSQL reads +at as at.)
+	// The ids of the range are bounded both ways by the cases_at index,
+	// with a minute of slack (see Until).
 	if !q.Since.IsZero() {
-		where = append(where, "at >= "+a.add(nanotime.From(q.Since)))
+		where = append(where, "+at >= "+a.add(nanotime.From(q.Since)),
+			"id >= coalesce((SELECT id FROM cases WHERE at >= "+a.add(nanotime.From(q.Since.Add(-time.Minute)))+" ORDER BY at LIMIT 1), "+a.add(int64(math.MaxInt64))+")")
 	}
 	if !q.Until.IsZero() {
 		// The cases before Until are read from the newest of them down,
 		// not from the newest case: ids grow with time, up to a job's
 		// few milliseconds between making a case and storing it, which
 		// the minute of slack covers.
-		where = append(where, "at < "+a.add(nanotime.From(q.Until)),
+		where = append(where, "+at < "+a.add(nanotime.From(q.Until)),
 			"id <= coalesce((SELECT id FROM cases WHERE at < "+a.add(nanotime.From(q.Until.Add(time.Minute)))+" ORDER BY at DESC LIMIT 1), 0)")
 	}
 	if q.Related > 0 {
