@@ -2,9 +2,9 @@ package sqlrow
 
 import (
 	"cmp"
-	"math"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
