@@ -183,6 +183,7 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		Parser:    commands.New(cfg.Commands),
 		Policy:    pol,
 		Language:  cfg.Language,
+		ModLog:    cfg.ModLog,
 		Store:     a.Store,
 		Audit:     o.Auditor,
 		Observer:  a.Metrics,

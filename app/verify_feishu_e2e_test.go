@@ -57,11 +57,17 @@ func (w *fsWorld) selfJoin(t *testing.T, users ...string) {
 	}
 }
 
+// challenges returns Gavel's challenge messages in the chat (cards:
+// their JSON), recalled ones included.
 func (w *fsWorld) challenges() []string {
 	var out []string
-	for _, r := range w.replies() {
-		if strings.Contains(r, "Welcome") {
-			out = append(out, r)
+	for _, m := range w.fs.Replies() {
+		text := m.Text()
+		if m.MsgType == "interactive" {
+			text = m.Content
+		}
+		if challengeSum.MatchString(text) {
+			out = append(out, text)
 		}
 	}
 	return out
@@ -99,6 +105,12 @@ func TestFeishuVerification(t *testing.T) {
 	}
 	if n := len(w.fs.CallsTo(feishutest.OpMembersDelete)); n != 1 {
 		t.Errorf("%d removal calls, want 1", n)
+	}
+	// Nobody the challenge names is pending: the card is recalled.
+	for _, m := range w.fs.Replies() {
+		if m.MsgType == "interactive" && challengeSum.MatchString(m.Content) && !m.Deleted {
+			t.Errorf("challenge card %s not recalled once both joiners were done", m.ID)
+		}
 	}
 }
 

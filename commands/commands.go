@@ -17,6 +17,7 @@
 //	[@bot] /case 12                      (案例): show audit case 12 to an admin
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
 //	[@bot] /report [@a] [reason…]        (举报): any member reports a message (in a reply) or @a
+//	[@bot] /undo 12 [reason…]            (撤销): reverse case 12 exactly
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved
 // through Message.Mentions, whose tokens may hold spaces: "@John Smith")
@@ -228,6 +229,15 @@ func (p *Parser) Parse(msg *moderation.Message, botID string) (moderation.Comman
 		return cmd, nil
 	case moderation.VerbCase:
 		return parseCase(cmd, toks[i:])
+	case moderation.VerbUndo:
+		// /undo 12 [reason…]: the case number, then why.
+		rest := toks[i:]
+		cmd, err := parseCase(cmd, rest)
+		if err != nil {
+			return moderation.Command{}, err
+		}
+		cmd.Reason = strings.Join(rest[1:], " ")
+		return cmd, nil
 	}
 	if unresolved != nil {
 		return moderation.Command{}, unresolved

@@ -136,6 +136,12 @@ func TestParse(t *testing.T) {
 			want: moderation.Command{Verb: moderation.VerbUnwarn, Targets: []string{"a"}},
 		},
 		{name: "case without number", msg: feishuMsg("/case"), wantErr: ErrBadCaseID},
+		{name: "undo", msg: feishuMsg("/undo 7"), want: moderation.Command{Verb: moderation.VerbUndo, CaseID: 7}},
+		{name: "undo with hash and reason", msg: feishuMsg("/撤销 #7 wrong user"), want: moderation.Command{Verb: moderation.VerbUndo, CaseID: 7, Reason: "wrong user"}},
+		{name: "undo without number", msg: feishuMsg("/undo"), wantErr: ErrBadCaseID},
+		{name: "undo of a mention", msg: feishuMsg("/undo @a"), wantErr: ErrBadCaseID},
+		{name: "undo of zero", msg: feishuMsg("/撤销 0"), wantErr: ErrBadCaseID},
+		{name: "unwarn is not undo", msg: feishuMsg("/撤销警告 @x"), want: moderation.Command{Verb: moderation.VerbUnwarn, Targets: []string{"x"}}},
 		{name: "case with bad number", msg: feishuMsg("/案例 x"), wantErr: ErrBadCaseID},
 		{name: "plain chat", msg: feishuMsg("hello everyone"), wantErr: ErrNotCommand},
 		{name: "empty", msg: feishuMsg(""), wantErr: ErrNotCommand},
@@ -221,6 +227,7 @@ func FuzzParse(f *testing.F) {
 		"/ban @a 1d spam", "/封禁 @_user_2 1天", "/拉黑 -p @a", "/unban @a", "/解封", "/lock 10m raid", "/锁群 @a",
 		"/全员禁言 30分钟", "/unlock", "/解除全员禁言", "/purge 30", "/清理 ５０", "/purge @a 20", "/purge 201",
 		"/purge -1", "/purge 99999999999999999999", "/purge", "/kick -p @a --purge", "/mute -p @a", "/warn",
+		"/undo 7", "/撤销 #12 wrong", "/undo -3", "/undo 99999999999999999999", "/undo @a",
 	} {
 		f.Add(s, "", false)
 		f.Add(s, "ou_parent", true)
@@ -247,7 +254,7 @@ func FuzzParse(f *testing.F) {
 		switch cmd.Verb {
 		case "":
 			t.Fatalf("Parse(%q) returned no verb and no error", text)
-		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbLock, moderation.VerbUnlock:
+		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbUndo, moderation.VerbLock, moderation.VerbUnlock:
 			if len(cmd.Targets) > 0 {
 				t.Fatalf("Parse(%q) returned %s with targets %q", text, cmd.Verb, cmd.Targets)
 			}

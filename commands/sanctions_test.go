@@ -190,7 +190,7 @@ func TestEverySpellingIsACommand(t *testing.T) {
 	p := New(Config{})
 	for _, v := range []moderation.Verb{moderation.VerbKick, moderation.VerbMute, moderation.VerbUnmute, moderation.VerbBan,
 		moderation.VerbUnban, moderation.VerbLock, moderation.VerbUnlock, moderation.VerbPurge, moderation.VerbHelp,
-		moderation.VerbCase, moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings} {
+		moderation.VerbCase, moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings, moderation.VerbUndo} {
 		sp := Spellings(v)
 		if len(sp) < 2 || sp[0] != string(v) {
 			t.Errorf("Spellings(%s) = %v: want the English verb first and a Chinese spelling", v, sp)

@@ -27,6 +27,7 @@ var verbs = map[string]moderation.Verb{
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
 	"report": moderation.VerbReport, "举报": moderation.VerbReport,
+	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English

@@ -39,7 +39,9 @@ type Config struct {
 	Policy     policy.Config   `yaml:"policy"`
 	// Automod configures auto-moderation rules.
 	Automod automod.Config `yaml:"automod"`
-	Storage store.Config   `yaml:"storage"`
+	// ModLog names the chats every case is posted to (the mod-log).
+	ModLog  pipeline.ModLogConfig `yaml:"modlog"`
+	Storage store.Config          `yaml:"storage"`
 	// Redis, when its addr is set, shares de-duplication and rate limits
 	// between replicas.
 	Redis cluster.Config `yaml:"redis"`
@@ -64,6 +66,19 @@ type Platforms struct {
 	Easemob *easemob.Config `yaml:"easemob"`
 }
 
+// configured reports whether the platform's block is present.
+func (p Platforms) configured(name string) bool {
+	switch name {
+	case "feishu":
+		return p.Feishu != nil
+	case "tim":
+		return p.TIM != nil
+	case "easemob":
+		return p.Easemob != nil
+	}
+	return false
+}
+
 // Validate reports the first bad key, naming it.
 func (c Config) Validate() error {
 	switch c.Language {
@@ -84,7 +99,8 @@ func (c Config) Validate() error {
 	if c.Platforms.Feishu == nil && c.Platforms.TIM == nil && c.Platforms.Easemob == nil {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
-	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate}
+	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate,
+		c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
 	if p := c.Platforms.Feishu; p != nil {
 		fc := *p
 		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices

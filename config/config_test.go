@@ -74,6 +74,11 @@ platforms:
 		{"short dedup_ttl without feishu", base + "server: {dedup_ttl: 1h}\n", ""},
 		{"feishu with default dedup_ttl", feishuBase, ""},
 		{"feishu with 8h dedup_ttl", feishuBase + "server: {dedup_ttl: 8h}\n", ""},
+		{"modlog", base + "modlog: {tim: \"@TGS#ml\", chats: {\"tim:@TGS#g1\": \"@TGS#ml1\"}}\n", ""},
+		{"modlog of a platform not configured", base + "modlog: {feishu: oc_ml}\n", "modlog.feishu: platforms.feishu is not configured"},
+		{"modlog chat key without platform", base + "modlog: {chats: {g1: ml}}\n", "modlog.chats: key \"g1\""},
+		{"modlog chat of a platform not configured", base + "modlog: {chats: {\"easemob:1\": \"2\"}}\n", "names platform \"easemob\""},
+		{"modlog unknown key", base + "modlog: {slack: x}\n", "field slack not found"},
 		{"feishu with dedup_ttl inside its retries", feishuBase + "server: {dedup_ttl: 7h}\n", "server.dedup_ttl: 7h0m0s does not exceed Feishu's retry schedule"},
 	}
 	for _, tt := range tests {

@@ -49,7 +49,10 @@ type Action struct {
 	// lift, a verification button); otherwise the case's chat.
 	Chat ChatRef `json:"chat"`
 	// Targets are the users acted on when the action names them.
-	Targets  []string      `json:"targets,omitempty"`
+	Targets []string `json:"targets,omitempty"`
+	// Only is the pressed button's Button.Only: when set, the one user
+	// the pipeline lets press it (the platform lets anyone press).
+	Only     string        `json:"only,omitempty"`
 	Duration time.Duration `json:"duration,omitempty"`
 	// Card is the message the press came from, to be updated with who
 	// pressed what; nil for the console.

@@ -133,9 +133,27 @@ type CaseFilter struct {
 	ChatID   string
 	// UserID matches the actor or any target.
 	UserID string
-	Since  time.Time
-	Limit  int
+	// Related matches the cases that follow from this case (Case.Related):
+	// its undo, the command a confirmation request led to.
+	Related int64
+	Since   time.Time
+	Limit   int
 }
+
+// CaseLink records that one delivery (a job) answers a case in some way —
+// undoes it (LinkUndo) — so that no other delivery does the same: two
+// presses of Undo, /undo N typed in two chats, two replicas.
+type CaseLink struct {
+	CaseID int64
+	// Kind is what the link stands for: LinkUndo.
+	Kind string
+	// DeliveryID is the delivery whose job holds the link.
+	DeliveryID string
+	At         time.Time
+}
+
+// LinkUndo is the kind of the link an undo takes on the case it undoes.
+const LinkUndo = "undo"
 
 // ErrNotFound is returned for a missing case or job.
 var ErrNotFound = errors.New("not found")
@@ -199,6 +217,20 @@ type Store interface {
 	// PurgeCases deletes cases (and finished jobs, expired dedup keys)
 	// older than before; it returns how many cases went.
 	PurgeCases(ctx context.Context, before time.Time) (int, error)
+	// LinkCase stores l unless a link of its CaseID and Kind is stored,
+	// atomically (across processes sharing the store), and returns the
+	// stored link: l when it was stored now or by the same delivery
+	// before, else the earlier delivery's.
+	LinkCase(ctx context.Context, l CaseLink) (CaseLink, error)
+	// UnlinkCase drops the link of kind on caseID if deliveryID holds it
+	// (an undo that reversed nothing gives the case back).
+	UnlinkCase(ctx context.Context, caseID int64, kind, deliveryID string) error
+	// SetCasePost records the message posted for case id (its mod-log
+	// entry), replacing an earlier one; ErrNotFound if no such case.
+	SetCasePost(ctx context.Context, id int64, ref PostRef) error
+	// CasePost returns the message posted for case id; ErrNotFound when
+	// none was recorded (or no such case).
+	CasePost(ctx context.Context, id int64) (PostRef, error)
 
 	// PutMutes records mutes in one write, each replacing the user's
 	// earlier one in its chat: all are stored or none is.
@@ -224,6 +256,9 @@ type Store interface {
 	// RemoveLastWarning deletes the user's newest warning at or after
 	// since; false when there was none.
 	RemoveLastWarning(ctx context.Context, chat ChatRef, userID string, since time.Time) (bool, error)
+	// RemoveWarning deletes the warning stored under key (exactly the one
+	// a case gave: /undo of a /warn); false when there was none.
+	RemoveWarning(ctx context.Context, key string) (bool, error)
 
 	// Ping checks the store is reachable.
 	Ping(ctx context.Context) error

@@ -113,6 +113,8 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		p.reply(ctx, r, text)
 	case moderation.VerbCase:
 		p.showCase(ctx, r, cmd.CaseID)
+	case moderation.VerbUndo:
+		p.undoCommand(ctx, r, cmd)
 	case moderation.VerbLock, moderation.VerbUnlock:
 		p.lockCommand(ctx, r, cmd, c)
 	case moderation.VerbPurge:

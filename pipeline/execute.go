@@ -111,6 +111,19 @@ func (p *Pipeline) executeBatch(ctx context.Context, r *run, a action, users []s
 			p.log.Warn("role cache unavailable", "err", err)
 		}
 		return res
+	case moderation.VerbAdd:
+		// /undo of a kick: the users come back as members.
+		res := plat.Add(ctx, chat, users, opts)
+		var back []string
+		for _, x := range res {
+			if x.Status.Succeeded() {
+				back = append(back, x.UserID)
+			}
+		}
+		if err := p.roleCache.Forget(ctx, chat, back); err != nil {
+			p.log.Warn("role cache unavailable", "err", err)
+		}
+		return res
 	case moderation.VerbMute:
 		res := plat.Mute(ctx, chat, users, d, opts)
 		until := time.Time{} // zero: until /unmute

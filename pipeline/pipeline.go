@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -113,7 +114,9 @@ type Deps struct {
 	Sanctions *SanctionIndex
 	// Automod, when set, evaluates auto-moderation rules on every message
 	// and join (on the webhook path: it is local and fast).
-	Automod  *automod.Engine
+	Automod *automod.Engine
+	// ModLog names the chats cases are posted to (config.yaml's modlog:).
+	ModLog   ModLogConfig
 	Language string // "en" (default) or "zh"
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -134,6 +137,7 @@ type Pipeline struct {
 	schedules []schedule
 	sent      timersSent
 	rules     *automod.Engine
+	modlog    ModLogConfig
 	obs       Observer
 	audit     Auditor
 	text      *texts
@@ -152,6 +156,14 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	if d.Parser == nil || d.Policy == nil || d.Store == nil {
 		return nil, errors.New("pipeline: parser, policy and store are required")
 	}
+	if err := d.ModLog.Validate(); err != nil {
+		return nil, err
+	}
+	if err := d.ModLog.CheckPlatforms(func(name string) bool {
+		return slices.ContainsFunc(d.Platforms, func(pl moderation.Platform) bool { return pl.Name() == name })
+	}); err != nil {
+		return nil, err
+	}
 	p := &Pipeline{
 		cfg:       cfg.withDefaults(),
 		platforms: map[string]moderation.Platform{},
@@ -160,6 +172,7 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 		store:     d.Store,
 		roleCache: d.Roles,
 		rules:     d.Automod,
+		modlog:    d.ModLog,
 		obs:       d.Observer,
 		audit:     d.Audit,
 		log:       d.Logger,
@@ -231,6 +244,13 @@ type run struct {
 	work moderation.Work
 	// replyToBot: the command replies to a bot's message (no target).
 	replyToBot bool
+	// logged are the cases recorded by this run that go to the mod-log,
+	// posted when the run's work is done (postModLog).
+	logged []*moderation.Case
+	// answers, when not nil, collect the run's replies instead of posting
+	// them: a card press or a console action has no message to answer,
+	// and says what happened on the card (actions.go).
+	answers *[]string
 }
 
 func (r *run) fail(err error) {
@@ -320,16 +340,18 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 			break
 		}
 		p.recordScreened(ctx, r)
-	case ev.Kind == moderation.EventAction && ev.Action != nil && ev.Action.Verb == moderation.VerbVerify:
-		r.chat = ev.Action.Chat
-		r.log = r.log.With("chat", r.chat.ID, "action", ev.Action.Verb)
-		p.verifyButton(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.
 		r.fail(p.rolesChanged(ctx, ev.RolesChanged))
+	case ev.Kind == moderation.EventAction && ev.Action != nil:
+		p.handleAction(ctx, r)
 	default:
 		r.log.Warn("event without payload", "kind", ev.Kind)
+	}
+	if r.err == nil {
+		// After the action and its reply: the mod-log never holds them up.
+		p.postModLog(ctx, r)
 	}
 	if r.err != nil {
 		return moderation.Work{}, r.err // flushed by the deferred function
@@ -341,7 +363,7 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 // rules (recording their hits on the event) and reports whether the event
 // may lead to an action and so deserves a durable job: a rule hit, a
 // message that may be a command, one sent by a user under an emulated
-// mute, a screened message. Cheap checks first; the rules are local.
+// mute, a screened message, a card press or console action. Cheap checks first; the rules are local.
 func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.Event, bool) {
 	if _, ok := p.platforms[ev.Platform]; !ok {
 		return ev, false
@@ -374,10 +396,11 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		_, verifies := p.cfg.Verification[ev.Join.Chat.String()]
 		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0 ||
 			verifies || p.marksNewcomers()
-	case ev.Kind == moderation.EventAction:
-		return ev, ev.Action != nil
 	case ev.Kind == moderation.EventTimer:
 		return ev, ev.Timer != nil
+	case ev.Kind == moderation.EventAction:
+		// A card press or a console action: policy decides when it runs.
+		return ev, ev.Action != nil
 	case ev.Kind != moderation.EventMessage || ev.Message == nil:
 		return ev, false
 	}

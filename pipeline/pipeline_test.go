@@ -37,6 +37,10 @@ type recorder struct {
 	sender func(id string) (string, error)
 	// posts and updates are what Post and UpdatePost were given.
 	posts, updates []moderation.Post
+	// failPosts fails the next Post calls; noUpdate makes UpdatePost
+	// unsupported (TIM, Easemob).
+	failPosts int
+	noUpdate  bool
 }
 
 func (r *recorder) Name() string                          { return "fake" }

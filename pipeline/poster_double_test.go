@@ -8,11 +8,17 @@ import (
 )
 
 // The recorder's moderation.Poster half: posts are recorded as
-// "post <chat> <text>" and numbered "post-N"; updates as "update <id>".
+// "post <chat>" and numbered "post-N"; updates as "update <id>"; a failed
+// post as "post-failed <chat>".
 
 func (r *recorder) Post(_ context.Context, chat moderation.ChatRef, p moderation.Post) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.failPosts > 0 {
+		r.failPosts--
+		r.calls = append(r.calls, "post-failed "+chat.ID)
+		return "", &moderation.APIError{Kind: moderation.Transient, Message: "fake: busy"}
+	}
 	r.posts = append(r.posts, p)
 	r.calls = append(r.calls, "post "+chat.ID)
 	return fmt.Sprintf("post-%d", len(r.posts)), nil
@@ -21,6 +27,9 @@ func (r *recorder) Post(_ context.Context, chat moderation.ChatRef, p moderation
 func (r *recorder) UpdatePost(_ context.Context, ref moderation.PostRef, p moderation.Post) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.noUpdate {
+		return fmt.Errorf("fake: %w", moderation.ErrUnsupported)
+	}
 	r.updates = append(r.updates, p)
 	r.calls = append(r.calls, "update "+ref.MessageID)
 	return nil

@@ -31,6 +31,7 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 		}
 		logCase(ctx, p.log, c)
 		p.obs.Case(c)
+		p.queueModLog(r, c)
 		return
 	}
 	if err := p.audit.Record(ctx, c); err != nil {
@@ -39,11 +40,16 @@ func (p *Pipeline) record(ctx context.Context, r *run, c *moderation.Case) {
 		return
 	}
 	p.obs.Case(c)
+	p.queueModLog(r, c)
 }
 
 // reply answers the run's message (a join has none: the reply goes to
 // the chat).
 func (p *Pipeline) reply(ctx context.Context, r *run, text string) {
+	if r.answers != nil {
+		*r.answers = append(*r.answers, text)
+		return
+	}
 	plat := r.plat
 	msg := r.msg
 	if msg == nil {

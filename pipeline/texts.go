@@ -34,6 +34,7 @@ func (t *texts) help(prefix string) string {
 /封禁 @用户 [时长] [原因] — 移出并禁止再次加入（/解封 解除；加 -p 同时撤回其消息）
 /锁群 [时长] — 全员禁言，仅群主和管理员可发言（/解锁 结束）
 /清理 N — 撤回本群最近 N 条消息；/清理 @用户 [N] — 撤回该用户的近期消息
+/撤销 N — 撤销案例 N（移出的人加回、禁言和封禁解除、锁群结束、警告撤销）
 回复某条消息并发送 /踢、/禁言、/封禁 等，即以其发送者为目标。
 仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
 	}
@@ -44,6 +45,7 @@ func (t *texts) help(prefix string) string {
 /ban @user… [duration] [reason] — remove and keep out (/unban lifts it; -p also recalls their messages)
 /lock [duration] — only the owner and admins may speak (/unlock ends it)
 /purge N — recall the chat's last N messages; /purge @user [N] — that user's recent ones
+/undo N — reverse case N (add back who was removed, lift a mute, ban or lock, remove a warning)
 Reply to a message with /kick, /mute, /ban… to act on its sender.
 Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
 }

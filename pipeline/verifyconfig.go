@@ -159,9 +159,6 @@ type ReportsConfig struct {
 	// NewcomerAge: reports by users who joined less than this long ago
 	// are recorded but do not count towards ActAt; 0: every report counts.
 	NewcomerAge time.Duration `yaml:"newcomer_age"`
-	// LogChat is the chat id (same platform) the reports are posted to;
-	// empty: cases only.
-	LogChat string `yaml:"log_chat"`
 }
 
 func (c ReportsConfig) validate() error {

@@ -628,6 +628,8 @@ func TestOversizedBatchRefused(t *testing.T) {
 					refs[i] = moderation.MessageRef{ID: id}
 				}
 				rs = f.c.RecallMessages(ctx, chat, refs, moderation.ActionOptions{})
+			case moderation.VerbAdd:
+				rs = f.c.Add(ctx, chat, targets, moderation.ActionOptions{})
 			default:
 				t.Fatalf("no case for verb %q", verb)
 			}

@@ -56,6 +56,9 @@ type Client struct {
 	moderationUpdate *egress.Caller
 	messageList      *egress.Caller
 	messageGet       *egress.Caller
+	// Posts (#17): card patches, members added back.
+	messagePatch *egress.Caller
+	membersAdd   *egress.Caller
 
 	chatLock keyedMutex // serialises member removals per chat (232019)
 	// refusals holds the chats where Feishu refused a recall (230026),
@@ -112,6 +115,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		moderationUpdate: opts.Egress.New(Name, "chat.moderation.update", cfg.Rate),
 		messageList:      opts.Egress.New(Name, "message.list", cfg.Rate),
 		messageGet:       opts.Egress.New(Name, "message.get", cfg.Rate),
+		messagePatch:     opts.Egress.New(Name, "message.patch", cfg.Rate),
+		membersAdd:       opts.Egress.New(Name, "chat.members.create", cfg.Rate),
 		refusals:         gocache.New(cfg.RefusalCacheTTL, cfg.RefusalCacheTTL),
 		recalled:         gocache.New(recalledMemory, 10*time.Minute),
 		botID:            cfg.BotOpenID,
@@ -121,7 +126,7 @@ func New(cfg Config, opts Options) (*Client, error) {
 	}
 	c.tokens = &tokenSource{sdk: sdk, appID: cfg.AppID, appSecret: cfg.AppSecret, now: now}
 	for _, caller := range []*egress.Caller{c.chatGet, c.membersDelete, c.messageDelete, c.messageReply, c.botInfo,
-		c.moderationGet, c.moderationUpdate, c.messageList, c.messageGet} {
+		c.moderationGet, c.moderationUpdate, c.messageList, c.messageGet, c.messagePatch, c.membersAdd} {
 		caller.Renew = c.tokens.renew
 	}
 	switch {

@@ -74,6 +74,10 @@ var codes = map[int]codeInfo{
 	232060: {moderation.Permanent, "Feishu has banned this chat."},
 	232076: {moderation.Permanent, "The chat owner cannot be removed."},
 	232092: {moderation.Permanent, "A meeting is in progress in this chat: Feishu does not let its speech settings change now."},
+	// Adding members (chat-members/create, #17).
+	232008: {moderation.Permanent, "Feishu cannot add members to this kind of chat (a direct chat, or an unsupported chat mode)."},
+	232013: {moderation.Permanent, "This chat has reached its member limit."},
+	232043: {moderation.Permanent, "Feishu refused the request: it names users Gavel's app cannot add."},
 
 	// Messages.
 	230001: {moderation.Permanent, "Feishu rejected the message request as invalid."},
@@ -96,6 +100,9 @@ var codes = map[int]codeInfo{
 	230071: {moderation.Permanent, "This chat does not support replies in threads."},
 	230110: {moderation.Permanent, "The message has already been deleted."},
 	230111: {moderation.Permanent, "The message is about to self-destruct."},
+	// Cards (message/patch, #17).
+	230031: {moderation.Permanent, "Feishu edits a message only within 14 days of sending it; this card is older."},
+	230099: {moderation.Permanent, "Feishu could not build the card from Gavel's card JSON."},
 }
 
 // statusError is what httpDoer returns for a non-JSON error response (a

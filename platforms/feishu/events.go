@@ -156,6 +156,19 @@ func (c *Client) parseEvent(ctx context.Context, env *envelope, receivedAt time.
 			DedupKeys:    []string{deliveryID},
 			RolesChanged: ch,
 		}}, nil
+	case eventCardAction:
+		// A button press on a card Gavel posted (cards.go).
+		action, err := parseCardAction(env.Event, at)
+		if err != nil {
+			return nil, err
+		}
+		return []moderation.Event{{
+			Kind:       moderation.EventAction,
+			Platform:   Name,
+			DeliveryID: deliveryID,
+			DedupKeys:  []string{deliveryID},
+			Action:     action,
+		}}, nil
 	default:
 		c.log.DebugContext(ctx, "ignoring event", "event_type", h.EventType, "event_id", h.EventID)
 		return nil, nil

@@ -111,7 +111,16 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 				"event_id", env.Header.EventID, "create_time", env.Header.CreateTime)
 		}
 	}
-	return moderation.Ack{Response: eventAck, Events: events}, nil
+	return moderation.Ack{Response: answerFor(env), Events: events}, nil
+}
+
+// answerFor is the body answered to a verified delivery: a card callback
+// gets "{}" or a toast (cardAck), every event what the SDK sends.
+func answerFor(env *envelope) json.RawMessage {
+	if env.isV2() && env.Header.EventType == eventCardAction {
+		return cardAck
+	}
+	return eventAck
 }
 
 // eventAge checks an event's header.create_time against now: older than

@@ -124,6 +124,7 @@ func (s *Store) PurgeCases(ctx context.Context, before time.Time) (int, error) {
 			name, query string
 			count       bool
 		}{
+			{"case links", `DELETE FROM case_links WHERE case_id IN (SELECT id FROM cases WHERE at < $1)`, false},
 			{"cases", `DELETE FROM cases WHERE at < $1`, true},
 			{"jobs", `DELETE FROM jobs WHERE finished_at IS NOT NULL AND finished_at < $1`, false},
 			{"dedup keys", `DELETE FROM dedup_keys WHERE expires_at <= $1`, false},

@@ -128,6 +128,25 @@ CREATE TABLE sanctions (
 );
 CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
 `,
+	// 4: the mod-log and /undo (issue #17): the case a case follows from,
+	// the mod-log message posted for a case, and the links that make an
+	// undo happen once.
+	`
+ALTER TABLE cases ADD COLUMN related bigint NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN post text NOT NULL DEFAULT ''; -- moderation.PostRef as JSON
+CREATE INDEX cases_related ON cases (related) WHERE related <> 0;
+
+-- case_links: at most one delivery answers a case in each kind ("undo"):
+-- the primary key makes a second undo of a case, from another chat or
+-- another replica, do nothing.
+CREATE TABLE case_links (
+	case_id     bigint NOT NULL,
+	kind        text   NOT NULL,
+	delivery_id text   NOT NULL,
+	at          bigint NOT NULL, -- Unix ns
+	PRIMARY KEY (case_id, kind)
+);
+`,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

@@ -104,6 +104,7 @@ func (s *Store) PurgeCases(ctx context.Context, before time.Time) (int, error) {
 			count       bool
 		}{
 			{"case users", `DELETE FROM case_users WHERE case_id IN (SELECT id FROM cases WHERE at < ?)`, false},
+			{"case links", `DELETE FROM case_links WHERE case_id IN (SELECT id FROM cases WHERE at < ?)`, false},
 			{"cases", `DELETE FROM cases WHERE at < ?`, true},
 			{"job results", `DELETE FROM job_results WHERE job_id IN (
 				SELECT id FROM jobs WHERE finished_at IS NOT NULL AND finished_at < ?)`, false},

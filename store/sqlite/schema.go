@@ -121,6 +121,25 @@ CREATE TABLE sanctions (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX sanctions_until ON sanctions (until) WHERE until IS NOT NULL;
 `,
+	// 4: the mod-log and /undo (issue #17): the case a case follows from,
+	// the mod-log message posted for a case, and the links that make an
+	// undo happen once.
+	`
+ALTER TABLE cases ADD COLUMN related INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE cases ADD COLUMN post TEXT NOT NULL DEFAULT ''; -- moderation.PostRef as JSON
+CREATE INDEX cases_related ON cases (related) WHERE related <> 0;
+
+-- case_links: at most one delivery answers a case in each kind ("undo"):
+-- the primary key makes a second undo of a case, from another chat or
+-- another replica, do nothing.
+CREATE TABLE case_links (
+	case_id     INTEGER NOT NULL, -- no foreign key: the link outlives nothing it needs
+	kind        TEXT    NOT NULL,
+	delivery_id TEXT    NOT NULL,
+	at          INTEGER NOT NULL,
+	PRIMARY KEY (case_id, kind)
+) STRICT, WITHOUT ROWID;
+`,
 }
 
 // migrate applies the migrations the database lacks, all in one IMMEDIATE

@@ -67,6 +67,11 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ActiveSanctions", testActiveSanctions},
 		{"ExpiredSanctions", testExpiredSanctions},
 		{"Ping", testPing},
+		{"Related", testRelated},
+		{"CaseLinks", testCaseLinks},
+		{"CaseLinkRace", testCaseLinkRace},
+		{"CasePost", testCasePost},
+		{"RemoveWarning", testRemoveWarning},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -80,6 +80,10 @@ const (
 	OpModerationUpdate = "chat.moderation.update"
 	OpMessageList      = "message.list"
 	OpMessageGet       = "message.get"
+	// Posts (issue #17): card patches and members added (cards.go,
+	// members.go).
+	OpMessagePatch = "message.patch"
+	OpMembersAdd   = "chat.members.create"
 	// Every is the op of SetRate that sets every API without a rate of
 	// its own.
 	Every            = fakekit.Every
@@ -130,6 +134,19 @@ type Chat struct {
 	Moderation string
 	// Moderators are the open_ids on the moderator_list whitelist.
 	Moderators []string
+	// AddMemberPermission is add_member_permission: all_members (default)
+	// or only_owner (the owner and managers, or the creator bot with
+	// CreatorOperateAsOwner, may add members).
+	AddMemberPermission string
+	// ApprovalRequired is membership_approval "approval_required": users
+	// added wait for the owner's or a manager's approval (Pending).
+	ApprovalRequired bool
+	// External is an external chat (users of other tenants may be added).
+	External bool
+	// MaxMembers is the member limit (232013); 0 is Feishu's default 5000.
+	MaxMembers int
+	// Pending are the users waiting for approval to join.
+	Pending []string
 }
 
 // Call is one API request the fake received: Status is the HTTP status,
@@ -151,6 +168,8 @@ type Message struct {
 	UUID     string
 	Deleted  bool
 	Created  time.Time
+	// Updated is set once the message was patched (cards).
+	Updated bool
 }
 
 // Text returns the "text" of a text message's content.
@@ -196,6 +215,9 @@ type Server struct {
 	seq        int
 	// recallLimit is how old a message may be to be recalled (230009).
 	recallLimit time.Duration
+	// users are the user states set with SetUser (members.go); every other
+	// open_id is an active user of the server's tenant.
+	users map[string]UserState
 }
 
 // NewServer starts a fake on 127.0.0.1. Close it when done.
@@ -214,6 +236,7 @@ func NewServer() *Server {
 		inflight:          map[string]bool{},
 		resetAfter:        1,
 		recallLimit:       maxRecallAge,
+		users:             map[string]UserState{},
 	}
 	s.SetRate(Every, perAPIPerSecond)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -247,6 +270,10 @@ func (s *Server) AddChat(c Chat) {
 	if cc.Moderation == "" {
 		cc.Moderation = moderationAll
 	}
+	if cc.AddMemberPermission == "" {
+		cc.AddMemberPermission = permissionAll
+	}
+	cc.Pending = slices.Clone(c.Pending)
 	staff := slices.Clone(cc.Managers)
 	if !cc.botOwned() && cc.OwnerID != "" {
 		staff = append(staff, cc.OwnerID)
@@ -275,6 +302,7 @@ func (s *Server) Chat(id string) (Chat, bool) {
 	cc.Managers = slices.Clone(c.Managers)
 	cc.Members = slices.Clone(c.Members)
 	cc.Moderators = slices.Clone(c.Moderators)
+	cc.Pending = slices.Clone(c.Pending)
 	return cc, true
 }
 
@@ -396,6 +424,12 @@ var errMsgs = map[int]string{
 	230025:   "The length of the message content reaches its limit.",
 	230026:   "No permission to recall this message.",
 	230110:   "Action unavailable as the message has been deleted.",
+	// Cards and members added (issue #17; cards.go, members.go).
+	230031: "Message can only be modified within 14 days after sending.",
+	230099: "Failed to create card content.",
+	232008: "Your request specifies a chat whose type is NOT supported currently.",
+	232013: "You have reached the limit of maximum number of members a chat can have.",
+	232043: "Your request contains unavailable ids.",
 }
 
 type answer struct {
@@ -427,7 +461,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// A removal in a chat where another one is still running answers 232019.
 	s.mu.Lock()
 	busy, mine := false, false
-	if op == OpMembersDelete {
+	if op == OpMembersDelete || op == OpMembersAdd {
 		busy = s.inflight[params]
 		if !busy {
 			s.inflight[params], mine = true, true
@@ -471,14 +505,21 @@ func route(method, path string) (op, param string) {
 		return OpToken, ""
 	case method == http.MethodGet && path == "/open-apis/bot/v3/info":
 		return OpBotInfo, ""
+	case method == http.MethodPatch && strings.HasPrefix(path, im+"messages/") && !strings.Contains(strings.TrimPrefix(path, im+"messages/"), "/"):
+		return OpMessagePatch, strings.TrimPrefix(path, im+"messages/")
 	case method == http.MethodPost && path == im+"messages":
 		return OpMessageCreate, ""
 	case method == http.MethodGet && path == im+"messages":
 		return OpMessageList, ""
 	case strings.HasPrefix(path, im+"chats/"):
 		rest := strings.TrimPrefix(path, im+"chats/")
-		if id, ok := strings.CutSuffix(rest, "/members"); ok && method == http.MethodDelete && !strings.Contains(id, "/") {
-			return OpMembersDelete, id
+		if id, ok := strings.CutSuffix(rest, "/members"); ok && id != "" && !strings.Contains(id, "/") {
+			switch method {
+			case http.MethodDelete:
+				return OpMembersDelete, id
+			case http.MethodPost:
+				return OpMembersAdd, id
+			}
 		}
 		if id, ok := strings.CutSuffix(rest, "/moderation"); ok && id != "" && !strings.Contains(id, "/") {
 			switch method {
@@ -534,9 +575,9 @@ func (s *Server) handleLocked(op, param string, r *http.Request, body map[string
 		}
 		return s.membersDeleteLocked(param, r.URL.Query(), body)
 	case OpMessageReply, OpMessageCreate:
-		// "Text messages: request body at most 150 KB" (send and reply
-		// pages); checked on the whole body, the stricter reading.
-		if size > maxTextBytes {
+		// "Text messages: request body at most 150 KB", cards 30 KB (send
+		// and reply pages); checked on the whole body, the stricter reading.
+		if size > maxTextBytes || (body["msg_type"] == msgInteractive && size > maxCardBytes) {
 			return fail(230025)
 		}
 		if op == OpMessageReply {
@@ -545,6 +586,16 @@ func (s *Server) handleLocked(op, param string, r *http.Request, body map[string
 		return s.createLocked(r.URL.Query(), body)
 	case OpMessageDelete:
 		return s.deleteMessageLocked(param)
+	case OpMessagePatch:
+		if size > maxCardBytes {
+			return fail(230025)
+		}
+		return s.patchLocked(param, body)
+	case OpMembersAdd:
+		if busy {
+			return fail(232019)
+		}
+		return s.membersAddLocked(param, r.URL.Query(), body)
 	case OpModerationGet:
 		return s.moderationGetLocked(param, r.URL.Query())
 	case OpModerationUpdate:
@@ -637,9 +688,9 @@ func (s *Server) chatGetLocked(id string, q url.Values) answer {
 		return a
 	}
 	data := map[string]any{
-		"name": c.Name, "description": "", "chat_mode": c.Mode, "chat_type": "private", "external": false,
+		"name": c.Name, "description": "", "chat_mode": c.Mode, "chat_type": "private", "external": c.External,
 		"tenant_key": c.Tenant, "chat_status": "normal", "moderation_permission": c.Moderation,
-		"add_member_permission": "all_members", "at_all_permission": "all_members", "edit_permission": "all_members",
+		"add_member_permission": c.AddMemberPermission, "membership_approval": approval(c.ApprovalRequired), "at_all_permission": "all_members", "edit_permission": "all_members",
 		"user_manager_id_list": nonNil(c.Managers), "bot_manager_id_list": []string{},
 		"user_count": strconv.Itoa(len(c.Members)), "bot_count": "1",
 	}
@@ -732,7 +783,8 @@ func (s *Server) sendLocked(chat *Chat, parent string, content string, body map[
 	if !s.AllowN("chat:"+chat.ID, perChatPerSecond, 1) {
 		return fail(230020)
 	}
-	m := &Message{ChatID: chat.ID, SenderID: s.AppID, FromBot: true, MsgType: "text", Content: content, ParentID: parent, UUID: uuid, Created: time.Now()}
+	msgType, _ := body["msg_type"].(string)
+	m := &Message{ChatID: chat.ID, SenderID: s.AppID, FromBot: true, MsgType: msgType, Content: content, ParentID: parent, UUID: uuid, Created: time.Now()}
 	s.addMessageLocked(m)
 	return ok(s.messageData(m))
 }
@@ -741,7 +793,7 @@ func (s *Server) messageData(m *Message) map[string]any {
 	ms := strconv.FormatInt(m.Created.UnixMilli(), 10)
 	return map[string]any{
 		"message_id": m.ID, "root_id": m.ParentID, "parent_id": m.ParentID, "msg_type": m.MsgType,
-		"create_time": ms, "update_time": ms, "deleted": m.Deleted, "updated": false, "chat_id": m.ChatID,
+		"create_time": ms, "update_time": ms, "deleted": m.Deleted, "updated": m.Updated, "chat_id": m.ChatID,
 		"sender":   s.senderData(m),
 		"body":     map[string]any{"content": m.Content},
 		"mentions": []any{},
@@ -782,7 +834,11 @@ func (s *Server) createLocked(q url.Values, body map[string]any) answer {
 		}
 		return a
 	}
-	content, a, valid := s.checkTextLocked(body)
+	check := s.checkTextLocked
+	if body["msg_type"] == msgInteractive {
+		check = s.checkCardLocked
+	}
+	content, a, valid := check(body)
 	if !valid {
 		return a
 	}

@@ -13,7 +13,7 @@ import (
 
 // CaseColumns are the cases columns ScanCase reads, in order.
 const CaseColumns = `id, delivery_id, platform, chat_id, actor, rule, verb, targets,
-	reason, duration_ns, dry_run, decisions, results, outcome, at`
+	reason, duration_ns, dry_run, decisions, results, outcome, at, related`
 
 // CaseRow is a case's JSON columns and user index, encoded before the
 // transaction.
@@ -61,7 +61,7 @@ func EncodeCases(cases []*moderation.Case) ([]CaseRow, error) {
 // CaseArgs are the arguments of InsertCase.
 func (d Dialect) CaseArgs(c *moderation.Case, row CaseRow) []any {
 	return []any{c.DeliveryID, c.Platform, c.ChatID, c.Actor, c.Rule, string(c.Verb), d.JSON(row.Targets),
-		d.Text(c.Reason), int64(c.Duration), c.DryRun, d.JSON(row.Decisions), d.JSON(row.Results), d.Text(string(c.Outcome)), nanotime.From(c.At)}
+		d.Text(c.Reason), int64(c.Duration), c.DryRun, d.JSON(row.Decisions), d.JSON(row.Results), d.Text(string(c.Outcome)), nanotime.From(c.At), c.Related}
 }
 
 // ScanCase reads one row of CaseColumns. A stored outcome that
@@ -75,7 +75,7 @@ func ScanCase(row Scanner) (moderation.Case, error) {
 		duration, at                int64
 	)
 	err := row.Scan(&c.ID, &c.DeliveryID, &c.Platform, &c.ChatID, &c.Actor, &c.Rule, &verb, &targets,
-		&c.Reason, &duration, &c.DryRun, &decisions, &results, &c.Outcome, &at)
+		&c.Reason, &duration, &c.DryRun, &decisions, &results, &c.Outcome, &at, &c.Related)
 	if err != nil {
 		return moderation.Case{}, err
 	}
@@ -98,7 +98,8 @@ func ScanCase(row Scanner) (moderation.Case, error) {
 }
 
 // CasesQuery is the query for the cases f selects, newest first, and its
-// arguments. UserID matches the actor or any target; Since is inclusive;
+// arguments. UserID matches the actor or any target; Related the cases
+// that follow from a case; Since is inclusive;
 // Limit ≤ 0 means no limit.
 func (d Dialect) CasesQuery(f moderation.CaseFilter) (string, []any) {
 	var (
@@ -121,6 +122,9 @@ func (d Dialect) CasesQuery(f moderation.CaseFilter) (string, []any) {
 	}
 	if f.UserID != "" {
 		where = append(where, "id IN (SELECT case_id FROM case_users WHERE user_id = "+arg(f.UserID)+")")
+	}
+	if f.Related != 0 {
+		where = append(where, "related = "+arg(f.Related))
 	}
 	if !f.Since.IsZero() {
 		where = append(where, "at >= "+arg(nanotime.From(f.Since)))

@@ -9,12 +9,14 @@ type Queries struct {
 	ExtendJob, FinishJob, RetryJob, JobResults string
 	// Cases.
 	CaseByID, CaseByDelivery, InsertCase string
+	// Case links and posts (schema v4).
+	LinkCase, CaseLink, UnlinkCase, SetCasePost, CasePost string
 	// Mutes.
 	PutMute, ActiveMute, ExpiredMutes, ActiveMutes string
 	// Sanctions.
 	PutSanction, DeleteSanction, ActiveSanction, ActiveSanctions, ExpiredSanctions string
 	// Warnings.
-	AddWarning, CountWarnings, Warnings, RemoveLastWarning string
+	AddWarning, CountWarnings, Warnings, RemoveLastWarning, RemoveWarning string
 }
 
 // For returns the queries in d's placeholders.
@@ -50,8 +52,19 @@ func For(d Dialect) Queries {
 			SELECT id FROM cases WHERE delivery_id = ? AND delivery_id <> '' AND verb = ? AND rule = ?`,
 		InsertCase: `
 			INSERT INTO cases (delivery_id, platform, chat_id, actor, rule, verb, targets,
-				reason, duration_ns, dry_run, decisions, results, outcome, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				reason, duration_ns, dry_run, decisions, results, outcome, at, related)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		// The primary key (case_id, kind) is the link's uniqueness: a
+		// second delivery's insert does nothing, and CaseLink then reads
+		// the first one's.
+		LinkCase: `
+			INSERT INTO case_links (case_id, kind, delivery_id, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (case_id, kind) DO NOTHING`,
+		CaseLink: `SELECT delivery_id, at FROM case_links WHERE case_id = ? AND kind = ?`,
+		UnlinkCase: `
+			DELETE FROM case_links WHERE case_id = ? AND kind = ? AND delivery_id = ?`,
+		SetCasePost: `UPDATE cases SET post = ? WHERE id = ?`,
+		CasePost:    `SELECT post FROM cases WHERE id = ?`,
 
 		PutMute: `
 			INSERT INTO mutes (` + MuteColumns + `)
@@ -105,13 +118,15 @@ func For(d Dialect) Queries {
 			DELETE FROM warnings WHERE id = (
 				SELECT id FROM warnings WHERE platform = ? AND chat_id = ? AND user_id = ? AND at >= ?
 				ORDER BY at DESC, id DESC LIMIT 1)`,
+		RemoveWarning: `DELETE FROM warnings WHERE key = ?`,
 	}
 	for _, p := range []*string{
 		&q.ChatWaits, &q.InsertJob, &q.JobExists, &q.Pending, &q.ExtendJob, &q.FinishJob, &q.RetryJob, &q.JobResults,
 		&q.CaseByID, &q.CaseByDelivery, &q.InsertCase,
+		&q.LinkCase, &q.CaseLink, &q.UnlinkCase, &q.SetCasePost, &q.CasePost,
 		&q.PutMute, &q.ActiveMute, &q.ExpiredMutes, &q.ActiveMutes,
 		&q.PutSanction, &q.DeleteSanction, &q.ActiveSanction, &q.ActiveSanctions, &q.ExpiredSanctions,
-		&q.AddWarning, &q.CountWarnings, &q.Warnings, &q.RemoveLastWarning,
+		&q.AddWarning, &q.CountWarnings, &q.Warnings, &q.RemoveLastWarning, &q.RemoveWarning,
 	} {
 		*p = d.Q(*p)
 	}

@@ -1,0 +1,219 @@
+// The action flow: a button pressed on a mod-log card (Feishu
+// card.action.trigger) or an action taken in the console
+// (moderation.EventAction). Who asks is authorized when the job runs,
+// not when the button was drawn: a presser must be the owner or an admin
+// of the case's chat, or one of policy.admins; the console checked its
+// operator's grants itself. Policy decides on every target either way.
+// The card then shows who pressed what.
+
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"gavel/moderation"
+	"gavel/policy"
+)
+
+func (p *Pipeline) handleAction(ctx context.Context, r *run) {
+	a := r.ev.Action
+	r.chat = a.Chat
+	if a.Card != nil {
+		r.chat = a.Card.Chat
+	}
+	if r.chat.Platform == "" {
+		r.chat.Platform = r.ev.Platform
+	}
+	r.log = r.log.With("chat", r.chat.ID, "action", a.Verb, "actor", a.Actor, "case", a.CaseID)
+	// A press or a console action answers no message: what the flows
+	// would reply is collected and goes on the card.
+	var answers []string
+	r.answers = &answers
+	if a.Actor == "" || a.Actor == "console:" {
+		r.log.Warn("action without an actor ignored")
+		return
+	}
+	if !isConsole(a.Actor) {
+		a.Actor = r.plat.CanonicalUserID(a.Actor)
+	}
+	for i, t := range a.Targets {
+		a.Targets[i] = r.plat.CanonicalUserID(t)
+	}
+	switch a.Verb {
+	// HOOK(wt-confirm): moderation.VerbConfirm and moderation.VerbCancel
+	// answer a confirmation request; pipeline/confirm.go adds its case
+	// here.
+	case moderation.VerbUndo, moderation.VerbDismiss, moderation.VerbBan, moderation.VerbMute, moderation.VerbKick:
+		if isConsole(a.Actor) && a.Verb != moderation.VerbUndo {
+			r.log.Warn("the console names chats and targets for this verb; a case's card press needs a presser")
+			return
+		}
+		p.pressCase(ctx, r, a, &answers)
+	case moderation.VerbUnmute, moderation.VerbUnban, moderation.VerbUnlock:
+		if !isConsole(a.Actor) {
+			r.log.Warn("a lift is the console's action; refused from a card")
+			return
+		}
+		p.consoleLift(ctx, r, a)
+		r.log.Info("console action done", "answer", strings.Join(answers, " "))
+	case moderation.VerbVerify:
+		p.verifyButton(ctx, r) // a joiner's button: only the joiner passes by it
+	default:
+		r.log.Warn("action of a verb this build does not handle")
+	}
+}
+
+// pressCase carries out a press of a case's button (or the console's
+// undo of a case): Undo, Dismiss, or Ban, Mute, Kick of the case's
+// targets, as the presser.
+func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, answers *[]string) {
+	if reason := p.policy.AllowCommand(r.chat, a.Actor); reason != policy.OK {
+		p.answerPress(ctx, r, a, nil, p.text.refused(reason, a.Verb), true)
+		return
+	}
+	if a.Verb == moderation.VerbUndo {
+		text, c := p.undo(ctx, r, a.Actor, a.CaseID, "")
+		if text == "" {
+			return // the job runs again
+		}
+		orig, err := p.store.Case(ctx, a.CaseID)
+		if err != nil {
+			p.answerPress(ctx, r, a, nil, text, false)
+			return
+		}
+		if c != nil && c.ID > 0 && slices.ContainsFunc(c.Results, func(x moderation.Result) bool { return x.Status.Succeeded() }) {
+			p.answerPress(ctx, r, a, &orig, p.text.undoNote(a.Actor, c)+" "+text, false)
+			return
+		}
+		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), true)
+		return
+	}
+	orig, err := p.store.Case(ctx, a.CaseID)
+	if err != nil {
+		r.log.Warn("press of a case that cannot be read", "err", err)
+		p.answerPress(ctx, r, a, nil, p.text.noCase(a.CaseID), false)
+		return
+	}
+	caseChat := moderation.ChatRef{Platform: orig.Platform, ID: orig.ChatID}
+	if orig.Platform != r.plat.Name() || r.chat.ID != caseChat.ID && !p.modlog.isModLogOf(r.chat, caseChat) {
+		p.answerPress(ctx, r, a, nil, p.text.noCase(a.CaseID), false)
+		return
+	}
+	r.chat = caseChat
+	c := &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: caseChat.Platform, ChatID: caseChat.ID, Actor: a.Actor,
+		Verb: a.Verb, Related: orig.ID, At: p.now()}
+	ok, _, err := p.mayAct(ctx, r, a.Actor)
+	if err != nil && p.retryLater(r, err) {
+		return
+	}
+	if err != nil || !ok {
+		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
+		if err != nil {
+			c.Outcome = moderation.OutcomeErrorRoles
+		}
+		p.record(ctx, r, c)
+		r.log.Info("press refused: the presser may not moderate the case's chat", "err", err)
+		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, p.text.refused(policy.ActorNotAdmin, a.Verb)), true)
+		return
+	}
+	if a.Verb == moderation.VerbDismiss {
+		c.Outcome = moderation.OutcomeDone
+		p.record(ctx, r, c)
+		p.answerPress(ctx, r, a, &orig, fmt.Sprintf(p.text.pick("Dismissed by %s.", "已由 %s 忽略。"), a.Actor), false)
+		return
+	}
+	targets := a.Targets
+	if len(targets) == 0 {
+		targets = actedOn(&orig)
+	}
+	c.Targets = targets
+	if len(targets) == 0 || !p.policy.TargetsAllowed(len(targets)) {
+		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, p.text.tooMany(len(targets), p.policy.MaxTargets())), true)
+		return
+	}
+	botID, err := r.plat.BotID(ctx)
+	if err != nil {
+		p.retryLater(r, err)
+		return
+	}
+	cmd := moderation.Command{Verb: a.Verb, Targets: targets, Duration: a.Duration,
+		Reason: fmt.Sprintf(p.text.pick("from case #%d", "源自案例 #%d"), orig.ID)}
+	c.Reason = cmd.Reason
+	// The press acts as the presser's command would, in the case's chat.
+	r.msg = &moderation.Message{Chat: caseChat, SenderID: a.Actor, SentAt: a.At}
+	p.runCommand(ctx, r, cmd, botID, c)
+	if r.err != nil && !r.last {
+		return // the job runs again; settled targets are skipped
+	}
+	done := c.Outcome.Kind() == moderation.OutcomeDone || c.Outcome.Kind() == moderation.OutcomePartial
+	p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, strings.Join(*answers, " ")), !done)
+}
+
+// answerPress shows on the pressed card who pressed what (note), with
+// the case's buttons when the press left it open; where cards cannot be
+// edited, or the case is unknown, the note is posted after it.
+func (p *Pipeline) answerPress(ctx context.Context, r *run, a *moderation.Action, orig *moderation.Case, note string, keep bool) {
+	r.log.Info("press answered", "note", note)
+	if a.Card == nil {
+		return // the console: the case and the mod-log say it
+	}
+	if orig == nil {
+		if _, err := r.plat.Post(ctx, a.Card.Chat, moderation.Post{Text: fitText(note, r.plat.Limits().Reply)}); err != nil {
+			r.log.Warn("posting the answer to a press failed", "err", err)
+		}
+		return
+	}
+	var bs []moderation.Button
+	if keep {
+		bs = p.modLogButtons(orig)
+	}
+	p.updateCard(ctx, r, *a.Card, p.text.modLogPost(orig, bs, note, r.plat.Limits().Reply), note)
+}
+
+// consoleLift carries out the console's unmute, unban or unlock of
+// Action.Chat and Action.Targets: the console checked its operator's
+// grants; policy decides on every target, as for the chat's owner.
+func (p *Pipeline) consoleLift(ctx context.Context, r *run, a *moderation.Action) {
+	c := &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: r.chat.Platform, ChatID: r.chat.ID, Actor: a.Actor,
+		Verb: a.Verb, Targets: a.Targets, Related: a.CaseID, At: p.now()}
+	cmd := moderation.Command{Verb: a.Verb, Targets: a.Targets}
+	if a.Verb == moderation.VerbUnlock {
+		p.lockCommand(ctx, r, cmd, c)
+		return
+	}
+	if len(a.Targets) == 0 || !p.policy.TargetsAllowed(len(a.Targets)) {
+		r.log.Warn("console action with no targets or too many", "targets", len(a.Targets))
+		return
+	}
+	support, ok := p.supported(ctx, r, a.Verb, c)
+	if !ok {
+		return
+	}
+	botID, err := r.plat.BotID(ctx)
+	if err != nil {
+		p.retryLater(r, err)
+		return
+	}
+	roles, err := p.roles(ctx, r, a.Targets)
+	if err != nil {
+		if !p.retryLater(r, err) {
+			c.Outcome = moderation.OutcomeErrorRoles
+			p.record(ctx, r, c)
+		}
+		return
+	}
+	roles[a.Actor] = moderation.RoleOwner
+	v := p.policy.Decide(policy.Request{Chat: r.chat, ActorID: a.Actor, BotID: botID, Command: cmd, Roles: roles})
+	c.Decisions = v.Decisions
+	res := p.actOn(ctx, r, action{verb: a.Verb, support: support, step: moderation.ActionStep(a.Verb),
+		opts: moderation.ActionOptions{ActionID: r.ev.DeliveryID + "/" + string(a.Verb)}}, v)
+	if incomplete(r, res) {
+		return
+	}
+	c.Results = res
+	c.Outcome = outcome(res)
+	p.record(ctx, r, c)
+}
