@@ -48,7 +48,9 @@ var layers = []layer{
 	// A platform never imports another platform.
 	{"platforms/*", []string{"moderation", "platforms/egress", "platforms/wirejson", "platforms/pathseg"}},
 	{"platforms/*/*test", []string{"moderation", "platforms/pathseg", "platforms/internal/fakekit"}},
-	{"config", []string{"moderation", "commands", "policy", "automod", "pipeline", "store", "cluster", "handlers", "platforms/*"}},
+	// The web console: net/http and html/template, not gin.
+	{"console", []string{"moderation", "policy", "automod"}},
+	{"config", []string{"moderation", "commands", "policy", "automod", "pipeline", "store", "cluster", "handlers", "console", "platforms/*"}},
 	{"app", []string{"ALL"}},
 	{"app/apptest", []string{"ALL"}},
 	{"demo", []string{"ALL"}},
@@ -63,9 +65,12 @@ var exclusive = map[string][]string{
 	"github.com/jackc/pgx":                        {"store/postgres"},
 	"modernc.org/sqlite":                          {"store/sqlite"},
 	"github.com/redis/go-redis":                   {"cluster"},
-	"github.com/larksuite/oapi-sdk-go":            {"platforms/feishu"},
+	"github.com/larksuite/oapi-sdk-go":            {"platforms/feishu", "platforms/feishu/feishutest"},
+	"github.com/gorilla/websocket":                {"platforms/feishu", "platforms/feishu/feishutest"},
 	"github.com/tencentyun/tls-sig-api-v2-golang": {"platforms/tim", "platforms/tim/timtest"},
 	"github.com/prometheus/client_golang":         {"metrics"},
+	"github.com/chromedp":                         {"console"},
+	"golang.org/x/crypto":                         {"console"},
 }
 
 func matches(pattern, pkg string) bool {

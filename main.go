@@ -4,7 +4,9 @@
 //	gavel serve [--config config.yaml]
 //	gavel check-config [--config config.yaml]
 //	gavel cases [--config config.yaml] [--chat platform:chat_id] [--user id] [--since 24h] [--limit 50]
-//	gavel demo
+//	gavel console add-user NAME (--chats platform:chat_id,… | --platform NAME | --all)
+//	gavel console remove-user NAME | list-users
+//	gavel demo [-console]
 //	gavel version   (version, VCS revision and Go version of this build)
 package main
 
@@ -52,7 +54,8 @@ const usage = `usage:
   gavel check-config [--config config.yaml]  validate the config and exit
   gavel cases [--config config.yaml] [--chat platform:chat_id] [--user id] [--since 24h|2006-01-02] [--limit 50]
                                              list audit cases, newest first
-  gavel demo                                 run a scripted demo against built-in platform fakes
+  gavel console add-user|remove-user|list-users …  manage web console accounts (gavel console for details)
+  gavel demo [-console]                      run a scripted demo against built-in platform fakes, with the console
   gavel version                              print the version`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,6 +64,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{errors.New("no command")}
 	}
 	cmd, rest := args[0], args[1:]
+	if cmd == "console" {
+		return runConsoleCmd(ctx, rest, stdout, stderr)
+	}
 	// Each subcommand has its own flag set: a flag another subcommand
 	// owns (gavel serve --chat x) is an error, not silently ignored.
 	fs := flag.NewFlagSet("gavel "+cmd, flag.ContinueOnError)
@@ -68,6 +74,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var (
 		cfgPath           = new(string)
 		verbose           = new(bool)
+		keepConsole       = new(bool)
 		chat, user, since = new(string), new(string), new(string)
 		limit             = new(int)
 	)
@@ -82,6 +89,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.IntVar(limit, "limit", 50, "at most this many (0: all)")
 	case "demo":
 		fs.BoolVar(verbose, "v", false, "also print Gavel's own log lines")
+		fs.BoolVar(keepConsole, "console", false, "keep the console open after the demo, until Ctrl-C")
 	}
 	if err := fs.Parse(rest); err != nil {
 		return usageError{err}
@@ -113,6 +121,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		for _, w := range cfg.Warnings {
 			fmt.Fprintf(stdout, "%s: warning: %s\n", *cfgPath, w)
 		}
+		if f := cfg.Platforms.Feishu; f != nil {
+			fmt.Fprintf(stdout, "%s: %s\n", *cfgPath, f.ModeSummary())
+		}
 		fmt.Fprintf(stdout, "%s: OK\n", *cfgPath)
 		return nil
 	case "cases":
@@ -126,7 +137,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return printCases(ctx, cfg, f, stdout)
 	case "demo":
-		return demo.Run(ctx, stdout, demo.Options{Verbose: *verbose})
+		return demo.Run(ctx, stdout, demo.Options{Verbose: *verbose, KeepConsole: *keepConsole})
 	case "version":
 		fmt.Fprintln(stdout, "gavel", buildVersion())
 		return nil

@@ -22,6 +22,14 @@ func TestRun(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
+	ws := filepath.Join(t.TempDir(), "ws.yaml")
+	if err := os.WriteFile(ws, []byte("platforms:\n  feishu: {mode: websocket, app_id: cli_x, app_secret: s}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	wsBad := filepath.Join(t.TempDir(), "wsbad.yaml")
+	if err := os.WriteFile(wsBad, []byte("platforms:\n  feishu: {mode: websocket, app_id: cli_x, app_secret: s, encrypt_key: k}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	if err := os.WriteFile(bad, []byte("platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a}\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -34,6 +42,8 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "check shipped config", args: []string{"check-config", "--config", "config.yaml"}, wantOut: "config.yaml: OK"},
 		{name: "check bad config names key", args: []string{"check-config", "--config", bad}, wantErr: "platforms.tim.callback_token"},
+		{name: "check websocket mode says what it needs", args: []string{"check-config", "--config", ws}, wantOut: "mode websocket: Gavel opens the long connection"},
+		{name: "check websocket mode refuses encrypt_key", args: []string{"check-config", "--config", wsBad}, wantErr: "platforms.feishu.encrypt_key: is not used in websocket mode"},
 		{name: "missing config file", args: []string{"check-config", "--config", "nope.yaml"}, wantErr: "reading config"},
 		{name: "version", args: []string{"version"}, wantOut: "gavel "},
 		{name: "unknown command", args: []string{"frobnicate"}, wantErr: "unknown command"},

@@ -17,6 +17,7 @@ import (
 	"gavel/cluster"
 	"gavel/commands"
 	"gavel/config"
+	"gavel/console"
 	"gavel/handlers"
 	"gavel/jobs"
 	"gavel/metrics"
@@ -38,6 +39,8 @@ type Options struct {
 	// Auditor receives every case instead of the store (nil: cases are
 	// stored and logged).
 	Auditor pipeline.Auditor
+	// WrapStore, when set, wraps the opened store (tests inject faults).
+	WrapStore func(moderation.Store) moderation.Store
 }
 
 // App is a wired Gavel instance. Close releases its store.
@@ -55,9 +58,20 @@ type App struct {
 	// Cluster is the shared Redis; nil for a single replica.
 	Cluster   *cluster.Cluster
 	Platforms []moderation.Platform
+	// Console is the web console; nil unless console.listen is set.
+	Console *console.Server
+	// Figures records webhook counts and queue depth for the console.
+	Figures *console.Recorder
 
 	stopMu    sync.Mutex
 	stopMaint context.CancelFunc
+
+	// intake is the one path from events to the queue: the webhook
+	// routes' and the long connection's.
+	intake *handlers.Intake
+	// longConn is the Feishu adapter when it receives over the long
+	// connection (mode: websocket); App.Start holds the connection.
+	longConn *feishu.Client
 }
 
 // New builds an App from cfg and opens its store.
@@ -82,6 +96,9 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	a.Store, err = store.Open(ctx, storeCfg)
 	if err != nil {
 		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	if o.WrapStore != nil {
+		a.Store = o.WrapStore(a.Store)
 	}
 	defer func() {
 		if err != nil {
@@ -131,11 +148,14 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 	if c := cfg.Platforms.Feishu; c != nil {
 		fc := *c
 		fc.DedupTTL = cfg.Server.DedupTTL
-		p, err := feishu.New(fc, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg})
+		p, err := feishu.New(fc, feishu.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, LongConn: a.Metrics})
 		if err != nil {
 			return nil, fmt.Errorf("feishu: %w", err)
 		}
 		plats = append(plats, p)
+		if fc.WebSocket() {
+			a.longConn = p
+		}
 	}
 	if c := cfg.Platforms.TIM; c != nil {
 		p, err := tim.New(*c, tim.Options{Logger: o.Logger, HTTPClient: o.HTTPClient, Now: o.Now, Egress: eg, Gate: pipeline.NewGate(rules, sanctions),
@@ -172,9 +192,13 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		return nil, err
 	}
 	// Each platform receives at /webhook/<name>, its hooks (Easemob's
-	// pre-send) at /webhook/<name>/<hook>.
+	// pre-send) at /webhook/<name>/<hook>; Feishu in websocket mode over
+	// the long connection instead.
 	var receivers []moderation.Receiver
 	for _, p := range plats {
+		if a.longConn != nil && p == moderation.Platform(a.longConn) {
+			continue
+		}
 		receivers = append(receivers, p)
 	}
 	a.Platforms = plats
@@ -204,15 +228,31 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		return nil, err
 	}
 	a.Jobs = a.Pipeline.NewJobs()
+	if dedup == nil {
+		dedup = handlers.NewLocalDedup(cfg.Server.WithDefaults().DedupTTL)
+	}
+	a.intake = handlers.NewIntake(a.Jobs, dedup, o.Logger)
 	deps := handlers.Deps{
 		Receivers: receivers,
 		Queue:     a.Jobs,
 		Dedup:     dedup,
+		Intake:    a.intake,
 		Ready:     a.ready,
 		Metrics:   a.Metrics.Handler(),
 		Observer:  a.Metrics,
 		Logger:    o.Logger,
 		Now:       o.Now,
+	}
+	if cfg.Console.Enabled() {
+		a.Figures = console.NewRecorder(a.Store, o.Now, o.Logger)
+		deps.Observer = observers{a.Metrics, a.Figures}
+		a.Console, err = console.New(cfg.Console, console.Deps{
+			Store: a.Store, Jobs: a.Jobs, Platforms: a.Platforms, Policy: cfg.Policy, Automod: cfg.Automod,
+			Language: cfg.Language, Health: a.health, Logger: o.Logger, Now: o.Now,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	a.Router = handlers.New(cfg.Server, deps)
 	if cfg.Server.AdminListen != "" {
@@ -232,6 +272,11 @@ func (a *App) ready(ctx context.Context) error {
 			return fmt.Errorf("redis: %w", err)
 		}
 	}
+	if a.longConn != nil {
+		if err := a.longConn.LongConnReady(); err != nil {
+			return err
+		}
+	}
 	return a.Metrics.CredentialsOK()
 }
 
@@ -243,8 +288,10 @@ func (a *App) Close() error {
 	return a.Store.Close()
 }
 
-// Start runs the job workers and the maintenance loop until ctx ends or
-// stop is called; stop makes the workers finish the job each holds and
+// Start runs the job workers, the maintenance loop and, for Feishu in
+// websocket mode, the long connection until ctx ends or stop is called;
+// stop closes the long connection first (events it had not acknowledged
+// are re-sent by Feishu), makes the workers finish the job each holds and
 // returns once everything has stopped.
 func (a *App) Start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -252,7 +299,24 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 	wg.Add(2)
 	go func() { defer wg.Done(); a.Jobs.Run(ctx) }()
 	go func() { defer wg.Done(); a.maintain(ctx) }()
+	stopConn := func() {}
+	if a.longConn != nil {
+		connCtx, cancelConn := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := a.longConn.Connect(connCtx, a.acceptLongConn); err != nil {
+				a.log.Error("feishu long connection", "err", err)
+			}
+		}()
+		stopConn = func() { cancelConn(); <-done }
+	}
+	if a.Figures != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); a.runConsole(ctx) }()
+	}
 	return func() {
+		stopConn()
 		a.Jobs.Stop()
 		cancelLater := time.AfterFunc(a.cfg.Server.WithDefaults().ShutdownTimeout, cancel)
 		defer cancelLater.Stop()
@@ -261,6 +325,13 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		wg.Wait()
 		cancel()
 	}
+}
+
+// acceptLongConn is the long connection's sink: the same intake as the
+// webhook routes.
+func (a *App) acceptLongConn(ctx context.Context, evs []moderation.Event) error {
+	_, err := a.intake.Accept(ctx, evs)
+	return err
 }
 
 // Serve listens on the configured address (failing at once if it is
@@ -300,6 +371,15 @@ func (a *App) ServeListener(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 		defer stopPprof()
+	}
+	if a.Console != nil {
+		stopConsole, err := a.Console.Serve(ctx)
+		if err != nil {
+			_ = srv.Close()
+			stopWork()
+			return err
+		}
+		defer stopConsole()
 	}
 	if a.Admin != nil {
 		stopAdmin, err := serveAdmin(srvCfg.AdminListen, a.Admin, a.log)

@@ -26,8 +26,10 @@ var verbs = map[string]moderation.Verb{
 	"warn": moderation.VerbWarn, "警告": moderation.VerbWarn,
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
-	"report": moderation.VerbReport, "举报": moderation.VerbReport,
 	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
+	"confirm": moderation.VerbConfirm, "确认": moderation.VerbConfirm,
+	"cancel": moderation.VerbCancel, "取消": moderation.VerbCancel,
+	"report": moderation.VerbReport, "举报": moderation.VerbReport,
 }
 
 // Spellings returns every spelling of verb the grammar accepts, English

@@ -18,6 +18,7 @@ import (
 	"gavel/automod"
 	"gavel/cluster"
 	"gavel/commands"
+	"gavel/console"
 	"gavel/handlers"
 	"gavel/pipeline"
 	"gavel/platforms/easemob"
@@ -45,6 +46,8 @@ type Config struct {
 	// Redis, when its addr is set, shares de-duplication and rate limits
 	// between replicas.
 	Redis cluster.Config `yaml:"redis"`
+	// Console is the web console; off unless console.listen is set.
+	Console console.Config `yaml:"console"`
 	// Warnings name the deprecated keys the file used (see deprecated.go);
 	// `gavel serve` logs them and `gavel check-config` prints them.
 	Warnings []string `yaml:"-"`
@@ -100,7 +103,7 @@ func (c Config) Validate() error {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
 	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate,
-		c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
+		c.Console.Validate, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
 	if p := c.Platforms.Feishu; p != nil {
 		fc := *p
 		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices

@@ -1,6 +1,6 @@
 // Package demo runs Gavel against in-process fakes of its three platforms
 // and plays scripted group conversations through signed webhooks over real
-// HTTP. Each step prints message → decision → API calls → reply and checks
+// HTTP, and Feishu's long connection over a real WebSocket. Each step prints message → decision → API calls → reply and checks
 // what the fake platform saw; Run fails if any step misbehaved.
 package demo
 
@@ -36,6 +36,8 @@ import (
 type Options struct {
 	// Verbose also prints Gavel's own log lines.
 	Verbose bool
+	// KeepConsole keeps the console open after the demo until ctx ends.
+	KeepConsole bool
 }
 
 // Run plays the demo, writing the transcript to w.
@@ -63,7 +65,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
-		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}},
+		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
 	verifyConfig(&cfg)
 	logger := slog.New(slog.DiscardHandler)
@@ -76,6 +78,9 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 	defer os.RemoveAll(dir)
 	cfg.Storage = store.Config{Driver: store.DriverSQLite, DSN: filepath.Join(dir, "gavel.db")}
+	if cfg.Console.Listen, err = freeAddr(); err != nil {
+		return err
+	}
 	cases := &caseLog{}
 	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Auditor: cases})
 	if err != nil {
@@ -83,6 +88,10 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	}
 	defer a.Close()
 	cases.store = a.Store
+	password, err := addDemoUser(ctx, a.Store)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -94,15 +103,27 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 
 	d := &director{out: w, gavel: "http://" + ln.Addr().String(), app: a, cases: cases}
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
+	fmt.Fprintf(w, "Console: %s  (sign in as %s, password %s; run `gavel demo -console` to keep it open)\n",
+		a.Console.BaseURL(), demoUser, password)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
+	if err := d.feishuLongConn(ctx, logger, dir); err != nil {
+		d.steps++
+		d.failed++
+		fmt.Fprintf(w, "    FAILED    %v\n", err)
+	}
 	d.tim(ts, timToken)
 	d.timSanctions(ts, timToken)
+	d.timConfirm(ts, timToken)
 	d.timVerify(ts, timToken)
 	d.easemob(es)
 	d.easemobSanctions(es)
 
 	fmt.Fprintf(w, "\n%d steps, %d failed.\n", d.steps, d.failed)
+	if o.KeepConsole {
+		fmt.Fprintf(w, "\nThe console stays open at %s (user %s, password %s) until Ctrl-C.\n", a.Console.BaseURL(), demoUser, password)
+		<-ctx.Done()
+	}
 	if d.failed > 0 {
 		return fmt.Errorf("demo: %d of %d steps did not behave as expected", d.failed, d.steps)
 	}
@@ -114,19 +135,21 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 type caseLog struct {
 	mu    sync.Mutex
 	cases []moderation.Case
+	// store, once set, keeps the cases too, for the console to show.
 	store moderation.Store
 }
 
 func (l *caseLog) Record(ctx context.Context, c *moderation.Case) error {
-	if l.store != nil {
-		if err := l.store.AddCase(ctx, c); err != nil {
-			return err
-		}
-	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.store == nil {
-		c.ID = int64(len(l.cases) + 1)
+	if c.ID == 0 { // a case the store numbered (a held command, its answer) keeps its number
+		if l.store != nil {
+			if err := l.store.AddCase(ctx, c); err != nil {
+				return err
+			}
+		} else {
+			c.ID = int64(len(l.cases) + 1)
+		}
 	}
 	l.cases = append(l.cases, *c)
 	return nil

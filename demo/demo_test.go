@@ -15,7 +15,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"== Feishu/Lark", "== Tencent Cloud Chat", "== Easemob", ", 0 failed.",
-		"ban, lock, purge", "(time passes)", "waited", "joiner verification", "rule reports"} {
+		"ban, lock, purge", "(time passes)", "waited", "joiner verification", "rule reports",
+		"long connection (platforms.feishu.mode: websocket)", "answered 200"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("transcript lacks %q:\n%s", want, out.String())
 		}

@@ -114,6 +114,10 @@ type Deps struct {
 	// Dedup is the de-duplication front; nil → in memory (go-cache).
 	// The store de-duplicates again, durably.
 	Dedup Deduper
+	// Intake, when set, is used instead of one built from Queue and
+	// Dedup: the app shares it with Feishu's long connection, so every
+	// event takes the same path to the queue.
+	Intake *Intake
 	// Ready reports whether Gavel can do its work (nil: always ready).
 	Ready func(ctx context.Context) error
 	// Metrics, when set, is served at GET /metrics.
@@ -151,10 +155,13 @@ func New(cfg Config, d Deps) *gin.Engine {
 	if d.Dedup == nil {
 		d.Dedup = NewLocalDedup(cfg.DedupTTL)
 	}
+	if d.Intake == nil {
+		d.Intake = NewIntake(d.Queue, d.Dedup, d.Logger)
+	}
 	for _, rc := range d.Receivers {
 		name := rc.Name()
 		route := func(label string, receive receiveFunc, log *slog.Logger) {
-			w := &webhook{platform: label, receive: receive, queue: d.Queue, dedup: d.Dedup,
+			w := &webhook{platform: label, receive: receive, intake: d.Intake,
 				limit: cfg.BodyLimit, log: log, now: d.Now, obs: d.Observer}
 			r.POST("/webhook/"+label, w.serve)
 		}

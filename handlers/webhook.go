@@ -1,5 +1,5 @@
 // The webhook route: read under the body limit, verify through the
-// platform's Receiver, de-duplicate, store, answer.
+// platform's Receiver, hand the events to the Intake, answer.
 
 package handlers
 
@@ -26,8 +26,7 @@ type webhook struct {
 	// "<name>/<hook>" for a hook.
 	platform string
 	receive  receiveFunc
-	queue    Submitter
-	dedup    Deduper
+	intake   *Intake
 	limit    int64
 	log      *slog.Logger
 	now      func() time.Time
@@ -41,7 +40,7 @@ func (nopObserver) Webhook(string, string, time.Duration) {}
 func (w *webhook) serve(c *gin.Context) {
 	ctx := c.Request.Context()
 	start := time.Now()
-	result := "accepted"
+	result := ResultAccepted
 	defer func() { w.obs.Webhook(w.platform, result, time.Since(start)) }()
 	body, err := readBody(c.Writer, c.Request, w.limit)
 	if err != nil {
@@ -69,7 +68,7 @@ func (w *webhook) serve(c *gin.Context) {
 		return
 	}
 	if len(ack.Events) == 0 {
-		result = "ignored"
+		result = ResultIgnored
 	}
 	if ack.Ignored != "" {
 		// Verified but not acted on (e.g. a stored callback re-sent after
@@ -77,34 +76,16 @@ func (w *webhook) serve(c *gin.Context) {
 		result = "ignored_" + ack.Ignored
 		w.log.Info("delivery ignored", "reason", ack.Ignored)
 	}
-	for _, ev := range ack.Events {
-		seen, err := w.dedup.Seen(ctx, ev.DedupKeys)
-		if err != nil {
-			// The store de-duplicates durably; carry on without the front.
-			w.log.Warn("de-duplication front unavailable", "err", err)
-		}
-		if seen {
-			result = "duplicate"
-			w.log.Info("duplicate delivery ignored", "event_id", ev.DeliveryID)
-			continue
-		}
-		stored, err := w.queue.Submit(ctx, ev)
-		if err != nil {
-			// Not accepted: ask the platform to re-deliver.
-			result = "busy"
-			w.log.Error("event not queued; asking the platform to re-deliver", "event_id", ev.DeliveryID, "err", err)
-			c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
-			return
-		}
-		// Only stored events are remembered: a re-delivered ordinary
-		// message changes nothing, and remembering every one would grow
-		// memory with all traffic for the whole TTL.
-		if stored {
-			if err := w.dedup.Mark(ctx, ev.DedupKeys); err != nil {
-				w.log.Warn("de-duplication front unavailable", "err", err)
-			}
-		}
-		w.log.Debug("event accepted", "event_id", ev.DeliveryID, "kind", ev.Kind)
+	accepted, err := w.intake.Accept(ctx, ack.Events)
+	if err != nil {
+		// Not accepted: ask the platform to re-deliver.
+		result = "busy"
+		w.log.Error("event not queued; asking the platform to re-deliver", "err", err)
+		c.AbortWithStatusJSON(http.StatusServiceUnavailable, gin.H{"error": "busy"})
+		return
+	}
+	if accepted == ResultDuplicate {
+		result = ResultDuplicate
 	}
 	switch r := ack.Response.(type) {
 	case nil:

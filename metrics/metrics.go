@@ -40,6 +40,11 @@ type Metrics struct {
 	apiErrors   *prometheus.CounterVec
 	waitSecs    *prometheus.HistogramVec
 	ruleHits    *prometheus.CounterVec
+	// The long connection (Feishu, mode: websocket).
+	lcConnected  *prometheus.GaugeVec
+	lcReconnects *prometheus.CounterVec
+	lcEvents     *prometheus.CounterVec
+	lcAckSecs    *prometheus.HistogramVec
 
 	mu        sync.Mutex
 	authError map[string]error // platform → last credential failure, nil once a call succeeds
@@ -69,6 +74,15 @@ func New(queue Pender) *Metrics {
 		Help: "Time a call waited for its rate limiter (and rate-limit pauses).", Buckets: latency}, []string{"platform", "api"})
 	m.ruleHits = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_rule_hits_total",
 		Help: "Auto-moderation rule hits by platform, rule, action and dry_run."}, []string{"platform", "rule", "action", "dry_run"})
+	m.lcConnected = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "gavel_longconn_connected",
+		Help: "1 while the platform's long connection (Feishu, mode: websocket) is up, else 0."}, []string{"platform"})
+	m.lcReconnects = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_longconn_reconnects_total",
+		Help: "Long connections made after one was lost."}, []string{"platform"})
+	m.lcEvents = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gavel_longconn_events_total",
+		Help: "Event frames received on the long connection by result (acked, ignored, store_failed and rejected_malformed: not acknowledged, re-sent)."}, []string{"platform", "result"})
+	m.lcAckSecs = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gavel_longconn_ack_duration_seconds",
+		Help: "Time from an event frame to its answer (events stored first).", Buckets: latency}, []string{"platform"})
+	m.reg.MustRegister(m.lcConnected, m.lcReconnects, m.lcEvents, m.lcAckSecs)
 	m.reg.MustRegister(m.webhooks, m.ignored, m.webhookSecs, m.cases, m.actions, m.apiSecs, m.apiErrors, m.waitSecs, m.ruleHits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if queue != nil {
@@ -144,6 +158,27 @@ func (m *Metrics) Attempt(platform, api string, took time.Duration, err error) {
 // Waited records rate-limiter wait time (egress.Observer).
 func (m *Metrics) Waited(platform, api string, waited time.Duration) {
 	m.waitSecs.WithLabelValues(platform, api).Observe(waited.Seconds())
+}
+
+// LongConnState records the long connection going up or down
+// (feishu.LongConnObserver).
+func (m *Metrics) LongConnState(platform string, connected bool) {
+	v := 0.0
+	if connected {
+		v = 1
+	}
+	m.lcConnected.WithLabelValues(platform).Set(v)
+}
+
+// LongConnReconnect counts a connection made after one was lost
+// (feishu.LongConnObserver).
+func (m *Metrics) LongConnReconnect(platform string) { m.lcReconnects.WithLabelValues(platform).Inc() }
+
+// LongConnEvent counts an event frame and times its answer
+// (feishu.LongConnObserver).
+func (m *Metrics) LongConnEvent(platform, result string, took time.Duration) {
+	m.lcEvents.WithLabelValues(platform, result).Inc()
+	m.lcAckSecs.WithLabelValues(platform).Observe(took.Seconds())
 }
 
 // CredentialsOK reports the platforms whose last API answer said their

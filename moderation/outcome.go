@@ -29,6 +29,8 @@ const (
 	OutcomeRefused Outcome = "refused"
 	// OutcomeError: a lookup the command needed failed.
 	OutcomeError Outcome = "error"
+	// OutcomeAwaiting, OutcomeCancelled and OutcomeExpired are a held
+	// command's (confirm.go).
 )
 
 // The steps an error outcome names.
@@ -48,8 +50,12 @@ func ErrorOutcome(step string) Outcome { return OutcomeError + ":" + Outcome(ste
 func (o Outcome) Kind() Outcome {
 	kind, detail, hasDetail := strings.Cut(string(o), ":")
 	switch k := Outcome(kind); k {
-	case OutcomeDone, OutcomePartial, OutcomeFailed, OutcomeUnsupported:
+	case OutcomeDone, OutcomePartial, OutcomeFailed, OutcomeUnsupported, OutcomeCancelled, OutcomeExpired:
 		if !hasDetail {
+			return k
+		}
+	case OutcomeAwaiting:
+		if !hasDetail || detail != "" {
 			return k
 		}
 	case OutcomeRefused, OutcomeError:

@@ -3,6 +3,7 @@ package moderation
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 )
 
@@ -146,11 +147,18 @@ type Timer struct {
 	Until time.Time `json:"until,omitempty"`
 	// Rule names the schedule ("schedule") or is empty at an expiry.
 	Rule string `json:"rule,omitempty"`
+	// CaseID is the case the timer ends: the held command a
+	// confirmation timer (VerbCancel) expires; zero otherwise.
+	CaseID int64 `json:"case_id,omitempty"`
 }
 
 // TimerKey is the timer's dedup key: the same on every replica.
 func (t Timer) TimerKey() string {
-	return "timer:" + string(t.Verb) + ":" + t.Chat.String() + ":" + t.UserID + ":" + t.Due.UTC().Format(time.RFC3339Nano)
+	k := "timer:" + string(t.Verb) + ":" + t.Chat.String() + ":" + t.UserID + ":" + t.Due.UTC().Format(time.RFC3339Nano)
+	if t.CaseID != 0 {
+		k += ":case:" + strconv.FormatInt(t.CaseID, 10)
+	}
+	return k
 }
 
 // TimerEvent wraps t as an Event.

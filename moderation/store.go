@@ -113,6 +113,9 @@ type Work struct {
 	Results []JobResults
 	// Cases are added as AddCase adds them; Commit sets their IDs.
 	Cases []*Case
+	// Claim, when set, is added after Cases (see Claim): a
+	// first-writer-wins case.
+	Claim *Claim
 	// Finish finishes the job as Finish does, after the writes above.
 	Finish bool
 }
@@ -124,7 +127,7 @@ func (w Work) Empty() bool {
 			return false
 		}
 	}
-	return len(w.Cases) == 0 && !w.Finish
+	return len(w.Cases) == 0 && w.Claim == nil && !w.Finish
 }
 
 // CaseFilter selects cases; zero fields match everything.
@@ -137,6 +140,11 @@ type CaseFilter struct {
 	// its undo, the command a confirmation request led to.
 	Related int64
 	Since   time.Time
+	// Until, when set, excludes cases at or after it.
+	Until time.Time
+	// Outcome, when set, matches cases whose outcome is of that kind
+	// (Outcome.Kind): OutcomeAwaiting finds held commands.
+	Outcome Outcome
 	Limit   int
 }
 
@@ -169,6 +177,8 @@ var ErrLeaseLost = errors.New("job lease lost")
 type Store interface {
 	// SanctionStore keeps bans and locks.
 	SanctionStore
+	// ConsoleStore keeps the console's accounts, sessions and figures.
+	ConsoleStore
 	// Enqueue stores ev as a job in one transaction with its dedup keys.
 	// If any of ev.DedupKeys is already known (and not expired) nothing is
 	// stored and created is false: a re-delivery never makes a second job.

@@ -43,9 +43,9 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		a.Targets[i] = r.plat.CanonicalUserID(t)
 	}
 	switch a.Verb {
-	// HOOK(wt-confirm): moderation.VerbConfirm and moderation.VerbCancel
-	// answer a confirmation request; pipeline/confirm.go adds its case
-	// here.
+	case moderation.VerbConfirm, moderation.VerbCancel:
+		// A confirmation card's buttons (pipeline/confirm.go).
+		p.confirmAction(ctx, r)
 	case moderation.VerbUndo, moderation.VerbDismiss, moderation.VerbBan, moderation.VerbMute, moderation.VerbKick:
 		if isConsole(a.Actor) && a.Verb != moderation.VerbUndo {
 			r.log.Warn("the console names chats and targets for this verb; a case's card press needs a presser")

@@ -102,6 +102,9 @@ func (p *Pipeline) handleMessage(ctx context.Context, r *run) {
 		p.reply(ctx, r, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
 		return
 	}
+	if p.confirmation(ctx, r, cmd, botID, c) { // confirm.go: /confirm, /cancel, held commands
+		return
+	}
 	switch cmd.Verb {
 	case moderation.VerbWarn, moderation.VerbUnwarn, moderation.VerbWarnings:
 		p.warnCommand(ctx, r, cmd, botID, c)

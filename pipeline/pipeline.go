@@ -136,6 +136,7 @@ type Pipeline struct {
 	recent    RecentIndex
 	schedules []schedule
 	sent      timersSent
+	held      heldScan
 	rules     *automod.Engine
 	modlog    ModLogConfig
 	obs       Observer

@@ -80,6 +80,9 @@ func (p *Pipeline) handleTimer(ctx context.Context, r *run) {
 		} else {
 			c.Results = []moderation.Result{p.setLock(ctx, r, moderation.VerbUnlock, 0, opts)}
 		}
+	case moderation.VerbCancel: // a held command's time ran out (confirm.go)
+		p.expireHeld(ctx, r)
+		return
 	case moderation.VerbLock:
 		c.Rule, c.Reason, c.Duration = t.Rule, "scheduled", t.Until.Sub(t.Due)
 		d := t.Until.Sub(p.now())
@@ -164,6 +167,8 @@ func (p *Pipeline) MaintainSanctions(ctx context.Context, submit func(context.Co
 			timers = append(timers, t)
 		}
 	}
+	held, herr := p.heldTimers(ctx) // confirm.go
+	timers, err = append(timers, held...), errors.Join(err, herr)
 	for _, t := range timers {
 		if _, serr := submit(ctx, moderation.TimerEvent(t)); serr != nil {
 			p.sent.forget(t.TimerKey()) // offered again next time

@@ -7,6 +7,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,7 +53,30 @@ type Config struct {
 	RefusalInterval time.Duration `yaml:"refusal_interval"`
 	// Chats holds per-chat settings keyed "platform:chat_id".
 	Chats map[string]ChatConfig `yaml:"chats"`
+	// ConfirmAbove holds a command naming more targets than this for an
+	// admin's confirmation (/confirm N, a Feishu card) instead of
+	// carrying it out; 0: never by count.
+	ConfirmAbove int `yaml:"confirm_above"`
+	// ConfirmVerbs are verbs always held for confirmation, whatever the
+	// number of targets ("ban", "lock", "purge").
+	ConfirmVerbs []moderation.Verb `yaml:"confirm_verbs"`
+	// ConfirmTimeout is how long a held command waits for its answer
+	// before it expires; default 5m.
+	ConfirmTimeout time.Duration `yaml:"confirm_timeout"`
 }
+
+// Confirmable are the verbs policy.confirm_verbs may list: those that act.
+var Confirmable = []moderation.Verb{
+	moderation.VerbKick, moderation.VerbMute, moderation.VerbUnmute, moderation.VerbBan, moderation.VerbUnban,
+	moderation.VerbLock, moderation.VerbUnlock, moderation.VerbPurge, moderation.VerbWarn, moderation.VerbUnwarn,
+}
+
+// DefaultConfirmTimeout is policy.confirm_timeout's default;
+// MaxConfirmTimeout its largest value.
+const (
+	DefaultConfirmTimeout = 5 * time.Minute
+	MaxConfirmTimeout     = 7 * 24 * time.Hour
+)
 
 // ChatConfig are per-chat switches.
 type ChatConfig struct {
@@ -87,6 +111,29 @@ func (c Config) Validate() error {
 	}
 	if c.RefusalInterval < 0 {
 		return fmt.Errorf("policy.refusal_interval: must not be negative")
+	}
+	return c.validateConfirm()
+}
+
+func (c Config) validateConfirm() error {
+	maxTargets := c.MaxTargets
+	if maxTargets == 0 {
+		maxTargets = defaultMaxTargets
+	}
+	switch {
+	case c.ConfirmAbove < 0:
+		return fmt.Errorf("policy.confirm_above: must not be negative (0: no confirmation by count)")
+	case c.ConfirmAbove >= maxTargets:
+		return fmt.Errorf("policy.confirm_above: %d is not below policy.max_targets (%d), so no command could reach it", c.ConfirmAbove, maxTargets)
+	case c.ConfirmTimeout < 0:
+		return fmt.Errorf("policy.confirm_timeout: must not be negative (0: the default %s)", moderation.FormatDuration(DefaultConfirmTimeout))
+	case c.ConfirmTimeout > MaxConfirmTimeout:
+		return fmt.Errorf("policy.confirm_timeout: longer than %s", moderation.FormatDuration(MaxConfirmTimeout))
+	}
+	for i, v := range c.ConfirmVerbs {
+		if !slices.Contains(Confirmable, v) {
+			return fmt.Errorf("policy.confirm_verbs[%d]: %q is not a verb that acts (one of %v)", i, v, Confirmable)
+		}
 	}
 	return nil
 }
@@ -128,7 +175,10 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	if cfg.MaxTargets == 0 {
-		cfg.MaxTargets = 20
+		cfg.MaxTargets = defaultMaxTargets
+	}
+	if cfg.ConfirmTimeout == 0 {
+		cfg.ConfirmTimeout = DefaultConfirmTimeout
 	}
 	if cfg.CommandsPerMinute == 0 {
 		cfg.CommandsPerMinute = 10
@@ -159,6 +209,27 @@ func New(cfg Config, now func() time.Time, opts ...Option) (*Engine, error) {
 	}
 	return e, nil
 }
+
+// defaultMaxTargets is policy.max_targets's default.
+const defaultMaxTargets = 20
+
+// NeedsConfirmation reports whether cmd is held for an admin's
+// confirmation: it names more than policy.confirm_above targets, or its
+// verb is in policy.confirm_verbs.
+func (e *Engine) NeedsConfirmation(cmd moderation.Command) bool {
+	if !slices.Contains(Confirmable, cmd.Verb) {
+		return false
+	}
+	return (e.cfg.ConfirmAbove > 0 && len(cmd.Targets) > e.cfg.ConfirmAbove) || slices.Contains(e.cfg.ConfirmVerbs, cmd.Verb)
+}
+
+// ConfirmEnabled reports whether any command may be held for
+// confirmation.
+func (e *Engine) ConfirmEnabled() bool { return e.cfg.ConfirmAbove > 0 || len(e.cfg.ConfirmVerbs) > 0 }
+
+// ConfirmTimeout is how long a held command waits for its answer
+// (policy.confirm_timeout, default applied).
+func (e *Engine) ConfirmTimeout() time.Duration { return e.cfg.ConfirmTimeout }
 
 // MaxTargets is the configured per-command target limit.
 func (e *Engine) MaxTargets() int { return e.cfg.MaxTargets }

@@ -746,6 +746,8 @@ func TestOversizedBatchRefused(t *testing.T) {
 					msgs[i] = moderation.MessageRef{ID: id}
 				}
 				rs = e.c.RecallMessages(ctx, room(roomID), msgs, moderation.ActionOptions{})
+			case moderation.VerbAdd:
+				rs = e.c.Add(ctx, room(roomID), targets, moderation.ActionOptions{})
 			default:
 				t.Fatalf("no case for action verb %s", verb)
 			}

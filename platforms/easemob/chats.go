@@ -114,6 +114,34 @@ type detailsData struct {
 
 // fetchRoles reads GET …/{id} (owner, affiliations) and GET …/{id}/admin.
 func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, error) {
+	rs, err := c.fetchMembers(ctx, kind, id)
+	if err != nil {
+		return nil, err
+	}
+	base, err := chatPath(kind+".admins", kind, id)
+	if err != nil {
+		return nil, err
+	}
+	var adm envelope
+	if err := c.call(ctx, kind+".admins", http.MethodGet, base+"/admin", nil, &adm); err != nil {
+		return nil, err
+	}
+	var admins []string
+	if len(adm.Data) > 0 && string(adm.Data) != "null" {
+		if err := json.Unmarshal(adm.Data, &admins); err != nil {
+			return nil, fmt.Errorf("easemob %s.admins: %w: %w", kind, moderation.ErrMalformed, err)
+		}
+	}
+	for _, a := range admins {
+		rs.admins[strings.ToLower(a)] = true
+		rs.members[strings.ToLower(a)] = true
+	}
+	return rs, nil
+}
+
+// fetchMembers reads GET …/{id}: the owner and the members (admins are
+// listed as members there); rs.admins is left empty.
+func (c *Client) fetchMembers(ctx context.Context, kind, id string) (*roleSet, error) {
 	base, err := chatPath(kind+".details", kind, id)
 	if err != nil {
 		return nil, err
@@ -165,19 +193,5 @@ func (c *Client) fetchRoles(ctx context.Context, kind, id string) (*roleSet, err
 		}
 	}
 	rs.complete = d.AffiliationsCount == 0 || len(rs.members) >= d.AffiliationsCount
-	var adm envelope
-	if err := c.call(ctx, kind+".admins", http.MethodGet, base+"/admin", nil, &adm); err != nil {
-		return nil, err
-	}
-	var admins []string
-	if len(adm.Data) > 0 && string(adm.Data) != "null" {
-		if err := json.Unmarshal(adm.Data, &admins); err != nil {
-			return nil, fmt.Errorf("easemob %s.admins: %w: %w", kind, moderation.ErrMalformed, err)
-		}
-	}
-	for _, a := range admins {
-		rs.admins[strings.ToLower(a)] = true
-		rs.members[strings.ToLower(a)] = true
-	}
 	return rs, nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/patrickmn/go-cache"
@@ -71,6 +72,10 @@ type Client struct {
 
 	kinds *cache.Cache // chat ID → KindChatRoom / KindGroup
 	nicks *cache.Cache // lower-case user ID → nickname
+	// noRewrite is set once messages/rewrite answered that the feature is
+	// not enabled for the app: UpdatePost then returns ErrUnsupported
+	// without asking again.
+	noRewrite atomic.Bool
 }
 
 var _ moderation.Platform = (*Client)(nil)

@@ -47,6 +47,10 @@ func checkResponse(op string, resp *http.Response, raw []byte) error {
 		Kind:       moderation.Permanent,
 	}
 	switch st := resp.StatusCode; {
+	case st == http.StatusUnauthorized && (eb.Error == "message_rewrite_error" || eb.Error == "RewriteMessageNotAuthorizedException"):
+		// messages/rewrite answers 401 for a message of another app: not
+		// a token problem, renewing cannot help.
+		e.Message = "Easemob refused to edit the message: it does not belong to this app."
 	case st == http.StatusUnauthorized:
 		e.Kind = moderation.AuthExpired
 		e.Message = "Easemob rejected the App Token (missing, expired or corrupt)."

@@ -23,5 +23,10 @@ func (c *Client) Limits() moderation.Limits {
 	}
 }
 
-// MaxAddPerCall is how many users one add call takes (POST …/chatgroups/{id}/users: usernames ≤ 60).
+// MaxAddPerCall is how many users one add call takes: POST
+// …/chatgroups/{id}/users takes at most 60 usernames (group_members_add_batch:
+// "每次最多可以添加 60 位成员", 403 exceed_limit above), POST
+// …/chatrooms/{id}/users at most 100 (chatroom_member_add_batch, 400
+// "addMembers number more than maxSize : 100"); one batch size serves
+// both, the smaller.
 const MaxAddPerCall = 60

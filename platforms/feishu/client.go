@@ -33,6 +33,8 @@ type Options struct {
 	Now        func() time.Time // nil → time.Now
 	// Egress observes API calls and may supply shared rate limiters.
 	Egress egress.Shared
+	// LongConn observes the long connection (mode: websocket); nil: none.
+	LongConn LongConnObserver
 }
 
 // Client is the Feishu adapter. It is safe for concurrent use.
@@ -41,7 +43,10 @@ type Client struct {
 	log    *slog.Logger
 	now    func() time.Time
 	sdk    *lark.Client
+	hc     *http.Client
 	tokens *tokenSource
+	// conn is the long connection's state (longconn.go).
+	conn *connState
 	// events decrypts deliveries; nil without an Encrypt Key.
 	events cipher.Block
 
@@ -106,6 +111,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		log:              log,
 		now:              now,
 		sdk:              sdk,
+		hc:               hc,
+		conn:             newConnState(opts.LongConn, now),
 		chatGet:          opts.Egress.New(Name, "chat.get", cfg.Rate),
 		membersDelete:    opts.Egress.New(Name, "chat.members.delete", cfg.Rate),
 		messageDelete:    opts.Egress.New(Name, "message.delete", cfg.Rate),
@@ -130,6 +137,8 @@ func New(cfg Config, opts Options) (*Client, error) {
 		caller.Renew = c.tokens.renew
 	}
 	switch {
+	case cfg.WebSocket():
+		log.Info("events arrive over the long connection (mode: websocket); no webhook route")
 	case cfg.InsecureSkipVerify:
 		log.Warn("webhook verification disabled (insecure_skip_verify): anyone can forge deliveries")
 	case cfg.EncryptKey == "":

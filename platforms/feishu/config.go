@@ -25,12 +25,32 @@ const (
 	// DefaultPerSecond is Feishu's tier-4 limit (1000/min & 50/s), which
 	// covers every API the adapter calls.
 	DefaultPerSecond = 50
+	// DefaultDisconnectedGrace is how long the long connection may be down
+	// before /readyz reports Gavel not ready: the SDK's first reconnect
+	// waits a random 0–30 s (Feishu's ReconnectNonce), so a minute covers
+	// one dropped connection that comes back at the first attempt.
+	DefaultDisconnectedGrace = time.Minute
+)
+
+// Event delivery modes (platforms.feishu.mode).
+const (
+	// ModeWebhook: Feishu POSTs events to /webhook/feishu (a public URL,
+	// verification_token, optionally encrypt_key).
+	ModeWebhook = "webhook"
+	// ModeWebSocket: Gavel opens the long connection (长连接) with the
+	// official SDK; only app_id and app_secret are needed.
+	ModeWebSocket = "websocket"
 )
 
 // Config is the platforms.feishu section of config.yaml.
 type Config struct {
+	// Mode is how events arrive: "webhook" (default) or "websocket" (the
+	// long connection; no public URL, no verification_token/encrypt_key).
+	Mode string `yaml:"mode"`
 	// BaseURL is the Open Platform host: https://open.feishu.cn (Feishu) or
-	// https://open.larksuite.com (Lark).
+	// https://open.larksuite.com (Lark). The REST API and, in websocket
+	// mode, the long connection's endpoint discovery
+	// (POST {base_url}/callback/ws/endpoint) both use it.
 	BaseURL   string `yaml:"base_url"`
 	AppID     string `yaml:"app_id"`
 	AppSecret string `yaml:"app_secret"`
@@ -65,7 +85,30 @@ type Config struct {
 	RefusalCacheTTL time.Duration `yaml:"refusal_cache_ttl"`
 	// Rate overrides the pacing and retry limits used for each Feishu API.
 	Rate egress.Limits `yaml:"rate"`
+	// DisconnectedGrace (websocket mode) is how long the long connection
+	// may be down, at start or after a drop, before /readyz reports Gavel
+	// not ready; DefaultDisconnectedGrace when zero.
+	DisconnectedGrace time.Duration `yaml:"disconnected_grace"`
 }
+
+// ModeSummary says how events arrive in c's mode and which keys that mode
+// uses, for `gavel check-config`.
+func (c Config) ModeSummary() string {
+	if c.WebSocket() {
+		return "platforms.feishu: mode websocket: Gavel opens the long connection (长连接) to " + c.withDefaults().BaseURL +
+			" with app_id and app_secret; no public URL, verification_token or encrypt_key is needed " +
+			"(developer console: 事件与回调 → 使用长连接接收事件/回调)"
+	}
+	keys := "app_id, app_secret, verification_token"
+	if c.EncryptKey != "" {
+		keys += ", encrypt_key"
+	}
+	return "platforms.feishu: mode webhook: Feishu POSTs events to /webhook/feishu (a public URL); uses " + keys +
+		"; mode: websocket would need only app_id and app_secret"
+}
+
+// WebSocket reports whether events arrive over the long connection.
+func (c Config) WebSocket() bool { return c.Mode == ModeWebSocket }
 
 func (c Config) withDefaults() Config {
 	if c.BaseURL == "" {
@@ -82,6 +125,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rate.PerSecond == 0 {
 		c.Rate.PerSecond = DefaultPerSecond
+	}
+	if c.Mode == "" {
+		c.Mode = ModeWebhook
+	}
+	if c.DisconnectedGrace == 0 {
+		c.DisconnectedGrace = DefaultDisconnectedGrace
 	}
 	return c
 }
@@ -108,8 +157,27 @@ func (c Config) Validate() error {
 	if c.AppSecret == "" {
 		bad("app_secret", "must be set")
 	}
-	if c.VerificationToken == "" && !c.InsecureSkipVerify {
-		bad("verification_token", "must be set (or set insecure_skip_verify: true for local development only)")
+	switch c.Mode {
+	case "", ModeWebhook:
+		if c.VerificationToken == "" && !c.InsecureSkipVerify {
+			bad("verification_token", "must be set in webhook mode (or set insecure_skip_verify: true for local development only; "+
+				"mode: websocket needs only app_id and app_secret)")
+		}
+	case ModeWebSocket:
+		// The long connection authenticates with app_id/app_secret when it
+		// connects; events on it are neither signed nor encrypted.
+		if c.EncryptKey != "" {
+			bad("encrypt_key", "is not used in websocket mode (events on the long connection are not encrypted): remove it, or use mode: webhook")
+		}
+		if c.InsecureSkipVerify {
+			bad("insecure_skip_verify", "has no meaning in websocket mode: remove it")
+		}
+	default:
+		bad("mode", "must be %q (Feishu POSTs events to /webhook/feishu: needs app_id, app_secret, verification_token, optionally encrypt_key) "+
+			"or %q (Gavel opens the long connection: needs app_id and app_secret only), got %q", ModeWebhook, ModeWebSocket, c.Mode)
+	}
+	if c.DisconnectedGrace < 0 {
+		bad("disconnected_grace", "must not be negative, got %s", c.DisconnectedGrace)
 	}
 	if c.ReplayWindow < 0 {
 		bad("replay_window", "must not be negative, got %s", c.ReplayWindow)

@@ -25,6 +25,12 @@ func TestConfigValidate(t *testing.T) {
 		{name: "relative base_url", mutate: func(c *feishu.Config) { c.BaseURL = "open.feishu.cn" }, want: "platforms.feishu.base_url:"},
 		{name: "negative replay_window", mutate: func(c *feishu.Config) { c.ReplayWindow = -time.Second }, want: "platforms.feishu.replay_window:"},
 		{name: "negative refusal_cache_ttl", mutate: func(c *feishu.Config) { c.RefusalCacheTTL = -time.Second }, want: "platforms.feishu.refusal_cache_ttl:"},
+		{name: "websocket needs no verification token", mutate: func(c *feishu.Config) { c.Mode, c.VerificationToken = feishu.ModeWebSocket, "" }},
+		{name: "websocket refuses an encrypt key", mutate: func(c *feishu.Config) { c.Mode, c.EncryptKey = feishu.ModeWebSocket, "k" },
+			want: "platforms.feishu.encrypt_key: is not used in websocket mode"},
+		{name: "webhook explains the websocket alternative", mutate: func(c *feishu.Config) { c.VerificationToken = "" }, want: "mode: websocket needs only app_id and app_secret"},
+		{name: "unknown mode names both", mutate: func(c *feishu.Config) { c.Mode = "socket" }, want: `platforms.feishu.mode: must be "webhook"`},
+		{name: "negative disconnected_grace", mutate: func(c *feishu.Config) { c.Mode, c.DisconnectedGrace = feishu.ModeWebSocket, -time.Second }, want: "platforms.feishu.disconnected_grace:"},
 		{name: "negative rate", mutate: func(c *feishu.Config) { c.Rate = egress.Limits{PerSecond: -1} }, want: "platforms.feishu.rate.per_second:"},
 	}
 	for _, tt := range tests {

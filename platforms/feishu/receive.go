@@ -88,19 +88,31 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 		c.log.InfoContext(ctx, "answering url_verification challenge")
 		return moderation.Ack{Response: map[string]string{"challenge": env.Challenge}}, nil
 	}
+	events, err := c.envelopeEvents(ctx, env, late, d.ReceivedAt, !c.cfg.InsecureSkipVerify)
+	if err != nil {
+		return moderation.Ack{}, err
+	}
+	return moderation.Ack{Response: answerFor(env), Events: events}, nil
+}
+
+// envelopeEvents is what a verified delivery's envelope means, whichever
+// way it came (a webhook, the long connection): the event's age is checked
+// (strictly when verified: a stale event is refused; unverified, it is
+// only kept out of rate rules), the event parsed, and late events marked.
+func (c *Client) envelopeEvents(ctx context.Context, env *envelope, late bool, receivedAt time.Time, verified bool) ([]moderation.Event, error) {
 	if env.isV2() {
 		lateEvent, err := eventAge(env.Header.CreateTime, c.now(), c.cfg.ReplayWindow, c.cfg.DedupTTL)
 		if err != nil {
-			if !c.cfg.InsecureSkipVerify {
-				return moderation.Ack{}, err
+			if verified {
+				return nil, err
 			}
 			lateEvent = true // unverified and of unknown age: kept out of rate rules
 		}
 		late = late || lateEvent
 	}
-	events, err := c.parseEvent(ctx, env, d.ReceivedAt)
+	events, err := c.parseEvent(ctx, env, receivedAt)
 	if err != nil {
-		return moderation.Ack{}, err
+		return nil, err
 	}
 	if late {
 		for i := range events {
@@ -111,7 +123,7 @@ func (c *Client) Receive(ctx context.Context, d moderation.Delivery) (moderation
 				"event_id", env.Header.EventID, "create_time", env.Header.CreateTime)
 		}
 	}
-	return moderation.Ack{Response: answerFor(env), Events: events}, nil
+	return events, nil
 }
 
 // answerFor is the body answered to a verified delivery: a card callback

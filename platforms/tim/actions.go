@@ -286,7 +286,24 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 		ForbidCallbackControl: []string{"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"},
 		TopicID:               msg.Chat.Thread, // answer in the topic the command came from
 	}
-	pacer := c.groupPacer(msg.Chat.ID)
+	_, err := c.sendGroupMsg(ctx, msg.Chat, req)
+	if err != nil {
+		c.logAction(ctx, "reply", msg.Chat, 1, err)
+	}
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 80002 {
+		return fmt.Errorf("tim reply: %w: %w", ErrReplyTooLong, err)
+	}
+	return err
+}
+
+// sendGroupMsg sends req with send_group_msg, paced at the group's message
+// rate, and returns the message's MsgSeq. TIM's "MsgFreqCtrl" drop (OK
+// answer, message not delivered) is retried as a rate limit with a fresh
+// Random.
+func (c *Client) sendGroupMsg(ctx context.Context, chat moderation.ChatRef, req sendMsgReq) (uint64, error) {
+	pacer := c.groupPacer(chat.ID)
+	var seq uint64
 	err := c.caller(opSendMsg).Do(ctx, func(ctx context.Context) error {
 		if err := pacer.Do(ctx, func(context.Context) error { return nil }); err != nil {
 			return err
@@ -300,16 +317,10 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 			// fresh one keeps the retry from being taken for a duplicate.
 			req.Random = rand.Uint32()
 			return &moderation.APIError{Platform: Name, Op: opSendMsg, HTTPStatus: 200, Name: "MsgFreqCtrl",
-				Message: "TIM dropped the reply: the group's message rate limit was reached", Kind: moderation.RateLimited}
+				Message: "TIM dropped the message: the group's message rate limit was reached", Kind: moderation.RateLimited}
 		}
+		seq = resp.MsgSeq
 		return nil
 	})
-	if err != nil {
-		c.logAction(ctx, "reply", msg.Chat, 1, err)
-	}
-	var apiErr *moderation.APIError
-	if errors.As(err, &apiErr) && apiErr.Code == 80002 {
-		return fmt.Errorf("tim reply: %w: %w", ErrReplyTooLong, err)
-	}
-	return err
+	return seq, err
 }

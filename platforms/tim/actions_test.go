@@ -626,6 +626,8 @@ func TestOversizedBatchRefused(t *testing.T) {
 					refs[i] = moderation.MessageRef{ID: u}
 				}
 				rs = c.RecallMessages(ctx, chat, refs, moderation.ActionOptions{})
+			case moderation.VerbAdd:
+				rs = c.Add(ctx, chat, users, moderation.ActionOptions{})
 			default:
 				t.Fatalf("verb %s not exercised", verb)
 			}

@@ -31,6 +31,7 @@ const Name = "tim"
 const (
 	groupService   = "group_open_http_svc"
 	profileService = "profile"
+	openimService  = "openim"
 
 	opDeleteMember = "delete_group_member"
 	opForbidSend   = "forbid_send_msg"
@@ -43,12 +44,17 @@ const (
 	opBan          = "ban_group_member"
 	opUnban        = "unban_group_member"
 	opModifyGroup  = "modify_group_base_info"
+	opAddMember    = "add_group_member"
+	opModifyMsg    = "modify_group_msg" // openim service
 )
 
 // serviceOf returns the REST service a command belongs to.
 func serviceOf(op string) string {
-	if op == opPortraitGet {
+	switch op {
+	case opPortraitGet:
 		return profileService
+	case opModifyMsg:
+		return openimService
 	}
 	return groupService
 }

@@ -126,6 +126,13 @@ var codes = map[int]codeInfo{
 	80001: {moderation.Permanent, "the text hit TIM's content filter"},
 	80002: {moderation.Permanent, "the message is too long"},
 	80003: {moderation.Permanent, "a before-send callback failed and the console drops such messages"},
+	// modify_group_msg (openim service) codes (1047/47948; its 90001,
+	// JSON parse failure, is left to the unknown-code path, which keeps
+	// ErrorInfo).
+	20001: {moderation.Permanent, "TIM refused the request as invalid (the message may not exist)"},
+	20002: {moderation.AuthExpired, "the bot's UserSig is no longer valid"},
+	20004: {moderation.Transient, "TIM had a network error; try again"},
+	20005: {moderation.Transient, "TIM had an internal error; try again"},
 	// group_msg_recall per-message codes.
 	10030: {moderation.Permanent, "the message to recall does not exist"},
 	10031: {moderation.Permanent, "the message is too old to recall"},

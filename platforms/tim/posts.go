@@ -2,25 +2,239 @@ package tim
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"gavel/moderation"
 )
 
-// The moderation.Poster half of the contract. Transitional (#17): the
-// calls are being written from the platform's documents.
+// The moderation.Poster half of the contract: Gavel's own posts (the
+// mod-log, confirmation requests) and adding members back (/undo of a
+// kick).
+//
+// TIM has no cards: Post sends p.Text as one TIMTextElem. A text longer
+// than one message may carry is refused with ErrPostTooLong, never cut and
+// never split: the id Post returns names the whole post, which UpdatePost
+// later replaces, and a mod-log entry read in pieces (with other messages
+// between them) would be worse than a clear error the pipeline can act on
+// (it fits its texts to Limits().Reply, the bound used here too). TIM's
+// limits disagree: 12 KB a message (usage limits 1047/34381 and the
+// send_group_msg page), 8 KB in the error table (80002); the bound is the
+// 8 KB one less the JSON around the text and its escaping.
 
-// Post posts p into chat.
+// ErrPostTooLong is returned by Post and UpdatePost for a text longer than
+// one TIM message may carry: refused before any call (over
+// Limits().Reply bytes) or by TIM (80002; the APIError is wrapped too). It
+// is also a moderation.ErrMalformed.
+var ErrPostTooLong = fmt.Errorf("tim: post too long for one message: %w", moderation.ErrMalformed)
+
+// modifyMsgReq is modify_group_msg (openim service): the MsgBody given
+// replaces the stored message's; TopicId in a Community with topics.
+type modifyMsgReq struct {
+	GroupID string     `json:"GroupId"`
+	MsgSeq  uint64     `json:"MsgSeq"`
+	MsgBody []textElem `json:"MsgBody"`
+	TopicID string     `json:"TopicId,omitempty"`
+}
+
+type addMemberReq struct {
+	GroupID    string          `json:"GroupId"`
+	Silence    int             `json:"Silence,omitempty"`
+	MemberList []memberAccount `json:"MemberList"`
+}
+
+type memberAccount struct {
+	MemberAccount string `json:"Member_Account"`
+}
+
+type addMemberResp struct {
+	MemberList []struct {
+		MemberAccount string `json:"Member_Account"`
+		Result        int    `json:"Result"`
+	} `json:"MemberList"`
+}
+
+// add_group_member's per-member Result values (1047/34921; 3 is the
+// clients' V2TIM_GROUP_MEMBER_RESULT_PENDING, an invitation the invitee
+// must accept).
+const (
+	addFailed  = 0
+	addDone    = 1
+	addAlready = 2
+	addPending = 3
+)
+
+// postText checks a post's text: not empty, valid UTF-8 (JSON would
+// replace bad bytes silently), at most Limits().Reply bytes.
+func postText(op string, p moderation.Post) (string, error) {
+	text := p.Text
+	switch {
+	case strings.TrimSpace(text) == "":
+		return "", fmt.Errorf("tim %s: empty text: %w", op, moderation.ErrMalformed)
+	case !utf8.ValidString(text):
+		return "", fmt.Errorf("tim %s: text is not valid UTF-8: %w", op, moderation.ErrMalformed)
+	case len(text) > replyLimit:
+		return "", fmt.Errorf("tim %s: %d bytes, at most %d: %w", op, len(text), replyLimit, ErrPostTooLong)
+	}
+	return text, nil
+}
+
+// Post sends p.Text into chat as the App admin with send_group_msg (a
+// fresh Random, kept across retries; in a topic of a Community when
+// chat.Thread is set; callbacks suppressed so the post does not come back
+// as a webhook) and returns its MsgSeq in decimal, the id Recall and
+// UpdatePost take.
 func (c *Client) Post(ctx context.Context, chat moderation.ChatRef, p moderation.Post) (string, error) {
-	return "", fmt.Errorf("tim post: %w", moderation.ErrUnsupported)
+	if chat.ID == "" {
+		return "", fmt.Errorf("tim post: no chat: %w", moderation.ErrMalformed)
+	}
+	text, err := postText("post", p)
+	if err != nil {
+		return "", err
+	}
+	req := sendMsgReq{
+		GroupID:               chat.ID,
+		Random:                rand.Uint32(),
+		FromAccount:           c.cfg.AdminIdentifier,
+		MsgBody:               []textElem{{MsgType: "TIMTextElem", MsgContent: textContent{Text: text}}},
+		ForbidCallbackControl: []string{"ForbidBeforeSendMsgCallback", "ForbidAfterSendMsgCallback"},
+		TopicID:               chat.Thread,
+	}
+	seq, err := c.sendGroupMsg(ctx, chat, req)
+	if err != nil {
+		c.logAction(ctx, "post", chat, 0, err)
+		return "", tooLong("post", err)
+	}
+	return strconv.FormatUint(seq, 10), nil
 }
 
-// UpdatePost replaces a posted message's content.
+// tooLong wraps TIM's own "message too long" (80002) in ErrPostTooLong.
+func tooLong(op string, err error) error {
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 80002 {
+		return fmt.Errorf("tim %s: %w: %w", op, ErrPostTooLong, err)
+	}
+	return err
+}
+
+// UpdatePost replaces the text of a message Post sent with
+// modify_group_msg (admin edit of group history, 1047/47948: MsgBody
+// overwritten, TopicId for a topic; live-stream AVChatRoom groups are not
+// supported, so there it returns moderation.ErrUnsupported without a
+// call and the pipeline posts a follow-up). ref.MessageID is the MsgSeq
+// Post returned.
 func (c *Client) UpdatePost(ctx context.Context, ref moderation.PostRef, p moderation.Post) error {
-	return fmt.Errorf("tim update: %w", moderation.ErrUnsupported)
+	seq, err := strconv.ParseUint(ref.MessageID, 10, 64)
+	if err != nil || seq == 0 || !isDecimal(ref.MessageID) {
+		return fmt.Errorf("tim update: message id %q is not a MsgSeq: %w", truncate(ref.MessageID, 32), moderation.ErrMalformed)
+	}
+	if ref.Chat.ID == "" {
+		return fmt.Errorf("tim update: no chat: %w", moderation.ErrMalformed)
+	}
+	text, err := postText("update", p)
+	if err != nil {
+		return err
+	}
+	kind := ref.Chat.Kind
+	if kind == "" {
+		info, err := c.groupInfo(ctx, ref.Chat.ID)
+		if err != nil {
+			return fmt.Errorf("tim update in %s: %w", ref.Chat.ID, err)
+		}
+		kind = info.Type
+	}
+	if kind == typeAVChatRoom {
+		return fmt.Errorf("tim update: TIM cannot edit messages of a live-stream (AVChatRoom) group: %w", moderation.ErrUnsupported)
+	}
+	req := modifyMsgReq{
+		GroupID: ref.Chat.ID,
+		MsgSeq:  seq,
+		MsgBody: []textElem{{MsgType: "TIMTextElem", MsgContent: textContent{Text: text}}},
+		TopicID: ref.Chat.Thread,
+	}
+	if err := c.call(ctx, opModifyMsg, req, nil); err != nil {
+		c.logAction(ctx, "update", ref.Chat, 0, err)
+		return tooLong("update", err)
+	}
+	return nil
 }
 
-// Add adds users to chat.
+// Add adds users with add_group_member (at most 300 a call; Silence 1 when
+// opts.Silent, so nobody is notified) and maps each member's Result: 1
+// done, 2 already a member (noop), 0 refused (banned, the group full, an
+// unknown account: TIM does not say which), 3 refused (an invitation the
+// user must accept first). Live-stream AVChatRoom groups cannot add
+// members (users join by applying; TIM answers 10007): refused with that
+// reason, without a call when the group's type is known. In a Community
+// with topics the users join the community: topics share its members.
 func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
-	return moderation.FailAll(userIDs, fmt.Errorf("tim add: %w", moderation.ErrUnsupported))
+	if refused := c.Limits().Oversized(moderation.VerbAdd, userIDs); refused != nil {
+		return refused
+	}
+	if len(userIDs) == 0 {
+		return nil
+	}
+	const avRefusal = "TIM cannot add members to a live-stream (AVChatRoom) group: users join it by applying"
+	kind := kindOf(chat.Kind, c.cachedType(chat.ID))
+	if kind == typeAVChatRoom {
+		return refuseAll(userIDs, avRefusal)
+	}
+	req := addMemberReq{GroupID: chat.ID, MemberList: make([]memberAccount, len(userIDs))}
+	for i, u := range userIDs {
+		req.MemberList[i] = memberAccount{MemberAccount: u}
+	}
+	if opts.Silent {
+		req.Silence = 1
+	}
+	var resp addMemberResp
+	err := c.call(ctx, opAddMember, req, &resp)
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 10007 && kind == "" {
+		// 10007 is what AVChatRoom groups answer, and a permission error
+		// elsewhere: the type tells which.
+		if info, ierr := c.groupInfo(ctx, chat.ID); ierr == nil && info.Type == typeAVChatRoom {
+			return refuseAll(userIDs, avRefusal)
+		}
+	}
+	if err != nil {
+		c.logAction(ctx, "add", chat, len(userIDs), err)
+		return moderation.FailAll(userIDs, err)
+	}
+	got := make(map[string]int, len(resp.MemberList))
+	for _, m := range resp.MemberList {
+		got[m.MemberAccount] = m.Result
+	}
+	out := make([]moderation.Result, len(userIDs))
+	for i, u := range userIDs {
+		out[i] = addResult(u, got)
+	}
+	return out
+}
+
+// addResult maps one member's add_group_member Result.
+func addResult(u string, got map[string]int) moderation.Result {
+	r := moderation.Result{UserID: u}
+	code, ok := got[u]
+	switch {
+	case !ok:
+		r.Status, r.Reason, r.Detail = moderation.StatusFailed, moderation.ReasonNoResult, "TIM's answer did not mention this user"
+	case code == addDone:
+		r.Status = moderation.StatusDone
+	case code == addAlready:
+		r.Status, r.Detail = moderation.StatusNoop, "already a member"
+	case code == addPending:
+		r.Status, r.Reason = moderation.StatusRefused, moderation.PlatformReason(Name, "add_pending")
+		r.Detail = "TIM sent an invitation the user must accept before joining"
+	case code == addFailed:
+		r.Status, r.Reason = moderation.StatusRefused, moderation.PlatformReason(Name, "add_failed")
+		r.Detail = "TIM did not add this user (banned from the group, the group is full, or no such account)"
+	default:
+		r.Status, r.Reason = moderation.StatusFailed, moderation.PlatformReason(Name, "add_result_"+strconv.Itoa(code))
+		r.Detail = "TIM answered an add result Gavel does not know"
+	}
+	return r
 }

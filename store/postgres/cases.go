@@ -51,6 +51,14 @@ var insertCase = q.InsertCase + `
 // addCase stores c (encoded as row) in tx unless a case of its delivery,
 // verb and rule is stored, and returns the case's ID.
 func addCase(ctx context.Context, tx pgx.Tx, c *moderation.Case, row sqlrow.CaseRow) (int64, error) {
+	id, _, err := addCaseNew(ctx, tx, c, row)
+	return id, err
+}
+
+// addCaseNew is addCase that also reports whether it stored c (false:
+// the case of its delivery, verb and rule was stored already, or a
+// concurrent transaction stored it first).
+func addCaseNew(ctx context.Context, tx pgx.Tx, c *moderation.Case, row sqlrow.CaseRow) (int64, bool, error) {
 	var id int64
 	stored := func() (bool, error) {
 		if c.DeliveryID == "" {
@@ -66,7 +74,7 @@ func addCase(ctx context.Context, tx pgx.Tx, c *moderation.Case, row sqlrow.Case
 		return true, nil
 	}
 	if found, err := stored(); found || err != nil {
-		return id, err
+		return id, false, err
 	}
 	err := tx.QueryRow(ctx, insertCase, dialect.CaseArgs(c, row)...).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -74,18 +82,18 @@ func addCase(ctx context.Context, tx pgx.Tx, c *moderation.Case, row sqlrow.Case
 		if err == nil && !found {
 			err = errors.New("insert conflicted but no stored case found")
 		}
-		return id, err
+		return id, false, err
 	}
 	if err != nil {
-		return 0, fmt.Errorf("insert: %w", err)
+		return 0, false, fmt.Errorf("insert: %w", err)
 	}
 	if len(row.Users) > 0 {
 		_, err := tx.Exec(ctx, `INSERT INTO case_users (case_id, user_id) SELECT $1, unnest($2::text[])`, id, row.Users)
 		if err != nil {
-			return 0, fmt.Errorf("index users: %w", err)
+			return 0, false, fmt.Errorf("index users: %w", err)
 		}
 	}
-	return id, nil
+	return id, true, nil
 }
 
 // Case returns the case with id, or an error wrapping ErrNotFound.

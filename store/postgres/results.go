@@ -67,7 +67,7 @@ func recordResults(ctx context.Context, db execer, jobID int64, verb moderation.
 // RecordResults and AddCase would have been, they need no lease) and the
 // error wraps ErrLeaseLost.
 func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
-	return sqlrow.Commit("postgres", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64) (lost bool, err error) {
+	return sqlrow.Commit("postgres", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64, added *bool) (lost bool, err error) {
 		err = s.tx(ctx, func(tx pgx.Tx) error {
 			lost = false
 			// The job's row lock orders this against Claim, Extend and
@@ -95,6 +95,19 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 					return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
 				}
 				ids[i] = id
+			}
+			if cl := w.Claim; cl != nil {
+				n := len(w.Cases)
+				id, isNew, err := addCaseNew(ctx, tx, cl.Case, rows[n])
+				if err != nil {
+					return fmt.Errorf("claim %s: %w", cl.Case.DeliveryID, err)
+				}
+				ids[n], *added = id, isNew
+				if isNew && len(cl.Won.Results) > 0 {
+					if err := recordResults(ctx, tx, jobID, cl.Won.Step, cl.Won.Results); err != nil {
+						return fmt.Errorf("record %s results: %w", cl.Won.Step, err)
+					}
+				}
 			}
 			if !w.Finish {
 				return nil

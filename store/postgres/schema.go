@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"gavel/store/internal/sqlrow"
 )
 
 // migrations[i] takes the schema from version i to i+1; the table
@@ -147,6 +149,34 @@ CREATE TABLE case_links (
 	PRIMARY KEY (case_id, kind)
 );
 `,
+	// 5: the console (issue #18): accounts, sessions, hourly figures and
+	// the indexes its pages query by.
+	`
+CREATE TABLE console_users (
+	name       text   PRIMARY KEY,
+	hash       text   NOT NULL, -- argon2id, PHC form
+	grants     json   NOT NULL, -- array
+	created_at bigint NOT NULL  -- Unix ns
+);
+CREATE TABLE console_sessions (
+	id         text   PRIMARY KEY, -- SHA-256 of the cookie's token
+	user_name  text   NOT NULL REFERENCES console_users (name) ON DELETE CASCADE,
+	csrf       text   NOT NULL,
+	created_at bigint NOT NULL,
+	seen_at    bigint NOT NULL
+);
+CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
+CREATE TABLE console_stats (
+	series text   NOT NULL,
+	key    text   NOT NULL,
+	hour   bigint NOT NULL, -- start of the hour, Unix ns
+	n      bigint NOT NULL,
+	PRIMARY KEY (series, hour, key)
+);
+` + sqlrow.ConsoleIndexes,
 }
 
 // migrate applies the migrations the schema lacks, all in one transaction

@@ -42,30 +42,37 @@ var insertCase = q.InsertCase + ` RETURNING id`
 // verb and rule is stored, and returns the case's ID. The write lock
 // keeps a concurrent AddCase of the same delivery out between the two.
 func addCase(ctx context.Context, tx txn, c *moderation.Case, row sqlrow.CaseRow) (int64, error) {
+	id, _, err := addCaseNew(ctx, tx, c, row)
+	return id, err
+}
+
+// addCaseNew is addCase that also reports whether it stored c (false:
+// the case of its delivery, verb and rule was stored already).
+func addCaseNew(ctx context.Context, tx txn, c *moderation.Case, row sqlrow.CaseRow) (int64, bool, error) {
 	var id int64
 	if c.DeliveryID != "" {
 		err := tx.QueryRowContext(ctx, q.CaseByDelivery, c.DeliveryID, string(c.Verb), c.Rule).Scan(&id)
 		switch {
 		case err == nil:
-			return id, nil
+			return id, false, nil
 		case !errors.Is(err, sql.ErrNoRows):
-			return 0, fmt.Errorf("find by delivery: %w", err)
+			return 0, false, fmt.Errorf("find by delivery: %w", err)
 		}
 	}
 	if err := tx.QueryRowContext(ctx, insertCase, dialect.CaseArgs(c, row)...).Scan(&id); err != nil {
-		return 0, fmt.Errorf("insert: %w", err)
+		return 0, false, fmt.Errorf("insert: %w", err)
 	}
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO case_users (case_id, user_id) VALUES (?, ?)`)
 	if err != nil {
-		return 0, fmt.Errorf("prepare case users: %w", err)
+		return 0, false, fmt.Errorf("prepare case users: %w", err)
 	}
 	defer stmt.Close()
 	for _, u := range row.Users {
 		if _, err := stmt.ExecContext(ctx, id, u); err != nil {
-			return 0, fmt.Errorf("index user %s: %w", u, err)
+			return 0, false, fmt.Errorf("index user %s: %w", u, err)
 		}
 	}
-	return id, nil
+	return id, true, nil
 }
 
 // Case returns the case with id, or an error wrapping ErrNotFound.

@@ -57,7 +57,7 @@ func recordResults(ctx context.Context, tx txn, jobID int64, verb moderation.Ste
 // error wraps ErrLeaseLost; the job stays with its new holder, which
 // then skips what they record.
 func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w moderation.Work) error {
-	return sqlrow.Commit("sqlite", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64) (lost bool, err error) {
+	return sqlrow.Commit("sqlite", jobID, worker, w, func(rows []sqlrow.CaseRow, ids []int64, added *bool) (lost bool, err error) {
 		err = s.write(ctx, func(tx txn) error {
 			lost = false
 			var exists bool
@@ -78,6 +78,19 @@ func (s *Store) Commit(ctx context.Context, jobID int64, worker string, w modera
 					return fmt.Errorf("case for %s: %w", c.DeliveryID, err)
 				}
 				ids[i] = id
+			}
+			if cl := w.Claim; cl != nil {
+				n := len(w.Cases)
+				id, isNew, err := addCaseNew(ctx, tx, cl.Case, rows[n])
+				if err != nil {
+					return fmt.Errorf("claim %s: %w", cl.Case.DeliveryID, err)
+				}
+				ids[n], *added = id, isNew
+				if isNew {
+					if err := recordResults(ctx, tx, jobID, cl.Won.Step, cl.Won.Results); err != nil {
+						return err
+					}
+				}
 			}
 			if !w.Finish {
 				return nil

@@ -3,6 +3,8 @@ package sqlite
 import (
 	"context"
 	"fmt"
+
+	"gavel/store/internal/sqlrow"
 )
 
 // migrations[i] takes the schema from version i to i+1; PRAGMA
@@ -140,6 +142,34 @@ CREATE TABLE case_links (
 	PRIMARY KEY (case_id, kind)
 ) STRICT, WITHOUT ROWID;
 `,
+	// 5: the console (issue #18): accounts, sessions, hourly figures and
+	// the indexes its pages query by.
+	`
+CREATE TABLE console_users (
+	name       TEXT    PRIMARY KEY,
+	hash       TEXT    NOT NULL, -- argon2id, PHC form
+	grants     TEXT    NOT NULL, -- JSON array
+	created_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE console_sessions (
+	id         TEXT    PRIMARY KEY, -- SHA-256 of the cookie's token
+	user_name  TEXT    NOT NULL REFERENCES console_users (name) ON DELETE CASCADE,
+	csrf       TEXT    NOT NULL,
+	created_at INTEGER NOT NULL,
+	seen_at    INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX console_sessions_user ON console_sessions (user_name);
+-- Expiry deletes sessions idle or old.
+CREATE INDEX console_sessions_seen ON console_sessions (seen_at);
+CREATE INDEX console_sessions_created ON console_sessions (created_at);
+CREATE TABLE console_stats (
+	series TEXT    NOT NULL,
+	key    TEXT    NOT NULL,
+	hour   INTEGER NOT NULL, -- start of the hour, Unix ns
+	n      INTEGER NOT NULL,
+	PRIMARY KEY (series, hour, key)
+) STRICT, WITHOUT ROWID;
+` + sqlrow.ConsoleIndexes,
 }
 
 // migrate applies the migrations the database lacks, all in one IMMEDIATE

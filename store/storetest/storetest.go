@@ -57,6 +57,9 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"CaseIdempotent", testCaseIdempotent},
 		{"CaseFilter", testCaseFilter},
 		{"CaseBadOutcome", testCaseBadOutcome},
+		{"Claims", testClaims},
+		{"ClaimsConcurrent", testClaimsConcurrent},
+		{"CaseFilterOutcome", testCaseFilterOutcome},
 		{"Mutes", testMutes},
 		{"ExpiredMutes", testExpiredMutes},
 		{"Purge", testPurge},
@@ -72,6 +75,9 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"CaseLinkRace", testCaseLinkRace},
 		{"CasePost", testCasePost},
 		{"RemoveWarning", testRemoveWarning},
+		{"ConsoleUsers", testConsoleUsers},
+		{"SearchCases", testSearchCases},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

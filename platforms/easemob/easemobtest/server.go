@@ -1,13 +1,14 @@
 // Package easemobtest is an in-memory fake of the Easemob IM REST API
-// (App Token, chat-room and group details/admins/mute/kick/add member,
-// block lists, mute-all, send message, recall) served by httptest on
-// 127.0.0.1, plus helpers that build signed post-send callbacks and stand
-// in for clients (Send, ClientJoin). The block-list, mute-all and recall
-// behaviour and where their pages are silent are described in
-// sanctions.go. It enforces the documented per-call limits, auth,
-// the 100 calls/s per-API rate limit and answers with the documented error
-// bodies, so the adapter's tests, the demo and benchmarks exercise the real
-// HTTP path.
+// (App Token, chat-room and group details/admins/mute/kick/add members,
+// block lists, mute-all, send message, rewrite message, recall) served by
+// httptest on 127.0.0.1, plus helpers that build signed post-send
+// callbacks and stand in for clients (Send, ClientJoin). The block-list,
+// mute-all and recall behaviour and where their pages are silent are
+// described in sanctions.go, adding members and rewriting messages in
+// members.go. It enforces the documented per-call limits, auth, the 100
+// calls/s per-API rate limit and answers with the documented error
+// bodies, so the adapter's tests, the demo and benchmarks exercise the
+// real HTTP path.
 //
 // Where the documentation disagrees with itself or is silent, the fake
 // says so here and takes the stricter reading:
@@ -124,9 +125,9 @@ type Chat struct {
 }
 
 // Call is one recorded API request. Op is "token", "details", "admins",
-// "mute", "mutelist", "unmute", "kick", "join", "block", "blocklist",
-// "unblock", "muteall", "unmuteall", "send", "recall", "batch_recall" or
-// "metadata"; "unknown" for anything else. Status is the HTTP status answered (Easemob
+// "mute", "mutelist", "unmute", "kick", "join", "add", "block",
+// "blocklist", "unblock", "muteall", "unmuteall", "send", "rewrite",
+// "recall", "batch_recall" or "metadata"; "unknown" for anything else. Status is the HTTP status answered (Easemob
 // bodies carry no numeric code: Code stays 0).
 type Call struct {
 	fakekit.Call
@@ -210,6 +211,12 @@ type Server struct {
 	recallClosed bool
 	// fired are the post-send operation callbacks REST calls fired.
 	fired [][]byte
+	// posted are the REST-sent messages by msg_id, for messages/rewrite
+	// (kept across Reset); missing are users deleted with DeleteUser;
+	// rewriteClosed turns the rewrite feature off (SetRewriteService).
+	posted        map[string]*postedMsg
+	missing       map[string]bool
+	rewriteClosed bool
 }
 
 type storedCallback struct {
@@ -234,6 +241,8 @@ func NewServer() *Server {
 		nicks:          map[string]string{},
 		msgs:           map[string]*chatMessage{},
 		recallWindow:   DefaultRecallWindow,
+		posted:         map[string]*postedMsg{},
+		missing:        map[string]bool{},
 		seq:            1100000000000000000,
 	}
 	s.SetRate(Every, DefaultRate)
@@ -446,6 +455,8 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 		call.Op = "batch_recall"
 	case len(segs) == 2 && segs[0] == "messages" && kindOf(segs[1]) != "":
 		call.Op, call.Kind = "send", kindOf(segs[1])
+	case len(segs) == 3 && segs[0] == "messages" && segs[1] == "rewrite":
+		call.Op = "rewrite"
 	case len(segs) >= 2 && kindOf(segs[0]) != "":
 		call.Kind, call.ChatID = kindOf(segs[0]), segs[1]
 		switch {
@@ -453,6 +464,8 @@ func route(call *Call, org, app string) (segs []string, ok bool) {
 			call.Op = "details"
 		case len(segs) == 3 && segs[2] == "admin":
 			call.Op = "admins"
+		case len(segs) == 3 && segs[2] == "users":
+			call.Op = "add"
 		case len(segs) == 3 && segs[2] == "mute":
 			call.Op = "mute"
 			if call.Method == http.MethodGet {
@@ -503,11 +516,12 @@ var allowedMethod = map[string]string{
 	"mute": http.MethodPost, "unmute": http.MethodDelete, "kick": http.MethodDelete,
 	"join": http.MethodPost, "block": http.MethodPost, "blocklist": http.MethodGet, "unblock": http.MethodDelete,
 	"muteall": http.MethodPost, "unmuteall": http.MethodDelete, "batch_recall": http.MethodPost,
-	"allow": http.MethodPost,
+	"allow": http.MethodPost, "add": http.MethodPost, "rewrite": http.MethodPut,
 }
 
 func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
-	if _, ok := route(call, s.Org, s.App); !ok {
+	segs, ok := route(call, s.Org, s.App)
+	if !ok {
 		return s.fail(errf(404, "service_resource_not_found", "ResourceNotFoundException", "Service resource not found"))
 	}
 	if allowedMethod[call.Op] != r.Method {
@@ -563,6 +577,10 @@ func (s *Server) handle(call *Call, r *http.Request, raw []byte) (int, any) {
 		return s.setMuteAll(call, call.Op == "muteall")
 	case "metadata":
 		return s.metadata(call)
+	case "add":
+		return s.addMembers(call)
+	case "rewrite":
+		return s.rewrite(call, segs[2])
 	}
 	return s.fail(errf(404, "service_resource_not_found", "ResourceNotFoundException", "Service resource not found"))
 }
@@ -1034,6 +1052,7 @@ func (s *Server) send(call *Call, size int) (int, any) {
 		mid := strconv.FormatInt(s.seq, 10)
 		data[id] = mid
 		s.sent = append(s.sent, SentMessage{Kind: call.Kind, From: from, To: []string{id}, Type: typ, Text: text, Ext: ext, MsgID: mid})
+		s.posted[mid] = &postedMsg{typ: typ, text: text}
 	}
 	return 200, s.envelope("post", call, data, map[string]any{"path": "/messages/" + map[string]string{KindChatRoom: "chatrooms", KindGroup: "chatgroups"}[call.Kind]})
 }

@@ -3,7 +3,9 @@
 // message reply/create/recall, the chat's speech mode, chat history, one
 // message), served over real HTTP by httptest, plus builders of signed,
 // encrypted webhook deliveries and the client-side acts tests need (a user
-// sending, users rejoining): see sanctions.go for the routes of issue #16.
+// sending, users rejoining): see sanctions.go for the routes of issue #16,
+// and ws.go for the long connection (endpoint discovery and the SDK's
+// WebSocket frames: Push, DropConns, Acks, Redeliver).
 //
 // The fake enforces what the documentation states: Bearer tenant tokens on
 // every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
@@ -204,6 +206,7 @@ type Server struct {
 	EncryptKey        string
 
 	srv *httptest.Server
+	lc  *longConn // the long connection (ws.go)
 
 	mu         sync.Mutex
 	tokens     map[string]time.Time // token → expiry
@@ -237,6 +240,7 @@ func NewServer() *Server {
 		resetAfter:        1,
 		recallLimit:       maxRecallAge,
 		users:             map[string]UserState{},
+		lc:                newLongConn(),
 	}
 	s.SetRate(Every, perAPIPerSecond)
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -244,8 +248,11 @@ func NewServer() *Server {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down, long connections included.
+func (s *Server) Close() {
+	s.DropConns()
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -451,6 +458,9 @@ func fail(code int) answer {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	if s.serveLongConn(w, r) {
+		return
+	}
 	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	var body map[string]any
 	if len(raw) > 0 {

@@ -254,7 +254,7 @@ func (s *Server) MessageDelivery(token string, requestTime time.Time, m Message)
 			if at.IsZero() {
 				at = requestTime
 			}
-			msgs[m.MsgSeq] = &storedMsg{from: m.From, at: at}
+			msgs[m.MsgSeq] = &storedMsg{from: m.From, at: at, text: m.Text}
 			*next = max(*next, m.MsgSeq+1)
 		}
 	} else if m.MsgSeq == 0 {

@@ -23,10 +23,7 @@ import (
 // answer 10007. Which group types have it differs between the 2024 (AVChatRoom
 // only) and 2025 (all types) docs; the fake follows 2025.
 //
-// add_group_member (≤ 300 accounts): the docs say a banned user cannot
-// rejoin but not how add_group_member reports it; the fake answers the
-// call OK with that member's Result 0 (failed), as for any member it
-// could not add.
+// add_group_member is described in members.go.
 //
 // modify_group_base_info: the current docs and SDKs take MuteAllMember
 // ("On"/"Off"); older pages and client code say ShutUpAllMember, which
@@ -42,7 +39,6 @@ const (
 	maxBan          = 20
 	maxBanDesc      = 1000
 	maxBanListLimit = 100
-	maxAddMember    = 300
 	banForeverSecs  = 4294967295
 	// CommandBeforeApplyJoin and CommandBeforeInviteJoin are the pre-join
 	// callbacks.
@@ -234,47 +230,6 @@ func (s *Server) modifyGroup(raw []byte) answer {
 		return fail(10004, `MuteAllMember must be "On" or "Off"`)
 	}
 	return success(nil)
-}
-
-func (s *Server) addMember(raw []byte) answer {
-	var req struct {
-		GroupID    string `json:"GroupId"`
-		MemberList []struct {
-			MemberAccount string `json:"Member_Account"`
-		} `json:"MemberList"`
-	}
-	if !decode(raw, &req) {
-		return fail(10004, "invalid parameter")
-	}
-	g, a, found := s.lookup(req.GroupID)
-	if !found {
-		return a
-	}
-	accounts := make([]string, len(req.MemberList))
-	for i, m := range req.MemberList {
-		accounts[i] = m.MemberAccount
-	}
-	if a, ok := checkAccounts(accounts, maxAddMember); !ok {
-		return a
-	}
-	if g.Type == typeAV {
-		return fail(10007, "add_group_member is not supported for AVChatRoom groups")
-	}
-	now := s.now().Unix()
-	list := make([]map[string]any, 0, len(accounts))
-	for _, id := range accounts {
-		result := 1
-		switch {
-		case g.banned[id] > now:
-			result = 0
-		case g.roles[id] != "":
-			result = 2
-		default:
-			g.join(id, roleMember)
-		}
-		list = append(list, map[string]any{"Member_Account": id, "Result": result})
-	}
-	return success(map[string]any{"MemberList": list})
 }
 
 // ApplyJoin describes a Group.CallbackBeforeApplyJoinGroup callback.

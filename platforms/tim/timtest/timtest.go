@@ -34,11 +34,13 @@
 // The fake refuses text over DefaultMaxMsgBytes (8000, the strictest) with
 // 80002 "message too long"; SetMaxMsgBytes(12*1024) models the newer page.
 //
-// Bans, the all-member mute, add_group_member and the pre-join callbacks
-// are described in sanctions.go. In short: ban_group_member and
-// unban_group_member take at most 20 accounts (10005), SetBanAPI(false)
-// models an edition or console without the ban API (10007), banned users
-// cannot rejoin (add_group_member Result 0, left out of JoinDelivery).
+// Bans, the all-member mute and the pre-join callbacks are described in
+// sanctions.go, add_group_member and modify_group_msg in members.go. In
+// short: ban_group_member and unban_group_member take at most 20 accounts
+// (10005), SetBanAPI(false) models an edition or console without the ban
+// API (10007), banned users cannot rejoin (add_group_member Result 0, left
+// out of JoinDelivery); add_group_member fires the Invited join callback
+// (JoinCallbacks).
 // modify_group_base_info takes the all-member mute as MuteAllMember
 // ("On"/"Off"), as the current docs and SDKs name it; older docs and
 // client code call it ShutUpAllMember, which the fake ignores. The ban
@@ -159,6 +161,8 @@ type storedMsg struct {
 	from     string
 	at       time.Time // when it was sent, for the recall window
 	recalled bool
+	text     string // the TIMTextElem text, replaced by modify_group_msg
+	edits    int    // how many times modify_group_msg replaced it
 }
 
 type group struct {
@@ -209,6 +213,7 @@ type Server struct {
 	maxMsg      int
 	banOff      bool          // the edition or console switch lacks the ban API
 	recallAge   time.Duration // group_msg_recall's window; 0: none
+	joins       []firedJoin   // join callbacks add_group_member fired
 }
 
 // NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
@@ -550,6 +555,7 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	}
 	switch {
 	case call.Service == profileSvc && call.Op == "portrait_get":
+	case call.Service == openimSvc && call.Op == opModifyGroupMsg:
 	case call.Service != groupSvc:
 		return fail(60009, "request resource error")
 	}
@@ -584,7 +590,9 @@ func (s *Server) process(r *http.Request, call Call) answer {
 	case "modify_group_base_info":
 		return s.modifyGroup(call.Raw)
 	case "add_group_member":
-		return s.addMember(call.Raw)
+		return s.addMember(call.Raw, q.Get("identifier"))
+	case opModifyGroupMsg:
+		return s.modifyGroupMsg(call.Raw)
 	default:
 		return fail(10003, "invalid command")
 	}
@@ -943,7 +951,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
 		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
 	}
-	seq := g.storeIn(t, from, now)
+	seq := g.storeIn(t, from, text.String(), now)
 	s.recentAt[key], s.recentRand[key] = now, seq
 	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
 		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
@@ -959,20 +967,20 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 }
 
 // storeIn stores a message in topic t, or in the group when t is nil.
-func (g *group) storeIn(t *topic, from string, at time.Time) uint64 {
+func (g *group) storeIn(t *topic, from, text string, at time.Time) uint64 {
 	if t == nil {
-		return g.store(from, at)
+		return g.store(from, text, at)
 	}
 	seq := t.nextSeq
 	t.nextSeq++
-	t.msgs[seq] = &storedMsg{from: from, at: at}
+	t.msgs[seq] = &storedMsg{from: from, at: at, text: text}
 	return seq
 }
 
-func (g *group) store(from string, at time.Time) uint64 {
+func (g *group) store(from, text string, at time.Time) uint64 {
 	seq := g.nextSeq
 	g.nextSeq++
-	g.msgs[seq] = &storedMsg{from: from, at: at}
+	g.msgs[seq] = &storedMsg{from: from, at: at, text: text}
 	return seq
 }
 

@@ -129,6 +129,13 @@ func (d Dialect) CasesQuery(f moderation.CaseFilter) (string, []any) {
 	if !f.Since.IsZero() {
 		where = append(where, "at >= "+arg(nanotime.From(f.Since)))
 	}
+	if !f.Until.IsZero() {
+		where = append(where, "at < "+arg(nanotime.From(f.Until)))
+	}
+	if f.Outcome != "" {
+		// The kind alone, or the kind and its detail.
+		where = append(where, "(outcome = "+arg(string(f.Outcome))+" OR outcome LIKE "+arg(string(f.Outcome)+":%")+")")
+	}
 	q := `SELECT ` + CaseColumns + ` FROM cases`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")

@@ -148,24 +148,39 @@ func ByUser(rs []moderation.Result) map[string]moderation.Result {
 // everything in one transaction, fills ids with the cases' IDs and
 // reports lost when the finish found the job no longer held by worker —
 // and then sets the cases' IDs. store prefixes the errors.
-func Commit(store string, jobID int64, worker string, w moderation.Work, tx func(rows []CaseRow, ids []int64) (lost bool, err error)) error {
+//
+// A claim (w.Claim) is encoded after the cases: rows and ids have one
+// more entry, the claim's, last; tx reports in added whether it stored
+// the claim's case (and so recorded its Won results).
+func Commit(store string, jobID int64, worker string, w moderation.Work, tx func(rows []CaseRow, ids []int64, added *bool) (lost bool, err error)) error {
 	if w.Empty() {
 		return nil
 	}
 	if w.Finish && worker == "" {
 		return fmt.Errorf("%s: commit job %d: empty worker name: %w", store, jobID, moderation.ErrLeaseLost)
 	}
-	rows, err := EncodeCases(w.Cases)
+	cases := w.Cases
+	if w.Claim != nil {
+		if w.Claim.Case == nil || w.Claim.Case.DeliveryID == "" {
+			return fmt.Errorf("%s: commit job %d: a claim needs a case with a delivery id", store, jobID)
+		}
+		cases = append(slices.Clip(cases), w.Claim.Case)
+	}
+	rows, err := EncodeCases(cases)
 	if err != nil {
 		return fmt.Errorf("%s: commit job %d: %w", store, jobID, err)
 	}
-	ids := make([]int64, len(w.Cases))
-	lost, err := tx(rows, ids)
+	ids := make([]int64, len(cases))
+	var added bool
+	lost, err := tx(rows, ids, &added)
 	if err != nil {
 		return fmt.Errorf("%s: commit job %d: %w", store, jobID, err)
 	}
-	for i, c := range w.Cases {
+	for i, c := range cases {
 		c.ID = ids[i]
+	}
+	if w.Claim != nil {
+		w.Claim.Added = added
 	}
 	if lost {
 		// The records committed; only the finish did not.

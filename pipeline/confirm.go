@@ -1,0 +1,351 @@
+// Confirmation of large or drastic commands (#17.4): a command naming
+// more than policy.confirm_above targets, or whose verb is in
+// policy.confirm_verbs, is held as a case awaiting an admin's answer;
+// /confirm N (a card's Confirm) runs it exactly, /cancel N drops it, and
+// a timer expires it after policy.confirm_timeout.
+//
+// Each held command is answered once, across replicas and restarts: the
+// answer is a case keyed by the request ("confirmation:N", VerbConfirm),
+// written as a moderation.Claim, so the first confirmation, cancellation
+// or expiry wins and every later one finds it. The held command itself
+// is the request case (its flags in its outcome); no table of its own.
+
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"gavel/moderation"
+	"gavel/policy"
+)
+
+// confirmation is handleMessage's hook before it acts: it answers
+// /confirm and /cancel, and holds a command policy wants confirmed. It
+// reports whether it took the command.
+func (p *Pipeline) confirmation(ctx context.Context, r *run, cmd moderation.Command, botID string, c *moderation.Case) bool {
+	switch {
+	case cmd.Verb == moderation.VerbConfirm || cmd.Verb == moderation.VerbCancel:
+		p.answer(ctx, r, cmd.Verb, cmd.CaseID, r.msg.SenderID, botID, nil)
+		return true
+	case p.policy.NeedsConfirmation(cmd):
+		p.hold(ctx, r, cmd, c)
+		return true
+	}
+	return false
+}
+
+// confirmAction answers a press of a confirmation card's Confirm or
+// Cancel (an EventAction whose Verb is VerbConfirm or VerbCancel): the
+// presser is checked as /confirm checks its sender, when the job runs.
+func (p *Pipeline) confirmAction(ctx context.Context, r *run) {
+	a := r.ev.Action
+	botID, err := r.plat.BotID(ctx)
+	if err != nil {
+		r.log.Error("cannot learn the bot's own id; press ignored", "err", err)
+		r.fail(err)
+		return
+	}
+	r.chat = a.Chat
+	if a.Card != nil && r.chat.ID == "" {
+		r.chat = a.Card.Chat
+	}
+	p.answer(ctx, r, a.Verb, a.CaseID, a.Actor, botID, a.Card)
+}
+
+// answerKey is the delivery id of the answer to held case id: the claim
+// every answer races for, and the delivery of the case a confirmation
+// runs (so that its platform calls share one action id).
+func answerKey(id int64) string { return "confirmation:" + strconv.FormatInt(id, 10) }
+
+// hold records cmd as held (case c, outcome awaiting) and asks the chat
+// for an admin's answer: a card with Confirm and Cancel where the
+// platform posts cards, else text naming /confirm N and /cancel N.
+func (p *Pipeline) hold(ctx context.Context, r *run, cmd moderation.Command, c *moderation.Case) {
+	c.Outcome = moderation.AwaitingOutcome(cmd)
+	p.recordStored(ctx, r, c)
+	if r.err != nil || c.ID == 0 {
+		return
+	}
+	r.log.Info("command held for confirmation", "case", c.ID, "action", cmd.Verb, "targets", len(cmd.Targets))
+	p.ask(ctx, r, p.text.heldPost(c, p.policy.ConfirmTimeout(), p.prefixes[0]))
+}
+
+// answer carries out an answer (VerbConfirm or VerbCancel) to held case
+// id by actor; card is the card pressed, nil for a command.
+func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id int64, actor, botID string, card *moderation.PostRef) {
+	log := r.log.With("answer", verb, "held_case", id, "actor", actor)
+	req, err := p.store.Case(ctx, id)
+	switch {
+	case errors.Is(err, moderation.ErrNotFound):
+	case err != nil:
+		log.Error("reading the held case failed", "err", err)
+		r.fail(err)
+		return
+	}
+	if r.chat.ID == "" && err == nil {
+		r.chat = moderation.ChatRef{Platform: req.Platform, ID: req.ChatID}
+	}
+	if err != nil || req.Platform != r.chat.Platform || req.ChatID != r.chat.ID || req.Outcome.Kind() != moderation.OutcomeAwaiting {
+		p.reply(ctx, r, p.text.noHeld(id))
+		return
+	}
+	if r.msg == nil || r.msg.SenderID != actor {
+		// A press: the run answers in the chat, as the presser.
+		r.msg = &moderation.Message{Chat: r.chat, SenderID: actor}
+	}
+	// Only admins answer, checked now: the chat's owner and admins and
+	// Gavel's own (policy.admins); the requester too, being one.
+	admin, err := p.mayModerate(ctx, r)
+	if err != nil {
+		if p.retryLater(r, err) {
+			return
+		}
+		log.Error("role lookup failed", "err", err)
+		p.reply(ctx, r, p.text.platformError(r.plat.Name(), err))
+		return
+	}
+	if !admin {
+		log.Info("answer refused: not an admin")
+		p.record(ctx, r, &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: req.Platform, ChatID: req.ChatID, Actor: actor,
+			Verb: verb, Outcome: moderation.RefusedOutcome(policy.ActorNotAdmin), At: p.now(), Related: id})
+		if p.policy.AllowRefusal(r.chat) {
+			p.reply(ctx, r, p.text.refused(policy.ActorNotAdmin, verb))
+		}
+		return
+	}
+	a := &moderation.Case{DeliveryID: answerKey(id), Platform: req.Platform, ChatID: req.ChatID, Actor: actor,
+		Verb: moderation.VerbConfirm, Targets: req.Targets, Reason: req.Reason, Duration: req.Duration, At: p.now(), Related: id}
+	switch {
+	case !p.now().Before(req.At.Add(p.policy.ConfirmTimeout())):
+		// Too late: the answer is the expiry the timer would have given.
+		a.Actor, a.Outcome = "", moderation.OutcomeExpired
+	case verb == moderation.VerbCancel:
+		a.Outcome = moderation.OutcomeCancelled
+	default:
+		a.Outcome = moderation.OutcomeDone
+	}
+	won := p.claim(ctx, r, a)
+	if r.err != nil {
+		return
+	}
+	if !won {
+		stored, err := p.store.Case(ctx, a.ID)
+		if err != nil {
+			log.Error("reading the answer failed", "case", a.ID, "err", err)
+			r.fail(err)
+			return
+		}
+		log.Info("held case answered already", "answer", stored.ID, "outcome", stored.Outcome)
+		p.reply(ctx, r, p.text.answered(id, stored))
+		return
+	}
+	switch a.Outcome {
+	case moderation.OutcomeExpired:
+		p.reply(ctx, r, p.text.expired(id, p.policy.ConfirmTimeout()))
+	case moderation.OutcomeCancelled:
+		p.reply(ctx, r, p.text.cancelled(id, a))
+	default:
+		p.runHeld(ctx, r, req, botID)
+	}
+	if card != nil {
+		post := p.text.heldPost(&req, p.policy.ConfirmTimeout(), p.prefixes[0])
+		post.Card.Buttons, post.Card.Note = nil, p.text.answerNote(a)
+		if err := r.plat.UpdatePost(ctx, *card, post); err != nil && !errors.Is(err, moderation.ErrUnsupported) {
+			log.Warn("updating the confirmation card failed", "err", err)
+		}
+	}
+}
+
+// runHeld runs held case req's command exactly — every target, batched
+// as any command is — on the authority of the run's sender (the
+// confirmer), recorded as a new case related to req.
+func (p *Pipeline) runHeld(ctx context.Context, r *run, req moderation.Case, botID string) {
+	cmd, err := req.Held()
+	if err != nil {
+		r.log.Error("held case unreadable", "case", req.ID, "err", err)
+		p.reply(ctx, r, p.text.noHeld(req.ID))
+		return
+	}
+	c := &moderation.Case{DeliveryID: answerKey(req.ID), Platform: req.Platform, ChatID: req.ChatID, Actor: r.msg.SenderID,
+		Verb: cmd.Verb, Targets: cmd.Targets, Reason: cmd.Reason, Duration: cmd.Duration, At: p.now(), Related: req.ID}
+	if !p.policy.TargetsAllowed(len(cmd.Targets)) { // policy.max_targets lowered since
+		c.Outcome = moderation.RefusedOutcome(policy.TooManyTargets)
+		p.record(ctx, r, c)
+		p.reply(ctx, r, p.text.tooMany(len(cmd.Targets), p.policy.MaxTargets()))
+		return
+	}
+	r.log.Info("running a confirmed command", "held_case", req.ID, "action", cmd.Verb, "targets", len(cmd.Targets))
+	switch cmd.Verb {
+	case moderation.VerbWarn, moderation.VerbUnwarn:
+		p.warnCommand(ctx, r, cmd, botID, c)
+	case moderation.VerbLock, moderation.VerbUnlock:
+		p.lockCommand(ctx, r, cmd, c)
+	case moderation.VerbPurge:
+		if len(cmd.Targets) == 0 {
+			p.purgeCommand(ctx, r, cmd, c)
+			return
+		}
+		p.runCommand(ctx, r, cmd, botID, c)
+	default:
+		p.runCommand(ctx, r, cmd, botID, c)
+	}
+}
+
+// expireHeld is a confirmation timer (VerbCancel, CaseID): the held case
+// expires unless it was answered.
+func (p *Pipeline) expireHeld(ctx context.Context, r *run) {
+	t := r.ev.Timer
+	req, err := p.store.Case(ctx, t.CaseID)
+	if err != nil {
+		if !errors.Is(err, moderation.ErrNotFound) {
+			r.fail(err)
+		}
+		return
+	}
+	if req.Outcome.Kind() != moderation.OutcomeAwaiting {
+		return
+	}
+	a := &moderation.Case{DeliveryID: answerKey(req.ID), Platform: req.Platform, ChatID: req.ChatID, Rule: "",
+		Verb: moderation.VerbConfirm, Targets: req.Targets, Reason: req.Reason, Duration: req.Duration,
+		Outcome: moderation.OutcomeExpired, At: p.now(), Related: req.ID}
+	if !p.claim(ctx, r, a) {
+		return // answered before it expired (or the expiry ran already)
+	}
+	r.log.Info("held command expired", "held_case", req.ID)
+	p.reply(ctx, r, p.text.expired(req.ID, p.policy.ConfirmTimeout()))
+}
+
+// claim races for answer a (a first-writer-wins case) and reports
+// whether this job holds it: it won now, or on an earlier attempt whose
+// record it finds. a.ID is set either way.
+func (p *Pipeline) claim(ctx context.Context, r *run, a *moderation.Case) bool {
+	step := moderation.ClaimStep(a.DeliveryID)
+	won := false
+	if !r.fresh {
+		if err := p.flush(ctx, r); err != nil {
+			return false
+		}
+		prior, err := p.store.Results(ctx, r.jobID, step)
+		if err != nil {
+			r.fail(err)
+			return false
+		}
+		won = len(prior) > 0
+	}
+	cl := &moderation.Claim{Case: a, Won: moderation.JobResults{Step: step, Results: []moderation.Result{{UserID: "-", Status: moderation.StatusDone}}}}
+	r.work.Claim = cl
+	if err := p.flush(ctx, r); err != nil {
+		return false
+	}
+	if cl.Added {
+		logCase(ctx, p.log, a)
+		p.obs.Case(a)
+		p.audited(ctx, a)
+	}
+	return won || cl.Added
+}
+
+// recordStored records c in the store even when Deps.Audit takes the
+// cases (the demo): a held case is read back by its number.
+func (p *Pipeline) recordStored(ctx context.Context, r *run, c *moderation.Case) {
+	r.work.Cases = append(r.work.Cases, c)
+	if err := p.flush(ctx, r); err != nil {
+		r.log.Error("recording the held case failed", "err", err)
+		return
+	}
+	logCase(ctx, p.log, c)
+	p.obs.Case(c)
+	p.audited(ctx, c)
+}
+
+// audited hands a copy of a stored case to Deps.Audit, if set, which
+// numbers its cases its own way.
+func (p *Pipeline) audited(ctx context.Context, c *moderation.Case) {
+	if p.audit == nil {
+		return
+	}
+	cp := *c
+	if err := p.audit.Record(ctx, &cp); err != nil {
+		p.log.Warn("audit record of a stored case failed", "case", c.ID, "err", err)
+	}
+}
+
+// ask posts a confirmation request: the card through Post, or, where the
+// platform posts no cards (Post says ErrUnsupported), the text as a
+// reply. Like reply, it is recorded as the run's next reply, so a re-run
+// does not post it twice.
+func (p *Pipeline) ask(ctx context.Context, r *run, post moderation.Post) {
+	r.replies++
+	step := moderation.ReplyStep(r.replies)
+	p.flush(ctx, r)
+	if !r.fresh {
+		if prior, err := p.store.Results(ctx, r.jobID, step); err == nil && len(prior) > 0 {
+			r.log.Info("job re-run: confirmation request already posted")
+			return
+		}
+	}
+	_, err := r.plat.Post(ctx, r.chat, post)
+	if errors.Is(err, moderation.ErrUnsupported) {
+		r.replies-- // the reply takes this turn
+		p.reply(ctx, r, post.Text)
+		return
+	}
+	if err != nil {
+		r.log.Error("posting the confirmation request failed", "err", err)
+		return
+	}
+	p.stage(r, step, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
+}
+
+// heldScan remembers how far this replica has looked for held cases
+// whose time ran out, so that each look reads only the latest stretch.
+type heldScan struct {
+	mu      sync.Mutex
+	scanned time.Time // zero: not yet
+}
+
+// Held cases are looked for back to heldCatchUp when a replica starts
+// (Gavel down for a while), then from heldOverlap before the last look
+// (a case committed a little after its time).
+const (
+	heldCatchUp = 24 * time.Hour
+	heldOverlap = time.Minute
+)
+
+// heldTimers returns the timers of held cases whose time ran out since
+// the last look: a VerbCancel timer each, keyed by the case, so that
+// every replica offers the same job. MaintainSanctions submits them.
+func (p *Pipeline) heldTimers(ctx context.Context) ([]moderation.Timer, error) {
+	if !p.policy.ConfirmEnabled() {
+		return nil, nil
+	}
+	now, timeout := p.now(), p.policy.ConfirmTimeout()
+	until := now.Add(-timeout)
+	p.held.mu.Lock()
+	since := until.Add(-heldCatchUp)
+	if !p.held.scanned.IsZero() {
+		since = p.held.scanned.Add(-heldOverlap)
+	}
+	p.held.mu.Unlock()
+	cases, err := p.store.Cases(ctx, moderation.CaseFilter{Outcome: moderation.OutcomeAwaiting, Since: since, Until: until})
+	if err != nil {
+		return nil, fmt.Errorf("listing held cases: %w", err)
+	}
+	p.held.mu.Lock()
+	p.held.scanned = until
+	p.held.mu.Unlock()
+	var out []moderation.Timer
+	for _, c := range cases {
+		t := moderation.Timer{Verb: moderation.VerbCancel, Chat: moderation.ChatRef{Platform: c.Platform, ID: c.ChatID},
+			Due: c.At.Add(timeout), Rule: "confirmation", CaseID: c.ID}
+		if p.sent.first(t.TimerKey(), now) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,143 @@
+package tim
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"gavel/moderation"
+	"gavel/platforms/tim/timtest"
+)
+
+// TestAdd: add_group_member's per-member Result becomes each user's
+// status; a batch over the limit and live-stream groups are refused
+// without a call; transient errors are retried.
+func TestAdd(t *testing.T) {
+	t.Parallel()
+	type want struct {
+		status moderation.Status
+		reason moderation.Reason
+	}
+	done := want{status: moderation.StatusDone}
+	noop := want{status: moderation.StatusNoop}
+	tests := []struct {
+		name     string
+		chat     moderation.ChatRef
+		users    []string
+		opts     moderation.ActionOptions
+		setup    func(*timtest.Server)
+		want     []want // one per user; nil: every user wants all
+		all      want
+		wantAdds int
+		wantInfo int // get_group_info calls
+	}{
+		{name: "all added", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "kicked_2"}, all: done, wantAdds: 1},
+		{name: "some already members", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "quiet_one", "ops_lead"},
+			want: []want{done, noop, noop}, wantAdds: 1},
+		{name: "a banned user is refused", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "banned_1"},
+			setup: func(s *timtest.Server) {
+				if code, _, err := s.Call("ban_group_member", map[string]any{"GroupId": groupPub, "Members_Account": []string{"banned_1"}, "Duration": 3600}); err != nil || code != 0 {
+					t.Fatalf("ban: %d %v", code, err)
+				}
+			},
+			want: []want{done, {moderation.StatusRefused, moderation.PlatformReason(Name, "add_failed")}}, wantAdds: 1},
+		{name: "work group", chat: chatOf(groupWork, "Work", ""), users: []string{"kicked_1"}, all: done, wantAdds: 1},
+		{name: "community with topics: the users join the community", chat: chatOf(groupTopics, "Community", topicA),
+			users: []string{"kicked_1"}, setup: addCommunity, all: done, wantAdds: 1},
+		{name: "silent", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1"}, opts: moderation.ActionOptions{Silent: true},
+			all: done, wantAdds: 1},
+		{name: "batch too large refused without a call", chat: chatOf(groupPub, "Public", ""), users: names(maxAddPerCall+1, "u"),
+			all: want{moderation.StatusRefused, moderation.ReasonBatchTooLarge}},
+		{name: "batch at the limit", chat: chatOf(groupPub, "Public", ""), users: names(maxAddPerCall, "u"), all: done, wantAdds: 1},
+		{name: "live-stream group refused without a call", chat: chatOf(groupAV, "AVChatRoom", ""), users: []string{"kicked_1"},
+			all: want{moderation.StatusRefused, moderation.ReasonUnsupported}},
+		{name: "live-stream group learned from TIM's 10007", chat: chatOf(groupAV, "", ""), users: []string{"kicked_1"},
+			all: want{moderation.StatusRefused, moderation.ReasonUnsupported}, wantAdds: 1, wantInfo: 1},
+		{name: "transient error retried", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "kicked_2"},
+			setup: func(s *timtest.Server) { s.FailNext("add_group_member", 2, 10002) }, all: done, wantAdds: 3},
+		{name: "unknown group refused", chat: chatOf("@TGS#nope", "Public", ""), users: []string{"kicked_1"},
+			all: want{moderation.StatusRefused, moderation.PlatformReason(Name, "10010")}, wantAdds: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := newFake(t)
+			if tt.setup != nil {
+				tt.setup(s)
+			}
+			s.Reset()
+			c := newTestClient(t, s)
+			rs := c.Add(context.Background(), tt.chat, tt.users, tt.opts)
+			if len(rs) != len(tt.users) {
+				t.Fatalf("got %d results for %d users", len(rs), len(tt.users))
+			}
+			for i, r := range rs {
+				w := tt.all
+				if tt.want != nil {
+					w = tt.want[i]
+				}
+				if r.UserID != tt.users[i] || r.Status != w.status || (w.reason != "" && r.Reason != w.reason) {
+					t.Errorf("result %d = %+v, want %s %s for %s", i, r, w.status, w.reason, tt.users[i])
+				}
+				if r.Status == moderation.StatusDone && s.Role(tt.chat.ID, r.UserID) != "Member" {
+					t.Errorf("%s reported added but is %s", r.UserID, s.Role(tt.chat.ID, r.UserID))
+				}
+			}
+			adds := s.CallsTo("add_group_member")
+			if len(adds) != tt.wantAdds {
+				t.Errorf("add_group_member calls = %d, want %d", len(adds), tt.wantAdds)
+			}
+			if n := len(s.CallsTo("get_group_info")); n != tt.wantInfo {
+				t.Errorf("get_group_info calls = %d, want %d", n, tt.wantInfo)
+			}
+			if len(adds) > 0 {
+				silence := adds[len(adds)-1].Body["Silence"]
+				if tt.opts.Silent != (silence != nil && silence.(json.Number).String() == "1") {
+					t.Errorf("Silence = %v with opts.Silent %v", silence, tt.opts.Silent)
+				}
+			}
+		})
+	}
+}
+
+// TestAddFiresJoinCallback: TIM sends Group.CallbackAfterNewMemberJoin
+// (Invited, the App admin as operator) for users add_group_member added;
+// Gavel reads it as a join of exactly those users, and Roles sees them.
+func TestAddFiresJoinCallback(t *testing.T) {
+	t.Parallel()
+	c, s := fakeCallbackClient(t, nil)
+	ctx := context.Background()
+	chat := chatOf(groupPub, "Public", "")
+	rs := c.Add(ctx, chat, []string{"kicked_1", "quiet_one", "kicked_2"}, moderation.ActionOptions{})
+	if rs[0].Status != moderation.StatusDone || rs[1].Status != moderation.StatusNoop || rs[2].Status != moderation.StatusDone {
+		t.Fatalf("results = %+v", rs)
+	}
+	cbs := s.JoinCallbacks(testToken)
+	if len(cbs) != 1 {
+		t.Fatalf("join callbacks = %d, want 1", len(cbs))
+	}
+	ack, err := c.Receive(ctx, cbs[0])
+	if err != nil {
+		t.Fatalf("Receive: %v", err)
+	}
+	if len(ack.Events) != 1 || ack.Events[0].Kind != moderation.EventJoin {
+		t.Fatalf("events = %+v", ack.Events)
+	}
+	j := ack.Events[0].Join
+	if j.Operator != timtest.DefaultAdmin || len(j.UserIDs) != 2 || j.UserIDs[0] != "kicked_1" || j.UserIDs[1] != "kicked_2" {
+		t.Errorf("join = %+v", j)
+	}
+	roles, err := c.Roles(ctx, chat, []string{"kicked_1", "kicked_2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for u, r := range roles {
+		if r != moderation.RoleMember {
+			t.Errorf("%s is %s after the add, want member", u, r)
+		}
+	}
+	if !j.At.Equal(testNow.Truncate(time.Millisecond)) {
+		t.Errorf("join at %v, want the fake's clock %v", j.At, testNow)
+	}
+}

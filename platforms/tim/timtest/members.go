@@ -1,0 +1,209 @@
+package timtest
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"gavel/moderation"
+)
+
+// Adding members and editing messages.
+//
+// add_group_member (group_open_http_svc; 1047/34921, 269/1621): at most
+// 300 MemberList entries (10005 above, as for every account list of the
+// fake); Silence 0 or 1; not for AVChatRoom, which answers 10007 ("the
+// only way to join is to apply"). Each entry's Result: 1 added, 2 already
+// a member, 0 failed. The docs say a banned user cannot rejoin but not how
+// add_group_member reports it; the fake answers the call OK with that
+// member's Result 0, as for any member it could not add. The clients'
+// enum also has 3 (pending: an invitation the invitee must accept); the
+// fake never answers it. A Community with topics takes the member into
+// the community (topics share its members; the call has no TopicId). Each
+// call that added someone fires Group.CallbackAfterNewMemberJoin with
+// JoinType "Invited" and the App admin as Operator_Account, as the
+// callback page says REST add_group_member does: JoinCallbacks returns
+// them signed.
+//
+// modify_group_msg (service openim, not group_open_http_svc; 1047/47948,
+// 269/74741): GroupId, MsgSeq, MsgBody and/or CloudCustomData, TopicId in
+// a Community with topics; not for AVChatRoom. The page lists the codes
+// 20001 (invalid request), 20002 (UserSig invalid), 20004/20005 (network,
+// internal: retry), 90001 (JSON) and no code for a missing message or an
+// AVChatRoom group. The fake answers 10010 for an unknown group, 20001 for
+// an unknown, recalled or otherwise missing MsgSeq and for a request with
+// neither MsgBody nor CloudCustomData, 10007 for AVChatRoom (as
+// add_group_member does), 80002 for text over the message limit, and the
+// TopicId errors of send_group_msg.
+
+const (
+	openimSvc        = "openim"
+	opModifyGroupMsg = "modify_group_msg"
+	maxAddMember     = 300
+)
+
+// firedJoin is a join callback the fake would have sent.
+type firedJoin struct {
+	body []byte
+	at   time.Time
+}
+
+// JoinCallbacks returns the Group.CallbackAfterNewMemberJoin callbacks
+// add_group_member fired, oldest first, signed with token at the time each
+// was fired.
+func (s *Server) JoinCallbacks(token string) []moderation.Delivery {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]moderation.Delivery, len(s.joins))
+	for i, j := range s.joins {
+		out[i] = SignedDelivery(s.SDKAppID, CommandAfterNewMemberJoin, token, j.at, j.body)
+	}
+	return out
+}
+
+// MessageText returns the text a stored message now carries (after any
+// modify_group_msg) and how many times it was modified; ok is false for
+// an unknown message. topicID is "" outside topics.
+func (s *Server) MessageText(groupID, topicID string, seq uint64) (text string, edits int, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, found := s.groups[groupID]
+	if !found {
+		return "", 0, false
+	}
+	msgs := g.msgs
+	if topicID != "" {
+		t := g.topics[topicID]
+		if t == nil {
+			return "", 0, false
+		}
+		msgs = t.msgs
+	}
+	m, found := msgs[seq]
+	if !found {
+		return "", 0, false
+	}
+	return m.text, m.edits, true
+}
+
+func (s *Server) addMember(raw []byte, identifier string) answer {
+	var req struct {
+		GroupID    string `json:"GroupId"`
+		Silence    *int   `json:"Silence"`
+		MemberList []struct {
+			MemberAccount string `json:"Member_Account"`
+		} `json:"MemberList"`
+	}
+	if !decode(raw, &req) {
+		return fail(10004, "invalid parameter")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	accounts := make([]string, len(req.MemberList))
+	for i, m := range req.MemberList {
+		accounts[i] = m.MemberAccount
+	}
+	if a, ok := checkAccounts(accounts, maxAddMember); !ok {
+		return a
+	}
+	if req.Silence != nil && *req.Silence != 0 && *req.Silence != 1 {
+		return fail(10004, "Silence must be 0 or 1")
+	}
+	if g.Type == typeAV {
+		return fail(10007, "add_group_member is not supported for AVChatRoom groups")
+	}
+	now := s.now()
+	list := make([]map[string]any, 0, len(accounts))
+	var added []string
+	for _, id := range accounts {
+		result := 1
+		switch {
+		case g.banned[id] > now.Unix():
+			result = 0
+		case g.roles[id] != "":
+			result = 2
+		default:
+			g.join(id, roleMember)
+			added = append(added, id)
+		}
+		list = append(list, map[string]any{"Member_Account": id, "Result": result})
+	}
+	if len(added) > 0 {
+		s.joins = append(s.joins, firedJoin{at: now, body: JoinBody(Join{GroupID: g.ID, GroupType: g.Type,
+			JoinType: "Invited", Operator: identifier, Members: added, EventTime: now}, now)})
+	}
+	return success(map[string]any{"MemberList": list})
+}
+
+func (s *Server) modifyGroupMsg(raw []byte) answer {
+	var req struct {
+		GroupID string `json:"GroupId"`
+		MsgSeq  uint64 `json:"MsgSeq"`
+		MsgBody []struct {
+			MsgType    string          `json:"MsgType"`
+			MsgContent json.RawMessage `json:"MsgContent"`
+		} `json:"MsgBody"`
+		CloudCustomData *string `json:"CloudCustomData"`
+		TopicID         string  `json:"TopicId"`
+	}
+	if !decode(raw, &req) {
+		return fail(90001, "JSON parse failed")
+	}
+	g, a, found := s.lookup(req.GroupID)
+	if !found {
+		return a
+	}
+	if g.Type == typeAV {
+		return fail(10007, "modify_group_msg is not supported for AVChatRoom groups")
+	}
+	if len(req.MsgBody) == 0 && req.CloudCustomData == nil {
+		return fail(20001, "MsgBody or CloudCustomData is required")
+	}
+	t, a, ok := g.topicOf(req.TopicID, true)
+	if !ok {
+		return a
+	}
+	msgs := g.msgs
+	if t != nil {
+		msgs = t.msgs
+	}
+	m, found := msgs[req.MsgSeq]
+	if req.MsgSeq == 0 || !found || m.recalled {
+		return fail(20001, "message does not exist")
+	}
+	if len(req.MsgBody) == 0 {
+		return success(nil) // CloudCustomData only: the text stays
+	}
+	var text strings.Builder
+	for _, el := range req.MsgBody {
+		if el.MsgType == "" || len(el.MsgContent) == 0 {
+			return fail(20001, "invalid MsgBody element")
+		}
+		if el.MsgType == "TIMTextElem" {
+			var tc struct {
+				Text *string `json:"Text"`
+			}
+			if json.Unmarshal(el.MsgContent, &tc) != nil || tc.Text == nil {
+				return fail(20001, "TIMTextElem needs MsgContent.Text")
+			}
+			text.WriteString(*tc.Text)
+		}
+	}
+	if text.Len() > s.maxMsg {
+		return fail(80002, "message too long")
+	}
+	m.text = text.String()
+	m.edits++
+	return success(nil)
+}
+
+// Joined reports whether every account is now a member of the group.
+func (s *Server) Joined(groupID string, accounts ...string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.groups[groupID]
+	return ok && !slices.ContainsFunc(accounts, func(a string) bool { return g.roles[a] == "" })
+}
