@@ -208,6 +208,12 @@ func validateVerification(m map[string]VerifyConfig) error {
 		if err := v.validate("moderation.verification." + chat); err != nil {
 			return err
 		}
+		if v.Mode == "button" && (platform == "tim" || platform == "easemob") {
+			return fmt.Errorf("moderation.verification.%s.mode: button needs a card; only Feishu has them (use text)", chat)
+		}
+		if v.Hold == "presend" && platform == "feishu" {
+			return fmt.Errorf("moderation.verification.%s.hold: Feishu has no pre-send hook (use recall)", chat)
+		}
 	}
 	return nil
 }
