@@ -279,3 +279,20 @@ func TestVerificationConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyChallengeNotPosted: a challenge the platform refuses for good
+// lets its joiners go; nobody is removed for a question never shown.
+func TestVerifyChallengeNotPosted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, verifyCfg(VerifyConfig{Mode: "text", Timeout: time.Minute}), policy.Config{}, "en", native)
+	f.pl.postErr = &moderation.APIError{Platform: "fake", Op: "post", Kind: moderation.Permanent, Message: "no"}
+	f.join("", "a")
+	f.advance(3 * time.Second)
+	if f.p.sanctions.index.pending(verifyChat, "a") {
+		t.Fatal("a still held though the challenge could not be posted")
+	}
+	f.advance(2 * time.Minute)
+	if slices.ContainsFunc(f.pl.calls, func(c string) bool { return strings.HasPrefix(c, "remove") }) {
+		t.Fatalf("calls = %q: a removed without having seen a challenge", f.pl.calls)
+	}
+}
