@@ -86,8 +86,8 @@ func TestReportThreshold(t *testing.T) {
 		if b := f.pl.posts[0].Card.Buttons; len(b) != 4 || b[3].Verb != moderation.VerbDismiss || b[0].Targets[0] != "x" {
 			t.Errorf("report card buttons = %+v, want Mute, Kick, Ban, Dismiss on x", b)
 		}
-		if txt := f.pl.posts[0].Text; !strings.Contains(txt, "bad1") || !strings.Contains(txt, "r1") {
-			t.Errorf("the mod-log entry %q does not say which message and who reported it", txt)
+		if txt := f.pl.posts[0].Text; !strings.Contains(txt, "bad1") || !strings.Contains(txt, "r1") || !strings.Contains(txt, "/mute @x") {
+			t.Errorf("the mod-log entry %q does not say which message, who reported it and the commands that act on it", txt)
 		}
 	}
 }

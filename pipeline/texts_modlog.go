@@ -119,6 +119,11 @@ func (t *texts) modLogPost(c *moderation.Case, buttons []moderation.Button, note
 			tail = fmt.Sprintf("\n/undo %d", c.ID)
 		}
 	}
+	if c.Verb == moderation.VerbReport && len(c.Targets) > 0 {
+		// No buttons off Feishu: the commands that act on the report.
+		u := c.Targets[0]
+		tail = fmt.Sprintf(t.pick("\nIn %s: /mute @%s, /kick @%s or /ban @%s", "\n在 %s：/禁言 @%s、/踢 @%s 或 /封禁 @%s"), c.ChatID, u, u, u)
+	}
 	text := fitText(b.String(), limit-len(tail)) + tail
 	return moderation.Post{Text: text, Card: &moderation.Card{Title: title, Color: verbColor(c), Fields: fields, Note: note, Buttons: buttons}}
 }
