@@ -18,6 +18,10 @@ func (r *recorder) Post(_ context.Context, chat moderation.ChatRef, p moderation
 		r.calls = append(r.calls, "post-failed "+chat.ID)
 		return "", r.postErr
 	}
+	if r.failPermanent {
+		r.calls = append(r.calls, "post-failed "+chat.ID)
+		return "", &moderation.APIError{Kind: moderation.Permanent, Message: "fake: no"}
+	}
 	if r.failPosts > 0 {
 		r.failPosts--
 		r.calls = append(r.calls, "post-failed "+chat.ID)
