@@ -37,7 +37,8 @@ func (t *texts) help(prefix string) string {
 /撤销 N — 撤销案例 N（移出的人加回、禁言和封禁解除、锁群结束、警告撤销）
 /确认 N、/取消 N — 执行或放弃等待确认的案例 N（人数较多或较严厉的命令需确认）
 回复某条消息并发送 /踢、/禁言、/封禁 等，即以其发送者为目标。
-仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
+仅群主、群管理员或 Gavel 管理员可用。
+（开启举报时）任何成员可回复消息发送 /举报 [原因]，或 /举报 @用户 [原因]。`, "/", prefix)
 	}
 	return strings.ReplaceAll(`Gavel commands:
 /kick @user… [reason] — remove from the chat (alias /remove; -s removes silently)
@@ -49,7 +50,8 @@ func (t *texts) help(prefix string) string {
 /undo N — reverse case N (add back who was removed, lift a mute, ban or lock, remove a warning)
 /confirm N, /cancel N — carry out or drop held case N (large or drastic commands wait for an admin)
 Reply to a message with /kick, /mute, /ban… to act on its sender.
-Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
+Only the chat owner, chat managers and Gavel admins may use them.
+(Where reports are on) any member may reply to a message with /report [reason], or /report @user [reason].`, "/", prefix)
 }
 
 func (t *texts) usage(err error) string {
