@@ -28,12 +28,26 @@ type total struct {
 var palette = []string{"#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563", "#ea580c"}
 
 // newChart draws points (hour, key, n) over the hours from start, one
-// bar per hour.
+// bar per hour; the legend gives each key's total.
 func newChart(start time.Time, hours int, pts []moderation.StatPoint) chart {
+	return drawChart(start, hours, pts, false)
+}
+
+// gaugeChart is newChart for a sampled value: the legend gives each
+// key's peak, not a sum of samples.
+func gaugeChart(start time.Time, hours int, pts []moderation.StatPoint) chart {
+	return drawChart(start, hours, pts, true)
+}
+
+func drawChart(start time.Time, hours int, pts []moderation.StatPoint, gauge bool) chart {
 	start = start.UTC().Truncate(time.Hour)
 	byKey := map[string]int64{}
 	for _, p := range pts {
-		byKey[p.Key] += p.N
+		if gauge {
+			byKey[p.Key] = max(byKey[p.Key], p.N)
+		} else {
+			byKey[p.Key] += p.N
+		}
 	}
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
@@ -140,7 +154,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, req *request) 
 			return
 		}
 		data["Webhooks"] = newChart(start, hours, hooks)
-		data["Queue"] = newChart(start, hours, queue)
+		data["Queue"] = gaugeChart(start, hours, queue)
 	}
 	data["Health"] = s.d.Health(ctx)
 	s.page(w, req, http.StatusOK, "overview", data)
