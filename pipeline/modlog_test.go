@@ -45,7 +45,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 		{name: "purge: no undo", from: "mod", text: "/purge @a", wantPost: true, wantButtons: nil, wantText: []string{"Purge"}},
 		{name: "admin refused by policy", from: "mod", text: "/kick @owner", wantPost: true, wantButtons: nil, wantText: []string{"the chat owner cannot be a target"}},
 		{name: "member refused: not posted", from: "b", text: "/kick @a"},
-		{name: "held for confirmation: confirm or cancel, no undo", from: "mod", text: "/kick @a @b", pol: policy.Config{ConfirmAbove: 1},
+		{name: "held for confirmation: answered from the mod-log", from: "mod", text: "/kick @a @b", pol: policy.Config{ConfirmAbove: 1},
 			wantPost: true, wantButtons: []moderation.Verb{moderation.VerbConfirm, moderation.VerbCancel}, wantText: []string{"Case #1 · Kick"}},
 		{name: "rule hit", hit: &moderation.RuleHit{Rule: "flood", Verb: moderation.VerbMute, Users: []string{"a"}, Match: "12 messages in 10s"},
 			wantPost: true, wantButtons: []moderation.Verb{undo, ban, dismiss}, wantText: []string{"By: Gavel, rule flood", "Rule: flood matched 12 messages in 10s"}},
