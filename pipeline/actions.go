@@ -43,8 +43,7 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 	}
 	switch a.Verb {
 	case moderation.VerbConfirm, moderation.VerbCancel:
-		// A confirmation card's buttons (pipeline/confirm.go).
-		p.confirmAction(ctx, r)
+		p.confirmPress(ctx, r, a, &answers) // confirm.go
 	case moderation.VerbUndo, moderation.VerbDismiss, moderation.VerbBan, moderation.VerbMute, moderation.VerbKick:
 		if isConsole(a.Actor) && a.Verb != moderation.VerbUndo {
 			r.log.Warn("the console names chats and targets for this verb; a case's card press needs a presser")

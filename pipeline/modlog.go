@@ -185,6 +185,9 @@ func permanent(err error) bool {
 // Undo for what /undo can reverse, Ban for users a kick, mute, warning or
 // rule acted on, and Dismiss beside them.
 func (p *Pipeline) modLogButtons(c *moderation.Case) []moderation.Button {
+	if c.Outcome.Kind() == moderation.OutcomeAwaiting { // a held command: answered from the mod-log too (confirm.go)
+		return p.text.heldPost(c, p.policy.ConfirmTimeout(), p.prefixes[0]).Card.Buttons
+	}
 	var bs []moderation.Button
 	if undoable(c) == "" {
 		bs = append(bs, moderation.Button{Label: p.text.pick("Undo", "撤销"), Verb: moderation.VerbUndo, CaseID: c.ID, Style: "primary"})

@@ -90,10 +90,12 @@ type longConn struct {
 	down     bool
 	tickets  map[string]bool
 	conns    map[string]*wsConn
+	opening  int // handshakes admitted and not yet registered
 	connects int
 	pushed   map[string]*pushedEvent
 	order    []string // message ids in push order
 	acks     map[string][]int
+	ackData  map[string][]byte
 	loseAcks int
 	fragment int
 	seq      uint64
@@ -117,7 +119,7 @@ type pushedEvent struct {
 
 func newLongConn() *longConn {
 	return &longConn{cfg: DefaultLongConnConfig, tickets: map[string]bool{}, conns: map[string]*wsConn{},
-		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, changed: make(chan struct{})}
+		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, ackData: map[string][]byte{}, changed: make(chan struct{})}
 }
 
 // changedLocked wakes every waiter.
@@ -185,8 +187,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !l.tickets[q.Get("ticket")] || l.down:
 		refuse = "ticket is invalid or used"
-	case len(l.conns) >= maxConnsPerApp:
+	case len(l.conns)+l.opening >= maxConnsPerApp:
 		refuse, authCode = "exceed connection limit", strconv.Itoa(codeExceedConns)
+	default:
+		l.opening++
 	}
 	delete(l.tickets, q.Get("ticket"))
 	l.mu.Unlock()
@@ -201,11 +205,15 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		l.mu.Lock()
+		l.opening--
+		l.mu.Unlock()
 		return
 	}
 	service, _ := strconv.ParseInt(q.Get("service_id"), 10, 32)
 	c := &wsConn{id: q.Get("device_id"), service: int32(service), ws: ws}
 	l.mu.Lock()
+	l.opening--
 	l.conns[c.id] = c
 	l.connects++
 	// Events whose connection went away before they were acknowledged
@@ -265,12 +273,12 @@ func (s *Server) readLoop(c *wsConn) {
 			if json.Unmarshal(f.Payload, &resp) != nil {
 				continue
 			}
-			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode)
+			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode, resp.Data)
 		}
 	}
 }
 
-func (s *Server) ack(id string, code int) {
+func (s *Server) ack(id string, code int, data []byte) {
 	l := s.lc
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -279,6 +287,9 @@ func (s *Server) ack(id string, code int) {
 		return
 	}
 	l.acks[id] = append(l.acks[id], code)
+	if data != nil {
+		l.ackData[id] = data
+	}
 	if p := l.pushed[id]; p != nil && code == http.StatusOK {
 		p.acked = true
 	}

@@ -197,6 +197,15 @@ func (s *Server) Acks(id string) []int {
 	return slices.Clone(l.acks[id])
 }
 
+// AckData returns the data of the last answer to event id that had any
+// (a card callback's toast or card).
+func (s *Server) AckData(id string) []byte {
+	l := s.lc
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ackData[id])
+}
+
 // Sends counts the deliveries of event id.
 func (s *Server) Sends(id string) int {
 	l := s.lc
