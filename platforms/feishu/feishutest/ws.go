@@ -35,6 +35,13 @@ package feishutest
 //     Redeliver (standing for Feishu's re-push timer: 15 s, 5 min, 1 h,
 //     6 h). With several connections each event goes to one random
 //     connection (documented: "cluster mode", no broadcast).
+//   - Callbacks (card.action.trigger) are not events: the callback
+//     overview page says they are synchronous, "不提供补推机制" (never
+//     re-pushed) and fail when not answered in time. The fake sends a
+//     callback once, to an open connection, or not at all; Redeliver
+//     and new connections never get it again. A callback's answer is
+//     the card response (the SDK puts the handler's response, e.g. "{}"
+//     or a toast, in the ack's data): AckData returns it.
 
 import (
 	"crypto/subtle"
@@ -94,6 +101,7 @@ type longConn struct {
 	pushed   map[string]*pushedEvent
 	order    []string // message ids in push order
 	acks     map[string][]int
+	ackData  map[string][]byte // the data of each event's last answer
 	loseAcks int
 	fragment int
 	seq      uint64
@@ -108,16 +116,17 @@ type wsConn struct {
 }
 
 type pushedEvent struct {
-	id      string
-	payload []byte
-	to      string // the connection it was last sent to; "" if none holds it
-	sends   int
-	acked   bool
+	id       string
+	payload  []byte
+	to       string // the connection it was last sent to; "" if none holds it
+	sends    int
+	acked    bool
+	callback bool // a callback (card.action.trigger): never re-pushed
 }
 
 func newLongConn() *longConn {
 	return &longConn{cfg: DefaultLongConnConfig, tickets: map[string]bool{}, conns: map[string]*wsConn{},
-		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, changed: make(chan struct{})}
+		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, ackData: map[string][]byte{}, changed: make(chan struct{})}
 }
 
 // changedLocked wakes every waiter.
@@ -212,7 +221,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	// (or pushed while none was open) go to the new one.
 	var resend []*pushedEvent
 	for _, id := range l.order {
-		if p := l.pushed[id]; !p.acked && (p.to == "" || l.conns[p.to] == nil) {
+		if p := l.pushed[id]; !p.acked && !p.callback && (p.to == "" || l.conns[p.to] == nil) {
 			p.to = c.id
 			p.sends++
 			resend = append(resend, p)
@@ -265,12 +274,12 @@ func (s *Server) readLoop(c *wsConn) {
 			if json.Unmarshal(f.Payload, &resp) != nil {
 				continue
 			}
-			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode)
+			s.ack(h.GetString(larkws.HeaderMessageID), resp.StatusCode, resp.Data)
 		}
 	}
 }
 
-func (s *Server) ack(id string, code int) {
+func (s *Server) ack(id string, code int, data []byte) {
 	l := s.lc
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -279,6 +288,7 @@ func (s *Server) ack(id string, code int) {
 		return
 	}
 	l.acks[id] = append(l.acks[id], code)
+	l.ackData[id] = data
 	if p := l.pushed[id]; p != nil && code == http.StatusOK {
 		p.acked = true
 	}
