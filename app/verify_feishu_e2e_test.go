@@ -57,10 +57,12 @@ func (w *fsWorld) selfJoin(t *testing.T, users ...string) {
 	}
 }
 
+// challenges are the challenge cards Gavel posted (their text: title,
+// joiners, question).
 func (w *fsWorld) challenges() []string {
 	var out []string
 	for _, r := range w.replies() {
-		if strings.Contains(r, "Welcome") {
+		if strings.Contains(r, "please verify") {
 			out = append(out, r)
 		}
 	}

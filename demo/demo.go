@@ -22,6 +22,7 @@ import (
 	"gavel/app"
 	"gavel/config"
 	"gavel/moderation"
+	"gavel/pipeline"
 	"gavel/platforms/easemob"
 	"gavel/platforms/easemob/easemobtest"
 	"gavel/platforms/feishu"
@@ -65,6 +66,8 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 				ClientSecret: es.ClientSecret, CallbackSecret: es.CallbackSecret, BotUser: "gavel",
 			},
 		},
+		// The mod-log of one Feishu chat (modlog.go).
+		ModLog: pipeline.ModLogConfig{Chats: map[string]string{"feishu:" + undoChat: modLogChat}},
 		Policy: policy.Config{Protected: []string{"feishu:ou_ceo"}, MaxTargets: demoMaxTargets, ConfirmAbove: demoConfirmAbove},
 	}
 	verifyConfig(&cfg)
@@ -107,6 +110,7 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 		a.Console.BaseURL(), demoUser, password)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
+	d.feishuModLog(fs)
 	if err := d.feishuLongConn(ctx, logger, dir); err != nil {
 		d.steps++
 		d.failed++

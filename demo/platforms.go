@@ -39,7 +39,7 @@ func (v feishuView) calls(since int) []string {
 			continue
 		}
 		body := c.Body
-		if c.Op == feishutest.OpMessageReply || c.Op == feishutest.OpMessageCreate {
+		if c.Op == feishutest.OpMessageReply || c.Op == feishutest.OpMessageCreate || c.Op == feishutest.OpMessagePatch {
 			body = nil // shown as the reply
 		}
 		path := c.Path
@@ -54,13 +54,55 @@ func (v feishuView) calls(since int) []string {
 func (v feishuView) replies(since int) []string {
 	var out []string
 	for _, c := range v.s.Calls()[since:] {
-		if c.Op != feishutest.OpMessageReply && c.Op != feishutest.OpMessageCreate {
+		if c.Op != feishutest.OpMessageReply && c.Op != feishutest.OpMessageCreate && c.Op != feishutest.OpMessagePatch {
+			continue
+		}
+		s, _ := c.Body["content"].(string)
+		if c.Op == feishutest.OpMessagePatch || c.Body["msg_type"] == "interactive" {
+			out = append(out, cardSummary(c.Op, s))
 			continue
 		}
 		var content struct{ Text string }
-		s, _ := c.Body["content"].(string)
 		_ = json.Unmarshal([]byte(s), &content)
 		out = append(out, content.Text)
+	}
+	return out
+}
+
+// cardSummary shows a posted or patched card in the transcript: its
+// title and footer note.
+func cardSummary(op, content string) string {
+	var card struct {
+		Header struct {
+			Title struct{ Content string }
+		}
+		Elements []struct {
+			Tag      string
+			Elements []struct{ Content string }
+			Actions  []struct {
+				Text struct{ Content string }
+			}
+		}
+	}
+	_ = json.Unmarshal([]byte(content), &card)
+	kind := "[card]"
+	if op == feishutest.OpMessagePatch {
+		kind = "[card updated]"
+	}
+	out := kind + " " + card.Header.Title.Content
+	for _, e := range card.Elements {
+		switch e.Tag {
+		case "note":
+			for _, n := range e.Elements {
+				out += " — " + n.Content
+			}
+		case "action":
+			var labels []string
+			for _, b := range e.Actions {
+				labels = append(labels, b.Text.Content)
+			}
+			out += " [" + strings.Join(labels, "] [") + "]"
+		}
 	}
 	return out
 }

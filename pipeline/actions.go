@@ -11,7 +11,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"gavel/moderation"
@@ -43,8 +42,8 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		a.Targets[i] = r.plat.CanonicalUserID(t)
 	}
 	switch a.Verb {
-	// HOOK(wt-verify): moderation.VerbVerify is a joiner's verification
-	// button; the verification flow adds its case here.
+	// moderation.VerbVerify (a joiner's verification button) never gets
+	// here: HandleJob gives it to verifyButton (verify.go).
 	case moderation.VerbConfirm, moderation.VerbCancel:
 		// A confirmation card's buttons (pipeline/confirm.go).
 		p.confirmAction(ctx, r)
@@ -75,20 +74,24 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 		return
 	}
 	if a.Verb == moderation.VerbUndo {
-		text, c := p.undo(ctx, r, a.Actor, a.CaseID, "")
+		text, c, undone := p.undo(ctx, r, a.Actor, a.CaseID, "")
 		if text == "" {
 			return // the job runs again
 		}
 		orig, err := p.store.Case(ctx, a.CaseID)
-		if err != nil {
+		switch {
+		case err != nil:
 			p.answerPress(ctx, r, a, nil, text, false)
-			return
-		}
-		if c != nil && c.ID > 0 && slices.ContainsFunc(c.Results, func(x moderation.Result) bool { return x.Status.Succeeded() }) {
+		case undone && c != nil:
 			p.answerPress(ctx, r, a, &orig, p.text.undoNote(a.Actor, c)+" "+text, false)
-			return
+		case undone:
+			// Undone by another press or command: that undo updates the
+			// card, and this press must not overwrite what it says (two
+			// presses may run at once).
+			r.log.Info("press on a case undone already; the card is the other undo's", "answer", text)
+		default:
+			p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), true)
 		}
-		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, text), true)
 		return
 	}
 	orig, err := p.store.Case(ctx, a.CaseID)

@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gavel/moderation"
 	"gavel/policy"
@@ -65,8 +68,8 @@ func TestPressUndoUpdatesCard(t *testing.T) {
 	if got := f.callsOf("unmute"); len(got) != 1 {
 		t.Fatalf("second press acted: %v", f.pl.calls)
 	}
-	if n := f.pl.updates[len(f.pl.updates)-1].Card.Note; !strings.Contains(n, "undone already (case #2)") {
-		t.Fatalf("second press note %q", n)
+	if got := f.callsOf("update"); len(got) != 1 {
+		t.Fatalf("the second press updated the card (%v): the first undo's note stands", got)
 	}
 }
 
@@ -123,11 +126,19 @@ func TestConsoleActions(t *testing.T) {
 	if got := f.callsOf("unlock"); len(got) != 1 {
 		t.Fatalf("calls %v", f.pl.calls)
 	}
+	// The console may undo a case (its grants were checked there).
+	f.say("mod", "/ban @b")
+	banCase := int64(len(f.pl.posts)) // one post per case so far
+	deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: "console-3",
+		Action: &moderation.Action{Actor: "console:alice", Verb: moderation.VerbUndo, CaseID: banCase, Chat: c1, At: f.now}})
+	if got := f.callsOf("unban"); !slices.Equal(got, []string{"unban b"}) {
+		t.Fatalf("calls %v, want b unbanned by the console's undo", f.pl.calls)
+	}
 	// A lift from a card (not the console) is refused.
 	deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: "card-lift",
 		Action: &moderation.Action{Actor: "mod", Verb: moderation.VerbUnban, Chat: c1, Targets: []string{"a"}, At: f.now}})
-	if got := f.callsOf("unban"); len(got) != 0 {
-		t.Fatalf("calls %v", f.pl.calls)
+	if got := f.callsOf("unban"); len(got) != 1 {
+		t.Fatalf("a card's lift acted: %v", f.pl.calls)
 	}
 }
 
@@ -140,5 +151,44 @@ func TestTriageAction(t *testing.T) {
 	}
 	if _, ok := f.p.Triage(t.Context(), moderation.Event{Kind: moderation.EventAction, Platform: "fake"}); ok {
 		t.Fatal("an action without payload makes a job")
+	}
+}
+
+// Two presses of Undo running at once (two workers or replicas on one
+// store) reverse the case once.
+func TestConcurrentUndoPressesActOnce(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, oneAttempt, policy.Config{})
+	f.say("mod", "/kick @a @b")
+	ctx := t.Context()
+	for i, who := range []string{"mod", "mod2", "owner"} {
+		ev := moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("race", i),
+			Action: &moderation.Action{Actor: who, Verb: moderation.VerbUndo, CaseID: 1, Card: &moderation.PostRef{Chat: modlog, MessageID: "post-1"}, At: f.now}}
+		if _, err := f.p.store.Enqueue(ctx, ev, f.now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	jobs, err := f.p.store.Claim(ctx, "w", 3, time.Minute, f.now)
+	if err != nil || len(jobs) != 3 {
+		t.Fatalf("claimed %d jobs: %v", len(jobs), err)
+	}
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		wg.Go(func() {
+			if err := handleJob(f.p, j); err != nil {
+				t.Errorf("job %d: %v", j.ID, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got := f.callsOf("add"); len(got) != 1 {
+		t.Fatalf("adds %v, want one", got)
+	}
+	undos, err := f.p.store.Cases(ctx, moderation.CaseFilter{Related: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(undos) != 1 || undos[0].Verb != moderation.VerbUndo {
+		t.Fatalf("cases following case 1: %+v, want one undo", undos)
 	}
 }

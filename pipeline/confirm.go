@@ -261,6 +261,7 @@ func (p *Pipeline) recordStored(ctx context.Context, r *run, c *moderation.Case)
 	logCase(ctx, p.log, c)
 	p.obs.Case(c)
 	p.audited(ctx, c)
+	p.queueModLog(r, c) // a held command is worth knowing too
 }
 
 // audited hands a copy of a stored case to Deps.Audit, if set, which

@@ -156,7 +156,7 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 			continue
 		case err != nil:
 			r.log.Error("mod-log post failed", "case", c.ID, "modlog", dest.ID, "last_attempt", r.last, "err", err)
-			if !r.last {
+			if !r.last && !permanent(err) {
 				r.fail(fmt.Errorf("%w: case %d: %w", ErrModLog, c.ID, err))
 				return
 			}
@@ -170,6 +170,14 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 	}
 }
 
+// permanent reports whether retrying a call that failed with err cannot
+// help: the platform refused it for good, or it was refused before any
+// call.
+func permanent(err error) bool {
+	var apiErr *moderation.APIError
+	return errors.As(err, &apiErr) && apiErr.Kind == moderation.Permanent || errors.Is(err, moderation.ErrMalformed)
+}
+
 // modLogButtons are the buttons of c's card, only those that make sense:
 // Undo for what /undo can reverse, Ban for users a kick, mute, warning or
 // rule acted on, and Dismiss beside them.
@@ -180,7 +188,12 @@ func (p *Pipeline) modLogButtons(c *moderation.Case) []moderation.Button {
 	}
 	switch c.Verb {
 	case moderation.VerbKick, moderation.VerbMute, moderation.VerbWarn, moderation.VerbDelete, moderation.VerbBlock:
-		if ts := actedOn(c); len(ts) > 0 && c.Outcome.Kind() != moderation.OutcomeRefused {
+		// Only for what was done (or would have been, in a dry run): not
+		// a refused, failed or held command.
+		if k := c.Outcome.Kind(); k != moderation.OutcomeDone && k != moderation.OutcomePartial {
+			break
+		}
+		if ts := actedOn(c); len(ts) > 0 {
 			bs = append(bs, moderation.Button{Label: p.text.pick("Ban", "封禁"), Verb: moderation.VerbBan, CaseID: c.ID, Targets: ts, Style: "danger"})
 		}
 	}

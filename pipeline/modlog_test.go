@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"gavel/moderation"
 	"gavel/policy"
@@ -36,6 +37,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 		wantPost    bool
 		wantButtons []moderation.Verb
 		wantText    []string // substrings of the text version
+		pol         policy.Config
 	}{
 		{name: "kick", from: "mod", text: "/kick @a spam", wantPost: true, wantButtons: []moderation.Verb{undo, ban, dismiss},
 			wantText: []string{"Case #1 · Kick", "By: mod", "Targets: a", "Reason: spam", "\n/undo 1"}},
@@ -43,6 +45,8 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 		{name: "purge: no undo", from: "mod", text: "/purge @a", wantPost: true, wantButtons: nil, wantText: []string{"Purge"}},
 		{name: "admin refused by policy", from: "mod", text: "/kick @owner", wantPost: true, wantButtons: nil, wantText: []string{"the chat owner cannot be a target"}},
 		{name: "member refused: not posted", from: "b", text: "/kick @a"},
+		{name: "held for confirmation: no buttons", from: "mod", text: "/kick @a @b", pol: policy.Config{ConfirmAbove: 1},
+			wantPost: true, wantButtons: nil, wantText: []string{"Case #1 · Kick"}},
 		{name: "rule hit", hit: &moderation.RuleHit{Rule: "flood", Verb: moderation.VerbMute, Users: []string{"a"}, Match: "12 messages in 10s"},
 			wantPost: true, wantButtons: []moderation.Verb{undo, ban, dismiss}, wantText: []string{"By: Gavel, rule flood", "Rule: flood matched 12 messages in 10s"}},
 		{name: "dry-run rule hit: ban only", hit: &moderation.RuleHit{Rule: "links", Verb: moderation.VerbDelete, Users: []string{"a"}, MessageID: "m0", Match: "link", DryRun: true},
@@ -51,7 +55,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			f := newModLogFixture(t, oneAttempt, policy.Config{})
+			f := newModLogFixture(t, oneAttempt, tt.pol)
 			if tt.hit != nil {
 				f.seq++
 				deliver(t, f.p, moderation.Event{Kind: moderation.EventMessage, Platform: "fake", DeliveryID: "hit",
@@ -67,10 +71,13 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 				}
 				return
 			}
-			if !slices.Equal(posts, []string{"post ml"}) {
+			if len(posts) == 0 || posts[len(posts)-1] != "post ml" {
 				t.Fatalf("posts %v (calls %v), want one to ml", posts, f.pl.calls)
 			}
-			p := f.pl.posts[0]
+			if n := len(posts); n != 1 && tt.pol.ConfirmAbove == 0 {
+				t.Fatalf("posts %v, want one", posts)
+			}
+			p := f.pl.posts[len(f.pl.posts)-1] // after a held command's own request
 			if got := buttonVerbs(p); !slices.Equal(got, tt.wantButtons) {
 				t.Fatalf("buttons %v, want %v", got, tt.wantButtons)
 			}
@@ -83,7 +90,7 @@ func TestModLogPostPerCaseKind(t *testing.T) {
 				t.Errorf("text %q: ends with /undo 1 iff undoable", p.Text)
 			}
 			ref, err := f.p.store.CasePost(context.Background(), 1)
-			if err != nil || ref.MessageID != "post-1" || ref.Chat.ID != "ml" {
+			if err != nil || ref.MessageID != fmt.Sprint("post-", len(f.pl.posts)) || ref.Chat.ID != "ml" {
 				t.Fatalf("recorded post %+v, %v", ref, err)
 			}
 		})
@@ -177,5 +184,55 @@ func TestModLogConfig(t *testing.T) {
 	}
 	if got, _ := cfg.chatFor(moderation.ChatRef{Platform: "tim", ID: "any"}); got.ID != "g" {
 		t.Errorf("the platform's mod-log: %v", got)
+	}
+}
+
+// The mod-log costs one write transaction per case (its post's record),
+// and none when it is off; an undo of a kick is measured too.
+func TestModLogWriteTransactions(t *testing.T) {
+	t.Parallel()
+	commits := func(f *fixture) int64 { return f.p.store.(interface{ WriteCommits() int64 }).WriteCommits() }
+	off := newFixture(t, oneAttempt, policy.Config{}, "", allNative)
+	on := newModLogFixture(t, oneAttempt, policy.Config{})
+	count := func(f *fixture, from, text string) int64 {
+		before := commits(f)
+		f.say(from, text)
+		return commits(f) - before
+	}
+	kickOff, kickOn := count(off, "mod", "/kick @a"), count(on, "mod", "/kick @a")
+	if kickOn != kickOff+1 {
+		t.Errorf("/kick committed %d write transactions with the mod-log, %d without: want one more (the post's record)", kickOn, kickOff)
+	}
+	undoOff, undoOn := count(off, "mod", "/undo 1"), count(on, "mod", "/undo 1")
+	t.Logf("write transactions: /kick %d (mod-log off) %d (on); /undo 1 of it %d (off) %d (on)", kickOff, kickOn, undoOff, undoOn)
+	if undoOn > undoOff+1 {
+		t.Errorf("/undo committed %d with the mod-log, %d without", undoOn, undoOff)
+	}
+}
+
+// A very long reason is shortened on the card, visibly, so the card stays
+// within the platform's size; a post the platform refuses for good is not
+// retried.
+func TestModLogLongReasonAndPermanentFailure(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, Config{}, policy.Config{})
+	f.pl.failPermanent = true
+	f.say("mod", "/kick @a "+strings.Repeat("spam ", 2000))
+	if got := f.callsOf("post-failed"); len(got) != 1 {
+		t.Fatalf("failed posts %v, want one (a permanent refusal is not retried)", got)
+	}
+	if n, _, _ := f.p.store.Pending(context.Background(), f.now); n != 0 {
+		t.Fatalf("%d jobs pending after a permanent refusal", n)
+	}
+	f.pl.failPermanent = false
+	f.say("mod", "/kick @b "+strings.Repeat("spam ", 2000))
+	p := f.pl.posts[len(f.pl.posts)-1]
+	for _, fl := range p.Card.Fields {
+		if utf8.RuneCountInString(fl.Value) > maxFieldRunes+40 {
+			t.Fatalf("field %s holds %d runes", fl.Label, utf8.RuneCountInString(fl.Value))
+		}
+		if fl.Label == "Reason" && !strings.Contains(fl.Value, "(whole: /case 2)") {
+			t.Fatalf("shortened reason %q does not say so", fl.Value)
+		}
 	}
 }

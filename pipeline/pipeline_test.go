@@ -41,6 +41,8 @@ type recorder struct {
 	// unsupported (TIM, Easemob).
 	failPosts int
 	noUpdate  bool
+	// failPermanent fails every Post with a permanent refusal.
+	failPermanent bool
 }
 
 func (r *recorder) Name() string                          { return "fake" }

@@ -3,14 +3,19 @@ package pipeline
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"gavel/moderation"
 )
 
 // The texts of the mod-log and of /undo.
 
-// maxListed is how many users a mod-log entry names before "and N more".
-const maxListed = 20
+// maxListed is how many users a mod-log entry names before "and N more";
+// maxFieldRunes the longest value of one of its fields.
+const (
+	maxListed     = 20
+	maxFieldRunes = 500
+)
 
 // verbNames are the verbs as a mod-log entry's title names them.
 var verbNames = map[moderation.Verb][2]string{
@@ -74,9 +79,16 @@ func (t *texts) modLogPost(c *moderation.Case, buttons []moderation.Button, note
 	}
 	var fields []moderation.CardField
 	add := func(label, value string) {
-		if value != "" {
-			fields = append(fields, moderation.CardField{Label: label, Value: value})
+		if value == "" {
+			return
 		}
+		// A card must stay within the platform's size (Feishu: 30 KB):
+		// a very long reason is shortened here, visibly; /case N has it
+		// whole.
+		if utf8.RuneCountInString(value) > maxFieldRunes {
+			value = string([]rune(value)[:maxFieldRunes]) + fmt.Sprintf(t.pick("… (whole: /case %d)", "…（完整内容：/案例 %d）"), c.ID)
+		}
+		fields = append(fields, moderation.CardField{Label: label, Value: value})
 	}
 	add(t.pick("Chat", "群"), c.Platform+":"+c.ChatID)
 	switch {

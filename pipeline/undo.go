@@ -91,51 +91,55 @@ func (p *Pipeline) mayAct(ctx context.Context, r *run, actor string) (ok bool, r
 // undo reverses case id for actor, who asked in the run's chat (where
 // the command was typed, or the card pressed: the case's chat or its
 // mod-log chat), and returns the answer. The run's chat becomes the
-// case's. The case it records (nil when none) is returned too.
-func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, reason string) (string, *moderation.Case) {
+// case's. The case it records (nil when none) is returned too, and
+// whether case id stands undone (now or by an earlier undo).
+func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, reason string) (string, *moderation.Case, bool) {
 	orig, err := p.store.Case(ctx, id)
 	switch {
 	case errors.Is(err, moderation.ErrNotFound):
-		return p.text.noCase(id), nil
+		return p.text.noCase(id), nil, false
 	case err != nil:
 		r.log.Error("reading case failed", "case", id, "err", err)
 		r.fail(err)
-		return "", nil
+		return "", nil, false
 	}
 	caseChat := moderation.ChatRef{Platform: orig.Platform, ID: orig.ChatID}
 	if here := r.chat; orig.Platform != r.plat.Name() || here.ID != caseChat.ID && !p.modlog.isModLogOf(here, caseChat) && !isConsole(actor) {
-		return p.text.noCase(id), nil
+		return p.text.noCase(id), nil, false
 	} else if here.ID == caseChat.ID {
 		caseChat = here // with its kind and thread
 	}
 	r.chat = caseChat
+	if p.policy.Chat(caseChat).Disabled {
+		return p.text.refused(policy.ChatDisabled, moderation.VerbUndo), nil, false
+	}
 	c := &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: caseChat.Platform, ChatID: caseChat.ID, Actor: actor,
 		Verb: moderation.VerbUndo, Reason: reason, Related: id, At: p.now()}
 	ok, role, err := p.mayAct(ctx, r, actor)
 	if err != nil {
 		if p.retryLater(r, err) {
-			return "", nil
+			return "", nil, false
 		}
 		c.Outcome = moderation.OutcomeErrorRoles
 		p.record(ctx, r, c)
-		return p.text.platformError(r.plat.Name(), err), c
+		return p.text.platformError(r.plat.Name(), err), c, false
 	}
 	if !ok {
 		c.Outcome = moderation.RefusedOutcome(policy.ActorNotAdmin)
 		p.record(ctx, r, c)
-		return p.text.refused(policy.ActorNotAdmin, moderation.VerbUndo), c
+		return p.text.refused(policy.ActorNotAdmin, moderation.VerbUndo), c, false
 	}
 	if why := undoable(&orig); why != "" {
-		return p.text.notUndoable(&orig, why), nil
+		return p.text.notUndoable(&orig, why), nil, false
 	}
 	link, err := p.store.LinkCase(ctx, moderation.CaseLink{CaseID: id, Kind: moderation.LinkUndo, DeliveryID: r.ev.DeliveryID, At: p.now()})
 	if err != nil {
 		r.log.Error("linking the undo to its case failed", "case", id, "err", err)
 		r.fail(err)
-		return "", nil
+		return "", nil, false
 	}
 	if link.DeliveryID != r.ev.DeliveryID {
-		return p.undoneAlready(ctx, r, id, link), nil
+		return p.undoneAlready(ctx, r, id, link), nil, true
 	}
 	c.Targets = undoTargets(&orig)
 	verb := reverses[orig.Verb]
@@ -144,10 +148,11 @@ func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, rea
 	}
 	c.Results = p.reverse(ctx, r, &orig, c, verb, role)
 	if r.err != nil && !r.last {
-		return "", nil // the job runs again; the link is its own
+		return "", nil, false // the job runs again; the link is its own
 	}
 	c.Outcome = outcome(c.Results)
-	if !slices.ContainsFunc(c.Results, func(x moderation.Result) bool { return x.Status.Succeeded() }) {
+	undone := slices.ContainsFunc(c.Results, func(x moderation.Result) bool { return x.Status.Succeeded() })
+	if !undone {
 		// Nothing was reversed: the case may be undone again.
 		if err := p.store.UnlinkCase(ctx, id, moderation.LinkUndo, r.ev.DeliveryID); err != nil {
 			r.log.Error("unlinking an undo that reversed nothing failed", "case", id, "err", err)
@@ -158,12 +163,12 @@ func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, rea
 		note := p.text.undoNote(actor, c)
 		p.updateCard(ctx, r, ref, p.text.modLogPost(&orig, nil, note, r.plat.Limits().Reply), "")
 	}
-	return p.text.undone(&orig, c, verb), c
+	return p.text.undone(&orig, c, verb), c, undone
 }
 
 // undoCommand answers /undo N.
 func (p *Pipeline) undoCommand(ctx context.Context, r *run, cmd moderation.Command) {
-	if text, _ := p.undo(ctx, r, r.msg.SenderID, cmd.CaseID, cmd.Reason); text != "" {
+	if text, _, _ := p.undo(ctx, r, r.msg.SenderID, cmd.CaseID, cmd.Reason); text != "" {
 		p.reply(ctx, r, text)
 	}
 }

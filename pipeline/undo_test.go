@@ -154,6 +154,8 @@ func TestUndoRefusals(t *testing.T) {
 		chat  moderation.ChatRef
 		text  string
 		want  string
+		// disable turns Gavel off in c1 after the setup.
+		disable bool
 	}{
 		{name: "purge cannot be reversed", setup: []string{"/purge @a"}, from: "mod", chat: c1, text: "/undo 1", want: "cannot be reversed"},
 		{name: "refused case", setup: []string{"/kick @owner"}, from: "mod", chat: c1, text: "/undo 1", want: "was not carried out"},
@@ -164,6 +166,7 @@ func TestUndoRefusals(t *testing.T) {
 		{name: "another chat", setup: []string{"/kick @a"}, from: "mod", chat: moderation.ChatRef{Platform: "fake", ID: "c2"}, text: "/undo 1", want: "No case #1"},
 		{name: "member", setup: []string{"/kick @a"}, from: "b", chat: c1, text: "/undo 1", want: "Refused: only the chat owner"},
 		{name: "usage", from: "mod", chat: c1, text: "/undo", want: "Send /help"},
+		{name: "from the mod-log chat of a disabled chat", setup: []string{"/kick @a"}, from: "mod", chat: modlog, text: "/undo 1", want: "Gavel is disabled in this chat", disable: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -172,6 +175,13 @@ func TestUndoRefusals(t *testing.T) {
 			f.pl.history = []moderation.MessageRef{{ID: "h1", SenderID: "a", SentAt: f.now.Add(-time.Second)}}
 			for _, s := range tt.setup {
 				f.say("mod", s)
+			}
+			if tt.disable {
+				eng, err := policy.New(policy.Config{Chats: map[string]policy.ChatConfig{"fake:c1": {Disabled: true}}}, func() time.Time { return f.now })
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.p.policy = eng
 			}
 			f.pl.calls = nil
 			f.sayIn(tt.chat, tt.from, tt.text)

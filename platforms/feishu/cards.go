@@ -22,7 +22,6 @@ package feishu
 //     errCardTooLarge, never shortened: the caller may post Text instead.
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -298,39 +297,4 @@ func caseNumber(raw wirejson.Value) (int64, error) {
 		return 0, fmt.Errorf("button case %q is not a case number: %w", truncate(s, 24), moderation.ErrMalformed)
 	}
 	return n, nil
-}
-
-// DecodeCallback decodes one plaintext payload that the long connection
-// delivered (an "event" or a "card" frame: both carry the schema 2.0
-// envelope Receive decrypts from a webhook, card.action.trigger included)
-// and returns the answer for the frame and the events. The connection was
-// authenticated when it opened and frames are neither encrypted nor
-// signed, so only what Receive checks after decryption applies: the app_id
-// when present, header.create_time against ReplayWindow and DedupTTL (late
-// marks the events, too old or ahead is ErrStaleTimestamp). The
-// Verification Token is not compared: the long connection is configured
-// without it.
-func (c *Client) DecodeCallback(ctx context.Context, payload []byte, receivedAt time.Time) (moderation.Ack, error) {
-	env, err := decodeEnvelope(payload)
-	if err != nil {
-		return moderation.Ack{}, err
-	}
-	if !env.isV2() {
-		return moderation.Ack{}, fmt.Errorf("long-connection payload %q is not a schema 2.0 envelope: %w", env.kind(), moderation.ErrMalformed)
-	}
-	if env.Header.AppID != "" && env.Header.AppID != c.cfg.AppID {
-		return moderation.Ack{}, fmt.Errorf("app_id %q: %w", env.Header.AppID, moderation.ErrUnknownApp)
-	}
-	late, err := eventAge(env.Header.CreateTime, c.now(), c.cfg.ReplayWindow, c.cfg.DedupTTL)
-	if err != nil {
-		return moderation.Ack{}, err
-	}
-	events, err := c.parseEvent(ctx, env, receivedAt)
-	if err != nil {
-		return moderation.Ack{}, err
-	}
-	for i := range events {
-		events[i].Late = late
-	}
-	return moderation.Ack{Response: answerFor(env), Events: events}, nil
 }

@@ -2,6 +2,7 @@ package feishu_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strconv"
@@ -118,6 +119,8 @@ func FuzzParseEvent(f *testing.F) {
 				if ev.RolesChanged == nil || ev.RolesChanged.Chat.ID == "" || slices.Contains(ev.RolesChanged.UserIDs, "") {
 					t.Fatalf("bad roles change %+v", ev.RolesChanged)
 				}
+			case moderation.EventAction:
+				checkAction(t, ev.Action)
 			default:
 				t.Fatalf("unknown kind %q", ev.Kind)
 			}
@@ -165,6 +168,54 @@ func FuzzEventAge(f *testing.F) {
 		}
 		if late != (age > window) {
 			t.Fatalf("%q (%s old): late = %v", createTime, age, late)
+		}
+	})
+}
+
+// checkAction is what every decoded card press must satisfy.
+func checkAction(t *testing.T, a *moderation.Action) {
+	t.Helper()
+	switch {
+	case a == nil, a.Actor == "", a.Verb == "", a.CaseID < 0, a.Chat.ID == "", a.Chat.Platform != "feishu",
+		a.Card == nil, a.Card.MessageID == "", a.Card.Chat != a.Chat,
+		len(a.Targets) > feishu.MaxButtonTargets, slices.Contains(a.Targets, ""):
+		t.Fatalf("bad action %+v", a)
+	}
+}
+
+// FuzzCardAction feeds card.action.trigger payloads to the long
+// connection's decoding (the webhook's, after decryption, is the same
+// envelopeEvents): never a
+// panic; a refusal wraps a moderation sentinel; an accepted press names
+// its presser, its card and a pressable verb, and no more targets than a
+// button carries.
+func FuzzCardAction(f *testing.F) {
+	for _, v := range []string{
+		`{"g":1,"v":"undo","c":13,"t":["ou_a","ou_b"]}`,
+		`{"g":1,"v":"verify","c":"21","o":"ou_j"}`,
+		`{"g":1,"v":"undo","c":7,"n":70}`,
+		`{"g":1,"v":"nuke"}`,
+		`"undo"`,
+		`{"g":1,"v":"ban","c":1e3}`,
+	} {
+		f.Add(feishutest.CardActionEvent("", feishutest.CardPress{EventID: "e", MessageID: "om", ChatID: "oc", Operator: "ou_p",
+			At: testNow, Value: json.RawMessage(v)}))
+	}
+	f.Add([]byte(`{"schema":"2.0","header":{"event_id":"e","event_type":"card.action.trigger","create_time":"1700000000000"},` +
+		`"event":{"operator":{"open_id":"ou"},"action":{"tag":"button","value":{"g":1,"v":"undo","c":1,"c":2}},"context":{"open_message_id":"om","open_chat_id":"oc"}}}`))
+	c := newReceiver(f, nil)
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		events, err := feishu.SocketEvents(c, payload)
+		if err != nil {
+			if !errors.Is(err, moderation.ErrMalformed) && !errors.Is(err, moderation.ErrStaleTimestamp) && !errors.Is(err, moderation.ErrUnknownApp) {
+				t.Fatalf("unexpected error kind: %v", err)
+			}
+			return
+		}
+		for _, ev := range events {
+			if ev.Kind == moderation.EventAction {
+				checkAction(t, ev.Action)
+			}
 		}
 	})
 }

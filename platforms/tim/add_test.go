@@ -56,6 +56,10 @@ func TestAdd(t *testing.T) {
 			all: want{moderation.StatusRefused, moderation.ReasonUnsupported}, wantAdds: 1, wantInfo: 1},
 		{name: "transient error retried", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "kicked_2"},
 			setup: func(s *timtest.Server) { s.FailNext("add_group_member", 2, 10002) }, all: done, wantAdds: 3},
+		{name: "a repeated user is added once", chat: chatOf(groupPub, "Public", ""), users: []string{"kicked_1", "kicked_1", "quiet_one"},
+			want: []want{done, done, noop}, wantAdds: 1},
+		{name: "an empty id is refused, the rest added", chat: chatOf(groupPub, "Public", ""), users: []string{"", "kicked_1"},
+			want: []want{{moderation.StatusRefused, moderation.ReasonInvalidUserID}, done}, wantAdds: 1},
 		{name: "unknown group refused", chat: chatOf("@TGS#nope", "Public", ""), users: []string{"kicked_1"},
 			all: want{moderation.StatusRefused, moderation.PlatformReason(Name, "10010")}, wantAdds: 1},
 	}

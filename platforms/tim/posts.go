@@ -183,9 +183,25 @@ func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []str
 	if kind == typeAVChatRoom {
 		return refuseAll(userIDs, avRefusal)
 	}
-	req := addMemberReq{GroupID: chat.ID, MemberList: make([]memberAccount, len(userIDs))}
-	for i, u := range userIDs {
-		req.MemberList[i] = memberAccount{MemberAccount: u}
+	// Each account once (a repeat would come back "already a member" and
+	// hide that the first was added); an empty id is refused here, as TIM
+	// would refuse the whole call for it.
+	refused := make(map[string]moderation.Result)
+	req := addMemberReq{GroupID: chat.ID, MemberList: make([]memberAccount, 0, len(userIDs))}
+	seen := make(map[string]bool, len(userIDs))
+	for _, u := range userIDs {
+		switch {
+		case seen[u]:
+		case strings.TrimSpace(u) == "":
+			refused[u] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidUserID,
+				Detail: "not a TIM account"}
+		default:
+			req.MemberList = append(req.MemberList, memberAccount{MemberAccount: u})
+		}
+		seen[u] = true
+	}
+	if len(req.MemberList) == 0 {
+		return resultsFor(userIDs, refused, nil)
 	}
 	if opts.Silent {
 		req.Silence = 1
@@ -201,15 +217,30 @@ func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []str
 		}
 	}
 	if err != nil {
-		c.logAction(ctx, "add", chat, len(userIDs), err)
-		return moderation.FailAll(userIDs, err)
+		c.logAction(ctx, "add", chat, len(req.MemberList), err)
+		for _, r := range moderation.FailAll(userIDs, err) {
+			if _, ok := refused[r.UserID]; !ok {
+				refused[r.UserID] = r
+			}
+		}
+		return resultsFor(userIDs, refused, nil)
 	}
 	got := make(map[string]int, len(resp.MemberList))
 	for _, m := range resp.MemberList {
 		got[m.MemberAccount] = m.Result
 	}
+	return resultsFor(userIDs, refused, got)
+}
+
+// resultsFor returns one result per user in order: the one decided
+// before the call, else the user's add_group_member Result.
+func resultsFor(userIDs []string, decided map[string]moderation.Result, got map[string]int) []moderation.Result {
 	out := make([]moderation.Result, len(userIDs))
 	for i, u := range userIDs {
+		if r, ok := decided[u]; ok {
+			out[i] = r
+			continue
+		}
 		out[i] = addResult(u, got)
 	}
 	return out

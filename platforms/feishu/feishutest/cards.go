@@ -21,7 +21,8 @@ package feishutest
 //     answers 230001), only interactive messages (path parameter: "仅支持
 //     更新消息卡片(interactive类型)"; no code is given: 230001), recalled
 //     messages 230011, older than 14 days 230031, more than 5 updates a
-//     second of one message 230020 ("单条消息更新频控为 5 QPS"), a body
+//     second of one message 230020 ("单条消息更新频控为 5 QPS"; refused
+//     patches count too, which the page does not say), a body
 //     over 30 KB 230025, unbuildable card 230099. Both the card as sent and
 //     the new one must declare config.update_multi true ("更新前后卡片的
 //     config 属性中，均显式声明 update_multi:true"); the page names no code:
@@ -40,6 +41,7 @@ package feishutest
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"gavel/moderation"
@@ -294,4 +296,47 @@ func (s *Server) PressPayload(p CardPress) []byte {
 // encrypted and signed with the server's Encrypt Key.
 func (s *Server) PressDelivery(p CardPress, at time.Time) moderation.Delivery {
 	return s.Delivery(CardActionEvent(s.VerificationToken, p), at)
+}
+
+// cardText is what a card shows as text, one line per text element in
+// document order: the header's title, each div's text and fields (a pair
+// of short fields on one line), button labels, the note.
+func cardText(content string) string {
+	card, ok := parseCard(content)
+	if !ok {
+		return ""
+	}
+	var lines []string
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			if c, isText := x["content"].(string); isText && (x["tag"] == "plain_text" || x["tag"] == "lark_md" || x["tag"] == "markdown") {
+				lines = append(lines, c)
+				return
+			}
+			if fields, isDiv := x["fields"].([]any); isDiv {
+				var parts []string
+				for _, f := range fields {
+					if t, _ := f.(map[string]any)["text"].(map[string]any); t != nil {
+						if c, _ := t["content"].(string); c != "" {
+							parts = append(parts, strings.Trim(c, "*"))
+						}
+					}
+				}
+				lines = append(lines, strings.Join(parts, ": "))
+			}
+			for _, k := range []string{"header", "title", "text", "body", "elements", "actions", "columns"} {
+				if c, has := x[k]; has {
+					walk(c)
+				}
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(card)
+	return strings.Join(lines, "\n")
 }

@@ -4,8 +4,10 @@
 // message), served over real HTTP by httptest, plus builders of signed,
 // encrypted webhook deliveries and the client-side acts tests need (a user
 // sending, users rejoining): see sanctions.go for the routes of issue #16,
-// and ws.go for the long connection (endpoint discovery and the SDK's
-// WebSocket frames: Push, DropConns, Acks, Redeliver).
+// cards.go (interactive cards, their patches and button presses) and
+// members.go (members added) for those of issue #17, and ws.go for the
+// long connection (endpoint discovery and the SDK's WebSocket frames:
+// Push, DropConns, Acks, Redeliver).
 //
 // The fake enforces what the documentation states: Bearer tenant tokens on
 // every API (99991663 otherwise), ≤ 50 users per removal (232001), owner
@@ -174,8 +176,12 @@ type Message struct {
 	Updated bool
 }
 
-// Text returns the "text" of a text message's content.
+// Text returns the "text" of a text message's content, and for a card
+// (msg_type interactive) what it shows as text (cardText).
 func (m Message) Text() string {
+	if m.MsgType == msgInteractive {
+		return cardText(m.Content)
+	}
 	var c struct {
 		Text string `json:"text"`
 	}
