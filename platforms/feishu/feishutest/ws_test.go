@@ -8,6 +8,7 @@ import (
 	"time"
 
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
+	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
 	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher"
 	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher/callback"
 	larkws "github.com/larksuite/oapi-sdk-go/v3/ws"
@@ -68,5 +69,47 @@ func TestLongConnCallbacks(t *testing.T) {
 	}
 	if n := s.Sends(lost); n != 0 {
 		t.Errorf("a callback pushed with no connection open was sent %d times", n)
+	}
+}
+
+// TestLongConnDeadline: an event answered later than the handling
+// deadline (3 s on the long-connection page) is not acknowledged and is
+// pushed again.
+func TestLongConnDeadline(t *testing.T) {
+	t.Parallel()
+	s := NewServer()
+	defer s.Close()
+	s.SetHandleDeadline(100 * time.Millisecond)
+	var slow atomic.Bool
+	slow.Store(true)
+	d := dispatcher.NewEventDispatcher("", "").OnCustomizedEvent("im.message.receive_v1",
+		func(context.Context, *larkevent.EventReq) error {
+			if slow.Load() {
+				time.Sleep(300 * time.Millisecond)
+			}
+			return nil
+		})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cli := larkws.NewClient(s.AppID, s.AppSecret, larkws.WithEventHandler(d), larkws.WithDomain(s.URL),
+		larkws.WithLogLevel(larkcore.LogLevelError))
+	go func() { _ = cli.Start(ctx) }()
+	defer cli.Close()
+	if err := s.WaitConns(ctx, 1); err != nil {
+		t.Fatalf("no connection: %v", err)
+	}
+	id := s.Push(MessageEvent("", TextMessage{ChatID: "oc_1", SenderID: "ou_a", Text: "hi"}))
+	if err := s.WaitAnswered(ctx, id, 1); err != nil {
+		t.Fatalf("not answered: %v", err)
+	}
+	if got := s.Unacked(); len(got) != 1 || got[0] != id {
+		t.Fatalf("Unacked = %v, want the late-answered event", got)
+	}
+	slow.Store(false)
+	if n := s.Redeliver(); n != 1 {
+		t.Fatalf("Redeliver sent %d, want 1", n)
+	}
+	if err := s.WaitAcked(ctx, id); err != nil {
+		t.Fatalf("not acknowledged when answered in time: %v (answers %v)", err, s.Acks(id))
 	}
 }

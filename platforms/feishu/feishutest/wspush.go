@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"time"
 )
 
 // ErrNoConn is Resend's and PushTo's answer for a connection that is not
@@ -40,6 +41,14 @@ func (s *Server) SetLongConnDown(down bool) {
 	if down {
 		s.DropConns()
 	}
+}
+
+// SetHandleDeadline changes how soon after its send an event must be
+// answered to count as acknowledged (HandleDeadline; 0: no deadline).
+func (s *Server) SetHandleDeadline(d time.Duration) {
+	s.lc.mu.Lock()
+	defer s.lc.mu.Unlock()
+	s.lc.deadline = d
 }
 
 // LoseAcks makes the fake lose the next n acknowledgements (as when a
