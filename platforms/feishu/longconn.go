@@ -22,7 +22,10 @@ package feishu
 //     "card" frames are dropped without an answer (its card handler is
 //     commented out). New-style card callbacks (card.action.trigger) come
 //     as "event" frames and reach the same decoding as the webhook's; the
-//     old card callbacks are, per the documentation, webhook-only.
+//     old card callbacks are, per the documentation, webhook-only. A
+//     callback must be answered with the card response ("{}" or a toast),
+//     which the SDK puts in the ack's data only for a callback handler
+//     (OnP2CardActionTrigger), not for OnCustomizedEvent.
 //   - Reconnects: on by default. The server's ClientConfig (discovery
 //     answer and every pong) sets them: the first attempt after a drop
 //     waits a random 0..ReconnectNonce s (the only jitter), later ones
@@ -34,6 +37,7 @@ package feishu
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +49,7 @@ import (
 	larkcore "github.com/larksuite/oapi-sdk-go/v3/core"
 	larkevent "github.com/larksuite/oapi-sdk-go/v3/event"
 	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher"
+	"github.com/larksuite/oapi-sdk-go/v3/event/dispatcher/callback"
 	larkws "github.com/larksuite/oapi-sdk-go/v3/ws"
 
 	"gavel/moderation"
@@ -226,8 +231,26 @@ func sharedDispatcher() *dispatcher.EventDispatcher {
 			return h(ctx, req.Body)
 		}
 		for _, t := range eventTypes {
-			d.OnCustomizedEvent(t, handle)
+			if t != eventCardAction {
+				d.OnCustomizedEvent(t, handle)
+			}
 		}
+		// A card press is a callback: its answer is the card response
+		// (cardAck, as the webhook answers it), which the SDK writes into
+		// the ack frame's data only for a callback handler's response.
+		d.OnP2CardActionTrigger(func(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
+			if ev == nil || ev.EventReq == nil {
+				return nil, errors.New("feishu: card callback without its payload")
+			}
+			if err := handle(ctx, ev.EventReq); err != nil {
+				return nil, err
+			}
+			var resp callback.CardActionTriggerResponse
+			if err := json.Unmarshal(cardAck, &resp); err != nil {
+				return nil, fmt.Errorf("feishu: card callback answer: %w", err)
+			}
+			return &resp, nil
+		})
 		dispatcherAll = d
 	})
 	return dispatcherAll

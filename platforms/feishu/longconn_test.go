@@ -2,6 +2,7 @@ package feishu_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -290,4 +291,34 @@ func FuzzSocketEvents(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLongConnCardPressAnswer: a card press over the long connection is
+// answered as over the webhook: code 200 with the card response (a toast)
+// in the ack's data — Feishu wants "{}" or a toast for a callback.
+func TestLongConnCardPressAnswer(t *testing.T) {
+	t.Parallel()
+	fs := feishutest.NewServer()
+	t.Cleanup(fs.Close)
+	rec := &sinkRecorder{}
+	connect(t, fs, rec.sink)
+	id := fs.Push(fs.PressPayload(feishutest.CardPress{EventID: "ev_press", MessageID: "om_1", ChatID: "oc_1", Operator: "ou_a",
+		AppID: fs.AppID, Value: []byte(`{"g":1,"v":"undo","c":1}`)}))
+	if err := fs.WaitAnswered(within(t, 10*time.Second), id, 1); err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	if got := fs.Acks(id); len(got) != 1 || got[0] != 200 {
+		t.Fatalf("answers = %v, want [200]", got)
+	}
+	var ans struct {
+		Toast struct {
+			Type, Content string
+		} `json:"toast"`
+	}
+	if err := json.Unmarshal(fs.AckData(id), &ans); err != nil || ans.Toast.Type != "info" || ans.Toast.Content == "" {
+		t.Errorf("ack data %q (%v), want the toast the webhook answers", fs.AckData(id), err)
+	}
+	if evs := rec.events(); len(evs) != 1 || evs[0].Action == nil {
+		t.Errorf("events stored = %+v, want one card action", evs)
+	}
 }
