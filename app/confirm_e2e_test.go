@@ -98,3 +98,59 @@ func TestTIMConfirmedMassKick(t *testing.T) {
 		t.Fatalf("the second /confirm made removal calls: %d in all", k)
 	}
 }
+
+// TestTIMHeldKickExpiresAcrossARestart: a held kick whose Gavel restarts
+// before confirm_timeout is expired by the new one (its maintenance finds
+// the request in the store), once; a later /confirm is told so and
+// removes nobody.
+func TestTIMHeldKickExpiresAcrossARestart(t *testing.T) {
+	t.Parallel()
+	const group = "@TGS#expire"
+	ts := timtest.NewServer()
+	defer ts.Close()
+	ts.AddGroup(timtest.Group{ID: group, Owner: "owner", Admins: []string{"mod"}, Members: []string{"m1", "m2", "m3"}})
+	cfg := timConfig(ts, filepath.Join(t.TempDir(), "gavel.db"), 20)
+	cfg.Policy.ConfirmAbove, cfg.Policy.ConfirmTimeout = 2, 2*time.Second
+	say := func(h *apptest.Harness, from, text string) {
+		t.Helper()
+		post(t, h, ts.MessageDelivery(timToken, time.Now(), timtest.Message{GroupID: group, From: from, Text: text}))
+		h.Wait()
+	}
+	said := func(s string) int {
+		n := 0
+		for _, r := range ts.Replies() {
+			if strings.Contains(r.Text, s) {
+				n++
+			}
+		}
+		return n
+	}
+
+	h := apptest.New(t, cfg)
+	say(h, "mod", "/kick @m1 @m2 @m3 spam")
+	rs := ts.Replies()
+	m := confirmRequest.FindStringSubmatch(rs[len(rs)-1].Text)
+	if m == nil {
+		t.Fatalf("no confirmation request in %q", rs[len(rs)-1].Text)
+	}
+	h.Close() // a restart: the request waits in the store
+
+	h = apptest.New(t, cfg)
+	deadline := time.Now().Add(20 * time.Second)
+	for said("expired: nobody confirmed it") == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	h.Wait()
+	time.Sleep(1500 * time.Millisecond) // more maintenance ticks: the expiry is not told twice
+	h.Wait()
+	if n := said("expired: nobody confirmed it"); n != 1 {
+		t.Fatalf("the expiry was told %d times, want 1; replies %+v", n, ts.Replies())
+	}
+	say(h, "mod", "/confirm "+m[1])
+	if n := said("expired unconfirmed"); n != 1 {
+		t.Fatalf("a late /confirm was not told the request expired: %+v", ts.Replies())
+	}
+	if calls := ts.CallsTo("delete_group_member"); len(calls) != 0 {
+		t.Fatalf("an expired request removed: %d calls", len(calls))
+	}
+}

@@ -51,6 +51,9 @@ func (a *App) runConsole(ctx context.Context) {
 		if err := a.Figures.Flush(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("console: flushing figures failed; kept for the next minute", "err", err)
 		}
+		if _, err := a.Store.RollupCases(ctx, a.now()); err != nil && ctx.Err() == nil {
+			a.log.Warn("console: counting cases by the hour failed; the overview counts them from the cases meanwhile", "err", err)
+		}
 		if now := a.now(); now.Sub(lastPurge) >= time.Hour && a.Console != nil {
 			lastPurge = now
 			if err := a.Console.PurgeSessions(ctx); err != nil && ctx.Err() == nil {

@@ -24,13 +24,9 @@ import (
 	"gavel/store"
 )
 
-// longConnWorld is Gavel in websocket mode against the Feishu fake: the
+// These tests run Gavel in websocket mode against the Feishu fake: the
 // SDK client connects to the fake's long-connection endpoint over
 // 127.0.0.1, and commands are pushed as event frames.
-type longConnWorld struct {
-	fs *feishutest.Server
-	h  *apptest.Harness
-}
 
 const lcChat = "oc_longconn"
 
@@ -194,6 +190,13 @@ func TestFeishuLongConnDropMidStream(t *testing.T) {
 	}
 	if st := h.App.Platforms[0].(*feishu.Client).ConnState(); st.Reconnects < 1 {
 		t.Errorf("state %+v: no reconnect counted", st)
+	}
+	// Debug logs of connects, drops and reconnects: no app secret, and no
+	// connection URL with its one-time ticket.
+	for _, secret := range []string{fs.AppSecret, "ticket="} {
+		if strings.Contains(h.Logs(), secret) {
+			t.Errorf("the logs contain %q", secret)
+		}
 	}
 }
 

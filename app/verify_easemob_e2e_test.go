@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -130,6 +131,12 @@ func TestEasemobVerification(t *testing.T) {
 	for _, m := range v.es.Messages() {
 		if strings.Contains(m.Text, "free followers") {
 			t.Errorf("a held message reached the chat: %q", m.Text)
+		}
+		// Nobody the challenge names is pending: Gavel recalls it. (The
+		// fake keeps only messages clients sent, so it answers "not
+		// found" for the bot's own: the call is what is checked.)
+		if strings.Contains(m.Text, "Welcome") && !slices.ContainsFunc(v.es.CallsTo("recall"), func(c easemobtest.Call) bool { return c.Body["msg_id"] == m.MsgID }) {
+			t.Errorf("no recall of challenge %s once j1 passed and j2 was removed", m.MsgID)
 		}
 	}
 }

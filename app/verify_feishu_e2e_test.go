@@ -25,16 +25,21 @@ import (
 // members' messages) with verification and reports on.
 func newFSVerify(t *testing.T, timeout time.Duration) *fsWorld {
 	t.Helper()
+	return newFSVerifyMode(t, timeout, "text")
+}
+
+func newFSVerifyMode(t *testing.T, timeout time.Duration, mode string) *fsWorld {
+	t.Helper()
 	fs := feishutest.NewServer()
 	t.Cleanup(fs.Close)
 	fs.AddChat(feishutest.Chat{ID: fsChat, BotIsOwner: true, Managers: []string{"ou_mod"},
 		Members: []string{"ou_x", "ou_alice", "ou_r1", "ou_r2", "ou_r3"}})
 	w := &fsWorld{fs: fs, dsn: filepath.Join(t.TempDir(), "gavel.db")}
-	w.h = fsVerifyStart(t, w, timeout)
+	w.h = fsVerifyStart(t, w, timeout, mode)
 	return w
 }
 
-func fsVerifyStart(t *testing.T, w *fsWorld, timeout time.Duration) *apptest.Harness {
+func fsVerifyStart(t *testing.T, w *fsWorld, timeout time.Duration, mode ...string) *apptest.Harness {
 	t.Helper()
 	c := config.Config{
 		Platforms: config.Platforms{Feishu: &feishu.Config{BaseURL: w.fs.URL, AppID: w.fs.AppID, AppSecret: w.fs.AppSecret,
@@ -42,6 +47,11 @@ func fsVerifyStart(t *testing.T, w *fsWorld, timeout time.Duration) *apptest.Har
 		Storage: store.Config{Driver: store.DriverSQLite, DSN: w.dsn},
 	}
 	verifyTestConfig(&c, "feishu:"+fsChat, timeout)
+	if len(mode) > 0 {
+		v := c.Moderation.Verification["feishu:"+fsChat]
+		v.Mode = mode[0]
+		c.Moderation.Verification["feishu:"+fsChat] = v
+	}
 	return apptest.New(t, c)
 }
 
@@ -57,13 +67,17 @@ func (w *fsWorld) selfJoin(t *testing.T, users ...string) {
 	}
 }
 
-// challenges are the challenge cards Gavel posted (their text: title,
-// joiners, question).
+// challenges returns Gavel's challenge messages in the chat (cards:
+// their JSON), recalled ones included.
 func (w *fsWorld) challenges() []string {
 	var out []string
-	for _, r := range w.replies() {
-		if strings.Contains(r, "please verify") {
-			out = append(out, r)
+	for _, m := range w.fs.Replies() {
+		text := m.Text()
+		if m.MsgType == "interactive" {
+			text = m.Content
+		}
+		if challengeSum.MatchString(text) {
+			out = append(out, text)
 		}
 	}
 	return out
@@ -101,6 +115,12 @@ func TestFeishuVerification(t *testing.T) {
 	}
 	if n := len(w.fs.CallsTo(feishutest.OpMembersDelete)); n != 1 {
 		t.Errorf("%d removal calls, want 1", n)
+	}
+	// Nobody the challenge names is pending: the card is recalled.
+	for _, m := range w.fs.Replies() {
+		if m.MsgType == "interactive" && challengeSum.MatchString(m.Content) && !m.Deleted {
+			t.Errorf("challenge card %s not recalled once both joiners were done", m.ID)
+		}
 	}
 }
 
@@ -168,5 +188,50 @@ func TestFeishuReportsMuteOnce(t *testing.T) {
 				t.Errorf("the chat was told %q, naming reporter %s", r, name)
 			}
 		}
+	}
+}
+
+// TestFeishuVerificationButton: mode button posts one card with a button
+// per joiner; a press by anyone but that joiner does nothing, the
+// joiner's own press lets them speak.
+func TestFeishuVerificationButton(t *testing.T) {
+	t.Parallel()
+	w := newFSVerifyMode(t, time.Minute, "button")
+	w.selfJoin(t, "ou_j1", "ou_j2")
+	var card string
+	eventually(t, 10*time.Second, "a challenge card", func() bool {
+		for _, m := range w.fs.Replies() {
+			if m.MsgType == "interactive" && len(w.fs.Buttons(m.ID)) == 2 {
+				card = m.ID
+				return true
+			}
+		}
+		return false
+	})
+	press := func(operator string, n int) {
+		t.Helper()
+		p, err := w.fs.PressButton(card, operator, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := feishutest.Request("http://gavel/webhook/feishu", w.fs.PressDelivery(p, time.Now()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if status, body := w.h.Do(t, req); status != 200 {
+			t.Fatalf("card callback answered %d: %s", status, body)
+		}
+		w.h.Wait()
+	}
+	press("ou_j2", 0) // ou_j1's button, pressed by ou_j2
+	if id := w.say(t, "ou_j1", "still held?"); !slices.Contains(w.recalled(), id) {
+		t.Fatal("ou_j1 verified by ou_j2's press of ou_j1's button")
+	}
+	press("ou_j1", 0)
+	if id := w.say(t, "ou_j1", "hello"); slices.Contains(w.recalled(), id) {
+		t.Fatal("ou_j1's own press did not verify them")
+	}
+	if id := w.say(t, "ou_j2", "me too"); !slices.Contains(w.recalled(), id) {
+		t.Error("ou_j2 verified without pressing")
 	}
 }

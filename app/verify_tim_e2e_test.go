@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -88,6 +89,10 @@ func TestTIMVerification(t *testing.T) {
 	for _, r := range e.ts.Replies() {
 		if strings.Contains(r.Text, "buy cheap") || strings.Contains(r.Text, "12345") {
 			t.Errorf("a held message reached the group: %q", r.Text)
+		}
+		// Nobody the challenge names is pending: it is recalled.
+		if strings.Contains(r.Text, "Welcome") && !slices.Contains(e.ts.Recalled(sancGroup), r.MsgSeq) {
+			t.Errorf("challenge (MsgSeq %d) not recalled once j1 passed and j2 was removed; recalled %v", r.MsgSeq, e.ts.Recalled(sancGroup))
 		}
 	}
 }

@@ -3,6 +3,7 @@
 //	go run ./bench ingress [-duration 10s] [-rate 5000] [-concurrency 64] [-platforms feishu,tim,easemob]
 //	go run ./bench egress
 //	go run ./bench profile [-platform feishu] [-n 50000] [-cpuprofile ingress.prof]
+//	go run ./bench console [-n 1000000] [-db cases.db]   (the console's queries on 1,000,000 cases)
 //	go run ./bench bare -listen 127.0.0.1:0   (the bare gin baseline; ingress starts it itself)
 //
 // ingress builds the gavel binary, runs `gavel serve` as a subprocess
@@ -37,6 +38,7 @@ const usage = `usage:
   bench ingress [-duration 10s] [-rate 5000] [-concurrency 64] [-platforms feishu,tim,easemob] [-pool-rate 20000] [-keep]
   bench egress [-tim-members 20000] [-easemob-members 6000]
   bench profile [-platform feishu] [-n 50000] [-cpuprofile ingress.prof]
+  bench console [-n 1000000] [-db cases.db] [-runs 20] [-chats 200]
   bench bare -listen 127.0.0.1:0`
 
 func main() {
@@ -72,6 +74,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runEgress(ctx, o, stdout)
 	case "profile":
 		return runProfile(ctx, rest, stdout, stderr)
+	case "console":
+		o, err := parseConsoleFlags(rest, stderr)
+		if err != nil {
+			return err
+		}
+		return runConsole(ctx, o, stdout)
 	case "bare":
 		fs := flag.NewFlagSet("bare", flag.ContinueOnError)
 		fs.SetOutput(stderr)

@@ -16,8 +16,8 @@
 //	[@bot] /help                         (帮助)
 //	[@bot] /case 12                      (案例): show audit case 12 to an admin
 //	[@bot] /warn @a [reason…]            (警告); /unwarn @a (撤销警告); /warnings @a (警告记录)
-//	[@bot] /undo 12 [reason…]            (撤销): reverse case 12 exactly
 //	[@bot] /confirm 12, /cancel 12        (确认, 取消): answer held command 12
+//	[@bot] /undo 12 [reason…]            (撤销): reverse case 12 exactly
 //	[@bot] /report [@a] [reason…]        (举报): any member reports a message (in a reply) or @a
 //
 // Targets are the leading run of @-tokens: platform mentions (resolved

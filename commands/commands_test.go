@@ -228,6 +228,7 @@ func FuzzParse(f *testing.F) {
 		"/全员禁言 30分钟", "/unlock", "/解除全员禁言", "/purge 30", "/清理 ５０", "/purge @a 20", "/purge 201",
 		"/purge -1", "/purge 99999999999999999999", "/purge", "/kick -p @a --purge", "/mute -p @a", "/warn",
 		"/undo 7", "/撤销 #12 wrong", "/undo -3", "/undo 99999999999999999999", "/undo @a",
+		"/confirm 12", "/确认 #3", "/cancel", "/取消 x", "/confirm 0", "/cancel 99999999999999999999",
 	} {
 		f.Add(s, "", false)
 		f.Add(s, "ou_parent", true)
@@ -254,7 +255,7 @@ func FuzzParse(f *testing.F) {
 		switch cmd.Verb {
 		case "":
 			t.Fatalf("Parse(%q) returned no verb and no error", text)
-		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbUndo, moderation.VerbLock, moderation.VerbUnlock:
+		case moderation.VerbHelp, moderation.VerbCase, moderation.VerbUndo, moderation.VerbConfirm, moderation.VerbCancel, moderation.VerbLock, moderation.VerbUnlock:
 			if len(cmd.Targets) > 0 {
 				t.Fatalf("Parse(%q) returned %s with targets %q", text, cmd.Verb, cmd.Targets)
 			}

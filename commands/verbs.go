@@ -26,9 +26,9 @@ var verbs = map[string]moderation.Verb{
 	"warn": moderation.VerbWarn, "警告": moderation.VerbWarn,
 	"unwarn": moderation.VerbUnwarn, "撤销警告": moderation.VerbUnwarn,
 	"warnings": moderation.VerbWarnings, "警告记录": moderation.VerbWarnings,
-	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
 	"confirm": moderation.VerbConfirm, "确认": moderation.VerbConfirm,
 	"cancel": moderation.VerbCancel, "取消": moderation.VerbCancel,
+	"undo": moderation.VerbUndo, "撤销": moderation.VerbUndo,
 	"report": moderation.VerbReport, "举报": moderation.VerbReport,
 }
 

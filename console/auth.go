@@ -129,7 +129,11 @@ func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int,
 
 // dummyHash is checked when no such user exists, so that a wrong name
 // takes as long as a wrong password.
-var dummyHash, _ = HashPassword("not a real password, never matches")
+// It is made at the first sign-in, not at start-up.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not a real password, never matches")
+	return h
+})
 
 // login checks the form and starts a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -155,7 +159,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	user, err := s.d.Store.ConsoleUser(r.Context(), name)
 	hash := user.Hash
 	if err != nil || !ValidName(name) {
-		hash = dummyHash
+		hash = dummyHash()
 	}
 	ok, herr := CheckPassword(hash, pw)
 	if err != nil || herr != nil || !ok {

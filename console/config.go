@@ -54,8 +54,13 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BaseURL != "" {
 		u, err := url.Parse(c.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		switch {
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 			errs = append(errs, fmt.Errorf("console.base_url: %q is not an http(s) URL", c.BaseURL))
+		case u.Path != "" && u.Path != "/":
+			// The pages link from the root: a proxy must give the console
+			// a host (or port) of its own.
+			errs = append(errs, fmt.Errorf("console.base_url: %q has a path; the console is served at the root of its host", c.BaseURL))
 		}
 		if c.Listen == "" {
 			errs = append(errs, errors.New("console.base_url: set without console.listen"))

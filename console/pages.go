@@ -127,6 +127,12 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, req *request) 
 			data["Related"] = rel
 		}
 	}
+	followers, err := s.d.Store.SearchCases(r.Context(), moderation.CaseQuery{Scope: req.user.Grants, Related: c.ID, Limit: 20})
+	if err != nil {
+		s.fail(w, req, err)
+		return
+	}
+	data["Followers"] = followers
 	decisions := map[string]moderation.Decision{}
 	for _, d := range c.Decisions {
 		decisions[d.Target] = d

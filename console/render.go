@@ -25,7 +25,7 @@ var messages = map[string][2]string{
 	"until": {"Until (UTC)", "截止（UTC）"}, "filter": {"Filter", "筛选"}, "next": {"Older →", "更早 →"}, "first": {"← Newest", "← 最新"},
 	"case": {"Case", "案例"}, "time": {"Time (UTC)", "时间（UTC）"}, "targets": {"Targets", "目标"}, "reason": {"Reason", "原因"},
 	"matched": {"Rule %s matched", "规则 %s 命中"}, "decision": {"Policy", "策略"}, "result": {"Result", "执行结果"},
-	"related": {"Follows from", "关联案例"}, "duration": {"Duration", "时长"}, "dryrun": {"dry run", "演练"},
+	"related": {"Follows from", "关联案例"}, "followers": {"Followed by", "后续案例"}, "duration": {"Duration", "时长"}, "dryrun": {"dry run", "演练"},
 	"expires": {"Ends (UTC)", "结束（UTC）"}, "never": {"until lifted", "直到解除"}, "lift": {"Lift", "解除"},
 	"lifted": {"Lift queued: Gavel carries it out as a job under policy and records a case.", "已提交解除：Gavel 将按策略执行并记录案例。"},
 	"kind":   {"Kind", "类型"}, "emulated": {"emulated", "模拟"}, "lastcase": {"Latest case", "最新案例"},

@@ -41,7 +41,9 @@ func (s *Server) sanctions(w http.ResponseWriter, r *http.Request, req *request)
 		}
 	}
 	for _, x := range other {
-		if !moderation.ScopeAllows(req.user.Grants, x.Chat) {
+		// The sanction book also keeps joiners' pending verifications
+		// and newcomer marks (#19): no ban or lock to lift.
+		if (x.Verb != moderation.VerbBan && x.Verb != moderation.VerbLock) || !moderation.ScopeAllows(req.user.Grants, x.Chat) {
 			continue
 		}
 		lift := moderation.VerbUnban

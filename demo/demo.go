@@ -124,6 +124,11 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 	d.easemobSanctions(es)
 
 	fmt.Fprintf(w, "\n%d steps, %d failed.\n", d.steps, d.failed)
+	// The console's webhook and queue figures, now rather than at the
+	// next minute.
+	if err := a.Figures.Flush(ctx); err != nil {
+		fmt.Fprintf(w, "console figures: %v\n", err)
+	}
 	if o.KeepConsole {
 		fmt.Fprintf(w, "\nThe console stays open at %s (user %s, password %s) until Ctrl-C.\n", a.Console.BaseURL(), demoUser, password)
 		<-ctx.Done()

@@ -47,6 +47,9 @@ type CaseQuery struct {
 	Outcome string
 	// Since is inclusive, Until exclusive.
 	Since, Until time.Time
+	// Related selects the cases that follow from this case (its undo, a
+	// confirmation's answer); 0: any.
+	Related int64
 	// Before pages: only cases with an id below it (0: from the newest).
 	Before int64
 	Limit  int
@@ -124,6 +127,11 @@ type ConsoleStore interface {
 	// CountCases counts the cases of scope at or after since per hour and
 	// per by ("verb" or "rule"; rule counts leave out cases of no rule).
 	CountCases(ctx context.Context, scope []string, since time.Time, by string) ([]CaseCount, error)
+	// RollupCases adds the settled cases not yet counted to the hourly
+	// counts CountCases reads, a bounded chunk per call, once across
+	// replicas; it returns how many case numbers it covered. The console
+	// calls it every minute.
+	RollupCases(ctx context.Context, now time.Time) (int, error)
 	// ChatsSeen lists the chats of scope that have a case, a mute or a
 	// sanction.
 	ChatsSeen(ctx context.Context, scope []string) ([]ChatSeen, error)

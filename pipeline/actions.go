@@ -42,11 +42,8 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		a.Targets[i] = r.plat.CanonicalUserID(t)
 	}
 	switch a.Verb {
-	// moderation.VerbVerify (a joiner's verification button) never gets
-	// here: HandleJob gives it to verifyButton (verify.go).
 	case moderation.VerbConfirm, moderation.VerbCancel:
-		// A confirmation card's buttons (pipeline/confirm.go).
-		p.confirmAction(ctx, r)
+		p.confirmPress(ctx, r, a, &answers) // confirm.go
 	case moderation.VerbUndo, moderation.VerbDismiss, moderation.VerbBan, moderation.VerbMute, moderation.VerbKick:
 		if isConsole(a.Actor) && a.Verb != moderation.VerbUndo {
 			r.log.Warn("the console names chats and targets for this verb; a case's card press needs a presser")
@@ -60,6 +57,8 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		}
 		p.consoleLift(ctx, r, a)
 		r.log.Info("console action done", "answer", strings.Join(answers, " "))
+	case moderation.VerbVerify:
+		p.verifyButton(ctx, r) // a joiner's button: only the joiner passes by it
 	default:
 		r.log.Warn("action of a verb this build does not handle")
 	}

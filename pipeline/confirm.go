@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,7 +31,7 @@ import (
 func (p *Pipeline) confirmation(ctx context.Context, r *run, cmd moderation.Command, botID string, c *moderation.Case) bool {
 	switch {
 	case cmd.Verb == moderation.VerbConfirm || cmd.Verb == moderation.VerbCancel:
-		p.answer(ctx, r, cmd.Verb, cmd.CaseID, r.msg.SenderID, botID, nil)
+		p.answer(ctx, r, cmd.Verb, cmd.CaseID, r.msg.SenderID, botID)
 		return true
 	case p.policy.NeedsConfirmation(cmd):
 		p.hold(ctx, r, cmd, c)
@@ -39,22 +40,49 @@ func (p *Pipeline) confirmation(ctx context.Context, r *run, cmd moderation.Comm
 	return false
 }
 
-// confirmAction answers a press of a confirmation card's Confirm or
-// Cancel (an EventAction whose Verb is VerbConfirm or VerbCancel): the
-// presser is checked as /confirm checks its sender, when the job runs.
-func (p *Pipeline) confirmAction(ctx context.Context, r *run) {
-	a := r.ev.Action
-	botID, err := r.plat.BotID(ctx)
-	if err != nil {
-		r.log.Error("cannot learn the bot's own id; press ignored", "err", err)
-		r.fail(err)
+// confirmPress answers a press of a confirmation card's Confirm or
+// Cancel (actions.go's dispatch of an EventAction): the presser is
+// checked as /confirm checks its sender, when the job runs, and the card
+// then shows who answered (buttons kept while the request stays open).
+func (p *Pipeline) confirmPress(ctx context.Context, r *run, a *moderation.Action, answers *[]string) {
+	if reason := p.policy.AllowCommand(r.chat, a.Actor); reason != policy.OK {
+		p.reply(ctx, r, p.text.refused(reason, a.Verb))
+		p.confirmCard(ctx, r, a, nil, nil, *answers)
 		return
 	}
-	r.chat = a.Chat
-	if a.Card != nil && r.chat.ID == "" {
-		r.chat = a.Card.Chat
+	botID, err := r.plat.BotID(ctx)
+	if err != nil {
+		p.retryLater(r, err)
+		return
 	}
-	p.answer(ctx, r, a.Verb, a.CaseID, a.Actor, botID, a.Card)
+	held, ans := p.answer(ctx, r, a.Verb, a.CaseID, a.Actor, botID)
+	if r.err != nil && !r.last {
+		return // the job runs again; the card is updated then
+	}
+	p.confirmCard(ctx, r, a, held, ans, *answers)
+}
+
+// confirmCard updates a pressed confirmation card: the request (held)
+// with who answered (ans) and what the run said; Confirm and Cancel stay
+// while nobody has answered. Without the request, the words are posted.
+func (p *Pipeline) confirmCard(ctx context.Context, r *run, a *moderation.Action, held, ans *moderation.Case, said []string) {
+	if a.Card == nil {
+		return
+	}
+	note := strings.Join(said, " ")
+	if ans != nil {
+		note = strings.TrimSpace(p.text.answerNote(ans) + " " + note)
+	}
+	if held == nil {
+		p.updateCard(ctx, r, *a.Card, moderation.Post{Text: note}, note)
+		return
+	}
+	post := p.text.heldPost(held, p.policy.ConfirmTimeout(), p.prefixes[0])
+	if held.Outcome.Kind() != moderation.OutcomeAwaiting || ans != nil || strings.Contains(note, "already") {
+		post.Card.Buttons = nil
+	}
+	post.Card.Note = note
+	p.updateCard(ctx, r, *a.Card, post, note)
 }
 
 // answerKey is the delivery id of the answer to held case id: the claim
@@ -76,8 +104,10 @@ func (p *Pipeline) hold(ctx context.Context, r *run, cmd moderation.Command, c *
 }
 
 // answer carries out an answer (VerbConfirm or VerbCancel) to held case
-// id by actor; card is the card pressed, nil for a command.
-func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id int64, actor, botID string, card *moderation.PostRef) {
+// id by actor. It returns the held case (nil when there is none) and the
+// answer when this run's won (nil otherwise: refused, or answered
+// before).
+func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id int64, actor, botID string) (held, ans *moderation.Case) {
 	log := r.log.With("answer", verb, "held_case", id, "actor", actor)
 	req, err := p.store.Case(ctx, id)
 	switch {
@@ -85,15 +115,20 @@ func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id 
 	case err != nil:
 		log.Error("reading the held case failed", "err", err)
 		r.fail(err)
-		return
+		return nil, nil
 	}
+	caseChat := moderation.ChatRef{Platform: req.Platform, ID: req.ChatID}
 	if r.chat.ID == "" && err == nil {
-		r.chat = moderation.ChatRef{Platform: req.Platform, ID: req.ChatID}
+		r.chat = caseChat
 	}
-	if err != nil || req.Platform != r.chat.Platform || req.ChatID != r.chat.ID || req.Outcome.Kind() != moderation.OutcomeAwaiting {
+	// Answered in the request's chat, or (a press) in its mod-log chat.
+	inChat := req.Platform == r.chat.Platform && (req.ChatID == r.chat.ID || r.msg == nil && p.modlog.isModLogOf(r.chat, caseChat))
+	if err != nil || !inChat || req.Outcome.Kind() != moderation.OutcomeAwaiting {
 		p.reply(ctx, r, p.text.noHeld(id))
-		return
+		return nil, nil
 	}
+	r.chat = caseChat
+	held = &req
 	if r.msg == nil || r.msg.SenderID != actor {
 		// A press: the run answers in the chat, as the presser.
 		r.msg = &moderation.Message{Chat: r.chat, SenderID: actor}
@@ -103,20 +138,20 @@ func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id 
 	admin, err := p.mayModerate(ctx, r)
 	if err != nil {
 		if p.retryLater(r, err) {
-			return
+			return held, nil
 		}
 		log.Error("role lookup failed", "err", err)
 		p.reply(ctx, r, p.text.platformError(r.plat.Name(), err))
-		return
+		return held, nil
 	}
 	if !admin {
 		log.Info("answer refused: not an admin")
 		p.record(ctx, r, &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: req.Platform, ChatID: req.ChatID, Actor: actor,
 			Verb: verb, Outcome: moderation.RefusedOutcome(policy.ActorNotAdmin), At: p.now(), Related: id})
-		if p.policy.AllowRefusal(r.chat) {
+		if r.answers != nil || p.policy.AllowRefusal(r.chat) {
 			p.reply(ctx, r, p.text.refused(policy.ActorNotAdmin, verb))
 		}
-		return
+		return held, nil
 	}
 	a := &moderation.Case{DeliveryID: answerKey(id), Platform: req.Platform, ChatID: req.ChatID, Actor: actor,
 		Verb: moderation.VerbConfirm, Targets: req.Targets, Reason: req.Reason, Duration: req.Duration, At: p.now(), Related: id}
@@ -131,18 +166,18 @@ func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id 
 	}
 	won := p.claim(ctx, r, a)
 	if r.err != nil {
-		return
+		return held, nil
 	}
 	if !won {
 		stored, err := p.store.Case(ctx, a.ID)
 		if err != nil {
 			log.Error("reading the answer failed", "case", a.ID, "err", err)
 			r.fail(err)
-			return
+			return held, nil
 		}
 		log.Info("held case answered already", "answer", stored.ID, "outcome", stored.Outcome)
 		p.reply(ctx, r, p.text.answered(id, stored))
-		return
+		return held, nil
 	}
 	switch a.Outcome {
 	case moderation.OutcomeExpired:
@@ -152,13 +187,7 @@ func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id 
 	default:
 		p.runHeld(ctx, r, req, botID)
 	}
-	if card != nil {
-		post := p.text.heldPost(&req, p.policy.ConfirmTimeout(), p.prefixes[0])
-		post.Card.Buttons, post.Card.Note = nil, p.text.answerNote(a)
-		if err := r.plat.UpdatePost(ctx, *card, post); err != nil && !errors.Is(err, moderation.ErrUnsupported) {
-			log.Warn("updating the confirmation card failed", "err", err)
-		}
-	}
+	return held, a
 }
 
 // runHeld runs held case req's command exactly — every target, batched
@@ -246,6 +275,7 @@ func (p *Pipeline) claim(ctx context.Context, r *run, a *moderation.Case) bool {
 		logCase(ctx, p.log, a)
 		p.obs.Case(a)
 		p.audited(ctx, a)
+		p.queueModLog(r, a)
 	}
 	return won || cl.Added
 }

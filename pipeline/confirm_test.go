@@ -40,25 +40,14 @@ func (f *fixture) actions(verb string) []string {
 	return out
 }
 
-// press runs a press of a confirmation card's button as a job would.
+// pressConfirm delivers a press of a confirmation card's button (the
+// card posted in the chat, "post-1").
 func (f *fixture) pressConfirm(t *testing.T, actor string, verb moderation.Verb, id int64) {
 	t.Helper()
-	ctx := context.Background()
 	f.seq++
-	chat := moderation.ChatRef{Platform: "fake", ID: "c1"}
-	ev := moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("press", f.seq),
-		Action: &moderation.Action{Actor: actor, Verb: verb, CaseID: id, Card: &moderation.PostRef{Chat: chat, MessageID: "post-1"}, At: f.now}}
-	_, job, err := f.p.store.EnqueueClaim(ctx, ev, "w", time.Minute, f.now)
-	if err != nil || job == nil {
-		t.Fatalf("enqueue press: %v, %v", job, err)
-	}
-	r := &run{plat: f.pl, ev: ev, jobID: job.ID, fresh: true, last: true, log: f.p.log}
-	f.p.confirmAction(ctx, r)
-	w := r.work
-	w.Finish = true
-	if err := f.p.store.Commit(ctx, job.ID, "w", w); err != nil || r.err != nil {
-		t.Fatalf("press job: %v, %v", err, r.err)
-	}
+	deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("press", f.seq),
+		Action: &moderation.Action{Actor: actor, Verb: verb, CaseID: id, At: f.now,
+			Card: &moderation.PostRef{Chat: moderation.ChatRef{Platform: "fake", ID: "c1"}, MessageID: "post-1"}}})
 }
 
 // expire runs the maintenance that submits due timers, and the jobs.
@@ -196,17 +185,32 @@ func TestConfirmByPress(t *testing.T) {
 	if got := f.actions("remove"); len(got) != 0 {
 		t.Fatalf("a member's press removed: %v", got)
 	}
+	if card := f.lastCard(t); !strings.Contains(card.Note, "Refused") || len(card.Buttons) != 2 {
+		t.Fatalf("card after a member's press = %+v; want the refusal, buttons kept", card)
+	}
 	f.pressConfirm(t, "mod2", moderation.VerbConfirm, id)
 	if got := f.actions("remove"); fmt.Sprint(got) != "[remove a,b,c,d reason=]" {
 		t.Fatalf("removals after the press = %v", got)
 	}
-	if !slices.Contains(f.pl.calls, "update post-1") || len(f.pl.updates) != 1 || !strings.Contains(f.pl.updates[0].Card.Note, "Confirmed by mod2") {
-		t.Fatalf("card not updated: calls %v, updates %+v", f.pl.calls, f.pl.updates)
+	if card := f.lastCard(t); !strings.Contains(card.Note, "Confirmed by mod2") || !strings.Contains(card.Note, "Removed 4") || len(card.Buttons) != 0 {
+		t.Fatalf("card after the confirmation = %+v; want who confirmed and what was done, no buttons", card)
 	}
 	f.pressConfirm(t, "owner", moderation.VerbCancel, id) // too late: confirmed
-	if got := f.lastReply(t); !strings.Contains(got, "already confirmed by mod2") {
-		t.Fatalf("cancel after confirm = %q", got)
+	if card := f.lastCard(t); !strings.Contains(card.Note, "already confirmed by mod2") || len(card.Buttons) != 0 {
+		t.Fatalf("card after a cancel of a confirmed request = %+v", card)
 	}
+	if got := f.actions("remove"); len(got) != 1 {
+		t.Fatalf("removals = %v", got)
+	}
+}
+
+// lastCard is the card of the last update of a posted message.
+func (f *fixture) lastCard(t *testing.T) *moderation.Card {
+	t.Helper()
+	if len(f.pl.updates) == 0 || f.pl.updates[len(f.pl.updates)-1].Card == nil {
+		t.Fatalf("no card updated: calls %v", f.pl.calls)
+	}
+	return f.pl.updates[len(f.pl.updates)-1].Card
 }
 
 // TestConfirmTextWithoutCards: a platform that posts no cards gets the
@@ -268,8 +272,8 @@ func TestConfirmReRunKeepsItsClaim(t *testing.T) {
 	}
 	// The chat's next message waits for this job; a press does not.
 	f.pressConfirm(t, "mod2", moderation.VerbConfirm, id)
-	if got := f.lastReply(t); !strings.Contains(got, "already confirmed by mod") {
-		t.Fatalf("other admin's press = %q", got)
+	if card := f.lastCard(t); !strings.Contains(card.Note, "already confirmed by mod") {
+		t.Fatalf("card after the other admin's press = %+v", card)
 	}
 	f.pl.fail = nil
 	job.Attempts++
@@ -281,5 +285,32 @@ func TestConfirmReRunKeepsItsClaim(t *testing.T) {
 	}
 	if got := f.lastReply(t); !strings.Contains(got, "Removed 4") {
 		t.Fatalf("re-run reply = %q", got)
+	}
+}
+
+// TestConfirmFromTheModLog: a held command goes to the mod-log too, with
+// Confirm and Cancel (not Undo or Ban: nothing was done); a press there
+// answers it, and the confirmed run and the answer are logged.
+func TestConfirmFromTheModLog(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, Config{}, confirmPolicy)
+	f.say("mod", "/kick @a @b @c @d")
+	if len(f.pl.posts) != 2 || !slices.Equal(f.actions("post"), []string{"post c1", "post ml"}) || f.pl.posts[1].Card == nil {
+		t.Fatalf("posts %v = %+v; want the request in the chat, then in the mod-log", f.actions("post"), f.pl.posts)
+	}
+	logged := f.pl.posts[1].Card
+	var verbs []moderation.Verb
+	for _, b := range logged.Buttons {
+		verbs = append(verbs, b.Verb)
+	}
+	if fmt.Sprint(verbs) != "[confirm cancel]" {
+		t.Fatalf("mod-log buttons = %v, want [confirm cancel]", verbs)
+	}
+	f.press("mod2", moderation.VerbConfirm, 1, "post-2")
+	if got := f.actions("remove"); fmt.Sprint(got) != "[remove a,b,c,d reason=]" {
+		t.Fatalf("removals after a mod-log press = %v", got)
+	}
+	if card := f.lastCard(t); !strings.Contains(card.Note, "Confirmed by mod2") {
+		t.Fatalf("mod-log card after the press = %+v", card)
 	}
 }

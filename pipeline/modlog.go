@@ -100,7 +100,10 @@ func worthLogging(c *moderation.Case) bool {
 	case policy.ActorNotAdmin, policy.ChatDisabled:
 		return false
 	}
-	return c.Verb != moderation.VerbDismiss && c.ID > 0
+	// A joiner's challenge, answer or pass is routine: only what the
+	// verification did to those who failed it (a kick, ban or mute of
+	// rule verify) goes to the mod-log.
+	return c.Verb != moderation.VerbDismiss && c.Verb != moderation.VerbVerify && c.ID > 0
 }
 
 // queueModLog remembers a recorded case for the run's mod-log posts.
@@ -182,11 +185,26 @@ func permanent(err error) bool {
 // Undo for what /undo can reverse, Ban for users a kick, mute, warning or
 // rule acted on, and Dismiss beside them.
 func (p *Pipeline) modLogButtons(c *moderation.Case) []moderation.Button {
+	if c.Outcome.Kind() == moderation.OutcomeAwaiting { // a held command: answered from the mod-log too (confirm.go)
+		return p.text.heldPost(c, p.policy.ConfirmTimeout(), p.prefixes[0]).Card.Buttons
+	}
 	var bs []moderation.Button
 	if undoable(c) == "" {
 		bs = append(bs, moderation.Button{Label: p.text.pick("Undo", "撤销"), Verb: moderation.VerbUndo, CaseID: c.ID, Style: "primary"})
 	}
 	switch c.Verb {
+	case moderation.VerbReport:
+		// A member's report: the moderators act on the reported user
+		// from the card (through policy, as their command would).
+		if len(c.Targets) > 0 {
+			for _, b := range []struct {
+				en, zh string
+				verb   moderation.Verb
+				style  string
+			}{{"Mute", "禁言", moderation.VerbMute, "primary"}, {"Kick", "移出", moderation.VerbKick, "danger"}, {"Ban", "封禁", moderation.VerbBan, "danger"}} {
+				bs = append(bs, moderation.Button{Label: p.text.pick(b.en, b.zh), Verb: b.verb, CaseID: c.ID, Targets: c.Targets, Style: b.style})
+			}
+		}
 	case moderation.VerbKick, moderation.VerbMute, moderation.VerbWarn, moderation.VerbDelete, moderation.VerbBlock:
 		// Only for what was done (or would have been, in a dry run): not
 		// a refused, failed or held command.

@@ -341,10 +341,6 @@ func (p *Pipeline) HandleJob(ctx context.Context, job moderation.Job) (_ moderat
 			break
 		}
 		p.recordScreened(ctx, r)
-	case ev.Kind == moderation.EventAction && ev.Action != nil && ev.Action.Verb == moderation.VerbVerify:
-		r.chat = ev.Action.Chat
-		r.log = r.log.With("chat", r.chat.ID, "action", ev.Action.Verb)
-		p.verifyButton(ctx, r)
 	case ev.Kind == moderation.EventRolesChanged && ev.RolesChanged != nil:
 		// Only when Triage could not drop the cached roles (Redis down):
 		// the job retries until it can.
@@ -401,8 +397,6 @@ func (p *Pipeline) Triage(ctx context.Context, ev moderation.Event) (moderation.
 		_, verifies := p.cfg.Verification[ev.Join.Chat.String()]
 		return ev, len(ev.Hits) > 0 || len(p.sanctions.index.banned(ev.Join.Chat, ev.Join.UserIDs)) > 0 ||
 			verifies || p.marksNewcomers()
-	case ev.Kind == moderation.EventAction:
-		return ev, ev.Action != nil
 	case ev.Kind == moderation.EventTimer:
 		return ev, ev.Timer != nil
 	case ev.Kind == moderation.EventAction:

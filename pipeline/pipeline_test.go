@@ -37,6 +37,8 @@ type recorder struct {
 	sender func(id string) (string, error)
 	// posts and updates are what Post and UpdatePost were given.
 	posts, updates []moderation.Post
+	// postErr, when set, is Post's answer.
+	postErr error
 	// failPosts fails the next Post calls; noUpdate makes UpdatePost
 	// unsupported (TIM, Easemob).
 	failPosts int

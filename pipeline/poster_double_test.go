@@ -14,6 +14,10 @@ import (
 func (r *recorder) Post(_ context.Context, chat moderation.ChatRef, p moderation.Post) (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.postErr != nil {
+		r.calls = append(r.calls, "post-failed "+chat.ID)
+		return "", r.postErr
+	}
 	if r.failPermanent {
 		r.calls = append(r.calls, "post-failed "+chat.ID)
 		return "", &moderation.APIError{Kind: moderation.Permanent, Message: "fake: no"}

@@ -3,6 +3,9 @@
 // named in the chat; reports by one reporter are rate-limited and counted
 // once per (reporter, message); enough distinct reporters within a
 // window make Gavel act on the reported user, through policy, once.
+// Each report case goes to the mod-log (modlog:) like every case, on
+// Feishu as a card whose Mute, Kick, Ban and Dismiss act on the reported
+// user (modLogButtons; the presses are the action flow's).
 
 package pipeline
 
@@ -98,8 +101,12 @@ func (p *Pipeline) report(ctx context.Context, r *run, cmd moderation.Command, p
 		res = moderation.Result{UserID: target, Status: moderation.StatusSkipped, Reason: moderation.ReasonNewcomer,
 			Detail: "the reporter joined recently: the report does not count towards a threshold"}
 	}
+	reason := cmd.Reason
+	if strings.HasPrefix(subject, "message:") {
+		reason = strings.TrimSpace(fmt.Sprintf(p.text.pick("message %s. %s", "消息 %s。%s"), strings.TrimPrefix(subject, "message:"), reason))
+	}
 	c := &moderation.Case{DeliveryID: key, Platform: r.chat.Platform, ChatID: r.chat.ID, Actor: reporter, Verb: moderation.VerbReport,
-		Targets: []string{target}, Reason: cmd.Reason, At: now, Outcome: moderation.OutcomeDone, Results: []moderation.Result{res}}
+		Targets: []string{target}, Reason: reason, At: now, Outcome: moderation.OutcomeDone, Results: []moderation.Result{res}}
 	p.record(ctx, r, c)
 	if r.err != nil {
 		return
@@ -114,10 +121,6 @@ func (p *Pipeline) report(ctx context.Context, r *run, cmd moderation.Command, p
 		r.msg = &moderation.Message{Chat: r.chat} // to the chat, not as a reply
 		p.reply(ctx, r, p.text.reportAck())
 		r.msg = msg
-	}
-	if cfg.LogChat != "" {
-		logChat := moderation.ChatRef{Platform: r.chat.Platform, ID: cfg.LogChat}
-		p.postOnce(ctx, r, "report-log", logChat, p.text.reportLog(c, r.chat, subject))
 	}
 	if cfg.ActAt > 0 && !newcomer {
 		p.reportThreshold(ctx, r, c)

@@ -45,7 +45,8 @@ func (f *fixture) reportCases() []moderation.Case {
 
 func TestReportThreshold(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, reportsCfg(ReportsConfig{ActAt: 3, LogChat: "modlog"}), policy.Config{}, "en", native)
+	f := newModLogFixture(t, reportsCfg(ReportsConfig{ActAt: 3}), policy.Config{}) // mod-log chat "ml"
+	delete(f.pl.refuse, "x")
 	f.replyTo("r1", "/report spam", "bad1", "x")
 	for range 5 {
 		f.replyTo("r2", "/report", "bad1", "x") // counts once
@@ -76,13 +77,17 @@ func TestReportThreshold(t *testing.T) {
 			}
 		}
 	}
-	// Every /report was recalled; the mod-log got one post per counted report.
-	if got := countPrefix(f.pl.calls, "post modlog"); got != 4 {
-		t.Errorf("%d mod-log posts, want 4 (r1, r2 once, r3, r4)", got)
+	// The mod-log got one post per report (r2's five once) and one of the
+	// threshold's mute.
+	if got := countPrefix(f.pl.calls, "post ml"); got != 5 {
+		t.Errorf("%d mod-log posts, want 5 (r1, r2 once, r3, r4, the mute)", got)
 	}
 	if len(f.pl.posts) > 0 {
 		if b := f.pl.posts[0].Card.Buttons; len(b) != 4 || b[3].Verb != moderation.VerbDismiss || b[0].Targets[0] != "x" {
 			t.Errorf("report card buttons = %+v, want Mute, Kick, Ban, Dismiss on x", b)
+		}
+		if txt := f.pl.posts[0].Text; !strings.Contains(txt, "bad1") || !strings.Contains(txt, "r1") || !strings.Contains(txt, "/mute @x") {
+			t.Errorf("the mod-log entry %q does not say which message, who reported it and the commands that act on it", txt)
 		}
 	}
 }

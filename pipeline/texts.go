@@ -35,8 +35,10 @@ func (t *texts) help(prefix string) string {
 /锁群 [时长] — 全员禁言，仅群主和管理员可发言（/解锁 结束）
 /清理 N — 撤回本群最近 N 条消息；/清理 @用户 [N] — 撤回该用户的近期消息
 /撤销 N — 撤销案例 N（移出的人加回、禁言和封禁解除、锁群结束、警告撤销）
+/确认 N、/取消 N — 执行或放弃等待确认的案例 N（人数较多或较严厉的命令需确认）
 回复某条消息并发送 /踢、/禁言、/封禁 等，即以其发送者为目标。
-仅群主、群管理员或 Gavel 管理员可用。`, "/", prefix)
+仅群主、群管理员或 Gavel 管理员可用。
+（开启举报时）任何成员可回复消息发送 /举报 [原因]，或 /举报 @用户 [原因]。`, "/", prefix)
 	}
 	return strings.ReplaceAll(`Gavel commands:
 /kick @user… [reason] — remove from the chat (alias /remove; -s removes silently)
@@ -46,8 +48,10 @@ func (t *texts) help(prefix string) string {
 /lock [duration] — only the owner and admins may speak (/unlock ends it)
 /purge N — recall the chat's last N messages; /purge @user [N] — that user's recent ones
 /undo N — reverse case N (add back who was removed, lift a mute, ban or lock, remove a warning)
+/confirm N, /cancel N — carry out or drop held case N (large or drastic commands wait for an admin)
 Reply to a message with /kick, /mute, /ban… to act on its sender.
-Only the chat owner, chat managers and Gavel admins may use them.`, "/", prefix)
+Only the chat owner, chat managers and Gavel admins may use them.
+(Where reports are on) any member may reply to a message with /report [reason], or /report @user [reason].`, "/", prefix)
 }
 
 func (t *texts) usage(err error) string {

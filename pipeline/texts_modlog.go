@@ -24,7 +24,7 @@ var verbNames = map[moderation.Verb][2]string{
 	moderation.VerbUnlock: {"Unlock", "解锁"}, moderation.VerbPurge: {"Purge", "清理消息"}, moderation.VerbWarn: {"Warning", "警告"},
 	moderation.VerbUnwarn: {"Warning removed", "撤销警告"}, moderation.VerbDelete: {"Message deleted", "撤回消息"},
 	moderation.VerbBlock: {"Message blocked", "拦截消息"}, moderation.VerbUndo: {"Undo", "撤销"}, moderation.VerbAdd: {"Add back", "加回"},
-	moderation.VerbDismiss: {"Dismissed", "忽略"},
+	moderation.VerbDismiss: {"Dismissed", "忽略"}, moderation.VerbReport: {"Report", "举报"},
 }
 
 func (t *texts) verbName(v moderation.Verb) string {
@@ -130,6 +130,11 @@ func (t *texts) modLogPost(c *moderation.Case, buttons []moderation.Button, note
 		if bt.Verb == moderation.VerbUndo {
 			tail = fmt.Sprintf("\n/undo %d", c.ID)
 		}
+	}
+	if c.Verb == moderation.VerbReport && len(c.Targets) > 0 {
+		// No buttons off Feishu: the commands that act on the report.
+		u := c.Targets[0]
+		tail = fmt.Sprintf(t.pick("\nIn %s: /mute @%s, /kick @%s or /ban @%s", "\n在 %s：/禁言 @%s、/踢 @%s 或 /封禁 @%s"), c.ChatID, u, u, u)
 	}
 	text := fitText(b.String(), limit-len(tail)) + tail
 	return moderation.Post{Text: text, Card: &moderation.Card{Title: title, Color: verbColor(c), Fields: fields, Note: note, Buttons: buttons}}

@@ -60,38 +60,3 @@ func (t *texts) reportUsage(prefix string) string {
 func (t *texts) reportAck() string {
 	return t.pick("A report was received; the moderators have been told.", "已收到一条举报，已通知管理员。")
 }
-
-// reportLog is a report as posted to the mod-log chat: the case, the
-// reported user and message, the reason; the reporter is in the case.
-// The card's buttons act on the reported user through policy.
-func (t *texts) reportLog(c *moderation.Case, chat moderation.ChatRef, subject string) moderation.Post {
-	target := c.Targets[0]
-	reason := c.Reason
-	if reason == "" {
-		reason = "-"
-	}
-	counted := ""
-	if len(c.Results) == 1 && c.Results[0].Reason == moderation.ReasonNewcomer {
-		counted = t.pick(" (reporter joined recently: not counted)", "（举报人刚入群：不计入）")
-	}
-	text := fmt.Sprintf(t.pick("Report #%d in %s: %s (%s), reason: %s%s. Act with /mute, /kick or /ban @%s in that chat, or /case %d.",
-		"举报 #%d（%s）：%s（%s），原因：%s%s。可在该群 /禁言、/踢、/封禁 @%s，或 /案例 %d。"),
-		c.ID, chat.ID, target, subject, reason, counted, target, c.ID)
-	b := func(label string, v moderation.Verb, style string) moderation.Button {
-		return moderation.Button{Label: label, Verb: v, CaseID: c.ID, Targets: []string{target}, Style: style}
-	}
-	card := &moderation.Card{Title: fmt.Sprintf(t.pick("Report #%d", "举报 #%d"), c.ID), Color: "orange",
-		Fields: []moderation.CardField{
-			{Label: t.pick("Chat", "群"), Value: chat.ID},
-			{Label: t.pick("Reported", "被举报"), Value: target},
-			{Label: t.pick("About", "对象"), Value: subject},
-			{Label: t.pick("Reason", "原因"), Value: reason + counted},
-		},
-		Buttons: []moderation.Button{
-			b(t.pick("Mute", "禁言"), moderation.VerbMute, "primary"),
-			b(t.pick("Kick", "移出"), moderation.VerbKick, "danger"),
-			b(t.pick("Ban", "封禁"), moderation.VerbBan, "danger"),
-			b(t.pick("Dismiss", "忽略"), moderation.VerbDismiss, ""),
-		}}
-	return moderation.Post{Text: text, Card: card}
-}

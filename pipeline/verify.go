@@ -241,7 +241,16 @@ func (p *Pipeline) postChallenges(ctx context.Context, r *run, gather moderation
 		if p.rules != nil && !p.rules.AllowNotice(r.chat) {
 			r.log.Warn("challenge deferred by the per-chat notice limit", "waiting", len(joiners)-i*maxChallengeNames)
 			gather.Until = now.Add(cfg.Gather)
-			r.fail(p.sanctions.record(ctx, gather))
+			if r.fail(p.sanctions.record(ctx, gather)); r.err != nil {
+				return
+			}
+			// Their deadlines start with their challenge: they move too.
+			for _, u := range joiners[i*maxChallengeNames:] {
+				s := moderation.Sanction{Verb: moderation.VerbVerify, Chat: r.chat, UserID: u, Until: gather.Until.Add(cfg.Timeout)}
+				if r.fail(p.sanctions.record(ctx, s)); r.err != nil {
+					return
+				}
+			}
 			return
 		}
 		question, _ := challengeQuestion(cfg, r.chat, due)
@@ -252,10 +261,21 @@ func (p *Pipeline) postChallenges(ctx context.Context, r *run, gather moderation
 		if r.err != nil {
 			return
 		}
-		id := p.postOnce(ctx, r, moderation.StepKey(fmt.Sprintf("verify-post#%d", i)), r.chat,
+		id, posted := p.postOnce(ctx, r, moderation.StepKey(fmt.Sprintf("verify-post#%d", i)), r.chat,
 			p.text.challenge(cfg, chunk, question, cfg.Timeout, c.ID))
 		if r.err != nil {
-			return
+			return // retried
+		}
+		if !posted {
+			// Nobody is removed for a question they never saw: the
+			// joiners of this message are let go.
+			r.log.Error("challenge could not be posted; its joiners are not verified", "users", len(chunk))
+			for _, u := range chunk {
+				if r.fail(p.sanctions.end(ctx, moderation.VerbVerify, r.chat, u)); r.err != nil {
+					return
+				}
+			}
+			continue
 		}
 		for _, u := range chunk {
 			s := moderation.Sanction{Verb: moderation.VerbVerify, Chat: r.chat, UserID: u, Until: due, CaseID: c.ID}
@@ -275,38 +295,41 @@ func (p *Pipeline) postChallenges(ctx context.Context, r *run, gather moderation
 }
 
 // postOnce posts into chat once per job step (a re-run finds the
-// recorded id) and returns the posted message's id: empty when the
-// platform posted through Reply (no Post) or the post failed.
-func (p *Pipeline) postOnce(ctx context.Context, r *run, step moderation.StepKey, chat moderation.ChatRef, post moderation.Post) string {
+// recorded post) and returns the posted message's id — empty when the
+// platform posted through Reply (an adapter without Post) — and whether
+// the post was made. A failure that may pass fails the run (the job is
+// retried); posted is false after a lasting one.
+func (p *Pipeline) postOnce(ctx context.Context, r *run, step moderation.StepKey, chat moderation.ChatRef, post moderation.Post) (id string, posted bool) {
+	const noID = "-"
 	p.flush(ctx, r)
 	if !r.fresh {
 		prior, err := p.store.Results(ctx, r.jobID, step)
 		if err != nil {
 			r.fail(err)
-			return ""
+			return "", false
 		}
 		for id := range prior {
-			return id
+			if id == noID {
+				id = ""
+			}
+			return id, true
 		}
 	}
 	id, err := r.plat.Post(ctx, chat, post)
 	if errors.Is(err, moderation.ErrUnsupported) {
-		// An adapter without Post (yet) still gets the text across.
+		// An adapter without Post still gets the text across.
 		id, err = "", r.plat.Reply(ctx, &moderation.Message{Chat: chat}, fitText(post.Text, r.plat.Limits().Reply))
 	}
 	if err != nil {
 		if !p.retryLater(r, err) {
 			r.log.Error("posting failed", "step", step, "err", err)
 		}
-		return ""
+		return "", false
 	}
 	rec := id
 	if rec == "" {
-		rec = "-"
+		rec = noID
 	}
 	p.stage(r, step, []moderation.Result{{UserID: rec, Status: moderation.StatusDone}})
-	if rec == "-" {
-		return ""
-	}
-	return id
+	return id, true
 }

@@ -49,16 +49,16 @@ func (p *Pipeline) verifyAnswer(ctx context.Context, r *run, recall bool) (handl
 		Verb: moderation.VerbVerify, Targets: []string{msg.SenderID}, Reason: "wrong answer", At: p.now(), Related: s.CaseID,
 		Outcome: moderation.OutcomeDone}
 	p.record(ctx, r, c)
+	// The wrong answers to this challenge: the cases that follow it.
 	cases, err := p.store.Cases(ctx, moderation.CaseFilter{Platform: msg.Chat.Platform, ChatID: msg.Chat.ID, UserID: msg.SenderID,
-		Since: s.Until.Add(-cfg.Timeout)})
+		Related: s.CaseID})
 	if err != nil {
 		r.fail(err)
 		return true
 	}
 	wrong := 0
 	for _, x := range cases {
-		if x.Rule == verifyRule+"-wrong" { // since this challenge began
-
+		if x.Rule == verifyRule+"-wrong" {
 			wrong++
 		}
 	}

@@ -250,3 +250,49 @@ func FuzzParseSanction(f *testing.F) {
 		}
 	})
 }
+
+func TestVerificationConfig(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		key  string
+		v    VerifyConfig
+		want string // substring of the error; "" valid
+	}{
+		{"text on tim", "tim:@TGS#1", VerifyConfig{Mode: "text", Timeout: time.Minute, OnTimeout: "ban 1d", OnWrongAnswers: 3}, ""},
+		{"button on feishu", "feishu:oc_1", VerifyConfig{Mode: "button"}, ""},
+		{"button on easemob", "easemob:1", VerifyConfig{Mode: "button"}, "only Feishu"},
+		{"presend on feishu", "feishu:oc_1", VerifyConfig{Mode: "text", Hold: "presend"}, "no pre-send hook"},
+		{"no mode", "tim:g", VerifyConfig{}, "mode"},
+		{"phrase without phrase", "tim:g", VerifyConfig{Mode: "text", Question: "phrase"}, "phrase: must be set"},
+		{"bad on_timeout", "tim:g", VerifyConfig{Mode: "text", OnTimeout: "warn"}, "on_timeout"},
+		{"short timeout", "tim:g", VerifyConfig{Mode: "text", Timeout: time.Millisecond}, "at least 1s"},
+		{"bad key", "g", VerifyConfig{Mode: "text"}, "platform:chat_id"},
+	}
+	for _, tt := range tests {
+		err := Config{Verification: map[string]VerifyConfig{tt.key: tt.v}}.Validate()
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("%s: %v", tt.name, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("%s: error %v, want one containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+// TestVerifyChallengeNotPosted: a challenge the platform refuses for good
+// lets its joiners go; nobody is removed for a question never shown.
+func TestVerifyChallengeNotPosted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, verifyCfg(VerifyConfig{Mode: "text", Timeout: time.Minute}), policy.Config{}, "en", native)
+	f.pl.postErr = &moderation.APIError{Platform: "fake", Op: "post", Kind: moderation.Permanent, Message: "no"}
+	f.join("", "a")
+	f.advance(3 * time.Second)
+	if f.p.sanctions.index.pending(verifyChat, "a") {
+		t.Fatal("a still held though the challenge could not be posted")
+	}
+	f.advance(2 * time.Minute)
+	if slices.ContainsFunc(f.pl.calls, func(c string) bool { return strings.HasPrefix(c, "remove") }) {
+		t.Fatalf("calls = %q: a removed without having seen a challenge", f.pl.calls)
+	}
+}

@@ -159,9 +159,6 @@ type ReportsConfig struct {
 	// NewcomerAge: reports by users who joined less than this long ago
 	// are recorded but do not count towards ActAt; 0: every report counts.
 	NewcomerAge time.Duration `yaml:"newcomer_age"`
-	// LogChat is the chat id (same platform) the reports are posted to;
-	// empty: cases only.
-	LogChat string `yaml:"log_chat"`
 }
 
 func (c ReportsConfig) validate() error {
@@ -210,6 +207,12 @@ func validateVerification(m map[string]VerifyConfig) error {
 		}
 		if err := v.validate("moderation.verification." + chat); err != nil {
 			return err
+		}
+		if v.Mode == "button" && (platform == "tim" || platform == "easemob") {
+			return fmt.Errorf("moderation.verification.%s.mode: button needs a card; only Feishu has them (use text)", chat)
+		}
+		if v.Hold == "presend" && platform == "feishu" {
+			return fmt.Errorf("moderation.verification.%s.hold: Feishu has no pre-send hook (use recall)", chat)
 		}
 	}
 	return nil

@@ -21,11 +21,15 @@ package feishu
 //   - Only frames whose header type is "event" reach the dispatcher;
 //     "card" frames are dropped without an answer (its card handler is
 //     commented out). New-style card callbacks (card.action.trigger) come
-//     as "event" frames and reach the same decoding as the webhook's; the
-//     old card callbacks are, per the documentation, webhook-only. A
-//     callback must be answered with the card response ("{}" or a toast),
-//     which the SDK puts in the ack's data only for a callback handler
-//     (OnP2CardActionTrigger), not for OnCustomizedEvent.
+//     as "event" frames (the SDK's documented long-connection callback
+//     sample registers them on this dispatcher) and reach the same
+//     decoding as the webhook's, answered with the same toast; the old
+//     card callbacks are, per the documentation, webhook-only.
+//   - Split events (headers sum/seq) are reassembled in one goroutine per
+//     frame sharing a buffer without a lock (ws/client_message.go
+//     combine): a data race (go test -race reports it). A part lost to
+//     it leaves the event unanswered, so Feishu re-sends it; a double
+//     completion hands it over twice and de-duplication keeps one.
 //   - Reconnects: on by default. The server's ClientConfig (discovery
 //     answer and every pong) sets them: the first attempt after a drop
 //     waits a random 0..ReconnectNonce s (the only jitter), later ones
@@ -98,7 +102,7 @@ const (
 // callbacks, and the usual ones Gavel ignores (acknowledged, no action).
 var eventTypes = []string{
 	eventMessageReceive, eventUserAdded, eventChatUpdated, eventUserDeleted, eventUserWithdrawn,
-	"card.action.trigger",
+	eventCardAction,
 	"im.chat.member.bot.added_v1", "im.chat.member.bot.deleted_v1", "im.chat.disbanded_v1",
 	"im.message.message_read_v1", "im.message.recalled_v1",
 	"im.message.reaction.created_v1", "im.message.reaction.deleted_v1",
@@ -235,11 +239,10 @@ func sharedDispatcher() *dispatcher.EventDispatcher {
 				d.OnCustomizedEvent(t, handle)
 			}
 		}
-		// A card press is a callback: its answer is the card response
-		// (cardAck, as the webhook answers it), which the SDK writes into
-		// the ack frame's data only for a callback handler's response.
+		// A card callback's answer carries the toast the webhook answers
+		// (cardAck); the SDK puts it in the acknowledgement's data.
 		d.OnP2CardActionTrigger(func(ctx context.Context, ev *callback.CardActionTriggerEvent) (*callback.CardActionTriggerResponse, error) {
-			if ev == nil || ev.EventReq == nil {
+			if ev.EventReq == nil {
 				return nil, errors.New("feishu: card callback without its payload")
 			}
 			if err := handle(ctx, ev.EventReq); err != nil {

@@ -2,7 +2,6 @@ package feishu_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -94,14 +93,12 @@ func TestLongConnFrames(t *testing.T) {
 		name      string
 		payload   []byte
 		sinkErr   error
-		fragment  int
 		wantCode  int
 		wantSunk  int
 		wantState string
 	}{
 		{name: "message stored then acknowledged", payload: msg(), wantCode: 200, wantSunk: 1},
 		{name: "store failure not acknowledged", payload: msg(), sinkErr: errors.New("disk full"), wantCode: 500},
-		{name: "fragmented payload reassembled", payload: msg(), fragment: 64, wantCode: 200, wantSunk: 1},
 		{name: "ignored type acknowledged", payload: feishutest.Event("", "ev_bot", "im.chat.member.bot.added_v1", map[string]any{"chat_id": "oc_1"}), wantCode: 200},
 		{name: "malformed event not acknowledged", payload: feishutest.Event("", "ev_bad", "im.message.receive_v1",
 			map[string]any{"message": map[string]any{"chat_type": "group"}}), wantCode: 500},
@@ -116,7 +113,6 @@ func TestLongConnFrames(t *testing.T) {
 			t.Parallel()
 			fs := feishutest.NewServer()
 			t.Cleanup(fs.Close)
-			fs.SetFragmentSize(tt.fragment)
 			rec := &sinkRecorder{fail: tt.sinkErr}
 			connect(t, fs, rec.sink)
 			id := fs.Push(tt.payload)
@@ -143,6 +139,42 @@ func TestLongConnFrames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLongConnCardCallback: a card.action.trigger frame reaches the same
+// decoding as the webhook's (an EventAction) and is answered with the
+// webhook's toast.
+func TestLongConnCardCallback(t *testing.T) {
+	t.Parallel()
+	fs := feishutest.NewServer()
+	t.Cleanup(fs.Close)
+	rec := &sinkRecorder{}
+	connect(t, fs, rec.sink)
+	payload := fs.PressPayload(feishutest.CardPress{MessageID: "om_card", ChatID: "oc_1", Operator: "ou_mod", AppID: fs.AppID,
+		Value: []byte(`{"g":1,"v":"undo","case":7}`)})
+	id := fs.Push(payload)
+	if err := fs.WaitAnswered(within(t, 10*time.Second), id, 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := fs.Acks(id); !slices.Equal(got, []int{200}) {
+		t.Fatalf("answers %v, want [200]", got)
+	}
+	if data := string(fs.AckData(id)); !strings.Contains(data, `"toast"`) {
+		t.Errorf("answer data %q, want the toast", data)
+	}
+	hook, err := feishu.New(feishu.Config{BaseURL: fs.URL, AppID: fs.AppID, AppSecret: fs.AppSecret, VerificationToken: fs.VerificationToken},
+		feishu.Options{Logger: quietLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := hook.Receive(context.Background(), feishutest.PlainDelivery(payload))
+	if err != nil {
+		t.Fatalf("webhook: %v", err)
+	}
+	got := rec.events()
+	if len(got) != 1 || got[0].Kind != moderation.EventAction || len(ack.Events) != 1 || !slices.Equal(got[0].DedupKeys, ack.Events[0].DedupKeys) {
+		t.Errorf("socket events %+v\nwebhook events %+v", got, ack.Events)
 	}
 }
 
@@ -291,34 +323,4 @@ func FuzzSocketEvents(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestLongConnCardPressAnswer: a card press over the long connection is
-// answered as over the webhook: code 200 with the card response (a toast)
-// in the ack's data — Feishu wants "{}" or a toast for a callback.
-func TestLongConnCardPressAnswer(t *testing.T) {
-	t.Parallel()
-	fs := feishutest.NewServer()
-	t.Cleanup(fs.Close)
-	rec := &sinkRecorder{}
-	connect(t, fs, rec.sink)
-	id := fs.Push(fs.PressPayload(feishutest.CardPress{EventID: "ev_press", MessageID: "om_1", ChatID: "oc_1", Operator: "ou_a",
-		AppID: fs.AppID, Value: []byte(`{"g":1,"v":"undo","c":1}`)}))
-	if err := fs.WaitAnswered(within(t, 10*time.Second), id, 1); err != nil {
-		t.Fatalf("no answer: %v", err)
-	}
-	if got := fs.Acks(id); len(got) != 1 || got[0] != 200 {
-		t.Fatalf("answers = %v, want [200]", got)
-	}
-	var ans struct {
-		Toast struct {
-			Type, Content string
-		} `json:"toast"`
-	}
-	if err := json.Unmarshal(fs.AckData(id), &ans); err != nil || ans.Toast.Type != "info" || ans.Toast.Content == "" {
-		t.Errorf("ack data %q (%v), want the toast the webhook answers", fs.AckData(id), err)
-	}
-	if evs := rec.events(); len(evs) != 1 || evs[0].Action == nil {
-		t.Errorf("events stored = %+v, want one card action", evs)
-	}
 }

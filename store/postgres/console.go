@@ -103,33 +103,95 @@ func (s *Store) PurgeConsoleSessions(ctx context.Context, idle, created time.Tim
 	return int(tag.RowsAffected()), nil
 }
 
-// SearchCases returns the cases f selects, newest first.
+// SearchCases returns the cases f selects, newest first: a query per
+// grant of the scope, merged.
 func (s *Store) SearchCases(ctx context.Context, f moderation.CaseQuery) ([]moderation.Case, error) {
-	query, args := dialect.SearchQuery(f)
-	out, err := collect(ctx, s.pool, sqlrow.ScanCase, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: search cases: %w", err)
+	queries, args := dialect.SearchQueries(f)
+	lists := make([][]moderation.Case, len(queries))
+	for i, query := range queries {
+		var err error
+		if lists[i], err = collect(ctx, s.pool, sqlrow.ScanCase, query, args[i]...); err != nil {
+			return nil, fmt.Errorf("postgres: search cases: %w", err)
+		}
 	}
-	return out, nil
+	return sqlrow.MergeNewest(lists, f.Limit), nil
 }
 
-// CountCases counts cases per hour and verb or rule.
+// CountCases counts cases per hour and verb or rule: the rolled-up
+// hours plus the cases above the mark.
 func (s *Store) CountCases(ctx context.Context, scope []string, since time.Time, by string) ([]moderation.CaseCount, error) {
-	query, args, err := dialect.CountQuery(scope, since, by)
+	hours, hargs, tail, targs, err := dialect.CountQueries(scope, since, by)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	out, err := collect(ctx, s.pool, sqlrow.ScanCount, query, args...)
+	var mark int64
+	if err := s.pool.QueryRow(ctx, rollupMark).Scan(&mark); err != nil {
+		return nil, fmt.Errorf("postgres: count cases: mark: %w", err)
+	}
+	targs[0] = mark
+	rolled, err := collect(ctx, s.pool, sqlrow.ScanCount, hours, hargs...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: count cases by %s: %w", by, err)
 	}
-	return out, nil
+	recent, err := collect(ctx, s.pool, sqlrow.ScanCount, tail, targs...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: count recent cases by %s: %w", by, err)
+	}
+	return sqlrow.MergeCounts(rolled, recent), nil
+}
+
+var (
+	rollupMark    = dialect.Q(sqlrow.RollupMark)
+	rollupUpto    = dialect.Q(sqlrow.RollupUpto)
+	rollupInsert  = dialect.Q(sqlrow.RollupInsert)
+	rollupSetMark = dialect.Q(sqlrow.RollupSetMark)
+)
+
+// lockRollup is the advisory lock class of RollupCases ("GvRu").
+const lockRollup int32 = 0x47765275
+
+// RollupCases adds settled cases to the hourly counts, one replica at a
+// time (a transaction-scoped advisory lock), so each case counts once.
+func (s *Store) RollupCases(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		n = 0
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, lockRollup, lockKey(s.schema)); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		var mark, upto int64
+		if err := tx.QueryRow(ctx, rollupMark).Scan(&mark); err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+		if err := tx.QueryRow(ctx, rollupUpto, mark, nanos(now.Add(-sqlrow.RollupSettle)), sqlrow.RollupChunk).Scan(&upto); err != nil {
+			return fmt.Errorf("chunk: %w", err)
+		}
+		if upto <= mark {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, rollupInsert, mark, upto); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		if _, err := tx.Exec(ctx, rollupSetMark, upto); err != nil {
+			return fmt.Errorf("set mark: %w", err)
+		}
+		n = upto - mark
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: roll up cases: %w", err)
+	}
+	return int(n), nil
 }
 
 // ChatsSeen lists the chats of scope with a case, mute or sanction.
 func (s *Store) ChatsSeen(ctx context.Context, scope []string) ([]moderation.ChatSeen, error) {
-	query, args := dialect.ChatsQuery(scope)
-	out, err := collect(ctx, s.pool, sqlrow.ScanChat, query, args...)
+	others, err := collect(ctx, s.pool, sqlrow.ScanChatRef, sqlrow.OtherChats)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: chats seen: %w", err)
+	}
+	row := func(query string, args ...any) sqlrow.Scanner { return s.pool.QueryRow(ctx, query, args...) }
+	out, err := dialect.WalkChats(row, scope, others)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: chats seen: %w", err)
 	}

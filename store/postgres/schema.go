@@ -176,6 +176,20 @@ CREATE TABLE console_stats (
 	n      bigint NOT NULL,
 	PRIMARY KEY (series, hour, key)
 );
+-- The overview's hourly counts (sqlrow.RollupInsert).
+CREATE TABLE case_hours (
+	platform text   NOT NULL, -- '*': every platform
+	chat_id  text   NOT NULL, -- '*': every chat of the platform
+	hour     bigint NOT NULL, -- Unix ns / 1h
+	verb     text   NOT NULL,
+	rule     text   NOT NULL,
+	n        bigint NOT NULL,
+	PRIMARY KEY (platform, chat_id, hour, verb, rule)
+);
+CREATE TABLE console_marks (
+	name  text   PRIMARY KEY,
+	value bigint NOT NULL
+);
 ` + sqlrow.ConsoleIndexes,
 }
 

@@ -144,33 +144,81 @@ func uncached[T any](ctx context.Context, s *Store, scan func(sqlrow.Scanner) (T
 	return sqlrow.Collect(rows, scan)
 }
 
-// SearchCases returns the cases q selects, newest first.
+// SearchCases returns the cases f selects, newest first: a query per
+// grant of the scope, merged.
 func (s *Store) SearchCases(ctx context.Context, f moderation.CaseQuery) ([]moderation.Case, error) {
-	query, args := dialect.SearchQuery(f)
-	out, err := uncached(ctx, s, sqlrow.ScanCase, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: search cases: %w", err)
+	queries, args := dialect.SearchQueries(f)
+	lists := make([][]moderation.Case, len(queries))
+	for i, query := range queries {
+		var err error
+		if lists[i], err = uncached(ctx, s, sqlrow.ScanCase, query, args[i]...); err != nil {
+			return nil, fmt.Errorf("sqlite: search cases: %w", err)
+		}
 	}
-	return out, nil
+	return sqlrow.MergeNewest(lists, f.Limit), nil
 }
 
-// CountCases counts cases per hour and verb or rule.
+// CountCases counts cases per hour and verb or rule: the rolled-up
+// hours plus the cases above the mark.
 func (s *Store) CountCases(ctx context.Context, scope []string, since time.Time, by string) ([]moderation.CaseCount, error) {
-	query, args, err := dialect.CountQuery(scope, since, by)
+	hours, hargs, tail, targs, err := dialect.CountQueries(scope, since, by)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	out, err := uncached(ctx, s, sqlrow.ScanCount, query, args...)
+	var mark int64
+	if err := s.queryRow(ctx, sqlrow.RollupMark).Scan(&mark); err != nil {
+		return nil, fmt.Errorf("sqlite: count cases: mark: %w", err)
+	}
+	targs[0] = mark
+	rolled, err := uncached(ctx, s, sqlrow.ScanCount, hours, hargs...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: count cases by %s: %w", by, err)
 	}
-	return out, nil
+	recent, err := uncached(ctx, s, sqlrow.ScanCount, tail, targs...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: count recent cases by %s: %w", by, err)
+	}
+	return sqlrow.MergeCounts(rolled, recent), nil
+}
+
+// RollupCases adds settled cases to the hourly counts, in the write
+// transaction, so replicas sharing the file count each case once.
+func (s *Store) RollupCases(ctx context.Context, now time.Time) (int, error) {
+	var n int64
+	err := s.write(ctx, func(tx txn) error {
+		var mark, upto int64
+		if err := tx.QueryRowContext(ctx, sqlrow.RollupMark).Scan(&mark); err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, sqlrow.RollupUpto, mark, nanos(now.Add(-sqlrow.RollupSettle)), sqlrow.RollupChunk).Scan(&upto); err != nil {
+			return fmt.Errorf("chunk: %w", err)
+		}
+		if upto <= mark {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, sqlrow.RollupInsert, mark, upto); err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, sqlrow.RollupSetMark, upto); err != nil {
+			return fmt.Errorf("set mark: %w", err)
+		}
+		n = upto - mark
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: roll up cases: %w", err)
+	}
+	return int(n), nil
 }
 
 // ChatsSeen lists the chats of scope with a case, mute or sanction.
 func (s *Store) ChatsSeen(ctx context.Context, scope []string) ([]moderation.ChatSeen, error) {
-	query, args := dialect.ChatsQuery(scope)
-	out, err := uncached(ctx, s, sqlrow.ScanChat, query, args...)
+	others, err := uncached(ctx, s, sqlrow.ScanChatRef, sqlrow.OtherChats)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: chats seen: %w", err)
+	}
+	row := func(query string, args ...any) sqlrow.Scanner { return s.queryRow(ctx, query, args...) }
+	out, err := dialect.WalkChats(row, scope, others)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: chats seen: %w", err)
 	}

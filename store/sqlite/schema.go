@@ -169,6 +169,20 @@ CREATE TABLE console_stats (
 	n      INTEGER NOT NULL,
 	PRIMARY KEY (series, hour, key)
 ) STRICT, WITHOUT ROWID;
+-- The overview's hourly counts (sqlrow.RollupInsert).
+CREATE TABLE case_hours (
+	platform TEXT    NOT NULL, -- '*': every platform
+	chat_id  TEXT    NOT NULL, -- '*': every chat of the platform
+	hour     INTEGER NOT NULL, -- Unix ns / 1h
+	verb     TEXT    NOT NULL,
+	rule     TEXT    NOT NULL,
+	n        INTEGER NOT NULL,
+	PRIMARY KEY (platform, chat_id, hour, verb, rule)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE console_marks (
+	name  TEXT    PRIMARY KEY,
+	value INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
 ` + sqlrow.ConsoleIndexes,
 }
 

@@ -3,6 +3,7 @@ package storetest
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,29 +109,62 @@ func testSearchCases(t *testing.T, s moderation.Store) {
 			t.Errorf("%s: got %v, want %v", tt.name, dels, tt.want)
 		}
 	}
+	undo := sampleCase("d5", "c1", "alice", t0.Add(4*time.Hour), "bob")
+	undo.Verb, undo.Related = moderation.VerbUnmute, ids["d1"]
+	addCase(t, s, undo)
+	if got, err := s.SearchCases(ctx, moderation.CaseQuery{Scope: all, Related: ids["d1"]}); err != nil || len(got) != 1 || got[0].DeliveryID != "d5" {
+		t.Errorf("cases following d1 = %v, %v; want d5", got, err)
+	}
 	next, err := s.SearchCases(ctx, moderation.CaseQuery{Scope: all, Before: ids["d3"], Limit: 2})
 	if err != nil || len(next) != 2 || next[0].DeliveryID != "d2" || next[1].DeliveryID != "d1" {
 		t.Errorf("second page = %v, %v; want d2, d1", next, err)
 	}
 
-	counts, err := s.CountCases(ctx, all, t0.Add(time.Hour), "verb")
-	if err != nil {
-		t.Fatalf("CountCases: %v", err)
+	// Counted from the cases before any rollup, after one, and with a
+	// case added since: the same figures.
+	total := func(scope []string, by string) int64 {
+		t.Helper()
+		counts, err := s.CountCases(ctx, scope, t0.Add(time.Hour), by)
+		if err != nil {
+			t.Fatalf("CountCases: %v", err)
+		}
+		var n int64
+		for _, c := range counts {
+			n += c.N
+			if c.Hour.Before(t0.Add(time.Hour).Truncate(time.Hour)) {
+				t.Errorf("count %+v before since", c)
+			}
+		}
+		return n
 	}
-	var total int64
-	for _, c := range counts {
-		total += c.N
-		if c.Hour.Before(t0.Add(time.Hour).Truncate(time.Hour)) {
-			t.Errorf("count %+v before since", c)
+	check := func(when string, want map[string]int64) {
+		t.Helper()
+		for scope, n := range want {
+			if got := total(strings.Split(scope, ","), "verb"); got != n {
+				t.Errorf("%s: CountCases(%s) since t0+1h = %d, want %d", when, scope, got, n)
+			}
+		}
+		if got := total(all, "rule"); got != 1 {
+			t.Errorf("%s: rule hits = %d, want 1 (d4)", when, got)
 		}
 	}
-	if total != 3 {
-		t.Errorf("CountCases by verb since t0+1h: %d cases in %+v, want 3", total, counts)
+	want := map[string]int64{"*": 4, "test:*": 3, "test:*,test:c1": 3, "test:c1": 2, "other:c1,test:c2": 2, "nochat": 0}
+	check("before a rollup", want)
+	if n, err := s.RollupCases(ctx, t0.Add(30*time.Minute)); err != nil || n != 1 {
+		t.Fatalf("RollupCases at t0+30m = %d, %v; want 1 settled case (d1)", n, err)
 	}
-	rules, err := s.CountCases(ctx, []string{"test:*"}, t0, "rule")
-	if err != nil || len(rules) != 0 {
-		t.Errorf("CountCases by rule in test:* = %+v, %v; want none", rules, err)
+	check("after a partial rollup", want)
+	if n, err := s.RollupCases(ctx, t0.Add(10*time.Hour)); err != nil || n != 4 {
+		t.Fatalf("RollupCases = %d, %v; want 4", n, err)
 	}
+	if n, err := s.RollupCases(ctx, t0.Add(10*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("RollupCases again = %d, %v; want 0", n, err)
+	}
+	check("after the rollup", want)
+	late := sampleCase("d6", "c1", "carol", t0.Add(5*time.Hour), "bob")
+	addCase(t, s, late)
+	want["*"], want["test:*"], want["test:*,test:c1"], want["test:c1"] = 5, 4, 4, 3
+	check("with a case since", want)
 	if _, err := s.CountCases(ctx, all, t0, "outcome; DROP TABLE cases"); err == nil {
 		t.Error("CountCases by an unknown column: no error")
 	}

@@ -106,6 +106,7 @@ func testSanctionsRefused(t *testing.T, s moderation.Store) {
 		{Verb: moderation.VerbLock, Chat: chat, UserID: "bob"},              // a lock of one user
 		{Verb: moderation.VerbMute, Chat: chat, UserID: "bob"},              // mutes have their own table
 		{Verb: moderation.VerbBan, Chat: moderation.ChatRef{}, UserID: "b"}, // no chat
+		{Verb: moderation.VerbNewcomer, Chat: chat},                         // a newcomer mark of nobody
 	} {
 		if err := s.PutSanction(t.Context(), sn); err == nil {
 			t.Errorf("PutSanction(%+v) = nil, want an error", sn)
@@ -178,5 +179,38 @@ func testExpiredSanctions(t *testing.T, s moderation.Store) {
 		if keys := sanctionKeys(got); !slices.Equal(keys, tt.want) {
 			t.Errorf("%s: ExpiredSanctions = %q, want %q", tt.name, keys, tt.want)
 		}
+	}
+}
+
+// testVerifySanctions: a joiner's pending verification, the chat's
+// gathering of joiners (no user) and a newcomer mark are kept like bans:
+// each replaces its earlier self, ends, and expires.
+func testVerifySanctions(t *testing.T, s moderation.Store) {
+	chat := moderation.ChatRef{Platform: "test", ID: "v1"}
+	for _, sn := range []moderation.Sanction{
+		{Verb: moderation.VerbVerify, Chat: chat, UserID: "j1", Until: t0.Add(time.Minute)},
+		{Verb: moderation.VerbVerify, Chat: chat, Until: t0.Add(3 * time.Second)},
+		{Verb: moderation.VerbVerify, Chat: chat, UserID: moderation.VerifyPostPrefix + "m1", Until: t0.Add(2 * time.Minute), CaseID: 7},
+		{Verb: moderation.VerbNewcomer, Chat: chat, UserID: "j1", Until: t0.Add(time.Hour)},
+	} {
+		putSanction(t, s, sn)
+	}
+	putSanction(t, s, moderation.Sanction{Verb: moderation.VerbVerify, Chat: chat, UserID: "j1", Until: t0.Add(2 * time.Minute), CaseID: 7})
+	got, ok, err := s.ActiveSanction(t.Context(), moderation.VerbVerify, chat, "j1", t0)
+	if err != nil || !ok || got.CaseID != 7 || !got.Until.Equal(t0.Add(2*time.Minute)) {
+		t.Fatalf("the replaced verification = %+v, %v, %v; want case 7 until t0+2m", got, ok, err)
+	}
+	if _, ok, _ := s.ActiveSanction(t.Context(), moderation.VerbBan, chat, "j1", t0); ok {
+		t.Fatal("a pending verification reads as a ban")
+	}
+	exp, err := s.ExpiredSanctions(t.Context(), t0.Add(5*time.Second), 0)
+	if err != nil || len(exp) != 1 || exp[0].UserID != "" || exp[0].Verb != moderation.VerbVerify {
+		t.Fatalf("expired at t0+5s = %v, %v; want the gathering alone", sanctionKeys(exp), err)
+	}
+	if err := s.DeleteSanction(t.Context(), moderation.VerbVerify, chat, "j1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.ActiveSanction(t.Context(), moderation.VerbNewcomer, chat, "j1", t0); !ok {
+		t.Fatal("ending the verification ended the newcomer mark")
 	}
 }

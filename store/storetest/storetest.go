@@ -67,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) moderation.Store) {
 		{"ActiveMutes", testActiveMutes},
 		{"Sanctions", testSanctions},
 		{"SanctionsRefused", testSanctionsRefused},
+		{"VerifySanctions", testVerifySanctions},
 		{"ActiveSanctions", testActiveSanctions},
 		{"ExpiredSanctions", testExpiredSanctions},
 		{"Ping", testPing},

@@ -103,12 +103,13 @@ type longConn struct {
 	down     bool
 	tickets  map[string]bool
 	conns    map[string]*wsConn
+	opening  int // handshakes admitted and not yet registered
 	connects int
 	pushed   map[string]*pushedEvent
 	order    []string // message ids in push order
 	acks     map[string][]int
-	ackData  map[string][]byte // the data of each event's last answer
-	deadline time.Duration     // an answer later than this is a failure; 0: none
+	ackData  map[string][]byte
+	deadline time.Duration // an answer later than this is a failure; 0: none
 	loseAcks int
 	fragment int
 	seq      uint64
@@ -202,8 +203,10 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case !l.tickets[q.Get("ticket")] || l.down:
 		refuse = "ticket is invalid or used"
-	case len(l.conns) >= maxConnsPerApp:
+	case len(l.conns)+l.opening >= maxConnsPerApp:
 		refuse, authCode = "exceed connection limit", strconv.Itoa(codeExceedConns)
+	default:
+		l.opening++
 	}
 	delete(l.tickets, q.Get("ticket"))
 	l.mu.Unlock()
@@ -218,11 +221,15 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	}
 	ws, err := upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		l.mu.Lock()
+		l.opening--
+		l.mu.Unlock()
 		return
 	}
 	service, _ := strconv.ParseInt(q.Get("service_id"), 10, 32)
 	c := &wsConn{id: q.Get("device_id"), service: int32(service), ws: ws}
 	l.mu.Lock()
+	l.opening--
 	l.conns[c.id] = c
 	l.connects++
 	// Events whose connection went away before they were acknowledged
@@ -296,7 +303,9 @@ func (s *Server) ack(id string, code int, data []byte) {
 		return
 	}
 	l.acks[id] = append(l.acks[id], code)
-	l.ackData[id] = data
+	if data != nil {
+		l.ackData[id] = data
+	}
 	if p := l.pushed[id]; p != nil && code == http.StatusOK && (l.deadline <= 0 || time.Since(p.sentAt) <= l.deadline) {
 		p.acked = true
 	}

@@ -196,15 +196,6 @@ func isCallback(payload []byte) bool {
 	return json.Unmarshal(payload, &env) == nil && env.Header.EventType == eventCardAction
 }
 
-// AckData returns the data of the last answer to event id: a callback's
-// response (e.g. "{}" or a toast); nil when none was sent.
-func (s *Server) AckData(id string) []byte {
-	l := s.lc
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Clone(l.ackData[id])
-}
-
 // Unacked returns the message_ids of pushed events no connection has
 // answered with code 200, in push order. Callbacks are left out: Feishu
 // never re-pushes them.
@@ -227,6 +218,15 @@ func (s *Server) Acks(id string) []int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return slices.Clone(l.acks[id])
+}
+
+// AckData returns the data of the last answer to event id that had any
+// (a card callback's toast or card).
+func (s *Server) AckData(id string) []byte {
+	l := s.lc
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ackData[id])
 }
 
 // Sends counts the deliveries of event id.
