@@ -24,22 +24,22 @@ import (
 	"gavel/store"
 )
 
-const fsModLog = "oc_modlog"
+const fsUndoLog = "oc_undolog"
 
-// newFSModLog is newFSWorld with a mod-log chat (oc_modlog, the bot and
+// newFSUndo is newFSWorld with a mod-log chat (oc_undolog, the bot and
 // ou_mod in it) for every Feishu chat.
-func newFSModLog(t *testing.T) *fsWorld {
+func newFSUndo(t *testing.T) *fsWorld {
 	t.Helper()
 	fs := feishutest.NewServer()
 	t.Cleanup(fs.Close)
 	fs.AddChat(feishutest.Chat{ID: fsChat, OwnerID: "ou_owner", BotIsManager: true, Managers: []string{"ou_mod"}, Members: []string{"ou_spam", "ou_alice", "ou_bob"}})
-	fs.AddChat(feishutest.Chat{ID: fsModLog, OwnerID: "ou_mod", Members: []string{"ou_alice"}})
+	fs.AddChat(feishutest.Chat{ID: fsUndoLog, OwnerID: "ou_mod", Members: []string{"ou_alice"}})
 	w := &fsWorld{fs: fs, dsn: filepath.Join(t.TempDir(), "gavel.db")}
 	w.h = apptest.New(t, config.Config{
 		Platforms: config.Platforms{Feishu: &feishu.Config{BaseURL: fs.URL, AppID: fs.AppID, AppSecret: fs.AppSecret,
 			VerificationToken: fs.VerificationToken, EncryptKey: fs.EncryptKey}},
 		Storage: store.Config{Driver: store.DriverSQLite, DSN: w.dsn},
-		ModLog:  pipeline.ModLogConfig{Feishu: fsModLog},
+		ModLog:  pipeline.ModLogConfig{Feishu: fsUndoLog},
 	})
 	return w
 }
@@ -48,15 +48,15 @@ func newFSModLog(t *testing.T) *fsWorld {
 func (w *fsWorld) cards() []feishutest.Message {
 	var out []feishutest.Message
 	for _, m := range w.fs.Replies() {
-		if m.ChatID == fsModLog && m.MsgType == "interactive" {
+		if m.ChatID == fsUndoLog && m.MsgType == "interactive" {
 			out = append(out, m)
 		}
 	}
 	return out
 }
 
-// press presses button n of card id as operator.
-func (w *fsWorld) press(t *testing.T, id, operator string, n int) {
+// pressUndo presses button n of card id as operator.
+func (w *fsWorld) pressUndo(t *testing.T, id, operator string, n int) {
 	t.Helper()
 	p, err := w.fs.PressButton(id, operator, n)
 	if err != nil {
@@ -89,7 +89,7 @@ func (w *fsWorld) cardText(t *testing.T, id string) string {
 // does nothing.
 func TestFeishuUndoFromTheModLogCard(t *testing.T) {
 	t.Parallel()
-	w := newFSModLog(t)
+	w := newFSUndo(t)
 	// ou_ghost is no member: the kick does nothing to them.
 	w.say(t, "ou_mod", "@_user_1 /kick @_user_2 @_user_3 @_user_4 spam", "ou_spam", "ou_bob", "ou_ghost")
 	if got := w.fs.Members(fsChat); slices.Contains(got, "ou_spam") || slices.Contains(got, "ou_bob") {
@@ -108,7 +108,7 @@ func TestFeishuUndoFromTheModLogCard(t *testing.T) {
 	}
 
 	// ou_alice is in the mod-log chat but no admin of the case's chat.
-	w.press(t, card, "ou_alice", 0)
+	w.pressUndo(t, card, "ou_alice", 0)
 	if batches := w.fs.AddBatches(); len(batches) != 0 {
 		t.Fatalf("a member's press added %v", batches)
 	}
@@ -116,7 +116,7 @@ func TestFeishuUndoFromTheModLogCard(t *testing.T) {
 		t.Fatalf("card after the refused press: %s", text)
 	}
 
-	w.press(t, card, "ou_mod", 0)
+	w.pressUndo(t, card, "ou_mod", 0)
 	if got := w.fs.AddBatches(); len(got) != 1 || !slices.Equal(got[0], []string{"ou_spam", "ou_bob"}) {
 		t.Fatalf("adds %v, want exactly ou_spam and ou_bob in one call", got)
 	}
