@@ -28,6 +28,8 @@ func (c *Client) Limits() moderation.Limits {
 }
 
 // maxAddPerCall is how many users one add call takes: add_group_member's
-// MemberList holds at most 300 accounts ("Up to 300 members can be added
-// at a time", 1047/34921 and 269/1621; 10005 above).
-const maxAddPerCall = 300
+// MemberList holds at most 20 accounts on the Chinese page (269/1621,
+// revision 2026-02-06: "一次请求最多支持添加20个成员") and 300 on the
+// English one (1047/34921: "Up to 300 members can be added at a time");
+// the stricter 20 is safe under both (10005 above the limit).
+const maxAddPerCall = 20

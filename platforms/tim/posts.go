@@ -163,7 +163,7 @@ func (c *Client) UpdatePost(ctx context.Context, ref moderation.PostRef, p moder
 	return nil
 }
 
-// Add adds users with add_group_member (at most 300 a call; Silence 1 when
+// Add adds users with add_group_member (at most maxAddPerCall a call; Silence 1 when
 // opts.Silent, so nobody is notified) and maps each member's Result: 1
 // done, 2 already a member (noop), 0 refused (banned, the group full, an
 // unknown account: TIM does not say which), 3 refused (an invitation the

@@ -15,12 +15,20 @@ package easemobtest
 // users it added. Fires JOIN with payload type INVITE (the page sends to
 // the invite event), operator "@ppAdmin".
 //
-// POST …/chatrooms/{id}/users {"usernames": […]} (≤ 100): data
+// POST …/chatrooms/{id}/users {"usernames": […]} (≤ 60): data
 // {"newmembers": […], "action": "add_member", "id"}; users who are
-// members already "count as added" and are listed too. More than 100 is
+// members already "count as added" and are listed too. More than 60 is
 // 400 invalid_parameter "addMembers: addMembers number more than maxSize :
-// 100". Fires JOIN with payload type DIRECT (chat rooms have no invite
-// event).
+// 60" (the published page and four revisions in the doc repository; one
+// revision, chatroom_member_add_batch.md at 882fc5fe, says 100 — the fake
+// takes the stricter 60). Fires JOIN with payload type DIRECT (chat rooms
+// have no invite event).
+//
+// A user who has joined too many groups or chat rooms (SetJoinLimitReached)
+// fails the whole call: groups 403 exceed_limit "user X has joined too
+// many groups!", chat rooms 403 exceeded_limit "can not join this group,
+// reason:user X has joined too many chatrooms!" (the two pages spell the
+// error type differently; the fake keeps each page's spelling).
 //
 // Both: 404 resource_not_found "username X doesn't exist!" for a user
 // removed with DeleteUser (the first one named); an empty list is 400
@@ -55,7 +63,7 @@ import (
 const (
 	// MaxGroupAdd and MaxRoomAdd are the most users one batch add takes.
 	MaxGroupAdd = 60
-	MaxRoomAdd  = 100
+	MaxRoomAdd  = 60
 	// MaxEdits is how many times one message may be rewritten.
 	MaxEdits = 10
 )
@@ -73,6 +81,14 @@ func (s *Server) DeleteUser(user string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.missing[strings.ToLower(user)] = true
+}
+
+// SetJoinLimitReached marks user as having joined as many groups and chat
+// rooms as the app allows: adding them is refused (403).
+func (s *Server) SetJoinLimitReached(user string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.joinLimit[strings.ToLower(user)] = true
 }
 
 // SetRewriteService turns the message-rewrite feature on (the default) or
@@ -119,12 +135,8 @@ func (s *Server) addMembers(call *Call) (int, any) {
 		return s.fail(e)
 	}
 	for _, u := range users {
-		lu := strings.ToLower(u)
-		if s.missing[lu] {
-			return s.fail(errf(404, "resource_not_found", "EasemobResourceNotFoundException", "username %s doesn't exist!", u))
-		}
-		if c.blocks[lu] != "" {
-			return s.fail(errf(403, "forbidden_op", "EasemobForbiddenOpException", "can not join this group, reason:user: %s is in the blocklist of group: %s", u, c.ID))
+		if e := s.joinRefusal(c, u); e != nil {
+			return s.fail(e)
 		}
 	}
 	var added, listed []string
@@ -150,6 +162,25 @@ func (s *Server) addMembers(call *Call) (int, any) {
 	}
 	data := map[string]any{"newmembers": listed, "action": "add_member", idKeyOf(c): c.ID}
 	return 200, s.envelope("post", call, data, nil)
+}
+
+// joinRefusal is the error that keeps user u out of chat c, if any: an
+// unknown user (404), one at the join limit (403; not for a member
+// already), one on the chat's block list (403). The single and the batch
+// add share it.
+func (s *Server) joinRefusal(c *chatState, u string) *apiError {
+	lu := strings.ToLower(u)
+	switch {
+	case s.missing[lu]:
+		return errf(404, "resource_not_found", "EasemobResourceNotFoundException", "username %s doesn't exist!", u)
+	case s.joinLimit[lu] && !c.members[lu] && c.Kind == KindGroup:
+		return errf(403, "exceed_limit", "EasemobForbiddenOpException", "user %s has joined too many groups!", u)
+	case s.joinLimit[lu] && !c.members[lu]:
+		return errf(403, "exceeded_limit", "EasemobForbiddenOpException", "can not join this group, reason:user %s has joined too many chatrooms!", u)
+	case c.blocks[lu] != "":
+		return errf(403, "forbidden_op", "EasemobForbiddenOpException", "can not join this group, reason:user: %s is in the blocklist of group: %s", u, c.ID)
+	}
+	return nil
 }
 
 // idKeyOf is the chat-id key of an add answer: "groupid" or "id".

@@ -254,9 +254,10 @@ func (s *Server) join(call *Call) (int, any) {
 	}
 	u := call.Users[0]
 	lu := strings.ToLower(u)
+	if e := s.joinRefusal(c, u); e != nil {
+		return s.fail(e)
+	}
 	switch {
-	case c.blocks[lu] != "":
-		return s.fail(errf(403, "forbidden_op", "EasemobForbiddenOpException", "can not join this group, reason:user: %s is in the blocklist of group: %s", u, c.ID))
 	case c.members[lu] && c.Kind == KindGroup:
 		return s.fail(errf(403, "forbidden_op", "EasemobForbiddenOpException", "can not join this group, reason:user: %s already in group: %s\n", u, c.ID))
 	case !c.members[lu]:

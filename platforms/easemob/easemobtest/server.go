@@ -216,6 +216,7 @@ type Server struct {
 	// rewriteClosed turns the rewrite feature off (SetRewriteService).
 	posted        map[string]*postedMsg
 	missing       map[string]bool
+	joinLimit     map[string]bool // users SetJoinLimitReached names
 	rewriteClosed bool
 }
 
@@ -243,6 +244,7 @@ func NewServer() *Server {
 		recallWindow:   DefaultRecallWindow,
 		posted:         map[string]*postedMsg{},
 		missing:        map[string]bool{},
+		joinLimit:      map[string]bool{},
 		seq:            1100000000000000000,
 	}
 	s.SetRate(Every, DefaultRate)

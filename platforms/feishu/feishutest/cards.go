@@ -8,10 +8,13 @@ package feishutest
 //   - Send (message/create page, feishu.md §4.4): a card's request body is
 //     at most "30 KB" (230025); the fake counts 30,000 bytes of the whole
 //     body, the smaller reading, as for text. content must be a JSON
-//     object, a card: card JSON 1.0 (elements: objects with a tag), 2.0
-//     (schema "2.0" and body.elements) or a template reference (type
-//     "template"); anything else answers 230099 "Failed to create card
-//     content" (the patch page's code for a card it cannot build).
+//     object, a card: card JSON 1.0 (elements and each i18n_elements
+//     list: objects with a tag; every field is optional: the 1.0
+//     structure page calls "{}" a valid blank card), 2.0 (schema "2.0",
+//     body.elements; no i18n_elements, which 2.0 dropped) or a template
+//     reference (type "template"); anything else answers 230099 "Failed
+//     to create card content" (the patch page's code for a card it cannot
+//     build).
 //   - Patch (message/patch page, its error table as mirrored by
 //     feishu.apifox.cn api-9020992): only the app's own cards (the page:
 //     "调用该接口的身份需与发送卡片的身份一致"; no code is given: the fake
@@ -52,11 +55,20 @@ const (
 	// patchPerMessage: "单条消息更新频控为 5 QPS" (message/patch page).
 	patchPerMessage = 5
 	eventCardAction = "card.action.trigger"
+	// pressWindowV1 and pressWindowV2: how long a card's buttons can be
+	// pressed (card JSON 2.0 release notes: 1.0 cards "可交互时间为 30
+	// 天", 2.0 cards 14 days).
+	pressWindowV1 = 30 * 24 * time.Hour
+	pressWindowV2 = 14 * 24 * time.Hour
 )
 
 // ErrNoButton is PressButton's error for a message that is not one of the
 // bot's cards or has no such button.
 var ErrNoButton = errors.New("feishutest: no such card button")
+
+// ErrCardExpired is PressButton's error for a card past its interaction
+// window: Feishu sends no callback for it.
+var ErrCardExpired = errors.New("feishutest: the card can no longer be interacted with")
 
 // checkCardLocked validates an interactive message's content: a JSON card.
 func (s *Server) checkCardLocked(body map[string]any) (string, answer, bool) {
@@ -79,24 +91,50 @@ func parseCard(content string) (map[string]any, bool) {
 	if card["type"] == "template" {
 		return card, true
 	}
-	elements, ok := card["elements"].([]any)
+	holder := card // where elements live: the card (1.0) or its body (2.0)
 	if card["schema"] == "2.0" {
-		b, _ := card["body"].(map[string]any)
-		elements, ok = b["elements"].([]any)
+		b, present := card["body"]
+		if !present {
+			return card, true
+		}
+		if holder, _ = b.(map[string]any); holder == nil {
+			return nil, false
+		}
 	}
-	if !ok {
+	if i18n, present := holder["i18n_elements"]; present {
+		byLang, isObj := i18n.(map[string]any)
+		if !isObj || card["schema"] == "2.0" { // 2.0 dropped i18n_elements
+			return nil, false
+		}
+		for _, list := range byLang {
+			if !taggedList(list) {
+				return nil, false
+			}
+		}
+	}
+	if elements, present := holder["elements"]; present && !taggedList(elements) {
 		return nil, false
+	}
+	return card, true
+}
+
+// taggedList reports whether v is a list of components: objects with a
+// tag.
+func taggedList(v any) bool {
+	elements, ok := v.([]any)
+	if !ok {
+		return false
 	}
 	for _, e := range elements {
 		el, isObj := e.(map[string]any)
 		if !isObj {
-			return nil, false
+			return false
 		}
 		if tag, _ := el["tag"].(string); tag == "" {
-			return nil, false
+			return false
 		}
 	}
-	return card, true
+	return true
 }
 
 // shared reports whether a card declares config.update_multi true (a 2.0
@@ -204,12 +242,20 @@ type CardPress struct {
 
 // PressButton presses button n (0-based, document order) of the bot's
 // card msgID as operator: the callback Feishu would send, with the
-// button's value echoed.
+// button's value echoed. A card older than its interaction window (30
+// days for card JSON 1.0, 14 for 2.0) answers ErrCardExpired.
 func (s *Server) PressButton(msgID, operator string, n int) (CardPress, error) {
 	buttons := s.Buttons(msgID)
 	m, found := s.Message(msgID)
 	if !found || n < 0 || n >= len(buttons) {
 		return CardPress{}, ErrNoButton
+	}
+	window := pressWindowV1
+	if card, _ := s.Card(msgID); card["schema"] == "2.0" {
+		window = pressWindowV2
+	}
+	if time.Since(m.Created) > window {
+		return CardPress{}, ErrCardExpired
 	}
 	return CardPress{MessageID: msgID, ChatID: m.ChatID, Operator: operator, Value: buttons[n], AppID: s.AppID}, nil
 }

@@ -35,6 +35,16 @@ package feishutest
 //     Redeliver (standing for Feishu's re-push timer: 15 s, 5 min, 1 h,
 //     6 h). With several connections each event goes to one random
 //     connection (documented: "cluster mode", no broadcast).
+//   - "长连接模式下接收到消息后，需要在 3 秒内处理完成" (long-connection
+//     page): an answer later than HandleDeadline after the send does not
+//     acknowledge the event (SetHandleDeadline changes it).
+//   - Callbacks (card.action.trigger) are not events: the callback
+//     overview page says they are synchronous, "不提供补推机制" (never
+//     re-pushed) and fail when not answered in time. The fake sends a
+//     callback once, to an open connection, or not at all; Redeliver
+//     and new connections never get it again. A callback's answer is
+//     the card response (the SDK puts the handler's response, e.g. "{}"
+//     or a toast, in the ack's data): AckData returns it.
 
 import (
 	"crypto/subtle"
@@ -61,6 +71,9 @@ const (
 	codeSystemBusy     = 1
 	codeAuthFailed     = 514
 	codeExceedConns    = 1000040350
+	// HandleDeadline: events must be handled within 3 s (long-connection
+	// page).
+	HandleDeadline = 3 * time.Second
 )
 
 // LongConnConfig is the ClientConfig the fake hands out at discovery and
@@ -96,6 +109,7 @@ type longConn struct {
 	order    []string // message ids in push order
 	acks     map[string][]int
 	ackData  map[string][]byte
+	deadline time.Duration // an answer later than this is a failure; 0: none
 	loseAcks int
 	fragment int
 	seq      uint64
@@ -110,16 +124,18 @@ type wsConn struct {
 }
 
 type pushedEvent struct {
-	id      string
-	payload []byte
-	to      string // the connection it was last sent to; "" if none holds it
-	sends   int
-	acked   bool
+	id       string
+	payload  []byte
+	to       string // the connection it was last sent to; "" if none holds it
+	sends    int
+	acked    bool
+	callback bool      // a callback (card.action.trigger): never re-pushed
+	sentAt   time.Time // the last send, for the handling deadline
 }
 
 func newLongConn() *longConn {
 	return &longConn{cfg: DefaultLongConnConfig, tickets: map[string]bool{}, conns: map[string]*wsConn{},
-		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, ackData: map[string][]byte{}, changed: make(chan struct{})}
+		pushed: map[string]*pushedEvent{}, acks: map[string][]int{}, ackData: map[string][]byte{}, deadline: HandleDeadline, changed: make(chan struct{})}
 }
 
 // changedLocked wakes every waiter.
@@ -220,7 +236,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request) {
 	// (or pushed while none was open) go to the new one.
 	var resend []*pushedEvent
 	for _, id := range l.order {
-		if p := l.pushed[id]; !p.acked && (p.to == "" || l.conns[p.to] == nil) {
+		if p := l.pushed[id]; !p.acked && !p.callback && (p.to == "" || l.conns[p.to] == nil) {
 			p.to = c.id
 			p.sends++
 			resend = append(resend, p)
@@ -290,7 +306,7 @@ func (s *Server) ack(id string, code int, data []byte) {
 	if data != nil {
 		l.ackData[id] = data
 	}
-	if p := l.pushed[id]; p != nil && code == http.StatusOK {
+	if p := l.pushed[id]; p != nil && code == http.StatusOK && (l.deadline <= 0 || time.Since(p.sentAt) <= l.deadline) {
 		p.acked = true
 	}
 	l.changedLocked()
@@ -315,6 +331,7 @@ func (s *Server) send(c *wsConn, p *pushedEvent) error {
 	size := l.fragment
 	l.seq++
 	seq := l.seq
+	p.sentAt = time.Now()
 	l.mu.Unlock()
 	parts := [][]byte{p.payload}
 	if size > 0 && len(p.payload) > size {

@@ -2,10 +2,12 @@ package feishutest
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"time"
 )
 
 // ErrNoConn is Resend's and PushTo's answer for a connection that is not
@@ -39,6 +41,14 @@ func (s *Server) SetLongConnDown(down bool) {
 	if down {
 		s.DropConns()
 	}
+}
+
+// SetHandleDeadline changes how soon after its send an event must be
+// answered to count as acknowledged (HandleDeadline; 0: no deadline).
+func (s *Server) SetHandleDeadline(d time.Duration) {
+	s.lc.mu.Lock()
+	defer s.lc.mu.Unlock()
+	s.lc.deadline = d
 }
 
 // LoseAcks makes the fake lose the next n acknowledgements (as when a
@@ -89,7 +99,8 @@ func (s *Server) DropConn(id string) {
 
 // Push hands an event (its plaintext JSON, the v2 envelope) to one random
 // open connection, or keeps it for the next connection to open, and
-// returns its message_id.
+// returns its message_id. A callback (card.action.trigger) finding no
+// open connection is lost, as Feishu fails it at once.
 func (s *Server) Push(payload []byte) string {
 	id, _ := s.push("", payload)
 	return id
@@ -103,7 +114,7 @@ func (s *Server) PushTo(device string, payload []byte) (string, error) {
 func (s *Server) push(device string, payload []byte) (string, error) {
 	l := s.lc
 	l.mu.Lock()
-	p := &pushedEvent{id: "msg_" + randomHex(10), payload: slices.Clone(payload)}
+	p := &pushedEvent{id: "msg_" + randomHex(10), payload: slices.Clone(payload), callback: isCallback(payload)}
 	c, err := l.pickLocked(device)
 	if err != nil {
 		l.mu.Unlock()
@@ -174,15 +185,27 @@ func (s *Server) Redeliver() int {
 	return n
 }
 
+// isCallback reports whether a pushed payload is a callback (not
+// re-pushed) rather than an event.
+func isCallback(payload []byte) bool {
+	var env struct {
+		Header struct {
+			EventType string `json:"event_type"`
+		} `json:"header"`
+	}
+	return json.Unmarshal(payload, &env) == nil && env.Header.EventType == eventCardAction
+}
+
 // Unacked returns the message_ids of pushed events no connection has
-// answered with code 200, in push order.
+// answered with code 200, in push order. Callbacks are left out: Feishu
+// never re-pushes them.
 func (s *Server) Unacked() []string {
 	l := s.lc
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var ids []string
 	for _, id := range l.order {
-		if !l.pushed[id].acked {
+		if p := l.pushed[id]; !p.acked && !p.callback {
 			ids = append(ids, id)
 		}
 	}

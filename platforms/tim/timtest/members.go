@@ -12,9 +12,15 @@ import (
 // Adding members and editing messages.
 //
 // add_group_member (group_open_http_svc; 1047/34921, 269/1621): at most
-// 300 MemberList entries (10005 above, as for every account list of the
-// fake); Silence 0 or 1; not for AVChatRoom, which answers 10007 ("the
-// only way to join is to apply"). Each entry's Result: 1 added, 2 already
+// DefaultMaxAddMember MemberList entries (10005 above, as for every
+// account list of the fake) — the Chinese page (revision 2026-02-06) says
+// "一次请求最多支持添加20个成员", the English page and trtc.io 300
+// (SetMaxAddMembers(300) models them); Silence 0 or 1; not for
+// AVChatRoom, which answers 10007 ("the only way to join is to apply").
+// The English page's error table fails the whole call with 10019 for an
+// account that does not exist (ForgetAccount), 10014 when the group would
+// pass its MaxMemberNum, and 10037 for an invitee who joined too many
+// groups (SetGroupLimitReached). Each entry's Result: 1 added, 2 already
 // a member, 0 failed. The docs say a banned user cannot rejoin but not how
 // add_group_member reports it; the fake answers the call OK with that
 // member's Result 0, as for any member it could not add. The clients'
@@ -40,8 +46,70 @@ import (
 const (
 	openimSvc        = "openim"
 	opModifyGroupMsg = "modify_group_msg"
-	maxAddMember     = 300
+	// DefaultMaxAddMember is add_group_member's per-call limit (the
+	// stricter of the two pages; see above).
+	DefaultMaxAddMember = 20
 )
+
+// addState is add_group_member's configurable limit and the accounts it
+// refuses.
+type addState struct {
+	max     int             // 0: DefaultMaxAddMember
+	unknown map[string]bool // never imported: 10019
+	tooMany map[string]bool // joined too many groups: 10037
+}
+
+// SetMaxAddMembers sets add_group_member's per-call limit (300 models the
+// English page).
+func (s *Server) SetMaxAddMembers(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.add.max = n
+}
+
+// ForgetAccount makes an account unknown to the app: add_group_member
+// naming it answers 10019.
+func (s *Server) ForgetAccount(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.add.unknown == nil {
+		s.add.unknown = map[string]bool{}
+	}
+	s.add.unknown[id] = true
+}
+
+// SetGroupLimitReached marks an account as a member of as many groups as
+// it may join: add_group_member naming it answers 10037.
+func (s *Server) SetGroupLimitReached(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.add.tooMany == nil {
+		s.add.tooMany = map[string]bool{}
+	}
+	s.add.tooMany[id] = true
+}
+
+// addRefusal is the error that fails a whole add_group_member call to g
+// for accounts, if any.
+func (s *Server) addRefusal(g *group, accounts []string) (answer, bool) {
+	now := s.now().Unix()
+	fresh := 0
+	for _, id := range accounts {
+		switch {
+		case s.add.unknown[id]:
+			return fail(10019, "account "+id+" does not exist"), true
+		case g.roles[id] != "" || g.banned[id] > now:
+		case s.add.tooMany[id]:
+			return fail(10037, "account "+id+" has joined too many groups"), true
+		default:
+			fresh++
+		}
+	}
+	if g.MaxMemberNum > 0 && len(g.roles)+fresh > g.MaxMemberNum {
+		return fail(10014, "the group is full"), true
+	}
+	return answer{}, false
+}
 
 // firedJoin is a join callback the fake would have sent.
 type firedJoin struct {
@@ -106,7 +174,11 @@ func (s *Server) addMember(raw []byte, identifier string) answer {
 	for i, m := range req.MemberList {
 		accounts[i] = m.MemberAccount
 	}
-	if a, ok := checkAccounts(accounts, maxAddMember); !ok {
+	limit := s.add.max
+	if limit == 0 {
+		limit = DefaultMaxAddMember
+	}
+	if a, ok := checkAccounts(accounts, limit); !ok {
 		return a
 	}
 	if req.Silence != nil && *req.Silence != 0 && *req.Silence != 1 {
@@ -114,6 +186,9 @@ func (s *Server) addMember(raw []byte, identifier string) answer {
 	}
 	if g.Type == typeAV {
 		return fail(10007, "add_group_member is not supported for AVChatRoom groups")
+	}
+	if a, refused := s.addRefusal(g, accounts); refused {
+		return a
 	}
 	now := s.now()
 	list := make([]map[string]any, 0, len(accounts))

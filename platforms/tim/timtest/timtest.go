@@ -124,6 +124,9 @@ type Group struct {
 	// such a group's messages live in its topics, each with its own
 	// MsgSeq sequence and its own mutes.
 	Topics []string
+	// MaxMemberNum caps the members (add_group_member answers 10014
+	// beyond it); 0 is no cap.
+	MaxMemberNum int
 }
 
 // Call is one recorded REST request: Op is the command
@@ -214,6 +217,7 @@ type Server struct {
 	banOff      bool          // the edition or console switch lacks the ban API
 	recallAge   time.Duration // group_msg_recall's window; 0: none
 	joins       []firedJoin   // join callbacks add_group_member fired
+	add         addState      // add_group_member's limit and refusals
 }
 
 // NewServer starts a fake with DefaultSDKAppID, DefaultSecretKey and
