@@ -11,6 +11,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"gavel/moderation"
@@ -131,6 +132,14 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 	if len(targets) == 0 {
 		targets = actedOn(&orig)
 	}
+	if stray := notAmong(targets, orig.Targets); stray != "" {
+		// The button value names someone the case does not: a press acts
+		// on the case's users only, never on whoever a value names.
+		r.log.Warn("press naming a user who is not the case's target refused", "user", stray)
+		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb,
+			fmt.Sprintf(p.text.pick("Refused: the button names users case #%d does not.", "已拒绝：按钮指定了案例 #%d 之外的用户。"), orig.ID)), true)
+		return
+	}
 	c.Targets = targets
 	if len(targets) == 0 || !p.policy.TargetsAllowed(len(targets)) {
 		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, p.text.tooMany(len(targets), p.policy.MaxTargets())), true)
@@ -218,4 +227,14 @@ func (p *Pipeline) consoleLift(ctx context.Context, r *run, a *moderation.Action
 	c.Results = res
 	c.Outcome = outcome(res)
 	p.record(ctx, r, c)
+}
+
+// notAmong returns the first of users that is not in of; "" when all are.
+func notAmong(users, of []string) string {
+	for _, u := range users {
+		if !slices.Contains(of, u) {
+			return u
+		}
+	}
+	return ""
 }

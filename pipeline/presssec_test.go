@@ -1,0 +1,44 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"gavel/moderation"
+	"gavel/policy"
+)
+
+// pressWith delivers a press of a mod-log card's button carrying targets.
+func (f *fixture) pressWith(actor string, verb moderation.Verb, caseID int64, targets []string) {
+	f.seq++
+	deliver(f.t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("press", f.seq),
+		Action: &moderation.Action{Actor: actor, Verb: verb, CaseID: caseID, Targets: targets,
+			Card: &moderation.PostRef{Chat: modlog, MessageID: "post-1"}, At: f.now}})
+}
+
+// A press acts only on the case's own targets: a button value naming
+// others (forged, or a card edited since) acts on nobody.
+func TestPressTargetsAreTheCases(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		targets []string
+		want    []string
+	}{
+		{"the case's", []string{"a"}, []string{"ban a d=-1ns"}},
+		{"none named: the case's", nil, []string{"ban a d=-1ns"}},
+		{"another user", []string{"z"}, nil},
+		{"the case's and another", []string{"a", "z"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newModLogFixture(t, oneAttempt, policy.Config{})
+			f.say("mod", "/kick @a")
+			f.pressWith("mod", moderation.VerbBan, 1, tc.targets)
+			if got := f.callsOf("ban"); !slices.Equal(got, tc.want) {
+				t.Fatalf("calls %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
