@@ -106,6 +106,11 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 		return
 	}
 	r.chat = caseChat
+	if p.policy.Chat(caseChat).Disabled {
+		// Pressed in the mod-log: the case's chat decides, as for /undo.
+		p.answerPress(ctx, r, a, &orig, p.text.pressNote(a.Actor, a.Verb, p.text.refused(policy.ChatDisabled, a.Verb)), false)
+		return
+	}
 	c := &moderation.Case{DeliveryID: r.ev.DeliveryID, Platform: caseChat.Platform, ChatID: caseChat.ID, Actor: a.Actor,
 		Verb: a.Verb, Related: orig.ID, At: p.now()}
 	ok, _, err := p.mayAct(ctx, r, a.Actor)

@@ -129,6 +129,13 @@ func (p *Pipeline) answer(ctx context.Context, r *run, verb moderation.Verb, id 
 	}
 	r.chat = caseChat
 	held = &req
+	if p.policy.Chat(caseChat).Disabled {
+		// Answered from the mod-log: the request's chat decides, as for
+		// a command typed there.
+		log.Info("answer refused: Gavel is disabled in the request's chat")
+		p.reply(ctx, r, p.text.refused(policy.ChatDisabled, verb))
+		return held, nil
+	}
 	if r.msg == nil || r.msg.SenderID != actor {
 		// A press: the run answers in the chat, as the presser.
 		r.msg = &moderation.Message{Chat: r.chat, SenderID: actor}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -38,6 +39,37 @@ func TestPressTargetsAreTheCases(t *testing.T) {
 			f.pressWith("mod", moderation.VerbBan, 1, tc.targets)
 			if got := f.callsOf("ban"); !slices.Equal(got, tc.want) {
 				t.Fatalf("calls %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A press in the mod-log chat does not act in a chat where Gavel is
+// disabled (policy.chats.<chat>.disabled), as a command typed there would
+// not: neither a case's Ban, nor its Undo, nor a held command's Confirm.
+func TestPressInDisabledChatRefused(t *testing.T) {
+	t.Parallel()
+	for _, verb := range []moderation.Verb{moderation.VerbBan, moderation.VerbUndo, moderation.VerbConfirm} {
+		t.Run(string(verb), func(t *testing.T) {
+			t.Parallel()
+			f := newModLogFixture(t, oneAttempt, policy.Config{Chats: map[string]policy.ChatConfig{"fake:c1": {Disabled: true}}})
+			c := &moderation.Case{DeliveryID: "old", Platform: "fake", ChatID: "c1", Actor: "mod", Verb: moderation.VerbMute,
+				Targets: []string{"a"}, At: f.now, Outcome: moderation.OutcomeDone,
+				Results: []moderation.Result{{UserID: "a", Status: moderation.StatusDone}}}
+			if verb == moderation.VerbConfirm {
+				c.Outcome = moderation.AwaitingOutcome(moderation.Command{Verb: moderation.VerbMute, Targets: []string{"a"}})
+				c.Results = nil
+			}
+			if err := f.p.store.AddCase(context.Background(), c); err != nil {
+				t.Fatal(err)
+			}
+			f.pl.calls = nil
+			f.pressWith("mod", verb, c.ID, nil)
+			for _, call := range f.pl.calls {
+				switch call[:min(len(call), 4)] {
+				case "ban ", "unmu", "mute":
+					t.Fatalf("a press acted in a disabled chat: %v", f.pl.calls)
+				}
 			}
 		})
 	}
