@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"gavel/moderation"
@@ -72,5 +73,23 @@ func TestPressInDisabledChatRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The reporters a threshold counts are those who reported the user: the
+// user's own reports of someone else do not count as one more.
+func TestReportThresholdCountsReportersOfTheTarget(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, reportsCfg(ReportsConfig{ActAt: 2}), policy.Config{})
+	f.say("x", "/report @y spam")  // x reports someone else
+	f.say("r1", "/report @x spam") // one reporter of x
+	for _, c := range f.pl.calls {
+		if strings.HasPrefix(c, "mute") {
+			t.Fatalf("acted at one reporter of x (x's own report counted): %q", f.pl.calls)
+		}
+	}
+	f.say("r2", "/report @x spam") // the second
+	if !slices.Contains(f.pl.calls, "mute x d=1h0m0s") {
+		t.Fatalf("no mute at two reporters: %q", f.pl.calls)
 	}
 }

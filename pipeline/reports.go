@@ -144,7 +144,10 @@ func (p *Pipeline) reportThreshold(ctx context.Context, r *run, last *moderation
 		case c.Rule == reportsRule && len(c.Targets) == 1 && c.Targets[0] == target && c.ID != last.ID:
 			r.log.Debug("report threshold already acted on in this window", "target", target, "case", c.ID)
 			return
-		case c.Verb == moderation.VerbReport && len(c.Results) == 1 && c.Results[0].Status == moderation.StatusDone:
+		case c.Verb == moderation.VerbReport && len(c.Results) == 1 && c.Results[0].Status == moderation.StatusDone &&
+			len(c.Targets) == 1 && c.Targets[0] == target:
+			// A report of target (the look-up also finds target's own
+			// reports of others, by actor).
 			reporters[c.Actor] = true
 		}
 	}
