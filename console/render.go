@@ -68,6 +68,7 @@ var funcs = template.FuncMap{
 	"chatURL": func(c moderation.ChatRef) string {
 		return "/chats/" + url.PathEscape(c.Platform) + "/" + url.PathEscape(c.ID)
 	},
+	"chatRef": func(platform, id string) moderation.ChatRef { return moderation.ChatRef{Platform: platform, ID: id} },
 	"casesOf": func(c moderation.ChatRef) string {
 		return "/cases?" + url.Values{"platform": {c.Platform}, "chat": {c.ID}}.Encode()
 	},
