@@ -186,7 +186,7 @@ func (p *Pipeline) answerPress(ctx context.Context, r *run, a *moderation.Action
 	if keep {
 		bs = p.modLogButtons(orig)
 	}
-	p.updateCard(ctx, r, *a.Card, p.text.modLogPost(orig, bs, note, r.plat.Limits().Reply), note)
+	p.updateCard(ctx, r, *a.Card, p.text.modLogPost(p.shown(orig), bs, note, r.plat.Limits().Reply), note)
 }
 
 // consoleLift carries out the console's unmute, unban or unlock of

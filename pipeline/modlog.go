@@ -151,7 +151,7 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 				return
 			}
 		}
-		post := p.text.modLogPost(c, p.modLogButtons(c), "", r.plat.Limits().Reply)
+		post := p.text.modLogPost(p.shown(c), p.modLogButtons(c), "", r.plat.Limits().Reply)
 		id, err := r.plat.Post(ctx, dest, post)
 		switch {
 		case errors.Is(err, moderation.ErrUnsupported):
@@ -249,4 +249,18 @@ func (p *Pipeline) updateCard(ctx context.Context, r *run, ref moderation.PostRe
 	if err != nil {
 		r.log.Warn("updating a mod-log entry failed", "message_id", ref.MessageID, "err", err)
 	}
+}
+
+// shown is case c as its mod-log entry shows it: a report whose mod-log
+// chat is the very chat it was made in does not name the reporter there
+// (the reporter is never named in the chat; the console and /case have
+// the name).
+func (p *Pipeline) shown(c *moderation.Case) *moderation.Case {
+	chat := moderation.ChatRef{Platform: c.Platform, ID: c.ChatID}
+	if c.Verb != moderation.VerbReport || !p.modlog.isModLogOf(chat, chat) {
+		return c
+	}
+	cp := *c
+	cp.Actor = p.text.pick("a member", "一名成员")
+	return &cp
 }

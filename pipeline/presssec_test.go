@@ -93,3 +93,31 @@ func TestReportThresholdCountsReportersOfTheTarget(t *testing.T) {
 		t.Fatalf("no mute at two reporters: %q", f.pl.calls)
 	}
 }
+
+// A report's mod-log entry does not name the reporter when the mod-log
+// chat is the chat the report was made in; in a mod-log chat of its own
+// it does. The card keeps its buttons either way.
+func TestReportModLogInItsOwnChatHidesReporter(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		modlog string
+		named  bool
+	}{{"c1", false}, {"ml", true}} {
+		t.Run(tc.modlog, func(t *testing.T) {
+			t.Parallel()
+			f := newModLogFixture(t, reportsCfg(ReportsConfig{}), policy.Config{})
+			f.p.modlog = ModLogConfig{Chats: map[string]string{"fake:c1": tc.modlog}}
+			f.say("reporter7", "/report @x spam")
+			if len(f.pl.posts) != 1 {
+				t.Fatalf("posts %+v, want the report's mod-log entry", f.pl.posts)
+			}
+			post := f.pl.posts[0]
+			if strings.Contains(post.Text, "reporter7") != tc.named || strings.Contains(fmt.Sprint(post.Card.Fields), "reporter7") != tc.named {
+				t.Fatalf("mod-log in %s names the reporter: %v, want %v:\n%s", tc.modlog, !tc.named, tc.named, post.Text)
+			}
+			if !slices.Contains(buttonVerbs(post), moderation.VerbBan) {
+				t.Fatalf("buttons %v", buttonVerbs(post))
+			}
+		})
+	}
+}

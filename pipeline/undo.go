@@ -161,7 +161,7 @@ func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, rea
 	p.record(ctx, r, c)
 	if ref, err := p.store.CasePost(ctx, id); err == nil && !pressedOn(r, ref) {
 		note := p.text.undoNote(actor, c)
-		p.updateCard(ctx, r, ref, p.text.modLogPost(&orig, nil, note, r.plat.Limits().Reply), "")
+		p.updateCard(ctx, r, ref, p.text.modLogPost(p.shown(&orig), nil, note, r.plat.Limits().Reply), "")
 	}
 	return p.text.undone(&orig, c, verb), c, undone
 }
