@@ -42,6 +42,9 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 	for i, t := range a.Targets {
 		a.Targets[i] = r.plat.CanonicalUserID(t)
 	}
+	if a.Only != "" {
+		a.Only = r.plat.CanonicalUserID(a.Only)
+	}
 	switch a.Verb {
 	case moderation.VerbConfirm, moderation.VerbCancel:
 		p.confirmPress(ctx, r, a, &answers) // confirm.go

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"gavel/moderation"
 	"gavel/policy"
@@ -117,6 +118,41 @@ func TestReportModLogInItsOwnChatHidesReporter(t *testing.T) {
 			}
 			if !slices.Contains(buttonVerbs(post), moderation.VerbBan) {
 				t.Fatalf("buttons %v", buttonVerbs(post))
+			}
+		})
+	}
+}
+
+// A verification press passes its presser only by a button of their own
+// challenge: Only (when set) must be the presser, and the case must be
+// the challenge's; a value naming no case or another Only passes nobody.
+func TestVerifyButtonValueChecked(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		caseID  func(real int64) int64
+		targets []string
+		only    string
+		passes  bool
+	}{
+		{"the real button", func(c int64) int64 { return c }, []string{"b"}, "b", true},
+		{"no case", func(int64) int64 { return 0 }, []string{"b"}, "b", false},
+		{"another case", func(c int64) int64 { return c + 100 }, []string{"b"}, "b", false},
+		{"Only names another", func(c int64) int64 { return c }, []string{"a", "b"}, "a", false},
+		{"Only in another spelling", func(c int64) int64 { return c }, []string{"b"}, "B", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, verifyCfg(VerifyConfig{Mode: "button"}), policy.Config{}, "en", native)
+			f.join("", "a", "b")
+			f.advance(3 * time.Second)
+			real := f.pl.posts[0].Card.Buttons[1].CaseID
+			f.seq++
+			deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("press", f.seq),
+				Action: &moderation.Action{Actor: "b", Verb: moderation.VerbVerify, CaseID: tc.caseID(real), Chat: verifyChat,
+					Targets: tc.targets, Only: tc.only, At: f.now}})
+			if passed := !f.p.sanctions.index.pending(verifyChat, "b"); passed != tc.passes {
+				t.Fatalf("b passed: %v, want %v", passed, tc.passes)
 			}
 		})
 	}

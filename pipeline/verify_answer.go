@@ -72,8 +72,8 @@ func (p *Pipeline) verifyAnswer(ctx context.Context, r *run, recall bool) (handl
 // button names (Button.Only, carried as the action's Targets) passes by it.
 func (p *Pipeline) verifyButton(ctx context.Context, r *run) {
 	a := r.ev.Action
-	if !slices.Contains(a.Targets, a.Actor) {
-		r.log.Info("verification button pressed by someone it does not name: ignored", "actor", a.Actor)
+	if !slices.Contains(a.Targets, a.Actor) || (a.Only != "" && a.Only != a.Actor) {
+		r.log.Info("verification button pressed by someone it does not name: ignored", "actor", a.Actor, "only", a.Only)
 		return
 	}
 	s, ok, err := p.store.ActiveSanction(ctx, moderation.VerbVerify, r.chat, a.Actor, p.now())
@@ -81,7 +81,7 @@ func (p *Pipeline) verifyButton(ctx context.Context, r *run) {
 		r.fail(err)
 		return
 	}
-	if s.CaseID == 0 || (a.CaseID != 0 && a.CaseID != s.CaseID) {
+	if s.CaseID == 0 || a.CaseID != s.CaseID { // every challenge button names its case
 		r.log.Info("verification button of another challenge: ignored", "actor", a.Actor, "case", a.CaseID)
 		return
 	}
