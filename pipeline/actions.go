@@ -36,7 +36,7 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 		r.log.Warn("action without an actor ignored")
 		return
 	}
-	if !isConsole(a.Actor) {
+	if !isConsole(r, a.Actor) {
 		a.Actor = r.plat.CanonicalUserID(a.Actor)
 	}
 	for i, t := range a.Targets {
@@ -49,13 +49,13 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 	case moderation.VerbConfirm, moderation.VerbCancel:
 		p.confirmPress(ctx, r, a, &answers) // confirm.go
 	case moderation.VerbUndo, moderation.VerbDismiss, moderation.VerbBan, moderation.VerbMute, moderation.VerbKick:
-		if isConsole(a.Actor) && a.Verb != moderation.VerbUndo {
+		if isConsole(r, a.Actor) && a.Verb != moderation.VerbUndo {
 			r.log.Warn("the console names chats and targets for this verb; a case's card press needs a presser")
 			return
 		}
 		p.pressCase(ctx, r, a, &answers)
 	case moderation.VerbUnmute, moderation.VerbUnban, moderation.VerbUnlock:
-		if !isConsole(a.Actor) {
+		if !isConsole(r, a.Actor) {
 			r.log.Warn("a lift is the console's action; refused from a card")
 			return
 		}

@@ -157,3 +157,20 @@ func TestVerifyButtonValueChecked(t *testing.T) {
 		})
 	}
 }
+
+// A chat member whose platform user id happens to start with "console:"
+// is a member, not the console: their /undo is checked like anyone's,
+// in the chat they typed it in (an admin of another chat gets "no case").
+func TestConsoleLookalikeSenderIsAMember(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, oneAttempt, policy.Config{})
+	f.say("mod", "/kick @a")
+	f.pl.roles["console:evil"] = moderation.RoleAdmin // of c2 (the fake's roles are every chat's)
+	f.sayIn(moderation.ChatRef{Platform: "fake", ID: "c2"}, "console:evil", "/undo 1")
+	if got := f.callsOf("add"); len(got) != 0 {
+		t.Fatalf("an admin of another chat named console:… undid case 1 of c1: %v", f.pl.calls)
+	}
+	if r := f.pl.replies[len(f.pl.replies)-1]; !strings.Contains(r, "No case #1") {
+		t.Fatalf("reply %q, want no case", r)
+	}
+}

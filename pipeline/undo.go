@@ -66,14 +66,20 @@ func undoTargets(c *moderation.Case) []string {
 }
 
 // isConsole reports whether actor is the console ("console:NAME"), which
-// checked the operator's grants itself.
-func isConsole(actor string) bool { return strings.HasPrefix(actor, "console:") }
+// checked the operator's grants itself: an action the console submitted
+// (no card), never a chat message or a card press, whatever its sender's
+// platform id looks like.
+func isConsole(r *run, actor string) bool {
+	a := r.ev.Action
+	return r.ev.Kind == moderation.EventAction && a != nil && a.Card == nil && r.msg == nil &&
+		a.Actor == actor && strings.HasPrefix(actor, "console:")
+}
 
 // mayAct reports whether actor may moderate the run's chat, decided now:
 // the console, a configured admin, else the chat's owner and admins (the
 // role cache, else the platform). role is actor's role for policy.
 func (p *Pipeline) mayAct(ctx context.Context, r *run, actor string) (ok bool, role moderation.Role, err error) {
-	if isConsole(actor) {
+	if isConsole(r, actor) {
 		// Policy's target rules apply as to the owner: the bot, the owner
 		// and protected users are never targets.
 		return true, moderation.RoleOwner, nil
@@ -104,7 +110,7 @@ func (p *Pipeline) undo(ctx context.Context, r *run, actor string, id int64, rea
 		return "", nil, false
 	}
 	caseChat := moderation.ChatRef{Platform: orig.Platform, ID: orig.ChatID}
-	if here := r.chat; orig.Platform != r.plat.Name() || here.ID != caseChat.ID && !p.modlog.isModLogOf(here, caseChat) && !isConsole(actor) {
+	if here := r.chat; orig.Platform != r.plat.Name() || here.ID != caseChat.ID && !p.modlog.isModLogOf(here, caseChat) && !isConsole(r, actor) {
 		return p.text.noCase(id), nil, false
 	} else if here.ID == caseChat.ID {
 		caseChat = here // with its kind and thread
