@@ -46,6 +46,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -272,6 +275,7 @@ func (c *Client) runClient(ctx context.Context, d *dispatcher.EventDispatcher) (
 	}
 	dialer := *websocket.DefaultDialer
 	dialer.HandshakeTimeout = handshakeTimeout
+	dialer.Proxy = endpointGuard(c.cfg.BaseURL, dialer.Proxy)
 	cli := larkws.NewClient(c.cfg.AppID, c.cfg.AppSecret,
 		larkws.WithEventHandler(d),
 		larkws.WithDomain(c.cfg.BaseURL),
@@ -351,5 +355,25 @@ func (l wsLogger) Error(ctx context.Context, args ...any) { l.emit(ctx, slog.Lev
 func (l wsLogger) emit(ctx context.Context, level slog.Level, args []any) {
 	if l.log.Enabled(ctx, level) {
 		l.log.Log(ctx, level, "lark sdk long connection", "msg", fmt.Sprint(args...))
+	}
+}
+
+// endpointGuard wraps the dialer's proxy choice, which gorilla/websocket
+// asks before it dials the endpoint Feishu's discovery answer named (the
+// SDK dials whatever URL that answer holds): with an https base_url the
+// endpoint must be wss://, never a plaintext ws:// one where the events
+// (trusted on this connection without a token) could be read or forged on
+// the way. Only the scheme and host are named in the error: the URL's
+// query holds the connection's ticket.
+func endpointGuard(baseURL string, next func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	secure := strings.HasPrefix(strings.ToLower(baseURL), "https://")
+	return func(req *http.Request) (*url.URL, error) {
+		if secure && req.URL.Scheme != "https" {
+			return nil, fmt.Errorf("feishu long connection endpoint on %s is not wss:// while base_url is https: refused", req.URL.Host)
+		}
+		if next == nil {
+			return nil, nil
+		}
+		return next(req)
 	}
 }

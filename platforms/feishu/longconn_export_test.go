@@ -11,3 +11,7 @@ import (
 func SocketEvents(c *Client, payload []byte) ([]moderation.Event, error) {
 	return c.socketEvents(context.Background(), payload, time.Now())
 }
+
+// EndpointGuard exposes the long connection's check of the discovered
+// endpoint.
+var EndpointGuard = endpointGuard
