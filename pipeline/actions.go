@@ -83,7 +83,9 @@ func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, 
 		}
 		orig, err := p.store.Case(ctx, a.CaseID)
 		switch {
-		case err != nil:
+		case err != nil || !p.pressedWhereShown(r, a, &orig):
+			// No such case, or one of another chat: nothing of it is shown
+			// on a card where it does not belong.
 			p.answerPress(ctx, r, a, nil, text, false)
 		case undone && c != nil:
 			p.answerPress(ctx, r, a, &orig, p.text.undoNote(a.Actor, c)+" "+text, false)
@@ -245,4 +247,16 @@ func notAmong(users, of []string) string {
 		}
 	}
 	return ""
+}
+
+// pressedWhereShown reports whether press a came from a card in the chat
+// of case c or in c's mod-log chat: where c may be shown. The console's
+// actions have no card.
+func (p *Pipeline) pressedWhereShown(r *run, a *moderation.Action, c *moderation.Case) bool {
+	if a.Card == nil {
+		return true
+	}
+	caseChat := moderation.ChatRef{Platform: c.Platform, ID: c.ChatID}
+	here := a.Card.Chat
+	return c.Platform == r.plat.Name() && (here.ID == c.ChatID || p.modlog.isModLogOf(here, caseChat))
 }

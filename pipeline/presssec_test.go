@@ -174,3 +174,32 @@ func TestConsoleLookalikeSenderIsAMember(t *testing.T) {
 		t.Fatalf("reply %q, want no case", r)
 	}
 }
+
+// A press on a card in a chat that is neither the case's nor its mod-log
+// (a forwarded card, a value naming another chat's case) acts on nothing
+// and does not show that case there: the answer is "no case".
+func TestPressFromAnotherChatShowsNoCase(t *testing.T) {
+	t.Parallel()
+	for _, verb := range []moderation.Verb{moderation.VerbUndo, moderation.VerbBan, moderation.VerbDismiss} {
+		t.Run(string(verb), func(t *testing.T) {
+			t.Parallel()
+			f := newModLogFixture(t, oneAttempt, policy.Config{})
+			f.say("mod", "/kick @a secret-reason")
+			f.pl.calls = nil
+			f.seq++
+			other := moderation.ChatRef{Platform: "fake", ID: "c2"}
+			deliver(t, f.p, moderation.Event{Kind: moderation.EventAction, Platform: "fake", DeliveryID: fmt.Sprint("press", f.seq),
+				Action: &moderation.Action{Actor: "mod", Verb: verb, CaseID: 1, Card: &moderation.PostRef{Chat: other, MessageID: "fwd-1"}, At: f.now}})
+			for _, c := range f.pl.calls {
+				if !strings.HasPrefix(c, "post ") {
+					t.Fatalf("calls %v, want only a post of the answer", f.pl.calls)
+				}
+			}
+			for _, p := range append(f.pl.updates, f.pl.posts[1:]...) {
+				if strings.Contains(p.Text, "secret-reason") || !strings.Contains(p.Text, "No case #1") {
+					t.Fatalf("answer in another chat %q, want no case and nothing of it", p.Text)
+				}
+			}
+		})
+	}
+}
