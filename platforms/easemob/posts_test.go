@@ -46,6 +46,11 @@ func TestPost(t *testing.T) {
 			wantErr: easemob.ErrPostTooLong},
 		{name: "Easemob counts the escaped JSON", chat: group(groupID), text: func(n int) string { return strings.Repeat(`"`, n) },
 			wantErr: easemob.ErrPostTooLong, wantSends: 1},
+		// Escaped as Go escapes HTML ("\u003c", 6 bytes each) these
+		// would be 23,400 bytes, over the 5 KB limit; sent as they are
+		// they fit.
+		{name: "3,900 '<' in one call", chat: group(groupID), text: fixed(strings.Repeat("<", 3900)), wantSends: 1},
+		{name: "'<', '>' and '&' sent unescaped", chat: room(roomID), text: fixed(strings.Repeat("<a>&", 975)), wantSends: 1},
 		{name: "empty", chat: group(groupID), text: fixed("  "), wantErr: moderation.ErrMalformed},
 		{name: "invalid UTF-8", chat: group(groupID), text: fixed("a\xffb"), wantErr: moderation.ErrMalformed},
 		{name: "transient error retried", chat: group(groupID), text: fixed("retry"),
