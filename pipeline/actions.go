@@ -73,7 +73,9 @@ func (p *Pipeline) handleAction(ctx context.Context, r *run) {
 // targets, as the presser.
 func (p *Pipeline) pressCase(ctx context.Context, r *run, a *moderation.Action, answers *[]string) {
 	if reason := p.policy.AllowCommand(r.chat, a.Actor); reason != policy.OK {
-		p.answerPress(ctx, r, a, nil, p.text.refused(reason, a.Verb), true)
+		// Rate-limited, or Gavel is off where the card is: silence, as for
+		// a typed command (an answer per press would be the flood).
+		r.log.Info("press refused", "reason", reason)
 		return
 	}
 	if a.Verb == moderation.VerbUndo {

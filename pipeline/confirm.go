@@ -46,8 +46,9 @@ func (p *Pipeline) confirmation(ctx context.Context, r *run, cmd moderation.Comm
 // then shows who answered (buttons kept while the request stays open).
 func (p *Pipeline) confirmPress(ctx context.Context, r *run, a *moderation.Action, answers *[]string) {
 	if reason := p.policy.AllowCommand(r.chat, a.Actor); reason != policy.OK {
-		p.reply(ctx, r, p.text.refused(reason, a.Verb))
-		p.confirmCard(ctx, r, a, nil, nil, *answers)
+		// Rate-limited, or Gavel is off where the card is: the card stays
+		// as it is (its buttons are the admins'), and nothing is posted.
+		r.log.Info("press refused", "reason", reason)
 		return
 	}
 	botID, err := r.plat.BotID(ctx)

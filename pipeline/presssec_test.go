@@ -203,3 +203,43 @@ func TestPressFromAnotherChatShowsNoCase(t *testing.T) {
 		})
 	}
 }
+
+// A member pressing a confirmation card's buttons past their command
+// rate limit does not wipe the card: it keeps its Confirm and Cancel for
+// the admins, and an admin's press still confirms.
+func TestRateLimitedPressKeepsConfirmationCard(t *testing.T) {
+	t.Parallel()
+	pol := confirmPolicy
+	pol.CommandsPerMinute = 2
+	f := newFixture(t, Config{}, pol, "", confirmCaps)
+	f.say("mod", "/kick @a @b @c @d")
+	id := f.heldID(t)
+	for range 5 {
+		f.pressConfirm(t, "a", moderation.VerbConfirm, id)
+	}
+	if card := f.lastCard(t); len(card.Buttons) != 2 {
+		t.Fatalf("card after a member's presses = %+v; want Confirm and Cancel kept", card)
+	}
+	for _, p := range f.pl.posts[1:] {
+		t.Errorf("a member's presses posted %q", p.Text)
+	}
+	f.pressConfirm(t, "mod2", moderation.VerbConfirm, id)
+	if got := f.actions("remove"); fmt.Sprint(got) != "[remove a,b,c,d reason=]" {
+		t.Fatalf("removals after the admin's press = %v", got)
+	}
+}
+
+// Presses of a mod-log card past the presser's rate limit post nothing:
+// a member cannot make Gavel flood the chat by pressing.
+func TestRateLimitedPressesPostNothing(t *testing.T) {
+	t.Parallel()
+	f := newModLogFixture(t, oneAttempt, policy.Config{CommandsPerMinute: 2})
+	f.say("mod", "/kick @a")
+	posts := len(f.pl.posts)
+	for range 6 {
+		f.press("b", moderation.VerbUndo, 1, "post-1")
+	}
+	if got := f.pl.posts[posts:]; len(got) != 0 {
+		t.Fatalf("rate-limited presses posted %d messages: %+v", len(got), got)
+	}
+}
