@@ -259,6 +259,7 @@ func (c *Client) Reply(ctx context.Context, msg *moderation.Message, text string
 	if msg == nil {
 		return errors.New("feishu reply: nil message")
 	}
+	text = inertText(text)
 	content, err := json.Marshal(map[string]string{"text": text})
 	if err != nil {
 		return fmt.Errorf("feishu reply: %w", err)

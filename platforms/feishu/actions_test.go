@@ -423,7 +423,9 @@ func TestReply(t *testing.T) {
 	ctx := context.Background()
 	m := f.srv.NewMessage(chatID, manager, "@_user_1 /kick @_user_2", feishutest.Mention{Key: "@_user_1", OpenID: f.srv.BotOpenID})
 	msg := &moderation.Message{Chat: chat, MessageID: m.MessageID, SenderID: manager}
-	text := `Removed <at user_id="ou_m0">Spammer</at> "quoted"` + "\nline 2"
+	// JSON-special text goes through whole (mention tags are made inert:
+	// TestTextCarriesNoMentionTags).
+	text := `Removed <b>Spammer</b> & "quoted"` + "\nline 2"
 	if err := f.c.Reply(ctx, msg, text); err != nil {
 		t.Fatal(err)
 	}

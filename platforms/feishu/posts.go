@@ -200,7 +200,7 @@ func postContent(p moderation.Post) (msgType, content string, err error) {
 	if len(p.Text) > replyLimit {
 		return "", "", fmt.Errorf("text of %d bytes, at most %d", len(p.Text), replyLimit)
 	}
-	b, err := json.Marshal(map[string]string{"text": p.Text})
+	b, err := json.Marshal(map[string]string{"text": inertText(p.Text)})
 	if err != nil {
 		return "", "", err
 	}
