@@ -121,8 +121,8 @@ type Deps struct {
 	// (cluster.Cluster); nil → each replica counts its own.
 	PostLimiter PostLimiter
 	Language    string // "en" (default) or "zh"
-	Logger   *slog.Logger
-	Now      func() time.Time
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Pipeline handles events. It is safe for concurrent use.
@@ -148,12 +148,12 @@ type Pipeline struct {
 	postLimiter     PostLimiter
 	modlogPerMinute int
 	digests         digestNotes
-	obs       Observer
-	audit     Auditor
-	text      *texts
-	log       *slog.Logger
-	now       func() time.Time
-	prefixes  []string
+	obs             Observer
+	audit           Auditor
+	text            *texts
+	log             *slog.Logger
+	now             func() time.Time
+	prefixes        []string
 
 	handled atomic.Int64
 }
