@@ -158,7 +158,9 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 				return
 			}
 		}
-		if !p.allowModLog(ctx, r, dest) {
+		// A held command is posted whatever the budget (its buttons
+		// answer it); it counts all the same.
+		if !p.allowModLog(ctx, r, dest) && c.Outcome.Kind() != moderation.OutcomeAwaiting {
 			if err := p.deferModLog(ctx, r, c, dest); err != nil {
 				r.log.Error("deferring a case to the mod-log digest failed", "case", c.ID, "err", err)
 				r.fail(err)
