@@ -8,9 +8,11 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -155,6 +157,7 @@ func (p *Pipeline) postDigest(ctx context.Context, r *run) {
 		r.log.Debug("mod-log digest: nothing deferred")
 		return
 	}
+	slices.SortFunc(pending, func(a, b *moderation.Case) int { return cmp.Compare(a.ID, b.ID) }) // oldest first
 	// The digest counts against the budget but does not wait for it:
 	// it is due when the posts of its slot have left the window, and
 	// waiting longer would let a steady flood of cases, each taking a

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -139,6 +140,12 @@ func TestModLogBudgetDefersBurstToOneDigest(t *testing.T) {
 				if d.Card == nil || len(d.Card.Buttons) != 0 || len(d.Card.Fields) != tt.hits-tt.budget {
 					t.Fatalf("digest card %+v, want %d fields and no buttons", d.Card, tt.hits-tt.budget)
 				}
+				if first := fmt.Sprintf("#%d Mute", tt.budget+1); !strings.HasPrefix(d.Card.Fields[0].Label, first) {
+					t.Errorf("digest's first entry %q, want %q (oldest first)", d.Card.Fields[0].Label, first)
+				}
+				if !strings.Contains(d.Text, "/undo N") {
+					t.Errorf("digest text does not say how to undo: %q", d.Text)
+				}
 				ref, err := f.p.store.CasePost(context.Background(), int64(tt.hits))
 				if err != nil || ref.MessageID != fmt.Sprint("post-", want) {
 					t.Fatalf("last case's post = %+v, %v; want the digest", ref, err)
@@ -178,4 +185,97 @@ func TestModLogDeferredCaseSurvivesRestart(t *testing.T) {
 		t.Fatalf("posts after the restart's digest = %d, want 3", got)
 	}
 	checkEachOnce(t, f.modLogCases(), 5)
+}
+
+// A digest lists what fits one message, oldest first; never a cut case.
+func TestDigestPostFits(t *testing.T) {
+	t.Parallel()
+	var cases []*moderation.Case
+	for i := range 60 {
+		cases = append(cases, &moderation.Case{ID: int64(i + 1), Platform: "tim", ChatID: "g", Rule: "raid", Verb: moderation.VerbKick,
+			Targets: []string{fmt.Sprint("bot", i)}, Reason: "25 joins in 10s", Outcome: moderation.OutcomeDone})
+	}
+	tests := []struct {
+		name  string
+		limit int
+		want  int
+	}{
+		{"no limit: at most maxDigestCases", 0, maxDigestCases},
+		{"TIM's 6000 bytes", 6000, maxDigestCases},
+		{"a small limit", 1200, 0}, // fewer; checked below
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			post, n := textsFor("en").digestPost(cases, tt.limit, "/")
+			if tt.want > 0 && n != tt.want {
+				t.Fatalf("listed %d, want %d", n, tt.want)
+			}
+			if n == 0 || n > maxDigestCases || (tt.limit > 0 && len(post.Text) > tt.limit) {
+				t.Fatalf("listed %d in %d bytes (limit %d)", n, len(post.Text), tt.limit)
+			}
+			if strings.Contains(post.Text, "…") {
+				t.Fatalf("a case was cut: %q", post.Text)
+			}
+			if len(post.Card.Fields) != n || !strings.Contains(post.Text, fmt.Sprintf("#%d Kick", n)) || strings.Contains(post.Text, fmt.Sprintf("#%d Kick", n+1)) {
+				t.Fatalf("listed %d but the text is %q", n, post.Text)
+			}
+		})
+	}
+}
+
+type fakeLimiter struct {
+	allow bool
+	err   error
+	keys  []string
+}
+
+func (l *fakeLimiter) AllowCommand(_ context.Context, key string, _ int) (bool, error) {
+	l.keys = append(l.keys, key)
+	return l.allow, l.err
+}
+
+// The shared limiter (Redis) decides when set; when it fails, the
+// replica's own window does.
+func TestModLogSharedBudget(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		lim       *fakeLimiter
+		wantPosts int
+	}{
+		{"shared budget spent: all deferred", &fakeLimiter{allow: false}, 0},
+		{"shared budget left", &fakeLimiter{allow: true}, 5},
+		{"shared budget down: this replica's window of 2", &fakeLimiter{err: fmt.Errorf("redis: down")}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			f, _ := newDigestFixture(t, 2)
+			f.p.postLimiter = tt.lim
+			f.burst(5)
+			if got := len(f.callsOf("post")); got != tt.wantPosts {
+				t.Fatalf("posts = %d, want %d", got, tt.wantPosts)
+			}
+			if len(tt.lim.keys) != 5 || tt.lim.keys[0] != "modlog:fake:ml" {
+				t.Fatalf("limiter keys %v", tt.lim.keys)
+			}
+		})
+	}
+}
+
+// More deferred cases than one digest lists: the rest go in the next
+// slot's digest, each case still exactly once.
+func TestModLogDigestOverflowsToTheNext(t *testing.T) {
+	t.Parallel()
+	f, _ := newDigestFixture(t, 1)
+	f.burst(maxDigestCases + 10)
+	for i, want := range []int{2, 3, 3} {
+		f.now = f.now.Add(3 * time.Minute)
+		maintain(t, f.p)
+		if got := len(f.callsOf("post")); got != want {
+			t.Fatalf("after digest slot %d: posts = %d, want %d", i+1, got, want)
+		}
+	}
+	checkEachOnce(t, f.modLogCases(), maxDigestCases+10)
 }
