@@ -24,7 +24,7 @@ const (
 	// digestPending is the message id a deferred case's post records
 	// until a digest lists it (then the digest's id replaces it).
 	digestPending = "digest:pending"
-	// digestRule marks a digest timer (moderation.Timer.Rule).
+	// digestRule names a digest timer's rule in its case and logs.
 	digestRule = "modlog-digest"
 	// digestSlot groups deferrals: those of one slot share a digest, due
 	// two slots after the slot began, when the posts that spent the
@@ -65,7 +65,7 @@ func (n *digestNotes) note(t moderation.Timer) {
 // digestTimer is the digest of mod-log chat dest that a deferral at now
 // calls for: the same on every replica.
 func digestTimer(dest moderation.ChatRef, now time.Time) moderation.Timer {
-	return moderation.Timer{Verb: moderation.VerbReport, Chat: dest, Rule: digestRule,
+	return moderation.Timer{Verb: moderation.VerbDigest, Chat: dest, Rule: digestRule,
 		Due: now.UTC().Truncate(digestSlot).Add(2 * digestSlot)}
 }
 

@@ -56,7 +56,7 @@ func (p *Pipeline) handleTimer(ctx context.Context, r *run) {
 		c.Targets = []string{t.UserID}
 	}
 	opts := moderation.ActionOptions{ActionID: r.ev.DeliveryID}
-	if t.Rule == digestRule {
+	if t.Verb == moderation.VerbDigest {
 		p.postDigest(ctx, r) // modlog_digest.go
 		return
 	}
