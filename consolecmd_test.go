@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -59,6 +61,8 @@ func TestConsoleUserCommands(t *testing.T) {
 		{"short password", "short\n", []string{"console", "add-user", "bob", "--all"}, "10 to 1024"},
 		{"no such user", "", []string{"console", "remove-user", "zed"}, "no console user"},
 		{"unknown subcommand", "", []string{"console", "grant"}, "unknown subcommand"},
+		{"unknown platform", "a strong password\n", []string{"console", "add-user", "bob", "--platform", "slack"}, `"slack" is not a platform`},
+		{"unknown chat platform", "a strong password\n", []string{"console", "add-user", "bob", "--chats", "tim:@TGS#1,slack:C123"}, `"slack" is not a platform`},
 	} {
 		if out, err := runIt(tt.in, tt.args...); err == nil || !strings.Contains(err.Error()+out, tt.want) {
 			t.Errorf("%s: error %v, output %q; want %q", tt.name, err, out, tt.want)
@@ -66,5 +70,30 @@ func TestConsoleUserCommands(t *testing.T) {
 	}
 	if out, err := runIt("", "console", "remove-user", "ann"); err != nil || !strings.Contains(out, "removed") {
 		t.Fatalf("remove-user: %v\n%s", err, out)
+	}
+}
+
+// TestExitCode: every error is printed once (the flag package prints its
+// own), and a command line Gavel cannot run exits 2 — a usage error once
+// exited silently, so "gavel console add-user bob" said nothing.
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		err  error
+		code int
+		want string
+	}{
+		{"ok", nil, 0, ""},
+		{"usage", usageError{errors.New("gavel console add-user: give exactly one of --chats, --platform and --all")}, 2,
+			"gavel console add-user: give exactly one of --chats, --platform and --all\n"},
+		{"usage without a name", usageError{errors.New(`unknown command "frob"`)}, 2, "gavel: unknown command \"frob\"\n"},
+		{"flag", flagError{errors.New("flag provided but not defined: -x")}, 2, ""},
+		{"other", fmt.Errorf("opening store: %w", errors.New("disk full")), 2, "gavel: opening store: disk full\n"},
+	} {
+		var out bytes.Buffer
+		if code := exitCode(tt.err, &out); code != tt.code || out.String() != tt.want {
+			t.Errorf("%s: exit %d, printed %q; want %d, %q", tt.name, code, out.String(), tt.code, tt.want)
+		}
 	}
 }
