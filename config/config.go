@@ -103,7 +103,8 @@ func (c Config) Validate() error {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
 	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate,
-		c.Console.Validate, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
+		c.Console.Validate, c.checkListeners, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) },
+		c.checkVerificationPlatforms}
 	if p := c.Platforms.Feishu; p != nil {
 		fc := *p
 		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices

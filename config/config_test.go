@@ -83,6 +83,18 @@ platforms:
 		{"modlog chat key without platform", base + "modlog: {chats: {g1: ml}}\n", "modlog.chats: key \"g1\""},
 		{"modlog chat of a platform not configured", base + "modlog: {chats: {\"easemob:1\": \"2\"}}\n", "names platform \"easemob\""},
 		{"modlog unknown key", base + "modlog: {slack: x}\n", "field slack not found"},
+		{"console on its own listener", base + "console: {listen: \"127.0.0.1:8081\"}\n", ""},
+		{"console without base_url", base + "console: {listen: \"127.0.0.1:8081\"}\n", ""},
+		{"console on the webhook listener", base + "console: {listen: \"127.0.0.1:8080\"}\n", "console.listen: \"127.0.0.1:8080\" is the address of server.listen"},
+		{"console on a wildcard beside the webhook", base + "server: {listen: \"0.0.0.0:9000\"}\nconsole: {listen: \"127.0.0.1:9000\"}\n", "console.listen: \"127.0.0.1:9000\" is the address of server.listen"},
+		{"admin and pprof on one address", base + "server: {admin_listen: \":9090\", pprof_listen: \":9090\"}\n", "server.pprof_listen: \":9090\" is the address of server.admin_listen"},
+		{"console listen without a host", base + "console: {listen: \"8081\"}\n", "console.listen: \"8081\" is not host:port"},
+		{"server listen port out of range", base + "server: {listen: \"127.0.0.1:80800\"}\n", "server.listen: \"127.0.0.1:80800\": the port"},
+		{"listeners on port 0", base + "server: {listen: \"127.0.0.1:0\"}\nconsole: {listen: \"127.0.0.1:0\"}\n", ""},
+		{"console base_url without listen", base + "console: {base_url: \"https://gavel.example/\"}\n", "console.base_url: set without console.listen"},
+		{"verification", base + "moderation: {verification: {\"tim:@TGS#1\": {mode: text, timeout: 5m, on_timeout: kick}}}\n", ""},
+		{"verification of a platform not configured", base + "moderation: {verification: {\"feishu:oc_1\": {mode: button}}}\n", "moderation.verification: key \"feishu:oc_1\" names platform \"feishu\", which is not configured"},
+		{"verification button on TIM", base + "moderation: {verification: {\"tim:@TGS#1\": {mode: button}}}\n", "button needs a card; only Feishu"},
 		{"feishu with dedup_ttl inside its retries", feishuBase + "server: {dedup_ttl: 7h}\n", "server.dedup_ttl: 7h0m0s does not exceed Feishu's retry schedule"},
 	}
 	for _, tt := range tests {
