@@ -108,8 +108,17 @@ func runConsoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
+		// Adding a name that exists replaces its password and grants;
+		// its sessions end (a new password is often a leaked old one).
+		replaced, err := st.DeleteConsoleUser(ctx, name)
+		if err != nil {
+			return err
+		}
 		if err := st.PutConsoleUser(ctx, moderation.ConsoleUser{Name: name, Hash: hash, Grants: grants, CreatedAt: time.Now()}); err != nil {
 			return err
+		}
+		if replaced {
+			fmt.Fprintf(stdout, "console user %s replaced (new password; its sessions ended)\n", name)
 		}
 		fmt.Fprintf(stdout, "console user %s may see and act on %s\n", name, strings.Join(grants, ", "))
 	case "remove-user":

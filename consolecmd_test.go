@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"gavel/console"
+	"gavel/moderation"
 	"gavel/store"
 )
 
@@ -44,6 +46,36 @@ func TestConsoleUserCommands(t *testing.T) {
 	}
 	if ok, err := console.CheckPassword(u.Hash, "a strong password"); err != nil || !ok {
 		t.Fatalf("stored hash does not check the password given on stdin: %v", err)
+	}
+	// Adding ann again replaces her password and grants and ends her
+	// sessions.
+	st, err = store.Open(t.Context(), store.Config{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := st.PutConsoleSession(t.Context(), moderation.ConsoleSession{ID: "s1", User: "ann", CSRF: "c", Created: now, Seen: now}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if out, err := runIt("another strong password\n", "console", "add-user", "ann", "--chats", "tim:@TGS#1,tim:@TGS#2"); err != nil || !strings.Contains(out, "replaced") {
+		t.Fatalf("add-user again: %v\n%s", err, out)
+	}
+	st, err = store.Open(t.Context(), store.Config{DSN: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sessErr := st.ConsoleSession(t.Context(), "s1")
+	u, err = st.ConsoleUser(t.Context(), "ann")
+	st.Close()
+	if !errors.Is(sessErr, moderation.ErrNotFound) {
+		t.Errorf("ann's session after add-user replaced her: err %v, want not found", sessErr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := console.CheckPassword(u.Hash, "another strong password"); !ok {
+		t.Errorf("add-user again kept the old password")
 	}
 	if out, err := runIt("", "console", "list-users"); err != nil || !strings.Contains(out, "ann") || !strings.Contains(out, "tim:@TGS#1,tim:@TGS#2") {
 		t.Fatalf("list-users: %v\n%s", err, out)
