@@ -173,7 +173,7 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return Config{}, err
 	}
-	cfg.Warnings = warnings
+	cfg.Warnings = append(warnings, cfg.unusedKeys()...)
 	return cfg, nil
 }
 

@@ -247,3 +247,26 @@ platforms:
 		})
 	}
 }
+
+// TestUnusedKeysWarn: keys valid but without effect in the chosen Feishu
+// mode load with a warning naming them.
+func TestUnusedKeysWarn(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, feishu, want string
+	}{
+		{"websocket", "{mode: websocket, app_id: cli_x, app_secret: s}", ""},
+		{"websocket with a token", "{mode: websocket, app_id: cli_x, app_secret: s, verification_token: v}", "platforms.feishu.verification_token is not used in websocket mode"},
+		{"webhook", "{app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k}", ""},
+		{"webhook with a grace", "{app_id: cli_x, app_secret: s, verification_token: v, disconnected_grace: 2m}", "platforms.feishu.disconnected_grace is used only in websocket mode"},
+	} {
+		cfg, err := Parse([]byte("platforms:\n  feishu: "+tt.feishu+"\n"), env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := strings.Join(cfg.Warnings, "\n")
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: warnings %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}

@@ -1,5 +1,8 @@
 package config
 
+// Checks across sections: listeners, chats of configured platforms,
+// keys without effect.
+
 import (
 	"fmt"
 	"net"
@@ -67,6 +70,25 @@ func (c Config) checkVerificationPlatforms() error {
 		if p, _, ok := strings.Cut(k, ":"); ok && !c.Platforms.configured(p) {
 			return fmt.Errorf("moderation.verification: key %q names platform %q, which is not configured", k, p)
 		}
+	}
+	return nil
+}
+
+// unusedKeys names keys that are valid but do nothing in this
+// configuration, as warnings: a websocket-mode Feishu block with the
+// webhook's verification_token (an encrypt_key there is refused: it
+// suggests encrypted deliveries that never come), or a webhook-mode one
+// with the long connection's disconnected_grace.
+func (c Config) unusedKeys() []string {
+	f := c.Platforms.Feishu
+	if f == nil {
+		return nil
+	}
+	switch {
+	case f.WebSocket() && f.VerificationToken != "":
+		return []string{"platforms.feishu.verification_token is not used in websocket mode (events on the long connection carry no token); remove it"}
+	case !f.WebSocket() && f.DisconnectedGrace != 0:
+		return []string{"platforms.feishu.disconnected_grace is used only in websocket mode (the long connection); it does nothing in webhook mode"}
 	}
 	return nil
 }
