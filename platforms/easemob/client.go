@@ -251,6 +251,22 @@ type envelope struct {
 	Count int             `json:"count"`
 }
 
+// marshalBody encodes a request body without Go's HTML escaping: a
+// message's "<", ">" and "&" stay one byte each rather than six
+// ("\u003c"), which matters under Easemob's 5 KB message limit (a reply
+// of replyLimit bytes must fit whatever it holds). Easemob reads JSON,
+// not HTML, so the escapes buy nothing. The encoder's trailing newline is
+// dropped.
+func marshalBody(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
 // call runs one REST call through the shared Caller: it paces, attaches the
 // App Token, renews it once on 401, retries transient failures, and decodes
 // the envelope into out (when non-nil).
@@ -263,7 +279,7 @@ func (c *Client) callWith(ctx context.Context, caller *egress.Caller, op, method
 	var payload []byte
 	if body != nil {
 		var err error
-		if payload, err = json.Marshal(body); err != nil {
+		if payload, err = marshalBody(body); err != nil {
 			return fmt.Errorf("easemob %s: encoding request: %w", op, err)
 		}
 	}

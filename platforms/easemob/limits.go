@@ -26,7 +26,8 @@ func (c *Client) Limits() moderation.Limits {
 // MaxAddPerCall is how many users one add call takes: POST
 // …/chatgroups/{id}/users takes at most 60 usernames (group_members_add_batch:
 // "每次最多可以添加 60 位成员", 403 exceed_limit above), POST
-// …/chatrooms/{id}/users at most 100 (chatroom_member_add_batch, 400
-// "addMembers number more than maxSize : 100"); one batch size serves
-// both, the smaller.
+// …/chatrooms/{id}/users at most 60 too (chatroom_member_add_batch, 400
+// "addMembers number more than maxSize : 60"; the published page and
+// all but one revision of it, which says 100); one batch size serves
+// both.
 const MaxAddPerCall = 60

@@ -210,7 +210,7 @@ func addRefusal(err error, pending []string) (int, moderation.Result, bool) {
 }
 
 // Add adds users: POST /chatgroups/{id}/users (≤ 60; need_notify=false
-// when opts.Silent) or POST /chatrooms/{id}/users (≤ 100; no notice to
+// when opts.Silent) or POST /chatrooms/{id}/users (≤ 60; no notice to
 // turn off) with {"usernames": […]}. Both answer data.newmembers, and a
 // chat room lists users who were members already as added, so members are
 // found first from the chat's details and answered StatusNoop without

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"gavel/moderation"
 	"gavel/platforms/easemob"
@@ -46,6 +47,11 @@ func TestPost(t *testing.T) {
 			wantErr: easemob.ErrPostTooLong},
 		{name: "Easemob counts the escaped JSON", chat: group(groupID), text: func(n int) string { return strings.Repeat(`"`, n) },
 			wantErr: easemob.ErrPostTooLong, wantSends: 1},
+		// Escaped as Go escapes HTML ("\u003c", 6 bytes each) these
+		// would be 23,400 bytes, over the 5 KB limit; sent as they are
+		// they fit.
+		{name: "3,900 '<' in one call", chat: group(groupID), text: fixed(strings.Repeat("<", 3900)), wantSends: 1},
+		{name: "'<', '>' and '&' sent unescaped", chat: room(roomID), text: fixed(strings.Repeat("<a>&", 975)), wantSends: 1},
 		{name: "empty", chat: group(groupID), text: fixed("  "), wantErr: moderation.ErrMalformed},
 		{name: "invalid UTF-8", chat: group(groupID), text: fixed("a\xffb"), wantErr: moderation.ErrMalformed},
 		{name: "transient error retried", chat: group(groupID), text: fixed("retry"),
@@ -196,5 +202,63 @@ func TestUpdatePostRemembersFeatureOff(t *testing.T) {
 	}
 	if n := len(e.srv.CallsTo("rewrite")); n != 1 {
 		t.Errorf("rewrite calls = %d, want 1", n)
+	}
+}
+
+// TestRecallPost: a message Gavel posted through REST is recalled by
+// msg_recall like any other (message_recall_single: client and REST-sent
+// messages alike), past the recall window too (Recall forces); once
+// recalled it can be neither recalled again nor rewritten.
+func TestRecallPost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		chat  moderation.ChatRef
+		after time.Duration // clock advance between post and recall
+	}{
+		{name: "group", chat: group(groupID)},
+		{name: "chat room", chat: room(roomID)},
+		{name: "past the recall window", chat: group(groupID), after: easemobtest.DefaultRecallWindow + time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newPostEnv(t)
+			id, err := e.c.Post(ctx, tt.chat, moderation.Post{Text: "Verify: press the button within 5 minutes"})
+			if err != nil {
+				t.Fatalf("Post: %v", err)
+			}
+			e.clock.Advance(tt.after)
+			if err := e.c.Recall(ctx, tt.chat, id); err != nil {
+				t.Fatalf("Recall of the posted message: %v", err)
+			}
+			if !e.srv.Recalled(id) {
+				t.Fatalf("the fake says %s was not recalled", id)
+			}
+			var apiErr *moderation.APIError
+			if err := e.c.Recall(ctx, tt.chat, id); !errors.As(err, &apiErr) || apiErr.HTTPStatus != http.StatusForbidden {
+				t.Errorf("second recall: %v, want Easemob's 403 not_found", err)
+			}
+			if err := e.c.UpdatePost(ctx, moderation.PostRef{Chat: tt.chat, MessageID: id}, moderation.Post{Text: "edited"}); !errors.Is(err, moderation.ErrUnsupported) {
+				t.Errorf("UpdatePost of a recalled post: %v, want ErrUnsupported", err)
+			}
+		})
+	}
+}
+
+// TestRecallPostWrongChat: msg_recall names the chat; a posted message
+// is not found in another one.
+func TestRecallPostWrongChat(t *testing.T) {
+	t.Parallel()
+	e := newPostEnv(t)
+	id, err := e.c.Post(ctx, group(groupID), moderation.Post{Text: "case 7"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Recall(ctx, room(roomID), id); err == nil {
+		t.Fatal("recall in another chat succeeded")
+	}
+	if e.srv.Recalled(id) {
+		t.Error("the message was recalled through another chat")
 	}
 }

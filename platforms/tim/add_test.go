@@ -60,6 +60,36 @@ func TestAdd(t *testing.T) {
 			want: []want{done, done, noop}, wantAdds: 1},
 		{name: "an empty id is refused, the rest added", chat: chatOf(groupPub, "Public", ""), users: []string{"", "kicked_1"},
 			want: []want{{moderation.StatusRefused, moderation.ReasonInvalidUserID}, done}, wantAdds: 1},
+		// 10019/10037 fail the whole call without naming the account:
+		// Add halves the batch until the bad account is alone.
+		// [k1 ghost k2 k3] → [k1 ghost] ([k1] [ghost]) and [k2 k3].
+		{name: "an unknown account is refused, the rest added", chat: chatOf(groupPub, "Public", ""),
+			users: []string{"kicked_1", "ghost", "kicked_2", "kicked_3"},
+			setup: func(s *timtest.Server) { s.ForgetAccount("ghost") },
+			want:  []want{done, {moderation.StatusRefused, moderation.PlatformReason(Name, "10019")}, done, done}, wantAdds: 5},
+		{name: "an invitee in too many groups is refused, the rest added", chat: chatOf(groupPub, "Public", ""),
+			users: []string{"kicked_1", "kicked_2", "busy", "quiet_one"},
+			setup: func(s *timtest.Server) { s.SetGroupLimitReached("busy") },
+			want:  []want{done, done, {moderation.StatusRefused, moderation.PlatformReason(Name, "10037")}, noop}, wantAdds: 5},
+		{name: "two bad accounts in one batch", chat: chatOf(groupPub, "Public", ""),
+			users: []string{"ghost", "kicked_1", "kicked_2", "busy"},
+			setup: func(s *timtest.Server) { s.ForgetAccount("ghost"); s.SetGroupLimitReached("busy") },
+			want: []want{{moderation.StatusRefused, moderation.PlatformReason(Name, "10019")}, done, done,
+				{moderation.StatusRefused, moderation.PlatformReason(Name, "10037")}}, wantAdds: 7},
+		{name: "a single unknown account is refused with one call", chat: chatOf(groupPub, "Public", ""), users: []string{"ghost"},
+			setup: func(s *timtest.Server) { s.ForgetAccount("ghost") },
+			all:   want{moderation.StatusRefused, moderation.PlatformReason(Name, "10019")}, wantAdds: 1},
+		{name: "a full group refuses the batch without retries", chat: chatOf(groupFull, "Public", ""),
+			users: []string{"kicked_1", "kicked_2", "kicked_3"}, setup: addFullGroup,
+			all: want{moderation.StatusRefused, moderation.PlatformReason(Name, "10014")}, wantAdds: 1},
+		// [ghost a b c] in a group with room for one more: [ghost a]
+		// settles to ghost 10019 and a added, then [b c] finds it full.
+		{name: "the group fills while a batch is settled", chat: chatOf(groupFull, "Public", ""),
+			users: []string{"ghost", "kicked_1", "kicked_2", "kicked_3"},
+			setup: func(s *timtest.Server) { addFullGroup(s); s.ForgetAccount("ghost") },
+			want: []want{{moderation.StatusRefused, moderation.PlatformReason(Name, "10019")}, done,
+				{moderation.StatusRefused, moderation.PlatformReason(Name, "10014")},
+				{moderation.StatusRefused, moderation.PlatformReason(Name, "10014")}}, wantAdds: 5},
 		{name: "unknown group refused", chat: chatOf("@TGS#nope", "Public", ""), users: []string{"kicked_1"},
 			all: want{moderation.StatusRefused, moderation.PlatformReason(Name, "10010")}, wantAdds: 1},
 	}
@@ -144,4 +174,11 @@ func TestAddFiresJoinCallback(t *testing.T) {
 	if !j.At.Equal(testNow.Truncate(time.Millisecond)) {
 		t.Errorf("join at %v, want the fake's clock %v", j.At, testNow)
 	}
+}
+
+// groupFull has room for one more member (owner and one member of three).
+const groupFull = "@TGS#2GAVELFULL"
+
+func addFullGroup(s *timtest.Server) {
+	s.AddGroup(timtest.Group{ID: groupFull, Type: "Public", Owner: "owner_3", Members: []string{"member_f"}, MaxMemberNum: 3})
 }

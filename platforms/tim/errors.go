@@ -97,6 +97,9 @@ var codes = map[int]codeInfo{
 	10017: {moderation.Permanent, "the bot account is muted in this group"},
 	10018: {moderation.Permanent, "TIM's answer would exceed 1 MB"},
 	10019: {moderation.Permanent, "the user does not exist"},
+	// add_group_member's whole-call refusals (1047/34921).
+	10014: {moderation.Permanent, "the group is full"},
+	10037: {moderation.Permanent, "the user has joined as many groups as TIM allows"},
 	10053: {moderation.Permanent, "the message mentions more than 30 users"},
 	60002: {moderation.Permanent, "TIM could not parse the request URL"},
 	60003: {moderation.Permanent, "TIM could not parse the request body"},

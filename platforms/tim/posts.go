@@ -165,12 +165,26 @@ func (c *Client) UpdatePost(ctx context.Context, ref moderation.PostRef, p moder
 
 // Add adds users with add_group_member (at most maxAddPerCall a call; Silence 1 when
 // opts.Silent, so nobody is notified) and maps each member's Result: 1
-// done, 2 already a member (noop), 0 refused (banned, the group full, an
-// unknown account: TIM does not say which), 3 refused (an invitation the
-// user must accept first). Live-stream AVChatRoom groups cannot add
-// members (users join by applying; TIM answers 10007): refused with that
-// reason, without a call when the group's type is known. In a Community
-// with topics the users join the community: topics share its members.
+// done, 2 already a member (noop), 0 refused (banned, or anything else
+// TIM does not name), 3 refused (an invitation the user must accept
+// first). Live-stream AVChatRoom groups cannot add members (users join by
+// applying; TIM answers 10007): refused with that reason, without a call
+// when the group's type is known. In a Community with topics the users
+// join the community: topics share its members.
+//
+// Some of add_group_member's errors fail the whole call without naming
+// the account: 10019 (an account does not exist) and 10037 (an invitee
+// has joined as many groups as TIM allows). One such account would refuse
+// everyone else in the batch, so after such a refusal Add settles the
+// batch by halving it (see addSplit): the calls without a bad account add
+// their users and only the bad accounts are refused, each with TIM's
+// reason. This is the one place an adapter action makes more than one
+// platform call per invocation, and only after TIM refused the whole
+// first call: at most 2n-1 calls for n users, about 2·log2(n) per bad
+// account. Doing it here rather than failing the batch for the pipeline
+// to retry keeps the refusal's reason (a permanent one: the pipeline
+// would not retry it) and needs no new contract. 10014 (the group is
+// full) is not retried: the users not yet settled are refused with it.
 func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []string, opts moderation.ActionOptions) []moderation.Result {
 	if refused := c.Limits().Oversized(moderation.VerbAdd, userIDs); refused != nil {
 		return refused
@@ -187,7 +201,7 @@ func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []str
 	// hide that the first was added); an empty id is refused here, as TIM
 	// would refuse the whole call for it.
 	refused := make(map[string]moderation.Result)
-	req := addMemberReq{GroupID: chat.ID, MemberList: make([]memberAccount, 0, len(userIDs))}
+	accounts := make([]string, 0, len(userIDs))
 	seen := make(map[string]bool, len(userIDs))
 	for _, u := range userIDs {
 		switch {
@@ -196,18 +210,18 @@ func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []str
 			refused[u] = moderation.Result{UserID: u, Status: moderation.StatusRefused, Reason: moderation.ReasonInvalidUserID,
 				Detail: "not a TIM account"}
 		default:
-			req.MemberList = append(req.MemberList, memberAccount{MemberAccount: u})
+			accounts = append(accounts, u)
 		}
 		seen[u] = true
 	}
-	if len(req.MemberList) == 0 {
+	if len(accounts) == 0 {
 		return resultsFor(userIDs, refused, nil)
 	}
+	a := adder{c: c, chat: chat, got: make(map[string]int, len(accounts)), decided: refused}
 	if opts.Silent {
-		req.Silence = 1
+		a.silence = 1
 	}
-	var resp addMemberResp
-	err := c.call(ctx, opAddMember, req, &resp)
+	err := a.call(ctx, accounts)
 	var apiErr *moderation.APIError
 	if errors.As(err, &apiErr) && apiErr.Code == 10007 && kind == "" {
 		// 10007 is what AVChatRoom groups answer, and a permission error
@@ -216,20 +230,78 @@ func (c *Client) Add(ctx context.Context, chat moderation.ChatRef, userIDs []str
 			return refuseAll(userIDs, avRefusal)
 		}
 	}
-	if err != nil {
-		c.logAction(ctx, "add", chat, len(req.MemberList), err)
-		for _, r := range moderation.FailAll(userIDs, err) {
-			if _, ok := refused[r.UserID]; !ok {
-				refused[r.UserID] = r
-			}
-		}
-		return resultsFor(userIDs, refused, nil)
+	a.settle(ctx, accounts, err)
+	return resultsFor(userIDs, a.decided, a.got)
+}
+
+// adder settles one Add: the members TIM answered for (got) and the
+// users decided otherwise (decided: refused before a call, or by a call's
+// error).
+type adder struct {
+	c       *Client
+	chat    moderation.ChatRef
+	silence int
+	got     map[string]int
+	decided map[string]moderation.Result
+	full    error // TIM's 10014 once a call got it: the rest is refused with it
+}
+
+// call makes one add_group_member call for accounts and records the
+// members' Results.
+func (a *adder) call(ctx context.Context, accounts []string) error {
+	req := addMemberReq{GroupID: a.chat.ID, Silence: a.silence, MemberList: make([]memberAccount, len(accounts))}
+	for i, u := range accounts {
+		req.MemberList[i] = memberAccount{MemberAccount: u}
 	}
-	got := make(map[string]int, len(resp.MemberList))
+	var resp addMemberResp
+	if err := a.c.call(ctx, opAddMember, req, &resp); err != nil {
+		return err
+	}
 	for _, m := range resp.MemberList {
-		got[m.MemberAccount] = m.Result
+		a.got[m.MemberAccount] = m.Result
 	}
-	return resultsFor(userIDs, refused, got)
+	return nil
+}
+
+// settle decides accounts after a call for them answered err: nothing
+// to do on success; a whole-call refusal naming no account (10019, 10037)
+// of several accounts splits them (addSplit); any other error fails or
+// refuses them all.
+func (a *adder) settle(ctx context.Context, accounts []string, err error) {
+	if err == nil {
+		return
+	}
+	var apiErr *moderation.APIError
+	if errors.As(err, &apiErr) && apiErr.Code == 10014 {
+		a.full = err
+	}
+	if len(accounts) > 1 && addSplit(err) {
+		mid := len(accounts) / 2
+		for _, half := range [][]string{accounts[:mid], accounts[mid:]} {
+			if a.full != nil {
+				a.fail(half, a.full)
+				continue
+			}
+			a.settle(ctx, half, a.call(ctx, half))
+		}
+		return
+	}
+	a.c.logAction(ctx, "add", a.chat, len(accounts), err)
+	a.fail(accounts, err)
+}
+
+func (a *adder) fail(accounts []string, err error) {
+	for _, r := range moderation.FailAll(accounts, err) {
+		a.decided[r.UserID] = r
+	}
+}
+
+// addSplit reports whether err is an add_group_member refusal of the
+// whole call caused by one account it does not name: 10019 (no such
+// account) or 10037 (the invitee joined too many groups).
+func addSplit(err error) bool {
+	var apiErr *moderation.APIError
+	return errors.As(err, &apiErr) && (apiErr.Code == 10019 || apiErr.Code == 10037)
 }
 
 // resultsFor returns one result per user in order: the one decided
@@ -262,7 +334,7 @@ func addResult(u string, got map[string]int) moderation.Result {
 		r.Detail = "TIM sent an invitation the user must accept before joining"
 	case code == addFailed:
 		r.Status, r.Reason = moderation.StatusRefused, moderation.PlatformReason(Name, "add_failed")
-		r.Detail = "TIM did not add this user (banned from the group, the group is full, or no such account)"
+		r.Detail = "TIM did not add this user (banned from the group, or a reason TIM did not give)"
 	default:
 		r.Status, r.Reason = moderation.StatusFailed, moderation.PlatformReason(Name, "add_result_"+strconv.Itoa(code))
 		r.Detail = "TIM answered an add result Gavel does not know"

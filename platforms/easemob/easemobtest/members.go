@@ -213,7 +213,7 @@ func (s *Server) rewrite(call *Call, msgID string) (int, any) {
 		}
 	}
 	m := s.posted[msgID]
-	if m == nil {
+	if m == nil || (s.msgs[msgID] != nil && s.msgs[msgID].recalled) {
 		return rewriteErr(404, "The message is unavailable or has expired.")
 	}
 	typ, _ := nm["type"].(string)

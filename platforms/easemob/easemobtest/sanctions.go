@@ -32,6 +32,12 @@ package easemobtest
 //     ("up to 60, comma-separated") that its URL does not have; its curl
 //     and body table send {"usernames": […]} in the body, as the group
 //     page does. The fake reads the body.
+//   - msg_recall recalls messages clients sent (the callbacks the fake
+//     carried) and messages sent through REST POST /messages/chatgroups
+//     or /messages/chatrooms alike, as message_recall_single and
+//     message_recall_batch say; a recalled REST-sent message can no
+//     longer be rewritten (messages/rewrite answers its 404 "The message
+//     is unavailable or has expired.").
 //   - msg_recall: the documented 400 message_recall_error for an empty
 //     msg_id, to, chat_type or a missing force; 400 "can't find msg to"
 //     when to is not the message's chat; 403 "not_found msg" for a message

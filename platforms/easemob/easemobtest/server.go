@@ -202,8 +202,8 @@ type Server struct {
 	sent     []SentMessage
 	stored   []storedCallback
 	nicks    map[string]string // lower-case user ID → nickname
-	// msgs are the chat messages the fake's callbacks carried, by msg_id,
-	// for msg_recall.
+	// msgs are the chat messages the fake's callbacks carried and the
+	// messages sent through REST, by msg_id, for msg_recall.
 	msgs map[string]*chatMessage
 	// recallWindow is the console's recall time (default 2 minutes);
 	// recallClosed makes msg_recall answer "service is unopened".
@@ -1055,6 +1055,10 @@ func (s *Server) send(call *Call, size int) (int, any) {
 		data[id] = mid
 		s.sent = append(s.sent, SentMessage{Kind: call.Kind, From: from, To: []string{id}, Type: typ, Text: text, Ext: ext, MsgID: mid})
 		s.posted[mid] = &postedMsg{typ: typ, text: text}
+		// A REST-sent message is recallable like a client's
+		// (message_recall_single: "包括客户端发送的消息以及通过 RESTful
+		// API 发送的消息").
+		s.msgs[mid] = &chatMessage{id: mid, chatID: id, kind: call.Kind, from: from, at: s.now()}
 	}
 	return 200, s.envelope("post", call, data, map[string]any{"path": "/messages/" + map[string]string{KindChatRoom: "chatrooms", KindGroup: "chatgroups"}[call.Kind]})
 }
