@@ -45,6 +45,14 @@ func TestShippedExampleWithoutSecretsFailsClosed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "platforms.feishu.") {
 		t.Fatalf("err = %v, want a platforms.feishu key named", err)
 	}
+	// And the variables that were not set, the likely cause.
+	if !strings.Contains(err.Error(), "not set in the environment, so empty: FEISHU_APP_SECRET, FEISHU_VERIFICATION_TOKEN") {
+		t.Fatalf("err = %v, want the unset variables named", err)
+	}
+	// A valid file says nothing of unset variables it does not need.
+	if _, err := Parse([]byte("platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a, callback_token: t}\nredis: {password: \"${NOT_SET}\"}\n"), env(nil)); err != nil {
+		t.Fatalf("an unset optional variable: %v", err)
+	}
 }
 
 func TestParseErrorsNameTheKey(t *testing.T) {
