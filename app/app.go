@@ -202,21 +202,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		receivers = append(receivers, p)
 	}
 	a.Platforms = plats
+	var postLimiter pipeline.PostLimiter // the mod-log's budget, shared when Redis is
+	if a.Cluster != nil {
+		postLimiter = a.Cluster
+	}
 	a.Pipeline, err = pipeline.New(cfg.Moderation, pipeline.Deps{
-		Platforms: a.Platforms,
-		Parser:    commands.New(cfg.Commands),
-		Policy:    pol,
-		Language:  cfg.Language,
-		ModLog:    cfg.ModLog,
-		Store:     a.Store,
-		Audit:     o.Auditor,
-		Observer:  a.Metrics,
-		Automod:   rules,
-		Roles:     roleCache,
-		Recent:    recent,
-		Sanctions: sanctions,
-		Logger:    o.Logger,
-		Now:       o.Now,
+		Platforms:   a.Platforms,
+		Parser:      commands.New(cfg.Commands),
+		Policy:      pol,
+		Language:    cfg.Language,
+		ModLog:      cfg.ModLog,
+		PostLimiter: postLimiter,
+		Store:       a.Store,
+		Audit:       o.Auditor,
+		Observer:    a.Metrics,
+		Automod:     rules,
+		Roles:       roleCache,
+		Recent:      recent,
+		Sanctions:   sanctions,
+		Logger:      o.Logger,
+		Now:         o.Now,
 	})
 	if err != nil {
 		return nil, err

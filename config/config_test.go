@@ -87,6 +87,8 @@ platforms:
 		{"feishu with default dedup_ttl", feishuBase, ""},
 		{"feishu with 8h dedup_ttl", feishuBase + "server: {dedup_ttl: 8h}\n", ""},
 		{"modlog", base + "modlog: {tim: \"@TGS#ml\", chats: {\"tim:@TGS#g1\": \"@TGS#ml1\"}}\n", ""},
+		{"modlog budget", base + "modlog: {tim: \"@TGS#ml\", per_minute: 3}\n", ""},
+		{"modlog negative budget", base + "modlog: {tim: \"@TGS#ml\", per_minute: -1}\n", "modlog.per_minute: must not be negative"},
 		{"modlog of a platform not configured", base + "modlog: {feishu: oc_ml}\n", "modlog.feishu: platforms.feishu is not configured"},
 		{"modlog chat key without platform", base + "modlog: {chats: {g1: ml}}\n", "modlog.chats: key \"g1\""},
 		{"modlog chat of a platform not configured", base + "modlog: {chats: {\"easemob:1\": \"2\"}}\n", "names platform \"easemob\""},
