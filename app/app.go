@@ -316,9 +316,15 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		}()
 		stopConn = func() { cancelConn(); <-done }
 	}
+	// The console's minute loop has no work to finish: it stops once the
+	// workers have (its last flush then counts everything), not at the
+	// shutdown timeout.
+	stopFigures := func() {}
 	if a.Figures != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.runConsole(ctx) }()
+		figCtx, cancelFigures := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); a.runConsole(figCtx) }()
+		stopFigures = func() { cancelFigures(); <-done }
 	}
 	return func() {
 		stopConn()
@@ -328,6 +334,7 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		// Maintenance stops at once; workers finish their jobs.
 		a.stopMaintenance()
 		wg.Wait()
+		stopFigures()
 		cancel()
 	}
 }
