@@ -80,15 +80,19 @@ func (c Config) checkVerificationPlatforms() error {
 // suggests encrypted deliveries that never come), or a webhook-mode one
 // with the long connection's disconnected_grace.
 func (c Config) unusedKeys() []string {
+	var warnings []string
+	if r := c.Moderation.Reports; r.Enabled && r.ActAt == 1 {
+		warnings = append(warnings, "moderation.reports.act_at is 1: any single member's /report acts on the reported user by itself; 2 or more makes reporters agree")
+	}
 	f := c.Platforms.Feishu
 	if f == nil {
-		return nil
+		return warnings
 	}
 	switch {
 	case f.WebSocket() && f.VerificationToken != "":
-		return []string{"platforms.feishu.verification_token is not used in websocket mode (events on the long connection carry no token); remove it"}
+		warnings = append(warnings, "platforms.feishu.verification_token is not used in websocket mode (events on the long connection carry no token); remove it")
 	case !f.WebSocket() && f.DisconnectedGrace != 0:
-		return []string{"platforms.feishu.disconnected_grace is used only in websocket mode (the long connection); it does nothing in webhook mode"}
+		warnings = append(warnings, "platforms.feishu.disconnected_grace is used only in websocket mode (the long connection); it does nothing in webhook mode")
 	}
-	return nil
+	return warnings
 }

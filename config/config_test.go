@@ -264,13 +264,16 @@ func TestUnusedKeysWarn(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
 		name, feishu, want string
+		extra              string
 	}{
-		{"websocket", "{mode: websocket, app_id: cli_x, app_secret: s}", ""},
-		{"websocket with a token", "{mode: websocket, app_id: cli_x, app_secret: s, verification_token: v}", "platforms.feishu.verification_token is not used in websocket mode"},
-		{"webhook", "{app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k}", ""},
-		{"webhook with a grace", "{app_id: cli_x, app_secret: s, verification_token: v, disconnected_grace: 2m}", "platforms.feishu.disconnected_grace is used only in websocket mode"},
+		{"websocket", "{mode: websocket, app_id: cli_x, app_secret: s}", "", ""},
+		{"websocket with a token", "{mode: websocket, app_id: cli_x, app_secret: s, verification_token: v}", "platforms.feishu.verification_token is not used in websocket mode", ""},
+		{"webhook", "{app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k}", "", ""},
+		{"webhook with a grace", "{app_id: cli_x, app_secret: s, verification_token: v, disconnected_grace: 2m}", "platforms.feishu.disconnected_grace is used only in websocket mode", ""},
+		{"one reporter acts alone", "{mode: websocket, app_id: cli_x, app_secret: s}", "moderation.reports.act_at is 1", "moderation: {reports: {enabled: true, act_at: 1}}\n"},
+		{"reporters agree", "{mode: websocket, app_id: cli_x, app_secret: s}", "", "moderation: {reports: {enabled: true, act_at: 3}}\n"},
 	} {
-		cfg, err := Parse([]byte("platforms:\n  feishu: "+tt.feishu+"\n"), env(nil))
+		cfg, err := Parse([]byte(tt.extra+"platforms:\n  feishu: "+tt.feishu+"\n"), env(nil))
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
