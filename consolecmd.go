@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,6 +34,9 @@ const consoleUsage = `usage:
 var stdin io.Reader = os.Stdin
 
 // runConsoleCmd runs `gavel console …`.
+// knownPlatforms are the platforms' config keys, which grants name.
+var knownPlatforms = []string{"feishu", "tim", "easemob"}
+
 func runConsoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprintln(stderr, consoleUsage)
@@ -66,7 +70,7 @@ func runConsoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return usageError{fmt.Errorf("gavel console: unknown subcommand %q", sub)}
 	}
 	if err := fs.Parse(rest); err != nil {
-		return usageError{err}
+		return flagError{err}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("gavel console %s: unexpected argument %q", sub, fs.Arg(0))}
@@ -76,6 +80,13 @@ func runConsoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		var err error
 		if grants, err = console.ParseGrants(chats, platform, all); err != nil {
 			return usageError{fmt.Errorf("gavel console add-user: %w", err)}
+		}
+		for _, g := range grants {
+			// A grant of a platform Gavel does not know could never
+			// match a chat: a typo, refused rather than stored.
+			if p, _, ok := strings.Cut(g, ":"); ok && !slices.Contains(knownPlatforms, p) {
+				return usageError{fmt.Errorf("gavel console add-user: %q is not a platform (one of %s)", p, strings.Join(knownPlatforms, ", "))}
+			}
 		}
 	}
 	cfg, err := config.Load(*cfgPath)
@@ -97,8 +108,17 @@ func runConsoleCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return err
 		}
+		// Adding a name that exists replaces its password and grants;
+		// its sessions end (a new password is often a leaked old one).
+		replaced, err := st.DeleteConsoleUser(ctx, name)
+		if err != nil {
+			return err
+		}
 		if err := st.PutConsoleUser(ctx, moderation.ConsoleUser{Name: name, Hash: hash, Grants: grants, CreatedAt: time.Now()}); err != nil {
 			return err
+		}
+		if replaced {
+			fmt.Fprintf(stdout, "console user %s replaced (new password; its sessions ended)\n", name)
 		}
 		fmt.Fprintf(stdout, "console user %s may see and act on %s\n", name, strings.Join(grants, ", "))
 	case "remove-user":

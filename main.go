@@ -38,16 +38,35 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		var u usageError
-		if !errors.As(err, &u) {
-			fmt.Fprintln(os.Stderr, "gavel:", err)
-		}
-		os.Exit(2)
+	if code := exitCode(err, os.Stderr); code != 0 {
+		os.Exit(code)
 	}
 }
 
+// usageError is a command line Gavel cannot run: exit status 2, and its
+// message is printed like any error's.
 type usageError struct{ error }
+
+// flagError is a flag the flag package refused; it has printed the
+// message and the flags itself.
+type flagError struct{ error }
+
+// exitCode prints err (unless the flag package already did) and returns
+// the exit status: 0 without an error, else 2.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	var f flagError
+	if !errors.As(err, &f) {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "gavel ") { // "gavel console add-user: …" names itself
+			msg = "gavel: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+	}
+	return 2
+}
 
 const usage = `usage:
   gavel serve [--config config.yaml]         run the bot
@@ -92,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.BoolVar(keepConsole, "console", false, "keep the console open after the demo, until Ctrl-C")
 	}
 	if err := fs.Parse(rest); err != nil {
-		return usageError{err}
+		return flagError{err}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("gavel %s: unexpected argument %q", cmd, fs.Arg(0))}

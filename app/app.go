@@ -202,21 +202,26 @@ func New(ctx context.Context, cfg config.Config, o Options) (_ *App, err error) 
 		receivers = append(receivers, p)
 	}
 	a.Platforms = plats
+	var postLimiter pipeline.PostLimiter // the mod-log's budget, shared when Redis is
+	if a.Cluster != nil {
+		postLimiter = a.Cluster
+	}
 	a.Pipeline, err = pipeline.New(cfg.Moderation, pipeline.Deps{
-		Platforms: a.Platforms,
-		Parser:    commands.New(cfg.Commands),
-		Policy:    pol,
-		Language:  cfg.Language,
-		ModLog:    cfg.ModLog,
-		Store:     a.Store,
-		Audit:     o.Auditor,
-		Observer:  a.Metrics,
-		Automod:   rules,
-		Roles:     roleCache,
-		Recent:    recent,
-		Sanctions: sanctions,
-		Logger:    o.Logger,
-		Now:       o.Now,
+		Platforms:   a.Platforms,
+		Parser:      commands.New(cfg.Commands),
+		Policy:      pol,
+		Language:    cfg.Language,
+		ModLog:      cfg.ModLog,
+		PostLimiter: postLimiter,
+		Store:       a.Store,
+		Audit:       o.Auditor,
+		Observer:    a.Metrics,
+		Automod:     rules,
+		Roles:       roleCache,
+		Recent:      recent,
+		Sanctions:   sanctions,
+		Logger:      o.Logger,
+		Now:         o.Now,
 	})
 	if err != nil {
 		return nil, err
@@ -311,9 +316,15 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		}()
 		stopConn = func() { cancelConn(); <-done }
 	}
+	// The console's minute loop has no work to finish: it stops once the
+	// workers have (its last flush then counts everything), not at the
+	// shutdown timeout.
+	stopFigures := func() {}
 	if a.Figures != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); a.runConsole(ctx) }()
+		figCtx, cancelFigures := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); a.runConsole(figCtx) }()
+		stopFigures = func() { cancelFigures(); <-done }
 	}
 	return func() {
 		stopConn()
@@ -323,6 +334,7 @@ func (a *App) Start(ctx context.Context) (stop func()) {
 		// Maintenance stops at once; workers finish their jobs.
 		a.stopMaintenance()
 		wg.Wait()
+		stopFigures()
 		cancel()
 	}
 }

@@ -270,6 +270,21 @@ func (e *Engine) Join(j *moderation.Join) []Hit {
 // The pipeline asks before every automatic notice and drops (or logs) the
 // rest, so the bot neither floods a chat nor gets throttled.
 func (e *Engine) AllowNotice(chat moderation.ChatRef) bool {
+	return e.allow(chat, e.noticeLimit)
+}
+
+// NoticeLimit is notices_per_minute with its default applied: the
+// mod-log's budget when modlog.per_minute is unset.
+func (e *Engine) NoticeLimit() int { return e.noticeLimit }
+
+// AllowPosts is AllowNotice with another limit: the same per-chat window
+// (a chat's notices and Gavel's other posts there count together), at
+// most perMinute in any 60 seconds. The mod-log's budget.
+func (e *Engine) AllowPosts(chat moderation.ChatRef, perMinute int) bool {
+	return e.allow(chat, perMinute)
+}
+
+func (e *Engine) allow(chat moderation.ChatRef, limit int) bool {
 	now := e.now().UnixNano()
 	ok := false
 	e.notices.with(chatKey{chat.Platform, chat.ID}, now, func(s *noticeState) {
@@ -278,7 +293,7 @@ func (e *Engine) AllowNotice(chat moderation.ChatRef) bool {
 			i++
 		}
 		s.times = append(s.times[:0], s.times[i:]...)
-		if len(s.times) < e.noticeLimit {
+		if len(s.times) < limit {
 			s.times = append(s.times, now)
 			ok = true
 		}

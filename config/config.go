@@ -10,6 +10,7 @@ import (
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -103,7 +104,8 @@ func (c Config) Validate() error {
 		return errors.New("platforms: no platform configured (add a feishu, tim or easemob block)")
 	}
 	checks := []func() error{c.Server.Validate, c.Commands.Validate, c.Moderation.Validate, c.Policy.Validate, c.Storage.Validate, c.Redis.Validate, c.Automod.Validate,
-		c.Console.Validate, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) }}
+		c.Console.Validate, c.checkListeners, c.ModLog.Validate, func() error { return c.ModLog.CheckPlatforms(c.Platforms.configured) },
+		c.checkVerificationPlatforms}
 	if p := c.Platforms.Feishu; p != nil {
 		fc := *p
 		fc.DedupTTL = c.Server.DedupTTL // zero: the default, which suffices
@@ -153,7 +155,8 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return Config{}, fmt.Errorf("parsing YAML: %w", err)
 	}
-	expand(&root, lookup)
+	var unset []string
+	expand(&root, lookup, &unset)
 	warnings := migrate(&root)
 	if err := normalizeDurations(&root, reflect.TypeFor[Config](), ""); err != nil {
 		return Config{}, err
@@ -170,16 +173,25 @@ func Parse(data []byte, lookup func(string) (string, bool)) (Config, error) {
 	}
 	cfg = cfg.WithCanonicalIDs()
 	if err := cfg.Validate(); err != nil {
+		if len(unset) > 0 { // the likely cause of a missing secret
+			return Config{}, fmt.Errorf("%w\n(not set in the environment, so empty: %s)", err, strings.Join(unset, ", "))
+		}
 		return Config{}, err
 	}
-	cfg.Warnings = warnings
+	cfg.Warnings = append(warnings, cfg.unusedKeys()...)
 	return cfg, nil
 }
 
-func expand(n *yaml.Node, lookup func(string) (string, bool)) {
+// expand replaces ${VAR} in n's scalars, adding the names of unset
+// variables to unset (once each).
+func expand(n *yaml.Node, lookup func(string) (string, bool), unset *[]string) {
 	if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") {
 		n.Value = envRef.ReplaceAllStringFunc(n.Value, func(ref string) string {
-			v, _ := lookup(ref[2 : len(ref)-1])
+			name := ref[2 : len(ref)-1]
+			v, ok := lookup(name)
+			if !ok && !slices.Contains(*unset, name) {
+				*unset = append(*unset, name)
+			}
 			return v
 		})
 		// Let the value resolve afresh (a number for sdk_app_id, a string
@@ -188,6 +200,6 @@ func expand(n *yaml.Node, lookup func(string) (string, bool)) {
 		return
 	}
 	for _, c := range n.Content {
-		expand(c, lookup)
+		expand(c, lookup, unset)
 	}
 }

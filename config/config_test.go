@@ -45,6 +45,14 @@ func TestShippedExampleWithoutSecretsFailsClosed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "platforms.feishu.") {
 		t.Fatalf("err = %v, want a platforms.feishu key named", err)
 	}
+	// And the variables that were not set, the likely cause.
+	if !strings.Contains(err.Error(), "not set in the environment, so empty: FEISHU_APP_SECRET, FEISHU_VERIFICATION_TOKEN") {
+		t.Fatalf("err = %v, want the unset variables named", err)
+	}
+	// A valid file says nothing of unset variables it does not need.
+	if _, err := Parse([]byte("platforms:\n  tim: {sdk_app_id: 1400000001, secret_key: k, admin_identifier: a, callback_token: t}\nredis: {password: \"${NOT_SET}\"}\n"), env(nil)); err != nil {
+		t.Fatalf("an unset optional variable: %v", err)
+	}
 }
 
 func TestParseErrorsNameTheKey(t *testing.T) {
@@ -79,10 +87,24 @@ platforms:
 		{"feishu with default dedup_ttl", feishuBase, ""},
 		{"feishu with 8h dedup_ttl", feishuBase + "server: {dedup_ttl: 8h}\n", ""},
 		{"modlog", base + "modlog: {tim: \"@TGS#ml\", chats: {\"tim:@TGS#g1\": \"@TGS#ml1\"}}\n", ""},
+		{"modlog budget", base + "modlog: {tim: \"@TGS#ml\", per_minute: 3}\n", ""},
+		{"modlog negative budget", base + "modlog: {tim: \"@TGS#ml\", per_minute: -1}\n", "modlog.per_minute: must not be negative"},
 		{"modlog of a platform not configured", base + "modlog: {feishu: oc_ml}\n", "modlog.feishu: platforms.feishu is not configured"},
 		{"modlog chat key without platform", base + "modlog: {chats: {g1: ml}}\n", "modlog.chats: key \"g1\""},
 		{"modlog chat of a platform not configured", base + "modlog: {chats: {\"easemob:1\": \"2\"}}\n", "names platform \"easemob\""},
 		{"modlog unknown key", base + "modlog: {slack: x}\n", "field slack not found"},
+		{"console on its own listener", base + "console: {listen: \"127.0.0.1:8081\"}\n", ""},
+		{"console without base_url", base + "console: {listen: \"127.0.0.1:8081\"}\n", ""},
+		{"console on the webhook listener", base + "console: {listen: \"127.0.0.1:8080\"}\n", "console.listen: \"127.0.0.1:8080\" is the address of server.listen"},
+		{"console on a wildcard beside the webhook", base + "server: {listen: \"0.0.0.0:9000\"}\nconsole: {listen: \"127.0.0.1:9000\"}\n", "console.listen: \"127.0.0.1:9000\" is the address of server.listen"},
+		{"admin and pprof on one address", base + "server: {admin_listen: \":9090\", pprof_listen: \":9090\"}\n", "server.pprof_listen: \":9090\" is the address of server.admin_listen"},
+		{"console listen without a host", base + "console: {listen: \"8081\"}\n", "console.listen: \"8081\" is not host:port"},
+		{"server listen port out of range", base + "server: {listen: \"127.0.0.1:80800\"}\n", "server.listen: \"127.0.0.1:80800\": the port"},
+		{"listeners on port 0", base + "server: {listen: \"127.0.0.1:0\"}\nconsole: {listen: \"127.0.0.1:0\"}\n", ""},
+		{"console base_url without listen", base + "console: {base_url: \"https://gavel.example/\"}\n", "console.base_url: set without console.listen"},
+		{"verification", base + "moderation: {verification: {\"tim:@TGS#1\": {mode: text, timeout: 5m, on_timeout: kick}}}\n", ""},
+		{"verification of a platform not configured", base + "moderation: {verification: {\"feishu:oc_1\": {mode: button}}}\n", "moderation.verification: key \"feishu:oc_1\" names platform \"feishu\", which is not configured"},
+		{"verification button on TIM", base + "moderation: {verification: {\"tim:@TGS#1\": {mode: button}}}\n", "button needs a card; only Feishu"},
 		{"feishu with dedup_ttl inside its retries", feishuBase + "server: {dedup_ttl: 7h}\n", "server.dedup_ttl: 7h0m0s does not exceed Feishu's retry schedule"},
 	}
 	for _, tt := range tests {
@@ -233,5 +255,31 @@ platforms:
 					got, cfg.Moderation.AllowPermanentMute, cfg.Warnings, tt.wantMute, tt.wantPermanent, tt.wantWarnings)
 			}
 		})
+	}
+}
+
+// TestUnusedKeysWarn: keys valid but without effect in the chosen Feishu
+// mode load with a warning naming them.
+func TestUnusedKeysWarn(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name, feishu, want string
+		extra              string
+	}{
+		{"websocket", "{mode: websocket, app_id: cli_x, app_secret: s}", "", ""},
+		{"websocket with a token", "{mode: websocket, app_id: cli_x, app_secret: s, verification_token: v}", "platforms.feishu.verification_token is not used in websocket mode", ""},
+		{"webhook", "{app_id: cli_x, app_secret: s, verification_token: v, encrypt_key: k}", "", ""},
+		{"webhook with a grace", "{app_id: cli_x, app_secret: s, verification_token: v, disconnected_grace: 2m}", "platforms.feishu.disconnected_grace is used only in websocket mode", ""},
+		{"one reporter acts alone", "{mode: websocket, app_id: cli_x, app_secret: s}", "moderation.reports.act_at is 1", "moderation: {reports: {enabled: true, act_at: 1}}\n"},
+		{"reporters agree", "{mode: websocket, app_id: cli_x, app_secret: s}", "", "moderation: {reports: {enabled: true, act_at: 3}}\n"},
+	} {
+		cfg, err := Parse([]byte(tt.extra+"platforms:\n  feishu: "+tt.feishu+"\n"), env(nil))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got := strings.Join(cfg.Warnings, "\n")
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: warnings %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }

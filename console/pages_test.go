@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -25,13 +26,16 @@ func TestPages(t *testing.T) {
 		Targets: []string{"u3"}, Reason: long})
 	undo := e.addCase(moderation.Case{DeliveryID: "d3", Platform: "tim", ChatID: "g1", Actor: "console:ann", Verb: moderation.VerbUnmute,
 		Targets: []string{"u1"}, Related: first})
+	e.srv.d.Health = func(context.Context) []Check {
+		return []Check{{Name: "store"}, {Name: "platform credentials"}, {Name: "a new check"}}
+	}
 	c, _ := e.login("ann", testPassword)
 	for _, tt := range []struct {
 		path   string
 		status int
 		want   []string
 	}{
-		{"/", http.StatusOK, []string{"Actions by verb", "mute: <b>1</b>", "blocklist: <b>1</b>", "<svg"}},
+		{"/", http.StatusOK, []string{"Actions by verb", "mute: <b>1</b>", "blocklist: <b>1</b>", "<svg", "<td>Store</td>", "<td>Platform credentials</td>", "<td>a new check</td>"}},
 		{"/?range=7d", http.StatusOK, []string{`class="on">7 d`}},
 		{"/cases", http.StatusOK, []string{"rule:blocklist", "console:ann", "partial"}},
 		{"/cases?rule=blocklist", http.StatusOK, []string{"rule:blocklist"}},
@@ -44,7 +48,7 @@ func TestPages(t *testing.T) {
 		{"/chats/tim/g1", http.StatusOK, []string{"Effective policy", "platform tim is not configured", "Cases in the last 24 h: 3"}},
 		{"/sanctions", http.StatusOK, []string{"Nothing yet."}},
 		{"/cases?lang=zh", http.StatusOK, []string{"案例", "筛选"}},
-		{"/", http.StatusOK, []string{"按操作统计"}}, // the cookie keeps Chinese
+		{"/", http.StatusOK, []string{"按操作统计", "<td>存储</td>", "<td>平台凭据</td>"}}, // the cookie keeps Chinese
 	} {
 		body, resp := e.get(c, tt.path)
 		if resp.StatusCode != tt.status {

@@ -20,6 +20,8 @@ var messages = map[string][2]string{
 	"by.verb":    {"Actions by verb", "按操作统计"}, "by.rule": {"Rule hits by rule", "按规则统计命中"},
 	"webhooks": {"Webhooks by result", "Webhook 按结果统计"}, "queue": {"Queue depth (largest sample per hour)", "队列深度（每小时最大采样）"},
 	"health": {"Health", "健康状况"}, "ok": {"OK", "正常"}, "none": {"Nothing yet.", "暂无。"},
+	// The overview's health checks, by Check.Name.
+	"store": {"Store", "存储"}, "redis": {"Redis", "Redis"}, "platform credentials": {"Platform credentials", "平台凭据"},
 	"platform": {"Platform", "平台"}, "chat": {"Chat", "群"}, "actor": {"Actor", "操作者"}, "target": {"Target user", "目标用户"},
 	"rule": {"Rule", "规则"}, "verb": {"Action", "操作"}, "outcome": {"Outcome", "结果"}, "since": {"Since (UTC)", "起始（UTC）"},
 	"until": {"Until (UTC)", "截止（UTC）"}, "filter": {"Filter", "筛选"}, "next": {"Older →", "更早 →"}, "first": {"← Newest", "← 最新"},

@@ -106,8 +106,11 @@ func Run(ctx context.Context, w io.Writer, o Options) error {
 
 	d := &director{out: w, gavel: "http://" + ln.Addr().String(), app: a, cases: cases}
 	fmt.Fprintf(w, "Gavel demo: one Gavel (%s) serving Feishu, Tencent Cloud Chat and Easemob fakes.\n", d.gavel)
-	fmt.Fprintf(w, "Console: %s  (sign in as %s, password %s; run `gavel demo -console` to keep it open)\n",
-		a.Console.BaseURL(), demoUser, password)
+	keep := "run `gavel demo -console` to keep it open"
+	if o.KeepConsole {
+		keep = "it stays open after the demo until Ctrl-C"
+	}
+	fmt.Fprintf(w, "Console: %s  (sign in as %s, password %s; %s)\n", a.Console.BaseURL(), demoUser, password, keep)
 	d.feishu(fs)
 	d.feishuSanctions(fs)
 	d.feishuModLog(fs)

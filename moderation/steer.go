@@ -23,6 +23,9 @@ const (
 	// VerbVerify is a joiner's verification: its challenge, its answer
 	// (a card button on Feishu) and its timeout.
 	VerbVerify Verb = "verify"
+	// VerbDigest is the mod-log's digest: one post listing the cases a
+	// mod-log chat's budget (modlog.per_minute) held back (a Timer verb).
+	VerbDigest Verb = "digest"
 )
 
 // EventAction is a request to act that did not come as a chat message:

@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,7 +102,7 @@ func (p *Pipeline) hold(ctx context.Context, r *run, cmd moderation.Command, c *
 		return
 	}
 	r.log.Info("command held for confirmation", "case", c.ID, "action", cmd.Verb, "targets", len(cmd.Targets))
-	p.ask(ctx, r, p.text.heldPost(c, p.policy.ConfirmTimeout(), p.prefixes[0]))
+	p.ask(ctx, r, c, p.text.heldPost(c, p.policy.ConfirmTimeout(), p.prefixes[0]))
 }
 
 // answer carries out an answer (VerbConfirm or VerbCancel) to held case
@@ -254,7 +255,32 @@ func (p *Pipeline) expireHeld(ctx context.Context, r *run) {
 		return // answered before it expired (or the expiry ran already)
 	}
 	r.log.Info("held command expired", "held_case", req.ID)
+	p.expiredCard(ctx, r, &req, a)
 	p.reply(ctx, r, p.text.expired(req.ID, p.policy.ConfirmTimeout()))
+}
+
+// expiredCard updates held case req's recorded card (its request in the
+// chat, or its mod-log entry) to say it expired, without its buttons.
+// Where the platform cannot edit, the chat is told by the expiry's reply.
+func (p *Pipeline) expiredCard(ctx context.Context, r *run, req, a *moderation.Case) {
+	ref, err := p.store.CasePost(ctx, req.ID)
+	if err != nil || ref.MessageID == digestPending {
+		if err != nil && !errors.Is(err, moderation.ErrNotFound) {
+			r.log.Warn("reading the confirmation card failed", "case", req.ID, "err", err)
+		}
+		return
+	}
+	note := p.text.answerNote(a)
+	var post moderation.Post
+	if ref.Chat == (moderation.ChatRef{Platform: req.Platform, ID: req.ChatID}) {
+		post = p.text.heldPost(req, p.policy.ConfirmTimeout(), p.prefixes[0])
+		post.Card.Buttons, post.Card.Note = nil, note
+		post.Text = note + " " + post.Text
+	} else {
+		post = p.text.modLogPost(req, nil, note, r.plat.Limits().Reply)
+	}
+	post.Card.Color = "grey"
+	p.updateCard(ctx, r, ref, post, "")
 }
 
 // claim races for answer a (a first-writer-wins case) and reports
@@ -318,7 +344,11 @@ func (p *Pipeline) audited(ctx context.Context, c *moderation.Case) {
 // platform posts no cards (Post says ErrUnsupported), the text as a
 // reply. Like reply, it is recorded as the run's next reply, so a re-run
 // does not post it twice.
-func (p *Pipeline) ask(ctx context.Context, r *run, post moderation.Post) {
+//
+// The card is recorded as held case c's post (Store.SetCasePost), so that
+// its expiry updates it, unless c goes to the mod-log: its mod-log card,
+// recorded by postModLog, is then the one updated.
+func (p *Pipeline) ask(ctx context.Context, r *run, c *moderation.Case, post moderation.Post) {
 	r.replies++
 	step := moderation.ReplyStep(r.replies)
 	p.flush(ctx, r)
@@ -328,7 +358,7 @@ func (p *Pipeline) ask(ctx context.Context, r *run, post moderation.Post) {
 			return
 		}
 	}
-	_, err := r.plat.Post(ctx, r.chat, post)
+	id, err := r.plat.Post(ctx, r.chat, post)
 	if errors.Is(err, moderation.ErrUnsupported) {
 		r.replies-- // the reply takes this turn
 		p.reply(ctx, r, post.Text)
@@ -337,6 +367,13 @@ func (p *Pipeline) ask(ctx context.Context, r *run, post moderation.Post) {
 	if err != nil {
 		r.log.Error("posting the confirmation request failed", "err", err)
 		return
+	}
+	if !slices.ContainsFunc(r.logged, func(x *moderation.Case) bool { return x.ID == c.ID }) {
+		if err := p.store.SetCasePost(ctx, c.ID, moderation.PostRef{Chat: r.chat, MessageID: id}); err != nil {
+			// Only the card's update at expiry is lost: the expiry is
+			// still told in the chat.
+			r.log.Warn("recording the confirmation card failed", "case", c.ID, "err", err)
+		}
 	}
 	p.stage(r, step, []moderation.Result{{UserID: "-", Status: moderation.StatusDone}})
 }

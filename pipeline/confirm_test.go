@@ -314,3 +314,51 @@ func TestConfirmFromTheModLog(t *testing.T) {
 		t.Fatalf("mod-log card after the press = %+v", card)
 	}
 }
+
+// An expired request's card says so, without its buttons: the card in
+// the chat, or, when the request went to the mod-log, its mod-log card.
+func TestConfirmExpiryUpdatesTheCard(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		modlog     bool
+		noUpdate   bool
+		wantUpdate string // the "update <id>" call; "" for none
+	}{
+		{name: "card in the chat", wantUpdate: "update post-1"},
+		{name: "mod-log card", modlog: true, wantUpdate: "update post-2"},
+		{name: "platform cannot edit: the reply tells", noUpdate: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var f *fixture
+			if tt.modlog {
+				f = newModLogFixture(t, Config{}, confirmPolicy)
+			} else {
+				f = newFixture(t, Config{}, confirmPolicy, "", confirmCaps)
+			}
+			f.pl.noUpdate = tt.noUpdate
+			f.say("mod", "/kick @a @b @c @d")
+			f.now = f.now.Add(5*time.Minute + time.Second)
+			f.expire(t)
+			updates := f.actions("update")
+			if tt.wantUpdate == "" {
+				if len(updates) != 0 {
+					t.Fatalf("updates %v, want none", updates)
+				}
+			} else {
+				if fmt.Sprint(updates) != "["+tt.wantUpdate+"]" {
+					t.Fatalf("updates %v, want [%s]", updates, tt.wantUpdate)
+				}
+				card := f.pl.updates[0].Card
+				if card == nil || len(card.Buttons) != 0 || !strings.Contains(card.Note, "Expired (case #2)") {
+					t.Fatalf("updated card %+v, want no buttons and the expiry", card)
+				}
+			}
+			if got := f.lastReply(t); !strings.Contains(got, "expired: nobody confirmed it") {
+				t.Fatalf("expiry reply = %q", got)
+			}
+		})
+	}
+}

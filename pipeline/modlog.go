@@ -25,10 +25,17 @@ type ModLogConfig struct {
 	// Chats maps "platform:chat_id" to the mod-log chat id (on the same
 	// platform) of that chat.
 	Chats map[string]string `yaml:"chats"`
+	// PerMinute is the budget of posts to one mod-log chat in any 60
+	// seconds; cases over it go to a digest (modlog_digest.go). Default:
+	// automod.notices_per_minute.
+	PerMinute int `yaml:"per_minute"`
 }
 
 // Validate reports the first bad key.
 func (c ModLogConfig) Validate() error {
+	if c.PerMinute < 0 {
+		return errors.New("modlog.per_minute: must not be negative")
+	}
 	for name, id := range map[string]string{"feishu": c.Feishu, "tim": c.TIM, "easemob": c.Easemob} {
 		if strings.TrimSpace(id) != id || strings.ContainsAny(id, "\n\t") {
 			return fmt.Errorf("modlog.%s: %q has spaces around it", name, id)
@@ -130,8 +137,8 @@ var ErrModLog = errors.New("mod-log post failed")
 // or failing mod-log never delays or fails the action; a failed post
 // fails the run (the job is retried for it) unless this is its last
 // attempt, when it is logged. The adapter paces posts to the platform's
-// limits (egress); the notice budget of automod.notices_per_minute is the
-// protected chats', which the mod-log does not spend.
+// limits (egress); a case over the mod-log chat's budget (modlog.per_minute)
+// is deferred to its digest instead (modlog_digest.go).
 func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 	logged := r.logged
 	r.logged = nil
@@ -150,6 +157,16 @@ func (p *Pipeline) postModLog(ctx context.Context, r *run) {
 				r.fail(err)
 				return
 			}
+		}
+		// A held command is posted whatever the budget (its buttons
+		// answer it); it counts all the same.
+		if !p.allowModLog(ctx, r, dest) && c.Outcome.Kind() != moderation.OutcomeAwaiting {
+			if err := p.deferModLog(ctx, r, c, dest); err != nil {
+				r.log.Error("deferring a case to the mod-log digest failed", "case", c.ID, "err", err)
+				r.fail(err)
+				return
+			}
+			continue
 		}
 		post := p.text.modLogPost(p.shown(c), p.modLogButtons(c), "", r.plat.Limits().Reply)
 		id, err := r.plat.Post(ctx, dest, post)

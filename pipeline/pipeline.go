@@ -116,10 +116,13 @@ type Deps struct {
 	// and join (on the webhook path: it is local and fast).
 	Automod *automod.Engine
 	// ModLog names the chats cases are posted to (config.yaml's modlog:).
-	ModLog   ModLogConfig
-	Language string // "en" (default) or "zh"
-	Logger   *slog.Logger
-	Now      func() time.Time
+	ModLog ModLogConfig
+	// PostLimiter, when set, counts the mod-log's budget across replicas
+	// (cluster.Cluster); nil → each replica counts its own.
+	PostLimiter PostLimiter
+	Language    string // "en" (default) or "zh"
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // Pipeline handles events. It is safe for concurrent use.
@@ -139,12 +142,18 @@ type Pipeline struct {
 	held      heldScan
 	rules     *automod.Engine
 	modlog    ModLogConfig
-	obs       Observer
-	audit     Auditor
-	text      *texts
-	log       *slog.Logger
-	now       func() time.Time
-	prefixes  []string
+	// budget counts posts to mod-log chats (the automod engine's notice
+	// window, keyed by the mod-log chat), modlogPerMinute of them.
+	budget          *automod.Engine
+	postLimiter     PostLimiter
+	modlogPerMinute int
+	digests         digestNotes
+	obs             Observer
+	audit           Auditor
+	text            *texts
+	log             *slog.Logger
+	now             func() time.Time
+	prefixes        []string
 
 	handled atomic.Int64
 }
@@ -208,6 +217,16 @@ func New(cfg Config, d Deps) (*Pipeline, error) {
 	p.recent = d.Recent
 	if p.recent == nil {
 		p.recent = NewMemoryRecent(p.cfg.Recent)
+	}
+	p.budget, p.postLimiter, p.modlogPerMinute = d.Automod, d.PostLimiter, d.ModLog.PerMinute
+	if p.budget == nil {
+		var err error
+		if p.budget, err = automod.New(automod.Config{}, p.now); err != nil {
+			return nil, fmt.Errorf("pipeline: the mod-log budget: %w", err)
+		}
+	}
+	if p.modlogPerMinute == 0 {
+		p.modlogPerMinute = p.budget.NoticeLimit()
 	}
 	p.schedules, _ = parseSchedules(p.cfg.ScheduledLocks) // validated above
 	return p, nil

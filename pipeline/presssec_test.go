@@ -243,18 +243,3 @@ func TestRateLimitedPressesPostNothing(t *testing.T) {
 		t.Fatalf("rate-limited presses posted %d messages: %+v", len(got), got)
 	}
 }
-
-// reports.act_at 1 would let any one member act on anyone by reporting
-// them: refused at start, naming the key.
-func TestReportsActAtOneRefused(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		actAt int
-		ok    bool
-	}{{0, true}, {1, false}, {2, true}, {3, true}} {
-		err := Config{Reports: ReportsConfig{Enabled: true, ActAt: tc.actAt}}.Validate()
-		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "moderation.reports.act_at")) {
-			t.Errorf("act_at %d: %v, want ok=%v", tc.actAt, err, tc.ok)
-		}
-	}
-}

@@ -119,7 +119,8 @@ func (p *Pipeline) report(ctx context.Context, r *run, cmd moderation.Command, p
 	}
 	if cfg.Ack == "reply" {
 		r.msg = &moderation.Message{Chat: r.chat} // to the chat, not as a reply
-		p.reply(ctx, r, p.text.reportAck())
+		_, modlog := p.modlog.chatFor(r.chat)
+		p.reply(ctx, r, p.text.reportAck(modlog))
 		r.msg = msg
 	}
 	if cfg.ActAt > 0 && !newcomer {

@@ -152,3 +152,24 @@ func TestReportUsageAndOff(t *testing.T) {
 		t.Error("a report was recorded with reports off")
 	}
 }
+
+// TestReportAckSaysWhereItWent: the acknowledgement says the moderators
+// were told only when the chat has a mod-log; without one the report is
+// recorded (a case) and the reply says so, rather than claim a message
+// that was never sent.
+func TestReportAckSaysWhereItWent(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name string
+		f    *fixture
+		want string
+	}{
+		{"mod-log", newModLogFixture(t, reportsCfg(ReportsConfig{}), policy.Config{}), "the moderators have been told"},
+		{"no mod-log", newFixture(t, reportsCfg(ReportsConfig{}), policy.Config{}, "en", native), "recorded for the moderators"},
+	} {
+		tt.f.say("r1", "/report @x spam")
+		if got := tt.f.lastReply(t); !strings.Contains(got, tt.want) || strings.Contains(got, "r1") {
+			t.Errorf("%s: ack = %q, want it to contain %q and not name the reporter", tt.name, got, tt.want)
+		}
+	}
+}

@@ -236,3 +236,46 @@ func (t *texts) undoNote(actor string, c *moderation.Case) string {
 func (t *texts) pressNote(actor string, verb moderation.Verb, answer string) string {
 	return fmt.Sprintf(t.pick("%s pressed %s: %s", "%s 点击了「%s」：%s"), actor, t.verbName(verb), answer)
 }
+
+// digestPost lists deferred cases in one mod-log message, as many as fit
+// the platform's size (at most maxDigestCases): a card without buttons
+// (the text says how to undo one) and the same as text. n is how many it
+// lists, the first n of cases; the rest wait for the next digest.
+func (t *texts) digestPost(cases []*moderation.Case, limit int, prefix string) (post moderation.Post, n int) {
+	foot := fmt.Sprintf(t.pick("Reverse one with %sundo N (N its case number) or in the console.", "撤销某一项：%s撤销 N（N 为案例号），或在控制台操作。"), prefix)
+	var fields []moderation.CardField
+	var lines []string
+	size := len(foot) + 200 // the title and the separators
+	for _, c := range cases {
+		if n == maxDigestCases {
+			break
+		}
+		by := c.Actor
+		if c.Rule != "" && c.Actor == "" {
+			by = "Gavel, " + c.Rule
+		}
+		what := t.verbName(c.Verb)
+		if c.Duration > 0 {
+			what += " " + moderation.FormatDuration(c.Duration)
+		}
+		value := fmt.Sprintf("%s · %s · %s", c.Platform+":"+c.ChatID, by, t.listUsers(c.Targets))
+		if c.Rule != "" && c.Reason != "" {
+			value += t.pick(" · matched ", " · 命中 ") + c.Reason
+		} else if c.Reason != "" {
+			value += " · " + c.Reason
+		}
+		value = fitText(value+" · "+t.outcomeText(c), maxFieldRunes)
+		label := fmt.Sprintf("#%d %s", c.ID, what)
+		line := label + ": " + value
+		if n > 0 && limit > 0 && size+len(line)+1 > limit {
+			break // the next digest lists the rest
+		}
+		size += len(line) + 1
+		fields = append(fields, moderation.CardField{Label: label, Value: value})
+		lines = append(lines, line)
+		n++
+	}
+	title := fmt.Sprintf(t.pick("Mod-log digest: %d cases over the budget", "管理日志汇总：超出频率的 %d 个案例"), n)
+	text := fitText(title+"\n"+strings.Join(lines, "\n")+"\n"+foot, limit)
+	return moderation.Post{Text: text, Card: &moderation.Card{Title: title, Color: "grey", Fields: fields, Note: foot}}, n
+}

@@ -56,7 +56,13 @@ func (t *texts) reportUsage(prefix string) string {
 		"回复某条消息并发送 /举报 [原因]，或 /举报 @用户 [原因]。"), "/", prefix)
 }
 
-// reportAck tells the chat a report was received; it names nobody.
-func (t *texts) reportAck() string {
-	return t.pick("A report was received; the moderators have been told.", "已收到一条举报，已通知管理员。")
+// reportAck tells the chat a report was received; it names nobody. It
+// says the moderators were told only when the chat has a mod-log to tell
+// them in; otherwise the report is a case they find with /case or the
+// console.
+func (t *texts) reportAck(modlog bool) string {
+	if modlog {
+		return t.pick("A report was received; the moderators have been told.", "已收到一条举报，已通知管理员。")
+	}
+	return t.pick("A report was received and recorded for the moderators.", "已收到一条举报，已记录供管理员查看。")
 }

@@ -56,6 +56,10 @@ func (p *Pipeline) handleTimer(ctx context.Context, r *run) {
 		c.Targets = []string{t.UserID}
 	}
 	opts := moderation.ActionOptions{ActionID: r.ev.DeliveryID}
+	if t.Verb == moderation.VerbDigest {
+		p.postDigest(ctx, r) // modlog_digest.go
+		return
+	}
 	if t.Verb == moderation.VerbVerify {
 		p.verifyTimer(ctx, r)
 		return
@@ -169,6 +173,7 @@ func (p *Pipeline) MaintainSanctions(ctx context.Context, submit func(context.Co
 	}
 	held, herr := p.heldTimers(ctx) // confirm.go
 	timers, err = append(timers, held...), errors.Join(err, herr)
+	timers = append(timers, p.digestTimers()...) // modlog_digest.go
 	for _, t := range timers {
 		if _, serr := submit(ctx, moderation.TimerEvent(t)); serr != nil {
 			p.sent.forget(t.TimerKey()) // offered again next time

@@ -151,8 +151,7 @@ type ReportsConfig struct {
 	// Window is how far back reports count towards ActAt; default 1h.
 	Window time.Duration `yaml:"window"`
 	// ActAt is how many distinct reporters within Window make Gavel act
-	// on the reported user (Action); 0: never, the moderators decide; 1
-	// is refused (one member alone would act).
+	// on the reported user (Action); 0: never, the moderators decide.
 	ActAt int `yaml:"act_at"`
 	// Action is what ActAt does: "mute [d]" (default "mute 1h"), "kick"
 	// or "ban [d]". Admins and protected users are never acted on.
@@ -172,8 +171,6 @@ func (c ReportsConfig) validate() error {
 		return errors.New("moderation.reports.window: between 0 and 7d")
 	case c.ActAt < 0:
 		return errors.New("moderation.reports.act_at: must not be negative")
-	case c.ActAt == 1:
-		return errors.New("moderation.reports.act_at: 1 lets any one member act on anyone by reporting them; use 2 or more distinct reporters, or 0 (the moderators decide from the mod-log)")
 	case c.NewcomerAge < 0 || c.NewcomerAge > 30*24*time.Hour:
 		return errors.New("moderation.reports.newcomer_age: between 0 and 30d")
 	}
