@@ -167,7 +167,11 @@ func (p *Pipeline) postDigest(ctx context.Context, r *run) {
 	if !p.allowModLog(ctx, r, dest) {
 		r.log.Info("mod-log digest over the budget: posted all the same (one a slot)", "modlog", dest.ID)
 	}
-	post, n := p.text.digestPost(pending, r.plat.Limits().Reply, p.prefixes[0])
+	shown := make([]*moderation.Case, len(pending))
+	for i, c := range pending {
+		shown[i] = p.shown(c) // a report in its own chat names no reporter
+	}
+	post, n := p.text.digestPost(shown, r.plat.Limits().Reply, p.prefixes[0])
 	id, err := r.plat.Post(ctx, dest, post)
 	if err != nil {
 		r.log.Error("mod-log digest post failed", "cases", n, "modlog", dest.ID, "last_attempt", r.last, "err", err)

@@ -243,3 +243,25 @@ func TestRateLimitedPressesPostNothing(t *testing.T) {
 		t.Fatalf("rate-limited presses posted %d messages: %+v", len(got), got)
 	}
 }
+
+// Over the mod-log budget, reports go to the digest, which names no
+// reporter where the mod-log chat is the report's own chat either.
+func TestReportDigestInItsOwnChatHidesReporters(t *testing.T) {
+	t.Parallel()
+	f, _ := newDigestFixture(t, 1)
+	f.p.modlog = ModLogConfig{Chats: map[string]string{"fake:c1": "c1"}, PerMinute: 1}
+	f.p.cfg.Reports.Enabled = true
+	for i := range 4 {
+		f.say(fmt.Sprint("reporter", i), fmt.Sprintf("/report @x%d spam", i))
+	}
+	f.now = f.now.Add(3 * time.Minute)
+	maintain(t, f.p)
+	if len(f.pl.posts) < 2 {
+		t.Fatalf("posts %d, want the first report and a digest", len(f.pl.posts))
+	}
+	for _, p := range f.pl.posts {
+		if strings.Contains(p.Text, "reporter") || (p.Card != nil && strings.Contains(fmt.Sprint(p.Card.Fields), "reporter")) {
+			t.Fatalf("a post in the reports' own chat names a reporter:\n%s", p.Text)
+		}
+	}
+}
