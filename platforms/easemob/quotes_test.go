@@ -9,6 +9,7 @@ import (
 
 	"gavel/moderation"
 	"gavel/platforms/easemob/easemobtest"
+	"gavel/platforms/wirejson"
 )
 
 // quotedBody is a signed group message callback whose ext.msgQuote is raw
@@ -85,6 +86,9 @@ func TestReplyToFromFakeQuote(t *testing.T) {
 
 // FuzzReplyTo: whatever msgQuote holds, Receive accepts the signed
 // message and a ReplyTo it fills names a plausible message and sender.
+// "Whatever" is any JSON wirejson reads: a payload with a duplicate
+// member name anywhere means two things to two parsers and is refused
+// whole (platforms/wirejson), msgQuote included.
 func FuzzReplyTo(f *testing.F) {
 	f.Add([]byte(`{"msgID":"1","msgSender":"a"}`))
 	f.Add([]byte(`"{\"msgID\":\"1\"}"`))
@@ -93,7 +97,7 @@ func FuzzReplyTo(f *testing.F) {
 	srv := &easemobtest.Server{Org: "org", App: "app", CallbackSecret: fuzzSecret}
 	c := fuzzClient(f)
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if !json.Valid(raw) {
+		if !json.Valid(raw) || !wirejson.Value(raw).IsValid() {
 			return
 		}
 		body := quotedBody(srv, fmt.Sprintf("org#app_f%d", fuzzSeq.Add(1)), json.RawMessage(raw))
