@@ -1,9 +1,7 @@
 package timtest
 
 import (
-	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"gavel/moderation"
@@ -215,14 +213,11 @@ func (s *Server) addMember(raw []byte, identifier string) answer {
 
 func (s *Server) modifyGroupMsg(raw []byte) answer {
 	var req struct {
-		GroupID string `json:"GroupId"`
-		MsgSeq  uint64 `json:"MsgSeq"`
-		MsgBody []struct {
-			MsgType    string          `json:"MsgType"`
-			MsgContent json.RawMessage `json:"MsgContent"`
-		} `json:"MsgBody"`
-		CloudCustomData *string `json:"CloudCustomData"`
-		TopicID         string  `json:"TopicId"`
+		GroupID         string    `json:"GroupId"`
+		MsgSeq          uint64    `json:"MsgSeq"`
+		MsgBody         []msgElem `json:"MsgBody"`
+		CloudCustomData *string   `json:"CloudCustomData"`
+		TopicID         string    `json:"TopicId"`
 	}
 	if !decode(raw, &req) {
 		return fail(90001, "JSON parse failed")
@@ -252,25 +247,11 @@ func (s *Server) modifyGroupMsg(raw []byte) answer {
 	if len(req.MsgBody) == 0 {
 		return success(nil) // CloudCustomData only: the text stays
 	}
-	var text strings.Builder
-	for _, el := range req.MsgBody {
-		if el.MsgType == "" || len(el.MsgContent) == 0 {
-			return fail(20001, "invalid MsgBody element")
-		}
-		if el.MsgType == "TIMTextElem" {
-			var tc struct {
-				Text *string `json:"Text"`
-			}
-			if json.Unmarshal(el.MsgContent, &tc) != nil || tc.Text == nil {
-				return fail(20001, "TIMTextElem needs MsgContent.Text")
-			}
-			text.WriteString(*tc.Text)
-		}
+	text, bad := s.bodyText(req.MsgBody, 20001)
+	if bad != nil {
+		return *bad
 	}
-	if text.Len() > s.maxMsg {
-		return fail(80002, "message too long")
-	}
-	m.text = text.String()
+	m.text = text
 	m.edits++
 	return success(nil)
 }

@@ -877,10 +877,7 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 		GroupID     string       `json:"GroupId"`
 		Random      *json.Number `json:"Random"`
 		FromAccount string       `json:"From_Account"`
-		MsgBody     []struct {
-			MsgType    string          `json:"MsgType"`
-			MsgContent json.RawMessage `json:"MsgContent"`
-		} `json:"MsgBody"`
+		MsgBody     []msgElem    `json:"MsgBody"`
 		GroupAtInfo []struct {
 			GroupAtAllFlag int    `json:"GroupAtAllFlag"`
 			GroupAtAccount string `json:"GroupAt_Account"`
@@ -909,23 +906,9 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if !ok {
 		return a
 	}
-	var text strings.Builder
-	for _, el := range req.MsgBody {
-		if el.MsgType == "" || len(el.MsgContent) == 0 {
-			return fail(10004, "invalid MsgBody element")
-		}
-		if el.MsgType == "TIMTextElem" {
-			var tc struct {
-				Text *string `json:"Text"`
-			}
-			if json.Unmarshal(el.MsgContent, &tc) != nil || tc.Text == nil {
-				return fail(10004, "TIMTextElem needs MsgContent.Text")
-			}
-			text.WriteString(*tc.Text)
-		}
-	}
-	if text.Len() > s.maxMsg {
-		return fail(80002, "message too long")
+	text, bad := s.bodyText(req.MsgBody, 10004)
+	if bad != nil {
+		return *bad
 	}
 	if len(req.GroupAtInfo) > maxAt {
 		return fail(10053, "too many @ targets")
@@ -955,9 +938,9 @@ func (s *Server) sendMsg(raw []byte, identifier string) answer {
 	if at, dup := s.recentAt[key]; dup && now.Sub(at) < dedupWindow {
 		return success(map[string]any{"MsgTime": at.Unix(), "MsgSeq": s.recentRand[key]})
 	}
-	seq := g.storeIn(t, from, text.String(), now)
+	seq := g.storeIn(t, from, text, now)
 	s.recentAt[key], s.recentRand[key] = now, seq
-	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text.String(), Random: uint32(random), MsgSeq: seq,
+	rep := Reply{GroupID: g.ID, TopicID: req.TopicID, From: from, Text: text, Random: uint32(random), MsgSeq: seq,
 		ForbidCallbackControl: req.ForbidCallbackControl, At: now}
 	for _, at := range req.GroupAtInfo {
 		if at.GroupAtAllFlag == 1 {
@@ -1157,4 +1140,38 @@ func (s *Server) Say(groupID, from string, parts ...any) Message {
 	}
 	m.Text = strings.Join(words, " ")
 	return m
+}
+
+// msgElem is one element of a message's MsgBody.
+type msgElem struct {
+	MsgType    string          `json:"MsgType"`
+	MsgContent json.RawMessage `json:"MsgContent"`
+}
+
+// bodyText is the text of a MsgBody's TIMTextElem elements; a malformed
+// element is refused with code (send_group_msg 10004, modify_group_msg
+// 20001), a text over the size limit with 80002.
+func (s *Server) bodyText(body []msgElem, code int) (string, *answer) {
+	var text strings.Builder
+	for _, el := range body {
+		if el.MsgType == "" || len(el.MsgContent) == 0 {
+			a := fail(code, "invalid MsgBody element")
+			return "", &a
+		}
+		if el.MsgType == "TIMTextElem" {
+			var tc struct {
+				Text *string `json:"Text"`
+			}
+			if json.Unmarshal(el.MsgContent, &tc) != nil || tc.Text == nil {
+				a := fail(code, "TIMTextElem needs MsgContent.Text")
+				return "", &a
+			}
+			text.WriteString(*tc.Text)
+		}
+	}
+	if text.Len() > s.maxMsg {
+		a := fail(80002, "message too long")
+		return "", &a
+	}
+	return text.String(), nil
 }
