@@ -74,13 +74,7 @@ func (s *Store) CasePost(ctx context.Context, id int64) (moderation.PostRef, err
 	if errors.Is(err, sql.ErrNoRows) {
 		err = moderation.ErrNotFound
 	}
-	ref, ok := moderation.PostRef{}, false
-	if err == nil {
-		ref, ok, err = sqlrow.DecodePost(post)
-		if err == nil && !ok {
-			err = moderation.ErrNotFound
-		}
-	}
+	ref, err := sqlrow.CasePost(post, err)
 	if err != nil {
 		return moderation.PostRef{}, fmt.Errorf("sqlite: post of case %d: %w", id, err)
 	}

@@ -47,3 +47,17 @@ func DecodePost(s string) (ref moderation.PostRef, ok bool, err error) {
 	}
 	return ref, true, nil
 }
+
+// CasePost is a store's CasePost answer from the scanned cases.post
+// column and the scan's error (a missing row already
+// moderation.ErrNotFound): ErrNotFound too for a case with no post.
+func CasePost(post string, scanErr error) (moderation.PostRef, error) {
+	if scanErr != nil {
+		return moderation.PostRef{}, scanErr
+	}
+	ref, ok, err := DecodePost(post)
+	if err == nil && !ok {
+		err = moderation.ErrNotFound
+	}
+	return ref, err
+}
